@@ -1,0 +1,38 @@
+//! # dfc-core: the confidential-transaction protocol of dfc
+//!
+//! Amounts live in Pedersen commitments on Ristretto; every output carries a 64-bit range proof,
+//! aggregated per transaction into one Bulletproof; inputs balance outputs through a Schnorr proof
+//! over the commitment excess; owners authorise spends with Schnorr signatures. Issuance and
+//! redemption move public amounts, so the total supply is public while payment amounts stay hidden,
+//! and [`SupplyAudit`] lets anyone holding the ledger check that no money was created.
+//!
+//! This crate is pure and synchronous: no I/O, no async runtime, no storage.
+
+pub mod address;
+pub mod amount;
+pub mod balance;
+pub mod block;
+pub mod builder;
+pub mod codec;
+pub mod error;
+pub mod keys;
+pub mod note;
+pub mod params;
+pub mod range;
+pub mod supply;
+pub mod transcript;
+pub mod tx;
+pub mod validate;
+
+pub use address::Address;
+pub use amount::Amount;
+pub use balance::BalanceProof;
+pub use block::{Block, BlockHeader};
+pub use builder::{build, Built, Payment, SpendInput};
+pub use error::{AmountError, AuditError, BuildError, DecodeError, TxError};
+pub use keys::{PublicKey, Signature, SigningKey, ViewKey, WalletKeys};
+pub use note::{Commitment, Hash32, NoteId, Opening, Output, TxId};
+pub use params::{Limits, NetworkParams, TierLimits};
+pub use supply::SupplyAudit;
+pub use tx::{IssuerSignature, Transaction, TxKind};
+pub use validate::{BatchState, InputNote, LedgerNote, LedgerView};

@@ -1,0 +1,254 @@
+//! Network parameters: which network this is, its currency, who may issue, and every limit.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::amount::Amount;
+use crate::keys::PublicKey;
+use crate::note::Hash32;
+use crate::range::MAX_AGGREGATION;
+use crate::transcript::{hash32, PARAMS_DOMAIN};
+
+/// Hard cap on inputs per transaction, whatever the parameters say.
+pub const MAX_INPUTS_CAP: usize = 16;
+/// Hard cap on outputs per transaction (the range-proof aggregation limit).
+pub const MAX_OUTPUTS_CAP: usize = MAX_AGGREGATION;
+/// Hard cap on issuer keys.
+pub const MAX_ISSUERS_CAP: usize = 32;
+/// Hard cap on the encoded size of a transaction.
+pub const MAX_TX_BYTES_CAP: usize = 64 * 1024;
+
+/// Limits on a single transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Most inputs per transaction.
+    pub max_inputs: usize,
+    /// Most outputs per transaction.
+    pub max_outputs: usize,
+    /// Largest encoded transaction in bytes.
+    pub max_tx_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_inputs: 16,
+            max_outputs: 16,
+            max_tx_bytes: 16 * 1024,
+        }
+    }
+}
+
+/// Limits of one KYC tier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TierLimits {
+    /// Tier number: 0 is the lightest verification.
+    pub tier: u8,
+    /// Human name, e.g. "phone only".
+    pub name: String,
+    /// Largest single payment.
+    pub max_payment: Amount,
+    /// Largest balance a wallet may hold.
+    pub max_balance: Amount,
+    /// Largest amount a wallet may hold in its offline purse.
+    pub offline_cap: Amount,
+}
+
+/// Parameters of one network, fixed at genesis and hashed into every block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkParams {
+    /// Network id, bound into every transaction so none can be replayed on another network.
+    pub network_id: u32,
+    /// Human name of the network.
+    pub name: String,
+    /// True for a sandbox whose operator keys sit beside the ledger: never for real money.
+    pub sandbox: bool,
+    /// ISO-4217-style currency code.
+    pub currency: String,
+    /// Decimals of the currency.
+    pub decimals: u8,
+    /// Issuer (operator) keys: k of these must sign an issuance or redemption.
+    pub issuers: Vec<PublicKey>,
+    /// The k of k-of-n.
+    pub threshold: usize,
+    /// The node's block-signing key.
+    pub node_key: PublicKey,
+    /// Per-transaction limits.
+    pub limits: Limits,
+    /// Tier limits, by increasing tier.
+    pub tiers: Vec<TierLimits>,
+}
+
+/// Why parameters are unusable.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+pub enum ParamsError {
+    /// Threshold outside `1..=n`.
+    #[error("threshold {threshold} must be between 1 and the {issuers} issuer keys")]
+    BadThreshold {
+        /// k.
+        threshold: usize,
+        /// n.
+        issuers: usize,
+    },
+    /// Too many issuers.
+    #[error("{count} issuer keys is over the limit of {limit}")]
+    TooManyIssuers {
+        /// Count.
+        count: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// An issuer key appears twice.
+    #[error("issuer key {index} repeats an earlier key")]
+    DuplicateIssuer {
+        /// Index.
+        index: usize,
+    },
+    /// A limit is zero or above its hard cap.
+    #[error("limit {field} = {value} must be between 1 and {cap}")]
+    BadLimit {
+        /// Field.
+        field: &'static str,
+        /// Value.
+        value: usize,
+        /// Cap.
+        cap: usize,
+    },
+    /// Decimals over 8.
+    #[error("decimals {0} is over 8")]
+    BadDecimals(u8),
+    /// Tiers must be numbered 0, 1, 2... in order.
+    #[error("tier at position {position} is numbered {tier}")]
+    BadTierNumber {
+        /// Position.
+        position: usize,
+        /// Number found.
+        tier: u8,
+    },
+    /// Currency code must be 3 to 8 upper-case letters.
+    #[error("currency code '{0}' must be 3 to 8 upper-case letters")]
+    BadCurrency(String),
+}
+
+impl NetworkParams {
+    /// Checks internal consistency.
+    pub fn validate(&self) -> Result<(), ParamsError> {
+        let n = self.issuers.len();
+        if n > MAX_ISSUERS_CAP {
+            return Err(ParamsError::TooManyIssuers {
+                count: n,
+                limit: MAX_ISSUERS_CAP,
+            });
+        }
+        if self.threshold == 0 || self.threshold > n {
+            return Err(ParamsError::BadThreshold {
+                threshold: self.threshold,
+                issuers: n,
+            });
+        }
+        for (i, key) in self.issuers.iter().enumerate() {
+            if self.issuers[..i].contains(key) {
+                return Err(ParamsError::DuplicateIssuer { index: i });
+            }
+        }
+        for (field, value, cap) in [
+            ("max_inputs", self.limits.max_inputs, MAX_INPUTS_CAP),
+            ("max_outputs", self.limits.max_outputs, MAX_OUTPUTS_CAP),
+            ("max_tx_bytes", self.limits.max_tx_bytes, MAX_TX_BYTES_CAP),
+        ] {
+            if value == 0 || value > cap {
+                return Err(ParamsError::BadLimit { field, value, cap });
+            }
+        }
+        if self.decimals > 8 {
+            return Err(ParamsError::BadDecimals(self.decimals));
+        }
+        let c = &self.currency;
+        if c.len() < 3 || c.len() > 8 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(ParamsError::BadCurrency(c.clone()));
+        }
+        for (position, t) in self.tiers.iter().enumerate() {
+            if usize::from(t.tier) != position {
+                return Err(ParamsError::BadTierNumber { position, tier: t.tier });
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits of `tier`, if it exists.
+    pub fn tier(&self, tier: u8) -> Option<&TierLimits> {
+        self.tiers.get(usize::from(tier))
+    }
+
+    /// A hash of the parameters, committed into every block header.
+    pub fn hash(&self) -> Hash32 {
+        let json = canonical_fields(self);
+        Hash32(hash32(PARAMS_DOMAIN, &[(b"params", json.as_bytes())]))
+    }
+
+    /// Formats an amount in this network's currency, e.g. `"12.50 DFC"`.
+    pub fn format(&self, amount: Amount) -> String {
+        format!("{} {}", amount.display(self.decimals), self.currency)
+    }
+}
+
+/// The hash input of the parameters: every field in a fixed order, each length-prefixed.
+fn canonical_fields(p: &NetworkParams) -> String {
+    let mut s = String::new();
+    let mut field = |name: &str, value: String| {
+        s.push_str(&format!("{}:{}:{}:{};", name.len(), name, value.len(), value));
+    };
+    field("network_id", p.network_id.to_string());
+    field("name", p.name.clone());
+    field("sandbox", p.sandbox.to_string());
+    field("currency", p.currency.clone());
+    field("decimals", p.decimals.to_string());
+    for key in &p.issuers {
+        field("issuer", hex::encode(key.to_bytes()));
+    }
+    field("threshold", p.threshold.to_string());
+    field("node_key", hex::encode(p.node_key.to_bytes()));
+    field("max_inputs", p.limits.max_inputs.to_string());
+    field("max_outputs", p.limits.max_outputs.to_string());
+    field("max_tx_bytes", p.limits.max_tx_bytes.to_string());
+    for t in &p.tiers {
+        field("tier", t.tier.to_string());
+        field("tier_name", t.name.clone());
+        field("max_payment", t.max_payment.units().to_string());
+        field("max_balance", t.max_balance.units().to_string());
+        field("offline_cap", t.offline_cap.units().to_string());
+    }
+    s
+}
+
+/// The default tier table: phone-only, ID-verified, full KYC (amounts in minor units of a
+/// two-decimal currency).
+pub fn default_tiers() -> Vec<TierLimits> {
+    let a = |units: u64| Amount::from_units(units).expect("default tier amounts are far below the maximum supply");
+    vec![
+        TierLimits {
+            tier: 0,
+            name: "phone only".into(),
+            max_payment: a(5_000),
+            max_balance: a(20_000),
+            offline_cap: a(2_000),
+        },
+        TierLimits {
+            tier: 1,
+            name: "ID verified".into(),
+            max_payment: a(100_000),
+            max_balance: a(500_000),
+            offline_cap: a(10_000),
+        },
+        TierLimits {
+            tier: 2,
+            name: "full KYC".into(),
+            max_payment: a(10_000_000),
+            max_balance: a(100_000_000),
+            offline_cap: a(50_000),
+        },
+    ]
+}
