@@ -9,6 +9,7 @@
 //! This crate is pure and synchronous: no I/O, no async runtime, no storage.
 
 pub mod address;
+pub mod api;
 pub mod amount;
 pub mod balance;
 pub mod block;

@@ -1,0 +1,403 @@
+//! Wire types of the node's HTTP/JSON API (`/v1`), shared by the node, the wallet, the console and
+//! the simulator so that both sides of every call agree on one definition.
+//!
+//! Operator requests are signed: the signed bytes come from [`OperatorRequest::signing_hash`], a
+//! transcript over the action's fields, never from serde output.
+
+use merlin::Transcript;
+use serde::{Deserialize, Serialize};
+
+use crate::address::Address;
+use crate::amount::Amount;
+use crate::block::Block;
+use crate::keys::{PublicKey, Signature, SigningKey};
+use crate::note::{Hash32, NoteId, TxId};
+use crate::transcript::TranscriptProtocol;
+use crate::tx::{IssuerSignature, Transaction, TxKind};
+
+/// Domain label of operator request signatures.
+pub const OPERATOR_DOMAIN: &[u8] = b"dfc/operator/v1";
+/// Domain label of wallet registration signatures.
+pub const REGISTER_DOMAIN: &[u8] = b"dfc/register/v1";
+/// Domain label of checkpoints.
+pub const CHECKPOINT_DOMAIN: &[u8] = b"dfc/checkpoint/v1";
+
+/// `POST /v1/transactions`: submit a transfer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitRequest {
+    /// The transaction, hex of its canonical encoding.
+    pub tx: Transaction,
+}
+
+/// Proof that the node committed a transaction: returned only after the block is durable.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// Transaction id.
+    pub txid: TxId,
+    /// Height of the block holding it.
+    pub height: u64,
+    /// Hash of that block.
+    pub block_hash: Hash32,
+    /// Node signature over [`Receipt::signing_hash`].
+    pub signature: Signature,
+}
+
+impl Receipt {
+    /// What the node signs: txid, height and block hash.
+    pub fn signing_hash(txid: &TxId, height: u64, block_hash: &Hash32) -> Hash32 {
+        let mut t = Transcript::new(b"dfc/receipt/v1");
+        t.append_message(b"txid", &txid.0);
+        t.append_u64_le(b"height", height);
+        t.append_message(b"block", &block_hash.0);
+        Hash32(t.challenge_bytes32(b"receipt"))
+    }
+    /// Verifies the node's signature.
+    pub fn verify(&self, node_key: &PublicKey) -> bool {
+        node_key.verify(
+            &Self::signing_hash(&self.txid, self.height, &self.block_hash).0,
+            &self.signature,
+        )
+    }
+}
+
+/// Status of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TxStatus {
+    /// Committed, with its receipt.
+    Committed {
+        /// The receipt.
+        receipt: Receipt,
+    },
+    /// Waiting for operator approvals (issue and redeem).
+    AwaitingApproval {
+        /// Approvals so far.
+        approvals: usize,
+        /// Approvals needed.
+        threshold: usize,
+    },
+    /// Not known to the node.
+    Unknown,
+}
+
+/// `GET /v1/notes/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoteStatus {
+    /// Note id.
+    pub id: NoteId,
+    /// Whether the note exists.
+    pub exists: bool,
+    /// Whether it is spent.
+    pub spent: bool,
+    /// Height of the block that created it.
+    pub created_height: Option<u64>,
+    /// Height of the block that spent it.
+    pub spent_height: Option<u64>,
+}
+
+/// `GET /v1/blocks?from=H&limit=N`: blocks for wallet sync.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlocksResponse {
+    /// Blocks from `from` on, in height order.
+    pub blocks: Vec<Block>,
+    /// The node's current height.
+    pub tip_height: u64,
+}
+
+/// A statement by the node of its ledger state at a height, for offline verification.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Checkpoint {
+    /// Network.
+    pub network: u32,
+    /// Height.
+    pub height: u64,
+    /// Block hash at that height.
+    pub block_hash: Hash32,
+    /// Root over the unspent notes at that height.
+    pub ledger_root: Hash32,
+    /// Time of the checkpoint, ms since the Unix epoch.
+    pub time_ms: u64,
+    /// Node signature over [`Checkpoint::signing_hash`].
+    pub signature: Signature,
+}
+
+impl Checkpoint {
+    /// What the node signs.
+    pub fn signing_hash(network: u32, height: u64, block_hash: &Hash32, ledger_root: &Hash32, time_ms: u64) -> Hash32 {
+        let mut t = Transcript::new(CHECKPOINT_DOMAIN);
+        t.append_message(b"network", &network.to_le_bytes());
+        t.append_u64_le(b"height", height);
+        t.append_message(b"block", &block_hash.0);
+        t.append_message(b"root", &ledger_root.0);
+        t.append_u64_le(b"time_ms", time_ms);
+        Hash32(t.challenge_bytes32(b"checkpoint"))
+    }
+    /// Verifies the node's signature.
+    pub fn verify(&self, node_key: &PublicKey) -> bool {
+        let h = Self::signing_hash(self.network, self.height, &self.block_hash, &self.ledger_root, self.time_ms);
+        node_key.verify(&h.0, &self.signature)
+    }
+}
+
+/// `GET /v1/supply`: the public supply and the last audit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SupplySummary {
+    /// Public supply.
+    pub supply: Amount,
+    /// Unspent notes.
+    pub notes_outstanding: u64,
+    /// Height.
+    pub height: u64,
+    /// Hash of the tip block.
+    pub tip_hash: Hash32,
+    /// Whether the supply invariant held at the last check.
+    pub invariant_ok: bool,
+    /// Transactions committed in all.
+    pub tx_count: u64,
+}
+
+/// `POST /v1/wallets`: a wallet asks to be registered. Signed by its spend key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// The wallet's address.
+    pub address: Address,
+    /// Optional display label (e.g. a phone number hash); at most 64 bytes.
+    pub label: String,
+    /// Signature by the address's spend key over [`RegisterRequest::signing_hash`].
+    pub signature: Signature,
+}
+
+impl RegisterRequest {
+    /// What the wallet signs.
+    pub fn signing_hash(address: &Address, label: &str) -> Hash32 {
+        let mut t = Transcript::new(REGISTER_DOMAIN);
+        t.append_message(b"address", address.to_string().as_bytes());
+        t.append_message(b"label", label.as_bytes());
+        Hash32(t.challenge_bytes32(b"register"))
+    }
+    /// Builds and signs a request.
+    pub fn new(address: Address, label: String, spend: &SigningKey) -> Self {
+        let signature = spend.sign(&Self::signing_hash(&address, &label).0);
+        RegisterRequest {
+            address,
+            label,
+            signature,
+        }
+    }
+}
+
+/// A registered wallet as the node's registry holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletInfo {
+    /// Address.
+    pub address: Address,
+    /// Label.
+    pub label: String,
+    /// KYC tier.
+    pub tier: u8,
+    /// Frozen wallets cannot spend.
+    pub frozen: bool,
+    /// Offline double-spend flags raised against the wallet.
+    pub flags: u32,
+    /// Registration time, ms since the Unix epoch.
+    pub registered_ms: u64,
+}
+
+/// What an operator asks the node to do.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OperatorAction {
+    /// Propose a transaction that needs issuer approval (issue or redeem); the proposer's own
+    /// issuer signature on it counts as the first approval.
+    Propose {
+        /// The transaction.
+        tx: Transaction,
+        /// The proposer's issuer signature over the txid.
+        approval: IssuerSignature,
+    },
+    /// Approve a pending proposal.
+    Approve {
+        /// The proposal's transaction id.
+        txid: TxId,
+        /// The approver's issuer signature over the txid.
+        approval: IssuerSignature,
+    },
+    /// Freeze a wallet: its notes cannot be spent.
+    Freeze {
+        /// The wallet's spend key.
+        wallet: PublicKey,
+        /// Why (kept in the audit log).
+        reason: String,
+    },
+    /// Unfreeze a wallet.
+    Unfreeze {
+        /// The wallet's spend key.
+        wallet: PublicKey,
+        /// Why.
+        reason: String,
+    },
+    /// Set a wallet's KYC tier.
+    SetTier {
+        /// The wallet's spend key.
+        wallet: PublicKey,
+        /// New tier.
+        tier: u8,
+    },
+}
+
+impl OperatorAction {
+    fn append(&self, t: &mut Transcript) {
+        match self {
+            OperatorAction::Propose { tx, approval } => {
+                t.append_message(b"action", b"propose");
+                t.append_message(b"tx", &tx.encode());
+                t.append_message(b"index", &[approval.index]);
+                t.append_message(b"sig", &approval.signature.to_bytes());
+            }
+            OperatorAction::Approve { txid, approval } => {
+                t.append_message(b"action", b"approve");
+                t.append_message(b"txid", &txid.0);
+                t.append_message(b"index", &[approval.index]);
+                t.append_message(b"sig", &approval.signature.to_bytes());
+            }
+            OperatorAction::Freeze { wallet, reason } => {
+                t.append_message(b"action", b"freeze");
+                t.append_message(b"wallet", &wallet.to_bytes());
+                t.append_message(b"reason", reason.as_bytes());
+            }
+            OperatorAction::Unfreeze { wallet, reason } => {
+                t.append_message(b"action", b"unfreeze");
+                t.append_message(b"wallet", &wallet.to_bytes());
+                t.append_message(b"reason", reason.as_bytes());
+            }
+            OperatorAction::SetTier { wallet, tier } => {
+                t.append_message(b"action", b"set_tier");
+                t.append_message(b"wallet", &wallet.to_bytes());
+                t.append_message(b"tier", &[*tier]);
+            }
+        }
+    }
+}
+
+/// A signed operator request: the action, who asks, when, and a nonce against replay.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRequest {
+    /// Index of the operator's key in the network's issuer keys.
+    pub operator: u8,
+    /// Request time, ms since the Unix epoch; the node refuses requests far from its clock.
+    pub time_ms: u64,
+    /// Random nonce; the node refuses a nonce it has seen.
+    pub nonce: Hash32,
+    /// What to do.
+    pub action: OperatorAction,
+    /// Operator signature over [`OperatorRequest::signing_hash`].
+    pub signature: Signature,
+}
+
+impl OperatorRequest {
+    /// What the operator signs.
+    pub fn signing_hash(network: u32, operator: u8, time_ms: u64, nonce: &Hash32, action: &OperatorAction) -> Hash32 {
+        let mut t = Transcript::new(OPERATOR_DOMAIN);
+        t.append_message(b"network", &network.to_le_bytes());
+        t.append_message(b"operator", &[operator]);
+        t.append_u64_le(b"time_ms", time_ms);
+        t.append_message(b"nonce", &nonce.0);
+        action.append(&mut t);
+        Hash32(t.challenge_bytes32(b"request"))
+    }
+    /// Builds and signs a request.
+    pub fn new(network: u32, operator: u8, key: &SigningKey, time_ms: u64, nonce: Hash32, action: OperatorAction) -> Self {
+        let h = Self::signing_hash(network, operator, time_ms, &nonce, &action);
+        OperatorRequest {
+            operator,
+            time_ms,
+            nonce,
+            action,
+            signature: key.sign(&h.0),
+        }
+    }
+    /// Verifies the signature against the operator's key.
+    pub fn verify(&self, network: u32, key: &PublicKey) -> bool {
+        let h = Self::signing_hash(network, self.operator, self.time_ms, &self.nonce, &self.action);
+        key.verify(&h.0, &self.signature)
+    }
+}
+
+/// A pending issue or redeem proposal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal {
+    /// Transaction id.
+    pub txid: TxId,
+    /// Issue or redeem.
+    pub kind: TxKind,
+    /// The public amount.
+    pub amount: Amount,
+    /// Destination of an issuance (the first output's owner), or the redeeming wallet.
+    pub wallet: Option<PublicKey>,
+    /// Indices of the operators who approved.
+    pub approvals: Vec<u8>,
+    /// Approvals needed.
+    pub threshold: usize,
+    /// Proposal time, ms since the Unix epoch.
+    pub created_ms: u64,
+    /// `pending` or `committed`.
+    pub state: String,
+}
+
+/// Result of an operator request.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OperatorResponse {
+    /// What happened, in words.
+    pub message: String,
+    /// The proposal, for propose and approve.
+    pub proposal: Option<Proposal>,
+    /// The receipt, when an approval reached the threshold and the transaction committed.
+    pub receipt: Option<Receipt>,
+}
+
+/// An entry of the operator audit log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Sequence number from 1.
+    pub seq: u64,
+    /// Time, ms since the Unix epoch.
+    pub time_ms: u64,
+    /// Operator index, if an operator acted.
+    pub operator: Option<u8>,
+    /// What was done.
+    pub action: String,
+    /// Details (JSON).
+    pub detail: String,
+    /// Hash of the previous entry (zero for the first).
+    pub prev_hash: Hash32,
+    /// Hash of this entry.
+    pub hash: Hash32,
+}
+
+impl AuditEntry {
+    /// The hash of an entry from its fields and the previous hash.
+    pub fn compute_hash(seq: u64, time_ms: u64, operator: Option<u8>, action: &str, detail: &str, prev_hash: &Hash32) -> Hash32 {
+        let mut t = Transcript::new(b"dfc/audit-log/v1");
+        t.append_u64_le(b"seq", seq);
+        t.append_u64_le(b"time_ms", time_ms);
+        t.append_message(b"operator", &operator.map(|o| vec![1, o]).unwrap_or_else(|| vec![0]));
+        t.append_message(b"action", action.as_bytes());
+        t.append_message(b"detail", detail.as_bytes());
+        t.append_message(b"prev", &prev_hash.0);
+        Hash32(t.challenge_bytes32(b"entry"))
+    }
+}
+
+/// A JSON error body: every 4xx and 5xx carries one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// A stable machine-readable code, e.g. `input_spent`.
+    pub code: String,
+    /// A human-readable message naming what was wrong.
+    pub message: String,
+}
