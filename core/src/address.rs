@@ -47,7 +47,11 @@ impl FromStr for Address {
             reason,
         };
         let checked = bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(s.trim())
-            .map_err(|e| text_err(format!("not a valid address (bad checksum or characters): {e}")))?;
+            .map_err(|e| {
+                text_err(format!(
+                    "not a valid address (bad checksum or characters): {e}"
+                ))
+            })?;
         if checked.hrp().as_str() != HRP {
             return Err(text_err(format!("prefix must be '{HRP}'")));
         }
@@ -61,7 +65,11 @@ impl FromStr for Address {
         let spend = PublicKey::from_bytes(&r.array("address spend key")?)?;
         let view = PublicKey::from_bytes(&r.array("address view key")?)?;
         r.finish()?;
-        Ok(Address { network, spend, view })
+        Ok(Address {
+            network,
+            spend,
+            view,
+        })
     }
 }
 
@@ -93,6 +101,9 @@ mod tests {
         let i = chars.len() - 10;
         chars[i] = if chars[i] == 'q' { 'p' } else { 'q' };
         let typo: String = chars.into_iter().collect();
-        assert!(matches!(typo.parse::<Address>(), Err(DecodeError::Text { .. })));
+        assert!(matches!(
+            typo.parse::<Address>(),
+            Err(DecodeError::Text { .. })
+        ));
     }
 }

@@ -10,7 +10,9 @@ use std::fmt;
 use crate::error::AmountError;
 
 /// A non-negative amount of money in minor units, at most [`Amount::MAX_SUPPLY`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(try_from = "u64", into = "u64")]
 pub struct Amount(u64);
 
@@ -69,8 +71,14 @@ impl Amount {
             None => (text, ""),
         };
         let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if whole.is_empty() || !digits_ok(whole) || !digits_ok(frac) || (text.contains('.') && frac.is_empty()) {
-            return Err(AmountError::Malformed { text: text.to_string() });
+        if whole.is_empty()
+            || !digits_ok(whole)
+            || !digits_ok(frac)
+            || (text.contains('.') && frac.is_empty())
+        {
+            return Err(AmountError::Malformed {
+                text: text.to_string(),
+            });
         }
         if frac.len() > usize::from(decimals) {
             return Err(AmountError::TooManyDecimals {
@@ -85,7 +93,8 @@ impl Amount {
         let mut frac_units: u64 = 0;
         if !frac.is_empty() {
             frac_units = frac.parse().map_err(|_| AmountError::Overflow)?;
-            let pad = u32::from(decimals) - u32::try_from(frac.len()).map_err(|_| AmountError::Overflow)?;
+            let pad = u32::from(decimals)
+                - u32::try_from(frac.len()).map_err(|_| AmountError::Overflow)?;
             frac_units = frac_units
                 .checked_mul(10u64.pow(pad))
                 .ok_or(AmountError::Overflow)?;
@@ -140,11 +149,26 @@ mod tests {
     fn parse_and_display() {
         assert_eq!(Amount::parse("0.01", 2).map(Amount::units), Ok(1));
         assert_eq!(Amount::parse("100", 2).map(Amount::units), Ok(10_000));
-        assert_eq!(Amount::from_units(1250).map(|a| a.display(2)), Ok("12.50".into()));
-        assert!(matches!(Amount::parse("1.234", 2), Err(AmountError::TooManyDecimals { .. })));
-        assert!(matches!(Amount::parse("-1", 2), Err(AmountError::Malformed { .. })));
-        assert!(matches!(Amount::parse("1.", 2), Err(AmountError::Malformed { .. })));
-        assert!(matches!(Amount::parse("1e5", 2), Err(AmountError::Malformed { .. })));
+        assert_eq!(
+            Amount::from_units(1250).map(|a| a.display(2)),
+            Ok("12.50".into())
+        );
+        assert!(matches!(
+            Amount::parse("1.234", 2),
+            Err(AmountError::TooManyDecimals { .. })
+        ));
+        assert!(matches!(
+            Amount::parse("-1", 2),
+            Err(AmountError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Amount::parse("1.", 2),
+            Err(AmountError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Amount::parse("1e5", 2),
+            Err(AmountError::Malformed { .. })
+        ));
         assert!(matches!(
             Amount::parse("99999999999999999999", 2),
             Err(AmountError::Overflow)

@@ -126,7 +126,13 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// What the node signs.
-    pub fn signing_hash(network: u32, height: u64, block_hash: &Hash32, ledger_root: &Hash32, time_ms: u64) -> Hash32 {
+    pub fn signing_hash(
+        network: u32,
+        height: u64,
+        block_hash: &Hash32,
+        ledger_root: &Hash32,
+        time_ms: u64,
+    ) -> Hash32 {
         let mut t = Transcript::new(CHECKPOINT_DOMAIN);
         t.append_message(b"network", &network.to_le_bytes());
         t.append_u64_le(b"height", height);
@@ -137,7 +143,13 @@ impl Checkpoint {
     }
     /// Verifies the node's signature.
     pub fn verify(&self, node_key: &PublicKey) -> bool {
-        let h = Self::signing_hash(self.network, self.height, &self.block_hash, &self.ledger_root, self.time_ms);
+        let h = Self::signing_hash(
+            self.network,
+            self.height,
+            &self.block_hash,
+            &self.ledger_root,
+            self.time_ms,
+        );
         node_key.verify(&h.0, &self.signature)
     }
 }
@@ -301,7 +313,13 @@ pub struct OperatorRequest {
 
 impl OperatorRequest {
     /// What the operator signs.
-    pub fn signing_hash(network: u32, operator: u8, time_ms: u64, nonce: &Hash32, action: &OperatorAction) -> Hash32 {
+    pub fn signing_hash(
+        network: u32,
+        operator: u8,
+        time_ms: u64,
+        nonce: &Hash32,
+        action: &OperatorAction,
+    ) -> Hash32 {
         let mut t = Transcript::new(OPERATOR_DOMAIN);
         t.append_message(b"network", &network.to_le_bytes());
         t.append_message(b"operator", &[operator]);
@@ -311,7 +329,14 @@ impl OperatorRequest {
         Hash32(t.challenge_bytes32(b"request"))
     }
     /// Builds and signs a request.
-    pub fn new(network: u32, operator: u8, key: &SigningKey, time_ms: u64, nonce: Hash32, action: OperatorAction) -> Self {
+    pub fn new(
+        network: u32,
+        operator: u8,
+        key: &SigningKey,
+        time_ms: u64,
+        nonce: Hash32,
+        action: OperatorAction,
+    ) -> Self {
         let h = Self::signing_hash(network, operator, time_ms, &nonce, &action);
         OperatorRequest {
             operator,
@@ -323,7 +348,13 @@ impl OperatorRequest {
     }
     /// Verifies the signature against the operator's key.
     pub fn verify(&self, network: u32, key: &PublicKey) -> bool {
-        let h = Self::signing_hash(network, self.operator, self.time_ms, &self.nonce, &self.action);
+        let h = Self::signing_hash(
+            network,
+            self.operator,
+            self.time_ms,
+            &self.nonce,
+            &self.action,
+        );
         key.verify(&h.0, &self.signature)
     }
 }
@@ -381,11 +412,21 @@ pub struct AuditEntry {
 
 impl AuditEntry {
     /// The hash of an entry from its fields and the previous hash.
-    pub fn compute_hash(seq: u64, time_ms: u64, operator: Option<u8>, action: &str, detail: &str, prev_hash: &Hash32) -> Hash32 {
+    pub fn compute_hash(
+        seq: u64,
+        time_ms: u64,
+        operator: Option<u8>,
+        action: &str,
+        detail: &str,
+        prev_hash: &Hash32,
+    ) -> Hash32 {
         let mut t = Transcript::new(b"dfc/audit-log/v1");
         t.append_u64_le(b"seq", seq);
         t.append_u64_le(b"time_ms", time_ms);
-        t.append_message(b"operator", &operator.map(|o| vec![1, o]).unwrap_or_else(|| vec![0]));
+        t.append_message(
+            b"operator",
+            &operator.map(|o| vec![1, o]).unwrap_or_else(|| vec![0]),
+        );
         t.append_message(b"action", action.as_bytes());
         t.append_message(b"detail", detail.as_bytes());
         t.append_message(b"prev", &prev_hash.0);

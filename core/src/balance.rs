@@ -36,7 +36,12 @@ fn challenge(txid: &TxId, excess: &RistrettoPoint, r: &CompressedRistretto) -> S
 
 impl BalanceProof {
     /// Proves knowledge of `x` for `excess = x·B_blinding`, bound to `txid`.
-    pub fn prove<R: RngCore + CryptoRng>(txid: &TxId, excess: &RistrettoPoint, x: &Scalar, rng: &mut R) -> Self {
+    pub fn prove<R: RngCore + CryptoRng>(
+        txid: &TxId,
+        excess: &RistrettoPoint,
+        x: &Scalar,
+        rng: &mut R,
+    ) -> Self {
         let h = pedersen_gens().B_blinding;
         let mut nonce_rng = Transcript::new(BALANCE_DOMAIN)
             .build_rng()

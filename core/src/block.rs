@@ -80,12 +80,20 @@ impl Block {
         header.tx_root = tx_root(&txs);
         header.tx_count = u32::try_from(txs.len()).unwrap_or(u32::MAX);
         let signature = key.sign(&header.hash().0);
-        Block { header, signature, txs }
+        Block {
+            header,
+            signature,
+            txs,
+        }
     }
 
     /// Checks this block against its predecessor and the node key: height, chain link, signature
     /// and transaction root. Transactions themselves are validated separately.
-    pub fn check_link(&self, prev: Option<&BlockHeader>, node_key: &PublicKey) -> Result<(), AuditError> {
+    pub fn check_link(
+        &self,
+        prev: Option<&BlockHeader>,
+        node_key: &PublicKey,
+    ) -> Result<(), AuditError> {
         let h = &self.header;
         let expected = prev.map(|p| p.height + 1).unwrap_or(0);
         if h.height != expected {
@@ -104,7 +112,9 @@ impl Block {
         if !node_key.verify(&h.hash().0, &self.signature) {
             return Err(AuditError::BadBlockSignature { height: h.height });
         }
-        if tx_root(&self.txs) != h.tx_root || usize::try_from(h.tx_count).ok() != Some(self.txs.len()) {
+        if tx_root(&self.txs) != h.tx_root
+            || usize::try_from(h.tx_count).ok() != Some(self.txs.len())
+        {
             return Err(AuditError::BadTxRoot { height: h.height });
         }
         Ok(())

@@ -87,8 +87,15 @@ pub fn build<R: RngCore + CryptoRng>(
         .zip(&openings)
         .map(|(p, o)| Output::new(&p.to, o, rng))
         .collect();
-    let values: Vec<(u64, Scalar)> = openings.iter().map(|o| (o.amount.units(), o.blinding)).collect();
-    let public_amount = if kind.is_public() { public_amount } else { Amount::ZERO };
+    let values: Vec<(u64, Scalar)> = openings
+        .iter()
+        .map(|o| (o.amount.units(), o.blinding))
+        .collect();
+    let public_amount = if kind.is_public() {
+        public_amount
+    } else {
+        Amount::ZERO
+    };
     let mut tx = Transaction {
         network: params.network_id,
         kind,

@@ -96,12 +96,19 @@ impl<'a> Reader<'a> {
     pub fn count(&mut self, field: &'static str, limit: usize) -> Result<usize, DecodeError> {
         let count = usize::from(self.u8(field)?);
         if count > limit {
-            return Err(DecodeError::TooMany { field, count, limit });
+            return Err(DecodeError::TooMany {
+                field,
+                count,
+                limit,
+            });
         }
         Ok(count)
     }
     /// Reads a canonical, non-identity Ristretto point.
-    pub fn point(&mut self, field: &'static str) -> Result<(CompressedRistretto, RistrettoPoint), DecodeError> {
+    pub fn point(
+        &mut self,
+        field: &'static str,
+    ) -> Result<(CompressedRistretto, RistrettoPoint), DecodeError> {
         let bytes = self.array::<32>(field)?;
         decode_point(&bytes, field)
     }
@@ -123,7 +130,10 @@ impl<'a> Reader<'a> {
 /// Decodes a canonical, non-identity Ristretto point. `curve25519-dalek` already refuses
 /// non-canonical encodings on decompression; the identity is refused here because a commitment or
 /// key equal to it carries no binding.
-pub fn decode_point(bytes: &[u8; 32], field: &'static str) -> Result<(CompressedRistretto, RistrettoPoint), DecodeError> {
+pub fn decode_point(
+    bytes: &[u8; 32],
+    field: &'static str,
+) -> Result<(CompressedRistretto, RistrettoPoint), DecodeError> {
     let compressed = CompressedRistretto(*bytes);
     let point = compressed
         .decompress()
@@ -136,7 +146,8 @@ pub fn decode_point(bytes: &[u8; 32], field: &'static str) -> Result<(Compressed
 
 /// Decodes a scalar, refusing values not reduced modulo the group order.
 pub fn decode_scalar(bytes: [u8; 32], field: &'static str) -> Result<Scalar, DecodeError> {
-    Option::from(Scalar::from_canonical_bytes(bytes)).ok_or(DecodeError::NonCanonicalScalar { field })
+    Option::from(Scalar::from_canonical_bytes(bytes))
+        .ok_or(DecodeError::NonCanonicalScalar { field })
 }
 
 /// Parses hex into exactly `N` bytes.

@@ -227,7 +227,9 @@ pub enum TxError {
         count: usize,
     },
     /// Issuer signatures must name distinct keys in increasing order.
-    #[error("issuer signatures must name distinct keys in increasing order (at position {position})")]
+    #[error(
+        "issuer signatures must name distinct keys in increasing order (at position {position})"
+    )]
     IssuerSignaturesUnordered {
         /// Position in the list.
         position: usize,
@@ -272,7 +274,9 @@ pub enum TxError {
         note: String,
     },
     /// An input is spent by another transaction of the same batch.
-    #[error("input {index} spends note {note}, already spent by another transaction in this batch")]
+    #[error(
+        "input {index} spends note {note}, already spent by another transaction in this batch"
+    )]
     InputSpentInBatch {
         /// Input index.
         index: usize,

@@ -239,8 +239,10 @@ mod tests {
     fn identity_key_refused() {
         assert_eq!(
             PublicKey::from_bytes(&[0u8; 32]),
-            Err(DecodeError::IdentityPoint { field: "point" }).map_err(|_: DecodeError| DecodeError::IdentityPoint {
-                field: "public key"
+            Err(DecodeError::IdentityPoint { field: "point" }).map_err(|_: DecodeError| {
+                DecodeError::IdentityPoint {
+                    field: "public key",
+                }
             })
         );
     }

@@ -9,14 +9,15 @@
 //! This crate is pure and synchronous: no I/O, no async runtime, no storage.
 
 pub mod address;
-pub mod api;
 pub mod amount;
+pub mod api;
 pub mod balance;
 pub mod block;
 pub mod builder;
 pub mod codec;
 pub mod error;
 pub mod keys;
+pub mod ledger;
 pub mod note;
 pub mod params;
 pub mod range;
@@ -32,6 +33,7 @@ pub use block::{Block, BlockHeader};
 pub use builder::{build, Built, Payment, SpendInput};
 pub use error::{AmountError, AuditError, BuildError, DecodeError, TxError};
 pub use keys::{PublicKey, Signature, SigningKey, ViewKey, WalletKeys};
+pub use ledger::MemoryLedger;
 pub use note::{Commitment, Hash32, NoteId, Opening, Output, TxId};
 pub use params::{Limits, NetworkParams, TierLimits};
 pub use supply::SupplyAudit;

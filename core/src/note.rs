@@ -167,7 +167,12 @@ pub struct Opening {
 
 impl fmt::Debug for Opening {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Opening({} units, memo {} bytes)", self.amount.units(), self.memo.len())
+        write!(
+            f,
+            "Opening({} units, memo {} bytes)",
+            self.amount.units(),
+            self.memo.len()
+        )
     }
 }
 
@@ -194,15 +199,20 @@ impl Opening {
     }
     fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
-        let amount = Amount::from_units(r.u64("opening amount")?).map_err(|source| DecodeError::Amount {
-            field: "opening amount",
-            source,
-        })?;
+        let amount =
+            Amount::from_units(r.u64("opening amount")?).map_err(|source| DecodeError::Amount {
+                field: "opening amount",
+                source,
+            })?;
         let blinding = decode_scalar(r.array("opening blinding")?, "opening blinding")?;
         let len = r.count("memo", MAX_MEMO_BYTES)?;
         let memo = r.take(len, "memo")?.to_vec();
         r.finish()?;
-        Ok(Opening { amount, blinding, memo })
+        Ok(Opening {
+            amount,
+            blinding,
+            memo,
+        })
     }
 }
 
@@ -234,7 +244,12 @@ pub enum OpeningError {
     Mismatch,
 }
 
-fn note_cipher(shared: &RistrettoPoint, ephemeral: &PublicKey, owner: &PublicKey, commitment: &Commitment) -> ChaCha20Poly1305 {
+fn note_cipher(
+    shared: &RistrettoPoint,
+    ephemeral: &PublicKey,
+    owner: &PublicKey,
+    commitment: &Commitment,
+) -> ChaCha20Poly1305 {
     let mut info = Vec::with_capacity(96);
     info.extend_from_slice(&ephemeral.to_bytes());
     info.extend_from_slice(&owner.to_bytes());
@@ -260,7 +275,13 @@ impl Output {
         aad.extend_from_slice(&to.spend.to_bytes());
         let mut plain = opening.encode();
         let encrypted_opening = cipher
-            .encrypt(&Default::default(), Payload { msg: &plain, aad: &aad })
+            .encrypt(
+                &Default::default(),
+                Payload {
+                    msg: &plain,
+                    aad: &aad,
+                },
+            )
             .expect("ChaCha20-Poly1305 encryption of a short message cannot fail");
         plain.zeroize();
         Output {
@@ -278,7 +299,13 @@ impl Output {
         let mut aad = self.commitment.to_bytes().to_vec();
         aad.extend_from_slice(&self.owner.to_bytes());
         let mut plain = cipher
-            .decrypt(&Default::default(), Payload { msg: &self.encrypted_opening, aad: &aad })
+            .decrypt(
+                &Default::default(),
+                Payload {
+                    msg: &self.encrypted_opening,
+                    aad: &aad,
+                },
+            )
             .map_err(|_| OpeningError::Undecryptable)?;
         let opening = Opening::decode(&plain);
         plain.zeroize();

@@ -172,7 +172,10 @@ impl NetworkParams {
         }
         for (position, t) in self.tiers.iter().enumerate() {
             if usize::from(t.tier) != position {
-                return Err(ParamsError::BadTierNumber { position, tier: t.tier });
+                return Err(ParamsError::BadTierNumber {
+                    position,
+                    tier: t.tier,
+                });
             }
         }
         Ok(())
@@ -199,7 +202,13 @@ impl NetworkParams {
 fn canonical_fields(p: &NetworkParams) -> String {
     let mut s = String::new();
     let mut field = |name: &str, value: String| {
-        s.push_str(&format!("{}:{}:{}:{};", name.len(), name, value.len(), value));
+        s.push_str(&format!(
+            "{}:{}:{}:{};",
+            name.len(),
+            name,
+            value.len(),
+            value
+        ));
     };
     field("network_id", p.network_id.to_string());
     field("name", p.name.clone());
@@ -227,7 +236,9 @@ fn canonical_fields(p: &NetworkParams) -> String {
 /// The default tier table: phone-only, ID-verified, full KYC (amounts in minor units of a
 /// two-decimal currency).
 pub fn default_tiers() -> Vec<TierLimits> {
-    let a = |units: u64| Amount::from_units(units).expect("default tier amounts are far below the maximum supply");
+    let a = |units: u64| {
+        Amount::from_units(units).expect("default tier amounts are far below the maximum supply")
+    };
     vec![
         TierLimits {
             tier: 0,

@@ -76,10 +76,17 @@ pub fn verify(transcript: &mut Transcript, commitments: &[Commitment], proof: &[
         return false;
     };
     let m = padded_len(commitments.len());
-    let mut points: Vec<CompressedRistretto> = commitments.iter().map(|c| *c.compressed()).collect();
+    let mut points: Vec<CompressedRistretto> =
+        commitments.iter().map(|c| *c.compressed()).collect();
     points.resize(m, padding_commitment());
     proof
-        .verify_multiple(bulletproof_gens(), &pedersen_gens(), transcript, &points, RANGE_BITS)
+        .verify_multiple(
+            bulletproof_gens(),
+            &pedersen_gens(),
+            transcript,
+            &points,
+            RANGE_BITS,
+        )
         .is_ok()
 }
 

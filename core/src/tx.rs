@@ -150,7 +150,7 @@ impl Transaction {
 
     /// The range-proof transcript, bound to the network, kind, public amount, inputs and outputs,
     /// so a proof cannot be moved into another transaction.
-    pub(crate) fn range_transcript(&self) -> Transcript {
+    pub fn range_transcript(&self) -> Transcript {
         let mut t = Transcript::new(RANGE_DOMAIN);
         t.append_message(b"network", &self.network.to_le_bytes());
         t.append_message(b"kind", &[self.kind.code()]);

@@ -83,7 +83,9 @@ pub fn check_structure(tx: &Transaction, params: &NetworkParams) -> Result<(), T
     match tx.kind {
         TxKind::Issue if !tx.inputs.is_empty() => return Err(TxError::InputsNotAllowed),
         TxKind::Transfer | TxKind::Redeem if tx.inputs.is_empty() => {
-            return Err(TxError::NoInputs { kind: tx.kind.name() })
+            return Err(TxError::NoInputs {
+                kind: tx.kind.name(),
+            })
         }
         _ => {}
     }
@@ -176,7 +178,11 @@ pub fn check_outputs_fresh(tx: &Transaction, view: &impl LedgerView) -> Result<(
 
 /// The cryptographic checks, cheapest first: issuer signatures, owner signatures, the balance
 /// proof, the range proof. `inputs` are the resolved inputs in input order.
-pub fn verify_crypto(tx: &Transaction, params: &NetworkParams, inputs: &[InputNote]) -> Result<(), TxError> {
+pub fn verify_crypto(
+    tx: &Transaction,
+    params: &NetworkParams,
+    inputs: &[InputNote],
+) -> Result<(), TxError> {
     let txid = tx.id();
     for s in &tx.issuer_signatures {
         let index = usize::from(s.index);
@@ -200,17 +206,28 @@ pub fn verify_crypto(tx: &Transaction, params: &NetworkParams, inputs: &[InputNo
         }
     }
     let input_commitments: Vec<Commitment> = inputs.iter().map(|i| i.commitment).collect();
-    if !tx.balance_proof.verify(&txid, &tx.excess(&input_commitments)) {
+    if !tx
+        .balance_proof
+        .verify(&txid, &tx.excess(&input_commitments))
+    {
         return Err(TxError::Unbalanced);
     }
-    if !range::verify(&mut tx.range_transcript(), &tx.commitments(), &tx.range_proof) {
+    if !range::verify(
+        &mut tx.range_transcript(),
+        &tx.commitments(),
+        &tx.range_proof,
+    ) {
         return Err(TxError::BadRangeProof);
     }
     Ok(())
 }
 
 /// Full validation against a ledger view, cheapest checks first. Returns the resolved inputs.
-pub fn validate(tx: &Transaction, params: &NetworkParams, view: &impl LedgerView) -> Result<Vec<InputNote>, TxError> {
+pub fn validate(
+    tx: &Transaction,
+    params: &NetworkParams,
+    view: &impl LedgerView,
+) -> Result<Vec<InputNote>, TxError> {
     check_structure(tx, params)?;
     let inputs = resolve_inputs(tx, view)?;
     check_outputs_fresh(tx, view)?;
@@ -222,13 +239,21 @@ pub fn validate(tx: &Transaction, params: &NetworkParams, view: &impl LedgerView
 pub fn next_supply(tx: &Transaction, supply: Amount) -> Result<Amount, TxError> {
     match tx.kind {
         TxKind::Transfer => Ok(supply),
-        TxKind::Issue => supply.checked_add(tx.public_amount).map_err(|_| TxError::SupplyOverflow {
-            amount: tx.public_amount.units(),
-        }),
-        TxKind::Redeem => supply.checked_sub(tx.public_amount).map_err(|_| TxError::SupplyUnderflow {
-            amount: tx.public_amount.units(),
-            supply: supply.units(),
-        }),
+        TxKind::Issue => {
+            supply
+                .checked_add(tx.public_amount)
+                .map_err(|_| TxError::SupplyOverflow {
+                    amount: tx.public_amount.units(),
+                })
+        }
+        TxKind::Redeem => {
+            supply
+                .checked_sub(tx.public_amount)
+                .map_err(|_| TxError::SupplyUnderflow {
+                    amount: tx.public_amount.units(),
+                    supply: supply.units(),
+                })
+        }
     }
 }
 
