@@ -1,1 +1,424 @@
-fn main() {}
+//! `dfc-wallet`: the command-line wallet of dfc. A thin layer over [`dfc_wallet::Wallet`].
+//!
+//! Secrets for scripts come from the environment: `DFC_WALLET_PASSPHRASE` (the passphrase) and
+//! `DFC_WALLET_PHRASE` (the recovery phrase for `restore`); otherwise they are prompted for without
+//! echo. `DFC_WALLET_TEST_CRASH_AFTER=store|submit` is a test-only fault hook: `pay`/`redeem` exit
+//! with status 86 right after storing the transaction (before sending) or right after the node
+//! accepted it (before recording the receipt), as if the process had been killed there.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use dfc_wallet::{address_of, FaultPoint, KdfCost, Wallet, WalletError};
+use serde::Serialize;
+use serde_json::json;
+use zeroize::Zeroizing;
+
+/// Exit status of a test fault injection.
+const FAULT_EXIT: u8 = 86;
+
+#[derive(Parser)]
+#[command(
+    name = "dfc-wallet",
+    version,
+    about = "Wallet of the dfc digital fiat currency"
+)]
+struct Cli {
+    /// Wallet directory (holds keys.json and wallet.db).
+    #[arg(long, global = true, env = "DFC_WALLET", default_value_os_t = default_wallet_dir())]
+    wallet: PathBuf,
+    /// Node URL; overrides the one stored at registration.
+    #[arg(long, global = true)]
+    bank: Option<String>,
+    /// Machine-readable JSON output.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a wallet with a new 24-word recovery phrase (shown once: write it down).
+    Create,
+    /// Restore a wallet from its recovery phrase (notes come back at the next sync).
+    Restore,
+    /// Register with a bank: pins its network parameters and node key, shows the tier granted.
+    Register {
+        /// Optional label for the bank's registry.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Show the wallet's address.
+    Address {
+        /// Also print it as a QR code.
+        #[arg(long)]
+        qr: bool,
+    },
+    /// Download and verify new blocks, find incoming notes, resume stored payments.
+    Sync,
+    /// Show the balance (from the last sync).
+    Balance,
+    /// Show the transaction history.
+    History,
+    /// Pay someone.
+    Pay {
+        /// Recipient address.
+        #[arg(long)]
+        to: String,
+        /// Amount in the currency's units, e.g. 12.50.
+        #[arg(long)]
+        amount: String,
+        /// Short note for the recipient (at most 64 bytes).
+        #[arg(long, default_value = "")]
+        memo: String,
+    },
+    /// Show the verified receipt of a transaction.
+    Receipt {
+        /// Transaction id (hex).
+        txid: String,
+    },
+    /// Ask the bank to redeem money out of the wallet (commits once operators approve).
+    Redeem {
+        /// Amount, e.g. 100.00.
+        #[arg(long)]
+        amount: String,
+    },
+}
+
+fn default_wallet_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".dfc")
+        .join("wallet")
+}
+
+fn passphrase(confirm: bool) -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("DFC_WALLET_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    let p = Zeroizing::new(
+        rpassword::prompt_password("Wallet passphrase: ").context("reading the passphrase")?,
+    );
+    if confirm {
+        let again = Zeroizing::new(
+            rpassword::prompt_password("Repeat passphrase: ").context("reading the passphrase")?,
+        );
+        if *again != *p {
+            bail!("the passphrases do not match");
+        }
+    }
+    Ok(p)
+}
+
+fn recovery_phrase() -> anyhow::Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("DFC_WALLET_PHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    Ok(Zeroizing::new(
+        rpassword::prompt_password("Recovery phrase (24 words): ")
+            .context("reading the recovery phrase")?,
+    ))
+}
+
+fn fault_from_env() -> anyhow::Result<Option<FaultPoint>> {
+    match std::env::var("DFC_WALLET_TEST_CRASH_AFTER").ok().as_deref() {
+        None | Some("") => Ok(None),
+        Some("store") => Ok(Some(FaultPoint::AfterStore)),
+        Some("submit") => Ok(Some(FaultPoint::AfterSubmit)),
+        Some(other) => {
+            bail!("DFC_WALLET_TEST_CRASH_AFTER must be 'store' or 'submit', not '{other}'")
+        }
+    }
+}
+
+fn open(cli: &Cli) -> anyhow::Result<Wallet> {
+    let pass = passphrase(false)?;
+    let mut w = Wallet::open(&cli.wallet, &pass)?;
+    w.set_bank_override(cli.bank.clone());
+    w.set_fault(fault_from_env()?);
+    Ok(w)
+}
+
+fn print<T: Serialize>(json_out: bool, value: &T, human: impl FnOnce() -> String) {
+    if json_out {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value)
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        );
+    } else {
+        println!("{}", human());
+    }
+}
+
+fn qr_text(data: &str) -> anyhow::Result<String> {
+    let code = qrcode::QrCode::new(data.as_bytes()).context("encoding the QR code")?;
+    Ok(code
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .quiet_zone(true)
+        .build())
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<()> {
+    let j = cli.json;
+    match &cli.command {
+        Command::Create => {
+            let pass = passphrase(true)?;
+            let (_, phrase) = Wallet::create(&cli.wallet, &pass, KdfCost::default())?;
+            print(
+                j,
+                &json!({"wallet": cli.wallet, "recovery_phrase": phrase.as_str()}),
+                || {
+                    format!(
+                    "Wallet created at {}.\n\nRecovery phrase (write it down now; it is not stored and will not be shown again):\n\n  {}\n\nNext: dfc-wallet register --bank URL",
+                    cli.wallet.display(),
+                    phrase.as_str()
+                )
+                },
+            );
+        }
+        Command::Restore => {
+            let phrase = recovery_phrase()?;
+            let pass = passphrase(true)?;
+            Wallet::restore(&cli.wallet, &phrase, &pass, KdfCost::default())?;
+            print(j, &json!({"wallet": cli.wallet, "restored": true}), || {
+                format!(
+                    "Wallet restored at {}. Register with the bank, then sync to recover its notes.",
+                    cli.wallet.display()
+                )
+            });
+        }
+        Command::Register { label } => {
+            let mut w = open(cli)?;
+            let Some(bank) = cli.bank.clone() else {
+                bail!("register needs --bank URL");
+            };
+            let r = w.register(&bank, label).await?;
+            print(j, &r, || {
+                format!(
+                    "Registered with {} ({} network {}, currency {}).\nTier {} ({}): payments up to {}, balance up to {}.\nAddress: {}",
+                    r.bank, r.network, r.network_id, r.currency, r.tier, r.tier_name, r.max_payment, r.max_balance, r.address
+                )
+            });
+        }
+        Command::Address { qr } => {
+            let (addr, _) = address_of(&cli.wallet)?;
+            let text = addr.to_string();
+            let qr_art = if *qr { Some(qr_text(&text)?) } else { None };
+            print(j, &json!({"address": text}), || match &qr_art {
+                Some(art) => format!("{art}\n{text}"),
+                None => text.clone(),
+            });
+        }
+        Command::Sync => {
+            let mut w = open(cli)?;
+            let r = w.sync().await?;
+            print(j, &r, || {
+                let mut s = format!(
+                    "Synced {} blocks (now at height {}): {} notes received, {} spent.",
+                    r.blocks,
+                    r.height.saturating_sub(1),
+                    r.notes_received,
+                    r.notes_spent
+                );
+                if r.notes_refused > 0 {
+                    s.push_str(&format!(
+                        "\nWarning: {} notes addressed to this wallet did not open their commitment and were not counted.",
+                        r.notes_refused
+                    ));
+                }
+                for p in &r.resumed {
+                    s.push_str(&format!(
+                        "\nStored transaction {}: {} {}",
+                        p.txid, p.state, p.detail
+                    ));
+                }
+                s
+            });
+        }
+        Command::Balance => {
+            let w = open(cli)?;
+            let b = w.balance()?;
+            print(j, &b, || {
+                let mut s = format!("Balance: {} (spendable {})", b.total, b.spendable);
+                if b.reserved_units > 0 {
+                    s.push_str(&format!(
+                        ", {} held by {} pending payment(s)",
+                        b.reserved,
+                        b.pending.len()
+                    ));
+                }
+                s.push_str(&format!(
+                    "\n{} notes, synced to height {}",
+                    b.notes,
+                    b.synced_height.saturating_sub(1)
+                ));
+                s
+            });
+        }
+        Command::History => {
+            let w = open(cli)?;
+            let h = w.history()?;
+            print(j, &h, || {
+                if h.is_empty() {
+                    return "No transactions yet.".to_string();
+                }
+                h.iter()
+                    .map(|l| {
+                        format!(
+                            "{:>8}  {:<16} {:>20}  {}{}{}",
+                            l.height
+                                .map(|h| h.to_string())
+                                .unwrap_or_else(|| "-".into()),
+                            l.kind,
+                            l.amount,
+                            &l.txid[..16],
+                            l.counterparty
+                                .as_ref()
+                                .map(|c| format!("  to {c}"))
+                                .unwrap_or_default(),
+                            if l.memo.is_empty() {
+                                String::new()
+                            } else {
+                                format!("  \"{}\"", l.memo)
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        Command::Pay { to, amount, memo } => {
+            let mut w = open(cli)?;
+            let r = w.pay(to, amount, memo).await?;
+            print(j, &r, || {
+                let mut s = format!(
+                    "Paid {} to {}.\nTransaction {} committed at height {} ({} in, {} out, built in {} ms).",
+                    r.amount,
+                    r.to.as_deref().unwrap_or("?"),
+                    r.txid,
+                    r.receipt.as_ref().map(|x| x.height.to_string()).unwrap_or_else(|| "?".into()),
+                    r.inputs,
+                    r.outputs,
+                    r.build_ms
+                );
+                if let Some(n) = &r.note {
+                    s.push_str(&format!("\n{n}"));
+                }
+                s
+            });
+        }
+        Command::Receipt { txid } => {
+            let mut w = open(cli)?;
+            let r = w.receipt(txid).await?;
+            print(j, &json!({"receipt": r, "verified": true}), || {
+                format!(
+                    "Transaction {} committed at height {} in block {}.\nNode signature verified against the pinned node key.",
+                    r.txid, r.height, r.block_hash
+                )
+            });
+        }
+        Command::Redeem { amount } => {
+            let mut w = open(cli)?;
+            let r = w.redeem(amount).await?;
+            print(j, &r, || {
+                format!(
+                    "Redemption of {} requested: transaction {} {} ({} of {} approvals). Its notes stay reserved until it commits.",
+                    r.amount,
+                    r.txid,
+                    r.state,
+                    r.approvals.unwrap_or(0),
+                    r.threshold.unwrap_or(0)
+                )
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A stable machine-readable code for each wallet error, for `--json` scripts.
+fn error_code(e: &anyhow::Error) -> &'static str {
+    let Some(w) = e.downcast_ref::<WalletError>() else {
+        return "error";
+    };
+    match w {
+        WalletError::NotFound { .. } => "not_found",
+        WalletError::AlreadyExists { .. } => "already_exists",
+        WalletError::WrongPassphrase { .. } => "wrong_passphrase",
+        WalletError::CorruptedKeyFile { .. } => "corrupted_key_file",
+        WalletError::CorruptedDatabase { .. } => "corrupted_database",
+        WalletError::EmptyPassphrase => "empty_passphrase",
+        WalletError::BadPhrase(_) => "bad_phrase",
+        WalletError::BadAddress(_) => "bad_address",
+        WalletError::WrongNetwork { .. } => "wrong_network",
+        WalletError::BadAmount(_) => "bad_amount",
+        WalletError::ZeroAmount => "zero_amount",
+        WalletError::MemoTooLong { .. } => "memo_too_long",
+        WalletError::InsufficientFunds { .. } => "insufficient_funds",
+        WalletError::TooManyInputs { .. } => "too_many_inputs",
+        WalletError::NotRegistered => "not_registered",
+        WalletError::ParamsChanged { .. } => "params_changed",
+        WalletError::Node(dfc_central_bank::client::ClientError::Unreachable { .. }) => {
+            "node_unreachable"
+        }
+        WalletError::Node(_) => "node_error",
+        WalletError::Frozen { .. } => "frozen_wallet",
+        WalletError::Rejected { .. } => "rejected",
+        WalletError::NotConfirmed { .. } => "not_confirmed",
+        WalletError::BadChain { .. } => "bad_chain",
+        WalletError::BlockParamsMismatch { .. } => "block_params_mismatch",
+        WalletError::BadReceipt { .. } => "bad_receipt",
+        WalletError::UnknownTx { .. } => "unknown_tx",
+        WalletError::NotCommitted { .. } => "not_committed",
+        WalletError::BadTxId(_) => "bad_txid",
+        WalletError::ConcurrentChange => "concurrent_change",
+        WalletError::Build(_) => "build_failed",
+        WalletError::InjectedFault(_) => "injected_fault",
+        WalletError::Db(_) => "database",
+        WalletError::Io { .. } => "io",
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber_init();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(&cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = error_code(&e);
+            if code == "injected_fault" {
+                eprintln!("{e:#}");
+                return ExitCode::from(FAULT_EXIT);
+            }
+            if cli.json {
+                println!("{}", json!({"error": code, "message": format!("{e:#}")}));
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, warnings only unless `RUST_LOG` asks for more.
+fn tracing_subscriber_init() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

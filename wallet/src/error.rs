@@ -1,0 +1,204 @@
+//! The wallet's typed errors. Each names what was wrong and, where there is one, the limit it broke.
+//! Every rejection listed here happens before the wallet changes anything on disk, unless its
+//! message says otherwise (a stored payment waiting to be resubmitted).
+
+use std::path::PathBuf;
+
+use dfc_central_bank::client::ClientError;
+use dfc_core::{AmountError, AuditError, BuildError, DecodeError};
+
+/// Why a wallet operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum WalletError {
+    /// No wallet exists at the path.
+    #[error("no wallet at {path}: run `dfc-wallet create` or `dfc-wallet restore` first")]
+    NotFound {
+        /// The wallet directory.
+        path: PathBuf,
+    },
+    /// `create` or `restore` would overwrite an existing wallet.
+    #[error("a wallet already exists at {path}; refusing to overwrite it")]
+    AlreadyExists {
+        /// The wallet directory.
+        path: PathBuf,
+    },
+    /// The passphrase does not decrypt the key file (the file's checksum is intact).
+    #[error("wrong passphrase for the wallet at {path}")]
+    WrongPassphrase {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// The key file is damaged or is not a wallet key file.
+    #[error("wallet key file {path} is corrupted: {reason}")]
+    CorruptedKeyFile {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The wallet database is damaged, belongs to another wallet, or holds unreadable values.
+    #[error("wallet database {path} is corrupted: {reason}")]
+    CorruptedDatabase {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The passphrase is empty.
+    #[error("the passphrase must not be empty")]
+    EmptyPassphrase,
+    /// The recovery phrase is not a valid BIP-39 phrase.
+    #[error("invalid recovery phrase: {0}")]
+    BadPhrase(String),
+    /// The address does not parse (typo, bad checksum, wrong prefix).
+    #[error("invalid address: {0}")]
+    BadAddress(#[source] DecodeError),
+    /// The address belongs to another network.
+    #[error("the address is for network {got}, this wallet is on network {expected}")]
+    WrongNetwork {
+        /// This wallet's network.
+        expected: u32,
+        /// The address's network.
+        got: u32,
+    },
+    /// The amount does not parse or has too many decimals.
+    #[error("invalid amount: {0}")]
+    BadAmount(#[source] AmountError),
+    /// Payments and redemptions must move a positive amount.
+    #[error("the amount must be greater than zero")]
+    ZeroAmount,
+    /// The memo is longer than a note can carry.
+    #[error("memo of {len} bytes is over the limit of {limit} bytes")]
+    MemoTooLong {
+        /// Length given.
+        len: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// The spendable balance does not cover the amount.
+    #[error("insufficient funds: {available} available, {asked} asked{reserved_note}")]
+    InsufficientFunds {
+        /// Spendable balance, formatted in the currency.
+        available: String,
+        /// Amount asked, formatted in the currency.
+        asked: String,
+        /// A remark about funds held by pending payments, empty if there are none.
+        reserved_note: String,
+    },
+    /// The amount needs more notes than one transaction may spend.
+    #[error("paying {asked} needs {needed} notes, over the limit of {limit} inputs per transaction; pay in smaller parts")]
+    TooManyInputs {
+        /// Amount asked, formatted.
+        asked: String,
+        /// Notes needed.
+        needed: usize,
+        /// The network's input limit.
+        limit: usize,
+    },
+    /// The wallet has not been registered with a bank yet.
+    #[error("the wallet is not registered with a bank: run `dfc-wallet register --bank URL`")]
+    NotRegistered,
+    /// The node reports parameters that differ from those pinned at registration.
+    #[error("the node at {url} reports network parameters different from the ones pinned at registration (pinned {pinned}, node {got})")]
+    ParamsChanged {
+        /// The node.
+        url: String,
+        /// Hash of the pinned parameters.
+        pinned: String,
+        /// Hash of the node's parameters.
+        got: String,
+    },
+    /// A call to the node failed (unreachable, rejected, server error).
+    #[error(transparent)]
+    Node(#[from] ClientError),
+    /// The node refused to spend from this wallet because an operator froze it.
+    #[error("the bank has frozen this wallet: {message}; transaction {txid} was cancelled and its notes released")]
+    Frozen {
+        /// The cancelled transaction.
+        txid: String,
+        /// The node's message.
+        message: String,
+    },
+    /// The node rejected a stored transaction for good; its notes were released.
+    #[error("the node rejected transaction {txid} ({code}): {message}; its notes were released")]
+    Rejected {
+        /// The transaction.
+        txid: String,
+        /// The node's error code.
+        code: String,
+        /// The node's message.
+        message: String,
+    },
+    /// The payment is stored and its notes reserved, but it is not confirmed yet.
+    #[error("transaction {txid} is stored but not confirmed ({reason}); `dfc-wallet sync` or the next `pay` resubmits the same transaction, so it cannot be paid twice")]
+    NotConfirmed {
+        /// The stored transaction.
+        txid: String,
+        /// Why it is not confirmed.
+        reason: String,
+    },
+    /// A block from the node does not verify against the pinned node key and the previous header.
+    #[error("refusing to sync: block {height} from the node does not verify ({source}); the node's chain is broken or not signed by the pinned node key")]
+    BadChain {
+        /// Height of the block.
+        height: u64,
+        /// What failed.
+        #[source]
+        source: AuditError,
+    },
+    /// A block was made for another network or under other parameters.
+    #[error(
+        "refusing to sync: block {height} is for other network parameters than the pinned ones"
+    )]
+    BlockParamsMismatch {
+        /// Height of the block.
+        height: u64,
+    },
+    /// A receipt does not verify.
+    #[error("the receipt for {txid} does not verify against the pinned node key")]
+    BadReceipt {
+        /// The transaction.
+        txid: String,
+    },
+    /// No transaction of this wallet has that id, and the node does not know it either.
+    #[error("transaction {txid} is not known to this wallet or the node")]
+    UnknownTx {
+        /// The id asked for.
+        txid: String,
+    },
+    /// A transaction is known but not committed yet.
+    #[error("transaction {txid} is not committed yet ({state})")]
+    NotCommitted {
+        /// The transaction.
+        txid: String,
+        /// Its state.
+        state: String,
+    },
+    /// The text is not a transaction id.
+    #[error("invalid transaction id: {0}")]
+    BadTxId(#[source] DecodeError),
+    /// The notes chosen for a payment were taken by another process while it was being built.
+    #[error("the wallet's notes changed while the transaction was being built (another dfc-wallet process?); nothing was stored or sent, retry")]
+    ConcurrentChange,
+    /// Building the transaction failed.
+    #[error("could not build the transaction: {0}")]
+    Build(#[from] BuildError),
+    /// A test-only fault point stopped the operation (see `DFC_WALLET_TEST_CRASH_AFTER`).
+    #[error("test fault injection: stopped after {0}")]
+    InjectedFault(&'static str),
+    /// SQLite failed.
+    #[error("wallet database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Result with a [`WalletError`].
+pub type Result<T, E = WalletError> = std::result::Result<T, E>;

@@ -1,0 +1,1036 @@
+//! The [`Wallet`]: keys, database and node client together. The CLI is a thin layer over its
+//! methods; a later offline purse reuses [`Wallet::prepare`] (selection + building + storing).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use bip39::Mnemonic;
+use dfc_central_bank::client::{BankClient, ClientError};
+use dfc_core::api::{Receipt, RegisterRequest, TxStatus};
+use dfc_core::note::MAX_MEMO_BYTES;
+use dfc_core::{
+    build, Address, Amount, Block, Hash32, NetworkParams, Payment, SpendInput, Transaction, TxId,
+    TxKind, WalletKeys,
+};
+use rand_core::{OsRng, RngCore};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+use crate::error::{Result, WalletError};
+use crate::keystore::{self, DataKey, KdfCost, PublicKeys};
+use crate::select::{self, Candidate, SelectError};
+use crate::store::{HistoryDetail, Outgoing, OutgoingDetail, OutgoingState, Store};
+
+/// File name of the encrypted key file inside the wallet directory.
+pub const KEY_FILE: &str = "keys.json";
+/// File name of the wallet database inside the wallet directory.
+pub const DB_FILE: &str = "wallet.db";
+/// Blocks asked for per request while syncing.
+const SYNC_BATCH_BLOCKS: u32 = 100;
+/// Words of a new recovery phrase (256 bits of entropy).
+const PHRASE_WORDS_ENTROPY_BYTES: usize = 32;
+
+/// A point at which a test can make the wallet stop as if the process had been killed. Set by the
+/// CLI from the environment variable `DFC_WALLET_TEST_CRASH_AFTER` (`store` or `submit`); never
+/// set in normal use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultPoint {
+    /// Right after the built transaction is stored and its inputs reserved, before sending it.
+    AfterStore,
+    /// Right after the node accepted the transaction, before the receipt is recorded.
+    AfterSubmit,
+}
+
+/// An open, unlocked wallet.
+pub struct Wallet {
+    dir: PathBuf,
+    keys: WalletKeys,
+    data: DataKey,
+    store: Store,
+    bank_override: Option<String>,
+    fault: Option<FaultPoint>,
+}
+
+/// What `register` reports.
+#[derive(Clone, Debug, Serialize)]
+pub struct Registration {
+    /// The wallet's address.
+    pub address: String,
+    /// The bank's URL.
+    pub bank: String,
+    /// Network name.
+    pub network: String,
+    /// Network id.
+    pub network_id: u32,
+    /// Currency code.
+    pub currency: String,
+    /// Tier granted.
+    pub tier: u8,
+    /// Tier name.
+    pub tier_name: String,
+    /// Largest single payment of the tier.
+    pub max_payment: String,
+    /// Largest balance of the tier.
+    pub max_balance: String,
+}
+
+/// What `sync` reports.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SyncReport {
+    /// Blocks verified and applied.
+    pub blocks: u64,
+    /// Next height to download.
+    pub height: u64,
+    /// Notes received.
+    pub notes_received: usize,
+    /// Notes owned by our key whose opening failed (not counted).
+    pub notes_refused: usize,
+    /// Own notes seen spent.
+    pub notes_spent: usize,
+    /// Stored transactions resumed: confirmed, resubmitted or released.
+    pub resumed: Vec<Resumed>,
+}
+
+/// What happened to a stored transaction on resume.
+#[derive(Clone, Debug, Serialize)]
+pub struct Resumed {
+    /// Transaction id.
+    pub txid: String,
+    /// New state.
+    pub state: &'static str,
+    /// Detail.
+    pub detail: String,
+}
+
+/// Balance as shown.
+#[derive(Clone, Debug, Serialize)]
+pub struct Balance {
+    /// Spendable now.
+    pub spendable: String,
+    /// Held by stored, unconfirmed outgoing transactions.
+    pub reserved: String,
+    /// Spendable plus reserved.
+    pub total: String,
+    /// Spendable, in minor units.
+    pub spendable_units: u64,
+    /// Reserved, in minor units.
+    pub reserved_units: u64,
+    /// Total, in minor units.
+    pub total_units: u64,
+    /// Currency code.
+    pub currency: String,
+    /// Unspent notes.
+    pub notes: usize,
+    /// Next height to sync.
+    pub synced_height: u64,
+    /// Stored outgoing transactions not settled yet.
+    pub pending: Vec<String>,
+}
+
+/// A history line as shown.
+#[derive(Clone, Debug, Serialize)]
+pub struct HistoryLine {
+    /// Transaction id.
+    pub txid: String,
+    /// `incoming`, `outgoing`, `issue`, `redeem`, `self`, or `pending_*` for unconfirmed ones.
+    pub kind: String,
+    /// Amount, formatted.
+    pub amount: String,
+    /// Amount in minor units.
+    pub amount_units: u64,
+    /// Block height (none while pending).
+    pub height: Option<u64>,
+    /// Block time, ms since the epoch.
+    pub time_ms: u64,
+    /// The other party, when known.
+    pub counterparty: Option<String>,
+    /// Memo.
+    pub memo: String,
+}
+
+/// A payment or redemption as stored and (maybe) sent.
+#[derive(Clone, Debug, Serialize)]
+pub struct PaymentReport {
+    /// Transaction id.
+    pub txid: String,
+    /// `transfer` or `redeem`.
+    pub kind: String,
+    /// Amount, formatted.
+    pub amount: String,
+    /// Amount in minor units.
+    pub amount_units: u64,
+    /// Recipient.
+    pub to: Option<String>,
+    /// Change back to the wallet, formatted.
+    pub change: String,
+    /// Inputs spent.
+    pub inputs: usize,
+    /// Outputs created.
+    pub outputs: usize,
+    /// Time to select notes and build the transaction with its proofs, ms.
+    pub build_ms: u64,
+    /// Encoded size, bytes.
+    pub tx_bytes: usize,
+    /// State after this call.
+    pub state: &'static str,
+    /// The receipt, once committed.
+    pub receipt: Option<Receipt>,
+    /// Approvals so far (redemptions).
+    pub approvals: Option<usize>,
+    /// Approvals needed (redemptions).
+    pub threshold: Option<usize>,
+    /// A remark (e.g. the follow-up sync failed).
+    pub note: Option<String>,
+}
+
+/// A transaction built, stored and reserved, ready to send. The unit a later offline purse reuses.
+pub struct Prepared {
+    /// The transaction.
+    pub tx: Transaction,
+    /// Its id.
+    pub txid: TxId,
+    /// Details as stored.
+    pub detail: OutgoingDetail,
+    /// Build time, ms.
+    pub build_ms: u64,
+}
+
+/// Wallet directory paths.
+fn key_path(dir: &Path) -> PathBuf {
+    dir.join(KEY_FILE)
+}
+fn db_path(dir: &Path) -> PathBuf {
+    dir.join(DB_FILE)
+}
+
+fn create_dir(dir: &Path) -> Result<()> {
+    let io = |source| WalletError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
+}
+
+/// The wallet's address without unlocking it (needs only the public keys and pinned parameters).
+pub fn address_of(dir: &Path) -> Result<(Address, NetworkParams)> {
+    let public = keystore::read_public(&key_path(dir))?;
+    let store = Store::open(&db_path(dir), &public.spend)?;
+    let params = store.params()?.ok_or(WalletError::NotRegistered)?;
+    Ok((address_from(&public, &params), params))
+}
+
+fn address_from(public: &PublicKeys, params: &NetworkParams) -> Address {
+    Address {
+        network: params.network_id,
+        spend: public.spend,
+        view: public.view,
+    }
+}
+
+/// Whether a node rejection means the transaction can never commit as it is (as opposed to a busy
+/// or overloaded node, which is worth retrying with the same transaction).
+fn is_definitive(err: &ClientError) -> bool {
+    matches!(err, ClientError::Rejected { status, .. } if !matches!(status, 408 | 425 | 429))
+}
+
+impl Wallet {
+    /// Creates a new wallet in `dir` with a fresh 24-word recovery phrase, returned once for the
+    /// user to write down.
+    pub fn create(
+        dir: &Path,
+        passphrase: &str,
+        cost: KdfCost,
+    ) -> Result<(Wallet, Zeroizing<String>)> {
+        let mut entropy = Zeroizing::new([0u8; PHRASE_WORDS_ENTROPY_BYTES]);
+        OsRng.fill_bytes(entropy.as_mut());
+        let mnemonic = Mnemonic::from_entropy(entropy.as_ref())
+            .map_err(|e| WalletError::BadPhrase(e.to_string()))?;
+        let phrase = Zeroizing::new(mnemonic.to_string());
+        let wallet = Self::init(dir, &mnemonic, passphrase, cost)?;
+        Ok((wallet, phrase))
+    }
+
+    /// Restores a wallet in `dir` from its recovery phrase. Notes and history come back at the next
+    /// sync (from height 0).
+    pub fn restore(dir: &Path, phrase: &str, passphrase: &str, cost: KdfCost) -> Result<Wallet> {
+        let normalized = phrase
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase();
+        let mnemonic = Mnemonic::parse_normalized(&normalized)
+            .map_err(|e| WalletError::BadPhrase(e.to_string()))?;
+        Self::init(dir, &mnemonic, passphrase, cost)
+    }
+
+    fn init(dir: &Path, mnemonic: &Mnemonic, passphrase: &str, cost: KdfCost) -> Result<Wallet> {
+        if passphrase.is_empty() {
+            return Err(WalletError::EmptyPassphrase);
+        }
+        if key_path(dir).exists() {
+            return Err(WalletError::AlreadyExists {
+                path: dir.to_path_buf(),
+            });
+        }
+        create_dir(dir)?;
+        let seed = Zeroizing::new(mnemonic.to_seed(""));
+        // A database left by an interrupted create/restore of another seed would fail the owner
+        // check; the key file is written first and is what marks a wallet as existing.
+        keystore::write_key_file(&key_path(dir), &seed, passphrase, cost)?;
+        Self::open(dir, passphrase)
+    }
+
+    /// Opens and unlocks the wallet in `dir`.
+    pub fn open(dir: &Path, passphrase: &str) -> Result<Wallet> {
+        let unlocked = keystore::unlock(&key_path(dir), passphrase)?;
+        let store = Store::open(&db_path(dir), &unlocked.keys.spend.public())?;
+        Ok(Wallet {
+            dir: dir.to_path_buf(),
+            keys: unlocked.keys,
+            data: unlocked.data,
+            store,
+            bank_override: None,
+            fault: None,
+        })
+    }
+
+    /// Uses `url` instead of the stored bank URL for this session.
+    pub fn set_bank_override(&mut self, url: Option<String>) {
+        self.bank_override = url;
+    }
+
+    /// Arms a test fault point (see [`FaultPoint`]).
+    pub fn set_fault(&mut self, fault: Option<FaultPoint>) {
+        self.fault = fault;
+    }
+
+    /// The wallet directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The pinned parameters, or [`WalletError::NotRegistered`].
+    pub fn params(&self) -> Result<NetworkParams> {
+        self.store.params()?.ok_or(WalletError::NotRegistered)
+    }
+
+    /// The wallet's address on its network.
+    pub fn address(&self) -> Result<Address> {
+        Ok(self.keys.address(self.params()?.network_id))
+    }
+
+    fn client(&self) -> Result<BankClient> {
+        let url = match &self.bank_override {
+            Some(u) => u.clone(),
+            None => self
+                .store
+                .meta("bank_url")?
+                .ok_or(WalletError::NotRegistered)?,
+        };
+        Ok(BankClient::new(&url))
+    }
+
+    /// Registers with the bank at `bank_url`: pins its parameters and node key, and reports the
+    /// tier granted. Registering again with the same bank is allowed (it refreshes the tier); a bank
+    /// whose parameters differ from the pinned ones is refused.
+    pub async fn register(&mut self, bank_url: &str, label: &str) -> Result<Registration> {
+        let client = BankClient::new(bank_url);
+        let params = client.params().await?;
+        if let Some(pinned) = self.store.params()? {
+            if pinned.hash() != params.hash() {
+                return Err(WalletError::ParamsChanged {
+                    url: bank_url.to_string(),
+                    pinned: pinned.hash().to_hex(),
+                    got: params.hash().to_hex(),
+                });
+            }
+        }
+        let address = self.keys.address(params.network_id);
+        let req = RegisterRequest::new(address, label.to_string(), &self.keys.spend);
+        let info = match client.register(&req).await {
+            Ok(info) => info,
+            // Already registered: read back what the registry holds.
+            Err(ClientError::Rejected { status: 409, .. }) => {
+                client.wallet(&self.keys.spend.public()).await?
+            }
+            Err(e) => return Err(e.into()),
+        };
+        self.store
+            .set_registration(&params, client.base_url(), info.tier)?;
+        let tier = params.tier(info.tier);
+        Ok(Registration {
+            address: address.to_string(),
+            bank: client.base_url().to_string(),
+            network: params.name.clone(),
+            network_id: params.network_id,
+            currency: params.currency.clone(),
+            tier: info.tier,
+            tier_name: tier.map(|t| t.name.clone()).unwrap_or_default(),
+            max_payment: tier
+                .map(|t| params.format(t.max_payment))
+                .unwrap_or_default(),
+            max_balance: tier
+                .map(|t| params.format(t.max_balance))
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Resumes stored transactions, then downloads and applies every block since the last sync.
+    pub async fn sync(&mut self) -> Result<SyncReport> {
+        let params = self.params()?;
+        let client = self.client()?;
+        let mut report = SyncReport {
+            resumed: self.resume(&client, &params).await?,
+            ..SyncReport::default()
+        };
+        self.download(&client, &params, &mut report).await?;
+        report.height = self.store.sync_height()?;
+        Ok(report)
+    }
+
+    async fn download(
+        &mut self,
+        client: &BankClient,
+        params: &NetworkParams,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        loop {
+            let from = self.store.sync_height()?;
+            let resp = client.blocks(from, SYNC_BATCH_BLOCKS).await?;
+            if resp.blocks.is_empty() {
+                return Ok(());
+            }
+            for block in &resp.blocks {
+                self.apply_block(block, params, report)?;
+            }
+            if self.store.sync_height()? > resp.tip_height {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Verifies one block against the pinned node key and our last header, then records what in it
+    /// concerns us, all in one database transaction.
+    fn apply_block(
+        &mut self,
+        block: &Block,
+        params: &NetworkParams,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let prev = self.store.tip_header()?;
+        verify_block(block, prev.as_ref(), params)?;
+        let own_spend = self.keys.spend.public();
+        let height = block.header.height;
+        let w = self.store.begin_block()?;
+        if w.sync_height()? != height {
+            // Another process applied this block meanwhile.
+            return Ok(());
+        }
+        for tx in &block.txs {
+            let txid = tx.id();
+            let mut spent = Amount::ZERO;
+            let mut spent_any = false;
+            for input in &tx.inputs {
+                if let Some(opening) = w.own_note(&self.data, input)? {
+                    spent = spent
+                        .checked_add(opening.amount)
+                        .map_err(dfc_core::BuildError::from)?;
+                    spent_any = true;
+                    w.spend_note(input, &txid, height)?;
+                    report.notes_spent += 1;
+                }
+            }
+            let mut received = Amount::ZERO;
+            let mut received_any = false;
+            let mut memo = String::new();
+            for (output, id) in tx.outputs.iter().zip(tx.output_ids()) {
+                if output.owner != own_spend {
+                    continue;
+                }
+                match output.open(&self.keys.view) {
+                    Ok(opening) => {
+                        received = received
+                            .checked_add(opening.amount)
+                            .map_err(dfc_core::BuildError::from)?;
+                        received_any = true;
+                        if memo.is_empty() {
+                            memo = String::from_utf8_lossy(&opening.memo).into_owned();
+                        }
+                        w.add_note(&self.data, &id, &txid, height, &opening)?;
+                        report.notes_received += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(%txid, note = %id, error = %e, "note addressed to us does not open its commitment; not counted");
+                        report.notes_refused += 1;
+                    }
+                }
+            }
+            let ours = w.outgoing_detail(&self.data, &txid)?;
+            if ours.is_some() {
+                w.confirm_outgoing(&txid, height)?;
+            }
+            let entry = match tx.kind {
+                TxKind::Issue if received_any => Some(("issue", received.units(), None, memo)),
+                TxKind::Redeem if spent_any => {
+                    Some(("redeem", tx.public_amount.units(), None, String::new()))
+                }
+                TxKind::Transfer if spent_any => {
+                    let paid = spent.checked_sub(received).unwrap_or(Amount::ZERO);
+                    let kind = if paid == Amount::ZERO {
+                        "self"
+                    } else {
+                        "outgoing"
+                    };
+                    let (to, memo) = ours
+                        .map(|d| (d.to, d.memo))
+                        .unwrap_or((None, String::new()));
+                    Some((kind, paid.units(), to, memo))
+                }
+                TxKind::Transfer if received_any => {
+                    Some(("incoming", received.units(), None, memo))
+                }
+                _ => None,
+            };
+            if let Some((kind, amount_units, counterparty, memo)) = entry {
+                let detail = HistoryDetail {
+                    amount_units,
+                    counterparty,
+                    memo,
+                };
+                w.add_history(
+                    &self.data,
+                    &txid,
+                    kind,
+                    height,
+                    block.header.time_ms,
+                    &detail,
+                )?;
+            }
+        }
+        w.finish(&block.header)?;
+        report.blocks += 1;
+        Ok(())
+    }
+
+    /// Resumes every open stored transaction: confirms it if the node committed it, resubmits the
+    /// same transaction if the node does not know it, releases its notes if the node refuses it
+    /// for good. Unreachable nodes leave everything as it was.
+    async fn resume(
+        &mut self,
+        client: &BankClient,
+        params: &NetworkParams,
+    ) -> Result<Vec<Resumed>> {
+        let mut out = Vec::new();
+        for o in self.store.outgoing(&self.data, true)? {
+            let tx =
+                Transaction::from_hex(&o.tx_hex).map_err(|e| WalletError::CorruptedDatabase {
+                    path: self.store.path().to_path_buf(),
+                    reason: format!("stored transaction {}: {e}", o.txid),
+                })?;
+            let (state, detail) = match self.settle(client, params, &o, &tx).await {
+                Ok(state) => (state, String::new()),
+                Err(WalletError::Frozen { message, .. }) => {
+                    (OutgoingState::Rejected, format!("frozen_wallet: {message}"))
+                }
+                Err(WalletError::Rejected { code, message, .. }) => {
+                    (OutgoingState::Rejected, format!("{code}: {message}"))
+                }
+                Err(WalletError::NotConfirmed { reason, .. }) => (OutgoingState::Pending, reason),
+                Err(e) => return Err(e),
+            };
+            out.push(Resumed {
+                txid: o.txid.to_hex(),
+                state: state.as_str(),
+                detail,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Brings one stored transaction to a known state with the node.
+    async fn settle(
+        &mut self,
+        client: &BankClient,
+        params: &NetworkParams,
+        o: &Outgoing,
+        tx: &Transaction,
+    ) -> Result<OutgoingState> {
+        match client.tx_status(&o.txid).await? {
+            TxStatus::Committed { receipt } => {
+                self.accept_receipt(params, &o.txid, &receipt)?;
+                return Ok(OutgoingState::Committed);
+            }
+            TxStatus::AwaitingApproval { .. } => {
+                self.store.set_outgoing_state(
+                    &o.txid,
+                    OutgoingState::AwaitingApproval,
+                    None,
+                    None,
+                )?;
+                return Ok(OutgoingState::AwaitingApproval);
+            }
+            TxStatus::Unknown => {}
+        }
+        self.send(client, params, &o.txid, tx).await
+    }
+
+    /// Sends a stored transaction (first time or again) and records the outcome.
+    async fn send(
+        &mut self,
+        client: &BankClient,
+        params: &NetworkParams,
+        txid: &TxId,
+        tx: &Transaction,
+    ) -> Result<OutgoingState> {
+        let result = if tx.kind == TxKind::Redeem {
+            client.request_redemption(tx).await.map(|_| None)
+        } else {
+            client.submit(tx).await.map(Some)
+        };
+        match result {
+            Ok(Some(receipt)) => {
+                if self.fault == Some(FaultPoint::AfterSubmit) {
+                    return Err(WalletError::InjectedFault("submit"));
+                }
+                self.accept_receipt(params, txid, &receipt)?;
+                Ok(OutgoingState::Committed)
+            }
+            Ok(None) => {
+                self.store
+                    .set_outgoing_state(txid, OutgoingState::AwaitingApproval, None, None)?;
+                Ok(OutgoingState::AwaitingApproval)
+            }
+            Err(e) if is_definitive(&e) => {
+                // Before releasing the notes, make sure the node did not commit it after all (an
+                // earlier attempt may have gone through): releasing a spent note would let the
+                // wallet build a double spend and count money it no longer has.
+                if let Ok(TxStatus::Committed { receipt }) = client.tx_status(txid).await {
+                    self.accept_receipt(params, txid, &receipt)?;
+                    return Ok(OutgoingState::Committed);
+                }
+                let (code, message) = match &e {
+                    ClientError::Rejected { code, message, .. } => (code.clone(), message.clone()),
+                    other => ("rejected".to_string(), other.to_string()),
+                };
+                self.store.set_outgoing_state(
+                    txid,
+                    OutgoingState::Rejected,
+                    None,
+                    Some(&format!("{code}: {message}")),
+                )?;
+                if code == "frozen_wallet" {
+                    Err(WalletError::Frozen {
+                        txid: txid.to_hex(),
+                        message,
+                    })
+                } else {
+                    Err(WalletError::Rejected {
+                        txid: txid.to_hex(),
+                        code,
+                        message,
+                    })
+                }
+            }
+            Err(e) => Err(WalletError::NotConfirmed {
+                txid: txid.to_hex(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    fn accept_receipt(
+        &mut self,
+        params: &NetworkParams,
+        txid: &TxId,
+        receipt: &Receipt,
+    ) -> Result<()> {
+        if receipt.txid != *txid || !receipt.verify(&params.node_key) {
+            return Err(WalletError::BadReceipt {
+                txid: txid.to_hex(),
+            });
+        }
+        self.store
+            .set_outgoing_state(txid, OutgoingState::Committed, Some(receipt), None)
+    }
+
+    /// Balance from the local database (run `sync` first for an up-to-date figure).
+    pub fn balance(&self) -> Result<Balance> {
+        let params = self.params()?;
+        let notes = self.store.unspent_notes(&self.data)?;
+        let mut spendable = Amount::ZERO;
+        let mut reserved = Amount::ZERO;
+        for n in &notes {
+            let slot = if n.reserved_by.is_some() {
+                &mut reserved
+            } else {
+                &mut spendable
+            };
+            *slot = slot
+                .checked_add(n.opening.amount)
+                .map_err(dfc_core::BuildError::from)?;
+        }
+        let total = spendable
+            .checked_add(reserved)
+            .map_err(dfc_core::BuildError::from)?;
+        let pending = self
+            .store
+            .outgoing(&self.data, true)?
+            .into_iter()
+            .map(|o| o.txid.to_hex())
+            .collect();
+        Ok(Balance {
+            spendable: params.format(spendable),
+            reserved: params.format(reserved),
+            total: params.format(total),
+            spendable_units: spendable.units(),
+            reserved_units: reserved.units(),
+            total_units: total.units(),
+            currency: params.currency.clone(),
+            notes: notes.len(),
+            synced_height: self.store.sync_height()?,
+            pending,
+        })
+    }
+
+    /// History: settled entries from the chain, then stored transactions not yet settled.
+    pub fn history(&self) -> Result<Vec<HistoryLine>> {
+        let params = self.params()?;
+        let fmt = |units: u64| {
+            Amount::from_units(units)
+                .map(|a| params.format(a))
+                .unwrap_or_default()
+        };
+        let mut lines: Vec<HistoryLine> = self
+            .store
+            .history(&self.data)?
+            .into_iter()
+            .map(|h| HistoryLine {
+                txid: h.txid.to_hex(),
+                kind: h.kind,
+                amount: fmt(h.detail.amount_units),
+                amount_units: h.detail.amount_units,
+                height: Some(h.height),
+                time_ms: h.time_ms,
+                counterparty: h.detail.counterparty,
+                memo: h.detail.memo,
+            })
+            .collect();
+        let mut open: Vec<Outgoing> = self.store.outgoing(&self.data, true)?;
+        open.reverse();
+        lines.extend(open.into_iter().map(|o| HistoryLine {
+            txid: o.txid.to_hex(),
+            kind: format!("pending_{}", o.kind),
+            amount: fmt(o.detail.amount_units),
+            amount_units: o.detail.amount_units,
+            height: None,
+            time_ms: o.created_ms,
+            counterparty: o.detail.to,
+            memo: o.detail.memo,
+        }));
+        Ok(lines)
+    }
+
+    /// Parses and checks a recipient address against the pinned network.
+    pub fn parse_address(&self, text: &str) -> Result<Address> {
+        let params = self.params()?;
+        let to: Address = text.parse().map_err(WalletError::BadAddress)?;
+        if to.network != params.network_id {
+            return Err(WalletError::WrongNetwork {
+                expected: params.network_id,
+                got: to.network,
+            });
+        }
+        Ok(to)
+    }
+
+    /// Parses a positive amount in the currency's decimals.
+    pub fn parse_amount(&self, text: &str) -> Result<Amount> {
+        let params = self.params()?;
+        let amount = Amount::parse(text, params.decimals).map_err(WalletError::BadAmount)?;
+        if amount == Amount::ZERO {
+            return Err(WalletError::ZeroAmount);
+        }
+        Ok(amount)
+    }
+
+    /// Selects notes, builds the transaction (with change back to this wallet), stores it and
+    /// reserves its inputs. Nothing is sent. `to = None` with `kind = Redeem` redeems `amount`.
+    pub fn prepare(
+        &mut self,
+        kind: TxKind,
+        to: Option<&Address>,
+        amount: Amount,
+        memo: &str,
+    ) -> Result<Prepared> {
+        let params = self.params()?;
+        if memo.len() > MAX_MEMO_BYTES {
+            return Err(WalletError::MemoTooLong {
+                len: memo.len(),
+                limit: MAX_MEMO_BYTES,
+            });
+        }
+        let started = Instant::now();
+        let notes = self.store.unspent_notes(&self.data)?;
+        let reserved = Amount::sum(
+            notes
+                .iter()
+                .filter(|n| n.reserved_by.is_some())
+                .map(|n| n.opening.amount),
+        )
+        .map_err(dfc_core::BuildError::from)?;
+        let candidates: Vec<Candidate> = notes
+            .iter()
+            .filter(|n| n.reserved_by.is_none())
+            .map(|n| Candidate {
+                id: n.id,
+                amount: n.opening.amount,
+            })
+            .collect();
+        let selection =
+            select::select(&candidates, amount, params.limits.max_inputs).map_err(|e| match e {
+                SelectError::Insufficient { available, asked } => WalletError::InsufficientFunds {
+                    available: params.format(available),
+                    asked: params.format(asked),
+                    reserved_note: if reserved > Amount::ZERO {
+                        format!(
+                            " ({} more is held by pending payments)",
+                            params.format(reserved)
+                        )
+                    } else {
+                        String::new()
+                    },
+                },
+                SelectError::TooManyInputs { needed, limit } => WalletError::TooManyInputs {
+                    asked: params.format(amount),
+                    needed,
+                    limit,
+                },
+            })?;
+        let inputs: Vec<SpendInput> = selection
+            .notes
+            .iter()
+            .map(|c| {
+                let note = notes
+                    .iter()
+                    .find(|n| n.id == c.id)
+                    .expect("selection only returns candidates drawn from these notes");
+                SpendInput {
+                    id: note.id,
+                    opening: note.opening.clone(),
+                    key: self.keys.spend.clone(),
+                }
+            })
+            .collect();
+        let me = self.keys.address(params.network_id);
+        let mut payments = Vec::with_capacity(2);
+        if let Some(to) = to {
+            payments.push(Payment {
+                to: *to,
+                amount,
+                memo: memo.as_bytes().to_vec(),
+            });
+        }
+        // A redemption with no change still needs one output: a zero note back to ourselves.
+        if selection.change > Amount::ZERO || payments.is_empty() {
+            payments.push(Payment {
+                to: me,
+                amount: selection.change,
+                memo: Vec::new(),
+            });
+        }
+        let public_amount = if kind == TxKind::Redeem {
+            amount
+        } else {
+            Amount::ZERO
+        };
+        let built = build(&params, kind, public_amount, &inputs, &payments, &mut OsRng)?;
+        let build_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let txid = built.tx.id();
+        let detail = OutgoingDetail {
+            amount_units: amount.units(),
+            to: to.map(|a| a.to_string()),
+            memo: memo.to_string(),
+            change_units: selection.change.units(),
+        };
+        let input_ids: Vec<_> = inputs.iter().map(|i| i.id).collect();
+        self.store.record_outgoing(
+            &self.data,
+            &txid,
+            kind.name(),
+            &built.tx.to_hex(),
+            &input_ids,
+            OutgoingState::Pending,
+            &detail,
+        )?;
+        Ok(Prepared {
+            tx: built.tx,
+            txid,
+            detail,
+            build_ms,
+        })
+    }
+
+    /// Pays `amount` to `to`: syncs (resuming stored payments), builds and stores the transaction,
+    /// submits it, verifies the receipt, then syncs again to record the spend and the change.
+    pub async fn pay(&mut self, to: &str, amount: &str, memo: &str) -> Result<PaymentReport> {
+        let to = self.parse_address(to)?;
+        let amount = self.parse_amount(amount)?;
+        self.spend(TxKind::Transfer, Some(&to), amount, memo).await
+    }
+
+    /// Asks the bank to redeem `amount`: the owner-signed redeem transaction waits for operator
+    /// approvals; its notes stay reserved until it commits.
+    pub async fn redeem(&mut self, amount: &str) -> Result<PaymentReport> {
+        let amount = self.parse_amount(amount)?;
+        self.spend(TxKind::Redeem, None, amount, "").await
+    }
+
+    async fn spend(
+        &mut self,
+        kind: TxKind,
+        to: Option<&Address>,
+        amount: Amount,
+        memo: &str,
+    ) -> Result<PaymentReport> {
+        let params = self.params()?;
+        if memo.len() > MAX_MEMO_BYTES {
+            return Err(WalletError::MemoTooLong {
+                len: memo.len(),
+                limit: MAX_MEMO_BYTES,
+            });
+        }
+        // Syncing first reaches the node before anything is stored, so an unreachable node changes
+        // nothing, and notes are current.
+        self.sync().await?;
+        let client = self.client()?;
+        let prepared = self.prepare(kind, to, amount, memo)?;
+        if self.fault == Some(FaultPoint::AfterStore) {
+            return Err(WalletError::InjectedFault("store"));
+        }
+        let state = self
+            .send(&client, &params, &prepared.txid, &prepared.tx)
+            .await?;
+        let mut note = None;
+        if state == OutgoingState::Committed {
+            if let Err(e) = self.sync().await {
+                note = Some(format!("payment committed; the follow-up sync failed: {e}"));
+            }
+        }
+        let stored = self
+            .store
+            .outgoing(&self.data, false)?
+            .into_iter()
+            .find(|o| o.txid == prepared.txid);
+        let (approvals, threshold) = if state == OutgoingState::AwaitingApproval {
+            match client.tx_status(&prepared.txid).await {
+                Ok(TxStatus::AwaitingApproval {
+                    approvals,
+                    threshold,
+                }) => (Some(approvals), Some(threshold)),
+                _ => (None, Some(params.threshold)),
+            }
+        } else {
+            (None, None)
+        };
+        Ok(PaymentReport {
+            txid: prepared.txid.to_hex(),
+            kind: kind.name().to_string(),
+            amount: params.format(amount),
+            amount_units: amount.units(),
+            to: prepared.detail.to.clone(),
+            change: Amount::from_units(prepared.detail.change_units)
+                .map(|a| params.format(a))
+                .unwrap_or_default(),
+            inputs: prepared.tx.inputs.len(),
+            outputs: prepared.tx.outputs.len(),
+            build_ms: prepared.build_ms,
+            tx_bytes: prepared.tx.encode().len(),
+            state: state.as_str(),
+            receipt: stored.and_then(|o| o.receipt),
+            approvals,
+            threshold,
+            note,
+        })
+    }
+
+    /// The verified receipt of `txid`: stored, or fetched from the node.
+    pub async fn receipt(&mut self, txid: &str) -> Result<Receipt> {
+        let params = self.params()?;
+        let txid = Hash32::from_hex(txid).map_err(WalletError::BadTxId)?;
+        let stored = self
+            .store
+            .outgoing(&self.data, false)?
+            .into_iter()
+            .find(|o| o.txid == txid);
+        if let Some(r) = stored.as_ref().and_then(|o| o.receipt.clone()) {
+            if r.verify(&params.node_key) && r.txid == txid {
+                return Ok(r);
+            }
+            return Err(WalletError::BadReceipt {
+                txid: txid.to_hex(),
+            });
+        }
+        let client = self.client()?;
+        match client.tx_status(&txid).await? {
+            TxStatus::Committed { receipt } => {
+                if receipt.txid != txid || !receipt.verify(&params.node_key) {
+                    return Err(WalletError::BadReceipt {
+                        txid: txid.to_hex(),
+                    });
+                }
+                if stored.is_some() {
+                    self.store.set_outgoing_state(
+                        &txid,
+                        OutgoingState::Committed,
+                        Some(&receipt),
+                        None,
+                    )?;
+                }
+                Ok(receipt)
+            }
+            TxStatus::AwaitingApproval {
+                approvals,
+                threshold,
+            } => Err(WalletError::NotCommitted {
+                txid: txid.to_hex(),
+                state: format!("awaiting approval, {approvals} of {threshold}"),
+            }),
+            TxStatus::Unknown => match stored {
+                Some(o) => Err(WalletError::NotCommitted {
+                    txid: txid.to_hex(),
+                    state: o.state.as_str().to_string(),
+                }),
+                None => Err(WalletError::UnknownTx {
+                    txid: txid.to_hex(),
+                }),
+            },
+        }
+    }
+}
+
+/// Checks a block before anything in it is believed: chain link, node signature and transaction
+/// root against the pinned node key ([`Block::check_link`]), then the network and parameters hash.
+pub fn verify_block(
+    block: &Block,
+    prev: Option<&dfc_core::BlockHeader>,
+    params: &NetworkParams,
+) -> Result<()> {
+    block
+        .check_link(prev, &params.node_key)
+        .map_err(|source| WalletError::BadChain {
+            height: block.header.height,
+            source,
+        })?;
+    if block.header.network != params.network_id || block.header.params_hash != params.hash() {
+        return Err(WalletError::BlockParamsMismatch {
+            height: block.header.height,
+        });
+    }
+    Ok(())
+}
