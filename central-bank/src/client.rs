@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use dfc_core::api::{
-    ApiError, AuditEntry, BlocksResponse, Checkpoint, NoteStatus, OperatorRequest, OperatorResponse, Proposal,
-    Receipt, RegisterRequest, SubmitRequest, SupplySummary, TxStatus, WalletInfo,
+    ApiError, AuditEntry, BlocksResponse, Checkpoint, NoteStatus, OperatorRequest,
+    OperatorResponse, Proposal, Receipt, RegisterRequest, SubmitRequest, SupplySummary, TxStatus,
+    WalletInfo,
 };
 use dfc_core::{NetworkParams, NoteId, PublicKey, Transaction, TxId};
 use serde::de::DeserializeOwned;
@@ -81,7 +82,11 @@ impl BankClient {
         &self.base
     }
 
-    async fn read<T: DeserializeOwned>(&self, url: &str, resp: Result<reqwest::Response, reqwest::Error>) -> Result<T, ClientError> {
+    async fn read<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        resp: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<T, ClientError> {
         let resp = resp.map_err(|e| ClientError::Unreachable {
             url: url.to_string(),
             reason: e.to_string(),
@@ -118,7 +123,11 @@ impl BankClient {
         self.read(&url, resp).await
     }
 
-    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         let resp = self.http.post(&url).json(body).send().await;
         self.read(&url, resp).await
@@ -131,7 +140,8 @@ impl BankClient {
     /// `POST /v1/transactions`: submits a transfer and waits for its durable receipt. Submitting
     /// the same transaction again returns the same receipt.
     pub async fn submit(&self, tx: &Transaction) -> Result<Receipt, ClientError> {
-        self.post("/v1/transactions", &SubmitRequest { tx: tx.clone() }).await
+        self.post("/v1/transactions", &SubmitRequest { tx: tx.clone() })
+            .await
     }
     /// `GET /v1/transactions/{txid}`.
     pub async fn tx_status(&self, txid: &TxId) -> Result<TxStatus, ClientError> {
@@ -143,7 +153,8 @@ impl BankClient {
     }
     /// `GET /v1/blocks?from=H&limit=N`.
     pub async fn blocks(&self, from: u64, limit: u32) -> Result<BlocksResponse, ClientError> {
-        self.get(&format!("/v1/blocks?from={from}&limit={limit}")).await
+        self.get(&format!("/v1/blocks?from={from}&limit={limit}"))
+            .await
     }
     /// `GET /v1/checkpoint`: a signed statement of the ledger at the tip.
     pub async fn checkpoint(&self) -> Result<Checkpoint, ClientError> {
@@ -159,7 +170,8 @@ impl BankClient {
     }
     /// `GET /v1/wallets/{spend_key}`.
     pub async fn wallet(&self, key: &PublicKey) -> Result<WalletInfo, ClientError> {
-        self.get(&format!("/v1/wallets/{}", hex::encode(key.to_bytes()))).await
+        self.get(&format!("/v1/wallets/{}", hex::encode(key.to_bytes())))
+            .await
     }
     /// `GET /v1/wallets`: the registry.
     pub async fn wallets(&self) -> Result<Vec<WalletInfo>, ClientError> {
@@ -168,7 +180,8 @@ impl BankClient {
     /// `POST /v1/redemptions`: a wallet asks to redeem; the owner-signed redeem transaction waits
     /// for k operator approvals.
     pub async fn request_redemption(&self, tx: &Transaction) -> Result<Proposal, ClientError> {
-        self.post("/v1/redemptions", &SubmitRequest { tx: tx.clone() }).await
+        self.post("/v1/redemptions", &SubmitRequest { tx: tx.clone() })
+            .await
     }
     /// `POST /v1/operator`: a signed operator request.
     pub async fn operator(&self, req: &OperatorRequest) -> Result<OperatorResponse, ClientError> {

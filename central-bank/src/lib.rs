@@ -2,5 +2,25 @@
 //!
 //! Holds the ledger in SQLite, serves the `/v1` API, and issues and redeems under k-of-n operator
 //! approval.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`store`] | SQLite schema, connections, queries |
+//! | [`sequencer`] | the single writer: group commit of blocks, registrations, operator actions |
+//! | [`server`] | the axum router, handlers, limits |
+//! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
+//! | [`datadir`] | `init`, key files, parameters |
+//! | [`ops`] | building signed operator requests (CLI and tests) |
+//! | [`client`] | the async client of the API |
 
+pub mod audit;
 pub mod client;
+pub mod datadir;
+pub mod error;
+pub mod openapi;
+pub mod ops;
+pub mod sequencer;
+pub mod server;
+pub mod store;
+
+pub use server::{app, start, AppState};

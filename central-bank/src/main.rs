@@ -1,1 +1,523 @@
-fn main() {}
+//! `dfc-bank`: the central-bank node and its operator tools.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use dfc_central_bank::client::BankClient;
+use dfc_central_bank::datadir::{self, InitOptions};
+use dfc_central_bank::ops::{fetch_proposal, Operator};
+use dfc_central_bank::{audit, server, store};
+use dfc_core::api::{OperatorAction, OperatorResponse};
+use dfc_core::{Address, Amount, Hash32, NetworkParams, PublicKey, TxKind};
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(
+    name = "dfc-bank",
+    version,
+    about = "dfc central-bank node: ledger, API, issuance and redemption"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a data directory: parameters, keys and the ledger with its genesis block. With no
+    /// options: a 2-of-3 sandbox whose operator keys sit beside the ledger.
+    Init(InitArgs),
+    /// Run the node.
+    Serve {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Address to listen on (`127.0.0.1:0` picks a free port and prints it).
+        #[arg(long, default_value = "127.0.0.1:7400")]
+        listen: String,
+    },
+    /// Re-verify the whole ledger from genesis without the server.
+    Audit {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Issuance.
+    Issue {
+        #[command(subcommand)]
+        cmd: IssueCmd,
+    },
+    /// Redemption approvals.
+    Redeem {
+        #[command(subcommand)]
+        cmd: RedeemCmd,
+    },
+    /// List issue and redeem proposals.
+    Proposals(OpArgs),
+    /// Wallet registry.
+    Wallet {
+        #[command(subcommand)]
+        cmd: WalletCmd,
+    },
+}
+
+#[derive(Args)]
+struct InitArgs {
+    /// Data directory to create.
+    #[arg(long)]
+    data: PathBuf,
+    /// Network id.
+    #[arg(long, default_value_t = 7)]
+    network_id: u32,
+    /// Network name.
+    #[arg(long, default_value = "dfc sandbox")]
+    name: String,
+    /// Currency code.
+    #[arg(long, default_value = "DFC")]
+    currency: String,
+    /// Currency decimals.
+    #[arg(long, default_value_t = 2)]
+    decimals: u8,
+    /// Number of operators (issuer keys).
+    #[arg(long, default_value_t = 3)]
+    operators: usize,
+    /// Approvals needed to issue or redeem.
+    #[arg(long, default_value_t = 2)]
+    threshold: usize,
+    /// Write operator keys here for distribution to staff instead of beside the ledger; the
+    /// network is then not a sandbox.
+    #[arg(long)]
+    operator_keys_dir: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args, Clone)]
+struct OpArgs {
+    /// The node's URL.
+    #[arg(long, default_value = "http://127.0.0.1:7400")]
+    bank: String,
+    /// The operator's key file.
+    #[arg(long)]
+    key: Option<PathBuf>,
+    /// Sandbox data directory (with --operator instead of --key).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Sandbox operator number: reads DATA/operator-N.key.
+    #[arg(long)]
+    operator: Option<usize>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum IssueCmd {
+    /// Propose an issuance (counts as this operator's approval).
+    Propose {
+        #[command(flatten)]
+        op: OpArgs,
+        /// Recipient address.
+        #[arg(long)]
+        to: String,
+        /// Amount, e.g. 12.50.
+        #[arg(long)]
+        amount: String,
+    },
+    /// Approve a pending issuance.
+    Approve {
+        #[command(flatten)]
+        op: OpArgs,
+        /// Transaction id of the proposal.
+        txid: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RedeemCmd {
+    /// Approve a wallet's pending redemption.
+    Approve {
+        #[command(flatten)]
+        op: OpArgs,
+        /// Transaction id of the proposal.
+        txid: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletCmd {
+    /// List registered wallets.
+    List(OpArgs),
+    /// Freeze a wallet: its notes cannot be spent.
+    Freeze {
+        #[command(flatten)]
+        op: OpArgs,
+        /// Hex spend key (or address) of the wallet.
+        wallet: String,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Unfreeze a wallet.
+    Unfreeze {
+        #[command(flatten)]
+        op: OpArgs,
+        /// Hex spend key (or address) of the wallet.
+        wallet: String,
+        /// Why.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Set a wallet's KYC tier.
+    SetTier {
+        #[command(flatten)]
+        op: OpArgs,
+        /// Hex spend key (or address) of the wallet.
+        wallet: String,
+        /// New tier.
+        tier: u8,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Cmd::Init(a) => init(a),
+        Cmd::Serve { data, listen } => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(serve(&data, &listen))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Audit { data, json } => audit_cmd(&data, json),
+        other => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(operator_cmd(other))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_json<T: Serialize>(v: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn init(a: InitArgs) -> Result<ExitCode> {
+    let opts = InitOptions {
+        network_id: a.network_id,
+        name: a.name,
+        currency: a.currency,
+        decimals: a.decimals,
+        operators: a.operators,
+        threshold: a.threshold,
+        operator_keys_dir: a.operator_keys_dir,
+    };
+    let report = datadir::init(&a.data, &opts)?;
+    if a.json {
+        print_json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = &report.params;
+    println!("created ledger in {}", report.data_dir.display());
+    println!(
+        "network {} ({}), currency {}, {}-of-{} operators",
+        p.network_id,
+        p.name,
+        p.currency,
+        p.threshold,
+        p.issuers.len()
+    );
+    println!("genesis block {}", report.genesis_hash);
+    if p.sandbox {
+        println!();
+        println!("*** SANDBOX: the operator keys are stored beside the ledger. Never use it for real money. ***");
+    }
+    for k in &report.operator_keys {
+        println!("operator key: {}", k.display());
+    }
+    println!(
+        "run: dfc-bank serve --data {} --listen 127.0.0.1:7400",
+        report.data_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve(data: &Path, listen: &str) -> Result<()> {
+    let started =
+        server::start(data).with_context(|| format!("cannot serve {}", data.display()))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let sequencer = started.sequencer;
+    let (halt_tx, halt_rx) = tokio::sync::oneshot::channel::<()>();
+    let watcher = tokio::task::spawn_blocking(move || {
+        let r = sequencer.join();
+        let _ = halt_tx.send(());
+        r
+    });
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "listening");
+    let shutdown = async move {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+            _ = halt_rx => tracing::error!("sequencer stopped; shutting down"),
+        }
+    };
+    server::serve(started.state, listener, shutdown).await?;
+    // The router (and so the sequencer's queue) is dropped: the sequencer drains and ends.
+    match watcher.await? {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(anyhow!("the sequencer stopped on a storage failure: {e}")),
+        Err(_) => Err(anyhow!("the sequencer panicked")),
+    }
+}
+
+fn audit_cmd(data: &Path, json: bool) -> Result<ExitCode> {
+    let params = datadir::load_params(data)?;
+    let conn = store::open_reader(&data.join(datadir::LEDGER_FILE))?;
+    let report = audit::audit_report(&conn, &params);
+    if json {
+        print_json(&report)?;
+    } else if report.pass {
+        println!("height:            {}", report.height.unwrap_or(0));
+        println!(
+            "supply:            {}",
+            report.supply.clone().unwrap_or_default()
+        );
+        println!(
+            "notes outstanding: {}",
+            report.notes_outstanding.unwrap_or(0)
+        );
+        println!("transactions:      {}", report.tx_count.unwrap_or(0));
+        println!("audit log entries: {}", report.audit_entries.unwrap_or(0));
+        println!("PASS");
+    } else {
+        println!("FAIL: {}", report.error.clone().unwrap_or_default());
+    }
+    Ok(if report.pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn operator_of(op: &OpArgs, params: &NetworkParams) -> Result<Operator> {
+    let path = match (&op.key, &op.data, op.operator) {
+        (Some(k), _, _) => k.clone(),
+        (None, Some(d), Some(n)) => datadir::operator_key_path(d, n),
+        _ => bail!(
+            "give the operator key with --key FILE (or --data DIR --operator N for a sandbox)"
+        ),
+    };
+    let key = datadir::read_key(&path)?;
+    Operator::find(params, key).ok_or_else(|| {
+        anyhow!(
+            "{} is not one of this network's operator keys",
+            path.display()
+        )
+    })
+}
+
+fn parse_wallet(text: &str) -> Result<PublicKey> {
+    if let Ok(addr) = text.parse::<Address>() {
+        return Ok(addr.spend);
+    }
+    let h = Hash32::from_hex(text)
+        .map_err(|e| anyhow!("'{text}' is neither an address nor a hex spend key: {e}"))?;
+    Ok(PublicKey::from_bytes(&h.0)?)
+}
+
+fn show_response(r: &OperatorResponse, params: &NetworkParams, json: bool) -> Result<()> {
+    if json {
+        return print_json(r);
+    }
+    println!("{}", r.message);
+    if let Some(p) = &r.proposal {
+        println!(
+            "proposal {}: {} {} ({} of {} approvals, {})",
+            p.txid,
+            p.kind.name(),
+            params.format(p.amount),
+            p.approvals.len(),
+            p.threshold,
+            p.state
+        );
+    }
+    if let Some(rc) = &r.receipt {
+        println!(
+            "committed at height {} in block {}",
+            rc.height, rc.block_hash
+        );
+    }
+    Ok(())
+}
+
+async fn operator_cmd(cmd: Cmd) -> Result<()> {
+    let op_args = match &cmd {
+        Cmd::Issue {
+            cmd: IssueCmd::Propose { op, .. } | IssueCmd::Approve { op, .. },
+        } => op.clone(),
+        Cmd::Redeem {
+            cmd: RedeemCmd::Approve { op, .. },
+        } => op.clone(),
+        Cmd::Proposals(op) => op.clone(),
+        Cmd::Wallet {
+            cmd:
+                WalletCmd::List(op)
+                | WalletCmd::Freeze { op, .. }
+                | WalletCmd::Unfreeze { op, .. }
+                | WalletCmd::SetTier { op, .. },
+        } => op.clone(),
+        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } => bail!("not an operator command"),
+    };
+    let client = BankClient::new(&op_args.bank);
+    let params = client.params().await?;
+    let json = op_args.json;
+    match cmd {
+        Cmd::Proposals(_) => {
+            let list = client.proposals().await?;
+            if json {
+                return print_json(&list);
+            }
+            for p in list {
+                println!(
+                    "{}  {:<6} {:>16}  {}/{}  {}",
+                    p.txid,
+                    p.kind.name(),
+                    params.format(p.amount),
+                    p.approvals.len(),
+                    p.threshold,
+                    p.state
+                );
+            }
+        }
+        Cmd::Wallet {
+            cmd: WalletCmd::List(_),
+        } => {
+            let list = client.wallets().await?;
+            if json {
+                return print_json(&list);
+            }
+            for w in list {
+                println!(
+                    "{}  tier {}  {}  {}  {}",
+                    hex::encode(w.address.spend.to_bytes()),
+                    w.tier,
+                    if w.frozen { "FROZEN" } else { "active" },
+                    w.label,
+                    w.address
+                );
+            }
+        }
+        Cmd::Issue {
+            cmd: IssueCmd::Propose { op, to, amount },
+        } => {
+            let operator = operator_of(&op, &params)?;
+            let to: Address = to.parse().map_err(|e| anyhow!("--to: {e}"))?;
+            let amount =
+                Amount::parse(&amount, params.decimals).map_err(|e| anyhow!("--amount: {e}"))?;
+            let (_, req) = operator.propose_issue(&params, &to, amount)?;
+            let r = client.operator(&req).await?;
+            show_response(&r, &params, json)?;
+        }
+        Cmd::Issue {
+            cmd: IssueCmd::Approve { op, txid },
+        } => approve(&client, &params, &op, &txid, TxKind::Issue, json).await?,
+        Cmd::Redeem {
+            cmd: RedeemCmd::Approve { op, txid },
+        } => approve(&client, &params, &op, &txid, TxKind::Redeem, json).await?,
+        Cmd::Wallet {
+            cmd: WalletCmd::Freeze { op, wallet, reason },
+        } => {
+            let operator = operator_of(&op, &params)?;
+            let wallet = parse_wallet(&wallet)?;
+            let r = client
+                .operator(&operator.request(&params, OperatorAction::Freeze { wallet, reason }))
+                .await?;
+            show_response(&r, &params, json)?;
+        }
+        Cmd::Wallet {
+            cmd: WalletCmd::Unfreeze { op, wallet, reason },
+        } => {
+            let operator = operator_of(&op, &params)?;
+            let wallet = parse_wallet(&wallet)?;
+            let r = client
+                .operator(&operator.request(&params, OperatorAction::Unfreeze { wallet, reason }))
+                .await?;
+            show_response(&r, &params, json)?;
+        }
+        Cmd::Wallet {
+            cmd: WalletCmd::SetTier { op, wallet, tier },
+        } => {
+            let operator = operator_of(&op, &params)?;
+            let wallet = parse_wallet(&wallet)?;
+            let r = client
+                .operator(&operator.request(&params, OperatorAction::SetTier { wallet, tier }))
+                .await?;
+            show_response(&r, &params, json)?;
+        }
+        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } => bail!("not an operator command"),
+    }
+    Ok(())
+}
+
+async fn approve(
+    client: &BankClient,
+    params: &NetworkParams,
+    op: &OpArgs,
+    txid: &str,
+    kind: TxKind,
+    json: bool,
+) -> Result<()> {
+    let operator = operator_of(op, params)?;
+    let txid = Hash32::from_hex(txid).map_err(|e| anyhow!("transaction id: {e}"))?;
+    let detail = fetch_proposal(client.base_url(), &txid).await?;
+    if detail.proposal.kind != kind {
+        bail!(
+            "{txid} is a {} proposal, not {}",
+            detail.proposal.kind.name(),
+            kind.name()
+        );
+    }
+    if detail.tx.id() != txid {
+        bail!("the node returned a transaction whose id is not {txid}");
+    }
+    if !json {
+        println!(
+            "approving {} of {} ({} approvals so far)",
+            kind.name(),
+            params.format(detail.proposal.amount),
+            detail.proposal.approvals.len()
+        );
+    }
+    let r = client.operator(&operator.approve(params, &txid)).await?;
+    show_response(&r, params, json)
+}

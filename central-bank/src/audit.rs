@@ -1,0 +1,407 @@
+//! Re-verification of the ledger from genesis: the startup integrity check of `serve` and the
+//! full `dfc-bank audit`.
+//!
+//! Both replay every block against an in-memory state: header hash, chain link, node signature,
+//! transaction root, the stateful rules (inputs exist and are unspent, outputs are fresh), the
+//! supply recorded in each header, the receipts' signatures, and at the end that the stored notes
+//! and spent tables equal the replay, the operator audit log's hash chain and the supply invariant.
+//! The full audit also verifies every transaction's signatures and proofs (in parallel per block);
+//! the startup check skips that, the expensive part, since the node verified them before commit.
+
+use std::collections::{HashMap, HashSet};
+
+use dfc_core::api::{AuditEntry, Receipt};
+use dfc_core::validate::{
+    check_outputs_fresh, check_structure, next_supply, resolve_inputs, verify_crypto,
+};
+use dfc_core::{
+    Amount, BlockHeader, Commitment, Hash32, InputNote, LedgerNote, LedgerView, NetworkParams,
+    NoteId, SupplyAudit, TxId,
+};
+use rayon::prelude::*;
+use rusqlite::Connection;
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::error::StoreError;
+use crate::store;
+
+/// How much to verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Depth {
+    /// Everything but the transactions' signatures and proofs (node startup).
+    Structure,
+    /// Everything (the `audit` command).
+    Full,
+}
+
+/// The first bad record found.
+#[derive(Debug, Error)]
+pub enum IntegrityError {
+    /// A block (or one of its transactions or notes) does not verify.
+    #[error("block {height}: {reason}")]
+    Block {
+        /// Height of the first bad block.
+        height: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An audit-log entry does not chain.
+    #[error("audit log entry {seq}: {reason}")]
+    AuditLog {
+        /// Sequence number of the first bad entry.
+        seq: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The stored notes or spent tables do not match the replay of the blocks.
+    #[error("{table} table: {reason}")]
+    Table {
+        /// Table.
+        table: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The supply invariant does not hold.
+    #[error("supply invariant: {0}")]
+    Supply(String),
+    /// The ledger is empty.
+    #[error("the ledger has no genesis block")]
+    NoGenesis,
+    /// The ledger could not be read.
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// What a successful check found.
+#[derive(Clone, Debug, Serialize)]
+pub struct LedgerSummary {
+    /// Tip height.
+    pub height: u64,
+    /// Tip header.
+    pub tip: BlockHeader,
+    /// Public supply at the tip.
+    pub supply: Amount,
+    /// Unspent notes.
+    pub notes_outstanding: u64,
+    /// Transactions committed.
+    pub tx_count: u64,
+    /// Audit log entries.
+    pub audit_entries: u64,
+    /// Hash of the last audit log entry (zero if none).
+    pub audit_head: Hash32,
+}
+
+#[derive(Default)]
+struct Replay {
+    notes: HashMap<NoteId, (LedgerNote, u64, TxId)>,
+    commitments: HashSet<[u8; 32]>,
+    spent: HashMap<NoteId, (TxId, u64)>,
+}
+
+impl LedgerView for Replay {
+    fn note(&self, id: &NoteId) -> Option<LedgerNote> {
+        self.notes.get(id).map(|(n, _, _)| n.clone())
+    }
+    fn commitment_exists(&self, commitment: &Commitment) -> bool {
+        self.commitments.contains(&commitment.to_bytes())
+    }
+}
+
+const CHUNK: usize = 256;
+
+fn bad(height: u64, reason: impl Into<String>) -> IntegrityError {
+    IntegrityError::Block {
+        height,
+        reason: reason.into(),
+    }
+}
+
+/// Verifies the ledger in `conn` from genesis to its tip.
+pub fn verify_ledger(
+    conn: &Connection,
+    params: &NetworkParams,
+    depth: Depth,
+) -> Result<LedgerSummary, IntegrityError> {
+    let params_hash = params.hash();
+    let mut replay = Replay::default();
+    let mut audit = SupplyAudit::new();
+    let mut prev: Option<BlockHeader> = None;
+    let mut supply = Amount::ZERO;
+    let mut tx_count = 0u64;
+    let mut next = 0u64;
+    loop {
+        let headers = store::headers_from(conn, next, CHUNK)?;
+        if headers.is_empty() {
+            break;
+        }
+        for (height, stored) in headers {
+            let h = &stored.header;
+            if height != h.height {
+                return Err(bad(
+                    height,
+                    format!("row holds a header of height {}", h.height),
+                ));
+            }
+            if stored.hash != h.hash() {
+                return Err(bad(
+                    height,
+                    "stored hash is not the hash of the stored header",
+                ));
+            }
+            if h.network != params.network_id || h.params_hash != params_hash {
+                return Err(bad(height, "header is for other network parameters"));
+            }
+            let rows = store::block_tx_rows(conn, height)?;
+            let block = dfc_core::Block {
+                header: h.clone(),
+                signature: stored.signature,
+                txs: rows.iter().map(|(_, tx, _)| tx.clone()).collect(),
+            };
+            block
+                .check_link(prev.as_ref(), &params.node_key)
+                .map_err(|e| bad(height, e.to_string()))?;
+            let mut resolved: Vec<Vec<InputNote>> = Vec::with_capacity(rows.len());
+            for (index, (txid, tx, receipt_sig)) in rows.iter().enumerate() {
+                let id = tx.id();
+                if *txid != id {
+                    return Err(bad(
+                        height,
+                        format!("transaction {index}: stored txid is not its id"),
+                    ));
+                }
+                let receipt = Receipt {
+                    txid: id,
+                    height,
+                    block_hash: stored.hash,
+                    signature: *receipt_sig,
+                };
+                if !receipt.verify(&params.node_key) {
+                    return Err(bad(
+                        height,
+                        format!("transaction {index}: receipt signature does not verify"),
+                    ));
+                }
+                let reject = |e: dfc_core::TxError| {
+                    bad(height, format!("transaction {index} ({id}) rejected: {e}"))
+                };
+                check_structure(tx, params).map_err(reject)?;
+                let inputs = resolve_inputs(tx, &replay).map_err(reject)?;
+                check_outputs_fresh(tx, &replay).map_err(reject)?;
+                supply = next_supply(tx, supply).map_err(reject)?;
+                let commitments: Vec<Commitment> = inputs.iter().map(|i| i.commitment).collect();
+                audit.add_excess(&tx.excess(&commitments));
+                for input in &tx.inputs {
+                    if let Some((note, _, _)) = replay.notes.get_mut(input) {
+                        note.spent = true;
+                    }
+                    replay.spent.insert(*input, (id, height));
+                }
+                for (o, nid) in tx.outputs.iter().zip(tx.output_ids()) {
+                    replay.commitments.insert(o.commitment.to_bytes());
+                    replay.notes.insert(
+                        nid,
+                        (
+                            LedgerNote {
+                                commitment: o.commitment,
+                                owner: o.owner,
+                                spent: false,
+                            },
+                            height,
+                            id,
+                        ),
+                    );
+                }
+                resolved.push(inputs);
+            }
+            if depth == Depth::Full {
+                let failure = rows
+                    .par_iter()
+                    .zip(resolved.par_iter())
+                    .enumerate()
+                    .find_first(|(_, ((_, tx, _), inputs))| {
+                        verify_crypto(tx, params, inputs).is_err()
+                    });
+                if let Some((index, ((_, tx, _), inputs))) = failure {
+                    let e = verify_crypto(tx, params, inputs)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default();
+                    return Err(bad(
+                        height,
+                        format!("transaction {index} ({}) rejected: {e}", tx.id()),
+                    ));
+                }
+            }
+            if h.supply != supply {
+                return Err(bad(
+                    height,
+                    format!(
+                        "header records supply {} but its transactions give {}",
+                        h.supply.units(),
+                        supply.units()
+                    ),
+                ));
+            }
+            tx_count += u64::try_from(rows.len()).unwrap_or(u64::MAX);
+            prev = Some(h.clone());
+            next = height + 1;
+        }
+    }
+    let tip = prev.ok_or(IntegrityError::NoGenesis)?;
+    compare_tables(conn, &replay)?;
+    for (note, _, _) in replay.notes.values().filter(|(n, _, _)| !n.spent) {
+        audit.add_unspent(&note.commitment);
+    }
+    audit
+        .check(supply)
+        .map_err(|e| IntegrityError::Supply(e.to_string()))?;
+    let (audit_entries, audit_head) = verify_audit_log(conn)?;
+    Ok(LedgerSummary {
+        height: tip.height,
+        supply,
+        notes_outstanding: audit.unspent_count(),
+        tx_count,
+        audit_entries,
+        audit_head,
+        tip,
+    })
+}
+
+fn compare_tables(conn: &Connection, replay: &Replay) -> Result<(), IntegrityError> {
+    let table = |table: &'static str, reason: String| IntegrityError::Table { table, reason };
+    let notes = store::all_notes(conn)?;
+    if notes.len() != replay.notes.len() {
+        return Err(table(
+            "notes",
+            format!(
+                "{} stored notes, the blocks create {}",
+                notes.len(),
+                replay.notes.len()
+            ),
+        ));
+    }
+    for row in &notes {
+        let Some((n, height, txid)) = replay.notes.get(&row.id) else {
+            return Err(table(
+                "notes",
+                format!("note {} is created by no block", row.id),
+            ));
+        };
+        if n.commitment.to_bytes() != row.commitment
+            || n.owner.to_bytes() != row.owner
+            || *height != row.created_height
+            || *txid != row.txid
+        {
+            return Err(table(
+                "notes",
+                format!("note {} differs from the block that creates it", row.id),
+            ));
+        }
+    }
+    let spent = store::all_spent(conn)?;
+    if spent.len() != replay.spent.len() {
+        return Err(table(
+            "spent",
+            format!(
+                "{} stored spends, the blocks spend {}",
+                spent.len(),
+                replay.spent.len()
+            ),
+        ));
+    }
+    for (note, txid, height) in &spent {
+        if replay.spent.get(note) != Some(&(*txid, *height)) {
+            return Err(table(
+                "spent",
+                format!("spend of note {note} is not in the blocks"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Verifies the audit log's hash chain; returns the number of entries and the head hash.
+pub fn verify_audit_log(conn: &Connection) -> Result<(u64, Hash32), IntegrityError> {
+    let mut prev = Hash32([0u8; 32]);
+    let mut expected_seq = 1u64;
+    loop {
+        let entries: Vec<AuditEntry> = store::audit_entries(conn, expected_seq, 1000)?;
+        if entries.is_empty() {
+            break;
+        }
+        for e in entries {
+            let fail = |reason: &str| IntegrityError::AuditLog {
+                seq: e.seq,
+                reason: reason.to_string(),
+            };
+            if e.seq != expected_seq {
+                return Err(fail("sequence numbers skip"));
+            }
+            if e.prev_hash != prev {
+                return Err(fail("does not chain to the previous entry"));
+            }
+            let h = AuditEntry::compute_hash(
+                e.seq,
+                e.time_ms,
+                e.operator,
+                &e.action,
+                &e.detail,
+                &e.prev_hash,
+            );
+            if h != e.hash {
+                return Err(fail("stored hash is not the hash of the entry"));
+            }
+            prev = e.hash;
+            expected_seq += 1;
+        }
+    }
+    Ok((expected_seq - 1, prev))
+}
+
+/// The result of `dfc-bank audit`, as printed with `--json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct AuditReport {
+    /// Whether everything verified.
+    pub pass: bool,
+    /// Tip height (if verified).
+    pub height: Option<u64>,
+    /// Supply in minor units (if verified).
+    pub supply_units: Option<u64>,
+    /// Supply as a decimal with the currency.
+    pub supply: Option<String>,
+    /// Unspent notes.
+    pub notes_outstanding: Option<u64>,
+    /// Transactions.
+    pub tx_count: Option<u64>,
+    /// Audit log entries.
+    pub audit_entries: Option<u64>,
+    /// The first bad record, on failure.
+    pub error: Option<String>,
+}
+
+/// Runs the full audit and makes the report.
+pub fn audit_report(conn: &Connection, params: &NetworkParams) -> AuditReport {
+    match verify_ledger(conn, params, Depth::Full) {
+        Ok(s) => AuditReport {
+            pass: true,
+            height: Some(s.height),
+            supply_units: Some(s.supply.units()),
+            supply: Some(params.format(s.supply)),
+            notes_outstanding: Some(s.notes_outstanding),
+            tx_count: Some(s.tx_count),
+            audit_entries: Some(s.audit_entries),
+            error: None,
+        },
+        Err(e) => AuditReport {
+            pass: false,
+            height: None,
+            supply_units: None,
+            supply: None,
+            notes_outstanding: None,
+            tx_count: None,
+            audit_entries: None,
+            error: Some(e.to_string()),
+        },
+    }
+}

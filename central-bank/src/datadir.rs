@@ -1,0 +1,296 @@
+//! The data directory: `params.json`, `node.key`, the operator keys of a sandbox and the SQLite
+//! ledger `ledger.sqlite`.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use dfc_core::params::default_tiers;
+use dfc_core::{Amount, Block, BlockHeader, Hash32, Limits, NetworkParams, SigningKey};
+use rand_core::{OsRng, RngCore};
+use thiserror::Error;
+
+use crate::error::StoreError;
+use crate::store;
+
+/// File name of the network parameters.
+pub const PARAMS_FILE: &str = "params.json";
+/// File name of the node's signing key (hex seed).
+pub const NODE_KEY_FILE: &str = "node.key";
+/// File name of the SQLite ledger.
+pub const LEDGER_FILE: &str = "ledger.sqlite";
+
+/// Why a data directory cannot be created or read.
+#[derive(Debug, Error)]
+pub enum DataDirError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The directory already holds a ledger.
+    #[error("{0} already holds a ledger; refusing to overwrite it")]
+    Exists(PathBuf),
+    /// A file does not parse.
+    #[error("{path}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The options do not make valid network parameters.
+    #[error("invalid network parameters: {0}")]
+    Params(#[from] dfc_core::params::ParamsError),
+    /// The ledger could not be created.
+    #[error("ledger: {0}")]
+    Store(#[from] StoreError),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
+    move |source| DataDirError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Options of `dfc-bank init`.
+#[derive(Clone, Debug)]
+pub struct InitOptions {
+    /// Network id.
+    pub network_id: u32,
+    /// Network name.
+    pub name: String,
+    /// Currency code.
+    pub currency: String,
+    /// Currency decimals.
+    pub decimals: u8,
+    /// Number of operators (issuer keys).
+    pub operators: usize,
+    /// Approvals needed.
+    pub threshold: usize,
+    /// Where to write the operator keys; `None` writes them beside the ledger (a sandbox).
+    pub operator_keys_dir: Option<PathBuf>,
+}
+
+impl Default for InitOptions {
+    fn default() -> Self {
+        InitOptions {
+            network_id: 7,
+            name: "dfc sandbox".into(),
+            currency: "DFC".into(),
+            decimals: 2,
+            operators: 3,
+            threshold: 2,
+            operator_keys_dir: None,
+        }
+    }
+}
+
+/// What `init` made.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct InitReport {
+    /// The data directory.
+    pub data_dir: PathBuf,
+    /// The parameters.
+    pub params: NetworkParams,
+    /// Paths of the operator key files.
+    pub operator_keys: Vec<PathBuf>,
+    /// Hash of the genesis block.
+    pub genesis_hash: Hash32,
+}
+
+/// Path of operator key `index` in `dir`.
+pub fn operator_key_path(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("operator-{index}.key"))
+}
+
+/// Writes a secret key file readable by its owner only.
+pub fn write_key(path: &Path, seed: &[u8; 32]) -> Result<(), DataDirError> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path).map_err(io(path))?;
+    f.write_all(format!("{}\n", hex::encode(seed)).as_bytes())
+        .map_err(io(path))?;
+    f.sync_all().map_err(io(path))
+}
+
+/// Reads a key file (64 hex characters of a 32-byte seed).
+pub fn read_key(path: &Path) -> Result<SigningKey, DataDirError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let bytes = hex::decode(text.trim()).map_err(|e| DataDirError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!("not hex: {e}"),
+    })?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|_| DataDirError::Invalid {
+        path: path.to_path_buf(),
+        reason: "a key file holds 32 bytes as 64 hex characters".into(),
+    })?;
+    Ok(SigningKey::from_seed(&seed))
+}
+
+fn new_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    seed
+}
+
+/// Current time in ms since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}
+
+/// Creates a data directory: parameters, keys and the ledger with its signed genesis block.
+pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> {
+    let ledger = dir.join(LEDGER_FILE);
+    if ledger.exists() || dir.join(PARAMS_FILE).exists() || dir.join(NODE_KEY_FILE).exists() {
+        return Err(DataDirError::Exists(dir.to_path_buf()));
+    }
+    fs::create_dir_all(dir).map_err(io(dir))?;
+    let key_dir = opts
+        .operator_keys_dir
+        .clone()
+        .unwrap_or_else(|| dir.to_path_buf());
+    fs::create_dir_all(&key_dir).map_err(io(&key_dir))?;
+    let mut issuers = Vec::with_capacity(opts.operators);
+    let mut operator_keys = Vec::with_capacity(opts.operators);
+    let mut seeds = Vec::with_capacity(opts.operators);
+    for i in 0..opts.operators {
+        let path = operator_key_path(&key_dir, i);
+        if path.exists() {
+            return Err(DataDirError::Exists(path));
+        }
+        let seed = new_seed();
+        issuers.push(SigningKey::from_seed(&seed).public());
+        seeds.push((path.clone(), seed));
+        operator_keys.push(path);
+    }
+    let node_seed = new_seed();
+    let node_key = SigningKey::from_seed(&node_seed);
+    let params = NetworkParams {
+        network_id: opts.network_id,
+        name: opts.name.clone(),
+        sandbox: opts.operator_keys_dir.is_none(),
+        currency: opts.currency.clone(),
+        decimals: opts.decimals,
+        issuers,
+        threshold: opts.threshold,
+        node_key: node_key.public(),
+        limits: Limits::default(),
+        tiers: default_tiers(),
+    };
+    params.validate()?;
+    for (path, seed) in &seeds {
+        write_key(path, seed)?;
+    }
+    write_key(&dir.join(NODE_KEY_FILE), &node_seed)?;
+    let params_path = dir.join(PARAMS_FILE);
+    let json = serde_json::to_string_pretty(&params).map_err(|e| DataDirError::Invalid {
+        path: params_path.clone(),
+        reason: e.to_string(),
+    })?;
+    fs::write(&params_path, json + "\n").map_err(io(&params_path))?;
+    let genesis = Block::seal(
+        BlockHeader {
+            network: params.network_id,
+            height: 0,
+            prev_hash: Hash32([0u8; 32]),
+            time_ms: now_ms(),
+            tx_root: Hash32([0u8; 32]),
+            tx_count: 0,
+            supply: Amount::ZERO,
+            params_hash: params.hash(),
+        },
+        Vec::new(),
+        &node_key,
+    );
+    let mut conn = store::open_writer(&ledger)?;
+    let tx = conn.transaction().map_err(StoreError::from)?;
+    store::insert_block(&tx, &genesis, &[])?;
+    store::append_audit(
+        &tx,
+        genesis.header.time_ms,
+        None,
+        "init",
+        &serde_json::json!({
+            "network": params.network_id,
+            "threshold": params.threshold,
+            "operators": params.issuers.len(),
+            "genesis": genesis.header.hash(),
+        })
+        .to_string(),
+    )?;
+    tx.commit().map_err(StoreError::from)?;
+    Ok(InitReport {
+        data_dir: dir.to_path_buf(),
+        params,
+        operator_keys,
+        genesis_hash: genesis.header.hash(),
+    })
+}
+
+/// Everything the node needs from a data directory.
+pub struct DataDir {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Network parameters.
+    pub params: NetworkParams,
+    /// The node's signing key.
+    pub node_key: SigningKey,
+}
+
+impl DataDir {
+    /// Path of the ledger.
+    pub fn ledger(&self) -> PathBuf {
+        self.dir.join(LEDGER_FILE)
+    }
+}
+
+/// Reads the parameters of a data directory.
+pub fn load_params(dir: &Path) -> Result<NetworkParams, DataDirError> {
+    let path = dir.join(PARAMS_FILE);
+    let text = fs::read_to_string(&path).map_err(io(&path))?;
+    let params: NetworkParams = serde_json::from_str(&text).map_err(|e| DataDirError::Invalid {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    params.validate()?;
+    Ok(params)
+}
+
+/// Opens a data directory for serving: parameters, node key (which must match the parameters) and
+/// an existing ledger.
+pub fn open(dir: &Path) -> Result<DataDir, DataDirError> {
+    let params = load_params(dir)?;
+    let key_path = dir.join(NODE_KEY_FILE);
+    let node_key = read_key(&key_path)?;
+    if node_key.public() != params.node_key {
+        return Err(DataDirError::Invalid {
+            path: key_path,
+            reason: "this key is not the node key named in params.json".into(),
+        });
+    }
+    let ledger = dir.join(LEDGER_FILE);
+    if !ledger.exists() {
+        return Err(DataDirError::Invalid {
+            path: ledger,
+            reason: "no ledger here: run `dfc-bank init` first".into(),
+        });
+    }
+    Ok(DataDir {
+        dir: dir.to_path_buf(),
+        params,
+        node_key,
+    })
+}

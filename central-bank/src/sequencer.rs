@@ -1,0 +1,623 @@
+//! The sequencer: the one thread that owns the writer connection. Every write (blocks, wallet
+//! registrations, operator actions, the audit log) goes through it, in arrival order.
+//!
+//! Transfers arrive already verified (signatures and proofs checked on the verification pool).
+//! The sequencer takes everything queued, up to [`MAX_BATCH`] transfers, re-checks the state of
+//! each through a [`BatchState`] against the database (inputs unspent in the ledger and in the
+//! batch, outputs fresh, owners not frozen), seals one block of those admitted, writes it in one
+//! SQLite transaction (one fsync) and only then answers every waiter with its receipt. A rejected
+//! transfer does not affect the others of its batch.
+//!
+//! A storage failure while writing is fatal: the sequencer stops, the node answers 503 and exits,
+//! since it can no longer be sure what is durable. Restarting re-checks the ledger.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use dfc_core::api::{
+    OperatorAction, OperatorRequest, OperatorResponse, Proposal, Receipt, WalletInfo,
+};
+use dfc_core::validate::{next_supply, validate};
+use dfc_core::{
+    Amount, BatchState, Block, BlockHeader, Hash32, NetworkParams, Signature, SigningKey,
+    Transaction, TxId, TxKind,
+};
+use rusqlite::{Connection, TransactionBehavior};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::datadir::now_ms;
+use crate::error::{ApiErr, StoreError};
+use crate::store::{self, DbView};
+
+/// Most transfers in one block.
+pub const MAX_BATCH: usize = 1000;
+/// Operator requests further than this from the node clock are refused.
+pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
+/// A channel for one answer.
+pub type Reply<T> = oneshot::Sender<Result<T, ApiErr>>;
+
+/// Work for the sequencer.
+pub enum Command {
+    /// Commit a verified transfer.
+    Submit {
+        /// The transfer.
+        tx: Transaction,
+        /// Where to send the receipt.
+        reply: Reply<Receipt>,
+    },
+    /// Register a wallet (signature already verified).
+    Register {
+        /// The record to store if the wallet is new.
+        info: WalletInfo,
+        /// The stored record.
+        reply: Reply<WalletInfo>,
+    },
+    /// Store a wallet's redemption request as a proposal (already verified).
+    Redemption {
+        /// The owner-signed redeem transaction.
+        tx: Transaction,
+        /// The redeeming wallet.
+        wallet: dfc_core::PublicKey,
+        /// The proposal.
+        reply: Reply<Proposal>,
+    },
+    /// Apply an operator request (signature, clock and transaction already verified).
+    Operator {
+        /// The request.
+        req: OperatorRequest,
+        /// The outcome.
+        reply: Reply<OperatorResponse>,
+    },
+}
+
+/// The ledger's state as of the last commit, for cheap reads.
+#[derive(Clone, Debug)]
+pub struct LedgerStatus {
+    /// Tip header.
+    pub tip: BlockHeader,
+    /// Tip hash.
+    pub tip_hash: Hash32,
+    /// Unspent notes.
+    pub notes_outstanding: u64,
+    /// Transactions committed.
+    pub tx_count: u64,
+    /// Whether the supply invariant held when the node started (every later block was validated).
+    pub invariant_ok: bool,
+    /// Set when the sequencer stopped on a storage failure.
+    pub halted: bool,
+}
+
+/// State shared by the handlers and the sequencer.
+pub struct Shared {
+    /// Network parameters.
+    pub params: NetworkParams,
+    /// Their hash.
+    pub params_hash: Hash32,
+    /// The node's signing key.
+    pub node_key: SigningKey,
+    /// The ledger as of the last commit.
+    pub status: RwLock<LedgerStatus>,
+}
+
+impl Shared {
+    /// A copy of the current status.
+    pub fn status(&self) -> LedgerStatus {
+        match self.status.read() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+    fn update(&self, f: impl FnOnce(&mut LedgerStatus)) {
+        match self.status.write() {
+            Ok(mut s) => f(&mut s),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+}
+
+/// The sequencer: owns the writer connection.
+pub struct Sequencer {
+    conn: Connection,
+    shared: Arc<Shared>,
+}
+
+type Outcome<T> = Result<Result<T, ApiErr>, StoreError>;
+
+struct Pending {
+    tx: Transaction,
+    txid: TxId,
+    replies: Vec<Reply<Receipt>>,
+}
+
+impl Sequencer {
+    /// A sequencer writing through `conn`.
+    pub fn new(conn: Connection, shared: Arc<Shared>) -> Self {
+        Sequencer { conn, shared }
+    }
+
+    /// Runs until the channel closes (clean stop) or storage fails (returned).
+    pub fn run(mut self, mut rx: mpsc::Receiver<Command>) -> Result<(), StoreError> {
+        let result = self.run_inner(&mut rx);
+        if let Err(e) = &result {
+            tracing::error!(error = %e, "sequencer stopped on a storage failure");
+            self.shared.update(|s| s.halted = true);
+            rx.close();
+            while let Ok(cmd) = rx.try_recv() {
+                fail(
+                    cmd,
+                    ApiErr::unavailable("node_halted", "the node stopped on a storage failure"),
+                );
+            }
+        }
+        result
+    }
+
+    fn run_inner(&mut self, rx: &mut mpsc::Receiver<Command>) -> Result<(), StoreError> {
+        while let Some(first) = rx.blocking_recv() {
+            let mut pending: Vec<Pending> = Vec::new();
+            let mut next = Some(first);
+            while let Some(cmd) = next.take() {
+                match cmd {
+                    Command::Submit { tx, reply } => {
+                        let txid = tx.id();
+                        pending.push(Pending {
+                            tx,
+                            txid,
+                            replies: vec![reply],
+                        });
+                    }
+                    other => {
+                        self.commit_transfers(std::mem::take(&mut pending))?;
+                        self.other(other)?;
+                    }
+                }
+                if pending.len() < MAX_BATCH {
+                    next = rx.try_recv().ok();
+                }
+            }
+            self.commit_transfers(pending)?;
+        }
+        Ok(())
+    }
+
+    fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        Ok(rusqlite::Transaction::new_unchecked(
+            &self.conn,
+            TransactionBehavior::Immediate,
+        )?)
+    }
+
+    /// Seals the next block over `txs` on the current tip.
+    fn seal(&self, txs: Vec<Transaction>, supply: Amount) -> (Block, Vec<Signature>) {
+        let status = self.shared.status();
+        let header = BlockHeader {
+            network: self.shared.params.network_id,
+            height: status.tip.height + 1,
+            prev_hash: status.tip_hash,
+            time_ms: now_ms().max(status.tip.time_ms),
+            tx_root: Hash32([0u8; 32]),
+            tx_count: 0,
+            supply,
+            params_hash: self.shared.params_hash,
+        };
+        let block = Block::seal(header, txs, &self.shared.node_key);
+        let hash = block.header.hash();
+        let sigs = block
+            .txs
+            .iter()
+            .map(|tx| {
+                self.shared
+                    .node_key
+                    .sign(&Receipt::signing_hash(&tx.id(), block.header.height, &hash).0)
+            })
+            .collect();
+        (block, sigs)
+    }
+
+    fn receipts(block: &Block, sigs: &[Signature]) -> Vec<Receipt> {
+        let hash = block.header.hash();
+        block
+            .txs
+            .iter()
+            .zip(sigs)
+            .map(|(tx, sig)| Receipt {
+                txid: tx.id(),
+                height: block.header.height,
+                block_hash: hash,
+                signature: *sig,
+            })
+            .collect()
+    }
+
+    /// After a durable commit: the new tip.
+    fn advance(&self, block: &Block) {
+        let created: u64 = block.txs.iter().map(|t| t.outputs.len() as u64).sum();
+        let spent: u64 = block.txs.iter().map(|t| t.inputs.len() as u64).sum();
+        let hash = block.header.hash();
+        self.shared.update(|s| {
+            s.tip = block.header.clone();
+            s.tip_hash = hash;
+            s.notes_outstanding = (s.notes_outstanding + created).saturating_sub(spent);
+            s.tx_count += block.txs.len() as u64;
+        });
+    }
+
+    fn commit_transfers(&mut self, pending: Vec<Pending>) -> Result<(), StoreError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let db = self.begin()?;
+        let view = DbView::new(&db);
+        let mut batch = BatchState::new();
+        let mut admitted: Vec<Pending> = Vec::new();
+        let mut index: HashMap<TxId, usize> = HashMap::new();
+        for p in pending {
+            if let Some(&i) = index.get(&p.txid) {
+                // A concurrent duplicate: it shares the first copy's outcome.
+                admitted[i].replies.extend(p.replies);
+                continue;
+            }
+            if let Some(r) = store::receipt(&db, &p.txid)? {
+                answer(p.replies, Ok(r));
+                continue;
+            }
+            let verdict = frozen_inputs(&db, &view, &p.tx)
+                .and_then(|()| batch.admit(&p.tx, &view).map_err(ApiErr::from));
+            view.finish()?;
+            match verdict {
+                Ok(()) => {
+                    index.insert(p.txid, admitted.len());
+                    admitted.push(p);
+                }
+                Err(e) => answer(p.replies, Err(e)),
+            }
+        }
+        if admitted.is_empty() {
+            return Ok(());
+        }
+        let supply = self.shared.status().tip.supply;
+        let (block, sigs) = self.seal(admitted.iter().map(|p| p.tx.clone()).collect(), supply);
+        store::insert_block(&db, &block, &sigs)?;
+        db.commit()?;
+        self.advance(&block);
+        tracing::debug!(
+            height = block.header.height,
+            txs = block.txs.len(),
+            "block committed"
+        );
+        for (p, r) in admitted.into_iter().zip(Self::receipts(&block, &sigs)) {
+            answer(p.replies, Ok(r));
+        }
+        Ok(())
+    }
+
+    fn other(&mut self, cmd: Command) -> Result<(), StoreError> {
+        match cmd {
+            Command::Submit { tx, reply } => {
+                let txid = tx.id();
+                self.commit_transfers(vec![Pending {
+                    tx,
+                    txid,
+                    replies: vec![reply],
+                }])
+            }
+            Command::Register { info, reply } => {
+                let out = self.register(info)?;
+                let _ = reply.send(out);
+                Ok(())
+            }
+            Command::Redemption { tx, wallet, reply } => {
+                let out = self.redemption(tx, wallet)?;
+                let _ = reply.send(out);
+                Ok(())
+            }
+            Command::Operator { req, reply } => {
+                let out = self.operator(req)?;
+                let _ = reply.send(out);
+                Ok(())
+            }
+        }
+    }
+
+    fn register(&mut self, info: WalletInfo) -> Outcome<WalletInfo> {
+        let db = self.begin()?;
+        if let Some(existing) = store::wallet(&db, &info.address.spend)? {
+            return Ok(Ok(existing));
+        }
+        store::insert_wallet(&db, &info)?;
+        let detail =
+            serde_json::json!({ "address": info.address, "label": info.label }).to_string();
+        store::append_audit(&db, info.registered_ms, None, "register", &detail)?;
+        db.commit()?;
+        Ok(Ok(info))
+    }
+
+    fn redemption(&mut self, tx: Transaction, wallet: dfc_core::PublicKey) -> Outcome<Proposal> {
+        let db = self.begin()?;
+        let txid = tx.id();
+        if store::proposal(&db, &txid, self.shared.params.threshold)?.is_some() {
+            return Ok(Err(ApiErr::conflict(
+                "proposal_exists",
+                format!("redemption {txid} was already requested"),
+            )));
+        }
+        if let Err(e) = state_checks(&db, &tx) {
+            return Ok(Err(e));
+        }
+        let now = now_ms();
+        let proposal = Proposal {
+            txid,
+            kind: TxKind::Redeem,
+            amount: tx.public_amount,
+            wallet: Some(wallet),
+            approvals: Vec::new(),
+            threshold: self.shared.params.threshold,
+            created_ms: now,
+            state: "pending".into(),
+        };
+        store::insert_proposal(&db, &proposal, &tx)?;
+        let detail = serde_json::json!({
+            "txid": txid, "amount_units": tx.public_amount.units(), "wallet": hex::encode(wallet.to_bytes()),
+        })
+        .to_string();
+        store::append_audit(&db, now, None, "redemption_requested", &detail)?;
+        db.commit()?;
+        Ok(Ok(proposal))
+    }
+
+    fn operator(&mut self, req: OperatorRequest) -> Outcome<OperatorResponse> {
+        let now = now_ms();
+        let db = self.begin()?;
+        if !store::record_nonce(
+            &db,
+            &req.nonce,
+            req.time_ms,
+            now.saturating_sub(3 * MAX_CLOCK_SKEW_MS),
+        )? {
+            return Ok(Err(ApiErr::conflict(
+                "replayed_nonce",
+                "this request nonce was already used",
+            )));
+        }
+        let op = req.operator;
+        let threshold = self.shared.params.threshold;
+        let (message, proposal, block, detail) = match &req.action {
+            OperatorAction::Propose { tx, approval } => {
+                let txid = tx.id();
+                if store::proposal(&db, &txid, threshold)?.is_some() {
+                    return Ok(Err(ApiErr::conflict(
+                        "proposal_exists",
+                        format!("{txid} is already proposed: approve it instead"),
+                    )));
+                }
+                if store::receipt(&db, &txid)?.is_some() {
+                    return Ok(Err(ApiErr::conflict(
+                        "already_committed",
+                        format!("{txid} is already committed"),
+                    )));
+                }
+                if let Err(e) = state_checks(&db, tx) {
+                    return Ok(Err(e));
+                }
+                let mut bare = tx.clone();
+                bare.issuer_signatures.clear();
+                let wallet = match tx.kind {
+                    TxKind::Issue => tx.outputs.first().map(|o| o.owner),
+                    _ => None,
+                };
+                let p = Proposal {
+                    txid,
+                    kind: tx.kind,
+                    amount: tx.public_amount,
+                    wallet,
+                    approvals: vec![approval.index],
+                    threshold,
+                    created_ms: now,
+                    state: "pending".into(),
+                };
+                store::insert_proposal(&db, &p, &bare)?;
+                store::insert_approval(&db, &txid, approval, now)?;
+                let detail = serde_json::json!({
+                    "txid": txid, "kind": tx.kind.name(), "amount_units": tx.public_amount.units(),
+                })
+                .to_string();
+                let (message, proposal, block) = match self.maybe_finalize(&db, &txid)? {
+                    Err(e) => return Ok(Err(e)),
+                    Ok(x) => x,
+                };
+                (message, proposal, block, ("propose", detail))
+            }
+            OperatorAction::Approve { txid, approval } => {
+                let Some(stored) = store::proposal(&db, txid, threshold)? else {
+                    return Ok(Err(ApiErr::not_found(
+                        "unknown_proposal",
+                        format!("no proposal {txid}"),
+                    )));
+                };
+                if stored.proposal.state != "pending" {
+                    return Ok(Err(ApiErr::conflict(
+                        "proposal_not_pending",
+                        format!("proposal {txid} is {}", stored.proposal.state),
+                    )));
+                }
+                let counted = store::insert_approval(&db, txid, approval, now)?;
+                let detail = serde_json::json!({ "txid": txid, "counted": counted }).to_string();
+                let (message, proposal, block) = match self.maybe_finalize(&db, txid)? {
+                    Err(e) => return Ok(Err(e)),
+                    Ok(x) => x,
+                };
+                let message = if counted {
+                    message
+                } else {
+                    format!("already approved by operator {op}; {message}")
+                };
+                (message, proposal, block, ("approve", detail))
+            }
+            OperatorAction::Freeze { wallet, reason }
+            | OperatorAction::Unfreeze { wallet, reason } => {
+                let freeze = matches!(req.action, OperatorAction::Freeze { .. });
+                if !store::set_frozen(&db, wallet, freeze)? {
+                    return Ok(Err(unknown_wallet(wallet)));
+                }
+                let name = if freeze { "freeze" } else { "unfreeze" };
+                let detail = serde_json::json!({ "wallet": hex::encode(wallet.to_bytes()), "reason": reason }).to_string();
+                (format!("wallet {name} done"), None, None, (name, detail))
+            }
+            OperatorAction::SetTier { wallet, tier } => {
+                if self.shared.params.tier(*tier).is_none() {
+                    return Ok(Err(ApiErr::bad_request(
+                        "unknown_tier",
+                        format!(
+                            "tier {tier} does not exist; the network has {} tiers",
+                            self.shared.params.tiers.len()
+                        ),
+                    )));
+                }
+                if !store::set_tier(&db, wallet, *tier)? {
+                    return Ok(Err(unknown_wallet(wallet)));
+                }
+                let detail =
+                    serde_json::json!({ "wallet": hex::encode(wallet.to_bytes()), "tier": tier })
+                        .to_string();
+                (
+                    format!("wallet tier set to {tier}"),
+                    None,
+                    None,
+                    ("set_tier", detail),
+                )
+            }
+        };
+        store::append_audit(&db, now, Some(op), detail.0, &detail.1)?;
+        if let Some((block, _)) = &block {
+            let detail = serde_json::json!({ "txid": block.txs.first().map(Transaction::id), "height": block.header.height }).to_string();
+            store::append_audit(&db, now, Some(op), "commit", &detail)?;
+        }
+        db.commit()?;
+        let receipt = block.map(|(block, sigs)| {
+            self.advance(&block);
+            Self::receipts(&block, &sigs).remove(0)
+        });
+        Ok(Ok(OperatorResponse {
+            message,
+            proposal,
+            receipt,
+        }))
+    }
+
+    /// If the proposal has k approvals, assembles the signed transaction, validates it fully and
+    /// writes its block (the caller commits).
+    #[allow(clippy::type_complexity)]
+    fn maybe_finalize(
+        &self,
+        db: &Connection,
+        txid: &TxId,
+    ) -> Outcome<(String, Option<Proposal>, Option<(Block, Vec<Signature>)>)> {
+        let params = &self.shared.params;
+        let Some(stored) = store::proposal(db, txid, params.threshold)? else {
+            return Ok(Err(ApiErr::not_found(
+                "unknown_proposal",
+                format!("no proposal {txid}"),
+            )));
+        };
+        let mut proposal = stored.proposal;
+        if proposal.approvals.len() < params.threshold {
+            let msg = format!(
+                "{} of {} approvals",
+                proposal.approvals.len(),
+                params.threshold
+            );
+            return Ok(Ok((msg, Some(proposal), None)));
+        }
+        let mut tx = stored.tx;
+        for sig in stored.signatures {
+            tx.add_issuer_signature(sig);
+        }
+        let view = DbView::new(db);
+        let checked = validate(&tx, params, &view);
+        view.finish()?;
+        if let Err(e) = checked {
+            return Ok(Err(e.into()));
+        }
+        let supply = match next_supply(&tx, self.shared.status().tip.supply) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e.into())),
+        };
+        let (block, sigs) = self.seal(vec![tx], supply);
+        store::insert_block(db, &block, &sigs)?;
+        store::set_proposal_state(db, txid, "committed")?;
+        proposal.state = "committed".into();
+        let msg = format!(
+            "{} approvals reached: {} of {} committed at height {}",
+            proposal.approvals.len(),
+            proposal.kind.name(),
+            params.format(proposal.amount),
+            block.header.height
+        );
+        Ok(Ok((msg, Some(proposal), Some((block, sigs)))))
+    }
+}
+
+fn unknown_wallet(key: &dfc_core::PublicKey) -> ApiErr {
+    ApiErr::not_found(
+        "unknown_wallet",
+        format!("wallet {} is not registered", hex::encode(key.to_bytes())),
+    )
+}
+
+/// Refuses a transaction spending notes of a frozen wallet (re-checked here because a freeze may
+/// land between the handler's check and the commit).
+fn frozen_inputs(db: &Connection, view: &DbView<'_>, tx: &Transaction) -> Result<(), ApiErr> {
+    use dfc_core::LedgerView;
+    for id in &tx.inputs {
+        if let Some(note) = view.note(id) {
+            match store::wallet(db, &note.owner) {
+                Ok(Some(w)) if w.frozen => {
+                    return Err(ApiErr::forbidden(
+                        "frozen_wallet",
+                        format!(
+                            "wallet {} is frozen and cannot spend",
+                            hex::encode(note.owner.to_bytes())
+                        ),
+                    ))
+                }
+                Ok(_) => {}
+                Err(e) => return Err(ApiErr::internal(e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Inputs unspent and outputs fresh, against the database (for proposals).
+fn state_checks(db: &Connection, tx: &Transaction) -> Result<(), ApiErr> {
+    let view = DbView::new(db);
+    let r = dfc_core::validate::resolve_inputs(tx, &view)
+        .and_then(|_| dfc_core::validate::check_outputs_fresh(tx, &view))
+        .map_err(ApiErr::from);
+    view.finish().map_err(ApiErr::from)?;
+    r
+}
+
+fn answer(replies: Vec<Reply<Receipt>>, r: Result<Receipt, ApiErr>) {
+    for reply in replies {
+        let _ = reply.send(r.clone());
+    }
+}
+
+fn fail(cmd: Command, e: ApiErr) {
+    match cmd {
+        Command::Submit { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Command::Register { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Command::Redemption { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Command::Operator { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+    }
+}

@@ -1,0 +1,1033 @@
+//! The HTTP API: [`app`] builds the router (tests call it without a socket), [`start`] opens a
+//! data directory, checks the ledger and starts the sequencer, [`serve`] runs it on a listener.
+//!
+//! Submission pipeline of `POST /v1/transactions`: cheap checks in the handler (kind, already
+//! committed, structure, then registry and state lookups on a reader connection), then signature
+//! and proof verification on the blocking pool bounded by a semaphore, then the sequencer (see
+//! [`crate::sequencer`]) which commits blocks and answers with durable receipts.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path as UrlPath, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use dfc_core::api::{
+    BlocksResponse, Checkpoint, OperatorAction, OperatorRequest, OperatorResponse, Proposal,
+    Receipt, RegisterRequest, SubmitRequest, SupplySummary, TxStatus, WalletInfo,
+};
+use dfc_core::validate::{
+    check_outputs_fresh, check_structure, next_supply, resolve_inputs, verify_crypto,
+};
+use dfc_core::{Hash32, InputNote, NetworkParams, PublicKey, Transaction, TxKind};
+use rusqlite::Connection;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::audit::{verify_ledger, Depth, IntegrityError};
+use crate::datadir::{self, now_ms, DataDirError};
+use crate::error::{status_code_name, ApiErr, StoreError};
+use crate::sequencer::{Command, LedgerStatus, Sequencer, Shared, MAX_CLOCK_SKEW_MS};
+use crate::store::{self, DbView};
+
+/// Largest request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Most blocks per `GET /v1/blocks`.
+pub const MAX_BLOCKS_PER_PAGE: usize = 500;
+/// Most audit-log entries per page.
+pub const MAX_AUDIT_PER_PAGE: usize = 1000;
+/// Most wallets or proposals per listing.
+pub const MAX_LIST: usize = 10_000;
+/// Commands waiting for the sequencer before submissions are refused with 503.
+pub const QUEUE_CAPACITY: usize = 4096;
+/// Requests handled at once; more wait.
+pub const MAX_CONCURRENT_REQUESTS: usize = 512;
+/// Open connections at once; more wait to be accepted.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// A request taking longer is answered 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle reader connections kept open.
+const MAX_IDLE_READERS: usize = 16;
+
+/// Why the node cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory is unusable.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The ledger failed its integrity check: the node refuses to serve it.
+    #[error("ledger integrity check failed: {0}")]
+    Integrity(#[from] IntegrityError),
+    /// The ledger could not be opened.
+    #[error("ledger: {0}")]
+    Store(#[from] StoreError),
+}
+
+struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    fn take(&self) -> Result<Connection, StoreError> {
+        let conn = match self.idle.lock() {
+            Ok(mut idle) => idle.pop(),
+            Err(p) => p.into_inner().pop(),
+        };
+        match conn {
+            Some(c) => Ok(c),
+            None => store::open_reader(&self.path),
+        }
+    }
+    fn put(&self, conn: Connection) {
+        let mut idle = match self.idle.lock() {
+            Ok(idle) => idle,
+            Err(p) => p.into_inner(),
+        };
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    queue: mpsc::Sender<Command>,
+    readers: ReadPool,
+    verify_slots: Arc<Semaphore>,
+    checkpoint_root: Mutex<Option<(u64, Hash32)>>,
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+/// A started node: its state for the router and the sequencer thread.
+pub struct Started {
+    /// State for [`app`].
+    pub state: AppState,
+    /// The sequencer thread; it ends when every [`AppState`] is dropped, or on a storage failure.
+    pub sequencer: std::thread::JoinHandle<Result<(), StoreError>>,
+}
+
+/// Opens `dir`, checks the whole ledger (refusing a tampered one, naming the first bad record)
+/// and starts the sequencer.
+pub fn start(dir: &Path) -> Result<Started, StartError> {
+    let data = datadir::open(dir)?;
+    let ledger = data.ledger();
+    let conn = store::open_writer(&ledger)?;
+    let summary = verify_ledger(&conn, &data.params, Depth::Structure)?;
+    tracing::info!(
+        height = summary.height,
+        supply = %data.params.format(summary.supply),
+        notes = summary.notes_outstanding,
+        audit_entries = summary.audit_entries,
+        "ledger verified"
+    );
+    let status = LedgerStatus {
+        tip_hash: summary.tip.hash(),
+        tip: summary.tip,
+        notes_outstanding: summary.notes_outstanding,
+        tx_count: summary.tx_count,
+        invariant_ok: true,
+        halted: false,
+    };
+    let shared = Arc::new(Shared {
+        params_hash: data.params.hash(),
+        params: data.params,
+        node_key: data.node_key,
+        status: std::sync::RwLock::new(status),
+    });
+    let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
+    let seq = Sequencer::new(conn, shared.clone());
+    let sequencer = std::thread::Builder::new()
+        .name("sequencer".into())
+        .spawn(move || seq.run(rx))
+        .map_err(|e| {
+            StartError::DataDir(DataDirError::Io {
+                path: ledger.clone(),
+                source: e,
+            })
+        })?;
+    let workers = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2);
+    let state = AppState {
+        inner: Arc::new(Inner {
+            shared,
+            queue,
+            readers: ReadPool {
+                path: ledger,
+                idle: Mutex::new(Vec::new()),
+            },
+            verify_slots: Arc::new(Semaphore::new(workers * 2)),
+            checkpoint_root: Mutex::new(None),
+        }),
+    };
+    Ok(Started { state, sequencer })
+}
+
+/// The root over the sorted unspent note ids: what a checkpoint signs.
+pub fn ledger_root(sorted_unspent: &[Hash32]) -> Hash32 {
+    let mut t = merlin::Transcript::new(b"dfc/ledger-root/v1");
+    t.append_u64(b"count", sorted_unspent.len() as u64);
+    for id in sorted_unspent {
+        t.append_message(b"note", &id.0);
+    }
+    let mut out = [0u8; 32];
+    t.challenge_bytes(b"root", &mut out);
+    Hash32(out)
+}
+
+impl AppState {
+    fn params(&self) -> &NetworkParams {
+        &self.inner.shared.params
+    }
+    fn status(&self) -> LedgerStatus {
+        self.inner.shared.status()
+    }
+
+    /// Runs `f` on a reader connection off the async runtime.
+    async fn read<R, F>(&self, f: F) -> Result<R, ApiErr>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Connection) -> Result<R, ApiErr> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = inner.readers.take()?;
+            let out = f(&conn);
+            inner.readers.put(conn);
+            out
+        })
+        .await
+        .map_err(ApiErr::internal)?
+    }
+
+    /// Verifies signatures and proofs on the bounded blocking pool.
+    async fn verify(&self, tx: Transaction, inputs: Vec<InputNote>) -> Result<(), ApiErr> {
+        let permit = self
+            .inner
+            .verify_slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(ApiErr::internal)?;
+        let shared = self.inner.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_crypto(&tx, &shared.params, &inputs)
+        })
+        .await
+        .map_err(ApiErr::internal)?
+        .map_err(ApiErr::from)
+    }
+
+    async fn send<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<T, ApiErr>>) -> Command,
+    ) -> Result<T, ApiErr> {
+        if self.status().halted {
+            return Err(halted());
+        }
+        let (reply, rx) = oneshot::channel();
+        self.inner
+            .queue
+            .try_send(make(reply))
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ApiErr::unavailable(
+                    "queue_full",
+                    format!("{QUEUE_CAPACITY} requests are waiting to commit; retry shortly"),
+                ),
+                mpsc::error::TrySendError::Closed(_) => halted(),
+            })?;
+        rx.await.map_err(|_| halted())?
+    }
+}
+
+fn halted() -> ApiErr {
+    ApiErr::unavailable(
+        "node_halted",
+        "the node stopped writing after a storage failure",
+    )
+}
+
+// ---------------------------------------------------------------- extractors and middleware
+
+/// A JSON body whose rejections come back as [`dfc_core::api::ApiError`] JSON.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiErr;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(JsonRejection::MissingJsonContentType(e)) => Err(ApiErr::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                e.body_text(),
+            )),
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(ApiErr::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+                ))
+            }
+            Err(e) => Err(ApiErr::bad_request("malformed_json", e.body_text())),
+        }
+    }
+}
+
+/// Gives every error response without a JSON body (from layers: timeouts, limits, unknown
+/// routes) an `ApiError` body with a stable code.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let message = if status.is_server_error() {
+        status
+            .canonical_reason()
+            .unwrap_or("server error")
+            .to_string()
+    } else {
+        let bytes = axum::body::to_bytes(resp.into_body(), 4096)
+            .await
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).trim().to_string();
+        if text.is_empty() {
+            status.canonical_reason().unwrap_or("error").to_string()
+        } else {
+            text
+        }
+    };
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiErr::new(
+            status,
+            "body_too_large",
+            format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
+        )
+        .into_response();
+    }
+    ApiErr::new(status, status_code_name(status), message).into_response()
+}
+
+async fn not_found() -> ApiErr {
+    ApiErr::not_found("not_found", "no such endpoint; see /v1/openapi.json")
+}
+
+/// The router with every route and limit. Tests call it without a socket.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/params", get(params))
+        .route("/v1/transactions", post(submit))
+        .route("/v1/transactions/{txid}", get(tx_status))
+        .route("/v1/notes/{id}", get(note_status))
+        .route("/v1/blocks", get(blocks))
+        .route("/v1/checkpoint", get(checkpoint))
+        .route("/v1/supply", get(supply))
+        .route("/v1/wallets", post(register).get(wallets))
+        .route("/v1/wallets/{key}", get(wallet))
+        .route("/v1/redemptions", post(redemption))
+        .route("/v1/operator", post(operator))
+        .route("/v1/proposals", get(proposals))
+        .route("/v1/proposals/{txid}", get(proposal))
+        .route("/v1/audit-log", get(audit_log))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(ConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
+        .layer(middleware::from_fn(json_errors))
+        .layer(TraceLayer::new_for_http())
+}
+
+// ---------------------------------------------------------------- listener with a connection cap
+
+/// A TCP listener that holds at most [`MAX_CONNECTIONS`] connections open at once.
+pub struct LimitedListener {
+    inner: tokio::net::TcpListener,
+    slots: Arc<Semaphore>,
+}
+
+impl LimitedListener {
+    /// Wraps a bound listener.
+    pub fn new(inner: tokio::net::TcpListener, max: usize) -> Self {
+        LimitedListener {
+            inner,
+            slots: Arc::new(Semaphore::new(max)),
+        }
+    }
+}
+
+/// A connection holding one of the listener's slots until it closes.
+pub struct LimitedStream {
+    stream: tokio::net::TcpStream,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl tokio::io::AsyncRead for LimitedStream {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for LimitedStream {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+    fn poll_flush(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
+    }
+    fn poll_shutdown(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = SocketAddr;
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok(slot) = self.slots.clone().acquire_owned().await else {
+                continue;
+            };
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        LimitedStream {
+                            stream,
+                            _slot: slot,
+                        },
+                        addr,
+                    );
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+// ---------------------------------------------------------------- handlers
+
+/// Body of `GET /healthz`.
+#[derive(Serialize, Deserialize, Debug)]
+pub struct Health {
+    /// `ok` or `halted`.
+    pub status: String,
+    /// Tip height.
+    pub height: u64,
+}
+
+#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Node is up", body = serde_json::Value), (status = 503, description = "Node halted")))]
+async fn healthz(State(s): State<AppState>) -> Response {
+    let st = s.status();
+    let status = if st.halted {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    let body = Health {
+        status: if st.halted {
+            "halted".into()
+        } else {
+            "ok".into()
+        },
+        height: st.tip.height,
+    };
+    (status, Json(body)).into_response()
+}
+
+#[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, description = "This document", body = serde_json::Value)))]
+async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}
+
+#[utoipa::path(get, path = "/v1/params", responses((status = 200, description = "Network parameters (NetworkParams)", body = serde_json::Value)))]
+async fn params(State(s): State<AppState>) -> Json<NetworkParams> {
+    Json(s.params().clone())
+}
+
+/// Checks of a transaction against the registry and the ledger, on a reader connection: inputs
+/// exist, are unspent and belong to registered, unfrozen wallets; outputs are fresh and go to
+/// registered wallets (unfrozen ones, for an issuance). Returns the resolved inputs and the
+/// wallet of the first input.
+fn precheck(
+    conn: &Connection,
+    tx: &Transaction,
+) -> Result<(Vec<InputNote>, Option<WalletInfo>), ApiErr> {
+    let view = DbView::new(conn);
+    let inputs = resolve_inputs(tx, &view);
+    view.finish()?;
+    let inputs = inputs?;
+    let mut first = None;
+    for input in &inputs {
+        let w = registered(conn, &input.owner)?;
+        if w.frozen {
+            return Err(frozen(&input.owner));
+        }
+        first.get_or_insert(w);
+    }
+    let fresh = check_outputs_fresh(tx, &view);
+    view.finish()?;
+    fresh?;
+    for o in &tx.outputs {
+        let w = registered(conn, &o.owner)?;
+        if tx.kind == TxKind::Issue && w.frozen {
+            return Err(frozen(&o.owner));
+        }
+    }
+    Ok((inputs, first))
+}
+
+fn registered(conn: &Connection, key: &PublicKey) -> Result<WalletInfo, ApiErr> {
+    store::wallet(conn, key)?.ok_or_else(|| {
+        ApiErr::forbidden(
+            "unknown_wallet",
+            format!(
+                "wallet {} is not registered with the node",
+                hex::encode(key.to_bytes())
+            ),
+        )
+    })
+}
+
+fn frozen(key: &PublicKey) -> ApiErr {
+    ApiErr::forbidden(
+        "frozen_wallet",
+        format!(
+            "wallet {} is frozen and cannot spend or receive issuance",
+            hex::encode(key.to_bytes())
+        ),
+    )
+}
+
+#[utoipa::path(post, path = "/v1/transactions", request_body(content = serde_json::Value, description = "SubmitRequest {tx: hex}"),
+    responses((status = 200, description = "Durable receipt", body = serde_json::Value), (status = 400, description = "Invalid transaction"),
+              (status = 403, description = "unknown_wallet / frozen_wallet"), (status = 409, description = "input_spent / commitment_exists"),
+              (status = 503, description = "queue_full / node_halted")))]
+async fn submit(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<SubmitRequest>,
+) -> Result<Json<Receipt>, ApiErr> {
+    let tx = req.tx;
+    if tx.kind != TxKind::Transfer {
+        return Err(ApiErr::bad_request(
+            "kind_not_allowed",
+            format!(
+                "{} transactions go through operator proposals, not /v1/transactions",
+                tx.kind.name()
+            ),
+        ));
+    }
+    let txid = tx.id();
+    if let Some(r) = s.read(move |c| Ok(store::receipt(c, &txid)?)).await? {
+        return Ok(Json(r));
+    }
+    check_structure(&tx, s.params())?;
+    let probe = tx.clone();
+    let (inputs, _) = s.read(move |c| precheck(c, &probe)).await?;
+    s.verify(tx.clone(), inputs).await?;
+    let receipt = s.send(|reply| Command::Submit { tx, reply }).await?;
+    Ok(Json(receipt))
+}
+
+fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiErr> {
+    Hash32::from_hex(text)
+        .map_err(|e| ApiErr::bad_request("malformed_id", format!("{what} '{text}': {e}")))
+}
+
+#[utoipa::path(get, path = "/v1/transactions/{txid}", params(("txid" = String, Path, description = "hex txid")),
+    responses((status = 200, description = "TxStatus: committed (with receipt), awaiting_approval or unknown", body = serde_json::Value)))]
+async fn tx_status(
+    State(s): State<AppState>,
+    UrlPath(txid): UrlPath<String>,
+) -> Result<Json<TxStatus>, ApiErr> {
+    let txid = parse_hash(&txid, "transaction id")?;
+    let threshold = s.params().threshold;
+    let status = s
+        .read(move |c| {
+            if let Some(receipt) = store::receipt(c, &txid)? {
+                return Ok(TxStatus::Committed { receipt });
+            }
+            Ok(match store::proposal(c, &txid, threshold)? {
+                Some(p) if p.proposal.state == "pending" => TxStatus::AwaitingApproval {
+                    approvals: p.proposal.approvals.len(),
+                    threshold,
+                },
+                _ => TxStatus::Unknown,
+            })
+        })
+        .await?;
+    Ok(Json(status))
+}
+
+#[utoipa::path(get, path = "/v1/notes/{id}", params(("id" = String, Path, description = "hex note id")),
+    responses((status = 200, description = "NoteStatus", body = serde_json::Value)))]
+async fn note_status(
+    State(s): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Json<dfc_core::api::NoteStatus>, ApiErr> {
+    let id = parse_hash(&id, "note id")?;
+    Ok(Json(
+        s.read(move |c| Ok(store::note_status(c, &id)?)).await?,
+    ))
+}
+
+fn query_u64(q: &HashMap<String, String>, key: &str, default: u64) -> Result<u64, ApiErr> {
+    match q.get(key) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| {
+            ApiErr::bad_request(
+                "bad_query",
+                format!("query parameter {key}='{v}' is not a whole number"),
+            )
+        }),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/blocks", params(("from" = u64, Query, description = "first height"), ("limit" = u32, Query, description = "at most 500")),
+    responses((status = 200, description = "BlocksResponse", body = serde_json::Value)))]
+async fn blocks(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<BlocksResponse>, ApiErr> {
+    let from = query_u64(&q, "from", 0)?;
+    let limit = usize::try_from(query_u64(&q, "limit", 100)?)
+        .unwrap_or(MAX_BLOCKS_PER_PAGE)
+        .min(MAX_BLOCKS_PER_PAGE);
+    let tip_height = s.status().tip.height;
+    let blocks = s
+        .read(move |c| Ok(store::blocks_from(c, from, limit)?))
+        .await?;
+    Ok(Json(BlocksResponse { blocks, tip_height }))
+}
+
+#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Signed Checkpoint", body = serde_json::Value)))]
+async fn checkpoint(State(s): State<AppState>) -> Result<Json<Checkpoint>, ApiErr> {
+    let cached = match s.inner.checkpoint_root.lock() {
+        Ok(c) => *c,
+        Err(p) => *p.into_inner(),
+    };
+    let (height, block_hash, root) = s
+        .read(move |c| {
+            // One read transaction: the tip and the unspent set are of the same height.
+            let tx = c.unchecked_transaction().map_err(StoreError::from)?;
+            let tip = store::tip(&tx)?.ok_or_else(|| ApiErr::internal("ledger without genesis"))?;
+            let root = match cached {
+                Some((h, root)) if h == tip.header.height => root,
+                _ => {
+                    let ids: Vec<Hash32> = store::unspent_notes(&tx)?
+                        .into_iter()
+                        .map(|(id, _)| id)
+                        .collect();
+                    ledger_root(&ids)
+                }
+            };
+            Ok((tip.header.height, tip.hash, root))
+        })
+        .await?;
+    match s.inner.checkpoint_root.lock() {
+        Ok(mut c) => *c = Some((height, root)),
+        Err(p) => *p.into_inner() = Some((height, root)),
+    }
+    let network = s.params().network_id;
+    let time_ms = now_ms();
+    let sig_hash = Checkpoint::signing_hash(network, height, &block_hash, &root, time_ms);
+    Ok(Json(Checkpoint {
+        network,
+        height,
+        block_hash,
+        ledger_root: root,
+        time_ms,
+        signature: s.inner.shared.node_key.sign(&sig_hash.0),
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/supply", responses((status = 200, description = "SupplySummary", body = serde_json::Value)))]
+async fn supply(State(s): State<AppState>) -> Json<SupplySummary> {
+    let st = s.status();
+    Json(SupplySummary {
+        supply: st.tip.supply,
+        notes_outstanding: st.notes_outstanding,
+        height: st.tip.height,
+        tip_hash: st.tip_hash,
+        invariant_ok: st.invariant_ok,
+        tx_count: st.tx_count,
+    })
+}
+
+#[utoipa::path(post, path = "/v1/wallets", request_body(content = serde_json::Value, description = "RegisterRequest"),
+    responses((status = 200, description = "WalletInfo (the existing record on re-registration)", body = serde_json::Value), (status = 400, description = "bad_signature / wrong_network / label_too_long")))]
+async fn register(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> Result<Json<WalletInfo>, ApiErr> {
+    let network = s.params().network_id;
+    if req.address.network != network {
+        return Err(ApiErr::bad_request(
+            "wrong_network",
+            format!(
+                "address is for network {}, this is network {network}",
+                req.address.network
+            ),
+        ));
+    }
+    if req.label.len() > 64 {
+        return Err(ApiErr::bad_request(
+            "label_too_long",
+            format!("label of {} bytes is over the limit of 64", req.label.len()),
+        ));
+    }
+    let h = RegisterRequest::signing_hash(&req.address, &req.label);
+    if !req.address.spend.verify(&h.0, &req.signature) {
+        return Err(ApiErr::bad_request(
+            "bad_signature",
+            "the registration is not signed by the address's spend key",
+        ));
+    }
+    let info = WalletInfo {
+        address: req.address,
+        label: req.label,
+        tier: 0,
+        frozen: false,
+        flags: 0,
+        registered_ms: now_ms(),
+    };
+    Ok(Json(
+        s.send(|reply| Command::Register { info, reply }).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/v1/wallets", responses((status = 200, description = "Vec<WalletInfo>", body = serde_json::Value)))]
+async fn wallets(State(s): State<AppState>) -> Result<Json<Vec<WalletInfo>>, ApiErr> {
+    Ok(Json(s.read(|c| Ok(store::wallets(c, MAX_LIST)?)).await?))
+}
+
+#[utoipa::path(get, path = "/v1/wallets/{key}", params(("key" = String, Path, description = "hex spend key")),
+    responses((status = 200, description = "WalletInfo", body = serde_json::Value), (status = 404, description = "unknown_wallet")))]
+async fn wallet(
+    State(s): State<AppState>,
+    UrlPath(key): UrlPath<String>,
+) -> Result<Json<WalletInfo>, ApiErr> {
+    let key = parse_key(&key)?;
+    let w = s.read(move |c| Ok(store::wallet(c, &key)?)).await?;
+    w.map(Json).ok_or_else(|| {
+        ApiErr::not_found(
+            "unknown_wallet",
+            format!("wallet {} is not registered", hex::encode(key.to_bytes())),
+        )
+    })
+}
+
+fn parse_key(text: &str) -> Result<PublicKey, ApiErr> {
+    let bytes = parse_hash(text, "key")?;
+    PublicKey::from_bytes(&bytes.0)
+        .map_err(|e| ApiErr::bad_request("malformed_id", format!("key '{text}': {e}")))
+}
+
+/// Stateless checks of an issue or redeem transaction waiting for approvals: everything
+/// `check_structure` checks except the issuer-signature threshold.
+fn check_proposal_structure(tx: &Transaction, params: &NetworkParams) -> Result<(), ApiErr> {
+    if !tx.kind.is_public() {
+        return Err(ApiErr::bad_request(
+            "kind_not_allowed",
+            "only issue and redeem transactions need approval; submit transfers to /v1/transactions",
+        ));
+    }
+    let mut relaxed = params.clone();
+    relaxed.threshold = 0;
+    check_structure(tx, &relaxed)?;
+    Ok(())
+}
+
+/// Registry, ledger and crypto checks of a proposed transaction (issuer signatures stripped),
+/// with the redemption rules: within the wallet's tier and the supply.
+async fn check_proposal(s: &AppState, tx: &Transaction) -> Result<Option<WalletInfo>, ApiErr> {
+    let probe = tx.clone();
+    let (inputs, wallet) = s.read(move |c| precheck(c, &probe)).await?;
+    if tx.kind == TxKind::Redeem {
+        let w = wallet
+            .clone()
+            .ok_or_else(|| ApiErr::bad_request("no_inputs", "a redemption spends notes"))?;
+        let params = s.params();
+        let tier = params.tier(w.tier).ok_or_else(|| {
+            ApiErr::internal(format!("wallet has tier {} which the params lack", w.tier))
+        })?;
+        if tx.public_amount > tier.max_payment {
+            return Err(ApiErr::forbidden(
+                "over_tier_limit",
+                format!(
+                    "redeeming {} is over the tier {} limit of {}",
+                    params.format(tx.public_amount),
+                    w.tier,
+                    params.format(tier.max_payment)
+                ),
+            ));
+        }
+        next_supply(tx, s.status().tip.supply)?;
+    }
+    s.verify(tx.clone(), inputs).await?;
+    Ok(wallet)
+}
+
+#[utoipa::path(post, path = "/v1/redemptions", request_body(content = serde_json::Value, description = "SubmitRequest with an owner-signed redeem tx"),
+    responses((status = 200, description = "Proposal, pending operator approval", body = serde_json::Value), (status = 403, description = "over_tier_limit / frozen_wallet")))]
+async fn redemption(
+    State(s): State<AppState>,
+    ApiJson(req): ApiJson<SubmitRequest>,
+) -> Result<Json<Proposal>, ApiErr> {
+    let tx = req.tx;
+    if tx.kind != TxKind::Redeem {
+        return Err(ApiErr::bad_request(
+            "kind_not_allowed",
+            "only redeem transactions are requested here",
+        ));
+    }
+    if !tx.issuer_signatures.is_empty() {
+        return Err(ApiErr::bad_request(
+            "issuer_signatures_not_allowed",
+            "a redemption request carries no issuer signatures: operators add them by approving",
+        ));
+    }
+    check_proposal_structure(&tx, s.params())?;
+    let wallet = check_proposal(&s, &tx)
+        .await?
+        .ok_or_else(|| ApiErr::bad_request("no_inputs", "a redemption spends notes"))?;
+    let key = wallet.address.spend;
+    Ok(Json(
+        s.send(|reply| Command::Redemption {
+            tx,
+            wallet: key,
+            reply,
+        })
+        .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/operator", request_body(content = serde_json::Value, description = "Signed OperatorRequest"),
+    responses((status = 200, description = "OperatorResponse", body = serde_json::Value), (status = 401, description = "bad_signature"),
+              (status = 400, description = "clock_skew / approval_mismatch"), (status = 409, description = "replayed_nonce / proposal_exists")))]
+async fn operator(
+    State(s): State<AppState>,
+    ApiJson(mut req): ApiJson<OperatorRequest>,
+) -> Result<Json<OperatorResponse>, ApiErr> {
+    let params = s.params();
+    let key = params
+        .issuers
+        .get(usize::from(req.operator))
+        .ok_or_else(|| {
+            ApiErr::forbidden(
+                "unknown_operator",
+                format!(
+                    "operator {} does not exist; the network has {}",
+                    req.operator,
+                    params.issuers.len()
+                ),
+            )
+        })?;
+    if !req.verify(params.network_id, key) {
+        return Err(ApiErr::new(
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+            format!(
+                "the request is not signed by operator {}'s key",
+                req.operator
+            ),
+        ));
+    }
+    let now = now_ms();
+    if now.abs_diff(req.time_ms) > MAX_CLOCK_SKEW_MS {
+        return Err(ApiErr::bad_request(
+            "clock_skew",
+            format!(
+                "request time is {} ms from the node clock, more than {MAX_CLOCK_SKEW_MS} ms",
+                now.abs_diff(req.time_ms)
+            ),
+        ));
+    }
+    let op = req.operator;
+    match &mut req.action {
+        OperatorAction::Propose { tx, approval } => {
+            check_approval(params, op, &tx.id(), approval)?;
+            tx.issuer_signatures.clear();
+            check_proposal_structure(tx, params)?;
+            check_proposal(&s, tx).await?;
+        }
+        OperatorAction::Approve { txid, approval } => check_approval(params, op, txid, approval)?,
+        OperatorAction::Freeze { .. }
+        | OperatorAction::Unfreeze { .. }
+        | OperatorAction::SetTier { .. } => {}
+    }
+    Ok(Json(
+        s.send(|reply| Command::Operator { req, reply }).await?,
+    ))
+}
+
+fn check_approval(
+    params: &NetworkParams,
+    op: u8,
+    txid: &Hash32,
+    approval: &dfc_core::IssuerSignature,
+) -> Result<(), ApiErr> {
+    if approval.index != op {
+        return Err(ApiErr::bad_request(
+            "approval_mismatch",
+            format!(
+                "operator {op} can only approve with its own key, not key {}",
+                approval.index
+            ),
+        ));
+    }
+    let key = params.issuers.get(usize::from(op)).ok_or_else(|| {
+        ApiErr::forbidden("unknown_operator", format!("operator {op} does not exist"))
+    })?;
+    if !key.verify(&txid.0, &approval.signature) {
+        return Err(ApiErr::bad_request(
+            "bad_issuer_signature",
+            format!("the approval is not operator {op}'s signature over {txid}"),
+        ));
+    }
+    Ok(())
+}
+
+#[utoipa::path(get, path = "/v1/proposals", responses((status = 200, description = "Vec<Proposal>, pending first", body = serde_json::Value)))]
+async fn proposals(State(s): State<AppState>) -> Result<Json<Vec<Proposal>>, ApiErr> {
+    let threshold = s.params().threshold;
+    Ok(Json(
+        s.read(move |c| Ok(store::proposals(c, threshold, MAX_LIST)?))
+            .await?,
+    ))
+}
+
+/// Body of `GET /v1/proposals/{txid}`: the proposal and its transaction, which an approving
+/// operator signs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProposalDetail {
+    /// The proposal.
+    pub proposal: Proposal,
+    /// Its transaction, without issuer signatures.
+    pub tx: Transaction,
+}
+
+#[utoipa::path(get, path = "/v1/proposals/{txid}", params(("txid" = String, Path, description = "hex txid")),
+    responses((status = 200, description = "ProposalDetail {proposal, tx}", body = serde_json::Value), (status = 404, description = "unknown_proposal")))]
+async fn proposal(
+    State(s): State<AppState>,
+    UrlPath(txid): UrlPath<String>,
+) -> Result<Json<ProposalDetail>, ApiErr> {
+    let txid = parse_hash(&txid, "transaction id")?;
+    let threshold = s.params().threshold;
+    let p = s
+        .read(move |c| Ok(store::proposal(c, &txid, threshold)?))
+        .await?;
+    let p =
+        p.ok_or_else(|| ApiErr::not_found("unknown_proposal", format!("no proposal {txid}")))?;
+    Ok(Json(ProposalDetail {
+        proposal: p.proposal,
+        tx: p.tx,
+    }))
+}
+
+#[utoipa::path(get, path = "/v1/audit-log", params(("from" = u64, Query, description = "first sequence number")),
+    responses((status = 200, description = "Vec<AuditEntry>, at most 1000", body = serde_json::Value)))]
+async fn audit_log(
+    State(s): State<AppState>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Vec<dfc_core::api::AuditEntry>>, ApiErr> {
+    let from = query_u64(&q, "from", 1)?;
+    Ok(Json(
+        s.read(move |c| Ok(store::audit_entries(c, from, MAX_AUDIT_PER_PAGE)?))
+            .await?,
+    ))
+}
+
+/// The OpenAPI paths of the handlers (used by [`crate::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "dfc central-bank node",
+        description = "The /v1 API of the dfc issuer node. Types are those of dfc_core::api; see docs/api.md."
+    ),
+    paths(
+        healthz,
+        openapi,
+        params,
+        submit,
+        tx_status,
+        note_status,
+        blocks,
+        checkpoint,
+        supply,
+        register,
+        wallets,
+        wallet,
+        redemption,
+        operator,
+        proposals,
+        proposal,
+        audit_log
+    )
+)]
+pub struct ApiDoc;
+
+/// Serves `app` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = LimitedListener::new(listener, MAX_CONNECTIONS);
+    axum::serve(listener, app(state).into_make_service())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
