@@ -239,6 +239,21 @@ impl Store {
             path: path.to_path_buf(),
             reason,
         };
+        if !path.exists() {
+            // Create the file owner-only before SQLite opens it; its -wal and -shm files inherit
+            // the mode.
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            opts.open(path).map_err(|source| WalletError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
         let mut conn = Connection::open(path).map_err(|e| corrupted(e.to_string()))?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(|e| corrupted(e.to_string()))?;
