@@ -6,15 +6,17 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use curve25519_dalek::scalar::Scalar;
 use dfc_core::params::default_tiers;
 use dfc_core::{
-    build, range, validate, Amount, Limits, MemoryLedger, NetworkParams, Payment, SigningKey, SpendInput, TxKind,
-    WalletKeys,
+    build, range, validate, Amount, Limits, MemoryLedger, NetworkParams, Payment, SigningKey,
+    SpendInput, TxKind, WalletKeys,
 };
 use merlin::Transcript;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 fn params() -> (NetworkParams, Vec<SigningKey>) {
-    let issuers: Vec<SigningKey> = (0..3u8).map(|i| SigningKey::from_seed(&[i + 1; 32])).collect();
+    let issuers: Vec<SigningKey> = (0..3u8)
+        .map(|i| SigningKey::from_seed(&[i + 1; 32]))
+        .collect();
     let p = NetworkParams {
         network_id: 1,
         name: "bench".into(),
@@ -34,7 +36,9 @@ fn range_proofs(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(1);
     let mut group = c.benchmark_group("range_proof");
     for m in [1usize, 2, 4, 8] {
-        let values: Vec<(u64, Scalar)> = (0..m).map(|i| (1000 + i as u64, Scalar::random(&mut rng))).collect();
+        let values: Vec<(u64, Scalar)> = (0..m)
+            .map(|i| (1000 + i as u64, Scalar::random(&mut rng)))
+            .collect();
         let commitments: Vec<dfc_core::Commitment> = values
             .iter()
             .map(|(v, b)| dfc_core::Commitment::commit(Amount::from_units(*v).unwrap(), b))
@@ -44,7 +48,13 @@ fn range_proofs(c: &mut Criterion) {
         });
         let proof = range::prove(&mut Transcript::new(b"bench"), &values, &mut rng);
         group.bench_with_input(BenchmarkId::new("verify", m), &m, |b, _| {
-            b.iter(|| assert!(range::verify(&mut Transcript::new(b"bench"), &commitments, &proof)))
+            b.iter(|| {
+                assert!(range::verify(
+                    &mut Transcript::new(b"bench"),
+                    &commitments,
+                    &proof
+                ))
+            })
         });
     }
     group.finish();
@@ -61,7 +71,15 @@ fn transfer(c: &mut Criterion) {
         amount: Amount::from_units(units).unwrap(),
         memo: Vec::new(),
     };
-    let mut issue = build(&p, TxKind::Issue, Amount::from_units(1000).unwrap(), &[], &[pay(&alice, 600), pay(&alice, 400)], &mut rng).unwrap();
+    let mut issue = build(
+        &p,
+        TxKind::Issue,
+        Amount::from_units(1000).unwrap(),
+        &[],
+        &[pay(&alice, 600), pay(&alice, 400)],
+        &mut rng,
+    )
+    .unwrap();
     issue.tx.sign_as_issuer(0, &issuers[0]);
     issue.tx.sign_as_issuer(1, &issuers[1]);
     ledger.apply(&issue.tx).unwrap();
@@ -81,11 +99,19 @@ fn transfer(c: &mut Criterion) {
     group.bench_function("build", |b| {
         b.iter(|| build(&p, TxKind::Transfer, Amount::ZERO, &inputs, &outs, &mut rng).unwrap())
     });
-    let tx = build(&p, TxKind::Transfer, Amount::ZERO, &inputs, &outs, &mut rng).unwrap().tx;
-    group.bench_function("validate", |b| b.iter(|| validate::validate(&tx, &p, &ledger).unwrap()));
+    let tx = build(&p, TxKind::Transfer, Amount::ZERO, &inputs, &outs, &mut rng)
+        .unwrap()
+        .tx;
+    group.bench_function("validate", |b| {
+        b.iter(|| validate::validate(&tx, &p, &ledger).unwrap())
+    });
     let resolved = validate::resolve_inputs(&tx, &ledger).unwrap();
-    group.bench_function("check_structure", |b| b.iter(|| validate::check_structure(&tx, &p).unwrap()));
-    group.bench_function("verify_crypto", |b| b.iter(|| validate::verify_crypto(&tx, &p, &resolved).unwrap()));
+    group.bench_function("check_structure", |b| {
+        b.iter(|| validate::check_structure(&tx, &p).unwrap())
+    });
+    group.bench_function("verify_crypto", |b| {
+        b.iter(|| validate::verify_crypto(&tx, &p, &resolved).unwrap())
+    });
     group.bench_function("decode", |b| {
         let bytes = tx.encode();
         b.iter(|| dfc_core::Transaction::decode(&bytes).unwrap())

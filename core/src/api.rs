@@ -141,6 +141,26 @@ impl Checkpoint {
         t.append_u64_le(b"time_ms", time_ms);
         Hash32(t.challenge_bytes32(b"checkpoint"))
     }
+    /// Signs a checkpoint with the node key.
+    pub fn sign(
+        network: u32,
+        height: u64,
+        block_hash: Hash32,
+        ledger_root: Hash32,
+        time_ms: u64,
+        node_key: &SigningKey,
+    ) -> Self {
+        let h = Self::signing_hash(network, height, &block_hash, &ledger_root, time_ms);
+        Checkpoint {
+            network,
+            height,
+            block_hash,
+            ledger_root,
+            time_ms,
+            signature: node_key.sign(&h.0),
+        }
+    }
+
     /// Verifies the node's signature.
     pub fn verify(&self, node_key: &PublicKey) -> bool {
         let h = Self::signing_hash(

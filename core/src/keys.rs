@@ -191,6 +191,13 @@ pub struct WalletKeys {
     pub spend: SigningKey,
     /// Reads the openings of the wallet's notes.
     pub view: ViewKey,
+    purse_root: [u8; 32],
+}
+
+impl Drop for WalletKeys {
+    fn drop(&mut self) {
+        self.purse_root.zeroize();
+    }
 }
 
 impl WalletKeys {
@@ -199,6 +206,9 @@ impl WalletKeys {
         let hk = Hkdf::<Sha256>::new(Some(b"dfc/wallet-keys/v1"), seed);
         let mut spend_seed = [0u8; 32];
         let mut view_wide = [0u8; 64];
+        let mut purse_root = [0u8; 32];
+        hk.expand(b"purse", &mut purse_root)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
         hk.expand(b"spend", &mut spend_seed)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         hk.expand(b"view", &mut view_wide)
@@ -206,11 +216,34 @@ impl WalletKeys {
         let keys = WalletKeys {
             spend: SigningKey::from_seed(&spend_seed),
             view: ViewKey::from_wide(&view_wide),
+            purse_root,
         };
         spend_seed.zeroize();
         view_wide.zeroize();
         keys
     }
+    /// The key of the wallet's offline purse number `serial`: a key of its own, so purse notes are
+    /// told apart from the wallet's online notes and a certificate can name it.
+    pub fn purse_key(&self, serial: u64) -> SigningKey {
+        let hk = Hkdf::<Sha256>::new(Some(b"dfc/purse-key/v1"), &self.purse_root);
+        let mut seed = [0u8; 32];
+        hk.expand(&serial.to_le_bytes(), &mut seed)
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        let key = SigningKey::from_seed(&seed);
+        seed.zeroize();
+        key
+    }
+
+    /// The address of purse `serial`: notes locked to the purse key, openings readable with the
+    /// wallet's view key.
+    pub fn purse_address(&self, network: u32, serial: u64) -> crate::address::Address {
+        crate::address::Address {
+            network,
+            spend: self.purse_key(serial).public(),
+            view: self.view.public(),
+        }
+    }
+
     /// The wallet's address on `network`.
     pub fn address(&self, network: u32) -> crate::address::Address {
         crate::address::Address {

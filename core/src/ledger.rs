@@ -125,6 +125,15 @@ impl MemoryLedger {
         ids
     }
 
+    /// The Merkle tree over the unspent notes, whose root a checkpoint signs.
+    pub fn ledger_tree(&self) -> crate::merkle::LedgerTree {
+        crate::merkle::LedgerTree::new(
+            self.unspent()
+                .map(|(id, n)| (*id, n.output.commitment, n.output.owner))
+                .collect(),
+        )
+    }
+
     /// Checks the supply invariant over the current state.
     pub fn audit(&self) -> Result<(), AuditError> {
         let mut audit = self.audit.clone();
