@@ -404,10 +404,15 @@ fn main() -> ExitCode {
                 eprintln!("{e:#}");
                 return ExitCode::from(FAULT_EXIT);
             }
+            // Wallet errors already name their cause; other errors show their context chain.
+            let message = match e.downcast_ref::<WalletError>() {
+                Some(w) => w.to_string(),
+                None => format!("{e:#}"),
+            };
             if cli.json {
-                println!("{}", json!({"error": code, "message": format!("{e:#}")}));
+                println!("{}", json!({"error": code, "message": message}));
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {message}");
             ExitCode::FAILURE
         }
     }
