@@ -570,12 +570,23 @@ async fn submit(
         ));
     }
     let txid = tx.id();
-    if let Some(r) = s.read(move |c| Ok(store::receipt(c, &txid)?)).await? {
-        return Ok(Json(r));
-    }
     check_structure(&tx, s.params())?;
     let probe = tx.clone();
-    let (inputs, _) = s.read(move |c| precheck(c, &probe)).await?;
+    let inputs = s
+        .read(move |c| {
+            // One snapshot: either the transaction is committed (a retry or a concurrent
+            // duplicate: answer its receipt) or none of its inputs is spent by it.
+            let snap = c.unchecked_transaction().map_err(StoreError::from)?;
+            if let Some(r) = store::receipt(&snap, &txid)? {
+                return Ok(Err(r));
+            }
+            precheck(&snap, &probe).map(|(inputs, _)| Ok(inputs))
+        })
+        .await?;
+    let inputs = match inputs {
+        Ok(inputs) => inputs,
+        Err(receipt) => return Ok(Json(receipt)),
+    };
     s.verify(tx.clone(), inputs).await?;
     let receipt = s.send(|reply| Command::Submit { tx, reply }).await?;
     Ok(Json(receipt))

@@ -1,1 +1,384 @@
-//! placeholder
+//! Shared harness of the end-to-end tests: real binaries, real sockets, real SQLite files.
+//!
+//! - [`bin_path`] finds a workspace binary next to the test executable.
+//! - [`Node`] runs `dfc-bank serve` on `127.0.0.1:0`, reads its port from stdout, and kills it on
+//!   drop; [`Node::kill_hard`] sends SIGKILL and [`Node::restart`] serves the same data again.
+//! - [`dfc_bank`] runs a `dfc-bank` command; [`init_sandbox`] makes a sandbox data directory.
+//! - [`TestWallet`] is a minimal in-test wallet over `dfc_core` (keys, sync by scanning blocks,
+//!   payments and redemptions built with `dfc_core::build`), independent of the wallet crate.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use dfc_central_bank::client::BankClient;
+use dfc_central_bank::ops::Operator;
+use dfc_core::api::RegisterRequest;
+use dfc_core::{
+    build, Address, Amount, BuildError, NetworkParams, NoteId, Opening, Payment, SpendInput,
+    Transaction, TxKind, WalletKeys,
+};
+
+/// Installs a test log subscriber once (`RUST_LOG` overrides the `info` default).
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+/// The target directory holding the binaries: the parent of the `deps` directory the test
+/// executable runs from.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let mut dir = exe
+        .parent()
+        .expect("the test executable is in a directory")
+        .to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir
+}
+
+/// Path of the workspace binary `name`; panics with how to build it if it is missing.
+pub fn bin_path(name: &str) -> PathBuf {
+    let path = target_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} not found: run cargo build --workspace --bins first",
+        path.display()
+    );
+    path
+}
+
+/// Runs `dfc-bank` with `args` and returns its output.
+pub fn dfc_bank(args: &[&str]) -> Output {
+    Command::new(bin_path("dfc-bank"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("dfc-bank runs")
+}
+
+/// Runs `dfc-bank` with `args`, asserts success and returns stdout.
+pub fn dfc_bank_ok(args: &[&str]) -> String {
+    let out = dfc_bank(args);
+    assert!(
+        out.status.success(),
+        "dfc-bank {args:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Creates a sandbox data directory `dir` with `dfc-bank init` (2-of-3 operators).
+pub fn init_sandbox(dir: &Path) -> NetworkParams {
+    let dir_s = dir.to_str().expect("test paths are UTF-8");
+    let out = dfc_bank_ok(&["init", "--data", dir_s, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out).expect("init --json prints JSON");
+    serde_json::from_value(report["params"].clone()).expect("init reports the parameters")
+}
+
+/// A running `dfc-bank serve`, killed on drop.
+pub struct Node {
+    child: Option<Child>,
+    url: String,
+    data: PathBuf,
+    log: PathBuf,
+}
+
+impl Node {
+    /// Serves the data directory `data` on a free loopback port; returns once the node printed
+    /// `listening on http://...`.
+    pub fn start(data: &Path) -> Node {
+        let log = data.join("node.log");
+        let mut node = Node {
+            child: None,
+            url: String::new(),
+            data: data.to_path_buf(),
+            log,
+        };
+        node.spawn();
+        node
+    }
+
+    fn spawn(&mut self) {
+        let stderr = File::options()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("node log file opens");
+        let mut child = Command::new(bin_path("dfc-bank"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data"])
+            .arg(&self.data)
+            .env(
+                "RUST_LOG",
+                std::env::var("DFC_NODE_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(stderr))
+            .spawn()
+            .expect("dfc-bank serve starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            // Keeps draining stdout so the node never blocks on a full pipe.
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(url.trim().to_string());
+                }
+            }
+        });
+        // A guard against a hung start, not a performance assertion.
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(url) => self.url = url,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "dfc-bank serve did not report its address; log:\n{}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+        }
+        self.child = Some(child);
+    }
+
+    /// Base URL, e.g. `http://127.0.0.1:40123`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data
+    }
+
+    /// The node's log (stderr) so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A client of this node.
+    pub fn client(&self) -> BankClient {
+        BankClient::new(&self.url)
+    }
+
+    /// Kills the node with SIGKILL (no shutdown of any kind) and waits for it to die.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the node again on the same data directory (on a new port: see [`Node::url`]).
+    pub fn restart(&mut self) {
+        self.kill_hard();
+        self.spawn();
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+/// The key of sandbox operator `n` in `data`.
+pub fn sandbox_operator(data: &Path, params: &NetworkParams, n: usize) -> Operator {
+    let key =
+        dfc_central_bank::datadir::read_key(&dfc_central_bank::datadir::operator_key_path(data, n))
+            .expect("sandbox operator key reads");
+    Operator::find(params, key).expect("the sandbox key is an issuer key")
+}
+
+/// A minimal wallet for tests: keys, the notes it owns and their openings.
+pub struct TestWallet {
+    /// Name for messages.
+    pub name: String,
+    /// Keys.
+    pub keys: WalletKeys,
+    /// Address on the test network.
+    pub address: Address,
+    /// Unspent notes the wallet can open.
+    pub notes: Vec<(NoteId, Opening)>,
+    /// Next block height to scan.
+    pub synced_to: u64,
+}
+
+impl TestWallet {
+    /// A wallet derived from `name`.
+    pub fn new(name: &str, params: &NetworkParams) -> Self {
+        let keys = WalletKeys::from_seed(format!("test wallet {name}").as_bytes());
+        let address = keys.address(params.network_id);
+        TestWallet {
+            name: name.to_string(),
+            keys,
+            address,
+            notes: Vec::new(),
+            synced_to: 0,
+        }
+    }
+
+    /// The registration request.
+    pub fn register_request(&self) -> RegisterRequest {
+        RegisterRequest::new(self.address, self.name.clone(), &self.keys.spend)
+    }
+
+    /// Scans new blocks: adds notes paid to this wallet, drops notes spent.
+    pub async fn sync(&mut self, client: &BankClient) {
+        loop {
+            let page = client
+                .blocks(self.synced_to, 500)
+                .await
+                .expect("blocks are served");
+            for block in &page.blocks {
+                for tx in &block.txs {
+                    self.notes.retain(|(id, _)| !tx.inputs.contains(id));
+                    for (o, id) in tx.outputs.iter().zip(tx.output_ids()) {
+                        if o.owner == self.address.spend {
+                            if let Ok(opening) = o.open(&self.keys.view) {
+                                self.notes.push((id, opening));
+                            }
+                        }
+                    }
+                }
+                self.synced_to = block.header.height + 1;
+            }
+            if page.blocks.is_empty() || self.synced_to > page.tip_height {
+                break;
+            }
+        }
+    }
+
+    /// Balance of the notes held.
+    pub fn balance(&self) -> Amount {
+        Amount::sum(self.notes.iter().map(|(_, o)| o.amount))
+            .expect("balances are below the supply")
+    }
+
+    fn spend(&self, chosen: &[(NoteId, Opening)]) -> Vec<SpendInput> {
+        chosen
+            .iter()
+            .map(|(id, opening)| SpendInput {
+                id: *id,
+                opening: opening.clone(),
+                key: self.keys.spend.clone(),
+            })
+            .collect()
+    }
+
+    fn select(&self, amount: Amount) -> (Vec<(NoteId, Opening)>, Amount) {
+        let mut chosen = Vec::new();
+        let mut total = Amount::ZERO;
+        for n in &self.notes {
+            if total >= amount {
+                break;
+            }
+            total = total.checked_add(n.1.amount).expect("below the supply");
+            chosen.push(n.clone());
+        }
+        (chosen, total)
+    }
+
+    /// Builds a transfer of `amount` to `to` from the notes held (change back to self). Does not
+    /// mark notes spent: [`TestWallet::sync`] does once it commits.
+    pub fn pay(
+        &self,
+        params: &NetworkParams,
+        to: &Address,
+        amount: Amount,
+    ) -> Result<Transaction, BuildError> {
+        let (chosen, total) = self.select(amount);
+        let mut payments = vec![Payment {
+            to: *to,
+            amount,
+            memo: Vec::new(),
+        }];
+        let change = total.checked_sub(amount)?;
+        if change > Amount::ZERO {
+            payments.push(Payment {
+                to: self.address,
+                amount: change,
+                memo: Vec::new(),
+            });
+        }
+        Ok(build(
+            params,
+            TxKind::Transfer,
+            Amount::ZERO,
+            &self.spend(&chosen),
+            &payments,
+            &mut rand::rngs::OsRng,
+        )?
+        .tx)
+    }
+
+    /// Builds a transfer spending exactly the note `index` to `to` (no change).
+    pub fn pay_note(
+        &self,
+        params: &NetworkParams,
+        index: usize,
+        to: &Address,
+    ) -> Result<Transaction, BuildError> {
+        let note = self.notes[index].clone();
+        let payments = [Payment {
+            to: *to,
+            amount: note.1.amount,
+            memo: Vec::new(),
+        }];
+        Ok(build(
+            params,
+            TxKind::Transfer,
+            Amount::ZERO,
+            &self.spend(&[note]),
+            &payments,
+            &mut rand::rngs::OsRng,
+        )?
+        .tx)
+    }
+
+    /// Builds a redemption of `amount` (change back to self), signed by the owner only.
+    pub fn redeem(
+        &self,
+        params: &NetworkParams,
+        amount: Amount,
+    ) -> Result<Transaction, BuildError> {
+        let (chosen, total) = self.select(amount);
+        let change = total.checked_sub(amount)?;
+        let payments = [Payment {
+            to: self.address,
+            amount: change,
+            memo: Vec::new(),
+        }];
+        Ok(build(
+            params,
+            TxKind::Redeem,
+            amount,
+            &self.spend(&chosen),
+            &payments,
+            &mut rand::rngs::OsRng,
+        )?
+        .tx)
+    }
+}
+
+/// Parses an amount in the test network's currency.
+pub fn amount(text: &str, params: &NetworkParams) -> Amount {
+    Amount::parse(text, params.decimals).expect("test amounts parse")
+}
