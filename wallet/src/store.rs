@@ -408,7 +408,7 @@ impl Store {
         Ok(out)
     }
 
-    /// Stores a built outgoing transaction and reserves its inputs, atomically. Fails with
+    /// Stores a built outgoing transaction as pending and reserves its inputs, atomically. Fails with
     /// [`WalletError::ConcurrentChange`] if any input is already reserved or spent, in which case
     /// nothing is written.
     pub fn record_outgoing(
@@ -418,7 +418,6 @@ impl Store {
         kind: &str,
         tx_hex: &str,
         inputs: &[NoteId],
-        state: OutgoingState,
         detail: &OutgoingDetail,
     ) -> Result<()> {
         let tx = self
@@ -442,7 +441,7 @@ impl Store {
         let now = sql_int(now_ms());
         tx.execute(
             "INSERT INTO outgoing (txid, kind, tx_hex, state, sealed, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![txid_hex, kind, tx_hex, state.as_str(), sealed, now],
+            params![txid_hex, kind, tx_hex, OutgoingState::Pending.as_str(), sealed, now],
         )?;
         tx.commit()?;
         Ok(())

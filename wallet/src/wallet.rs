@@ -865,7 +865,6 @@ impl Wallet {
             kind.name(),
             &built.tx.to_hex(),
             &input_ids,
-            OutgoingState::Pending,
             &detail,
         )?;
         Ok(Prepared {
