@@ -578,18 +578,23 @@ async fn submit(
             // duplicate: answer its receipt) or none of its inputs is spent by it.
             let snap = c.unchecked_transaction().map_err(StoreError::from)?;
             if let Some(r) = store::receipt(&snap, &txid)? {
-                return Ok(Err(r));
+                return Ok(Seen::Committed(r));
             }
-            precheck(&snap, &probe).map(|(inputs, _)| Ok(inputs))
+            precheck(&snap, &probe).map(|(inputs, _)| Seen::Fresh(inputs))
         })
         .await?;
     let inputs = match inputs {
-        Ok(inputs) => inputs,
-        Err(receipt) => return Ok(Json(receipt)),
+        Seen::Fresh(inputs) => inputs,
+        Seen::Committed(receipt) => return Ok(Json(receipt)),
     };
     s.verify(tx.clone(), inputs).await?;
     let receipt = s.send(|reply| Command::Submit { tx, reply }).await?;
     Ok(Json(receipt))
+}
+
+enum Seen {
+    Committed(Receipt),
+    Fresh(Vec<InputNote>),
 }
 
 fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiErr> {

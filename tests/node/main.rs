@@ -399,7 +399,7 @@ async fn rejected_submissions_change_nothing() {
         .pay(&params, &bob.address, amount("5.00", &params))
         .expect("builds");
     let mut swapped = good.clone();
-    swapped.balance_proof = other.balance_proof.clone();
+    swapped.balance_proof = other.balance_proof;
     assert_eq!(code(client.submit(&swapped).await), "unbalanced");
     tracing::info!("--- a payment to an unregistered wallet");
     let to_stranger = alice
