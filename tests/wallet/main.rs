@@ -8,18 +8,8 @@ mod bank;
 mod cli;
 
 use anyhow::{ensure, Context, Result};
-use bank::{binary, Operators, TestNode};
+use bank::Bank;
 use cli::WalletCli;
-
-fn init_tracing() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_test_writer()
-        .try_init();
-}
 
 /// Asserts a refused command gave `code` and left the wallet's balance, history and key file as
 /// they were.
@@ -46,13 +36,13 @@ fn refused(w: &WalletCli, args: &[&str], env: &[(&str, &str)], code: &str) -> Re
 
 #[test]
 fn wallet_end_to_end() -> Result<()> {
-    init_tracing();
+    dfc_tests::init_tracing();
     let tmp = tempfile::tempdir()?;
-    let wallet_bin = binary("dfc-wallet")?;
+    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
 
-    tracing::info!("--- a sandbox node on a loopback port");
-    let node = TestNode::start(&tmp.path().join("bank"))?;
-    let ops = Operators::load(&node.data, &node.url)?;
+    tracing::info!("--- a sandbox node (dfc-bank init + serve) on a loopback port");
+    let ops = Bank::start(&tmp.path().join("bank"))?;
+    let url = ops.url();
     let supply_units = || -> Result<u64> { Ok(ops.supply()?.supply.units()) };
 
     tracing::info!("--- three wallets created and registered");
@@ -67,7 +57,7 @@ fn wallet_end_to_end() -> Result<()> {
         if w.name == "alice" {
             phrase = words.to_string();
         }
-        let reg = w.ok(&["--bank", &node.url, "register"])?;
+        let reg = w.ok(&["--bank", &url, "register"])?;
         ensure!(reg["tier"].as_u64() == Some(0), "new wallets get tier 0");
         ensure!(reg["address"]
             .as_str()
@@ -270,8 +260,7 @@ fn wallet_end_to_end() -> Result<()> {
         "still held while awaiting approval"
     );
     ensure!(bob.spendable()? < bob_before, "redeemed notes are reserved");
-    let txid: dfc_core::TxId = dfc_core::Hash32::from_hex(red["txid"].as_str().context("txid")?)?;
-    ops.approve(&txid, 0)?;
+    ops.approve_redemption(red["txid"].as_str().context("txid")?)?;
     ensure!(bob.synced_total()? == bob_before - 200, "redeemed");
     ensure!(
         supply_units()? == supply_before - 200,
@@ -289,7 +278,7 @@ fn wallet_end_to_end() -> Result<()> {
     tracing::info!("--- alice restored from her phrase sees the same money");
     let restored = WalletCli::new("alice-restored", tmp.path().join("alice2"), &wallet_bin);
     restored.ok_env(&["restore"], &[("DFC_WALLET_PHRASE", &phrase)])?;
-    restored.ok(&["--bank", &node.url, "register"])?;
+    restored.ok(&["--bank", &url, "register"])?;
     ensure!(restored.address()? == a_addr, "same address");
     ensure!(
         restored.synced_total()? == alice.synced_total()?,
@@ -308,5 +297,7 @@ fn wallet_end_to_end() -> Result<()> {
         supply.supply.units()
     );
     ensure!(supply.invariant_ok, "node invariant holds");
+    let audit = ops.audit()?;
+    tracing::info!(%audit, "dfc-bank audit passed");
     Ok(())
 }
