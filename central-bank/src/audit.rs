@@ -405,3 +405,72 @@ pub fn audit_report(conn: &Connection, params: &NetworkParams) -> AuditReport {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datadir::{init, InitOptions, LEDGER_FILE};
+
+    fn fresh() -> (tempfile::TempDir, NetworkParams, Connection) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let report = init(dir.path(), &InitOptions::default()).expect("init");
+        let conn = store::open_writer(&dir.path().join(LEDGER_FILE)).expect("open");
+        (dir, report.params, conn)
+    }
+
+    #[test]
+    fn genesis_verifies() {
+        let (_dir, params, conn) = fresh();
+        let s = verify_ledger(&conn, &params, Depth::Full).expect("a fresh ledger verifies");
+        assert_eq!(
+            (s.height, s.supply, s.notes_outstanding, s.audit_entries),
+            (0, Amount::ZERO, 0, 1)
+        );
+    }
+
+    #[test]
+    fn tampered_header_names_the_block() {
+        let (_dir, params, conn) = fresh();
+        let header: String = conn
+            .query_row("SELECT header FROM blocks WHERE height = 0", [], |r| {
+                r.get(0)
+            })
+            .expect("genesis");
+        let forged = header.replace("\"supply\":0", "\"supply\":100");
+        assert_ne!(forged, header, "the header JSON holds the supply");
+        conn.execute("UPDATE blocks SET header = ?1 WHERE height = 0", [forged])
+            .expect("tamper");
+        match verify_ledger(&conn, &params, Depth::Structure) {
+            Err(IntegrityError::Block { height: 0, .. }) => {}
+            other => panic!("expected block 0 to be named, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn tampered_audit_log_names_the_entry() {
+        let (_dir, params, conn) = fresh();
+        store::append_audit(&conn, 5, Some(1), "freeze", "{}").expect("append");
+        store::append_audit(&conn, 6, Some(1), "unfreeze", "{}").expect("append");
+        verify_ledger(&conn, &params, Depth::Structure).expect("chained log verifies");
+        conn.execute("UPDATE audit_log SET detail = 'x' WHERE seq = 2", [])
+            .expect("tamper");
+        match verify_ledger(&conn, &params, Depth::Structure) {
+            Err(IntegrityError::AuditLog { seq: 2, .. }) => {}
+            other => panic!("expected entry 2 to be named, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_spend_row_without_a_block_is_found() {
+        let (_dir, params, conn) = fresh();
+        conn.execute(
+            "INSERT INTO spent (note_id, txid, height) VALUES (?1, ?1, 0)",
+            [vec![7u8; 32]],
+        )
+        .expect("insert");
+        assert!(matches!(
+            verify_ledger(&conn, &params, Depth::Structure),
+            Err(IntegrityError::Table { table: "spent", .. })
+        ));
+    }
+}

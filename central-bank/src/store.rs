@@ -922,3 +922,48 @@ pub fn block_tx_rows(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spent_is_unique_even_without_checks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_writer(&dir.path().join("l.sqlite")).expect("open");
+        let id = vec![1u8; 32];
+        conn.execute(
+            "INSERT INTO spent (note_id, txid, height) VALUES (?1, ?1, 1)",
+            [&id],
+        )
+        .expect("first spend");
+        assert!(conn
+            .execute(
+                "INSERT INTO spent (note_id, txid, height) VALUES (?1, ?1, 2)",
+                [&id]
+            )
+            .is_err());
+    }
+
+    #[test]
+    fn nonces_are_single_use() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_writer(&dir.path().join("l.sqlite")).expect("open");
+        let n = Hash32([9u8; 32]);
+        assert!(record_nonce(&conn, &n, 1000, 0).expect("record"));
+        assert!(!record_nonce(&conn, &n, 1000, 0).expect("record"));
+    }
+
+    #[test]
+    fn writer_uses_wal_and_full_sync() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_writer(&dir.path().join("l.sqlite")).expect("open");
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("pragma");
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("pragma");
+        assert_eq!((mode.as_str(), sync), ("wal", 2));
+    }
+}

@@ -587,3 +587,47 @@ async fn sigkill_during_payments_loses_no_receipt() {
     assert_eq!(s.notes_outstanding, 32);
     audit_passes(&data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_ledger_is_refused_by_serve_and_audit() {
+    init_tracing();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("bank");
+    let data_s = data.to_str().expect("utf-8").to_string();
+    let params = init_sandbox(&data);
+    let mut node = Node::start(&data);
+    let client = node.client();
+    let alice = TestWallet::new("alice", &params);
+    register(&client, &alice).await;
+    issue(&node, &params, &alice, amount("5.00", &params), 1).await;
+    node.kill_hard();
+    audit_passes(&data);
+
+    tracing::info!("--- raise the supply recorded in block 1 behind the node's back");
+    let conn = rusqlite::Connection::open(data.join("ledger.sqlite")).expect("open");
+    let header: String = conn
+        .query_row("SELECT header FROM blocks WHERE height = 1", [], |r| {
+            r.get(0)
+        })
+        .expect("block 1");
+    let forged = header.replace("\"supply\":500", "\"supply\":50000");
+    assert_ne!(forged, header);
+    conn.execute("UPDATE blocks SET header = ?1 WHERE height = 1", [forged])
+        .expect("tamper");
+    drop(conn);
+
+    let out = dfc_bank(&["serve", "--data", &data_s, "--listen", "127.0.0.1:0"]);
+    assert!(!out.status.success(), "serve must refuse a tampered ledger");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("block 1"),
+        "serve must name the bad block: {stderr}"
+    );
+    let out = dfc_bank(&["audit", "--data", &data_s]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("block 1"),
+        "{stdout}"
+    );
+}
