@@ -631,3 +631,46 @@ async fn tampered_ledger_is_refused_by_serve_and_audit() {
         "{stdout}"
     );
 }
+
+/// A rough throughput figure, not a check: `cargo test -p dfc-tests --test node -- --ignored`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement, run by hand"]
+async fn measure_payments_per_second() {
+    init_tracing();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("bank");
+    let params = init_sandbox(&data);
+    let node = Node::start(&data);
+    let client = node.client();
+    let mut alice = TestWallet::new("alice", &params);
+    let bob = TestWallet::new("bob", &params);
+    register(&client, &alice).await;
+    register(&client, &bob).await;
+    for _ in 0..16 {
+        issue(&node, &params, &alice, amount("1.00", &params), 16).await;
+    }
+    alice.sync(&client).await;
+    let payments: Vec<Transaction> = (0..alice.notes.len())
+        .map(|i| alice.pay_note(&params, i, &bob.address).expect("builds"))
+        .collect();
+    let n = payments.len();
+    let start = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for tx in payments {
+        let c = BankClient::new(node.url());
+        tasks.push(tokio::spawn(async move { c.submit(&tx).await }));
+    }
+    for t in tasks {
+        t.await.expect("task").expect("commits");
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let s = snapshot(&client).await;
+    tracing::info!(
+        payments = n,
+        secs,
+        per_second = n as f64 / secs,
+        blocks = s.height,
+        "throughput"
+    );
+    audit_passes(&data);
+}
