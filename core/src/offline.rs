@@ -502,6 +502,9 @@ pub enum OfflineError {
 
 /// Verifies a packet with no network, cheapest checks first, and returns what it pays `payee`.
 /// Nothing is recorded: the caller stores the accepted packet in its book.
+///
+/// It runs [`precheck_packet`], then the signatures, inclusion proofs and openings, then
+/// [`check_packet_amount`], then the transaction's own proofs ([`verify_crypto`]).
 pub fn verify_packet(
     packet: &PaymentPacket,
     params: &NetworkParams,
@@ -510,6 +513,75 @@ pub fn verify_packet(
     book: &impl PayeeBook,
     now_ms: u64,
 ) -> Result<Accepted, OfflineError> {
+    let tx = &packet.tx;
+    let cert = &packet.cert;
+    let cp = &packet.checkpoint;
+    let ours = precheck_packet(packet, params, &payee.spend.public(), policy, book, now_ms)?;
+    let txid = tx.id();
+    // Signatures and proofs, cheapest first.
+    if !cert.verify(&params.node_key) {
+        return Err(OfflineError::BadCertificate);
+    }
+    if !cp.verify(&params.node_key) {
+        return Err(OfflineError::BadCheckpoint);
+    }
+    if !cert.purse.verify(
+        &PaymentPacket::counter_hash(&txid, packet.counter, cert.serial).0,
+        &packet.counter_signature,
+    ) {
+        return Err(OfflineError::BadCounterSignature);
+    }
+    let mut inputs = Vec::with_capacity(tx.inputs.len());
+    for (index, (id, ip)) in tx.inputs.iter().zip(&packet.inputs).enumerate() {
+        let leaf = leaf_hash(id, &ip.commitment, &cert.purse);
+        if !ip.proof.verify(&leaf, &cp.ledger_root) {
+            return Err(OfflineError::BadInclusionProof {
+                index,
+                height: cp.height,
+            });
+        }
+        inputs.push(InputNote {
+            id: *id,
+            commitment: ip.commitment,
+            owner: cert.purse,
+        });
+    }
+    let mut notes = Vec::with_capacity(ours.len());
+    let mut amount = Amount::ZERO;
+    for i in ours {
+        let opening = tx.outputs[i]
+            .open(&payee.view)
+            .map_err(|e| OfflineError::BadOpening(e.to_string()))?;
+        amount = amount.checked_add(opening.amount).map_err(TxError::from)?;
+        notes.push((i, opening));
+    }
+    check_packet_amount(cert, amount, policy, book)?;
+    verify_crypto(tx, params, &inputs)?;
+    Ok(Accepted {
+        txid,
+        amount,
+        payer_wallet: cert.wallet,
+        purse: cert.purse,
+        counter: packet.counter,
+        notes,
+    })
+}
+
+/// The checks of [`verify_packet`] that need no cryptography and no opening, in the same order:
+/// networks, kind, replay of the transaction, certificate expiry, checkpoint age, purse counter,
+/// proof count, transaction structure, and that something is paid to `payee` (its spend key).
+/// Returns the indices of the outputs paid to `payee`.
+///
+/// A simulator that keeps amounts in the clear runs this and [`check_packet_amount`] instead of
+/// [`verify_packet`], so its offline acceptance follows the same policy code.
+pub fn precheck_packet(
+    packet: &PaymentPacket,
+    params: &NetworkParams,
+    payee: &PublicKey,
+    policy: &AcceptPolicy,
+    book: &impl PayeeBook,
+    now_ms: u64,
+) -> Result<Vec<usize>, OfflineError> {
     let tx = &packet.tx;
     let cert = &packet.cert;
     let cp = &packet.checkpoint;
@@ -556,54 +628,27 @@ pub fn verify_packet(
         });
     }
     check_structure(tx, params)?;
-    let us = payee.spend.public();
     let ours: Vec<usize> = tx
         .outputs
         .iter()
         .enumerate()
-        .filter(|(_, o)| o.owner == us)
+        .filter(|(_, o)| o.owner == *payee)
         .map(|(i, _)| i)
         .collect();
     if ours.is_empty() {
         return Err(OfflineError::NotForUs);
     }
-    // Signatures and proofs, cheapest first.
-    if !cert.verify(&params.node_key) {
-        return Err(OfflineError::BadCertificate);
-    }
-    if !cp.verify(&params.node_key) {
-        return Err(OfflineError::BadCheckpoint);
-    }
-    if !cert.purse.verify(
-        &PaymentPacket::counter_hash(&txid, packet.counter, cert.serial).0,
-        &packet.counter_signature,
-    ) {
-        return Err(OfflineError::BadCounterSignature);
-    }
-    let mut inputs = Vec::with_capacity(tx.inputs.len());
-    for (index, (id, ip)) in tx.inputs.iter().zip(&packet.inputs).enumerate() {
-        let leaf = leaf_hash(id, &ip.commitment, &cert.purse);
-        if !ip.proof.verify(&leaf, &cp.ledger_root) {
-            return Err(OfflineError::BadInclusionProof {
-                index,
-                height: cp.height,
-            });
-        }
-        inputs.push(InputNote {
-            id: *id,
-            commitment: ip.commitment,
-            owner: cert.purse,
-        });
-    }
-    let mut notes = Vec::with_capacity(ours.len());
-    let mut amount = Amount::ZERO;
-    for i in ours {
-        let opening = tx.outputs[i]
-            .open(&payee.view)
-            .map_err(|e| OfflineError::BadOpening(e.to_string()))?;
-        amount = amount.checked_add(opening.amount).map_err(TxError::from)?;
-        notes.push((i, opening));
-    }
+    Ok(ours)
+}
+
+/// The amount checks of [`verify_packet`], in its order: the certificate's cap, the payee's
+/// per-payer limit, then its total unsettled limit.
+pub fn check_packet_amount(
+    cert: &PurseCertificate,
+    amount: Amount,
+    policy: &AcceptPolicy,
+    book: &impl PayeeBook,
+) -> Result<(), OfflineError> {
     if amount > cert.cap {
         return Err(OfflineError::OverCap {
             amount: amount.units(),
@@ -632,15 +677,7 @@ pub fn verify_packet(
             limit: policy.max_unsettled.units(),
         });
     }
-    verify_crypto(tx, params, &inputs)?;
-    Ok(Accepted {
-        txid,
-        amount,
-        payer_wallet: cert.wallet,
-        purse: cert.purse,
-        counter: packet.counter,
-        notes,
-    })
+    Ok(())
 }
 
 /// Two different transactions, each signed by the purse key, spending the same purse note: proof
