@@ -189,6 +189,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         node_key: node_key.public(),
         limits: Limits::default(),
         tiers: default_tiers(),
+        compliance: None,
     };
     params.validate()?;
     for (path, seed) in &seeds {

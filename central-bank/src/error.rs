@@ -154,6 +154,13 @@ pub fn tx_error_code(e: &TxError) -> (StatusCode, &'static str) {
         TxError::BadRangeProof => (S::BAD_REQUEST, "bad_range_proof"),
         TxError::SupplyOverflow { .. } => (S::CONFLICT, "supply_overflow"),
         TxError::SupplyUnderflow { .. } => (S::CONFLICT, "supply_underflow"),
+        TxError::ComplianceMissing => (S::BAD_REQUEST, "compliance_missing"),
+        TxError::ComplianceNotAllowed => (S::BAD_REQUEST, "compliance_not_allowed"),
+        TxError::MissingDisclosure { .. } => (S::BAD_REQUEST, "missing_disclosure"),
+        TxError::BadDisclosure { .. } => (S::BAD_REQUEST, "bad_disclosure"),
+        TxError::BadBoundProof => (S::BAD_REQUEST, "over_cap_or_threshold"),
+        TxError::OverCap { .. } => (S::BAD_REQUEST, "over_cap"),
+        TxError::WrongCap { .. } => (S::FORBIDDEN, "wrong_cap"),
     }
 }
 

@@ -28,6 +28,7 @@ fn params() -> (NetworkParams, Vec<SigningKey>) {
         node_key: SigningKey::from_seed(&[9; 32]).public(),
         limits: Limits::default(),
         tiers: default_tiers(),
+        compliance: None,
     };
     (p, issuers)
 }

@@ -26,9 +26,16 @@ pub struct BalanceProof {
     s: Scalar,
 }
 
-fn challenge(txid: &TxId, excess: &RistrettoPoint, r: &CompressedRistretto) -> Scalar {
-    let mut t = Transcript::new(BALANCE_DOMAIN);
-    t.append_message(b"txid", &txid.0);
+fn challenge(
+    domain: &'static [u8],
+    context: &[u8],
+    excess: &RistrettoPoint,
+    r: &CompressedRistretto,
+) -> Scalar {
+    let mut t = Transcript::new(domain);
+    // The label is "txid" for every domain: balance proofs bind the txid, other users bind their
+    // own context under their own domain.
+    t.append_message(b"txid", context);
     t.append_point(b"E", &excess.compress());
     t.append_point(b"R", r);
     t.challenge_scalar(b"c")
@@ -42,24 +49,60 @@ impl BalanceProof {
         x: &Scalar,
         rng: &mut R,
     ) -> Self {
-        let h = pedersen_gens().B_blinding;
-        let mut nonce_rng = Transcript::new(BALANCE_DOMAIN)
-            .build_rng()
-            .rekey_with_witness_bytes(b"x", x.as_bytes())
-            .rekey_with_witness_bytes(b"txid", &txid.0)
-            .finalize(rng);
-        let k = Scalar::random(&mut nonce_rng);
-        let r = (k * h).compress();
-        let c = challenge(txid, excess, &r);
-        BalanceProof { r, s: k + c * x }
+        Self::prove_in(BALANCE_DOMAIN, &txid.0, excess, x, rng)
     }
 
     /// Verifies the proof: `s·B_blinding − c·E = R`.
     pub fn verify(&self, txid: &TxId, excess: &RistrettoPoint) -> bool {
+        self.verify_in(BALANCE_DOMAIN, &txid.0, excess)
+    }
+
+    /// Proves knowledge of `x` with `point = x·B_blinding` under another domain and context (the
+    /// same proof serves the recomposition of disclosed amounts).
+    pub fn prove_in<R: RngCore + CryptoRng>(
+        domain: &'static [u8],
+        context: &[u8],
+        point: &RistrettoPoint,
+        x: &Scalar,
+        rng: &mut R,
+    ) -> Self {
         let h = pedersen_gens().B_blinding;
-        let c = challenge(txid, excess, &self.r);
-        let lhs = RistrettoPoint::vartime_multiscalar_mul([self.s, -c], [h, *excess]);
+        let mut nonce_rng = Transcript::new(domain)
+            .build_rng()
+            .rekey_with_witness_bytes(b"x", x.as_bytes())
+            .rekey_with_witness_bytes(b"txid", context)
+            .finalize(rng);
+        let k = Scalar::random(&mut nonce_rng);
+        let r = (k * h).compress();
+        let c = challenge(domain, context, point, &r);
+        BalanceProof { r, s: k + c * x }
+    }
+
+    /// Verifies a proof made by [`BalanceProof::prove_in`].
+    pub fn verify_in(&self, domain: &'static [u8], context: &[u8], point: &RistrettoPoint) -> bool {
+        let h = pedersen_gens().B_blinding;
+        let c = challenge(domain, context, point, &self.r);
+        let lhs = RistrettoPoint::vartime_multiscalar_mul([self.s, -c], [h, *point]);
         lhs.compress() == self.r
+    }
+
+    /// A proof from its already-validated parts.
+    pub(crate) fn from_parts(r: CompressedRistretto, s: Scalar) -> Self {
+        BalanceProof { r, s }
+    }
+
+    /// The 64-byte encoding `R ‖ s`.
+    pub fn to_bytes(&self) -> [u8; 64] {
+        let mut out = [0u8; 64];
+        out[..32].copy_from_slice(self.r.as_bytes());
+        out[32..].copy_from_slice(self.s.as_bytes());
+        out
+    }
+
+    /// The proof's parts `(R, s)`, for batch verification, which folds `s·B_blinding − c·E − R = 0`
+    /// into one multiscalar multiplication.
+    pub(crate) fn parts(&self) -> (&CompressedRistretto, &Scalar) {
+        (&self.r, &self.s)
     }
 
     pub(crate) fn encode(&self, w: &mut Writer) {

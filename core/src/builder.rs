@@ -7,6 +7,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::address::Address;
 use crate::amount::Amount;
 use crate::balance::BalanceProof;
+use crate::compliance::{Compliance, ComplianceContext};
 use crate::error::{BuildError, TxError};
 use crate::keys::SigningKey;
 use crate::note::{NoteId, Opening, Output, MAX_MEMO_BYTES};
@@ -55,6 +56,36 @@ pub fn build<R: RngCore + CryptoRng>(
     public_amount: Amount,
     inputs: &[SpendInput],
     payments: &[Payment],
+    rng: &mut R,
+) -> Result<Built, BuildError> {
+    build_with(
+        params,
+        kind,
+        public_amount,
+        inputs,
+        payments,
+        &BuildOptions::default(),
+        rng,
+    )
+}
+
+/// Options of [`build_with`].
+#[derive(Clone, Debug, Default)]
+pub struct BuildOptions {
+    /// The caps of the paying and receiving tiers, needed for transfers on a network with
+    /// compliance rules (the wallet reads them from the node's registry).
+    pub compliance: Option<ComplianceContext>,
+}
+
+/// [`build`] with options: on a network with compliance rules a transfer also gets its
+/// compliance section (bound proof over the caps, disclosures above the threshold).
+pub fn build_with<R: RngCore + CryptoRng>(
+    params: &NetworkParams,
+    kind: TxKind,
+    public_amount: Amount,
+    inputs: &[SpendInput],
+    payments: &[Payment],
+    options: &BuildOptions,
     rng: &mut R,
 ) -> Result<Built, BuildError> {
     for p in payments {
@@ -106,11 +137,32 @@ pub fn build<R: RngCore + CryptoRng>(
         balance_proof: placeholder_balance_proof(rng),
         owner_signatures: Vec::new(),
         issuer_signatures: Vec::new(),
+        compliance: None,
     };
     if tx.outputs.is_empty() {
         return Err(BuildError::Rule(TxError::NoOutputs));
     }
     tx.range_proof = range::prove(&mut tx.range_transcript(), &values, rng);
+    if let (Some(rules), TxKind::Transfer) = (&params.compliance, kind) {
+        let ctx = options.compliance.clone().unwrap_or_default();
+        let owners: Vec<_> = inputs.iter().map(|i| i.key.public()).collect();
+        let change: Vec<bool> = tx
+            .outputs
+            .iter()
+            .map(|o| owners.contains(&o.owner))
+            .collect();
+        let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();
+        let body = tx.body_id();
+        tx.compliance = Some(Compliance::build(
+            &body,
+            rules,
+            &ctx,
+            &commitments,
+            &openings,
+            &change,
+            rng,
+        )?);
+    }
     let txid = tx.id();
     let x: Scalar = openings.iter().map(|o| o.blinding).sum::<Scalar>()
         - inputs.iter().map(|i| i.opening.blinding).sum::<Scalar>();

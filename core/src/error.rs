@@ -295,6 +295,45 @@ pub enum TxError {
     /// The aggregated range proof does not verify (an amount may be negative or wrapped).
     #[error("range proof does not verify: an output amount may be out of range")]
     BadRangeProof,
+    /// A transfer on a network with compliance rules lacks its compliance section.
+    #[error("this network requires a compliance section (caps and disclosures) on transfers")]
+    ComplianceMissing,
+    /// A compliance section where none belongs (no rules on this network, or not a transfer).
+    #[error(
+        "a compliance section is only allowed on transfers of a network with compliance rules"
+    )]
+    ComplianceNotAllowed,
+    /// An output at or above the reporting threshold is not disclosed (or the threshold is zero).
+    #[error("output {output} must carry a disclosure to the regulator")]
+    MissingDisclosure {
+        /// Output index.
+        output: usize,
+    },
+    /// A disclosure does not verify: it does not encrypt the committed amount to the regulator.
+    #[error("the disclosure of output {output} does not verify against its commitment and the regulator key")]
+    BadDisclosure {
+        /// Output index.
+        output: usize,
+    },
+    /// The bound proof does not verify: an amount may be over a cap or the reporting threshold.
+    #[error("the bound proof does not verify: an amount may exceed a tier cap or the undisclosed threshold")]
+    BadBoundProof,
+    /// The builder was asked for amounts over a cap.
+    #[error("amounts exceed the bound of {bound} minor units")]
+    OverCap {
+        /// The bound.
+        bound: u64,
+    },
+    /// A stated cap does not match the registry.
+    #[error(
+        "the stated cap of the {party} is missing or above its tier's cap of {cap} minor units"
+    )]
+    WrongCap {
+        /// Who.
+        party: String,
+        /// The tier's cap.
+        cap: u64,
+    },
     /// The issued amount would take the supply above the maximum.
     #[error("issuing {amount} minor units would take the supply above the maximum")]
     SupplyOverflow {

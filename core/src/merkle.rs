@@ -122,7 +122,7 @@ pub struct LedgerTree {
 impl LedgerTree {
     /// Builds the tree over the unspent notes `(id, commitment, owner)`, in any order.
     pub fn new(mut notes: Vec<(NoteId, Commitment, PublicKey)>) -> Self {
-        notes.sort_by(|a, b| a.0.cmp(&b.0));
+        notes.sort_by_key(|n| n.0);
         let leaves = notes.iter().map(|(id, c, o)| leaf_hash(id, c, o)).collect();
         LedgerTree {
             ids: notes.into_iter().map(|(id, _, _)| id).collect(),
@@ -177,7 +177,7 @@ impl MerkleProof {
                     return false;
                 };
                 used += 1;
-                acc = if i % 2 == 0 {
+                acc = if i.is_multiple_of(2) {
                     node(&acc, s)
                 } else {
                     node(s, &acc)

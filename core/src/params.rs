@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::amount::Amount;
+use crate::compliance::ComplianceParams;
 use crate::keys::PublicKey;
 use crate::note::Hash32;
 use crate::range::MAX_AGGREGATION;
@@ -80,6 +81,10 @@ pub struct NetworkParams {
     pub limits: Limits,
     /// Tier limits, by increasing tier.
     pub tiers: Vec<TierLimits>,
+    /// Compliance rules (tier caps proven in zero knowledge, disclosure above a threshold); none
+    /// on a network that does not enforce them.
+    #[serde(default)]
+    pub compliance: Option<ComplianceParams>,
 }
 
 /// Why parameters are unusable.
@@ -229,6 +234,13 @@ fn canonical_fields(p: &NetworkParams) -> String {
         field("max_payment", t.max_payment.units().to_string());
         field("max_balance", t.max_balance.units().to_string());
         field("offline_cap", t.offline_cap.units().to_string());
+    }
+    if let Some(c) = &p.compliance {
+        field("regulator_key", hex::encode(c.regulator_key.to_bytes()));
+        field(
+            "reporting_threshold",
+            c.reporting_threshold.units().to_string(),
+        );
     }
     s
 }

@@ -18,13 +18,16 @@ use crate::note::{pedersen_gens, Commitment};
 
 /// Bits of every range proof: amounts are proven to lie in `[0, 2^64)`.
 pub const RANGE_BITS: usize = 64;
-/// The most values one proof aggregates, which bounds outputs per transaction.
+/// The most values one output range proof aggregates, which bounds outputs per transaction.
 pub const MAX_AGGREGATION: usize = 16;
+/// The most values any proof aggregates (compliance bound proofs may cover every output and the
+/// sender's total).
+pub const MAX_PARTIES: usize = 32;
 
 /// The Bulletproof generators, built once per process (building them costs milliseconds).
 pub fn bulletproof_gens() -> &'static BulletproofGens {
     static GENS: OnceLock<BulletproofGens> = OnceLock::new();
-    GENS.get_or_init(|| BulletproofGens::new(RANGE_BITS, MAX_AGGREGATION))
+    GENS.get_or_init(|| BulletproofGens::new(RANGE_BITS, MAX_PARTIES))
 }
 
 /// The number of values a proof over `outputs` values aggregates after padding.
@@ -34,8 +37,13 @@ pub fn padded_len(outputs: usize) -> usize {
 
 /// The exact size in bytes of a proof over `outputs` values: `32·(9 + 2·log2(64·m))`.
 pub fn proof_len(outputs: usize) -> usize {
-    let m = padded_len(outputs);
-    let rounds = (RANGE_BITS * m).trailing_zeros() as usize;
+    proof_len_bits(outputs, RANGE_BITS)
+}
+
+/// The exact size in bytes of a proof over `values` values of `bits` bits each.
+pub fn proof_len_bits(values: usize, bits: usize) -> usize {
+    let m = padded_len(values);
+    let rounds = (bits * m).trailing_zeros() as usize;
     32 * (9 + 2 * rounds)
 }
 
@@ -49,6 +57,17 @@ pub fn prove<R: RngCore + CryptoRng>(
     values: &[(u64, Scalar)],
     rng: &mut R,
 ) -> Vec<u8> {
+    prove_bits(transcript, values, RANGE_BITS, rng)
+}
+
+/// Proves that every value is in `[0, 2^bits)`; `bits` is 8, 16, 32 or 64 and at most
+/// [`MAX_PARTIES`] values are aggregated.
+pub fn prove_bits<R: RngCore + CryptoRng>(
+    transcript: &mut Transcript,
+    values: &[(u64, Scalar)],
+    bits: usize,
+    rng: &mut R,
+) -> Vec<u8> {
     let m = padded_len(values.len());
     let mut vals: Vec<u64> = values.iter().map(|(v, _)| *v).collect();
     let mut blinds: Vec<Scalar> = values.iter().map(|(_, b)| *b).collect();
@@ -60,7 +79,7 @@ pub fn prove<R: RngCore + CryptoRng>(
         transcript,
         &vals,
         &blinds,
-        RANGE_BITS,
+        bits,
         rng,
     )
     .expect("the aggregation size is a power of two within the generators' capacity");
@@ -69,15 +88,28 @@ pub fn prove<R: RngCore + CryptoRng>(
 
 /// Verifies a proof produced by [`prove`] against the output commitments.
 pub fn verify(transcript: &mut Transcript, commitments: &[Commitment], proof: &[u8]) -> bool {
-    if commitments.is_empty() || commitments.len() > MAX_AGGREGATION {
+    if commitments.len() > MAX_AGGREGATION {
+        return false;
+    }
+    let points: Vec<CompressedRistretto> = commitments.iter().map(|c| *c.compressed()).collect();
+    verify_bits(transcript, &points, proof, RANGE_BITS)
+}
+
+/// Verifies a proof made by [`prove_bits`] over already-compressed points.
+pub fn verify_bits(
+    transcript: &mut Transcript,
+    points: &[CompressedRistretto],
+    proof: &[u8],
+    bits: usize,
+) -> bool {
+    if points.is_empty() || points.len() > MAX_PARTIES {
         return false;
     }
     let Ok(proof) = RangeProof::from_bytes(proof) else {
         return false;
     };
-    let m = padded_len(commitments.len());
-    let mut points: Vec<CompressedRistretto> =
-        commitments.iter().map(|c| *c.compressed()).collect();
+    let m = padded_len(points.len());
+    let mut points = points.to_vec();
     points.resize(m, padding_commitment());
     proof
         .verify_multiple(
@@ -85,7 +117,7 @@ pub fn verify(transcript: &mut Transcript, commitments: &[Commitment], proof: &[
             &pedersen_gens(),
             transcript,
             &points,
-            RANGE_BITS,
+            bits,
         )
         .is_ok()
 }
@@ -93,7 +125,12 @@ pub fn verify(transcript: &mut Transcript, commitments: &[Commitment], proof: &[
 /// Checks a proof's encoding without verifying it: exact length for the output count, every point
 /// canonical and every scalar reduced. Cheap, and run before any verification.
 pub fn check_encoding(proof: &[u8], outputs: usize) -> Result<(), DecodeError> {
-    let expected = proof_len(outputs);
+    check_encoding_bits(proof, outputs, RANGE_BITS)
+}
+
+/// [`check_encoding`] for a proof over `values` values of `bits` bits.
+pub fn check_encoding_bits(proof: &[u8], values: usize, bits: usize) -> Result<(), DecodeError> {
+    let expected = proof_len_bits(values, bits);
     if proof.len() != expected {
         return Err(DecodeError::BadLength {
             field: "range proof",

@@ -10,6 +10,8 @@ use merlin::Transcript;
 
 /// Domain label of transaction identifiers.
 pub const TX_DOMAIN: &[u8] = b"dfc/tx/v1";
+/// Domain label of the id of a transaction with a compliance section.
+pub const TX_V2_DOMAIN: &[u8] = b"dfc/tx/v2";
 /// Domain label of the aggregated range proof of a transaction.
 pub const RANGE_DOMAIN: &[u8] = b"dfc/range/v1";
 /// Domain label of the balance (excess) proof.

@@ -9,15 +9,20 @@ use serde::{Deserialize, Serialize};
 use crate::amount::Amount;
 use crate::balance::BalanceProof;
 use crate::codec::{Reader, Writer};
+use crate::compliance::Compliance;
 use crate::error::DecodeError;
 use crate::keys::{Signature, SigningKey};
 use crate::note::{note_id, Commitment, Hash32, NoteId, Output, TxId};
 use crate::params::{MAX_INPUTS_CAP, MAX_ISSUERS_CAP, MAX_OUTPUTS_CAP, MAX_TX_BYTES_CAP};
 use crate::range;
-use crate::transcript::{hash32, TranscriptProtocol, RANGE_DOMAIN, TX_DOMAIN, WTXID_DOMAIN};
+use crate::transcript::{
+    hash32, TranscriptProtocol, RANGE_DOMAIN, TX_DOMAIN, TX_V2_DOMAIN, WTXID_DOMAIN,
+};
 
-/// Version byte of the transaction encoding.
+/// Version byte of the transaction encoding without a compliance section.
 pub const TX_VERSION: u8 = 1;
+/// Version byte of the encoding with a compliance section.
+pub const TX_VERSION_COMPLIANCE: u8 = 2;
 
 /// What a transaction does to the supply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -95,12 +100,31 @@ pub struct Transaction {
     pub owner_signatures: Vec<Signature>,
     /// Issuer signatures, by strictly increasing key index.
     pub issuer_signatures: Vec<IssuerSignature>,
+    /// Caps and disclosures, on transfers of networks with compliance rules (encoding version 2).
+    pub compliance: Option<Compliance>,
 }
 
 impl Transaction {
     /// The transaction id: a transcript hash of network, kind, public amount, inputs, outputs and
     /// the range proof. Owner and issuer signatures sign this id.
     pub fn id(&self) -> TxId {
+        let body = self.body_id();
+        match &self.compliance {
+            None => body,
+            Some(c) => {
+                let mut w = Writer::new();
+                c.encode(&mut w);
+                Hash32(hash32(
+                    TX_V2_DOMAIN,
+                    &[(b"body", &body.0), (b"compliance", &w.finish())],
+                ))
+            }
+        }
+    }
+
+    /// The hash of the body without the compliance section: what the compliance proofs are bound
+    /// to. For a transaction without a compliance section it is the id.
+    pub fn body_id(&self) -> TxId {
         let mut t = Transcript::new(TX_DOMAIN);
         t.append_message(b"network", &self.network.to_le_bytes());
         t.append_message(b"kind", &[self.kind.code()]);
@@ -186,7 +210,11 @@ impl Transaction {
     /// The canonical binary encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(TX_VERSION);
+        w.u8(if self.compliance.is_some() {
+            TX_VERSION_COMPLIANCE
+        } else {
+            TX_VERSION
+        });
         w.u32(self.network);
         w.u8(self.kind.code());
         if self.kind.is_public() {
@@ -202,6 +230,9 @@ impl Transaction {
         }
         w.u16(u16::try_from(self.range_proof.len()).unwrap_or(u16::MAX));
         w.bytes(&self.range_proof);
+        if let Some(c) = &self.compliance {
+            c.encode(&mut w);
+        }
         self.balance_proof.encode(&mut w);
         w.u8(u8::try_from(self.owner_signatures.len()).unwrap_or(u8::MAX));
         for s in &self.owner_signatures {
@@ -227,7 +258,7 @@ impl Transaction {
         }
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
-        if version != TX_VERSION {
+        if version != TX_VERSION && version != TX_VERSION_COMPLIANCE {
             return Err(DecodeError::UnknownVersion(version));
         }
         let network = r.u32("network")?;
@@ -261,6 +292,11 @@ impl Transaction {
                 expected: "0 for a transaction without outputs".into(),
             });
         }
+        let compliance = if version == TX_VERSION_COMPLIANCE {
+            Some(Compliance::decode(&mut r, n_out)?)
+        } else {
+            None
+        };
         let balance_proof = BalanceProof::decode(&mut r)?;
         let n_sig = r.count("owner signatures", MAX_INPUTS_CAP)?;
         let mut owner_signatures = Vec::with_capacity(n_sig);
@@ -285,6 +321,7 @@ impl Transaction {
             balance_proof,
             owner_signatures,
             issuer_signatures,
+            compliance,
         })
     }
 

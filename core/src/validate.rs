@@ -112,6 +112,13 @@ pub fn check_structure(tx: &Transaction, params: &NetworkParams) -> Result<(), T
         }
     }
     range::check_encoding(&tx.range_proof, tx.outputs.len())?;
+    match (&params.compliance, tx.kind, &tx.compliance) {
+        (Some(_), TxKind::Transfer, None) => return Err(TxError::ComplianceMissing),
+        (None, _, Some(_)) | (Some(_), TxKind::Issue | TxKind::Redeem, Some(_)) => {
+            return Err(TxError::ComplianceNotAllowed)
+        }
+        _ => {}
+    }
     if tx.owner_signatures.len() != tx.inputs.len() {
         return Err(TxError::OwnerSignatureCount {
             have: tx.owner_signatures.len(),
@@ -219,7 +226,20 @@ pub fn verify_crypto(
     ) {
         return Err(TxError::BadRangeProof);
     }
+    if let (Some(section), Some(rules)) = (&tx.compliance, &params.compliance) {
+        let change = change_outputs(tx, inputs);
+        let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();
+        section.verify(&tx.body_id(), rules, &commitments, &change)?;
+    }
     Ok(())
+}
+
+/// Which outputs go back to an owner of the inputs (change): they are neither paid nor received.
+pub fn change_outputs(tx: &Transaction, inputs: &[InputNote]) -> Vec<bool> {
+    tx.outputs
+        .iter()
+        .map(|o| inputs.iter().any(|i| i.owner == o.owner))
+        .collect()
 }
 
 /// Full validation against a ledger view, cheapest checks first. Returns the resolved inputs.

@@ -356,8 +356,8 @@ fn non_canonical_encodings_are_refused() {
     );
 
     let mut b = bytes.clone();
-    b[0] = 2;
-    decode_rejects(&b, DecodeError::UnknownVersion(2));
+    b[0] = 3;
+    decode_rejects(&b, DecodeError::UnknownVersion(3));
     let mut b = bytes.clone();
     b[5] = 9;
     decode_rejects(&b, DecodeError::UnknownKind(9));

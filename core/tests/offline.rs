@@ -205,8 +205,10 @@ fn an_expired_certificate_is_refused() {
     let o = setup();
     let p = packet(&o, 0, 250, 1, 12);
     let later = o.cert.expires_ms + 1;
-    let mut policy = AcceptPolicy::default();
-    policy.max_checkpoint_age_ms = u64::MAX;
+    let policy = AcceptPolicy {
+        max_checkpoint_age_ms: u64::MAX,
+        ..AcceptPolicy::default()
+    };
     assert_eq!(
         verify_packet(&p, &o.n.params, &o.payee, &policy, &Book::default(), later),
         Err(OfflineError::CertificateExpired {

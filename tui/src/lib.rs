@@ -1,1 +1,1 @@
-//! placeholder
+//! Terminal apps of dfc: the operator console and the wallet app.

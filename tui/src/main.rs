@@ -1,1 +1,3 @@
+//! Terminal apps of dfc.
+
 fn main() {}

@@ -1052,6 +1052,7 @@ mod tests {
             node_key: node.public(),
             limits: Limits::default(),
             tiers: default_tiers(),
+            compliance: None,
         }
     }
 

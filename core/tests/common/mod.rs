@@ -39,6 +39,7 @@ pub fn net(network_id: u32) -> Net {
         node_key: node.public(),
         limits: Limits::default(),
         tiers: default_tiers(),
+        compliance: None,
     };
     params.validate().unwrap();
     Net {
@@ -159,6 +160,7 @@ pub fn forge(
         ),
         owner_signatures: Vec::new(),
         issuer_signatures: Vec::new(),
+        compliance: None,
     };
     let values: Vec<(u64, Scalar)> = outs.iter().map(|o| (o.proven, o.blinding)).collect();
     tx.range_proof = range::prove(&mut tx.range_transcript(), &values, &mut r);
