@@ -1,1 +1,69 @@
-//! placeholder
+//! # dfc-sims: financial-inclusion scenario simulator
+//!
+//! Runs a population of wallets described by a [`scenario::Scenario`] through the real dfc
+//! ledger rules (`dfc_core`): who can pay and be paid, how often payments fail or wait, how much
+//! value rides on offline risk, and what it costs to run. See `docs/sims.md`.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`scenario`] | the TOML scenario format and its validation |
+//! | [`proto`] | the two fidelities (`full`, `fast`) over the same rules |
+//! | [`engine`] | the hourly simulation |
+//! | [`metrics`] | what is measured and `report.json` |
+//! | [`output`] | CSV, Markdown and files |
+//! | [`charts`] | PNG charts |
+//! | [`load`] | the load generator against a live node |
+
+pub mod charts;
+pub mod engine;
+pub mod load;
+pub mod metrics;
+pub mod output;
+pub mod proto;
+pub mod scenario;
+
+use metrics::{DayRow, Report};
+pub use proto::Fidelity;
+use scenario::Scenario;
+
+/// The scenarios shipped with the simulator: `(name, TOML text)`.
+pub const BUNDLED: [(&str, &str); 5] = [
+    ("rural-district", include_str!("../scenarios/rural-district.toml")),
+    ("g2p-cash-transfer", include_str!("../scenarios/g2p-cash-transfer.toml")),
+    ("remittance-corridor", include_str!("../scenarios/remittance-corridor.toml")),
+    ("market-day", include_str!("../scenarios/market-day.toml")),
+    ("offline-fraud-stress", include_str!("../scenarios/offline-fraud-stress.toml")),
+];
+
+/// The bundled scenario named `name`.
+pub fn bundled(name: &str) -> Option<&'static str> {
+    BUNDLED.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+/// A finished run.
+pub struct RunOutput {
+    /// The report.
+    pub report: Report,
+    /// Per-day rows.
+    pub days: Vec<DayRow>,
+    /// Segment names, in scenario order.
+    pub segment_names: Vec<String>,
+}
+
+/// Runs `scenario` with `seed` at `fidelity`; `progress` gets the number of ticks done (of
+/// `days * 24`).
+pub fn run(
+    scenario: &Scenario,
+    seed: u64,
+    fidelity: Fidelity,
+    progress: impl FnMut(u64),
+) -> Result<RunOutput, engine::SimError> {
+    let mut sim = engine::Sim::new(scenario, seed, fidelity)?;
+    sim.run(progress)?;
+    let report = sim.metrics.report(sim.work);
+    Ok(RunOutput {
+        report,
+        days: sim.metrics.days_rows.clone(),
+        segment_names: scenario.segments.iter().map(|s| s.name.clone()).collect(),
+    })
+}
