@@ -125,9 +125,63 @@ fn transfer(c: &mut Criterion) {
     );
 }
 
+fn compliance(c: &mut Criterion) {
+    use dfc_core::compliance::{ComplianceContext, ComplianceParams, RegulatorKey};
+    let (mut p, issuers) = params();
+    let regulator = RegulatorKey::from_seed(&[42; 32]);
+    p.compliance = Some(ComplianceParams {
+        regulator_key: regulator.public(),
+        reporting_threshold: Amount::from_units(50_000).unwrap(),
+    });
+    let mut rng = ChaCha20Rng::seed_from_u64(3);
+    let alice = WalletKeys::from_seed(b"alice");
+    let bob = WalletKeys::from_seed(b"bob");
+    let mut ledger = MemoryLedger::new(p.clone());
+    let pay = |to: &WalletKeys, units: u64| Payment {
+        to: to.address(1),
+        amount: Amount::from_units(units).unwrap(),
+        memo: Vec::new(),
+    };
+    let mut issue = build(&p, TxKind::Issue, Amount::from_units(200_000).unwrap(), &[], &[pay(&alice, 100_000), pay(&alice, 100_000)], &mut rng).unwrap();
+    issue.tx.sign_as_issuer(0, &issuers[0]);
+    issue.tx.sign_as_issuer(1, &issuers[1]);
+    ledger.apply(&issue.tx).unwrap();
+    let inputs: Vec<SpendInput> = issue
+        .tx
+        .output_ids()
+        .into_iter()
+        .zip(&issue.tx.outputs)
+        .map(|(id, o)| SpendInput {
+            id,
+            opening: o.open(&alice.view).unwrap(),
+            key: alice.spend.clone(),
+        })
+        .collect();
+    let options = dfc_core::BuildOptions {
+        compliance: Some(ComplianceContext {
+            sender_cap: Some(Amount::from_units(10_000_000).unwrap()),
+            receiver_caps: vec![Some(Amount::from_units(10_000_000).unwrap()), None],
+        }),
+    };
+    let mut group = c.benchmark_group("transfer_2in_2out_compliance");
+    for (label, paid) in [("undisclosed", 700u64), ("disclosed", 60_000)] {
+        let outs = [pay(&bob, paid), pay(&alice, 200_000 - paid)];
+        group.bench_function(format!("build_{label}"), |b| {
+            b.iter(|| dfc_core::build_with(&p, TxKind::Transfer, Amount::ZERO, &inputs, &outs, &options, &mut rng).unwrap())
+        });
+        let tx = dfc_core::build_with(&p, TxKind::Transfer, Amount::ZERO, &inputs, &outs, &options, &mut rng).unwrap().tx;
+        let resolved = validate::resolve_inputs(&tx, &ledger).unwrap();
+        group.bench_function(format!("verify_crypto_{label}"), |b| {
+            b.iter(|| validate::verify_crypto(&tx, &p, &resolved).unwrap())
+        });
+        eprintln!("sizes: transfer_2in_2out with compliance ({label}) = {} bytes", tx.encode().len());
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
-    targets = range_proofs, transfer
+    targets = range_proofs, transfer, compliance
 }
 criterion_main!(benches);
