@@ -23,6 +23,7 @@ pub mod ledger;
 pub mod merkle;
 pub mod note;
 pub mod offline;
+pub mod offline_api;
 pub mod params;
 pub mod range;
 pub mod supply;
