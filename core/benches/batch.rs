@@ -1,2 +1,166 @@
-//! Placeholder.
-fn main() {}
+//! Batch verification against one-by-one verification of 1, 16, 64 and 256 two-input, two-output
+//! transfers, in the same run. Criterion measures both; a summary table of the time per
+//! transaction and the speed-up (median of a few timed runs) is printed at the end.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use dfc_core::batch::{verify_batch, BatchItem};
+use dfc_core::params::default_tiers;
+use dfc_core::validate::{resolve_inputs, verify_crypto};
+use dfc_core::{
+    build, Amount, InputNote, Limits, MemoryLedger, NetworkParams, Payment, SigningKey, SpendInput,
+    Transaction, TxKind, WalletKeys,
+};
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+const SIZES: [usize; 4] = [1, 16, 64, 256];
+
+fn params() -> (NetworkParams, Vec<SigningKey>) {
+    let issuers: Vec<SigningKey> = (0..3u8)
+        .map(|i| SigningKey::from_seed(&[i + 1; 32]))
+        .collect();
+    let p = NetworkParams {
+        network_id: 1,
+        name: "bench".into(),
+        sandbox: true,
+        currency: "DFC".into(),
+        decimals: 2,
+        issuers: issuers.iter().map(SigningKey::public).collect(),
+        threshold: 2,
+        node_key: SigningKey::from_seed(&[9; 32]).public(),
+        limits: Limits::default(),
+        tiers: default_tiers(),
+        compliance: None,
+    };
+    (p, issuers)
+}
+
+fn pay(to: &WalletKeys, units: u64) -> Payment {
+    Payment {
+        to: to.address(1),
+        amount: Amount::from_units(units).unwrap(),
+        memo: Vec::new(),
+    }
+}
+
+/// `count` valid 2-in/2-out transfers with their resolved inputs.
+fn transfers(count: usize) -> (NetworkParams, Vec<(Transaction, Vec<InputNote>)>) {
+    let (params, issuers) = params();
+    let mut ledger = MemoryLedger::new(params.clone());
+    let alice = WalletKeys::from_seed(b"alice");
+    let bob = WalletKeys::from_seed(b"bob");
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let mut notes: Vec<SpendInput> = Vec::new();
+    while notes.len() < 2 * count {
+        let payments: Vec<Payment> = (0..8)
+            .map(|i| pay(&alice, if i % 2 == 0 { 600 } else { 400 }))
+            .collect();
+        let mut issue = build(
+            &params,
+            TxKind::Issue,
+            Amount::from_units(4000).unwrap(),
+            &[],
+            &payments,
+            &mut rng,
+        )
+        .unwrap();
+        issue.tx.sign_as_issuer(0, &issuers[0]);
+        issue.tx.sign_as_issuer(1, &issuers[1]);
+        ledger.apply(&issue.tx).unwrap();
+        let ids = issue.tx.output_ids();
+        for (o, id) in issue.tx.outputs.iter().zip(ids) {
+            notes.push(SpendInput {
+                id,
+                opening: o.open(&alice.view).unwrap(),
+                key: alice.spend.clone(),
+            });
+        }
+    }
+    let items = notes
+        .chunks(2)
+        .take(count)
+        .map(|pair| {
+            let tx = build(
+                &params,
+                TxKind::Transfer,
+                Amount::ZERO,
+                pair,
+                &[pay(&bob, 700), pay(&alice, 300)],
+                &mut rng,
+            )
+            .unwrap()
+            .tx;
+            let inputs = resolve_inputs(&tx, &ledger).unwrap();
+            (tx, inputs)
+        })
+        .collect();
+    (params, items)
+}
+
+fn one_by_one(params: &NetworkParams, items: &[(Transaction, Vec<InputNote>)]) {
+    for (tx, inputs) in items {
+        assert!(verify_crypto(tx, params, inputs).is_ok());
+    }
+}
+
+fn batched(params: &NetworkParams, items: &[BatchItem<'_>]) {
+    assert!(verify_batch(items, params).iter().all(Result::is_ok));
+}
+
+/// Median wall time of `runs` calls of `f`.
+fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let mut times: Vec<Duration> = (0..runs)
+        .map(|_| {
+            let start = Instant::now();
+            f();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[runs / 2]
+}
+
+fn main() {
+    let (params, all) = transfers(SIZES[SIZES.len() - 1]);
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .configure_from_args();
+    {
+        let mut group = c.benchmark_group("verify_2in2out");
+        for n in SIZES {
+            let items = &all[..n];
+            let refs: Vec<BatchItem<'_>> = items.iter().map(|(t, i)| (t, i.as_slice())).collect();
+            group.throughput(Throughput::Elements(n as u64));
+            group.bench_with_input(BenchmarkId::new("one_by_one", n), &n, |b, _| {
+                b.iter(|| one_by_one(&params, items))
+            });
+            group.bench_with_input(BenchmarkId::new("batched", n), &n, |b, _| {
+                b.iter(|| batched(&params, &refs))
+            });
+        }
+        group.finish();
+    }
+    c.final_summary();
+
+    println!("\nbatch verification of 2-in/2-out transfers (median of 5 runs, same process)");
+    println!("| transactions | one by one, µs/tx | batched, µs/tx | speed-up |");
+    println!("|---:|---:|---:|---:|");
+    for n in SIZES {
+        let items = &all[..n];
+        let refs: Vec<BatchItem<'_>> = items.iter().map(|(t, i)| (t, i.as_slice())).collect();
+        let single = median(5, || one_by_one(&params, items));
+        let batch = median(5, || batched(&params, &refs));
+        let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
+        println!(
+            "| {n} | {:.0} | {:.0} | {:.1}× |",
+            per(single),
+            per(batch),
+            single.as_secs_f64() / batch.as_secs_f64()
+        );
+    }
+}

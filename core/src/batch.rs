@@ -17,6 +17,10 @@
 //! prover cannot predict them when making its proofs. Signatures go to
 //! `schnorrkel::verify_batch_rng`, which weights them the same way (128-bit weights).
 //!
+//! A transaction's compliance section (version-2 encoding), when the network has compliance rules,
+//! is verified one by one while the batch is prepared, exactly as `verify_crypto` does; folding
+//! its proofs into the batch is future work.
+//!
 //! # Fallback
 //! When the batch fails, each of its transactions is verified one by one with
 //! [`verify_crypto`], so the caller learns exactly which transactions are bad and why, with the
@@ -38,7 +42,7 @@ use crate::params::NetworkParams;
 use crate::range::{padded_len, RANGE_BITS};
 use crate::transcript::{TranscriptProtocol, AUTH_CONTEXT, BALANCE_DOMAIN};
 use crate::tx::Transaction;
-use crate::validate::{verify_crypto, InputNote};
+use crate::validate::{change_outputs, verify_crypto, InputNote};
 
 use bulletproof::{Accumulator, RangeTerms};
 
@@ -207,7 +211,8 @@ fn prepare_chunk<R: RngCore + CryptoRng>(
 }
 
 /// Everything of `tx` the batch needs, or `None` if `tx` fails a check that needs no batch to
-/// fail: issuer index, counts, encodings, identity points, aggregation size.
+/// fail: issuer index, counts, encodings, identity points, aggregation size, and (checked one by
+/// one) the compliance section.
 fn tx_terms(
     tx: &Transaction,
     inputs: &[InputNote],
@@ -244,6 +249,15 @@ fn tx_terms(
         &tx.range_proof,
         &padding,
     )?;
+    // Compliance sections (caps and disclosures) are verified one by one here, as
+    // `verify_crypto` does; their proofs are not folded into the batch yet.
+    if let (Some(section), Some(rules)) = (&tx.compliance, &params.compliance) {
+        let change = change_outputs(tx, inputs);
+        let points: Vec<RistrettoPoint> = commitments.iter().map(|(_, p)| *p).collect();
+        section
+            .verify(&tx.body_id(), rules, &points, &change)
+            .ok()?;
+    }
     Some(TxTerms {
         sigs,
         excess,

@@ -1,0 +1,562 @@
+//! Soundness of batch verification: a batch of valid transactions passes and agrees with one-by-one
+//! verification, and one bad transaction among many valid ones is always caught and named, with
+//! the error one-by-one verification gives.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::OnceLock;
+
+use common::*;
+use curve25519_dalek::scalar::Scalar;
+use dfc_core::batch::{batch_holds, verify_all, verify_batch, verify_batch_with_rng, BatchItem};
+use dfc_core::validate::{check_structure, resolve_inputs, verify_crypto};
+use dfc_core::{
+    build, range, Amount, BalanceProof, InputNote, MemoryLedger, SigningKey, SpendInput,
+    Transaction, TxError, TxKind, WalletKeys,
+};
+use proptest::prelude::*;
+
+/// A ledger where alice holds `pairs` pairs of notes worth 600 and 400.
+struct Fx {
+    n: Net,
+    ledger: MemoryLedger,
+    alice: WalletKeys,
+    bob: WalletKeys,
+    pairs: Vec<Vec<SpendInput>>,
+    issues: Vec<Transaction>,
+}
+
+fn fx(pairs: usize) -> Fx {
+    let n = net(1);
+    let mut ledger = MemoryLedger::new(n.params.clone());
+    let alice = wallet("alice");
+    let bob = wallet("bob");
+    let mut notes = Vec::new();
+    let mut issues = Vec::new();
+    let mut seed = 10_000;
+    while notes.len() < 2 * pairs {
+        let amounts = [600, 400, 600, 400, 600, 400, 600, 400];
+        let payments: Vec<_> = amounts.iter().map(|a| pay(&alice, 1, *a)).collect();
+        let mut built = build(
+            &n.params,
+            TxKind::Issue,
+            amt(4000),
+            &[],
+            &payments,
+            &mut rng(seed),
+        )
+        .unwrap();
+        built.tx.sign_as_issuer(0, &n.issuers[0]);
+        built.tx.sign_as_issuer(2, &n.issuers[2]);
+        ledger.apply(&built.tx).unwrap();
+        notes.extend(spendable(&built, &alice));
+        issues.push(built.tx);
+        seed += 1;
+    }
+    let pairs = notes.chunks(2).take(pairs).map(<[_]>::to_vec).collect();
+    Fx {
+        n,
+        ledger,
+        alice,
+        bob,
+        pairs,
+        issues,
+    }
+}
+
+/// A transaction with what its maker knows: the spent notes and the output blindings.
+#[derive(Clone)]
+struct Made {
+    tx: Transaction,
+    inputs: Vec<SpendInput>,
+    blindings: Vec<Scalar>,
+}
+
+impl Made {
+    /// Re-makes the balance proof and owner signatures for the current body, as the payer could.
+    fn resign(&mut self, seed: u64) {
+        resign(&mut self.tx, &self.inputs, self.blindings.clone(), seed);
+    }
+}
+
+/// A transfer spending pair `pair` (1000) into `outputs` outputs.
+fn transfer_n(f: &Fx, pair: usize, outputs: u64, seed: u64) -> Made {
+    let inputs = f.pairs[pair].clone();
+    let each = 1000 / outputs;
+    let mut payments: Vec<_> = (0..outputs - 1).map(|_| pay(&f.bob, 1, each)).collect();
+    payments.push(pay(&f.alice, 1, 1000 - each * (outputs - 1)));
+    let built = build(
+        &f.n.params,
+        TxKind::Transfer,
+        Amount::ZERO,
+        &inputs,
+        &payments,
+        &mut rng(seed),
+    )
+    .unwrap();
+    Made {
+        blindings: built.openings.iter().map(|o| o.blinding).collect(),
+        tx: built.tx,
+        inputs,
+    }
+}
+
+/// A 2-in/2-out transfer: 700 to bob, 300 change.
+fn transfer(f: &Fx, pair: usize, seed: u64) -> Made {
+    transfer_n(f, pair, 2, seed)
+}
+
+/// Each transaction with its resolved inputs.
+fn resolve(f: &Fx, txs: &[Transaction]) -> Vec<(Transaction, Vec<InputNote>)> {
+    txs.iter()
+        .map(|tx| {
+            check_structure(tx, &f.n.params).unwrap();
+            (tx.clone(), resolve_inputs(tx, &f.ledger).unwrap())
+        })
+        .collect()
+}
+
+fn refs(owned: &[(Transaction, Vec<InputNote>)]) -> Vec<BatchItem<'_>> {
+    owned.iter().map(|(t, i)| (t, i.as_slice())).collect()
+}
+
+fn one_by_one(f: &Fx, owned: &[(Transaction, Vec<InputNote>)]) -> Vec<Result<(), TxError>> {
+    owned
+        .iter()
+        .map(|(t, i)| verify_crypto(t, &f.n.params, i))
+        .collect()
+}
+
+/// The shared fixture: 24 pairs of notes and 16 valid 2-in/2-out transfers of the first 16.
+struct Base {
+    f: Fx,
+    valid: Vec<Made>,
+}
+
+fn base() -> &'static Base {
+    static BASE: OnceLock<Base> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let f = fx(24);
+        let valid = (0..16).map(|i| transfer(&f, i, 100 + i as u64)).collect();
+        Base { f, valid }
+    })
+}
+
+/// Puts `bad` at every position of a batch of valid transfers plus two issues, and checks that the
+/// batch names it, alone, with `expected`, which is also what one-by-one verification says.
+fn caught_everywhere(bad: &Transaction, expected: TxError) {
+    let b = base();
+    let mut txs: Vec<Transaction> = b.valid.iter().map(|m| m.tx.clone()).collect();
+    txs.extend(b.f.issues.iter().take(2).cloned());
+    let positions = [0, 1, 7, txs.len() / 2, txs.len()];
+    for pos in positions {
+        let mut batch = txs.clone();
+        batch.insert(pos, bad.clone());
+        let owned = resolve(&b.f, &batch);
+        let got = verify_batch(&refs(&owned), &b.f.n.params);
+        assert_eq!(got, one_by_one(&b.f, &owned), "position {pos}");
+        for (i, r) in got.iter().enumerate() {
+            if i == pos {
+                assert_eq!(r, &Err(expected.clone()), "position {pos}");
+            } else {
+                assert_eq!(r, &Ok(()), "valid item {i} with the bad one at {pos}");
+            }
+        }
+        assert!(!batch_holds(
+            &refs(&owned),
+            &b.f.n.params,
+            &mut rng(pos as u64)
+        ));
+        let err = verify_all(&refs(&owned), &b.f.n.params).unwrap_err();
+        assert_eq!(err.failed, vec![(pos, expected.clone())]);
+        assert_eq!(err.total, batch.len());
+    }
+}
+
+#[test]
+fn valid_batch_passes_and_agrees_with_one_by_one() {
+    let b = base();
+    let mut txs: Vec<Transaction> = b.valid.iter().map(|m| m.tx.clone()).collect();
+    txs.extend(b.f.issues.iter().cloned());
+    let owned = resolve(&b.f, &txs);
+    let got = verify_batch(&refs(&owned), &b.f.n.params);
+    assert_eq!(got, one_by_one(&b.f, &owned));
+    assert!(got.iter().all(Result::is_ok));
+    assert!(batch_holds(&refs(&owned), &b.f.n.params, &mut rng(1)));
+    assert_eq!(verify_all(&refs(&owned), &b.f.n.params), Ok(()));
+    // A single transaction is a batch too.
+    assert_eq!(
+        verify_batch(&refs(&owned[..1]), &b.f.n.params),
+        vec![Ok(())]
+    );
+}
+
+#[test]
+fn empty_batch() {
+    let b = base();
+    assert!(verify_batch(&[], &b.f.n.params).is_empty());
+    assert_eq!(verify_all(&[], &b.f.n.params), Ok(()));
+    assert!(batch_holds(&[], &b.f.n.params, &mut rng(1)));
+}
+
+#[test]
+fn range_proof_from_another_transaction() {
+    let b = base();
+    let mut bad = transfer(&b.f, 16, 500);
+    bad.tx.range_proof = b.valid[3].tx.range_proof.clone();
+    bad.resign(501);
+    caught_everywhere(&bad.tx, TxError::BadRangeProof);
+}
+
+/// Flips one bit of `proof` at the first offset from `start` where the result still decodes.
+fn flip_decodable(proof: &[u8], outputs: usize, start: usize) -> Vec<u8> {
+    for offset in start..proof.len() {
+        for bit in 0..8 {
+            let mut p = proof.to_vec();
+            p[offset] ^= 1 << bit;
+            if range::check_encoding(&p, outputs).is_ok() {
+                return p;
+            }
+        }
+    }
+    panic!("no decodable flip from {start}");
+}
+
+#[test]
+fn range_proof_with_one_byte_changed() {
+    let b = base();
+    let proof_len = b.valid[0].tx.range_proof.len();
+    // A, S, T1, T2, t_x, t_x_blinding, e_blinding, L_0, R_0, the last R, a, b.
+    let offsets = [
+        0,
+        32,
+        64,
+        96,
+        128,
+        160,
+        192,
+        224,
+        256,
+        proof_len - 96,
+        proof_len - 64,
+        proof_len - 32,
+    ];
+    for (k, start) in offsets.into_iter().enumerate() {
+        let mut bad = transfer(&b.f, 17, 510);
+        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, 2, start);
+        bad.resign(511 + k as u64);
+        assert_eq!(check_structure(&bad.tx, &b.f.n.params), Ok(()));
+        caught_everywhere(&bad.tx, TxError::BadRangeProof);
+    }
+}
+
+#[test]
+fn commitment_to_a_negative_amount() {
+    let b = base();
+    let outs = [
+        ForgedOut {
+            committed: Scalar::from(1005u64),
+            proven: 1005,
+            blinding: Scalar::from(11u64),
+        },
+        ForgedOut {
+            committed: -Scalar::from(5u64),
+            proven: 0,
+            blinding: Scalar::from(12u64),
+        },
+    ];
+    let to = b.f.bob.address(1);
+    let bad = forge(&b.f.n, TxKind::Transfer, 0, &b.f.pairs[18], &outs, &to, 520);
+    caught_everywhere(&bad, TxError::BadRangeProof);
+}
+
+#[test]
+fn unbalanced_transaction() {
+    let b = base();
+    let outs = [
+        ForgedOut {
+            committed: Scalar::from(701u64),
+            proven: 701,
+            blinding: Scalar::from(3u64),
+        },
+        ForgedOut {
+            committed: Scalar::from(300u64),
+            proven: 300,
+            blinding: Scalar::from(4u64),
+        },
+    ];
+    let to = b.f.bob.address(1);
+    let bad = forge(&b.f.n, TxKind::Transfer, 0, &b.f.pairs[19], &outs, &to, 530);
+    caught_everywhere(&bad, TxError::Unbalanced);
+}
+
+#[test]
+fn forged_owner_signature() {
+    let b = base();
+    let mut bad = transfer(&b.f, 20, 540);
+    let txid = bad.tx.id();
+    // A stranger's signature over the right message.
+    bad.tx.owner_signatures[1] = SigningKey::from_seed(&[66; 32]).sign(&txid.0);
+    caught_everywhere(&bad.tx, TxError::BadOwnerSignature { index: 1 });
+    // The owner's signature over another message.
+    bad.tx.owner_signatures[1] = bad.inputs[1].key.sign(&b.valid[0].tx.id().0);
+    caught_everywhere(&bad.tx, TxError::BadOwnerSignature { index: 1 });
+}
+
+#[test]
+fn forged_issuer_signature() {
+    let b = base();
+    let mut bad = b.f.issues[2].clone();
+    bad.sign_as_issuer(2, &SigningKey::from_seed(&[67; 32]));
+    caught_everywhere(&bad, TxError::BadIssuerSignature { index: 2 });
+    // A real issuer's signature moved to another issuer's index.
+    let mut bad = b.f.issues[2].clone();
+    let sig = bad.issuer_signatures[0].signature;
+    bad.issuer_signatures[1].signature = sig;
+    caught_everywhere(&bad, TxError::BadIssuerSignature { index: 2 });
+}
+
+#[test]
+fn balance_proof_from_another_transaction() {
+    let b = base();
+    let mut bad = transfer(&b.f, 21, 550);
+    bad.tx.balance_proof = b.valid[5].tx.balance_proof;
+    caught_everywhere(&bad.tx, TxError::Unbalanced);
+}
+
+#[test]
+fn mixed_aggregation_sizes() {
+    let b = base();
+    let sizes = [1u64, 2, 3, 4, 8, 16];
+    let made: Vec<Made> = sizes
+        .iter()
+        .enumerate()
+        .map(|(k, outputs)| transfer_n(&b.f, 16 + k, *outputs, 600 + k as u64))
+        .collect();
+    let mut txs: Vec<Transaction> = made.iter().map(|m| m.tx.clone()).collect();
+    txs.extend(b.valid.iter().take(4).map(|m| m.tx.clone()));
+    txs.push(b.f.issues[0].clone());
+    let owned = resolve(&b.f, &txs);
+    let got = verify_batch(&refs(&owned), &b.f.n.params);
+    assert!(got.iter().all(Result::is_ok), "{got:?}");
+    assert!(batch_holds(&refs(&owned), &b.f.n.params, &mut rng(2)));
+
+    // One bad proof of each size, each alone in the mixed batch, is named.
+    for (k, m) in made.iter().enumerate() {
+        let mut bad = m.clone();
+        let outputs = bad.tx.outputs.len();
+        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, outputs, 128);
+        bad.resign(700 + k as u64);
+        let mut batch = txs.clone();
+        batch[k] = bad.tx;
+        let owned = resolve(&b.f, &batch);
+        let got = verify_batch(&refs(&owned), &b.f.n.params);
+        assert_eq!(got, one_by_one(&b.f, &owned));
+        for (i, r) in got.iter().enumerate() {
+            let want = if i == k {
+                Err(TxError::BadRangeProof)
+            } else {
+                Ok(())
+            };
+            assert_eq!(r, &want, "size {} at {k}, item {i}", sizes[k]);
+        }
+    }
+}
+
+#[test]
+fn several_bad_items_are_all_named() {
+    let b = base();
+    let mut txs: Vec<Transaction> = b.valid.iter().map(|m| m.tx.clone()).collect();
+    txs[2].balance_proof = txs[9].balance_proof;
+    txs[11].owner_signatures[0] = txs[12].owner_signatures[0];
+    let owned = resolve(&b.f, &txs);
+    let got = verify_batch(&refs(&owned), &b.f.n.params);
+    assert_eq!(got, one_by_one(&b.f, &owned));
+    assert_eq!(got[2], Err(TxError::Unbalanced));
+    assert_eq!(got[11], Err(TxError::BadOwnerSignature { index: 0 }));
+    assert_eq!(got.iter().filter(|r| r.is_err()).count(), 2);
+}
+
+/// Inputs that never reach the batch equation (wrong counts, unknown issuer, proofs of the wrong
+/// size, identity points, truncated proofs) get one-by-one's exact error and never panic.
+#[test]
+fn malformed_items_never_panic_and_match_one_by_one() {
+    let b = base();
+    let good = &b.valid[0].tx;
+    let good_inputs = resolve(&b.f, std::slice::from_ref(good)).remove(0).1;
+    let mut cases: Vec<(Transaction, Vec<InputNote>)> = Vec::new();
+    cases.push((good.clone(), good_inputs[..1].to_vec()));
+    let mut t = good.clone();
+    t.owner_signatures.pop();
+    cases.push((t, good_inputs.clone()));
+    let mut t = b.f.issues[0].clone();
+    t.issuer_signatures[1].index = 9;
+    cases.push((t, Vec::new()));
+    for len in [
+        0,
+        31,
+        32 * 7,
+        good.range_proof.len() - 64,
+        good.range_proof.len() + 64,
+    ] {
+        let mut t = good.clone();
+        t.range_proof = vec![1; len];
+        cases.push((t, good_inputs.clone()));
+    }
+    for field in [0, 3, 7, 8] {
+        let mut t = good.clone();
+        t.range_proof[32 * field..32 * field + 32].fill(0);
+        cases.push((t, good_inputs.clone()));
+    }
+    let mut t = good.clone();
+    t.outputs.clear();
+    cases.push((t, good_inputs.clone()));
+    let mut owned: Vec<(Transaction, Vec<InputNote>)> = b.valid[1..6]
+        .iter()
+        .map(|m| resolve(&b.f, std::slice::from_ref(&m.tx)).remove(0))
+        .collect();
+    owned.extend(cases);
+    let got = verify_batch(&refs(&owned), &b.f.n.params);
+    assert_eq!(got, one_by_one(&b.f, &owned));
+    assert!(got[..5].iter().all(Result::is_ok));
+    assert!(got[5..].iter().all(Result::is_err));
+}
+
+#[test]
+fn seeded_weights_still_catch_every_fault() {
+    // The weights come from a transcript over the batch finalised with the caller's rng; even a
+    // fixed rng gives weights the prover did not choose.
+    let b = base();
+    let mut bad = transfer(&b.f, 22, 560);
+    bad.tx.balance_proof = b.valid[1].tx.balance_proof;
+    let mut txs: Vec<Transaction> = b.valid.iter().map(|m| m.tx.clone()).collect();
+    txs.push(bad.tx);
+    let owned = resolve(&b.f, &txs);
+    for seed in 0..4 {
+        let got = verify_batch_with_rng(&refs(&owned), &b.f.n.params, &mut rng(seed));
+        assert_eq!(got, one_by_one(&b.f, &owned));
+    }
+}
+
+/// Valid transfers with what is needed to re-sign them, for the property test.
+fn prop_base() -> &'static Vec<Made> {
+    static MADE: OnceLock<Vec<Made>> = OnceLock::new();
+    MADE.get_or_init(|| base().valid[..8].to_vec())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// One random byte of one proof (range or balance) of one transaction in a batch, flipped: the
+    /// batch names exactly that transaction. The payer re-signs, so the proof is the only fault.
+    #[test]
+    fn flipped_proof_byte_is_rejected(
+        pos in 0usize..8,
+        range_proof in any::<bool>(),
+        byte in any::<prop::sample::Index>(),
+        mask in 1u8..=255,
+        seed in any::<u64>(),
+    ) {
+        let b = base();
+        let mut made = prop_base().clone();
+        let victim = &mut made[pos];
+        let expected = if range_proof {
+            let i = byte.index(victim.tx.range_proof.len());
+            victim.tx.range_proof[i] ^= mask;
+            victim.resign(seed % 1000);
+            TxError::BadRangeProof
+        } else {
+            let mut hex = serde_json::to_value(victim.tx.balance_proof).unwrap().as_str().unwrap().to_string();
+            let i = byte.index(64);
+            let mut bytes = hex::decode(&hex).unwrap();
+            bytes[i] ^= mask;
+            hex = hex::encode(bytes);
+            let Ok(p) = BalanceProof::try_from(hex) else {
+                // The flip made the proof undecodable: a node never gets that far.
+                return Ok(());
+            };
+            victim.tx.balance_proof = p;
+            TxError::Unbalanced
+        };
+        let txs: Vec<Transaction> = made.iter().map(|m| m.tx.clone()).collect();
+        let owned: Vec<(Transaction, Vec<InputNote>)> = txs
+            .iter()
+            .map(|tx| (tx.clone(), resolve_inputs(tx, &b.f.ledger).unwrap()))
+            .collect();
+        let got = verify_batch_with_rng(&refs(&owned), &b.f.n.params, &mut rng(seed));
+        for (i, r) in got.iter().enumerate() {
+            if i == pos {
+                prop_assert_eq!(r, &Err(expected.clone()));
+            } else {
+                prop_assert_eq!(r, &Ok(()));
+            }
+        }
+        prop_assert!(!batch_holds(&refs(&owned), &b.f.n.params, &mut rng(seed)));
+    }
+}
+
+/// On a network with compliance rules, transfers carry a compliance section that `verify_crypto`
+/// checks last; the batch checks it too and names a transaction whose section is wrong.
+#[test]
+fn compliance_sections_are_checked() {
+    use dfc_core::compliance::{ComplianceContext, ComplianceParams, RegulatorKey};
+    use dfc_core::{build_with, BuildOptions};
+
+    let mut n = net(1);
+    n.params.compliance = Some(ComplianceParams {
+        regulator_key: RegulatorKey::from_seed(&[42; 32]).public(),
+        reporting_threshold: amt(50_000),
+    });
+    let mut ledger = MemoryLedger::new(n.params.clone());
+    let alice = wallet("alice");
+    let bob = wallet("bob");
+    let notes = issue(&n, &mut ledger, &alice, &[100_000], 1);
+    let pay_bob = |units: u64, seed: u64| {
+        build_with(
+            &n.params,
+            TxKind::Transfer,
+            Amount::ZERO,
+            &notes,
+            &[pay(&bob, 1, units), pay(&alice, 1, 100_000 - units)],
+            &BuildOptions {
+                compliance: Some(ComplianceContext {
+                    sender_cap: Some(amt(1_000_000)),
+                    receiver_caps: vec![None, None],
+                }),
+            },
+            &mut rng(seed),
+        )
+        .unwrap()
+    };
+    let built: Vec<_> = [1_000, 60_000, 2_000, 70_000]
+        .iter()
+        .enumerate()
+        .map(|(k, units)| pay_bob(*units, 900 + k as u64))
+        .collect();
+    let mut txs: Vec<Transaction> = built.iter().map(|b| b.tx.clone()).collect();
+    let resolve_all = |txs: &[Transaction]| -> Vec<(Transaction, Vec<InputNote>)> {
+        txs.iter()
+            .map(|tx| (tx.clone(), resolve_inputs(tx, &ledger).unwrap()))
+            .collect()
+    };
+    let owned = resolve_all(&txs);
+    let got = verify_batch(&refs(&owned), &n.params);
+    assert!(got.iter().all(Result::is_ok), "{got:?}");
+
+    // A disclosure removed, re-signed by the payer: only the compliance section is wrong.
+    let mut bad = built[1].clone();
+    bad.tx.compliance.as_mut().unwrap().disclosures.clear();
+    let blindings: Vec<Scalar> = bad.openings.iter().map(|o| o.blinding).collect();
+    resign(&mut bad.tx, &notes, blindings, 950);
+    txs[1] = bad.tx;
+    let owned = resolve_all(&txs);
+    let got = verify_batch(&refs(&owned), &n.params);
+    let expected: Vec<_> = owned
+        .iter()
+        .map(|(t, i)| verify_crypto(t, &n.params, i))
+        .collect();
+    assert_eq!(got, expected);
+    assert!(got[1].is_err());
+    assert_eq!(got.iter().filter(|r| r.is_err()).count(), 1);
+}
