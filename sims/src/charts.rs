@@ -211,7 +211,7 @@ fn failures(path: &Path, report: &Report) -> Result<(), String> {
         })
         .collect();
     let n = rows.len();
-    let xmax = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64 * 1.1;
+    let xmax = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1) as f64 * 1.5;
     let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
@@ -219,27 +219,14 @@ fn failures(path: &Path, report: &Report) -> Result<(), String> {
         .caption(title(report, "failed payments by reason"), ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(40)
-        .y_label_area_size(200)
+        .y_label_area_size(10)
         .build_cartesian_2d(0f64..xmax, 0f64..n as f64)
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .y_labels(n * 2)
-        .y_label_formatter(&|y| {
-            let k = y.floor();
-            if (y - k - 0.5).abs() < 0.01 && k >= 0.0 {
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "k is a small non-negative row index"
-                )]
-                let i = k as usize;
-                labels.get(n - 1 - i.min(n - 1)).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        })
+        .disable_y_axis()
+        .y_labels(0)
         .x_desc("failed payments")
         .label_style(("sans-serif", 13))
         .draw()
@@ -248,6 +235,16 @@ fn failures(path: &Path, report: &Report) -> Result<(), String> {
         .draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
             let y = (n - 1 - i) as f64;
             Rectangle::new([(0.0, y + 0.15), (*v as f64, y + 0.85)], PALETTE[3].filled())
+        }))
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(labels.iter().zip(&rows).enumerate().map(|(i, (label, (_, v)))| {
+            let y = (n - 1 - i) as f64;
+            Text::new(
+                format!("{label}: {v}"),
+                (*v as f64 + xmax * 0.01, y + 0.75),
+                ("sans-serif", 13),
+            )
         }))
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
