@@ -191,6 +191,52 @@ impl BankClient {
     pub async fn proposals(&self) -> Result<Vec<Proposal>, ClientError> {
         self.get("/v1/proposals").await
     }
+    /// `POST /v1/purses`: a purse certificate for the signed request.
+    pub async fn purse(
+        &self,
+        req: &dfc_core::offline_api::PurseRequest,
+    ) -> Result<dfc_core::offline::PurseCertificate, ClientError> {
+        self.post("/v1/purses", req).await
+    }
+    /// `POST /v1/checkpoint/proofs`: a signed checkpoint and proofs that `notes` are unspent.
+    pub async fn checkpoint_proofs(
+        &self,
+        notes: &[NoteId],
+    ) -> Result<dfc_core::offline_api::ProofsResponse, ClientError> {
+        let req = dfc_core::offline_api::ProofsRequest {
+            notes: notes.to_vec(),
+        };
+        self.post("/v1/checkpoint/proofs", &req).await
+    }
+    /// `POST /v1/offline/settle`: settles an offline payment packet (its text form); the same
+    /// receipt on a repeat, 409 `double_spend` for a note spent twice.
+    pub async fn settle(&self, packet_text: &str) -> Result<Receipt, ClientError> {
+        let req = dfc_core::offline_api::SettleRequest {
+            packet: packet_text.to_string(),
+        };
+        self.post("/v1/offline/settle", &req).await
+    }
+    /// `GET /v1/evidence`: double-spend evidence, optionally of one wallet or refusing one
+    /// transaction.
+    pub async fn evidence(
+        &self,
+        wallet: Option<&PublicKey>,
+        conflicting: Option<&TxId>,
+    ) -> Result<Vec<dfc_core::offline_api::EvidenceRecord>, ClientError> {
+        let mut q = Vec::new();
+        if let Some(w) = wallet {
+            q.push(format!("wallet={}", hex::encode(w.to_bytes())));
+        }
+        if let Some(t) = conflicting {
+            q.push(format!("txid={t}"));
+        }
+        let query = if q.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", q.join("&"))
+        };
+        self.get(&format!("/v1/evidence{query}")).await
+    }
     /// `GET /v1/audit-log?from=SEQ`: the operator audit log.
     pub async fn audit_log(&self, from_seq: u64) -> Result<Vec<AuditEntry>, ClientError> {
         self.get(&format!("/v1/audit-log?from={from_seq}")).await

@@ -11,12 +11,14 @@
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
 //! | [`datadir`] | `init`, key files, parameters |
 //! | [`ops`] | building signed operator requests (CLI and tests) |
+//! | [`offline`] | purse certificates, checkpoint proofs, settlement, double-spend evidence |
 //! | [`client`] | the async client of the API |
 
 pub mod audit;
 pub mod client;
 pub mod datadir;
 pub mod error;
+pub mod offline;
 pub mod openapi;
 pub mod ops;
 pub mod sequencer;

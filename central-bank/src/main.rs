@@ -37,6 +37,10 @@ enum Cmd {
         /// Address to listen on (`127.0.0.1:0` picks a free port and prints it).
         #[arg(long, default_value = "127.0.0.1:7400")]
         listen: String,
+        /// Validity of the offline purse certificates the node issues (e.g. `7d`, `12h`, `30s`);
+        /// wallets may ask for less, never more.
+        #[arg(long, default_value = "7d", value_parser = parse_duration_ms)]
+        purse_ttl: u64,
     },
     /// Re-verify the whole ledger from genesis without the server.
     Audit {
@@ -64,6 +68,38 @@ enum Cmd {
         #[command(subcommand)]
         cmd: WalletCmd,
     },
+    /// Double-spend evidence caught when offline payments settled.
+    Evidence {
+        #[command(flatten)]
+        op: OpArgs,
+        /// Only this wallet's (hex spend key or address).
+        #[arg(long)]
+        wallet: Option<String>,
+    },
+}
+
+/// Parses a duration such as `7d`, `12h`, `30m`, `45s` or `500ms` into milliseconds.
+fn parse_duration_ms(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration like 7d, 12h, 30m, 45s or 500ms"))?;
+    let per = match unit {
+        "ms" => 1,
+        "s" | "" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => {
+            return Err(format!(
+                "unknown unit '{other}' in '{text}' (ms, s, m, h, d)"
+            ))
+        }
+    };
+    n.checked_mul(per)
+        .ok_or_else(|| format!("'{text}' is too long"))
 }
 
 #[derive(Args)]
@@ -206,11 +242,18 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Cmd::Init(a) => init(a),
-        Cmd::Serve { data, listen } => {
+        Cmd::Serve {
+            data,
+            listen,
+            purse_ttl,
+        } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(serve(&data, &listen))?;
+            let options = server::NodeOptions {
+                purse_ttl_ms: purse_ttl,
+            };
+            rt.block_on(serve(&data, &listen, options))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit { data, json } => audit_cmd(&data, json),
@@ -269,9 +312,9 @@ fn init(a: InitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(data: &Path, listen: &str) -> Result<()> {
-    let started =
-        server::start(data).with_context(|| format!("cannot serve {}", data.display()))?;
+async fn serve(data: &Path, listen: &str, options: server::NodeOptions) -> Result<()> {
+    let started = server::start_with(data, options)
+        .with_context(|| format!("cannot serve {}", data.display()))?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -388,7 +431,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Redeem {
             cmd: RedeemCmd::Approve { op, .. },
         } => op.clone(),
-        Cmd::Proposals(op) => op.clone(),
+        Cmd::Proposals(op) | Cmd::Evidence { op, .. } => op.clone(),
         Cmd::Wallet {
             cmd:
                 WalletCmd::List(op)
@@ -426,14 +469,47 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             if json {
                 return print_json(&list);
             }
+            let evidence = client.evidence(None, None).await?;
             for w in list {
                 println!(
-                    "{}  tier {}  {}  {}  {}",
+                    "{}  tier {}  {}  flags {}  {}  {}",
                     hex::encode(w.address.spend.to_bytes()),
                     w.tier,
                     if w.frozen { "FROZEN" } else { "active" },
+                    w.flags,
                     w.label,
                     w.address
+                );
+                for e in evidence.iter().filter(|e| e.wallet == w.address.spend) {
+                    println!(
+                        "    double spend: evidence {} (purse certificate {}, note {}, committed {}, refused {})",
+                        e.id, e.serial, e.note, e.committed_txid, e.conflicting_txid
+                    );
+                }
+            }
+        }
+        Cmd::Evidence { wallet, .. } => {
+            let wallet = wallet.as_deref().map(parse_wallet).transpose()?;
+            let list = client.evidence(wallet.as_ref(), None).await?;
+            if json {
+                return print_json(&list);
+            }
+            if list.is_empty() {
+                println!("No double-spend evidence.");
+            }
+            for e in list {
+                let verdict = match e.evidence.verify(&params.node_key) {
+                    Ok(()) => "verified".to_string(),
+                    Err(err) => format!("DOES NOT VERIFY: {err}"),
+                };
+                println!(
+                    "evidence {}\n  wallet {}  purse certificate {}  ({verdict})\n  note {} spent by committed {} and refused {}",
+                    e.id,
+                    hex::encode(e.wallet.to_bytes()),
+                    e.serial,
+                    e.note,
+                    e.committed_txid,
+                    e.conflicting_txid
                 );
             }
         }

@@ -17,6 +17,8 @@ use std::sync::{Arc, RwLock};
 use dfc_core::api::{
     OperatorAction, OperatorRequest, OperatorResponse, Proposal, Receipt, WalletInfo,
 };
+use dfc_core::offline::PurseCertificate;
+use dfc_core::offline_api::EvidenceRecord;
 use dfc_core::validate::{next_supply, validate};
 use dfc_core::{
     Amount, BatchState, Block, BlockHeader, Hash32, NetworkParams, Signature, SigningKey,
@@ -68,6 +70,25 @@ pub enum Command {
         req: OperatorRequest,
         /// The outcome.
         reply: Reply<OperatorResponse>,
+    },
+    /// Issue a purse certificate (request signature and clock already verified; the registry is
+    /// re-checked here).
+    IssuePurse {
+        /// The wallet's spend key.
+        wallet: dfc_core::PublicKey,
+        /// The purse key to certify.
+        purse: dfc_core::PublicKey,
+        /// Validity, ms.
+        ttl_ms: u64,
+        /// The certificate.
+        reply: Reply<PurseCertificate>,
+    },
+    /// Store verified double-spend evidence and flag the wallet (once per evidence id).
+    Evidence {
+        /// The record.
+        record: Box<EvidenceRecord>,
+        /// Whether it was new.
+        reply: Reply<bool>,
     },
 }
 
@@ -317,7 +338,112 @@ impl Sequencer {
                 let _ = reply.send(out);
                 Ok(())
             }
+            Command::IssuePurse {
+                wallet,
+                purse,
+                ttl_ms,
+                reply,
+            } => {
+                let out = self.issue_purse(wallet, purse, ttl_ms)?;
+                let _ = reply.send(out);
+                Ok(())
+            }
+            Command::Evidence { record, reply } => {
+                let out = self.evidence(&record)?;
+                let _ = reply.send(out);
+                Ok(())
+            }
         }
+    }
+
+    fn issue_purse(
+        &mut self,
+        wallet: dfc_core::PublicKey,
+        purse: dfc_core::PublicKey,
+        ttl_ms: u64,
+    ) -> Outcome<PurseCertificate> {
+        let db = self.begin()?;
+        let Some(w) = store::wallet(&db, &wallet)? else {
+            return Ok(Err(ApiErr::forbidden(
+                "unknown_wallet",
+                format!(
+                    "wallet {} is not registered",
+                    hex::encode(wallet.to_bytes())
+                ),
+            )));
+        };
+        if w.frozen {
+            return Ok(Err(ApiErr::forbidden(
+                "frozen_wallet",
+                format!(
+                    "wallet {} is frozen and cannot fund a purse",
+                    hex::encode(wallet.to_bytes())
+                ),
+            )));
+        }
+        let taken = store::wallet(&db, &purse)?.is_some()
+            || store::purse_wallet(&db, &purse)?.is_some_and(|owner| owner != wallet);
+        if taken {
+            return Ok(Err(ApiErr::conflict(
+                "purse_taken",
+                format!(
+                    "key {} is already another wallet's key or purse",
+                    hex::encode(purse.to_bytes())
+                ),
+            )));
+        }
+        let params = &self.shared.params;
+        let Some(tier) = params.tier(w.tier) else {
+            return Ok(Err(ApiErr::internal(format!(
+                "wallet has tier {} which the params lack",
+                w.tier
+            ))));
+        };
+        if tier.offline_cap == Amount::ZERO {
+            return Ok(Err(ApiErr::forbidden(
+                "offline_not_allowed",
+                format!("tier {} has no offline allowance", w.tier),
+            )));
+        }
+        let serial = store::next_purse_serial(&db)?;
+        let issued_ms = now_ms();
+        let cert = PurseCertificate::issue(
+            params.network_id,
+            wallet,
+            purse,
+            tier.offline_cap,
+            w.tier,
+            issued_ms,
+            issued_ms.saturating_add(ttl_ms),
+            serial,
+            &self.shared.node_key,
+        );
+        store::insert_purse(&db, &cert)?;
+        let detail = serde_json::json!({
+            "wallet": hex::encode(wallet.to_bytes()), "purse": hex::encode(purse.to_bytes()),
+            "serial": serial, "cap_units": cert.cap.units(), "tier": cert.tier,
+            "expires_ms": cert.expires_ms,
+        })
+        .to_string();
+        store::append_audit(&db, issued_ms, None, "purse_issued", &detail)?;
+        db.commit()?;
+        Ok(Ok(cert))
+    }
+
+    fn evidence(&mut self, record: &EvidenceRecord) -> Outcome<bool> {
+        let db = self.begin()?;
+        let new = store::insert_evidence(&db, record)?;
+        if new {
+            let detail = serde_json::json!({
+                "evidence": record.id, "wallet": hex::encode(record.wallet.to_bytes()),
+                "purse_serial": record.serial, "note": record.note,
+                "committed": record.committed_txid, "conflicting": record.conflicting_txid,
+            })
+            .to_string();
+            store::append_audit(&db, record.recorded_ms, None, "double_spend", &detail)?;
+        }
+        db.commit()?;
+        Ok(Ok(new))
     }
 
     fn register(&mut self, info: WalletInfo) -> Outcome<WalletInfo> {
@@ -571,7 +697,7 @@ fn frozen_inputs(db: &Connection, view: &DbView<'_>, tx: &Transaction) -> Result
     use dfc_core::LedgerView;
     for id in &tx.inputs {
         if let Some(note) = view.note(id) {
-            match store::wallet(db, &note.owner) {
+            match store::wallet_of_owner(db, &note.owner) {
                 Ok(Some(w)) if w.frozen => {
                     return Err(ApiErr::forbidden(
                         "frozen_wallet",
@@ -617,6 +743,12 @@ fn fail(cmd: Command, e: ApiErr) {
             let _ = reply.send(Err(e));
         }
         Command::Operator { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Command::IssuePurse { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Command::Evidence { reply, .. } => {
             let _ = reply.send(Err(e));
         }
     }

@@ -23,6 +23,7 @@ use dfc_core::api::{
     BlocksResponse, Checkpoint, OperatorAction, OperatorRequest, OperatorResponse, Proposal,
     Receipt, RegisterRequest, SubmitRequest, SupplySummary, TxStatus, WalletInfo,
 };
+use dfc_core::merkle::LedgerTree;
 use dfc_core::validate::{
     check_outputs_fresh, check_structure, next_supply, resolve_inputs, verify_crypto,
 };
@@ -106,7 +107,28 @@ struct Inner {
     queue: mpsc::Sender<Command>,
     readers: ReadPool,
     verify_slots: Arc<Semaphore>,
-    checkpoint_root: Mutex<Option<(u64, Hash32)>>,
+    ledger_tree: Mutex<Option<(u64, Arc<LedgerTree>)>>,
+    options: NodeOptions,
+}
+
+/// Settings of a running node that are not network parameters.
+#[derive(Clone, Debug)]
+pub struct NodeOptions {
+    /// Validity of a purse certificate, ms (wallets may ask for less).
+    pub purse_ttl_ms: u64,
+}
+
+/// Default validity of a purse certificate: 7 days.
+pub const DEFAULT_PURSE_TTL_MS: u64 = 7 * 24 * 3600 * 1000;
+/// Most evidence records per `GET /v1/evidence`.
+pub const MAX_EVIDENCE_PER_PAGE: usize = 1000;
+
+impl Default for NodeOptions {
+    fn default() -> Self {
+        NodeOptions {
+            purse_ttl_ms: DEFAULT_PURSE_TTL_MS,
+        }
+    }
 }
 
 /// What the handlers share.
@@ -126,6 +148,11 @@ pub struct Started {
 /// Opens `dir`, checks the whole ledger (refusing a tampered one, naming the first bad record)
 /// and starts the sequencer.
 pub fn start(dir: &Path) -> Result<Started, StartError> {
+    start_with(dir, NodeOptions::default())
+}
+
+/// [`start`] with node options.
+pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartError> {
     let data = datadir::open(dir)?;
     let ledger = data.ledger();
     let conn = store::open_writer(&ledger)?;
@@ -174,34 +201,62 @@ pub fn start(dir: &Path) -> Result<Started, StartError> {
                 idle: Mutex::new(Vec::new()),
             },
             verify_slots: Arc::new(Semaphore::new(workers * 2)),
-            checkpoint_root: Mutex::new(None),
+            ledger_tree: Mutex::new(None),
+            options,
         }),
     };
     Ok(Started { state, sequencer })
 }
 
-/// The root over the sorted unspent note ids: what a checkpoint signs.
-pub fn ledger_root(sorted_unspent: &[Hash32]) -> Hash32 {
-    let mut t = merlin::Transcript::new(b"dfc/ledger-root/v1");
-    t.append_u64(b"count", sorted_unspent.len() as u64);
-    for id in sorted_unspent {
-        t.append_message(b"note", &id.0);
-    }
-    let mut out = [0u8; 32];
-    t.challenge_bytes(b"root", &mut out);
-    Hash32(out)
-}
-
 impl AppState {
-    fn params(&self) -> &NetworkParams {
+    pub(crate) fn params(&self) -> &NetworkParams {
         &self.inner.shared.params
+    }
+    pub(crate) fn options(&self) -> &NodeOptions {
+        &self.inner.options
+    }
+
+    /// A checkpoint of the tip, signed now, with the Merkle tree over the unspent notes at its
+    /// height. The tree is built once per height and shared, so proofs are cheap.
+    pub(crate) async fn checkpoint_tree(&self) -> Result<(Checkpoint, Arc<LedgerTree>), ApiErr> {
+        let cached = match self.inner.ledger_tree.lock() {
+            Ok(c) => c.clone(),
+            Err(p) => p.into_inner().clone(),
+        };
+        let (height, block_hash, tree) = self
+            .read(move |c| {
+                // One read transaction: the tip and the unspent set are of the same height.
+                let tx = c.unchecked_transaction().map_err(StoreError::from)?;
+                let tip =
+                    store::tip(&tx)?.ok_or_else(|| ApiErr::internal("ledger without genesis"))?;
+                let tree = match cached {
+                    Some((h, tree)) if h == tip.header.height => tree,
+                    _ => Arc::new(LedgerTree::new(store::unspent_leaves(&tx)?)),
+                };
+                Ok((tip.header.height, tip.hash, tree))
+            })
+            .await?;
+        match self.inner.ledger_tree.lock() {
+            Ok(mut c) => *c = Some((height, tree.clone())),
+            Err(p) => *p.into_inner() = Some((height, tree.clone())),
+        }
+        let network = self.params().network_id;
+        let cp = Checkpoint::sign(
+            network,
+            height,
+            block_hash,
+            tree.root(),
+            now_ms(),
+            &self.inner.shared.node_key,
+        );
+        Ok((cp, tree))
     }
     fn status(&self) -> LedgerStatus {
         self.inner.shared.status()
     }
 
     /// Runs `f` on a reader connection off the async runtime.
-    async fn read<R, F>(&self, f: F) -> Result<R, ApiErr>
+    pub(crate) async fn read<R, F>(&self, f: F) -> Result<R, ApiErr>
     where
         R: Send + 'static,
         F: FnOnce(&Connection) -> Result<R, ApiErr> + Send + 'static,
@@ -236,7 +291,7 @@ impl AppState {
         .map_err(ApiErr::from)
     }
 
-    async fn send<T>(
+    pub(crate) async fn send<T>(
         &self,
         make: impl FnOnce(oneshot::Sender<Result<T, ApiErr>>) -> Command,
     ) -> Result<T, ApiErr> {
@@ -349,6 +404,13 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/notes/{id}", get(note_status))
         .route("/v1/blocks", get(blocks))
         .route("/v1/checkpoint", get(checkpoint))
+        .route(
+            "/v1/checkpoint/proofs",
+            post(crate::offline::checkpoint_proofs),
+        )
+        .route("/v1/purses", post(crate::offline::purse))
+        .route("/v1/offline/settle", post(crate::offline::settle))
+        .route("/v1/evidence", get(crate::offline::evidence))
         .route("/v1/supply", get(supply))
         .route("/v1/wallets", post(register).get(wallets))
         .route("/v1/wallets/{key}", get(wallet))
@@ -530,7 +592,7 @@ fn precheck(
 }
 
 fn registered(conn: &Connection, key: &PublicKey) -> Result<WalletInfo, ApiErr> {
-    store::wallet(conn, key)?.ok_or_else(|| {
+    store::wallet_of_owner(conn, key)?.ok_or_else(|| {
         ApiErr::forbidden(
             "unknown_wallet",
             format!(
@@ -569,6 +631,13 @@ async fn submit(
             ),
         ));
     }
+    Ok(Json(submit_transfer(&s, tx).await?))
+}
+
+/// The submission pipeline of a transfer (also used by offline settlement): structure, then one
+/// snapshot for "already committed" and the registry and state checks, then the proofs on the
+/// verification pool, then the sequencer.
+pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Receipt, ApiErr> {
     let txid = tx.id();
     check_structure(&tx, s.params())?;
     let probe = tx.clone();
@@ -585,11 +654,10 @@ async fn submit(
         .await?;
     let inputs = match inputs {
         Seen::Fresh(inputs) => inputs,
-        Seen::Committed(receipt) => return Ok(Json(receipt)),
+        Seen::Committed(receipt) => return Ok(receipt),
     };
     s.verify(tx.clone(), inputs).await?;
-    let receipt = s.send(|reply| Command::Submit { tx, reply }).await?;
-    Ok(Json(receipt))
+    s.send(|reply| Command::Submit { tx, reply }).await
 }
 
 enum Seen {
@@ -597,7 +665,7 @@ enum Seen {
     Fresh(Vec<InputNote>),
 }
 
-fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiErr> {
+pub(crate) fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiErr> {
     Hash32::from_hex(text)
         .map_err(|e| ApiErr::bad_request("malformed_id", format!("{what} '{text}': {e}")))
 }
@@ -639,7 +707,11 @@ async fn note_status(
     ))
 }
 
-fn query_u64(q: &HashMap<String, String>, key: &str, default: u64) -> Result<u64, ApiErr> {
+pub(crate) fn query_u64(
+    q: &HashMap<String, String>,
+    key: &str,
+    default: u64,
+) -> Result<u64, ApiErr> {
     match q.get(key) {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| {
@@ -670,43 +742,8 @@ async fn blocks(
 
 #[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Signed Checkpoint", body = serde_json::Value)))]
 async fn checkpoint(State(s): State<AppState>) -> Result<Json<Checkpoint>, ApiErr> {
-    let cached = match s.inner.checkpoint_root.lock() {
-        Ok(c) => *c,
-        Err(p) => *p.into_inner(),
-    };
-    let (height, block_hash, root) = s
-        .read(move |c| {
-            // One read transaction: the tip and the unspent set are of the same height.
-            let tx = c.unchecked_transaction().map_err(StoreError::from)?;
-            let tip = store::tip(&tx)?.ok_or_else(|| ApiErr::internal("ledger without genesis"))?;
-            let root = match cached {
-                Some((h, root)) if h == tip.header.height => root,
-                _ => {
-                    let ids: Vec<Hash32> = store::unspent_notes(&tx)?
-                        .into_iter()
-                        .map(|(id, _)| id)
-                        .collect();
-                    ledger_root(&ids)
-                }
-            };
-            Ok((tip.header.height, tip.hash, root))
-        })
-        .await?;
-    match s.inner.checkpoint_root.lock() {
-        Ok(mut c) => *c = Some((height, root)),
-        Err(p) => *p.into_inner() = Some((height, root)),
-    }
-    let network = s.params().network_id;
-    let time_ms = now_ms();
-    let sig_hash = Checkpoint::signing_hash(network, height, &block_hash, &root, time_ms);
-    Ok(Json(Checkpoint {
-        network,
-        height,
-        block_hash,
-        ledger_root: root,
-        time_ms,
-        signature: s.inner.shared.node_key.sign(&sig_hash.0),
-    }))
+    let (cp, _) = s.checkpoint_tree().await?;
+    Ok(Json(cp))
 }
 
 #[utoipa::path(get, path = "/v1/supply", responses((status = 200, description = "SupplySummary", body = serde_json::Value)))]
@@ -785,7 +822,7 @@ async fn wallet(
     })
 }
 
-fn parse_key(text: &str) -> Result<PublicKey, ApiErr> {
+pub(crate) fn parse_key(text: &str) -> Result<PublicKey, ApiErr> {
     let bytes = parse_hash(text, "key")?;
     PublicKey::from_bytes(&bytes.0)
         .map_err(|e| ApiErr::bad_request("malformed_id", format!("key '{text}': {e}")))
@@ -1023,6 +1060,10 @@ async fn audit_log(
         note_status,
         blocks,
         checkpoint,
+        crate::offline::checkpoint_proofs,
+        crate::offline::purse,
+        crate::offline::settle,
+        crate::offline::evidence,
         supply,
         register,
         wallets,

@@ -99,7 +99,28 @@ CREATE TABLE operator_nonces (
 );
 ";
 
-const MIGRATIONS_SLICE: &[M<'static>] = &[M::up(SCHEMA_V1)];
+/// Offline payments: certified purses (purse key -> wallet) and double-spend evidence.
+const SCHEMA_V2_OFFLINE: &str = "
+CREATE TABLE purses (
+    serial INTEGER PRIMARY KEY,
+    purse_key BLOB NOT NULL,
+    wallet BLOB NOT NULL,
+    cert TEXT NOT NULL,
+    issued_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+CREATE INDEX purses_key ON purses (purse_key);
+CREATE TABLE evidence (
+    id BLOB NOT NULL UNIQUE,
+    wallet BLOB NOT NULL,
+    conflicting_txid BLOB NOT NULL,
+    recorded_ms INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX evidence_wallet ON evidence (wallet);
+";
+
+const MIGRATIONS_SLICE: &[M<'static>] = &[M::up(SCHEMA_V1), M::up(SCHEMA_V2_OFFLINE)];
 
 /// The schema migrations, applied in order on open.
 pub fn migrations() -> Migrations<'static> {
@@ -479,6 +500,44 @@ pub fn unspent_notes(conn: &Connection) -> StoreResult<Vec<(NoteId, Commitment)>
     Ok(out)
 }
 
+/// Every unspent note as a Merkle leaf `(id, commitment, owner)`, ordered by id: what the
+/// checkpoint's [`dfc_core::merkle::LedgerTree`] is built over.
+pub fn unspent_leaves(conn: &Connection) -> StoreResult<Vec<(NoteId, Commitment, PublicKey)>> {
+    let mut st = conn.prepare(
+        "SELECT n.id, n.commitment, n.owner FROM notes n WHERE NOT EXISTS (SELECT 1 FROM spent s WHERE s.note_id = n.id) ORDER BY n.id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, c, o) = row?;
+        let c = h32(c, "notes")?;
+        out.push((
+            h32(id, "notes")?,
+            Commitment::from_bytes(&c.0).map_err(|e| StoreError::corrupt("notes", e))?,
+            pubkey(o, "notes")?,
+        ));
+    }
+    Ok(out)
+}
+
+/// The transaction that spent note `id`, if it is spent.
+pub fn spender(conn: &Connection, id: &NoteId) -> StoreResult<Option<Transaction>> {
+    let mut st = conn.prepare_cached(
+        "SELECT t.bytes FROM spent s JOIN txs t ON t.txid = s.txid WHERE s.note_id = ?1",
+    )?;
+    let row = st
+        .query_row([&id.0[..]], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?;
+    row.map(|b| Transaction::decode(&b).map_err(|e| StoreError::corrupt("txs", e)))
+        .transpose()
+}
+
 /// A [`LedgerView`] over a connection (or an open SQLite transaction). The trait cannot return
 /// errors, so the first storage error is kept and must be checked with [`DbView::finish`].
 pub struct DbView<'a> {
@@ -605,6 +664,120 @@ pub fn wallets(conn: &Connection, limit: usize) -> StoreResult<Vec<WalletInfo>> 
     let mut out = Vec::new();
     for row in rows {
         out.push(decode_wallet(row?)?);
+    }
+    Ok(out)
+}
+
+/// The wallet behind a note owner: the wallet whose spend key it is, or the wallet whose
+/// certified purse key it is. Purse keys count as their wallet for registration and freezes.
+pub fn wallet_of_owner(conn: &Connection, key: &PublicKey) -> StoreResult<Option<WalletInfo>> {
+    if let Some(w) = wallet(conn, key)? {
+        return Ok(Some(w));
+    }
+    match purse_wallet(conn, key)? {
+        Some(w) => wallet(conn, &w),
+        None => Ok(None),
+    }
+}
+
+// ---------------------------------------------------------------- purses and evidence
+
+/// The wallet a purse key was certified for.
+pub fn purse_wallet(conn: &Connection, purse: &PublicKey) -> StoreResult<Option<PublicKey>> {
+    let mut st = conn.prepare_cached("SELECT wallet FROM purses WHERE purse_key = ?1 LIMIT 1")?;
+    st.query_row([&purse.to_bytes()[..]], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?
+        .map(|w| pubkey(w, "purses"))
+        .transpose()
+}
+
+/// The next certificate serial (1 for the first).
+pub fn next_purse_serial(conn: &Connection) -> StoreResult<u64> {
+    let max: Option<i64> = conn
+        .prepare_cached("SELECT MAX(serial) FROM purses")?
+        .query_row([], |r| r.get(0))?;
+    Ok(max.map(|m| to_u64(m, "purses")).transpose()?.unwrap_or(0) + 1)
+}
+
+/// Records an issued purse certificate.
+pub fn insert_purse(
+    conn: &Connection,
+    cert: &dfc_core::offline::PurseCertificate,
+) -> StoreResult<()> {
+    let json = serde_json::to_string(cert).map_err(|e| StoreError::corrupt("purses", e))?;
+    conn.prepare_cached(
+        "INSERT INTO purses (serial, purse_key, wallet, cert, issued_ms, expires_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        to_i64(cert.serial)?,
+        &cert.purse.to_bytes()[..],
+        &cert.wallet.to_bytes()[..],
+        json,
+        to_i64(cert.issued_ms)?,
+        to_i64(cert.expires_ms)?
+    ])?;
+    Ok(())
+}
+
+/// The certificate with `serial`.
+pub fn purse_cert(
+    conn: &Connection,
+    serial: u64,
+) -> StoreResult<Option<dfc_core::offline::PurseCertificate>> {
+    let mut st = conn.prepare_cached("SELECT cert FROM purses WHERE serial = ?1")?;
+    st.query_row([to_i64(serial)?], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(|c| serde_json::from_str(&c).map_err(|e| StoreError::corrupt("purses", e)))
+        .transpose()
+}
+
+/// Stores evidence and raises the wallet's flag count; false (and nothing changed) if this
+/// evidence was recorded before.
+pub fn insert_evidence(
+    conn: &Connection,
+    rec: &dfc_core::offline_api::EvidenceRecord,
+) -> StoreResult<bool> {
+    let json = serde_json::to_string(rec).map_err(|e| StoreError::corrupt("evidence", e))?;
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO evidence (id, wallet, conflicting_txid, recorded_ms, record) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            &rec.id.0[..],
+            &rec.wallet.to_bytes()[..],
+            &rec.conflicting_txid.0[..],
+            to_i64(rec.recorded_ms)?,
+            json
+        ])?;
+    if n == 1 {
+        conn.prepare_cached("UPDATE wallets SET flags = flags + 1 WHERE spend_key = ?1")?
+            .execute([&rec.wallet.to_bytes()[..]])?;
+    }
+    Ok(n == 1)
+}
+
+/// Stored evidence, newest first, at most `limit`; only of `wallet` or only refusing
+/// `conflicting` when given.
+pub fn evidence(
+    conn: &Connection,
+    wallet: Option<&PublicKey>,
+    conflicting: Option<&TxId>,
+    limit: usize,
+) -> StoreResult<Vec<dfc_core::offline_api::EvidenceRecord>> {
+    let mut st = conn.prepare_cached(
+        "SELECT record FROM evidence WHERE (?1 IS NULL OR wallet = ?1) AND (?2 IS NULL OR conflicting_txid = ?2) ORDER BY rowid DESC LIMIT ?3",
+    )?;
+    let rows = st.query_map(
+        params![
+            wallet.map(|w| w.to_bytes().to_vec()),
+            conflicting.map(|t| t.0.to_vec()),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ],
+        |r| r.get::<_, String>(0),
+    )?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row?).map_err(|e| StoreError::corrupt("evidence", e))?);
     }
     Ok(out)
 }
