@@ -74,6 +74,9 @@ pub struct InitOptions {
     pub threshold: usize,
     /// Where to write the operator keys; `None` writes them beside the ledger (a sandbox).
     pub operator_keys_dir: Option<PathBuf>,
+    /// Turn on the compliance rules (ZK tier caps, disclosure to the regulator at or above this
+    /// amount) and create the regulator's key (`regulator.key`, beside the operator keys).
+    pub reporting_threshold: Option<Amount>,
 }
 
 impl Default for InitOptions {
@@ -86,6 +89,7 @@ impl Default for InitOptions {
             operators: 3,
             threshold: 2,
             operator_keys_dir: None,
+            reporting_threshold: None,
         }
     }
 }
@@ -101,6 +105,21 @@ pub struct InitReport {
     pub operator_keys: Vec<PathBuf>,
     /// Hash of the genesis block.
     pub genesis_hash: Hash32,
+}
+
+/// File name of the regulator's key (a 32-byte seed, see `dfc_core::compliance::RegulatorKey`).
+pub const REGULATOR_KEY_FILE: &str = "regulator.key";
+
+/// Reads the regulator's key file.
+pub fn read_regulator_key(path: &Path) -> Result<dfc_core::compliance::RegulatorKey, DataDirError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let seed = dfc_core::codec::hex_array::<32>(text.trim(), "regulator key").map_err(|e| {
+        DataDirError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(dfc_core::compliance::RegulatorKey::from_seed(&seed))
 }
 
 /// Path of operator key `index` in `dir`.
@@ -176,6 +195,11 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         seeds.push((path.clone(), seed));
         operator_keys.push(path);
     }
+    let regulator = opts.reporting_threshold.map(|t| (new_seed(), t));
+    let regulator_path = key_dir.join(REGULATOR_KEY_FILE);
+    if regulator.is_some() && regulator_path.exists() {
+        return Err(DataDirError::Exists(regulator_path));
+    }
     let node_seed = new_seed();
     let node_key = SigningKey::from_seed(&node_seed);
     let params = NetworkParams {
@@ -189,11 +213,19 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         node_key: node_key.public(),
         limits: Limits::default(),
         tiers: default_tiers(),
-        compliance: None,
+        compliance: regulator.map(|(seed, reporting_threshold)| {
+            dfc_core::compliance::ComplianceParams {
+                regulator_key: dfc_core::compliance::RegulatorKey::from_seed(&seed).public(),
+                reporting_threshold,
+            }
+        }),
     };
     params.validate()?;
     for (path, seed) in &seeds {
         write_key(path, seed)?;
+    }
+    if let Some((seed, _)) = &regulator {
+        write_key(&regulator_path, seed)?;
     }
     write_key(&dir.join(NODE_KEY_FILE), &node_seed)?;
     let params_path = dir.join(PARAMS_FILE);

@@ -21,6 +21,7 @@ pub mod error;
 pub mod offline;
 pub mod openapi;
 pub mod ops;
+pub mod regulator;
 pub mod sequencer;
 pub mod server;
 pub mod store;

@@ -42,6 +42,19 @@ enum Cmd {
         #[arg(long, default_value = "7d", value_parser = parse_duration_ms)]
         purse_ttl: u64,
     },
+    /// The regulator's tool: list the payments disclosed at or above the reporting threshold,
+    /// decrypted with the regulator's key, from the node's public blocks.
+    Regulator {
+        /// The node's URL.
+        #[arg(long, default_value = "http://127.0.0.1:7400")]
+        bank: String,
+        /// The regulator's key file (`regulator.key` made by `init --reporting-threshold`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Re-verify the whole ledger from genesis without the server.
     Audit {
         /// Data directory.
@@ -129,6 +142,11 @@ struct InitArgs {
     /// network is then not a sandbox.
     #[arg(long)]
     operator_keys_dir: Option<PathBuf>,
+    /// Turn on compliance: tier caps proven in zero knowledge on every transfer, and payments at
+    /// or above this amount (e.g. 1000.00) disclosed to the regulator, whose key is created as
+    /// `regulator.key`.
+    #[arg(long)]
+    reporting_threshold: Option<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -257,6 +275,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit { data, json } => audit_cmd(&data, json),
+        Cmd::Regulator { bank, key, json } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(regulator_cmd(&bank, &key, json))?;
+            Ok(ExitCode::SUCCESS)
+        }
         other => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -265,6 +290,45 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+async fn regulator_cmd(bank: &str, key: &Path, json: bool) -> Result<()> {
+    let key = datadir::read_regulator_key(key)?;
+    let client = BankClient::new(bank);
+    let params = client.params().await?;
+    let Some(rules) = &params.compliance else {
+        bail!(
+            "network {} has no compliance rules: nothing is disclosed",
+            params.network_id
+        );
+    };
+    if rules.regulator_key != key.public() {
+        bail!("this key is not the network's regulator key");
+    }
+    let payments = dfc_central_bank::regulator::fetch_disclosed(&client, &key).await?;
+    if json {
+        return print_json(&payments);
+    }
+    println!(
+        "{} disclosed payment(s) at or above {}",
+        payments.len(),
+        params.format(rules.reporting_threshold)
+    );
+    for p in &payments {
+        let amount = p
+            .amount
+            .map(|a| params.format(a))
+            .unwrap_or_else(|| "does not decrypt".into());
+        println!(
+            "height {:>6}  tx {}  output {}  to {}  {}",
+            p.height,
+            p.txid,
+            p.output,
+            hex::encode(p.recipient.to_bytes()),
+            amount
+        );
+    }
+    Ok(())
 }
 
 fn print_json<T: Serialize>(v: &T) -> Result<()> {
@@ -281,6 +345,12 @@ fn init(a: InitArgs) -> Result<ExitCode> {
         operators: a.operators,
         threshold: a.threshold,
         operator_keys_dir: a.operator_keys_dir,
+        reporting_threshold: a
+            .reporting_threshold
+            .as_deref()
+            .map(|t| dfc_core::Amount::parse(t, a.decimals))
+            .transpose()
+            .context("--reporting-threshold")?,
     };
     let report = datadir::init(&a.data, &opts)?;
     if a.json {
@@ -439,7 +509,9 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
                 | WalletCmd::Unfreeze { op, .. }
                 | WalletCmd::SetTier { op, .. },
         } => op.clone(),
-        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } => bail!("not an operator command"),
+        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } | Cmd::Regulator { .. } => {
+            bail!("not an operator command")
+        }
     };
     let client = BankClient::new(&op_args.bank);
     let params = client.params().await?;
@@ -560,7 +632,9 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
                 .await?;
             show_response(&r, &params, json)?;
         }
-        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } => bail!("not an operator command"),
+        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } | Cmd::Regulator { .. } => {
+            bail!("not an operator command")
+        }
     }
     Ok(())
 }

@@ -591,6 +591,49 @@ fn precheck(
     Ok((inputs, first))
 }
 
+/// On a network with compliance rules, the caps a transfer states must not exceed the registry's:
+/// the paying wallets' tier cap and each receiving wallet's tier cap (a comparison; the proofs that
+/// the hidden amounts respect the stated caps are verified with the rest of the cryptography).
+fn check_caps(
+    conn: &Connection,
+    params: &NetworkParams,
+    tx: &Transaction,
+    inputs: &[InputNote],
+) -> Result<(), ApiErr> {
+    let (Some(_), Some(section)) = (&params.compliance, &tx.compliance) else {
+        return Ok(());
+    };
+    let tier_cap = |key: &PublicKey| -> Result<dfc_core::Amount, ApiErr> {
+        let w = registered(conn, key)?;
+        params.tier(w.tier).map(|t| t.max_payment).ok_or_else(|| {
+            ApiErr::forbidden(
+                "unknown_tier",
+                format!(
+                    "wallet {} has tier {}, which the network does not define",
+                    hex::encode(key.to_bytes()),
+                    w.tier
+                ),
+            )
+        })
+    };
+    let mut sender_cap = dfc_core::Amount::from_units(dfc_core::Amount::MAX_SUPPLY)
+        .map_err(dfc_core::TxError::from)?;
+    for input in inputs {
+        sender_cap = sender_cap.min(tier_cap(&input.owner)?);
+    }
+    let change = dfc_core::validate::change_outputs(tx, inputs);
+    let mut receiver_caps = Vec::with_capacity(tx.outputs.len());
+    for (o, is_change) in tx.outputs.iter().zip(&change) {
+        receiver_caps.push(if *is_change {
+            None
+        } else {
+            Some(tier_cap(&o.owner)?)
+        });
+    }
+    dfc_core::compliance::check_caps(section, sender_cap, &receiver_caps, &change)?;
+    Ok(())
+}
+
 fn registered(conn: &Connection, key: &PublicKey) -> Result<WalletInfo, ApiErr> {
     store::wallet_of_owner(conn, key)?.ok_or_else(|| {
         ApiErr::forbidden(
@@ -641,6 +684,7 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
     let txid = tx.id();
     check_structure(&tx, s.params())?;
     let probe = tx.clone();
+    let params = s.params().clone();
     let inputs = s
         .read(move |c| {
             // One snapshot: either the transaction is committed (a retry or a concurrent
@@ -649,7 +693,9 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
             if let Some(r) = store::receipt(&snap, &txid)? {
                 return Ok(Seen::Committed(r));
             }
-            precheck(&snap, &probe).map(|(inputs, _)| Seen::Fresh(inputs))
+            let (inputs, _) = precheck(&snap, &probe)?;
+            check_caps(&snap, &params, &probe, &inputs)?;
+            Ok(Seen::Fresh(inputs))
         })
         .await?;
     let inputs = match inputs {

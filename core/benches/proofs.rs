@@ -142,7 +142,15 @@ fn compliance(c: &mut Criterion) {
         amount: Amount::from_units(units).unwrap(),
         memo: Vec::new(),
     };
-    let mut issue = build(&p, TxKind::Issue, Amount::from_units(200_000).unwrap(), &[], &[pay(&alice, 100_000), pay(&alice, 100_000)], &mut rng).unwrap();
+    let mut issue = build(
+        &p,
+        TxKind::Issue,
+        Amount::from_units(200_000).unwrap(),
+        &[],
+        &[pay(&alice, 100_000), pay(&alice, 100_000)],
+        &mut rng,
+    )
+    .unwrap();
     issue.tx.sign_as_issuer(0, &issuers[0]);
     issue.tx.sign_as_issuer(1, &issuers[1]);
     ledger.apply(&issue.tx).unwrap();
@@ -167,14 +175,38 @@ fn compliance(c: &mut Criterion) {
     for (label, paid) in [("undisclosed", 700u64), ("disclosed", 60_000)] {
         let outs = [pay(&bob, paid), pay(&alice, 200_000 - paid)];
         group.bench_function(format!("build_{label}"), |b| {
-            b.iter(|| dfc_core::build_with(&p, TxKind::Transfer, Amount::ZERO, &inputs, &outs, &options, &mut rng).unwrap())
+            b.iter(|| {
+                dfc_core::build_with(
+                    &p,
+                    TxKind::Transfer,
+                    Amount::ZERO,
+                    &inputs,
+                    &outs,
+                    &options,
+                    &mut rng,
+                )
+                .unwrap()
+            })
         });
-        let tx = dfc_core::build_with(&p, TxKind::Transfer, Amount::ZERO, &inputs, &outs, &options, &mut rng).unwrap().tx;
+        let tx = dfc_core::build_with(
+            &p,
+            TxKind::Transfer,
+            Amount::ZERO,
+            &inputs,
+            &outs,
+            &options,
+            &mut rng,
+        )
+        .unwrap()
+        .tx;
         let resolved = validate::resolve_inputs(&tx, &ledger).unwrap();
         group.bench_function(format!("verify_crypto_{label}"), |b| {
             b.iter(|| validate::verify_crypto(&tx, &p, &resolved).unwrap())
         });
-        eprintln!("sizes: transfer_2in_2out with compliance ({label}) = {} bytes", tx.encode().len());
+        eprintln!(
+            "sizes: transfer_2in_2out with compliance ({label}) = {} bytes",
+            tx.encode().len()
+        );
     }
     group.finish();
 }

@@ -7,10 +7,11 @@ use std::time::Instant;
 use bip39::Mnemonic;
 use dfc_central_bank::client::{BankClient, ClientError};
 use dfc_core::api::{Receipt, RegisterRequest, TxStatus};
+use dfc_core::compliance::ComplianceContext;
 use dfc_core::note::MAX_MEMO_BYTES;
 use dfc_core::{
-    build, Address, Amount, Block, Hash32, NetworkParams, Payment, SpendInput, Transaction, TxId,
-    TxKind, WalletKeys,
+    build_with, Address, Amount, Block, BuildOptions, Hash32, NetworkParams, Payment, SpendInput,
+    Transaction, TxId, TxKind, WalletKeys,
 };
 use rand_core::{OsRng, RngCore};
 use serde::Serialize;
@@ -768,6 +769,45 @@ impl Wallet {
         amount: Amount,
         memo: &str,
     ) -> Result<Prepared> {
+        self.prepare_with(kind, to, amount, memo, &BuildOptions::default())
+    }
+
+    /// The build options a payment needs: on a network with compliance rules, the tier caps of
+    /// this wallet and of the payee, read from the node's registry, so the transfer can prove its
+    /// amount within them without revealing it.
+    pub async fn build_options(
+        &self,
+        client: &BankClient,
+        params: &NetworkParams,
+        kind: TxKind,
+        to: Option<&Address>,
+    ) -> Result<BuildOptions> {
+        if params.compliance.is_none() || kind != TxKind::Transfer {
+            return Ok(BuildOptions::default());
+        }
+        let cap = |tier: u8| params.tier(tier).map(|t| t.max_payment);
+        let me = client.wallet(&self.keys.spend.public()).await?;
+        let receiver_caps = match to {
+            Some(to) => vec![cap(client.wallet(&to.spend).await?.tier), None],
+            None => vec![None],
+        };
+        Ok(BuildOptions {
+            compliance: Some(ComplianceContext {
+                sender_cap: cap(me.tier),
+                receiver_caps,
+            }),
+        })
+    }
+
+    /// [`Wallet::prepare`] with build options (see [`Wallet::build_options`]).
+    pub fn prepare_with(
+        &mut self,
+        kind: TxKind,
+        to: Option<&Address>,
+        amount: Amount,
+        memo: &str,
+        options: &BuildOptions,
+    ) -> Result<Prepared> {
         let params = self.params()?;
         if memo.len() > MAX_MEMO_BYTES {
             return Err(WalletError::MemoTooLong {
@@ -849,7 +889,15 @@ impl Wallet {
         } else {
             Amount::ZERO
         };
-        let built = build(&params, kind, public_amount, &inputs, &payments, &mut OsRng)?;
+        let built = build_with(
+            &params,
+            kind,
+            public_amount,
+            &inputs,
+            &payments,
+            options,
+            &mut OsRng,
+        )?;
         let build_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let txid = built.tx.id();
         let detail = OutgoingDetail {
@@ -908,7 +956,8 @@ impl Wallet {
         // nothing, and notes are current.
         self.sync().await?;
         let client = self.client()?;
-        let prepared = self.prepare(kind, to, amount, memo)?;
+        let options = self.build_options(&client, &params, kind, to).await?;
+        let prepared = self.prepare_with(kind, to, amount, memo, &options)?;
         if self.fault == Some(FaultPoint::AfterStore) {
             return Err(WalletError::InjectedFault("store"));
         }
