@@ -71,7 +71,10 @@ pub fn draw_all(
 }
 
 fn title(report: &Report, what: &str) -> String {
-    format!("{}: {what} ({}, seed {})", report.scenario, report.fidelity, report.seed)
+    format!(
+        "{}: {what} ({}, seed {})",
+        report.scenario, report.fidelity, report.seed
+    )
 }
 
 fn lines(
@@ -112,7 +115,9 @@ fn lines(
             ))
             .map_err(|e| e.to_string())?
             .label(name.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
     }
     chart
         .configure_series_labels()
@@ -133,11 +138,15 @@ fn volume(path: &Path, report: &Report, days: &[DayRow]) -> Result<(), String> {
         &[
             (
                 "online".into(),
-                days.iter().map(|d| currency(d.online_value_units)).collect(),
+                days.iter()
+                    .map(|d| currency(d.online_value_units))
+                    .collect(),
             ),
             (
                 "offline".into(),
-                days.iter().map(|d| currency(d.offline_value_units)).collect(),
+                days.iter()
+                    .map(|d| currency(d.offline_value_units))
+                    .collect(),
             ),
         ],
     )
@@ -171,7 +180,11 @@ fn balances(
     days: &[DayRow],
     segment_names: &[String],
 ) -> Result<(), String> {
-    let members: Vec<f64> = report.segments.iter().map(|s| s.members.max(1) as f64).collect();
+    let members: Vec<f64> = report
+        .segments
+        .iter()
+        .map(|s| s.members.max(1) as f64)
+        .collect();
     let series: Vec<(String, Vec<f64>)> = segment_names
         .iter()
         .enumerate()
@@ -216,7 +229,10 @@ fn failures(path: &Path, report: &Report) -> Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let labels: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
     let mut chart = ChartBuilder::on(&root)
-        .caption(title(report, "failed payments by reason"), ("sans-serif", 20))
+        .caption(
+            title(report, "failed payments by reason"),
+            ("sans-serif", 20),
+        )
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(10)
@@ -234,18 +250,27 @@ fn failures(path: &Path, report: &Report) -> Result<(), String> {
     chart
         .draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
             let y = (n - 1 - i) as f64;
-            Rectangle::new([(0.0, y + 0.15), (*v as f64, y + 0.85)], PALETTE[3].filled())
+            Rectangle::new(
+                [(0.0, y + 0.15), (*v as f64, y + 0.85)],
+                PALETTE[3].filled(),
+            )
         }))
         .map_err(|e| e.to_string())?;
     chart
-        .draw_series(labels.iter().zip(&rows).enumerate().map(|(i, (label, (_, v)))| {
-            let y = (n - 1 - i) as f64;
-            Text::new(
-                format!("{label}: {v}"),
-                (*v as f64 + xmax * 0.01, y + 0.75),
-                ("sans-serif", 13),
-            )
-        }))
+        .draw_series(
+            labels
+                .iter()
+                .zip(&rows)
+                .enumerate()
+                .map(|(i, (label, (_, v)))| {
+                    let y = (n - 1 - i) as f64;
+                    Text::new(
+                        format!("{label}: {v}"),
+                        (*v as f64 + xmax * 0.01, y + 0.75),
+                        ("sans-serif", 13),
+                    )
+                }),
+        )
         .map_err(|e| e.to_string())?;
     root.present().map_err(|e| e.to_string())
 }

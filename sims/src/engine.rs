@@ -851,8 +851,8 @@ impl<'a> Sim<'a> {
                     if other == me {
                         // Pick again among the others (segments paying themselves have >= 2).
                         let k = others.iter().position(|x| *x == me).unwrap_or(0);
-                        other = others[(k + 1 + self.rng.gen_range(0..others.len() - 1))
-                            % others.len()];
+                        other = others
+                            [(k + 1 + self.rng.gen_range(0..others.len() - 1)) % others.len()];
                     }
                     let units = self.rng.gen_range(min..=max);
                     if kind.initiated_by_payee() {
@@ -1044,7 +1044,10 @@ impl<'a> Sim<'a> {
                     } => {
                         let a = &self.agents[*payer];
                         let cert = a.cert.as_ref().expect("offline jobs need a certificate");
-                        let cp = a.checkpoint.as_ref().expect("offline jobs need a checkpoint");
+                        let cp = a
+                            .checkpoint
+                            .as_ref()
+                            .expect("offline jobs need a checkpoint");
                         let inputs: Vec<(SpendInput, MerkleProof)> = job
                             .inputs
                             .iter()
@@ -1180,10 +1183,14 @@ impl<'a> Sim<'a> {
                 let mut packet_bytes = packet.encode().len();
                 // Merkle proofs are counted at the nominal depth of the tree, so sizes do not
                 // depend on where note ids happen to sort.
-                let leaves = packet.inputs.first().map(|p| p.proof.leaf_count).unwrap_or(1);
+                let leaves = packet
+                    .inputs
+                    .first()
+                    .map(|p| p.proof.leaf_count)
+                    .unwrap_or(1);
                 let actual: usize = packet.inputs.iter().map(|p| p.proof.siblings.len()).sum();
-                packet_bytes = packet_bytes - actual * 32
-                    + packet.inputs.len() * nominal_depth(leaves) * 32;
+                packet_bytes =
+                    packet_bytes - actual * 32 + packet.inputs.len() * nominal_depth(leaves) * 32;
                 let now = Self::now_ms(t);
                 let verdict = if packet_bytes > dfc_core::offline::MAX_PACKET_BYTES {
                     Err(FailReason::PacketTooLarge)
@@ -1302,7 +1309,8 @@ impl<'a> Sim<'a> {
             .filter(|p| p.state == PacketState::Pending)
             .map(|p| p.amount.units())
             .sum();
-        self.metrics.end_of_day(day, per_segment, pending, unsettled);
+        self.metrics
+            .end_of_day(day, per_segment, pending, unsettled);
     }
 
     fn finish(&mut self) -> Result<(), SimError> {

@@ -28,11 +28,23 @@ use scenario::Scenario;
 
 /// The scenarios shipped with the simulator: `(name, TOML text)`.
 pub const BUNDLED: [(&str, &str); 5] = [
-    ("rural-district", include_str!("../scenarios/rural-district.toml")),
-    ("g2p-cash-transfer", include_str!("../scenarios/g2p-cash-transfer.toml")),
-    ("remittance-corridor", include_str!("../scenarios/remittance-corridor.toml")),
+    (
+        "rural-district",
+        include_str!("../scenarios/rural-district.toml"),
+    ),
+    (
+        "g2p-cash-transfer",
+        include_str!("../scenarios/g2p-cash-transfer.toml"),
+    ),
+    (
+        "remittance-corridor",
+        include_str!("../scenarios/remittance-corridor.toml"),
+    ),
     ("market-day", include_str!("../scenarios/market-day.toml")),
-    ("offline-fraud-stress", include_str!("../scenarios/offline-fraud-stress.toml")),
+    (
+        "offline-fraud-stress",
+        include_str!("../scenarios/offline-fraud-stress.toml"),
+    ),
 ];
 
 /// The bundled scenario named `name`.

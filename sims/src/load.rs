@@ -139,12 +139,23 @@ struct Payer {
     notes: Vec<(NoteId, Opening)>,
 }
 
-async fn register(client: &BankClient, keys: &WalletKeys, params: &NetworkParams, label: &str) -> Result<(), LoadError> {
-    let req = RegisterRequest::new(keys.address(params.network_id), label.to_string(), &keys.spend);
+async fn register(
+    client: &BankClient,
+    keys: &WalletKeys,
+    params: &NetworkParams,
+    label: &str,
+) -> Result<(), LoadError> {
+    let req = RegisterRequest::new(
+        keys.address(params.network_id),
+        label.to_string(),
+        &keys.spend,
+    );
     match client.register(&req).await {
         Ok(_) => Ok(()),
         // A rerun with the same seed finds its wallets registered already.
-        Err(ClientError::Rejected { .. }) if client.wallet(&keys.spend.public()).await.is_ok() => Ok(()),
+        Err(ClientError::Rejected { .. }) if client.wallet(&keys.spend.public()).await.is_ok() => {
+            Ok(())
+        }
         Err(e) => Err(node(format!("registering {label}"))(e)),
     }
 }
@@ -162,13 +173,19 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         )));
     }
     let client = BankClient::new(&opts.bank);
-    let params = client.params().await.map_err(node("reading the parameters"))?;
+    let params = client
+        .params()
+        .await
+        .map_err(node("reading the parameters"))?;
     let mut operators = Vec::new();
     for i in 0..params.threshold {
         let path = operator_key_path(&opts.data, i);
         let key = read_key(&path).map_err(|e| LoadError::Keys(e.to_string()))?;
         let op = Operator::find(&params, key).ok_or_else(|| {
-            LoadError::Keys(format!("{} is not an issuer key of this node", path.display()))
+            LoadError::Keys(format!(
+                "{} is not an issuer key of this node",
+                path.display()
+            ))
         })?;
         operators.push(op);
     }
@@ -182,7 +199,8 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
     }
     let mut payers: Vec<Payer> = Vec::with_capacity(n_payers);
     for i in 0..n_payers {
-        let keys = WalletKeys::from_seed(format!("dfc-sim load {} payer {i}", opts.seed).as_bytes());
+        let keys =
+            WalletKeys::from_seed(format!("dfc-sim load {} payer {i}", opts.seed).as_bytes());
         register(&client, &keys, &params, &format!("load payer {i}")).await?;
         payers.push(Payer {
             keys,
@@ -204,7 +222,14 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
                 .collect();
             let total = Amount::from_units(NOTE_UNITS * NOTES_PER_PAYER as u64)
                 .expect("a small constant amount");
-            build(&params, TxKind::Issue, total, &[], &payments, &mut rand_core::OsRng)
+            build(
+                &params,
+                TxKind::Issue,
+                total,
+                &[],
+                &payments,
+                &mut rand_core::OsRng,
+            )
         })
         .collect();
     for (p, built) in payers.iter_mut().zip(issues) {
@@ -218,14 +243,22 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
                 approval: first.approval(&txid),
             },
         );
-        client.operator(&req).await.map_err(node("proposing an issuance"))?;
+        client
+            .operator(&req)
+            .await
+            .map_err(node("proposing an issuance"))?;
         for op in &operators[1..] {
             client
                 .operator(&op.approve(&params, &txid))
                 .await
                 .map_err(node("approving an issuance"))?;
         }
-        p.notes = built.tx.output_ids().into_iter().zip(built.openings).collect();
+        p.notes = built
+            .tx
+            .output_ids()
+            .into_iter()
+            .zip(built.openings)
+            .collect();
     }
     // Pre-build the transfers, each from its own seeded stream.
     let jobs: Vec<(usize, usize)> = (0..opts.payments)
@@ -260,8 +293,18 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
                     memo: Vec::new(),
                 },
             ];
-            let mut rng = ChaCha20Rng::seed_from_u64(opts.seed ^ (k as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            let b = build(&params, TxKind::Transfer, Amount::ZERO, &inputs, &payments, &mut rng)?;
+            // Each transfer's stream is seeded by its first input note: reproducible from the
+            // funding, and new on every run (a rerun funds new notes), so outputs never repeat a
+            // commitment already on the ledger.
+            let mut rng = ChaCha20Rng::from_seed(inputs[0].id.0);
+            let b = build(
+                &params,
+                TxKind::Transfer,
+                Amount::ZERO,
+                &inputs,
+                &payments,
+                &mut rng,
+            )?;
             let resolved = inputs
                 .iter()
                 .map(|i| InputNote {
@@ -284,32 +327,37 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
     for (tx, inputs) in txs.iter().take(samples) {
         // Every sample is valid; an error here would make the ceiling meaningless.
         if let Err(e) = verify_crypto(tx, &params, inputs) {
-            return Err(LoadError::Options(format!("a pre-built transfer does not verify: {e}")));
+            return Err(LoadError::Options(format!(
+                "a pre-built transfer does not verify: {e}"
+            )));
         }
     }
     let verify = t0.elapsed() / u32::try_from(samples).unwrap_or(u32::MAX);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let ceiling = cores as f64 / verify.as_secs_f64().max(1e-9);
     let tx_bytes = txs.first().map(|(t, _)| t.encode().len()).unwrap_or(0);
     // Submission.
     let t0 = Instant::now();
-    let results: Vec<(Duration, Result<(), String>)> = futures::stream::iter(txs.into_iter().map(|(tx, _)| {
-        let client = client.clone();
-        async move {
-            let s = Instant::now();
-            let r = client.submit(&tx).await;
-            let code = r.map(|_| ()).map_err(|e| match e {
-                ClientError::Rejected { code, .. } => code,
-                ClientError::Unreachable { .. } => "unreachable".into(),
-                ClientError::Server { status, .. } => format!("server_{status}"),
-                ClientError::Decode(_) => "decode".into(),
-            });
-            (s.elapsed(), code)
-        }
-    }))
-    .buffer_unordered(opts.concurrency)
-    .collect()
-    .await;
+    let results: Vec<(Duration, Result<(), String>)> =
+        futures::stream::iter(txs.into_iter().map(|(tx, _)| {
+            let client = client.clone();
+            async move {
+                let s = Instant::now();
+                let r = client.submit(&tx).await;
+                let code = r.map(|_| ()).map_err(|e| match e {
+                    ClientError::Rejected { code, .. } => code,
+                    ClientError::Unreachable { .. } => "unreachable".into(),
+                    ClientError::Server { status, .. } => format!("server_{status}"),
+                    ClientError::Decode(_) => "decode".into(),
+                });
+                (s.elapsed(), code)
+            }
+        }))
+        .buffer_unordered(opts.concurrency)
+        .collect()
+        .await;
     let submit = t0.elapsed();
     let mut latencies: Vec<Duration> = Vec::new();
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();

@@ -524,13 +524,11 @@ impl Metrics {
                     final_balance_total: money(bal),
                     final_balance_mean: money(bal / self.members[i].max(1)),
                     adversaries: self.adversaries_by_segment.get(&i).copied().unwrap_or(0),
-                    double_spend_loss_borne: money(
-                        if self.ds_bearer == LossBearer::Payee {
-                            self.ds_loss_by_segment.get(&i).copied().unwrap_or(0)
-                        } else {
-                            0
-                        },
-                    ),
+                    double_spend_loss_borne: money(if self.ds_bearer == LossBearer::Payee {
+                        self.ds_loss_by_segment.get(&i).copied().unwrap_or(0)
+                    } else {
+                        0
+                    }),
                 }
             })
             .collect();
@@ -588,7 +586,12 @@ impl Metrics {
                 failure_rate: r4(ratio(failed, completed + failed)),
                 failed_by_reason: FailReason::ALL
                     .iter()
-                    .map(|r| (r.name().to_string(), self.failed.get(r).copied().unwrap_or(0)))
+                    .map(|r| {
+                        (
+                            r.name().to_string(),
+                            self.failed.get(r).copied().unwrap_or(0),
+                        )
+                    })
                     .collect(),
                 by_flow: flows,
             },

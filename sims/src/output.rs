@@ -75,7 +75,8 @@ pub fn write_all(
 
 /// The report as pretty JSON with a final newline.
 pub fn report_json(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    let mut s =
+        serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');
     s
 }
@@ -110,7 +111,11 @@ pub fn daily_csv(days: &[DayRow]) -> String {
     .iter()
     .map(|s| (*s).to_string())
     .collect();
-    header.extend(FailReason::ALL.iter().map(|r| format!("failed_{}", r.name())));
+    header.extend(
+        FailReason::ALL
+            .iter()
+            .map(|r| format!("failed_{}", r.name())),
+    );
     header.extend(
         [
             "offline_settled",
@@ -183,8 +188,16 @@ pub fn summary_md(r: &Report) -> String {
     let _ = writeln!(s, "| | count | value |\n|---|---:|---:|");
     let _ = writeln!(s, "| attempted | {} | |", p.attempted);
     let _ = writeln!(s, "| completed | {} | {} |", p.completed, p.value_completed);
-    let _ = writeln!(s, "| online | {} | {} |", p.completed_online, p.value_online);
-    let _ = writeln!(s, "| offline | {} | {} |", p.completed_offline, p.value_offline);
+    let _ = writeln!(
+        s,
+        "| online | {} | {} |",
+        p.completed_online, p.value_online
+    );
+    let _ = writeln!(
+        s,
+        "| offline | {} | {} |",
+        p.completed_offline, p.value_offline
+    );
     let _ = writeln!(
         s,
         "| failed | {} ({:.1}%) | |\n",
@@ -196,7 +209,10 @@ pub fn summary_md(r: &Report) -> String {
         "Share of completed payments made offline: **{:.1}%**.\n",
         p.offline_share * 100.0
     );
-    let _ = writeln!(s, "### Failed payments by reason\n\n| reason | count |\n|---|---:|");
+    let _ = writeln!(
+        s,
+        "### Failed payments by reason\n\n| reason | count |\n|---|---:|"
+    );
     for (k, v) in &p.failed_by_reason {
         if *v > 0 {
             let _ = writeln!(s, "| {} | {} |", k.replace('_', " "), v);

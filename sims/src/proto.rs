@@ -93,7 +93,8 @@ impl Templates {
             m *= 2;
         }
         let gens = dfc_core::note::pedersen_gens();
-        let balance = BalanceProof::prove(&Hash32([0; 32]), &gens.B_blinding, &Scalar::ONE, &mut rng);
+        let balance =
+            BalanceProof::prove(&Hash32([0; 32]), &gens.B_blinding, &Scalar::ONE, &mut rng);
         let signature = SigningKey::from_seed(&[0x5a; 32]).sign(b"dfc-sims template signature");
         Templates {
             range: range_proofs,
@@ -293,6 +294,7 @@ impl Protocol {
 
     /// The payee's offline acceptance: `verify_packet` (full) or its non-cryptographic checks
     /// with the amount in the clear (fast).
+    #[allow(clippy::too_many_arguments)]
     pub fn accept_packet(
         &self,
         packet: &PaymentPacket,

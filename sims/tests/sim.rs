@@ -46,7 +46,10 @@ fn every_bundled_scenario_is_valid_and_runs_fast() {
         let dir = tempfile::tempdir().unwrap();
         let report = write_run(&s, s.seed, Fidelity::Fast, dir.path());
         assert_eq!(report["fidelity"], "fast", "{name}");
-        assert!(report["payments"]["completed"].as_u64().unwrap() > 0, "{name}");
+        assert!(
+            report["payments"]["completed"].as_u64().unwrap() > 0,
+            "{name}"
+        );
         assert_eq!(report["ledger"]["supply_audit"], "passed", "{name}");
         for file in [
             "report.json",
@@ -130,7 +133,10 @@ fn unknown_field_is_named() {
     let text = rural().replace("days = 7", "days = 7\ncolour = \"blue\"");
     let e = error_of(&text);
     assert!(e.contains("unknown field `colour`"), "{e}");
-    let text = rural().replace("offline_payments = false", "offline_payments = false\nnfc = 1");
+    let text = rural().replace(
+        "offline_payments = false",
+        "offline_payments = false\nnfc = 1",
+    );
     let e = error_of(&text);
     assert!(e.contains("unknown field `nfc`"), "{e}");
 }
@@ -176,7 +182,11 @@ fn other_rules_name_their_field() {
         ("to = \"village shops\"", "to = \"nobody\"", "flows[0].to"),
         ("per_day = 0.5", "per_day = 30.0", "flows[0].per_day"),
         ("days = 7", "days = 0", "days"),
-        ("device = \"agent terminal\"", "device = \"pager\"", "segments[4].device"),
+        (
+            "device = \"agent terminal\"",
+            "device = \"pager\"",
+            "segments[4].device",
+        ),
         ("purse_notes = 3", "purse_notes = 0", "policy.purse_notes"),
     ];
     for (from, to, field) in cases {

@@ -65,7 +65,11 @@ fn load_generator_drives_a_real_node() {
         .args(["--payments", "8", "--concurrency", "2", "--json"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["committed"], 8, "{report:#}");
 }
@@ -75,11 +79,22 @@ fn load_generator_drives_a_real_node() {
 fn run_writes_report_and_charts() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(bin_path("dfc-sim"))
-        .args(["run", "market-day", "--fidelity", "fast", "--quiet", "--out"])
+        .args([
+            "run",
+            "market-day",
+            "--fidelity",
+            "fast",
+            "--quiet",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for f in [
         "report.json",
         "daily.csv",
