@@ -25,5 +25,6 @@ pub mod regulator;
 pub mod sequencer;
 pub mod server;
 pub mod store;
+pub mod verifier;
 
 pub use server::{app, start, AppState};

@@ -41,6 +41,13 @@ enum Cmd {
         /// wallets may ask for less, never more.
         #[arg(long, default_value = "7d", value_parser = parse_duration_ms)]
         purse_ttl: u64,
+        /// How waiting transactions are verified: `batch` (many in one multiscalar
+        /// multiplication, the default) or `single` (one by one, the baseline for benchmarks).
+        #[arg(long, default_value = "batch", value_parser = ["batch", "single"])]
+        verify: String,
+        /// Verification worker threads (default: one per core).
+        #[arg(long, default_value_t = 0)]
+        verify_workers: usize,
     },
     /// The regulator's tool: list the payments disclosed at or above the reporting threshold,
     /// decrypted with the regulator's key, from the node's public blocks.
@@ -264,12 +271,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             data,
             listen,
             purse_ttl,
+            verify,
+            verify_workers,
         } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
             let options = server::NodeOptions {
                 purse_ttl_ms: purse_ttl,
+                batch_verification: verify == "batch",
+                verify_workers,
             };
             rt.block_on(serve(&data, &listen, options))?;
             Ok(ExitCode::SUCCESS)

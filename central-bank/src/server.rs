@@ -24,9 +24,7 @@ use dfc_core::api::{
     Receipt, RegisterRequest, SubmitRequest, SupplySummary, TxStatus, WalletInfo,
 };
 use dfc_core::merkle::LedgerTree;
-use dfc_core::validate::{
-    check_outputs_fresh, check_structure, next_supply, resolve_inputs, verify_crypto,
-};
+use dfc_core::validate::{check_outputs_fresh, check_structure, next_supply, resolve_inputs};
 use dfc_core::{Hash32, InputNote, NetworkParams, PublicKey, Transaction, TxKind};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
@@ -41,6 +39,7 @@ use crate::datadir::{self, now_ms, DataDirError};
 use crate::error::{status_code_name, ApiErr, StoreError};
 use crate::sequencer::{Command, LedgerStatus, Sequencer, Shared, MAX_CLOCK_SKEW_MS};
 use crate::store::{self, DbView};
+use crate::verifier::{Verifier, VerifyError};
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -106,7 +105,7 @@ struct Inner {
     shared: Arc<Shared>,
     queue: mpsc::Sender<Command>,
     readers: ReadPool,
-    verify_slots: Arc<Semaphore>,
+    verifier: Verifier,
     ledger_tree: Mutex<Option<(u64, Arc<LedgerTree>)>>,
     options: NodeOptions,
 }
@@ -116,6 +115,11 @@ struct Inner {
 pub struct NodeOptions {
     /// Validity of a purse certificate, ms (wallets may ask for less).
     pub purse_ttl_ms: u64,
+    /// Verify waiting transactions in batches (one multiscalar multiplication per batch) rather
+    /// than one by one.
+    pub batch_verification: bool,
+    /// Verification worker threads; 0 means one per core.
+    pub verify_workers: usize,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -127,6 +131,8 @@ impl Default for NodeOptions {
     fn default() -> Self {
         NodeOptions {
             purse_ttl_ms: DEFAULT_PURSE_TTL_MS,
+            batch_verification: true,
+            verify_workers: 0,
         }
     }
 }
@@ -189,9 +195,19 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
                 source: e,
             })
         })?;
-    let workers = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(2);
+    let workers = match options.verify_workers {
+        0 => std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2),
+        n => n,
+    };
+    let verifier = Verifier::start(shared.params.clone(), workers, options.batch_verification)
+        .map_err(|e| {
+            StartError::DataDir(DataDirError::Io {
+                path: ledger.clone(),
+                source: e,
+            })
+        })?;
     let state = AppState {
         inner: Arc::new(Inner {
             shared,
@@ -200,7 +216,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
                 path: ledger,
                 idle: Mutex::new(Vec::new()),
             },
-            verify_slots: Arc::new(Semaphore::new(workers * 2)),
+            verifier,
             ledger_tree: Mutex::new(None),
             options,
         }),
@@ -274,21 +290,15 @@ impl AppState {
 
     /// Verifies signatures and proofs on the bounded blocking pool.
     async fn verify(&self, tx: Transaction, inputs: Vec<InputNote>) -> Result<(), ApiErr> {
-        let permit = self
-            .inner
-            .verify_slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(ApiErr::internal)?;
-        let shared = self.inner.shared.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify_crypto(&tx, &shared.params, &inputs)
-        })
-        .await
-        .map_err(ApiErr::internal)?
-        .map_err(ApiErr::from)
+        match self.inner.verifier.verify(tx, inputs).await {
+            Ok(()) => Ok(()),
+            Err(VerifyError::Rejected(e)) => Err(ApiErr::from(e)),
+            Err(VerifyError::QueueFull) => Err(ApiErr::unavailable(
+                "queue_full",
+                VerifyError::QueueFull.to_string(),
+            )),
+            Err(VerifyError::Stopped) => Err(ApiErr::internal(VerifyError::Stopped)),
+        }
     }
 
     pub(crate) async fn send<T>(

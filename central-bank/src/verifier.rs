@@ -1,0 +1,114 @@
+//! The verification pool: transactions that passed the cheap checks wait here for their proofs and
+//! signatures to be verified, off the async runtime, on one worker thread per core.
+//!
+//! Each worker takes the oldest waiting transaction and, in batch mode, every other one waiting up
+//! to [`MAX_BATCH`], and verifies them together with `dfc_core::batch::verify_batch` (one
+//! multiscalar multiplication for all range and balance proofs, one signature batch; a failed
+//! batch falls back to one by one to name the bad transaction). Batches grow with the load: an idle
+//! node verifies each payment alone with no added latency, a saturated one verifies hundreds at
+//! once. With batching off, workers verify one transaction at a time (`verify_crypto`), which is
+//! the baseline the benchmarks compare against.
+
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+
+use dfc_core::validate::verify_crypto;
+use dfc_core::{InputNote, NetworkParams, Transaction, TxError};
+use tokio::sync::oneshot;
+
+/// Most transactions verified in one batch.
+pub const MAX_BATCH: usize = 256;
+/// Most transactions waiting for verification; beyond it submissions get `queue_full`.
+pub const MAX_WAITING: usize = 4096;
+
+struct Job {
+    tx: Transaction,
+    inputs: Vec<InputNote>,
+    reply: oneshot::Sender<Result<(), TxError>>,
+}
+
+/// Why a transaction could not be verified at all.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    /// The transaction is invalid.
+    #[error(transparent)]
+    Rejected(#[from] TxError),
+    /// Too many transactions are waiting.
+    #[error("the verification queue is full ({MAX_WAITING} waiting); retry later")]
+    QueueFull,
+    /// The pool has stopped.
+    #[error("the verification pool has stopped")]
+    Stopped,
+}
+
+/// Handle to the pool; cheap to clone.
+#[derive(Clone)]
+pub struct Verifier {
+    queue: SyncSender<Job>,
+}
+
+impl Verifier {
+    /// Starts `workers` worker threads verifying against `params`, batching if `batch`.
+    pub fn start(params: NetworkParams, workers: usize, batch: bool) -> std::io::Result<Verifier> {
+        let (queue, rx) = sync_channel::<Job>(MAX_WAITING);
+        let rx = Arc::new(Mutex::new(rx));
+        let params = Arc::new(params);
+        for i in 0..workers.max(1) {
+            let rx = rx.clone();
+            let params = params.clone();
+            std::thread::Builder::new()
+                .name(format!("verifier-{i}"))
+                .spawn(move || work(&rx, &params, batch))?;
+        }
+        Ok(Verifier { queue })
+    }
+
+    /// Verifies `tx` (its inputs already resolved) and waits for the verdict.
+    pub async fn verify(&self, tx: Transaction, inputs: Vec<InputNote>) -> Result<(), VerifyError> {
+        let (reply, verdict) = oneshot::channel();
+        match self.queue.try_send(Job { tx, inputs, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => return Err(VerifyError::QueueFull),
+            Err(TrySendError::Disconnected(_)) => return Err(VerifyError::Stopped),
+        }
+        verdict
+            .await
+            .map_err(|_| VerifyError::Stopped)?
+            .map_err(VerifyError::Rejected)
+    }
+}
+
+/// Takes the oldest job and, in batch mode, whatever else is waiting (up to [`MAX_BATCH`]).
+fn take(rx: &Mutex<Receiver<Job>>, batch: bool) -> Option<Vec<Job>> {
+    let rx = match rx.lock() {
+        Ok(rx) => rx,
+        Err(p) => p.into_inner(),
+    };
+    let first = rx.recv().ok()?;
+    let mut jobs = vec![first];
+    while batch && jobs.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(job) => jobs.push(job),
+            Err(_) => break,
+        }
+    }
+    Some(jobs)
+}
+
+fn work(rx: &Mutex<Receiver<Job>>, params: &NetworkParams, batch: bool) {
+    while let Some(jobs) = take(rx, batch) {
+        let verdicts: Vec<Result<(), TxError>> = if jobs.len() == 1 {
+            jobs.iter()
+                .map(|j| verify_crypto(&j.tx, params, &j.inputs))
+                .collect()
+        } else {
+            let items: Vec<dfc_core::batch::BatchItem<'_>> =
+                jobs.iter().map(|j| (&j.tx, j.inputs.as_slice())).collect();
+            dfc_core::batch::verify_batch(&items, params)
+        };
+        for (job, verdict) in jobs.into_iter().zip(verdicts) {
+            // A submitter that gave up (timeout, closed connection) no longer listens.
+            let _ = job.reply.send(verdict);
+        }
+    }
+}
