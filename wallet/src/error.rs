@@ -186,6 +186,73 @@ pub enum WalletError {
     /// A test-only fault point stopped the operation (see `DFC_WALLET_TEST_CRASH_AFTER`).
     #[error("test fault injection: stopped after {0}")]
     InjectedFault(&'static str),
+    /// No purse certificate yet.
+    #[error(
+        "this wallet has no offline purse: run `dfc-wallet offline fund --amount X` while online"
+    )]
+    NoPurse,
+    /// The purse certificate expired: payees would refuse the packet.
+    #[error("the purse certificate expired at {expires_ms} ms (now {now_ms} ms): payees refuse it; sync and fund again while online")]
+    PurseExpired {
+        /// Expiry.
+        expires_ms: u64,
+        /// Now.
+        now_ms: u64,
+    },
+    /// An offline payment over the purse certificate's cap.
+    #[error("paying {amount} offline is over the purse cap of {cap} (set by the wallet's tier)")]
+    OverPurseCap {
+        /// Amount asked.
+        amount: String,
+        /// The cap.
+        cap: String,
+    },
+    /// Funding would take the purse over its cap.
+    #[error("funding {amount} would hold {would_hold} in the purse, over its cap of {cap} (set by the wallet's tier)")]
+    PurseFull {
+        /// Amount asked.
+        amount: String,
+        /// Purse balance after.
+        would_hold: String,
+        /// The cap.
+        cap: String,
+    },
+    /// No single proven purse note covers the payment.
+    #[error("no purse note covers {asked}: the largest usable one holds {largest} ({usable} usable in {notes} notes; change of unsettled payments is usable only after it settles and the wallet syncs)")]
+    NoPurseNote {
+        /// Amount asked.
+        asked: String,
+        /// Largest usable note.
+        largest: String,
+        /// Usable purse value.
+        usable: String,
+        /// Usable notes.
+        notes: usize,
+    },
+    /// The payee refused a packet offline; the reason says which check failed.
+    #[error("packet refused: {0}")]
+    OfflineRefused(#[from] dfc_core::offline::OfflineError),
+    /// A packet would not fit one QR code.
+    #[error(
+        "the packet is {size} bytes, over the limit of {limit} (one QR code); shorten the memo"
+    )]
+    PacketTooLarge {
+        /// Size.
+        size: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// The node answered a purse request with a certificate that does not check.
+    #[error("the node's purse certificate does not verify against the pinned node key or does not name this wallet and purse")]
+    BadCertificate,
+    /// A bad option value.
+    #[error("invalid {what}: {reason}")]
+    BadOption {
+        /// Which option.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// SQLite failed.
     #[error("wallet database error: {0}")]
     Db(#[from] rusqlite::Error),

@@ -5,12 +5,15 @@
 //! echo. `DFC_WALLET_TEST_CRASH_AFTER=store|submit` is a test-only fault hook: `pay`/`redeem` exit
 //! with status 86 right after storing the transaction (before sending) or right after the node
 //! accepted it (before recording the receipt), as if the process had been killed there.
+//! `DFC_WALLET_TEST_OFFLINE_IGNORE_CAP=1` is a test-only hook that lets `offline pay` make a packet
+//! over the purse cap, so a test can show the payee refusing it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use dfc_wallet::wallet::offline::{parse_duration_ms, PolicyOverrides};
 use dfc_wallet::{address_of, FaultPoint, KdfCost, Wallet, WalletError};
 use serde::Serialize;
 use serde_json::json;
@@ -86,6 +89,73 @@ enum Command {
         #[arg(long)]
         amount: String,
     },
+    /// Offline payments: fund a purse (online), pay and accept packets (no network).
+    Offline {
+        #[command(subcommand)]
+        cmd: OfflineCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum OfflineCmd {
+    /// Online: get a purse certificate and move money into purse notes usable offline.
+    Fund {
+        /// Amount to move into the purse, e.g. 20.00 (the purse holds at most the tier's cap).
+        #[arg(long)]
+        amount: String,
+        /// Number of purse notes (each offline payment spends one).
+        #[arg(long, default_value_t = dfc_wallet::wallet::offline::DEFAULT_PURSE_NOTES)]
+        notes: usize,
+        /// Ask for a certificate valid for less than the node's default (e.g. 2d, 1h, 30s).
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    /// No network: pay from the purse; writes the packet to FILE and shows it as a QR code.
+    Pay {
+        /// Recipient address.
+        #[arg(long)]
+        to: String,
+        /// Amount, e.g. 2.50.
+        #[arg(long)]
+        amount: String,
+        /// File to write the packet to (binary).
+        #[arg(long)]
+        out: PathBuf,
+        /// Short note for the recipient.
+        #[arg(long, default_value = "")]
+        memo: String,
+        /// Do not print the QR code.
+        #[arg(long)]
+        no_qr: bool,
+    },
+    /// No network: verify a packet (binary or text file) and keep it as unsettled income.
+    Accept {
+        /// The packet file.
+        file: PathBuf,
+        /// Most to hold unsettled from one payer (overrides the stored policy).
+        #[arg(long)]
+        max_per_payer: Option<String>,
+        /// Most to hold unsettled in all.
+        #[arg(long)]
+        max_unsettled: Option<String>,
+        /// Oldest payer checkpoint accepted (e.g. 7d, 12h).
+        #[arg(long)]
+        max_checkpoint_age: Option<String>,
+    },
+    /// Show packets paid and accepted: pending, settled, failed.
+    List,
+    /// Show or change the stored acceptance policy.
+    Policy {
+        /// Most to hold unsettled from one payer.
+        #[arg(long)]
+        max_per_payer: Option<String>,
+        /// Most to hold unsettled in all.
+        #[arg(long)]
+        max_unsettled: Option<String>,
+        /// Oldest payer checkpoint accepted (e.g. 7d).
+        #[arg(long)]
+        max_checkpoint_age: Option<String>,
+    },
 }
 
 fn default_wallet_dir() -> PathBuf {
@@ -153,6 +223,163 @@ fn print<T: Serialize>(json_out: bool, value: &T, human: impl FnOnce() -> String
     } else {
         println!("{}", human());
     }
+}
+
+/// A QR code at the lowest error correction (L), so a whole packet fits one code.
+fn qr_text_low(data: &str) -> anyhow::Result<String> {
+    let code = qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::L)
+        .context("encoding the QR code")?;
+    Ok(code
+        .render::<qrcode::render::unicode::Dense1x2>()
+        .quiet_zone(true)
+        .build())
+}
+
+fn opt_amount(w: &Wallet, v: &Option<String>) -> anyhow::Result<Option<dfc_core::Amount>> {
+    Ok(v.as_deref().map(|t| w.parse_amount(t)).transpose()?)
+}
+
+fn opt_duration(v: &Option<String>) -> anyhow::Result<Option<u64>> {
+    Ok(v.as_deref().map(parse_duration_ms).transpose()?)
+}
+
+async fn offline(cli: &Cli, cmd: &OfflineCmd) -> anyhow::Result<()> {
+    let j = cli.json;
+    match cmd {
+        OfflineCmd::Fund { amount, notes, ttl } => {
+            let mut w = open(cli)?;
+            let r = w.offline_fund(amount, *notes, opt_duration(ttl)?).await?;
+            print(j, &r, || {
+                format!(
+                    "Moved {} into the offline purse ({} notes usable, checkpoint height {}).\nPurse certificate {}: up to {} per payment, expires at {} ms.",
+                    r.amount, r.notes, r.checkpoint_height, r.serial, r.cap, r.expires_ms
+                )
+            });
+        }
+        OfflineCmd::Pay {
+            to,
+            amount,
+            out,
+            memo,
+            no_qr,
+        } => {
+            let mut w = open(cli)?;
+            let ignore_cap =
+                std::env::var("DFC_WALLET_TEST_OFFLINE_IGNORE_CAP").is_ok_and(|v| v == "1");
+            // The counter and the note's offline spend are stored before the file is written.
+            let p = w.offline_pay(to, amount, memo, ignore_cap)?;
+            std::fs::write(out, &p.bytes)
+                .with_context(|| format!("writing the packet to {}", out.display()))?;
+            let qr = if j || *no_qr {
+                None
+            } else {
+                Some(qr_text_low(&p.text)?)
+            };
+            print(j, &p, || {
+                let mut s = String::new();
+                if let Some(art) = &qr {
+                    s.push_str(art);
+                    s.push('\n');
+                }
+                s.push_str(&format!(
+                    "Paid {} offline (purse counter {}); packet {} written to {}.\nSize: {} bytes, {} characters as text (one QR code holds {} bytes).\nChange {} back to the purse, usable offline after settlement.\n\n{}",
+                    p.amount,
+                    p.counter,
+                    p.txid,
+                    out.display(),
+                    p.size_bytes,
+                    p.text_chars,
+                    dfc_core::offline::MAX_PACKET_BYTES,
+                    p.change_units,
+                    p.text
+                ));
+                s
+            });
+        }
+        OfflineCmd::Accept {
+            file,
+            max_per_payer,
+            max_unsettled,
+            max_checkpoint_age,
+        } => {
+            let mut w = open(cli)?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let overrides = PolicyOverrides {
+                max_per_payer: opt_amount(&w, max_per_payer)?,
+                max_unsettled: opt_amount(&w, max_unsettled)?,
+                max_checkpoint_age_ms: opt_duration(max_checkpoint_age)?,
+            };
+            let r = w.offline_accept(&bytes, &overrides)?;
+            print(j, &r, || {
+                format!(
+                    "Accepted {} from wallet {} (purse counter {}){}.\nUnsettled: it counts once the packet settles at your next sync.",
+                    r.amount,
+                    &r.payer[..16],
+                    r.counter,
+                    if r.memo.is_empty() { String::new() } else { format!(" \"{}\"", r.memo) }
+                )
+            });
+        }
+        OfflineCmd::List => {
+            let w = open(cli)?;
+            let list = w.offline_list()?;
+            print(j, &list, || {
+                if list.is_empty() {
+                    return "No offline packets.".to_string();
+                }
+                list.iter()
+                    .map(|l| {
+                        format!(
+                            "{:<3} {:<8} {:>16}  #{:<4} {}{}{}",
+                            l.direction,
+                            l.state,
+                            l.amount,
+                            l.counter,
+                            &l.txid[..16],
+                            l.error
+                                .as_ref()
+                                .map(|e| format!("  {e}"))
+                                .unwrap_or_default(),
+                            l.evidence
+                                .as_ref()
+                                .map(|e| format!("  evidence {e}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        OfflineCmd::Policy {
+            max_per_payer,
+            max_unsettled,
+            max_checkpoint_age,
+        } => {
+            let mut w = open(cli)?;
+            let mut p = w.accept_policy()?;
+            if let Some(a) = opt_amount(&w, max_per_payer)? {
+                p.max_per_payer = a;
+            }
+            if let Some(a) = opt_amount(&w, max_unsettled)? {
+                p.max_unsettled = a;
+            }
+            if let Some(a) = opt_duration(max_checkpoint_age)? {
+                p.max_checkpoint_age_ms = a;
+            }
+            w.set_accept_policy(&p)?;
+            let params = w.params()?;
+            print(j, &p, || {
+                format!(
+                    "Offline acceptance policy: at most {} unsettled per payer, {} in all, payer checkpoints at most {} s old.",
+                    params.format(p.max_per_payer),
+                    params.format(p.max_unsettled),
+                    p.max_checkpoint_age_ms / 1000
+                )
+            });
+        }
+    }
+    Ok(())
 }
 
 fn qr_text(data: &str) -> anyhow::Result<String> {
@@ -231,6 +458,12 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                         r.notes_refused
                     ));
                 }
+                for p in r.offline.iter() {
+                    s.push_str(&format!("\nPacket {}: {} ({})", p.txid, p.state, p.detail));
+                }
+                if let Some(w) = &r.purse_warning {
+                    s.push_str(&format!("\nWarning: purse proofs not refreshed: {w}"));
+                }
                 for p in &r.resumed {
                     s.push_str(&format!(
                         "\nStored transaction {}: {} {}",
@@ -250,6 +483,15 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                         ", {} held by {} pending payment(s)",
                         b.reserved,
                         b.pending.len()
+                    ));
+                }
+                if b.purse_units > 0 || b.unsettled_out_units > 0 {
+                    s.push_str(&format!("\nOffline purse: {} (in the total)", b.purse));
+                }
+                if b.unsettled_in_units > 0 {
+                    s.push_str(&format!(
+                        "\nUnsettled (received offline, not in the balance until settled): {}",
+                        b.unsettled_in
                     ));
                 }
                 s.push_str(&format!(
@@ -322,6 +564,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 )
             });
         }
+        Command::Offline { cmd } => offline(cli, cmd).await?,
         Command::Redeem { amount } => {
             let mut w = open(cli)?;
             let r = w.redeem(amount).await?;
@@ -378,8 +621,43 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::ConcurrentChange => "concurrent_change",
         WalletError::Build(_) => "build_failed",
         WalletError::InjectedFault(_) => "injected_fault",
+        WalletError::NoPurse => "no_purse",
+        WalletError::PurseExpired { .. } => "purse_expired",
+        WalletError::OverPurseCap { .. } => "over_purse_cap",
+        WalletError::PurseFull { .. } => "purse_full",
+        WalletError::NoPurseNote { .. } => "no_purse_note",
+        WalletError::OfflineRefused(e) => offline_code(e),
+        WalletError::PacketTooLarge { .. } => "packet_too_large",
+        WalletError::BadCertificate => "bad_certificate",
+        WalletError::BadOption { .. } => "bad_option",
         WalletError::Db(_) => "database",
         WalletError::Io { .. } => "io",
+    }
+}
+
+/// A stable code for each reason a payee refuses a packet.
+fn offline_code(e: &dfc_core::offline::OfflineError) -> &'static str {
+    use dfc_core::offline::OfflineError as O;
+    match e {
+        O::Decode(_) => "malformed_packet",
+        O::WrongNetwork { .. } => "wrong_network",
+        O::BadCertificate => "bad_certificate",
+        O::CertificateExpired { .. } => "certificate_expired",
+        O::BadCheckpoint => "bad_checkpoint",
+        O::CheckpointTooOld { .. } => "checkpoint_too_old",
+        O::ReplayedCounter { .. } => "replayed_counter",
+        O::AlreadyAccepted => "already_accepted",
+        O::BadCounterSignature => "bad_counter_signature",
+        O::NotPurseNote { .. } => "not_purse_note",
+        O::ProofCount { .. } => "proof_count",
+        O::BadInclusionProof { .. } => "bad_inclusion_proof",
+        O::NotForUs => "not_for_us",
+        O::BadOpening(_) => "bad_opening",
+        O::OverCap { .. } => "over_cap",
+        O::OverPerPayer { .. } => "over_per_payer",
+        O::OverUnsettled { .. } => "over_unsettled",
+        O::NotATransfer => "not_a_transfer",
+        O::Invalid(_) => "invalid_transaction",
     }
 }
 

@@ -26,8 +26,11 @@ use zeroize::Zeroizing;
 use crate::error::{Result, WalletError};
 use crate::keystore::DataKey;
 
-const MIGRATIONS: &[M<'static>] = &[M::up(
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+pub mod offline;
+
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
      CREATE TABLE notes (
          id TEXT NOT NULL UNIQUE,
          created_txid TEXT NOT NULL,
@@ -57,7 +60,9 @@ const MIGRATIONS: &[M<'static>] = &[M::up(
          time_ms INTEGER NOT NULL,
          sealed BLOB NOT NULL
      );",
-)];
+    ),
+    M::up(offline::SCHEMA),
+];
 
 /// State of an outgoing transaction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,7 +192,7 @@ pub(crate) fn sql_int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
-fn from_sql_int(v: i64) -> u64 {
+pub(crate) fn from_sql_int(v: i64) -> u64 {
     u64::try_from(v).unwrap_or(0)
 }
 

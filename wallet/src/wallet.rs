@@ -22,6 +22,8 @@ use crate::keystore::{self, DataKey, KdfCost, PublicKeys};
 use crate::select::{self, Candidate, SelectError};
 use crate::store::{HistoryDetail, Outgoing, OutgoingDetail, OutgoingState, Store};
 
+pub mod offline;
+
 /// File name of the encrypted key file inside the wallet directory.
 pub const KEY_FILE: &str = "keys.json";
 /// File name of the wallet database inside the wallet directory.
@@ -90,6 +92,12 @@ pub struct SyncReport {
     pub notes_spent: usize,
     /// Stored transactions resumed: confirmed, resubmitted or released.
     pub resumed: Vec<Resumed>,
+    /// Offline packets (paid or accepted) submitted for settlement.
+    pub offline: Vec<Resumed>,
+    /// Height of the checkpoint the purse notes are now proven against.
+    pub purse_checkpoint_height: Option<u64>,
+    /// Why the purse proofs could not be refreshed, if they could not.
+    pub purse_warning: Option<String>,
 }
 
 /// What happened to a stored transaction on resume.
@@ -126,6 +134,16 @@ pub struct Balance {
     pub synced_height: u64,
     /// Stored outgoing transactions not settled yet.
     pub pending: Vec<String>,
+    /// In the offline purse (included in the total; payments spent offline are not).
+    pub purse: String,
+    /// In the offline purse, minor units.
+    pub purse_units: u64,
+    /// Received offline and not settled yet (not in the total, not spendable).
+    pub unsettled_in: String,
+    /// Received offline and not settled, minor units.
+    pub unsettled_in_units: u64,
+    /// Paid offline and not settled yet, minor units (already out of the total).
+    pub unsettled_out_units: u64,
 }
 
 /// A history line as shown.
@@ -390,8 +408,14 @@ impl Wallet {
             resumed: self.resume(&client, &params).await?,
             ..SyncReport::default()
         };
+        report.offline = self.settle_offline(&client, &params).await?;
         self.download(&client, &params, &mut report).await?;
         report.height = self.store.sync_height()?;
+        match self.refresh_purse(&client).await {
+            Ok(h) => report.purse_checkpoint_height = h,
+            // The purse stays usable with its older checkpoint; the sync itself succeeded.
+            Err(e) => report.purse_warning = Some(e.to_string()),
+        }
         Ok(report)
     }
 
@@ -427,6 +451,7 @@ impl Wallet {
         let prev = self.store.tip_header()?;
         verify_block(block, prev.as_ref(), params)?;
         let own_spend = self.keys.spend.public();
+        let purse = self.keys.purse_key(offline::PURSE_INDEX).public();
         let height = block.header.height;
         let w = self.store.begin_block()?;
         if w.sync_height()? != height {
@@ -447,10 +472,38 @@ impl Wallet {
                     report.notes_spent += 1;
                 }
             }
+            let mut purse_spent = Amount::ZERO;
+            for input in &tx.inputs {
+                if let Some(a) = w.spend_purse_note(&self.data, input, &txid)? {
+                    purse_spent = purse_spent
+                        .checked_add(a)
+                        .map_err(dfc_core::BuildError::from)?;
+                    report.notes_spent += 1;
+                }
+            }
+            w.settle_packet(&txid, height)?;
             let mut received = Amount::ZERO;
             let mut received_any = false;
+            let mut to_purse = Amount::ZERO;
             let mut memo = String::new();
             for (output, id) in tx.outputs.iter().zip(tx.output_ids()) {
+                if output.owner == purse {
+                    // Notes of our purse: kept apart, usable offline once proven.
+                    if let Ok(opening) = output.open(&self.keys.view) {
+                        to_purse = to_purse
+                            .checked_add(opening.amount)
+                            .map_err(dfc_core::BuildError::from)?;
+                        w.add_purse_note(
+                            &self.data,
+                            &id,
+                            &txid,
+                            height,
+                            &opening,
+                            &output.commitment,
+                        )?;
+                    }
+                    continue;
+                }
                 if output.owner != own_spend {
                     continue;
                 }
@@ -480,6 +533,17 @@ impl Wallet {
                 TxKind::Issue if received_any => Some(("issue", received.units(), None, memo)),
                 TxKind::Redeem if spent_any => {
                     Some(("redeem", tx.public_amount.units(), None, String::new()))
+                }
+                TxKind::Transfer if spent_any && to_purse > Amount::ZERO => {
+                    Some(("purse_fund", to_purse.units(), None, String::new()))
+                }
+                TxKind::Transfer if purse_spent > Amount::ZERO => {
+                    // An offline payment of ours, settled: what left the purse.
+                    let paid = purse_spent
+                        .checked_sub(to_purse)
+                        .and_then(|p| p.checked_sub(received))
+                        .unwrap_or(Amount::ZERO);
+                    Some(("offline_outgoing", paid.units(), None, String::new()))
                 }
                 TxKind::Transfer if spent_any => {
                     let paid = spent.checked_sub(received).unwrap_or(Amount::ZERO);
@@ -676,8 +740,10 @@ impl Wallet {
                 .checked_add(n.opening.amount)
                 .map_err(dfc_core::BuildError::from)?;
         }
+        let offline = self.offline_totals()?;
         let total = spendable
             .checked_add(reserved)
+            .and_then(|t| t.checked_add(offline.purse))
             .map_err(dfc_core::BuildError::from)?;
         let pending = self
             .store
@@ -696,6 +762,11 @@ impl Wallet {
             notes: notes.len(),
             synced_height: self.store.sync_height()?,
             pending,
+            purse: params.format(offline.purse),
+            purse_units: offline.purse.units(),
+            unsettled_in: params.format(offline.unsettled_in),
+            unsettled_in_units: offline.unsettled_in.units(),
+            unsettled_out_units: offline.unsettled_out.units(),
         })
     }
 
