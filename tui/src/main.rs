@@ -1,3 +1,207 @@
-//! Terminal apps of dfc.
+//! `dfc-tui`: the operator console and the wallet app of dfc in a terminal.
 
-fn main() {}
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use dfc_central_bank::client::BankClient;
+use dfc_central_bank::datadir;
+use dfc_tui::console::net::{self, KeyFile};
+use dfc_tui::console::{sandbox, Console};
+use dfc_tui::wallet::{self as wallet_app, WalletApp};
+use tokio::sync::mpsc;
+use zeroize::Zeroizing;
+
+/// How often the screens tick (clocks, polling schedules).
+const TICK: Duration = Duration::from_millis(250);
+
+#[derive(Parser)]
+#[command(
+    name = "dfc-tui",
+    version,
+    about = "dfc in a terminal: the central-bank operator console and the wallet app"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// The central-bank operator console.
+    Console(ConsoleArgs),
+    /// The wallet app.
+    Wallet(WalletArgs),
+}
+
+#[derive(Args)]
+struct ConsoleArgs {
+    /// Run a sandbox node inside the console: creates the data directory (--data, default
+    /// ./sandbox) with `dfc-bank init` if it has no ledger, serves it on a free loopback port and
+    /// loads every operator key in it (press o to switch operator).
+    #[arg(long)]
+    sandbox: bool,
+    /// The node's URL (without --sandbox).
+    #[arg(long, default_value = "http://127.0.0.1:7400")]
+    bank: String,
+    /// The operator's key file.
+    #[arg(long, conflicts_with = "sandbox")]
+    key: Option<PathBuf>,
+    /// Data directory: the sandbox's, or a node's whose operator keys (operator-N.key) the
+    /// console loads and whose ledger the audit replays.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Operator to act as first (index among the network's operators).
+    #[arg(long)]
+    operator: Option<u8>,
+    /// Log file (default: DATA/dfc-tui.log, else dfc-tui.log in the temporary directory).
+    #[arg(long)]
+    log: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct WalletArgs {
+    /// Wallet directory (created and registered with `dfc-wallet`).
+    #[arg(long, env = "DFC_WALLET", default_value_os_t = default_wallet_dir())]
+    wallet: PathBuf,
+    /// Node URL; overrides the one stored at registration.
+    #[arg(long)]
+    bank: Option<String>,
+    /// Log file (default: WALLET/dfc-tui.log).
+    #[arg(long)]
+    log: Option<PathBuf>,
+}
+
+fn default_wallet_dir() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join(".dfc")
+        .join("wallet")
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match cli.command {
+        Cmd::Console(a) => rt.block_on(console(a)),
+        Cmd::Wallet(a) => wallet(a).and_then(|w| rt.block_on(w)),
+    };
+    // Background tasks (polls in flight) are abandoned rather than awaited.
+    rt.shutdown_timeout(Duration::from_secs(2));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn console(a: ConsoleArgs) -> Result<()> {
+    let data = match (a.sandbox, &a.data) {
+        (true, None) => Some(PathBuf::from("sandbox")),
+        (_, d) => d.clone(),
+    };
+    if a.sandbox {
+        if let Some(d) = &data {
+            std::fs::create_dir_all(d)
+                .with_context(|| format!("cannot create {}", d.display()))?;
+        }
+    }
+    let log = match (&a.log, &data) {
+        (Some(l), _) => l.clone(),
+        (None, Some(d)) if d.is_dir() => d.join("dfc-tui.log"),
+        _ => std::env::temp_dir().join("dfc-tui.log"),
+    };
+    dfc_tui::app::log_to_file(&log)?;
+    let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
+    let node = match (&data, a.sandbox) {
+        (Some(d), true) => Some(sandbox::start(d, msg_tx.clone()).await?),
+        _ => None,
+    };
+    let url = node
+        .as_ref()
+        .map(|n| n.url.clone())
+        .unwrap_or_else(|| a.bank.clone());
+    let keys = match (&a.key, &data) {
+        (Some(k), _) => vec![KeyFile {
+            path: k.clone(),
+            key: datadir::read_key(k)?,
+        }],
+        (None, Some(d)) => sandbox::operator_keys(d)?,
+        (None, None) => Vec::new(),
+    };
+    if keys.is_empty() {
+        tracing::warn!("no operator key loaded: the console is read-only");
+    }
+    let replay_dir = data
+        .clone()
+        .filter(|d| d.join(datadir::LEDGER_FILE).exists());
+    let commands = net::spawn(
+        BankClient::new(&url),
+        keys,
+        replay_dir.clone(),
+        msg_tx,
+    );
+    let mut screen = Console::new(&url, replay_dir.is_some(), Some(commands));
+    screen.preferred_operator = a.operator;
+    if let Some(n) = &node {
+        if n.created {
+            screen.notice = Some(dfc_tui::ui::Notice::ok(format!(
+                "created a 2-of-3 sandbox in {}: press ? for keys, o to switch operator",
+                data.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+            )));
+        }
+    }
+    let mut terminal = ratatui::init();
+    let r = dfc_tui::app::run(&mut terminal, &mut screen, &mut msg_rx, TICK).await;
+    ratatui::restore();
+    if let Some(n) = node {
+        n.stop().await;
+    }
+    r.context("terminal")
+}
+
+fn passphrase() -> Result<Zeroizing<String>> {
+    if let Ok(p) = std::env::var("DFC_WALLET_PASSPHRASE") {
+        return Ok(Zeroizing::new(p));
+    }
+    Ok(Zeroizing::new(
+        rpassword::prompt_password("Wallet passphrase: ").context("reading the passphrase")?,
+    ))
+}
+
+fn wallet(a: WalletArgs) -> Result<impl std::future::Future<Output = Result<()>>> {
+    if !a.wallet.join(dfc_wallet::KEY_FILE).exists() {
+        bail!(
+            "no wallet in {}: create one with `dfc-wallet --wallet {} create` and register it",
+            a.wallet.display(),
+            a.wallet.display()
+        );
+    }
+    let log = a.log.clone().unwrap_or_else(|| a.wallet.join("dfc-tui.log"));
+    dfc_tui::app::log_to_file(&log)?;
+    let pass = passphrase()?;
+    let (msg_tx, msg_rx) = mpsc::unbounded_channel();
+    let handle = wallet_app::worker::open(&a.wallet, &pass, a.bank.clone(), msg_tx)?;
+    Ok(async move {
+        let mut msg_rx = msg_rx;
+        let mut screen = WalletApp::new(&handle);
+        let mut terminal = ratatui::init();
+        let r = dfc_tui::app::run(&mut terminal, &mut screen, &mut msg_rx, TICK).await;
+        ratatui::restore();
+        r.context("terminal")
+    })
+}

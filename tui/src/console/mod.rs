@@ -1,0 +1,886 @@
+//! The operator console: state, the actions keys turn into, and `update`. Rendering is in
+//! [`view`], network work in [`net`], the in-process sandbox node in [`sandbox`].
+
+pub mod net;
+pub mod sandbox;
+pub mod view;
+
+use std::collections::VecDeque;
+
+use dfc_central_bank::audit::AuditReport;
+use dfc_core::api::{Proposal, SupplySummary, WalletInfo};
+use dfc_core::{Address, Amount, NetworkParams, PublicKey, TxId, TxKind};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use tokio::sync::mpsc;
+
+use crate::app::Screen;
+use crate::ui::{Conn, Input, Notice};
+
+/// Blocks kept in memory for the explorer and the rate sparkline.
+pub const MAX_BLOCKS: usize = 500;
+/// Width of one sparkline bucket.
+pub const RATE_BUCKET_MS: u64 = 1000;
+/// Buckets of payments-per-second history kept (the widest sparkline shown).
+pub const RATE_BUCKETS: usize = 240;
+
+/// The console's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    /// Supply, rate, queue, audit, alerts.
+    Dashboard,
+    /// Propose and approve issuance.
+    Issuance,
+    /// Approve redemptions.
+    Redemption,
+    /// Blocks and transactions.
+    Ledger,
+    /// The wallet registry.
+    Wallets,
+    /// The supply audit.
+    Audit,
+}
+
+impl Tab {
+    /// All tabs in order.
+    pub const ALL: [Tab; 6] = [
+        Tab::Dashboard,
+        Tab::Issuance,
+        Tab::Redemption,
+        Tab::Ledger,
+        Tab::Wallets,
+        Tab::Audit,
+    ];
+    /// Title in the tab bar.
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Dashboard => "Dashboard",
+            Tab::Issuance => "Issuance",
+            Tab::Redemption => "Redemption",
+            Tab::Ledger => "Ledger",
+            Tab::Wallets => "Wallets",
+            Tab::Audit => "Audit",
+        }
+    }
+    fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// A transaction as the explorer shows it: public facts only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxRow {
+    /// Transaction id.
+    pub txid: TxId,
+    /// Kind.
+    pub kind: TxKind,
+    /// Encoded size, bytes.
+    pub size: usize,
+    /// The public amount (issue and redeem); transfers hide theirs.
+    pub amount: Option<Amount>,
+    /// Inputs spent.
+    pub inputs: usize,
+    /// Outputs created.
+    pub outputs: usize,
+}
+
+/// A block as the explorer shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockRow {
+    /// Height.
+    pub height: u64,
+    /// Block time, ms since the epoch.
+    pub time_ms: u64,
+    /// Block hash.
+    pub hash: String,
+    /// Supply after the block.
+    pub supply: Amount,
+    /// Its transactions.
+    pub txs: Vec<TxRow>,
+}
+
+impl BlockRow {
+    /// Transfers in the block (payments).
+    pub fn transfers(&self) -> u64 {
+        self.txs
+            .iter()
+            .filter(|t| t.kind == TxKind::Transfer)
+            .count() as u64
+    }
+}
+
+/// What the audit found.
+#[derive(Clone, Debug)]
+pub struct AuditResult {
+    /// When it ran, ms since the epoch.
+    pub time_ms: u64,
+    /// The node's supply summary at the time.
+    pub summary: SupplySummary,
+    /// Audit-log entries whose hash chain verified, or the first broken link.
+    pub log: Result<u64, String>,
+    /// The full replay from genesis over the data directory (`dfc-bank audit`), when the console
+    /// has it.
+    pub replay: Option<AuditReport>,
+}
+
+impl AuditResult {
+    /// Whether every check passed.
+    pub fn pass(&self) -> bool {
+        self.summary.invariant_ok && self.log.is_ok() && self.replay.as_ref().is_none_or(|r| r.pass)
+    }
+}
+
+/// Which prompt the Wallets tab shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WalletPromptKind {
+    /// Reason for freezing.
+    Freeze,
+    /// Reason for unfreezing.
+    Unfreeze,
+    /// The new tier.
+    SetTier,
+}
+
+/// What keyboard input goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Navigation keys.
+    Normal,
+    /// The issuance form; `true` when the destination field has focus, else the amount.
+    IssueForm {
+        /// Focus on the destination field.
+        on_to: bool,
+    },
+    /// A one-field prompt about the selected wallet.
+    WalletPrompt(WalletPromptKind),
+}
+
+/// What a key asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Leave the console.
+    Quit,
+    /// Show or hide the key help.
+    ToggleHelp,
+    /// Go to a tab.
+    GoTab(Tab),
+    /// Next tab.
+    NextTab,
+    /// Previous tab.
+    PrevTab,
+    /// Selection up.
+    Up,
+    /// Selection down.
+    Down,
+    /// Act as the next loaded operator.
+    CycleOperator,
+    /// Open the issuance form (optionally to a wallet's address).
+    NewIssue(Option<String>),
+    /// Approve the selected proposal as the current operator.
+    Approve,
+    /// Open a wallet prompt.
+    Prompt(WalletPromptKind),
+    /// Run the audit.
+    RunAudit,
+    /// Type into the focused field.
+    Type(char),
+    /// Delete the last character.
+    Backspace,
+    /// Move focus between fields.
+    SwitchField,
+    /// Submit the focused form.
+    Submit,
+    /// Close the form.
+    Cancel,
+}
+
+/// Work for the background tasks.
+#[derive(Clone, Debug)]
+pub enum Command {
+    /// Propose an issuance.
+    Propose {
+        /// Operator index.
+        operator: u8,
+        /// Destination.
+        to: Address,
+        /// Amount.
+        amount: Amount,
+    },
+    /// Approve a proposal.
+    Approve {
+        /// Operator index.
+        operator: u8,
+        /// Proposal.
+        txid: TxId,
+        /// Expected kind.
+        kind: TxKind,
+    },
+    /// Freeze a wallet.
+    Freeze {
+        /// Operator index.
+        operator: u8,
+        /// Wallet spend key.
+        wallet: PublicKey,
+        /// Why.
+        reason: String,
+    },
+    /// Unfreeze a wallet.
+    Unfreeze {
+        /// Operator index.
+        operator: u8,
+        /// Wallet spend key.
+        wallet: PublicKey,
+        /// Why.
+        reason: String,
+    },
+    /// Set a wallet's tier.
+    SetTier {
+        /// Operator index.
+        operator: u8,
+        /// Wallet spend key.
+        wallet: PublicKey,
+        /// New tier.
+        tier: u8,
+    },
+    /// Run the audit.
+    Audit,
+}
+
+/// What the background tasks report.
+#[derive(Debug)]
+pub enum Msg {
+    /// Parameters fetched and operator keys matched.
+    Connected {
+        /// The network parameters.
+        params: Box<NetworkParams>,
+        /// Operator indices whose keys are loaded.
+        operators: Vec<u8>,
+        /// Key files that are not operator keys of this network.
+        problems: Vec<String>,
+    },
+    /// A poll succeeded.
+    Polled(Box<Poll>),
+    /// A poll failed.
+    PollFailed(String),
+    /// An action finished: a message for the notice line.
+    Done(Result<String, String>),
+    /// An audit finished.
+    Audited(Box<Result<AuditResult, String>>),
+    /// The in-process node stopped.
+    NodeStopped(String),
+}
+
+/// One poll of the node.
+#[derive(Debug)]
+pub struct Poll {
+    /// Supply summary.
+    pub supply: SupplySummary,
+    /// Proposals.
+    pub proposals: Vec<Proposal>,
+    /// The registry.
+    pub wallets: Vec<WalletInfo>,
+    /// Blocks not seen before, oldest first.
+    pub new_blocks: Vec<BlockRow>,
+    /// When the poll finished, ms since the epoch.
+    pub time_ms: u64,
+}
+
+/// The console's state.
+pub struct Console {
+    /// Current tab.
+    pub tab: Tab,
+    /// Help overlay shown.
+    pub help: bool,
+    /// Input mode.
+    pub mode: Mode,
+    /// Connection.
+    pub conn: Conn,
+    /// The node's URL.
+    pub bank_url: String,
+    /// Parameters, once connected.
+    pub params: Option<NetworkParams>,
+    /// Operator indices whose keys are loaded.
+    pub operators: Vec<u8>,
+    /// Position in `operators` of the current operator.
+    pub op_pos: usize,
+    /// Operator to act as first, when its key is loaded.
+    pub preferred_operator: Option<u8>,
+    /// Latest supply summary.
+    pub supply: Option<SupplySummary>,
+    /// Proposals, pending first.
+    pub proposals: Vec<Proposal>,
+    /// The registry.
+    pub wallets: Vec<WalletInfo>,
+    /// Recent blocks, oldest first, at most [`MAX_BLOCKS`].
+    pub blocks: VecDeque<BlockRow>,
+    /// Payments per second, oldest first, one per [`RATE_BUCKET_MS`], ending now.
+    pub rate: Vec<u64>,
+    /// Whether an audit is running.
+    pub auditing: bool,
+    /// The last audit.
+    pub audit: Option<AuditResult>,
+    /// Whether the console can replay the ledger itself (it has the data directory).
+    pub has_data_dir: bool,
+    /// Issuance form: amount.
+    pub issue_amount: Input,
+    /// Issuance form: destination address.
+    pub issue_to: Input,
+    /// Wallets prompt text.
+    pub prompt: Input,
+    /// Selected row per list: issuance, redemption, ledger, wallets.
+    pub sel: [usize; 4],
+    /// Result of the last action.
+    pub notice: Option<Notice>,
+    /// An action in flight.
+    pub busy: Option<String>,
+    /// Clock of the last tick or poll, ms since the epoch.
+    pub now_ms: u64,
+    /// Asked to quit.
+    pub quitting: bool,
+    commands: Option<mpsc::UnboundedSender<Command>>,
+}
+
+impl Console {
+    /// An empty console for the node at `bank_url`; `commands` reaches the background tasks (none
+    /// in tests).
+    pub fn new(
+        bank_url: &str,
+        has_data_dir: bool,
+        commands: Option<mpsc::UnboundedSender<Command>>,
+    ) -> Self {
+        Console {
+            tab: Tab::Dashboard,
+            help: false,
+            mode: Mode::Normal,
+            conn: Conn::Connecting,
+            bank_url: bank_url.to_string(),
+            params: None,
+            operators: Vec::new(),
+            op_pos: 0,
+            preferred_operator: None,
+            supply: None,
+            proposals: Vec::new(),
+            wallets: Vec::new(),
+            blocks: VecDeque::new(),
+            rate: vec![0; RATE_BUCKETS],
+            auditing: false,
+            audit: None,
+            has_data_dir,
+            issue_amount: Input::default(),
+            issue_to: Input::default(),
+            prompt: Input::default(),
+            sel: [0; 4],
+            notice: None,
+            busy: None,
+            now_ms: 0,
+            quitting: false,
+            commands,
+        }
+    }
+
+    /// The operator acting now.
+    pub fn operator(&self) -> Option<u8> {
+        self.operators.get(self.op_pos).copied()
+    }
+
+    /// Formats an amount in the network's currency.
+    pub fn fmt(&self, amount: Amount) -> String {
+        match &self.params {
+            Some(p) => p.format(amount),
+            None => amount.units().to_string(),
+        }
+    }
+
+    /// Proposals of `kind`, pending first (the node's order).
+    pub fn proposals_of(&self, kind: TxKind) -> Vec<&Proposal> {
+        self.proposals.iter().filter(|p| p.kind == kind).collect()
+    }
+
+    /// Pending proposals.
+    pub fn pending(&self) -> usize {
+        self.proposals
+            .iter()
+            .filter(|p| p.state == "pending")
+            .count()
+    }
+
+    /// The registry in display order: by tier, then oldest first.
+    pub fn wallets_by_tier(&self) -> Vec<&WalletInfo> {
+        let mut w: Vec<&WalletInfo> = self.wallets.iter().collect();
+        w.sort_by_key(|w| (w.tier, w.registered_ms));
+        w
+    }
+
+    /// A registered wallet's label by spend key.
+    pub fn wallet_label(&self, key: &PublicKey) -> Option<&str> {
+        self.wallets
+            .iter()
+            .find(|w| w.address.spend == *key)
+            .map(|w| w.label.as_str())
+    }
+
+    fn list_len(&self, i: usize) -> usize {
+        match i {
+            0 => self.proposals_of(TxKind::Issue).len(),
+            1 => self.proposals_of(TxKind::Redeem).len(),
+            2 => self.blocks.len(),
+            _ => self.wallets.len(),
+        }
+    }
+
+    fn list_index(&self) -> Option<usize> {
+        match self.tab {
+            Tab::Issuance => Some(0),
+            Tab::Redemption => Some(1),
+            Tab::Ledger => Some(2),
+            Tab::Wallets => Some(3),
+            Tab::Dashboard | Tab::Audit => None,
+        }
+    }
+
+    fn clamp_selection(&mut self) {
+        for i in 0..4 {
+            let len = self.list_len(i);
+            self.sel[i] = self.sel[i].min(len.saturating_sub(1));
+        }
+    }
+
+    fn send(&mut self, cmd: Command, busy: String) {
+        match &self.commands {
+            Some(tx) if tx.send(cmd).is_ok() => self.busy = Some(busy),
+            Some(_) => self.notice = Some(Notice::err("the background tasks stopped")),
+            None => self.busy = Some(busy),
+        }
+    }
+
+    /// The action a key asks for in the current mode.
+    pub fn key_action(&self, key: KeyEvent) -> Option<Action> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return Some(Action::Quit);
+        }
+        if self.help {
+            return Some(Action::ToggleHelp);
+        }
+        match self.mode {
+            Mode::IssueForm { .. } | Mode::WalletPrompt(_) => match key.code {
+                KeyCode::Esc => Some(Action::Cancel),
+                KeyCode::Enter => Some(Action::Submit),
+                KeyCode::Backspace => Some(Action::Backspace),
+                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
+                    Some(Action::SwitchField)
+                }
+                KeyCode::Char(c) => Some(Action::Type(c)),
+                _ => None,
+            },
+            Mode::Normal => {
+                let tab_key = match key.code {
+                    KeyCode::Char(c @ '1'..='6') => {
+                        let i = usize::from(u8::try_from(c).unwrap_or(b'1') - b'1');
+                        Tab::ALL.get(i).copied()
+                    }
+                    _ => None,
+                };
+                if let Some(t) = tab_key {
+                    return Some(Action::GoTab(t));
+                }
+                match key.code {
+                    KeyCode::Char('q') => Some(Action::Quit),
+                    KeyCode::Char('?') => Some(Action::ToggleHelp),
+                    KeyCode::Tab | KeyCode::Right => Some(Action::NextTab),
+                    KeyCode::BackTab | KeyCode::Left => Some(Action::PrevTab),
+                    KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+                    KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+                    KeyCode::Char('o') => Some(Action::CycleOperator),
+                    KeyCode::Char('n') if self.tab == Tab::Issuance => Some(Action::NewIssue(None)),
+                    KeyCode::Char('a') if matches!(self.tab, Tab::Issuance | Tab::Redemption) => {
+                        Some(Action::Approve)
+                    }
+                    KeyCode::Char('f') if self.tab == Tab::Wallets => {
+                        Some(Action::Prompt(WalletPromptKind::Freeze))
+                    }
+                    KeyCode::Char('u') if self.tab == Tab::Wallets => {
+                        Some(Action::Prompt(WalletPromptKind::Unfreeze))
+                    }
+                    KeyCode::Char('t') if self.tab == Tab::Wallets => {
+                        Some(Action::Prompt(WalletPromptKind::SetTier))
+                    }
+                    KeyCode::Char('i') if self.tab == Tab::Wallets => {
+                        let w = self.wallets_by_tier();
+                        w.get(self.sel[3])
+                            .map(|w| Action::NewIssue(Some(w.address.to_string())))
+                    }
+                    KeyCode::Char('r') if matches!(self.tab, Tab::Audit | Tab::Dashboard) => {
+                        Some(Action::RunAudit)
+                    }
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// Applies an action.
+    pub fn update(&mut self, action: Action) {
+        match action {
+            Action::Quit => self.quitting = true,
+            Action::ToggleHelp => self.help = !self.help,
+            Action::GoTab(t) => self.tab = t,
+            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()],
+            Action::PrevTab => {
+                self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+            }
+            Action::Up => {
+                if let Some(i) = self.list_index() {
+                    self.sel[i] = self.sel[i].saturating_sub(1);
+                }
+            }
+            Action::Down => {
+                if let Some(i) = self.list_index() {
+                    self.sel[i] = (self.sel[i] + 1).min(self.list_len(i).saturating_sub(1));
+                }
+            }
+            Action::CycleOperator => {
+                if self.operators.len() > 1 {
+                    self.op_pos = (self.op_pos + 1) % self.operators.len();
+                    self.notice = self.operator().map(|o| {
+                        Notice::ok(format!("now acting as operator {o}"))
+                    });
+                } else {
+                    self.notice = Some(Notice::err(
+                        "only one operator key is loaded (the sandbox, or --data DIR, loads them all)",
+                    ));
+                }
+            }
+            Action::NewIssue(to) => {
+                self.tab = Tab::Issuance;
+                if let Some(to) = to {
+                    self.issue_to.text = to;
+                }
+                self.mode = Mode::IssueForm { on_to: false };
+            }
+            Action::Approve => self.approve(),
+            Action::Prompt(kind) => {
+                if self.wallets.is_empty() {
+                    self.notice = Some(Notice::err("no wallet is registered yet"));
+                } else {
+                    self.prompt.clear();
+                    self.mode = Mode::WalletPrompt(kind);
+                }
+            }
+            Action::RunAudit => {
+                if !self.auditing {
+                    self.auditing = true;
+                    self.send(Command::Audit, "running the audit".into());
+                }
+            }
+            Action::Type(c) => match self.mode {
+                Mode::IssueForm { on_to: false } => self.issue_amount.push(c),
+                Mode::IssueForm { on_to: true } => self.issue_to.push(c),
+                Mode::WalletPrompt(_) => self.prompt.push(c),
+                Mode::Normal => {}
+            },
+            Action::Backspace => match self.mode {
+                Mode::IssueForm { on_to: false } => self.issue_amount.pop(),
+                Mode::IssueForm { on_to: true } => self.issue_to.pop(),
+                Mode::WalletPrompt(_) => self.prompt.pop(),
+                Mode::Normal => {}
+            },
+            Action::SwitchField => {
+                if let Mode::IssueForm { on_to } = self.mode {
+                    self.mode = Mode::IssueForm { on_to: !on_to };
+                }
+            }
+            Action::Cancel => self.mode = Mode::Normal,
+            Action::Submit => self.submit(),
+        }
+    }
+
+    fn approve(&mut self) {
+        let kind = if self.tab == Tab::Redemption {
+            TxKind::Redeem
+        } else {
+            TxKind::Issue
+        };
+        let idx = self.sel[if kind == TxKind::Issue { 0 } else { 1 }];
+        let Some(p) = self.proposals_of(kind).get(idx).map(|p| (*p).clone()) else {
+            self.notice = Some(Notice::err(format!("no {} proposal to approve", kind.name())));
+            return;
+        };
+        let Some(op) = self.operator() else {
+            self.notice = Some(Notice::err("no operator key is loaded"));
+            return;
+        };
+        if p.state != "pending" {
+            self.notice = Some(Notice::err(format!(
+                "proposal {} is {}, not pending",
+                crate::ui::short(&p.txid.to_hex(), 12),
+                p.state
+            )));
+            return;
+        }
+        if p.approvals.contains(&op) {
+            self.notice = Some(Notice::err(format!(
+                "operator {op} already approved this proposal: press o to act as another operator"
+            )));
+            return;
+        }
+        let amount = self.fmt(p.amount);
+        self.send(
+            Command::Approve {
+                operator: op,
+                txid: p.txid,
+                kind,
+            },
+            format!("operator {op} approving the {} of {amount}", kind.name()),
+        );
+    }
+
+    fn submit(&mut self) {
+        match self.mode.clone() {
+            Mode::IssueForm { on_to: false } => self.mode = Mode::IssueForm { on_to: true },
+            Mode::IssueForm { on_to: true } => self.submit_issue(),
+            Mode::WalletPrompt(kind) => self.submit_prompt(kind),
+            Mode::Normal => {}
+        }
+    }
+
+    fn submit_issue(&mut self) {
+        let Some(params) = self.params.clone() else {
+            self.notice = Some(Notice::err("not connected to the node yet"));
+            return;
+        };
+        let amount = match Amount::parse(self.issue_amount.text.trim(), params.decimals) {
+            Ok(a) if a > Amount::ZERO => a,
+            Ok(_) => {
+                self.notice = Some(Notice::err("the amount must be more than zero"));
+                self.mode = Mode::IssueForm { on_to: false };
+                return;
+            }
+            Err(e) => {
+                self.notice = Some(Notice::err(format!(
+                    "amount: {e} (e.g. 100 or 12.{})",
+                    "5".repeat(usize::from(params.decimals))
+                )));
+                self.mode = Mode::IssueForm { on_to: false };
+                return;
+            }
+        };
+        let to: Address = match self.issue_to.text.trim().parse() {
+            Ok(a) => a,
+            Err(e) => {
+                self.notice = Some(Notice::err(format!("destination: {e}")));
+                return;
+            }
+        };
+        if to.network != params.network_id {
+            self.notice = Some(Notice::err(format!(
+                "destination is an address of network {}, not {}",
+                to.network, params.network_id
+            )));
+            return;
+        }
+        let Some(op) = self.operator() else {
+            self.notice = Some(Notice::err("no operator key is loaded"));
+            return;
+        };
+        self.mode = Mode::Normal;
+        self.sel[0] = 0;
+        self.send(
+            Command::Propose {
+                operator: op,
+                to,
+                amount,
+            },
+            format!(
+                "operator {op} proposing an issuance of {}",
+                params.format(amount)
+            ),
+        );
+        self.issue_amount.clear();
+        self.issue_to.clear();
+    }
+
+    fn submit_prompt(&mut self, kind: WalletPromptKind) {
+        let Some(w) = self.wallets_by_tier().get(self.sel[3]).map(|w| (*w).clone()) else {
+            self.mode = Mode::Normal;
+            return;
+        };
+        let Some(op) = self.operator() else {
+            self.notice = Some(Notice::err("no operator key is loaded"));
+            return;
+        };
+        let who = if w.label.is_empty() {
+            crate::ui::short_address(&w.address.to_string(), 8)
+        } else {
+            w.label.clone()
+        };
+        let text = self.prompt.text.trim().to_string();
+        let (cmd, busy) = match kind {
+            WalletPromptKind::Freeze => {
+                if text.is_empty() {
+                    self.notice = Some(Notice::err("give a reason: it goes to the audit log"));
+                    return;
+                }
+                (
+                    Command::Freeze {
+                        operator: op,
+                        wallet: w.address.spend,
+                        reason: text,
+                    },
+                    format!("freezing {who}"),
+                )
+            }
+            WalletPromptKind::Unfreeze => (
+                Command::Unfreeze {
+                    operator: op,
+                    wallet: w.address.spend,
+                    reason: text,
+                },
+                format!("unfreezing {who}"),
+            ),
+            WalletPromptKind::SetTier => {
+                let tiers = self.params.as_ref().map(|p| p.tiers.len()).unwrap_or(0);
+                match text.parse::<u8>() {
+                    Ok(t) if usize::from(t) < tiers => (
+                        Command::SetTier {
+                            operator: op,
+                            wallet: w.address.spend,
+                            tier: t,
+                        },
+                        format!("setting {who} to tier {t}"),
+                    ),
+                    _ => {
+                        self.notice = Some(Notice::err(format!(
+                            "tier must be a number from 0 to {}",
+                            tiers.saturating_sub(1)
+                        )));
+                        return;
+                    }
+                }
+            }
+        };
+        self.mode = Mode::Normal;
+        self.send(cmd, busy);
+    }
+
+    /// Applies a background report.
+    pub fn apply(&mut self, msg: Msg) {
+        match msg {
+            Msg::Connected {
+                params,
+                operators,
+                problems,
+            } => {
+                self.params = Some(*params);
+                self.op_pos = self
+                    .preferred_operator
+                    .and_then(|p| operators.iter().position(|o| *o == p))
+                    .unwrap_or(0);
+                self.operators = operators;
+                // The background tasks run a first audit on connecting.
+                self.auditing = true;
+                if !problems.is_empty() {
+                    self.notice = Some(Notice::err(problems.join("; ")));
+                }
+            }
+            Msg::Polled(poll) => {
+                self.conn = Conn::Connected;
+                let poll = *poll;
+                self.supply = Some(poll.supply);
+                self.proposals = poll.proposals;
+                self.wallets = poll.wallets;
+                self.blocks.extend(poll.new_blocks);
+                while self.blocks.len() > MAX_BLOCKS {
+                    self.blocks.pop_front();
+                }
+                self.now_ms = self.now_ms.max(poll.time_ms);
+                self.rate = payment_rate(&self.blocks, self.now_ms, RATE_BUCKETS);
+                self.clamp_selection();
+            }
+            Msg::PollFailed(e) => {
+                self.conn = match &self.conn {
+                    Conn::Reconnecting { attempts, .. } => Conn::Reconnecting {
+                        error: e,
+                        attempts: attempts + 1,
+                    },
+                    Conn::Error(x) => Conn::Error(x.clone()),
+                    _ => Conn::Reconnecting {
+                        error: e,
+                        attempts: 1,
+                    },
+                }
+            }
+            Msg::Done(r) => {
+                self.busy = None;
+                self.notice = Some(match r {
+                    Ok(t) => Notice::ok(t),
+                    Err(e) => Notice::err(e),
+                });
+            }
+            Msg::Audited(r) => {
+                self.auditing = false;
+                self.busy = None;
+                match *r {
+                    Ok(a) => {
+                        self.notice = Some(if a.pass() {
+                            Notice::ok("audit passed")
+                        } else {
+                            Notice::err("audit FAILED: see the Audit tab")
+                        });
+                        self.audit = Some(a);
+                    }
+                    Err(e) => self.notice = Some(Notice::err(format!("audit: {e}"))),
+                }
+            }
+            Msg::NodeStopped(e) => self.conn = Conn::Error(e),
+        }
+    }
+}
+
+/// Payments per second over the last `buckets` seconds ending at `now_ms`, oldest first, from
+/// the blocks' transfer counts and times.
+pub fn payment_rate(blocks: &VecDeque<BlockRow>, now_ms: u64, buckets: usize) -> Vec<u64> {
+    let mut out = vec![0u64; buckets];
+    let span = RATE_BUCKET_MS * buckets as u64;
+    let start = now_ms.saturating_sub(span);
+    for b in blocks.iter().rev() {
+        if b.time_ms < start {
+            break;
+        }
+        if b.time_ms >= now_ms {
+            if let Some(last) = out.last_mut() {
+                *last += b.transfers();
+            }
+            continue;
+        }
+        let i = usize::try_from((b.time_ms - start) / RATE_BUCKET_MS).unwrap_or(0);
+        if let Some(slot) = out.get_mut(i.min(buckets.saturating_sub(1))) {
+            *slot += b.transfers();
+        }
+    }
+    out
+}
+
+impl Screen for Console {
+    type Msg = Msg;
+    fn on_key(&mut self, key: KeyEvent) {
+        if let Some(a) = self.key_action(key) {
+            self.update(a);
+        }
+    }
+    fn on_msg(&mut self, msg: Msg) {
+        self.apply(msg);
+    }
+    fn on_tick(&mut self) {
+        self.now_ms = dfc_central_bank::datadir::now_ms();
+        self.rate = payment_rate(&self.blocks, self.now_ms, RATE_BUCKETS);
+    }
+    fn draw(&self, frame: &mut Frame) {
+        view::draw(frame, self);
+    }
+    fn quit(&self) -> bool {
+        self.quitting
+    }
+}
+
+#[cfg(test)]
+mod tests;

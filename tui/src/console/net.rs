@@ -1,0 +1,371 @@
+//! The console's background tasks: a poller (parameters, supply, proposals, registry, new blocks)
+//! and one task per operator action or audit. They report through the message channel; the
+//! screen never waits on them.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dfc_central_bank::audit::{self, AuditReport};
+use dfc_central_bank::client::BankClient;
+use dfc_central_bank::datadir::{self, now_ms};
+use dfc_central_bank::ops::{fetch_proposal, Operator};
+use dfc_central_bank::store;
+use dfc_core::api::{AuditEntry, OperatorAction, OperatorResponse};
+use dfc_core::{Block, Hash32, NetworkParams, SigningKey};
+use tokio::sync::{mpsc, Notify};
+
+use super::{AuditResult, BlockRow, Command, Msg, Poll, TxRow, MAX_BLOCKS};
+
+/// Time between polls while connected.
+const POLL_EVERY: Duration = Duration::from_secs(1);
+/// Longest wait between attempts while the node does not answer.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// Audit-log pages read at most by one audit (1000 entries each).
+const MAX_AUDIT_PAGES: u64 = 10_000;
+
+/// A loaded operator key and where it came from.
+pub struct KeyFile {
+    /// The file, for messages.
+    pub path: PathBuf,
+    /// The key.
+    pub key: SigningKey,
+}
+
+struct Ctx {
+    client: BankClient,
+    params: NetworkParams,
+    operators: HashMap<u8, Operator>,
+    data_dir: Option<PathBuf>,
+    msgs: mpsc::UnboundedSender<Msg>,
+    poke: Notify,
+}
+
+/// Starts the background tasks; returns the channel the console sends commands on.
+pub fn spawn(
+    client: BankClient,
+    keys: Vec<KeyFile>,
+    data_dir: Option<PathBuf>,
+    msgs: mpsc::UnboundedSender<Msg>,
+) -> mpsc::UnboundedSender<Command> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(main_task(client, keys, data_dir, msgs, rx));
+    tx
+}
+
+async fn main_task(
+    client: BankClient,
+    keys: Vec<KeyFile>,
+    data_dir: Option<PathBuf>,
+    msgs: mpsc::UnboundedSender<Msg>,
+    mut commands: mpsc::UnboundedReceiver<Command>,
+) {
+    let mut backoff = POLL_EVERY;
+    let params = loop {
+        match client.params().await {
+            Ok(p) => break p,
+            Err(e) => {
+                if msgs.send(Msg::PollFailed(e.to_string())).is_err() {
+                    return;
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    };
+    let mut operators = HashMap::new();
+    let mut problems = Vec::new();
+    for k in keys {
+        match Operator::find(&params, k.key) {
+            Some(op) => {
+                operators.insert(op.index, op);
+            }
+            None => problems.push(format!(
+                "{} is not an operator key of this network",
+                k.path.display()
+            )),
+        }
+    }
+    let mut indices: Vec<u8> = operators.keys().copied().collect();
+    indices.sort_unstable();
+    if msgs
+        .send(Msg::Connected {
+            params: Box::new(params.clone()),
+            operators: indices,
+            problems,
+        })
+        .is_err()
+    {
+        return;
+    }
+    let ctx = Arc::new(Ctx {
+        client,
+        params,
+        operators,
+        data_dir,
+        msgs,
+        poke: Notify::new(),
+    });
+    tokio::spawn(poller(ctx.clone()));
+    // A first audit, so the dashboard shows a result from the start.
+    tokio::spawn(handle(ctx.clone(), Command::Audit));
+    while let Some(cmd) = commands.recv().await {
+        tokio::spawn(handle(ctx.clone(), cmd));
+    }
+}
+
+async fn poller(ctx: Arc<Ctx>) {
+    let mut next_height: Option<u64> = None;
+    let mut backoff = POLL_EVERY;
+    loop {
+        let wait = match poll(&ctx, &mut next_height).await {
+            Ok(p) => {
+                backoff = POLL_EVERY;
+                if ctx.msgs.send(Msg::Polled(Box::new(p))).is_err() {
+                    return;
+                }
+                POLL_EVERY
+            }
+            Err(e) => {
+                if ctx.msgs.send(Msg::PollFailed(e)).is_err() {
+                    return;
+                }
+                let w = backoff;
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                w
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = ctx.poke.notified() => {}
+        }
+    }
+}
+
+async fn poll(ctx: &Ctx, next_height: &mut Option<u64>) -> Result<Poll, String> {
+    let c = &ctx.client;
+    let (supply, proposals, wallets) = tokio::try_join!(c.supply(), c.proposals(), c.wallets())
+        .map_err(|e| e.to_string())?;
+    let keep = MAX_BLOCKS as u64;
+    let mut from = next_height.unwrap_or(0).max(supply.height.saturating_sub(keep - 1));
+    let mut new_blocks = Vec::new();
+    // Catches up page by page, at most `MAX_BLOCKS` blocks per poll.
+    while from <= supply.height && new_blocks.len() < MAX_BLOCKS {
+        let page = c.blocks(from, 500).await.map_err(|e| e.to_string())?;
+        if page.blocks.is_empty() {
+            break;
+        }
+        for b in &page.blocks {
+            from = b.header.height + 1;
+            new_blocks.push(block_row(b));
+        }
+    }
+    *next_height = Some(from);
+    Ok(Poll {
+        supply,
+        proposals,
+        wallets,
+        new_blocks,
+        time_ms: now_ms(),
+    })
+}
+
+/// The explorer's view of a block: public facts only.
+pub fn block_row(b: &Block) -> BlockRow {
+    BlockRow {
+        height: b.header.height,
+        time_ms: b.header.time_ms,
+        hash: b.header.hash().to_hex(),
+        supply: b.header.supply,
+        txs: b
+            .txs
+            .iter()
+            .map(|tx| TxRow {
+                txid: tx.id(),
+                kind: tx.kind,
+                size: tx.encode().len(),
+                amount: tx.kind.is_public().then_some(tx.public_amount),
+                inputs: tx.inputs.len(),
+                outputs: tx.outputs.len(),
+            })
+            .collect(),
+    }
+}
+
+async fn handle(ctx: Arc<Ctx>, cmd: Command) {
+    let msg = match cmd {
+        Command::Audit => Msg::Audited(Box::new(run_audit(&ctx).await)),
+        other => Msg::Done(operate(&ctx, other).await),
+    };
+    let _ = ctx.msgs.send(msg);
+    ctx.poke.notify_one();
+}
+
+fn describe(r: &OperatorResponse) -> String {
+    match &r.receipt {
+        Some(rc) if !r.message.contains("height") => {
+            format!("{} (committed at height {})", r.message, rc.height)
+        }
+        _ => r.message.clone(),
+    }
+}
+
+async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
+    let op_of = |i: u8| {
+        ctx.operators
+            .get(&i)
+            .cloned()
+            .ok_or_else(|| format!("no key for operator {i}"))
+    };
+    let params = &ctx.params;
+    let req = match cmd {
+        Command::Propose {
+            operator,
+            to,
+            amount,
+        } => {
+            let op = op_of(operator)?;
+            let p = params.clone();
+            // Building the range proof is CPU work: off the async threads.
+            let (_, req) =
+                tokio::task::spawn_blocking(move || op.propose_issue(&p, &to, amount))
+                    .await
+                    .map_err(|e| format!("building the issuance failed: {e}"))?
+                    .map_err(|e| format!("cannot build the issuance: {e}"))?;
+            req
+        }
+        Command::Approve {
+            operator,
+            txid,
+            kind,
+        } => {
+            let op = op_of(operator)?;
+            let detail = fetch_proposal(ctx.client.base_url(), &txid)
+                .await
+                .map_err(|e| e.to_string())?;
+            if detail.proposal.kind != kind {
+                return Err(format!(
+                    "{txid} is a {} proposal, not {}",
+                    detail.proposal.kind.name(),
+                    kind.name()
+                ));
+            }
+            if detail.tx.id() != txid {
+                return Err(format!(
+                    "the node returned a transaction whose id is not {txid}"
+                ));
+            }
+            op.approve(params, &txid)
+        }
+        Command::Freeze {
+            operator,
+            wallet,
+            reason,
+        } => op_of(operator)?.request(params, OperatorAction::Freeze { wallet, reason }),
+        Command::Unfreeze {
+            operator,
+            wallet,
+            reason,
+        } => op_of(operator)?.request(params, OperatorAction::Unfreeze { wallet, reason }),
+        Command::SetTier {
+            operator,
+            wallet,
+            tier,
+        } => op_of(operator)?.request(params, OperatorAction::SetTier { wallet, tier }),
+        Command::Audit => return Err("an audit is not an operator action".into()),
+    };
+    let r = ctx
+        .client
+        .operator(&req)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(operator = req.operator, message = %r.message, "operator action");
+    Ok(describe(&r))
+}
+
+async fn run_audit(ctx: &Ctx) -> Result<AuditResult, String> {
+    let summary = ctx.client.supply().await.map_err(|e| e.to_string())?;
+    let log = verify_audit_log(&ctx.client).await;
+    let replay = match &ctx.data_dir {
+        Some(dir) => {
+            let dir = dir.clone();
+            let params = ctx.params.clone();
+            Some(
+                tokio::task::spawn_blocking(move || replay(&dir, &params))
+                    .await
+                    .map_err(|e| format!("the replay failed: {e}"))?,
+            )
+        }
+        None => None,
+    };
+    Ok(AuditResult {
+        time_ms: now_ms(),
+        summary,
+        log,
+        replay,
+    })
+}
+
+/// `dfc-bank audit` over the data directory, in one read transaction so a block committed by the
+/// running node meanwhile cannot mix two states into the report.
+pub fn replay(dir: &std::path::Path, params: &NetworkParams) -> AuditReport {
+    let failed = |e: String| AuditReport {
+        pass: false,
+        height: None,
+        supply_units: None,
+        supply: None,
+        notes_outstanding: None,
+        tx_count: None,
+        audit_entries: None,
+        error: Some(e),
+    };
+    let conn = match store::open_reader(&dir.join(datadir::LEDGER_FILE)) {
+        Ok(c) => c,
+        Err(e) => return failed(format!("cannot open the ledger: {e}")),
+    };
+    if let Err(e) = conn.execute_batch("BEGIN") {
+        return failed(format!("cannot start a read transaction: {e}"));
+    }
+    let report = audit::audit_report(&conn, params);
+    let _ = conn.execute_batch("COMMIT");
+    report
+}
+
+/// Checks the hash chain of the node's audit log through the API; returns the entries checked.
+async fn verify_audit_log(client: &BankClient) -> Result<u64, String> {
+    let mut prev = Hash32([0; 32]);
+    let mut next_seq = 1u64;
+    for _ in 0..MAX_AUDIT_PAGES {
+        let page: Vec<AuditEntry> = client
+            .audit_log(next_seq)
+            .await
+            .map_err(|e| e.to_string())?;
+        if page.is_empty() {
+            return Ok(next_seq - 1);
+        }
+        for e in &page {
+            if e.seq != next_seq {
+                return Err(format!(
+                    "audit log entry {} follows {}",
+                    e.seq,
+                    next_seq - 1
+                ));
+            }
+            if e.prev_hash != prev {
+                return Err(format!(
+                    "audit log entry {} does not link to the entry before it",
+                    e.seq
+                ));
+            }
+            let h =
+                AuditEntry::compute_hash(e.seq, e.time_ms, e.operator, &e.action, &e.detail, &prev);
+            if h != e.hash {
+                return Err(format!("audit log entry {} does not match its hash", e.seq));
+            }
+            prev = e.hash;
+            next_seq += 1;
+        }
+    }
+    Ok(next_seq - 1)
+}

@@ -1,0 +1,96 @@
+//! The newcomer's sandbox: `dfc-bank init` if the directory has no ledger, then the node served
+//! in-process on a free loopback port, its logs in the console's log file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use dfc_central_bank::datadir::{self, InitOptions};
+use dfc_central_bank::server;
+use tokio::sync::{mpsc, oneshot};
+
+use super::net::KeyFile;
+use super::Msg;
+
+/// Most operator key files looked for in a data directory.
+const MAX_OPERATORS: usize = 255;
+
+/// A node running inside the console.
+pub struct Sandbox {
+    /// Its URL, e.g. `http://127.0.0.1:40123`.
+    pub url: String,
+    /// Whether `init` ran now.
+    pub created: bool,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Creates the sandbox in `dir` if it has no ledger.
+pub fn ensure_init(dir: &Path) -> Result<bool> {
+    if dir.join(datadir::LEDGER_FILE).exists() {
+        return Ok(false);
+    }
+    datadir::init(dir, &InitOptions::default())
+        .with_context(|| format!("cannot create the sandbox in {}", dir.display()))?;
+    Ok(true)
+}
+
+/// Starts the node on `dir` (created first if needed); a stop of its sequencer is reported on
+/// `msgs`.
+pub async fn start(dir: &Path, msgs: mpsc::UnboundedSender<Msg>) -> Result<Sandbox> {
+    let created = ensure_init(dir)?;
+    let started =
+        server::start(dir).with_context(|| format!("cannot serve {}", dir.display()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot listen on a loopback port")?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, dir = %dir.display(), "sandbox node listening");
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let server = tokio::spawn(server::serve(started.state, listener, async move {
+        let _ = stop_rx.await;
+    }));
+    let sequencer = started.sequencer;
+    tokio::task::spawn_blocking(move || {
+        let why = match sequencer.join() {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => format!("the node stopped on a storage failure: {e}"),
+            Err(_) => "the node's sequencer panicked".to_string(),
+        };
+        tracing::error!("{why}");
+        let _ = msgs.send(Msg::NodeStopped(why));
+    });
+    Ok(Sandbox {
+        url: format!("http://{addr}"),
+        created,
+        shutdown: Some(stop_tx),
+        server,
+    })
+}
+
+impl Sandbox {
+    /// Stops serving and waits for open requests to finish; the sequencer then drains and ends.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        match (&mut self.server).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!("sandbox server: {e}"),
+            Err(e) => tracing::error!("sandbox server task: {e}"),
+        }
+    }
+}
+
+/// The operator key files `operator-N.key` in `dir`, from 0 up to the first missing one.
+pub fn operator_keys(dir: &Path) -> Result<Vec<KeyFile>> {
+    let mut keys = Vec::new();
+    for n in 0..MAX_OPERATORS {
+        let path: PathBuf = datadir::operator_key_path(dir, n);
+        if !path.exists() {
+            break;
+        }
+        let key = datadir::read_key(&path)?;
+        keys.push(KeyFile { path, key });
+    }
+    Ok(keys)
+}

@@ -1,0 +1,195 @@
+//! Snapshot tests of the console screens at 80x24 and 160x45, from fixed data.
+
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+
+use super::*;
+use crate::fixtures::{self, T0};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 45)];
+
+fn console() -> Console {
+    let mut c = Console::new("http://127.0.0.1:7400", true, None);
+    c.apply(Msg::Connected {
+        params: Box::new(fixtures::params()),
+        operators: vec![0, 1, 2],
+        problems: vec![],
+    });
+    c.auditing = false;
+    c.now_ms = T0 + 300_500;
+    c.apply(Msg::Polled(Box::new(Poll {
+        supply: fixtures::supply(),
+        proposals: fixtures::proposals(),
+        wallets: fixtures::wallets(),
+        new_blocks: fixtures::blocks(),
+        time_ms: T0 + 300_500,
+    })));
+    c.apply(Msg::Audited(Box::new(Ok(AuditResult {
+        time_ms: T0 + 299_000,
+        summary: fixtures::supply(),
+        log: Ok(7),
+        replay: Some(AuditReport {
+            pass: true,
+            height: Some(12),
+            supply_units: Some(15_000),
+            supply: Some("150.00 DFC".into()),
+            notes_outstanding: Some(19),
+            tx_count: Some(32),
+            audit_entries: Some(7),
+            error: None,
+        }),
+    }))));
+    c.notice = None;
+    c
+}
+
+fn render(c: &Console, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).expect("test terminal");
+    t.draw(|f| view::draw(f, c)).expect("draws");
+    t
+}
+
+fn key(c: &mut Console, code: KeyCode) {
+    if let Some(a) = c.key_action(KeyEvent::new(code, KeyModifiers::NONE)) {
+        c.update(a);
+    }
+}
+
+fn typed(c: &mut Console, text: &str) {
+    for ch in text.chars() {
+        key(c, KeyCode::Char(ch));
+    }
+}
+
+fn snap(name: &str, c: &Console) {
+    for (w, h) in SIZES {
+        let t = render(c, w, h);
+        insta::assert_snapshot!(format!("console_{name}_{w}x{h}"), t.backend());
+    }
+}
+
+#[test]
+fn dashboard() {
+    snap("dashboard", &console());
+}
+
+#[test]
+fn dashboard_disconnected_before_any_data() {
+    let mut c = Console::new("http://127.0.0.1:7400", false, None);
+    c.apply(Msg::PollFailed(
+        "cannot reach the node at http://127.0.0.1:7400/v1/params: connection refused".into(),
+    ));
+    c.apply(Msg::PollFailed("connection refused".into()));
+    snap("dashboard_disconnected", &c);
+}
+
+#[test]
+fn issuance_with_form_filled_in() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('2'));
+    key(&mut c, KeyCode::Char('n'));
+    typed(&mut c, "250.00");
+    key(&mut c, KeyCode::Enter);
+    typed(&mut c, &fixtures::address("alice").to_string());
+    snap("issuance_form", &c);
+}
+
+#[test]
+fn issuance_approve_switching_operator() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('2'));
+    key(&mut c, KeyCode::Char('a'));
+    assert!(
+        c.notice.as_ref().is_some_and(|n| !n.ok),
+        "operator 0 already approved"
+    );
+    key(&mut c, KeyCode::Char('o'));
+    assert_eq!(c.operator(), Some(1));
+    key(&mut c, KeyCode::Char('a'));
+    assert!(c.busy.is_some(), "approval sent");
+    snap("issuance_approving", &c);
+}
+
+#[test]
+fn redemption() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('3'));
+    snap("redemption", &c);
+}
+
+#[test]
+fn ledger_explorer() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('4'));
+    key(&mut c, KeyCode::Down);
+    snap("ledger", &c);
+    // The oldest blocks: block 1 holds the issuance with its public amount.
+    for _ in 0..10 {
+        key(&mut c, KeyCode::Down);
+    }
+    let t = render(&c, 80, 24);
+    insta::assert_snapshot!("console_ledger_issue_block_80x24", t.backend());
+}
+
+#[test]
+fn wallets_with_freeze_prompt() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('5'));
+    snap("wallets", &c);
+    key(&mut c, KeyCode::Down);
+    key(&mut c, KeyCode::Char('f'));
+    typed(&mut c, "court order 17");
+    let t = render(&c, 80, 24);
+    insta::assert_snapshot!("console_wallets_freeze_prompt_80x24", t.backend());
+}
+
+#[test]
+fn audit() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('6'));
+    snap("audit", &c);
+}
+
+#[test]
+fn audit_failure_raises_an_alert() {
+    let mut c = console();
+    c.apply(Msg::Audited(Box::new(Ok(AuditResult {
+        time_ms: T0 + 300_000,
+        summary: fixtures::supply(),
+        log: Err("audit log entry 4 does not match its hash".into()),
+        replay: None,
+    }))));
+    snap("dashboard_audit_failed", &c);
+}
+
+#[test]
+fn help_overlay() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('?'));
+    snap("help", &c);
+    key(&mut c, KeyCode::Char('x'));
+    assert!(!c.help, "any key closes the help");
+}
+
+#[test]
+fn rate_counts_transfers_per_second() {
+    let blocks: VecDeque<BlockRow> = fixtures::blocks().into();
+    let r = payment_rate(&blocks, T0 + 300_500, 10);
+    // Blocks 3..=12 fall in the last 10 s; transfers per block are h % 4 + 1.
+    assert_eq!(r, vec![4, 1, 2, 3, 4, 1, 2, 3, 4, 1]);
+}
+
+#[test]
+fn issuance_form_refuses_bad_input_without_sending() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('2'));
+    key(&mut c, KeyCode::Char('n'));
+    typed(&mut c, "12.345");
+    key(&mut c, KeyCode::Enter);
+    typed(&mut c, &fixtures::address("alice").to_string());
+    key(&mut c, KeyCode::Enter);
+    assert!(c.busy.is_none());
+    assert_eq!(c.mode, Mode::IssueForm { on_to: false }, "back to the amount");
+    assert!(c.notice.as_ref().is_some_and(|n| !n.ok));
+}

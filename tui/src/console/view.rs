@@ -1,0 +1,688 @@
+//! Rendering of the console: a pure function of [`Console`].
+
+use dfc_core::api::Proposal;
+use dfc_core::TxKind;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline, Table, TableState, Wrap};
+use ratatui::Frame;
+
+use super::{Console, Mode, Tab, WalletPromptKind};
+use crate::ui::{self, date_time, hms, short, short_address};
+
+/// Keys shown by the help overlay.
+pub const HELP: &[(&str, &str)] = &[
+    ("1-6, Tab, ← →", "switch tab"),
+    ("↑ ↓, j k", "select a row"),
+    ("o", "act as the next loaded operator"),
+    ("n", "new issuance (Issuance tab)"),
+    ("a", "approve the selected proposal"),
+    ("f / u", "freeze / unfreeze the selected wallet"),
+    ("t", "set the selected wallet's tier"),
+    ("i", "issue to the selected wallet"),
+    ("r", "run the audit (Dashboard, Audit)"),
+    ("Enter", "next field, then submit"),
+    ("Esc", "close the form"),
+    ("?", "this help"),
+    ("q, Ctrl-C", "quit"),
+];
+
+/// Draws the whole console.
+pub fn draw(frame: &mut Frame, c: &Console) {
+    let area = frame.area();
+    let notice_text = c.busy.as_ref().map(|b| ui::Notice::ok(b.clone()));
+    let nh = ui::notice_height(notice_text.as_ref().or(c.notice.as_ref()), area.width);
+    let [tabs, body, notice, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(nh),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let titles: Vec<&str> = Tab::ALL.iter().map(|t| t.title()).collect();
+    let network = c
+        .params
+        .as_ref()
+        .map(|p| format!("{} · {}", p.name, p.currency))
+        .unwrap_or_default();
+    ui::tab_bar(frame, tabs, &titles, c.tab.index(), &network);
+    match c.tab {
+        Tab::Dashboard => dashboard(frame, body, c),
+        Tab::Issuance => issuance(frame, body, c),
+        Tab::Redemption => redemption(frame, body, c),
+        Tab::Ledger => ledger(frame, body, c),
+        Tab::Wallets => wallets(frame, body, c),
+        Tab::Audit => audit(frame, body, c),
+    }
+    ui::notice_line(frame, notice, c.notice.as_ref(), c.busy.as_deref());
+    let mut segs = Vec::new();
+    if let Some(op) = c.operator() {
+        segs.push(format!("operator {op}"));
+    }
+    segs.push(c.bank_url.clone());
+    if let Some(p) = &c.params {
+        segs.push(format!("{}-of-{} approvals", p.threshold, p.issuers.len()));
+    }
+    ui::status_bar(frame, status, &c.conn, &segs);
+    if c.help {
+        ui::help_overlay(frame, "dfc console keys", HELP);
+    }
+}
+
+fn kv(label: &str, value: String, width: usize) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label:<width$}"), ui::label()),
+        Span::raw(value),
+    ])
+}
+
+fn audit_summary(c: &Console) -> (String, Color) {
+    match (&c.audit, c.auditing) {
+        (_, true) => ("running".into(), Color::Yellow),
+        (Some(a), false) if a.pass() => (format!("PASS at {} UTC", hms(a.time_ms)), Color::Green),
+        (Some(a), false) => (format!("FAIL at {} UTC", hms(a.time_ms)), Color::Red),
+        (None, false) => ("not run yet (r)".into(), Color::Yellow),
+    }
+}
+
+fn dashboard(frame: &mut Frame, area: Rect, c: &Console) {
+    let [stats, rate, alerts] = Layout::vertical([
+        Constraint::Length(6),
+        Constraint::Min(5),
+        Constraint::Min(4),
+    ])
+    .areas(area);
+    let block = Block::bordered().title(" Ledger ");
+    let inner = block.inner(stats);
+    frame.render_widget(block, stats);
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(inner);
+    let dash = "—".to_string();
+    let s = c.supply.as_ref();
+    let w = 19;
+    let left_lines = vec![
+        kv("Supply", s.map(|s| c.fmt(s.supply)).unwrap_or(dash.clone()), w),
+        kv(
+            "Notes outstanding",
+            s.map(|s| s.notes_outstanding.to_string())
+                .unwrap_or(dash.clone()),
+            w,
+        ),
+        kv(
+            "Height",
+            s.map(|s| s.height.to_string()).unwrap_or(dash.clone()),
+            w,
+        ),
+        kv(
+            "Transactions",
+            s.map(|s| s.tx_count.to_string()).unwrap_or(dash.clone()),
+            w,
+        ),
+    ];
+    frame.render_widget(Paragraph::new(left_lines), left);
+    let (audit_text, audit_color) = audit_summary(c);
+    let frozen = c.wallets.iter().filter(|w| w.frozen).count();
+    let right_lines = vec![
+        kv("Pending proposals", c.pending().to_string(), w),
+        Line::from(vec![
+            Span::styled(format!("{:<w$}", "Last audit"), ui::label()),
+            Span::styled(audit_text, Style::new().fg(audit_color)),
+        ]),
+        kv(
+            "Wallets",
+            format!("{} · {frozen} frozen", c.wallets.len()),
+            w,
+        ),
+        kv(
+            "Operators",
+            c.params
+                .as_ref()
+                .map(|p| format!("{} of {} must approve", p.threshold, p.issuers.len()))
+                .unwrap_or(dash),
+            w,
+        ),
+    ];
+    frame.render_widget(Paragraph::new(right_lines), right);
+
+    let block = Block::bordered();
+    let inner = block.inner(rate);
+    let n = usize::from(inner.width).min(c.rate.len());
+    let data = &c.rate[c.rate.len() - n..];
+    let now = data.last().copied().unwrap_or(0);
+    let peak = data.iter().copied().max().unwrap_or(0);
+    let title = format!(" Payments per second: now {now}, peak {peak} over the last {n} s ");
+    frame.render_widget(
+        Sparkline::default()
+            .block(block.title(ui::truncate(&title, usize::from(rate.width).saturating_sub(2))))
+            .data(data)
+            .max(peak.max(1))
+            .style(Style::new().fg(Color::Cyan)),
+        rate,
+    );
+
+    let lines = alert_lines(c);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" Alerts ")),
+        alerts,
+    );
+}
+
+fn alert_lines(c: &Console) -> Vec<Line<'static>> {
+    let red = Style::new().fg(Color::Red).bold();
+    let yellow = Style::new().fg(Color::Yellow);
+    let mut out = Vec::new();
+    if c.supply.as_ref().is_some_and(|s| !s.invariant_ok) {
+        out.push(Line::styled(
+            "The node reports the supply invariant FAILED: unspent notes do not add up to the supply.",
+            red,
+        ));
+    }
+    if let Some(a) = c.audit.as_ref().filter(|a| !a.pass()) {
+        out.push(Line::styled(
+            format!("The audit at {} UTC FAILED: see the Audit tab.", hms(a.time_ms)),
+            red,
+        ));
+    }
+    for w in c.wallets.iter().filter(|w| w.flags > 0) {
+        out.push(Line::styled(
+            format!(
+                "Offline double-spend: wallet {} has {} flag{}.",
+                wallet_name(&w.label, &w.address.to_string()),
+                w.flags,
+                if w.flags == 1 { "" } else { "s" }
+            ),
+            red,
+        ));
+    }
+    let frozen: Vec<String> = c
+        .wallets
+        .iter()
+        .filter(|w| w.frozen)
+        .map(|w| wallet_name(&w.label, &w.address.to_string()))
+        .collect();
+    if !frozen.is_empty() {
+        out.push(Line::styled(
+            format!("Frozen wallets: {}.", frozen.join(", ")),
+            yellow,
+        ));
+    }
+    let pending = c.pending();
+    if pending > 0 {
+        out.push(Line::styled(
+            format!(
+                "{pending} proposal{} waiting for operator approval.",
+                if pending == 1 { " is" } else { "s are" }
+            ),
+            yellow,
+        ));
+    }
+    if c.params.as_ref().is_some_and(|p| p.sandbox) {
+        out.push(
+            Line::from("Sandbox: the operator keys sit beside the ledger; never for real money.")
+                .dim(),
+        );
+    }
+    if out.is_empty() {
+        out.push(Line::styled("No alerts.", Style::new().fg(Color::Green)));
+    }
+    out
+}
+
+fn wallet_name(label: &str, address: &str) -> String {
+    if label.is_empty() {
+        short_address(address, 8)
+    } else {
+        label.to_string()
+    }
+}
+
+fn approvals_text(p: &Proposal) -> String {
+    let who: Vec<String> = p.approvals.iter().map(|a| a.to_string()).collect();
+    format!(
+        "{}/{} ({})",
+        p.approvals.len(),
+        p.threshold,
+        if who.is_empty() {
+            "none".to_string()
+        } else {
+            format!("op {}", who.join(","))
+        }
+    )
+}
+
+fn state_cell(state: &str) -> Cell<'static> {
+    let color = match state {
+        "pending" => Color::Yellow,
+        "committed" => Color::Green,
+        _ => Color::Red,
+    };
+    Cell::from(state.to_string()).style(Style::new().fg(color))
+}
+
+fn issuance(frame: &mut Frame, area: Rect, c: &Console) {
+    let [form, list] =
+        Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(area);
+    let editing = matches!(c.mode, Mode::IssueForm { .. });
+    let on_to = matches!(c.mode, Mode::IssueForm { on_to: true });
+    let title = if editing {
+        " New issuance: Enter next/submit · Tab switch field · Esc close "
+    } else {
+        " New issuance: press n "
+    };
+    let block = Block::bordered()
+        .title(ui::truncate(title, usize::from(form.width).saturating_sub(2)))
+        .border_style(if editing {
+            Style::new().fg(Color::Cyan)
+        } else {
+            Style::new()
+        });
+    let inner = block.inner(form);
+    frame.render_widget(block, form);
+    let currency = c
+        .params
+        .as_ref()
+        .map(|p| p.currency.clone())
+        .unwrap_or_default();
+    let op_line = match (c.operator(), &c.params) {
+        (Some(op), Some(p)) => format!(
+            "Proposed by operator {op}, which counts as its approval ({} of {} needed).",
+            p.threshold,
+            p.issuers.len()
+        ),
+        _ => "No operator key is loaded: proposals cannot be signed.".to_string(),
+    };
+    let lines = vec![
+        c.issue_amount.line(
+            &format!("Amount {currency}"),
+            editing && !on_to,
+            inner.width,
+        ),
+        c.issue_to.line("Destination", on_to, inner.width),
+        Line::from(ui::truncate(&op_line, usize::from(inner.width))).dim(),
+    ];
+    frame.render_widget(Paragraph::new(lines), inner);
+    proposal_table(frame, list, c, TxKind::Issue);
+}
+
+fn redemption(frame: &mut Frame, area: Rect, c: &Console) {
+    proposal_table(frame, area, c, TxKind::Redeem);
+}
+
+fn proposal_table(frame: &mut Frame, area: Rect, c: &Console, kind: TxKind) {
+    let list = c.proposals_of(kind);
+    let sel = if kind == TxKind::Issue { c.sel[0] } else { c.sel[1] };
+    let op = c
+        .operator()
+        .map(|o| format!("a approve as operator {o}"))
+        .unwrap_or_default();
+    let title = match kind {
+        TxKind::Redeem => format!(" Redemption requests from wallets · ↑↓ select · {op} "),
+        _ => format!(" Issue proposals · ↑↓ select · {op} "),
+    };
+    let block = Block::bordered().title(ui::truncate(&title, usize::from(area.width).saturating_sub(2)));
+    if list.is_empty() {
+        let text = match kind {
+            TxKind::Redeem => "No redemption requests. Wallets ask with `dfc-wallet redeem`.",
+            _ => "No issue proposals yet: press n to propose one.",
+        };
+        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+        return;
+    }
+    let wide = area.width >= 100;
+    let mut header = vec!["Proposal", "Amount"];
+    if kind == TxKind::Redeem {
+        header.push("Wallet");
+    }
+    header.extend(["Approvals", "State", "Created"]);
+    let rows: Vec<Row> = list
+        .iter()
+        .map(|p| {
+            let mut cells = vec![
+                Cell::from(short(&p.txid.to_hex(), if wide { 24 } else { 10 })),
+                Cell::from(c.fmt(p.amount)),
+            ];
+            if kind == TxKind::Redeem {
+                let who = p
+                    .wallet
+                    .map(|k| {
+                        c.wallet_label(&k)
+                            .filter(|l| !l.is_empty())
+                            .map(str::to_string)
+                            .unwrap_or_else(|| short(&hex::encode(k.to_bytes()), 8))
+                    })
+                    .unwrap_or_default();
+                cells.push(Cell::from(who));
+            }
+            cells.push(Cell::from(approvals_text(p)));
+            cells.push(state_cell(&p.state));
+            cells.push(Cell::from(if wide {
+                date_time(p.created_ms)
+            } else {
+                hms(p.created_ms)
+            }));
+            Row::new(cells)
+        })
+        .collect();
+    let mut widths = vec![
+        Constraint::Length(if wide { 25 } else { 11 }),
+        Constraint::Min(12),
+    ];
+    if kind == TxKind::Redeem {
+        widths.push(Constraint::Length(10));
+    }
+    widths.extend([
+        Constraint::Length(14),
+        Constraint::Length(9),
+        Constraint::Length(if wide { 16 } else { 8 }),
+    ]);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(ui::label()))
+        .row_highlight_style(ui::selected())
+        .block(block);
+    let mut state = TableState::default().with_selected(Some(sel));
+    frame.render_stateful_widget(table, area, &mut state);
+}
+
+fn ledger(frame: &mut Frame, area: Rect, c: &Console) {
+    let [left, right] = if area.width >= 70 {
+        Layout::horizontal([Constraint::Length(32), Constraint::Min(30)]).areas(area)
+    } else {
+        Layout::vertical([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area)
+    };
+    let newest_first: Vec<_> = c.blocks.iter().rev().collect();
+    let rows: Vec<Row> = newest_first
+        .iter()
+        .map(|b| {
+            Row::new(vec![
+                Cell::from(b.height.to_string()),
+                Cell::from(hms(b.time_ms)),
+                Cell::from(b.txs.len().to_string()),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(4),
+        ],
+    )
+    .header(Row::new(vec!["Height", "Time UTC", "Txs"]).style(ui::label()))
+    .row_highlight_style(ui::selected())
+    .block(Block::bordered().title(" Blocks (newest first) "));
+    let mut state = TableState::default().with_selected(Some(c.sel[2]));
+    frame.render_stateful_widget(table, left, &mut state);
+
+    let Some(b) = newest_first.get(c.sel[2]) else {
+        frame.render_widget(
+            Paragraph::new("No blocks received from the node yet.")
+                .block(Block::bordered().title(" Transactions ")),
+            right,
+        );
+        return;
+    };
+    let wide = right.width >= 90;
+    let rows: Vec<Row> = b
+        .txs
+        .iter()
+        .map(|t| {
+            Row::new(vec![
+                Cell::from(t.kind.name()),
+                Cell::from(format!("{} B", t.size)),
+                match t.amount {
+                    Some(a) => Cell::from(c.fmt(a)),
+                    None => Cell::from("hidden").style(Style::new().dim()),
+                },
+                Cell::from(format!("{}→{}", t.inputs, t.outputs)),
+                Cell::from(short(&t.txid.to_hex(), if wide { 32 } else { 8 })),
+            ])
+        })
+        .collect();
+    let room = usize::from(right.width).saturating_sub(2);
+    let long = format!(
+        " Block {} · {} · {} UTC · supply {} ",
+        b.height,
+        short(&b.hash, 16),
+        date_time(b.time_ms),
+        c.fmt(b.supply)
+    );
+    let title = if long.chars().count() <= room {
+        long
+    } else {
+        format!(
+            " Block {} · {} · supply {} ",
+            b.height,
+            hms(b.time_ms),
+            c.fmt(b.supply)
+        )
+    };
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(8),
+            Constraint::Length(7),
+            Constraint::Min(12),
+            Constraint::Length(6),
+            Constraint::Length(if wide { 33 } else { 9 }),
+        ],
+    )
+    .header(Row::new(vec!["Kind", "Size", "Amount", "In→Out", "Txid"]).style(ui::label()))
+    .block(Block::bordered().title(ui::truncate(&title, usize::from(right.width).saturating_sub(2))));
+    frame.render_widget(table, right);
+}
+
+fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
+    let [list, detail] =
+        Layout::vertical([Constraint::Min(4), Constraint::Length(7)]).areas(area);
+    let ws = c.wallets_by_tier();
+    let wide = area.width >= 120;
+    let rows: Vec<Row> = ws
+        .iter()
+        .map(|w| {
+            let tier_name = c
+                .params
+                .as_ref()
+                .and_then(|p| p.tier(w.tier))
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            Row::new(vec![
+                Cell::from(format!("{} {tier_name}", w.tier)),
+                Cell::from(w.label.clone()),
+                Cell::from(short_address(
+                    &w.address.to_string(),
+                    if wide { 20 } else { 8 },
+                )),
+                if w.frozen {
+                    Cell::from("frozen").style(Style::new().fg(Color::Red))
+                } else {
+                    Cell::from("active").style(Style::new().fg(Color::Green))
+                },
+                if w.flags > 0 {
+                    Cell::from(w.flags.to_string()).style(Style::new().fg(Color::Red).bold())
+                } else {
+                    Cell::from("0")
+                },
+                Cell::from(date_time(w.registered_ms)),
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(13),
+            Constraint::Min(8),
+            Constraint::Length(if wide { 41 } else { 17 }),
+            Constraint::Length(6),
+            Constraint::Length(5),
+            Constraint::Length(16),
+        ],
+    )
+    .header(
+        Row::new(vec!["Tier", "Label", "Address", "Status", "Flags", "Registered UTC"])
+            .style(ui::label()),
+    )
+    .row_highlight_style(ui::selected())
+    .block(Block::bordered().title(format!(" Registry by tier: {} wallets ", ws.len())));
+    if ws.is_empty() {
+        frame.render_widget(
+            Paragraph::new("No wallet is registered yet. Wallets register with `dfc-wallet register`.")
+                .wrap(Wrap { trim: true })
+                .block(Block::bordered().title(" Registry by tier ")),
+            list,
+        );
+    } else {
+        let mut state = TableState::default().with_selected(Some(c.sel[3]));
+        frame.render_stateful_widget(table, list, &mut state);
+    }
+
+    let prompting = matches!(c.mode, Mode::WalletPrompt(_));
+    let block = Block::bordered()
+        .title(" Selected wallet ")
+        .border_style(if prompting {
+            Style::new().fg(Color::Cyan)
+        } else {
+            Style::new()
+        });
+    let inner = block.inner(detail);
+    frame.render_widget(block, detail);
+    let Some(w) = ws.get(c.sel[3]) else {
+        return;
+    };
+    let d = c.params.as_ref().map(|p| p.decimals).unwrap_or(0);
+    let mut lines = vec![Line::from(w.address.to_string())];
+    if let Some(t) = c.params.as_ref().and_then(|p| p.tier(w.tier)) {
+        lines.push(Line::from(format!(
+            "Tier {} {}: pays ≤ {} · holds ≤ {} · offline ≤ {} {}",
+            t.tier,
+            t.name,
+            t.max_payment.display(d),
+            t.max_balance.display(d),
+            t.offline_cap.display(d),
+            c.params.as_ref().map(|p| p.currency.as_str()).unwrap_or_default()
+        )));
+    }
+    lines.push(Line::from(vec![
+        if w.frozen {
+            Span::styled("Frozen", Style::new().fg(Color::Red).bold())
+        } else {
+            Span::styled("Active", Style::new().fg(Color::Green))
+        },
+        Span::raw(format!(
+            " · {} offline double-spend flag{} · label {}",
+            w.flags,
+            if w.flags == 1 { "" } else { "s" },
+            if w.label.is_empty() { "none" } else { &w.label }
+        )),
+    ]));
+    let bottom = match c.mode {
+        Mode::WalletPrompt(kind) => {
+            let label = match kind {
+                WalletPromptKind::Freeze => "Freeze, why",
+                WalletPromptKind::Unfreeze => "Unfreeze, why",
+                WalletPromptKind::SetTier => "New tier",
+            };
+            c.prompt.line(label, true, inner.width)
+        }
+        _ => Line::from("f freeze · u unfreeze · t set tier · i issue to this wallet").dim(),
+    };
+    let [top, last] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
+    frame.render_widget(Paragraph::new(bottom), last);
+}
+
+fn audit(frame: &mut Frame, area: Rect, c: &Console) {
+    let ok = |b: bool| {
+        if b {
+            Span::styled("✓ ", Style::new().fg(Color::Green).bold())
+        } else {
+            Span::styled("✗ ", Style::new().fg(Color::Red).bold())
+        }
+    };
+    let mut lines = Vec::new();
+    match &c.audit {
+        None => lines.push(Line::from(match (c.auditing, c.has_data_dir) {
+            (true, _) => "The audit is running.",
+            (false, true) => {
+                "No audit has run yet: press r to check the supply invariant, the audit log and replay the ledger from genesis."
+            }
+            (false, false) => {
+                "No audit has run yet: press r to check the supply invariant and the audit log."
+            }
+        })),
+        Some(a) => {
+            let verdict = if a.pass() {
+                Span::styled("PASS", Style::new().fg(Color::Green).bold())
+            } else {
+                Span::styled("FAIL", Style::new().fg(Color::Red).bold())
+            };
+            lines.push(Line::from(vec![
+                Span::raw(format!("Audit of {} UTC: ", date_time(a.time_ms))),
+                verdict,
+            ]));
+            lines.push(Line::default());
+            let s = &a.summary;
+            lines.push(Line::from(vec![
+                ok(s.invariant_ok),
+                Span::raw(format!(
+                    "Supply invariant (node): {} in {} unspent notes at height {}; every block is validated before commit.",
+                    c.fmt(s.supply),
+                    s.notes_outstanding,
+                    s.height
+                )),
+            ]));
+            lines.push(Line::from(match &a.log {
+                Ok(n) => vec![
+                    ok(true),
+                    Span::raw(format!("Operator audit log: {n} entries, hash chain intact.")),
+                ],
+                Err(e) => vec![ok(false), Span::raw(format!("Operator audit log: {e}."))],
+            }));
+            lines.push(Line::from(match &a.replay {
+                Some(r) if r.pass => vec![
+                    ok(true),
+                    Span::raw(format!(
+                        "Replay from genesis (dfc-bank audit): every block, proof and signature re-verified; height {}, supply {}, {} notes, {} transactions.",
+                        r.height.unwrap_or(0),
+                        r.supply.clone().unwrap_or_default(),
+                        r.notes_outstanding.unwrap_or(0),
+                        r.tx_count.unwrap_or(0)
+                    )),
+                ],
+                Some(r) => vec![
+                    ok(false),
+                    Span::raw(format!(
+                        "Replay from genesis (dfc-bank audit): {}",
+                        r.error.clone().unwrap_or_default()
+                    )),
+                ],
+                None => vec![
+                    Span::styled("– ", Style::new().dim()),
+                    Span::raw(
+                        "Replay from genesis: needs the ledger file; run the console with --sandbox or --data DIR on the node's machine.",
+                    )
+                    .dim(),
+                ],
+            }));
+        }
+    }
+    lines.push(Line::default());
+    lines.push(
+        Line::from(if c.auditing {
+            "Running…"
+        } else {
+            "Press r to run the audit now."
+        })
+        .dim(),
+    );
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" Supply audit ")),
+        area,
+    );
+}

@@ -1,0 +1,150 @@
+//! Fixed data for the snapshot tests: a 2-of-3 network, wallets, proposals and blocks, with
+//! deterministic keys and times.
+
+use dfc_core::api::{Proposal, SupplySummary, WalletInfo};
+use dfc_core::{
+    params::default_tiers, Address, Amount, Hash32, Limits, NetworkParams, SigningKey, TxKind,
+    WalletKeys,
+};
+
+use crate::console::{BlockRow, TxRow};
+
+/// 2025-11-25 17:00:00 UTC.
+pub const T0: u64 = 1_764_090_000_000;
+
+/// An amount in minor units.
+pub fn units(u: u64) -> Amount {
+    Amount::from_units(u).expect("fixture amounts are small")
+}
+
+/// The fixture network.
+pub fn params() -> NetworkParams {
+    NetworkParams {
+        network_id: 7,
+        name: "dfc sandbox".into(),
+        sandbox: true,
+        currency: "DFC".into(),
+        decimals: 2,
+        issuers: (0u8..3)
+            .map(|i| SigningKey::from_seed(&[i + 1; 32]).public())
+            .collect(),
+        threshold: 2,
+        node_key: SigningKey::from_seed(&[9; 32]).public(),
+        limits: Limits::default(),
+        tiers: default_tiers(),
+        compliance: None,
+    }
+}
+
+/// The address of fixture wallet `name`.
+pub fn address(name: &str) -> Address {
+    WalletKeys::from_seed(format!("fixture {name}").as_bytes()).address(7)
+}
+
+/// A registry of four wallets, one frozen, one flagged.
+pub fn wallets() -> Vec<WalletInfo> {
+    [
+        ("alice", 0, false, 0),
+        ("bob", 1, false, 0),
+        ("carol", 0, true, 0),
+        ("dave", 2, false, 2),
+    ]
+    .iter()
+    .enumerate()
+    .map(|(i, (name, tier, frozen, flags))| WalletInfo {
+        address: address(name),
+        label: (*name).to_string(),
+        tier: *tier,
+        frozen: *frozen,
+        flags: *flags,
+        registered_ms: T0 + 60_000 * i as u64,
+    })
+    .collect()
+}
+
+/// Proposals: a pending issuance, a committed one, a pending redemption by bob.
+pub fn proposals() -> Vec<Proposal> {
+    vec![
+        Proposal {
+            txid: Hash32([0xa1; 32]),
+            kind: TxKind::Issue,
+            amount: units(25_000),
+            wallet: None,
+            approvals: vec![0],
+            threshold: 2,
+            created_ms: T0 + 300_000,
+            state: "pending".into(),
+        },
+        Proposal {
+            txid: Hash32([0xb2; 32]),
+            kind: TxKind::Redeem,
+            amount: units(1_250),
+            wallet: Some(address("bob").spend),
+            approvals: vec![],
+            threshold: 2,
+            created_ms: T0 + 310_000,
+            state: "pending".into(),
+        },
+        Proposal {
+            txid: Hash32([0xc3; 32]),
+            kind: TxKind::Issue,
+            amount: units(15_000),
+            wallet: None,
+            approvals: vec![0, 1],
+            threshold: 2,
+            created_ms: T0 + 120_000,
+            state: "committed".into(),
+        },
+    ]
+}
+
+/// Blocks 0..=12, one every second from T0 + 288 s, with issues and transfers.
+pub fn blocks() -> Vec<BlockRow> {
+    (0u64..=12)
+        .map(|h| {
+            let mut txs = Vec::new();
+            if h == 1 {
+                txs.push(TxRow {
+                    txid: Hash32([0xc3; 32]),
+                    kind: TxKind::Issue,
+                    size: 1_017,
+                    amount: Some(units(15_000)),
+                    inputs: 0,
+                    outputs: 1,
+                });
+            }
+            if h >= 2 {
+                for i in 0..(h % 4 + 1) {
+                    let b = u8::try_from(h * 8 + i).unwrap_or(0);
+                    txs.push(TxRow {
+                        txid: Hash32([b; 32]),
+                        kind: TxKind::Transfer,
+                        size: 1_541,
+                        amount: None,
+                        inputs: 1,
+                        outputs: 2,
+                    });
+                }
+            }
+            BlockRow {
+                height: h,
+                time_ms: T0 + 288_000 + h * 1000,
+                hash: format!("{:02x}", h).repeat(32),
+                supply: if h == 0 { Amount::ZERO } else { units(15_000) },
+                txs,
+            }
+        })
+        .collect()
+}
+
+/// The node's summary matching [`blocks`].
+pub fn supply() -> SupplySummary {
+    SupplySummary {
+        supply: units(15_000),
+        notes_outstanding: 19,
+        height: 12,
+        tip_hash: Hash32([12; 32]),
+        invariant_ok: true,
+        tx_count: 32,
+    }
+}

@@ -1,0 +1,421 @@
+//! Pieces both apps draw with: the tab bar, the status bar, the notice line, the help overlay,
+//! text inputs, QR codes in half blocks, and time formatting. Everything here is a pure function of
+//! its arguments so screens can be snapshot-tested.
+
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style, Stylize};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Tabs, Wrap};
+use ratatui::Frame;
+
+/// Longest text a form field accepts, in characters (an address is about 115).
+pub const MAX_INPUT_CHARS: usize = 200;
+
+/// The connection to the node as the status bar shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Conn {
+    /// No answer yet.
+    Connecting,
+    /// The last call succeeded.
+    Connected,
+    /// The last call failed; retrying.
+    Reconnecting {
+        /// Why the last call failed.
+        error: String,
+        /// Failed attempts in a row.
+        attempts: u32,
+    },
+    /// Cannot continue (e.g. the in-process node stopped).
+    Error(String),
+}
+
+impl Conn {
+    /// The status-bar text and colour.
+    pub fn label(&self) -> (String, Color) {
+        match self {
+            Conn::Connecting => ("connecting".into(), Color::Yellow),
+            Conn::Connected => ("connected".into(), Color::Green),
+            Conn::Reconnecting { error, attempts } => (
+                format!("reconnecting (attempt {attempts}): {error}"),
+                Color::Yellow,
+            ),
+            Conn::Error(e) => (format!("error: {e}"), Color::Red),
+        }
+    }
+}
+
+/// A one-line message about the last action.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Notice {
+    /// Success or failure.
+    pub ok: bool,
+    /// The message.
+    pub text: String,
+}
+
+impl Notice {
+    /// A success message.
+    pub fn ok(text: impl Into<String>) -> Self {
+        Notice {
+            ok: true,
+            text: text.into(),
+        }
+    }
+    /// A failure message.
+    pub fn err(text: impl Into<String>) -> Self {
+        Notice {
+            ok: false,
+            text: text.into(),
+        }
+    }
+}
+
+/// A single-line text input.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Input {
+    /// The text typed so far.
+    pub text: String,
+}
+
+impl Input {
+    /// Appends a character, up to [`MAX_INPUT_CHARS`].
+    pub fn push(&mut self, c: char) {
+        if self.text.chars().count() < MAX_INPUT_CHARS && !c.is_control() {
+            self.text.push(c);
+        }
+    }
+    /// Removes the last character.
+    pub fn pop(&mut self) {
+        self.text.pop();
+    }
+    /// Empties the field.
+    pub fn clear(&mut self) {
+        self.text.clear();
+    }
+    /// The field as a line `label: text` fitting `width` columns: a long value shows its end
+    /// (where the cursor is) after an ellipsis.
+    pub fn line(&self, label: &str, focused: bool, width: u16) -> Line<'static> {
+        let label = format!("{label:>12}: ");
+        let room = usize::from(width)
+            .saturating_sub(label.chars().count())
+            .saturating_sub(1);
+        let chars: Vec<char> = self.text.chars().collect();
+        let shown: String = if chars.len() > room {
+            let tail = room.saturating_sub(1);
+            let start = chars.len() - tail;
+            std::iter::once('…').chain(chars[start..].iter().copied()).collect()
+        } else {
+            self.text.clone()
+        };
+        let mut spans = vec![
+            Span::styled(
+                label,
+                if focused {
+                    Style::new().bold()
+                } else {
+                    Style::new()
+                },
+            ),
+            Span::styled(
+                shown,
+                if focused {
+                    Style::new().fg(Color::Cyan)
+                } else {
+                    Style::new()
+                },
+            ),
+        ];
+        if focused {
+            spans.push(Span::styled("▏", Style::new().fg(Color::Cyan)));
+        }
+        Line::from(spans)
+    }
+}
+
+/// The tab bar: titles, the selected one highlighted, and `right` (e.g. the network name) at the
+/// right edge when there is room.
+pub fn tab_bar(frame: &mut Frame, area: Rect, titles: &[&str], selected: usize, right: &str) {
+    let tabs_width: usize = titles.iter().map(|t| t.chars().count() + 3).sum::<usize>() + 1;
+    let right_width = right.chars().count() + 1;
+    let [tabs_area, right_area] = if tabs_width + right_width <= usize::from(area.width) {
+        Layout::horizontal([
+            Constraint::Min(0),
+            Constraint::Length(u16::try_from(right_width).unwrap_or(0)),
+        ])
+        .areas(area)
+    } else {
+        [area, Rect::default()]
+    };
+    let tabs = Tabs::new(titles.iter().map(|t| Line::from(*t)))
+        .select(selected)
+        .divider("│")
+        .padding(" ", " ")
+        .highlight_style(Style::new().fg(Color::Black).bg(Color::Cyan).bold());
+    frame.render_widget(tabs, tabs_area);
+    if right_area.width > 0 {
+        frame.render_widget(
+            Paragraph::new(Line::from(right.to_string()).dim()).right_aligned(),
+            right_area,
+        );
+    }
+}
+
+/// The status bar: the connection state first, then `segments` in priority order, each included
+/// only if it fits in full; `? help  q quit` at the right when there is room.
+pub fn status_bar(frame: &mut Frame, area: Rect, conn: &Conn, segments: &[String]) {
+    let (text, color) = conn.label();
+    let width = usize::from(area.width);
+    let hint = " ? help  q quit ";
+    let mut spans = vec![Span::styled(
+        format!(" ● {} ", truncate(&text, width.saturating_sub(4))),
+        Style::new().fg(color).bold(),
+    )];
+    let mut used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+    for seg in segments {
+        let piece = format!("│ {seg} ");
+        let len = piece.chars().count();
+        if used + len + hint.len() <= width {
+            spans.push(Span::raw(piece));
+            used += len;
+        }
+    }
+    let left = Line::from(spans);
+    let bar = Style::new().bg(Color::DarkGray).fg(Color::White);
+    frame.render_widget(Paragraph::new(left).style(bar), area);
+    if used + hint.len() <= width {
+        frame.render_widget(
+            Paragraph::new(Line::from(hint).right_aligned()).style(bar),
+            area,
+        );
+    }
+}
+
+/// Lines a notice needs at `width` (at least 1, at most 3).
+pub fn notice_height(notice: Option<&Notice>, width: u16) -> u16 {
+    let Some(n) = notice else { return 1 };
+    let len = n.text.chars().count() + 2;
+    let w = usize::from(width.max(1));
+    u16::try_from(len.div_ceil(w).clamp(1, 3)).unwrap_or(3)
+}
+
+/// The notice line(s) above the status bar; `busy` (an action in flight) wins over the notice.
+pub fn notice_line(frame: &mut Frame, area: Rect, notice: Option<&Notice>, busy: Option<&str>) {
+    let line = match (busy, notice) {
+        (Some(b), _) => Line::from(Span::styled(
+            format!("… {b}"),
+            Style::new().fg(Color::Yellow),
+        )),
+        (None, Some(n)) if n.ok => Line::from(Span::styled(
+            format!("✓ {}", n.text),
+            Style::new().fg(Color::Green),
+        )),
+        (None, Some(n)) => Line::from(Span::styled(
+            format!("✗ {}", n.text),
+            Style::new().fg(Color::Red),
+        )),
+        (None, None) => Line::default(),
+    };
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
+}
+
+/// A centered help window listing `keys` (key, what it does) over the screen.
+pub fn help_overlay(frame: &mut Frame, title: &str, keys: &[(&str, &str)]) {
+    let area = frame.area();
+    let key_w = keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let text_w = keys
+        .iter()
+        .map(|(_, t)| t.chars().count())
+        .max()
+        .unwrap_or(0);
+    let want_w = u16::try_from(key_w + text_w + 6).unwrap_or(u16::MAX);
+    let want_h = u16::try_from(keys.len() + 2).unwrap_or(u16::MAX);
+    let w = want_w.min(area.width);
+    let h = want_h.min(area.height);
+    let [popup] = Layout::horizontal([Constraint::Length(w)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::vertical([Constraint::Length(h)])
+        .flex(Flex::Center)
+        .areas(popup);
+    let lines: Vec<Line> = keys
+        .iter()
+        .map(|(k, t)| {
+            Line::from(vec![
+                Span::styled(format!(" {k:>key_w$} "), Style::new().fg(Color::Cyan).bold()),
+                Span::raw(format!(" {t}")),
+            ])
+        })
+        .collect();
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            Block::bordered()
+                .title(format!(" {title} — any key closes "))
+                .border_style(Style::new().fg(Color::Cyan)),
+        ),
+        popup,
+    );
+}
+
+/// `text` cut to `max` characters, ending in `…` when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// The first `n` characters of a long hex id followed by `…`.
+pub fn short(id: &str, n: usize) -> String {
+    if id.chars().count() <= n {
+        id.to_string()
+    } else {
+        format!("{}…", id.chars().take(n).collect::<String>())
+    }
+}
+
+/// An address shortened to its start and end, e.g. `dfc1qy2…x7k3`.
+pub fn short_address(addr: &str, keep: usize) -> String {
+    let chars: Vec<char> = addr.chars().collect();
+    if chars.len() <= keep * 2 + 1 {
+        return addr.to_string();
+    }
+    let head: String = chars[..keep].iter().collect();
+    let tail: String = chars[chars.len() - keep..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// `HH:MM:SS` (UTC) of a time in ms since the Unix epoch.
+pub fn hms(ms: u64) -> String {
+    let s = ms / 1000;
+    format!(
+        "{:02}:{:02}:{:02}",
+        (s / 3600) % 24,
+        (s / 60) % 60,
+        s % 60
+    )
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) of a time in ms since the Unix epoch.
+pub fn date_time(ms: u64) -> String {
+    let secs = ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        (secs / 3600) % 24,
+        (secs / 60) % 60
+    )
+}
+
+/// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// A QR code of `data` as lines of unicode half blocks (two modules per character row), dark
+/// modules black on white whatever the terminal's colours, with a two-module quiet zone.
+/// Alphanumeric data (an upper-cased bech32 address) makes the smallest code.
+pub fn qr_lines(data: &str) -> Option<Vec<Line<'static>>> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(data.as_bytes(), qrcode::EcLevel::L).ok()?;
+    let width = code.width();
+    let colors = code.to_colors();
+    let quiet = 2;
+    let full = width + 2 * quiet;
+    let dark = |x: usize, y: usize| -> bool {
+        if x < quiet || y < quiet || x >= width + quiet || y >= width + quiet {
+            return false;
+        }
+        colors[(y - quiet) * width + (x - quiet)] == qrcode::Color::Dark
+    };
+    let style = Style::new().fg(Color::Black).bg(Color::White);
+    let mut lines = Vec::with_capacity(full.div_ceil(2));
+    let mut y = 0;
+    while y < full {
+        let row: String = (0..full)
+            .map(|x| match (dark(x, y), y + 1 < full && dark(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            })
+            .collect();
+        lines.push(Line::from(Span::styled(row, style)));
+        y += 2;
+    }
+    Some(lines)
+}
+
+/// Columns and rows of [`qr_lines`] output.
+pub fn qr_size(lines: &[Line<'_>]) -> (u16, u16) {
+    let w = lines.first().map(|l| l.width()).unwrap_or(0);
+    (
+        u16::try_from(w).unwrap_or(u16::MAX),
+        u16::try_from(lines.len()).unwrap_or(u16::MAX),
+    )
+}
+
+/// A bold label style.
+pub fn label() -> Style {
+    Style::new().add_modifier(Modifier::BOLD)
+}
+
+/// Style of a selected table row.
+pub fn selected() -> Style {
+    Style::new().bg(Color::Blue).fg(Color::White)
+}
+
+/// `area` minus a one-cell margin on the left and right when wide enough.
+pub fn inset(area: Rect) -> Rect {
+    if area.width > 40 {
+        Rect {
+            x: area.x + 1,
+            width: area.width - 2,
+            ..area
+        }
+    } else {
+        area
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(date_time(0), "1970-01-01 00:00");
+        assert_eq!(date_time(1_764_090_000_000), "2025-11-25 17:00");
+        assert_eq!(hms(1_764_090_061_000), "17:01:01");
+    }
+
+    #[test]
+    fn input_shows_the_end_of_long_text() {
+        let mut i = Input::default();
+        for c in "abcdefghijklmnopqrstuvwxyz".chars() {
+            i.push(c);
+        }
+        let line = i.line("to", false, 24);
+        assert_eq!(line.to_string(), "          to: …stuvwxyz");
+        assert!(line.width() <= 24);
+    }
+
+    #[test]
+    fn qr_is_square_in_modules() {
+        let lines = qr_lines("DFC1ABC").expect("encodes");
+        let (w, h) = qr_size(&lines);
+        assert_eq!(usize::from(h), usize::from(w).div_ceil(2));
+    }
+}

@@ -1,0 +1,421 @@
+//! The wallet app: state, actions and `update`. Rendering is in [`view`]; the wallet itself lives
+//! on the [`worker`] thread.
+
+pub mod view;
+pub mod worker;
+
+use dfc_core::{Address, Amount, NetworkParams};
+use dfc_wallet::wallet::{Balance, HistoryLine, PaymentReport};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Frame;
+use tokio::sync::mpsc;
+
+use crate::app::Screen;
+use crate::ui::{Conn, Input, Notice};
+use worker::{Handle, WalletCmd, WalletMsg};
+
+/// Time between automatic syncs while idle.
+pub const SYNC_EVERY_MS: u64 = 5000;
+/// Longest memo, bytes (the wallet's limit).
+pub const MAX_MEMO_BYTES: usize = 64;
+
+/// The wallet app's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WTab {
+    /// Balance, sync state, recent activity.
+    Overview,
+    /// The payment form and the last payment.
+    Pay,
+    /// The address as a QR code.
+    Receive,
+    /// Every transaction.
+    History,
+}
+
+impl WTab {
+    /// All tabs in order.
+    pub const ALL: [WTab; 4] = [WTab::Overview, WTab::Pay, WTab::Receive, WTab::History];
+    /// Title in the tab bar.
+    pub fn title(self) -> &'static str {
+        match self {
+            WTab::Overview => "Overview",
+            WTab::Pay => "Pay",
+            WTab::Receive => "Receive",
+            WTab::History => "History",
+        }
+    }
+    fn index(self) -> usize {
+        WTab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// What a key asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WAction {
+    /// Leave.
+    Quit,
+    /// Show or hide the help.
+    ToggleHelp,
+    /// Go to a tab.
+    GoTab(WTab),
+    /// Next tab.
+    NextTab,
+    /// Previous tab.
+    PrevTab,
+    /// Scroll up.
+    Up,
+    /// Scroll down.
+    Down,
+    /// Sync now.
+    Sync,
+    /// Open the payment form.
+    StartPay,
+    /// Type into the focused field.
+    Type(char),
+    /// Delete the last character.
+    Backspace,
+    /// Next field.
+    NextField,
+    /// Previous field.
+    PrevField,
+    /// Next field, or pay on the last one.
+    Submit,
+    /// Close the form.
+    Cancel,
+}
+
+/// The wallet app's state.
+pub struct WalletApp {
+    /// Current tab.
+    pub tab: WTab,
+    /// Help overlay shown.
+    pub help: bool,
+    /// Focused field of the payment form (0 address, 1 amount, 2 memo), if editing.
+    pub editing: Option<usize>,
+    /// Connection to the node, as the last sync found it.
+    pub conn: Conn,
+    /// Wallet directory, for the status bar.
+    pub dir: String,
+    /// Node URL given on the command line.
+    pub bank: Option<String>,
+    /// The wallet's address.
+    pub address: String,
+    /// Pinned parameters.
+    pub params: NetworkParams,
+    /// Balance from the local database.
+    pub balance: Option<Balance>,
+    /// History, oldest first.
+    pub history: Vec<HistoryLine>,
+    /// A sync is running.
+    pub syncing: bool,
+    /// When the last sync succeeded, ms since the epoch.
+    pub last_sync_ms: Option<u64>,
+    /// Payment form fields: address, amount, memo.
+    pub pay: [Input; 3],
+    /// The last payment made here.
+    pub last_payment: Option<PaymentReport>,
+    /// A payment is running.
+    pub paying: bool,
+    /// History scroll position (rows from the newest).
+    pub scroll: usize,
+    /// Result of the last action.
+    pub notice: Option<Notice>,
+    /// Clock, ms since the epoch.
+    pub now_ms: u64,
+    /// When the last sync was asked for.
+    pub last_sync_request_ms: u64,
+    /// Asked to quit.
+    pub quitting: bool,
+    commands: Option<mpsc::UnboundedSender<WalletCmd>>,
+}
+
+impl WalletApp {
+    /// The app over an opened wallet.
+    pub fn new(h: &Handle) -> Self {
+        let mut app = Self::offline(
+            &h.dir.display().to_string(),
+            h.bank.clone(),
+            &h.address,
+            h.params.clone(),
+        );
+        app.commands = Some(h.commands.clone());
+        app
+    }
+
+    /// The app with no worker (tests).
+    pub fn offline(dir: &str, bank: Option<String>, address: &str, params: NetworkParams) -> Self {
+        WalletApp {
+            tab: WTab::Overview,
+            help: false,
+            editing: None,
+            conn: Conn::Connecting,
+            dir: dir.to_string(),
+            bank,
+            address: address.to_string(),
+            params,
+            balance: None,
+            history: Vec::new(),
+            syncing: false,
+            last_sync_ms: None,
+            pay: Default::default(),
+            last_payment: None,
+            paying: false,
+            scroll: 0,
+            notice: None,
+            now_ms: 0,
+            last_sync_request_ms: 0,
+            quitting: false,
+            commands: None,
+        }
+    }
+
+    fn send(&mut self, cmd: WalletCmd) -> bool {
+        match &self.commands {
+            Some(tx) if tx.send(cmd).is_ok() => true,
+            Some(_) => {
+                self.notice = Some(Notice::err("the wallet thread stopped"));
+                false
+            }
+            None => true,
+        }
+    }
+
+    /// The action a key asks for.
+    pub fn key_action(&self, key: KeyEvent) -> Option<WAction> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            return Some(WAction::Quit);
+        }
+        if self.help {
+            return Some(WAction::ToggleHelp);
+        }
+        if self.editing.is_some() {
+            return match key.code {
+                KeyCode::Esc => Some(WAction::Cancel),
+                KeyCode::Enter => Some(WAction::Submit),
+                KeyCode::Backspace => Some(WAction::Backspace),
+                KeyCode::Tab | KeyCode::Down => Some(WAction::NextField),
+                KeyCode::BackTab | KeyCode::Up => Some(WAction::PrevField),
+                KeyCode::Char(c) => Some(WAction::Type(c)),
+                _ => None,
+            };
+        }
+        match key.code {
+            KeyCode::Char(c @ '1'..='4') => {
+                let i = usize::from(u8::try_from(c).unwrap_or(b'1') - b'1');
+                WTab::ALL.get(i).copied().map(WAction::GoTab)
+            }
+            KeyCode::Char('q') => Some(WAction::Quit),
+            KeyCode::Char('?') => Some(WAction::ToggleHelp),
+            KeyCode::Tab | KeyCode::Right => Some(WAction::NextTab),
+            KeyCode::BackTab | KeyCode::Left => Some(WAction::PrevTab),
+            KeyCode::Up | KeyCode::Char('k') => Some(WAction::Up),
+            KeyCode::Down | KeyCode::Char('j') => Some(WAction::Down),
+            KeyCode::Char('s') => Some(WAction::Sync),
+            KeyCode::Char('p') => Some(WAction::StartPay),
+            KeyCode::Enter if self.tab == WTab::Pay => Some(WAction::StartPay),
+            _ => None,
+        }
+    }
+
+    /// Applies an action.
+    pub fn update(&mut self, a: WAction) {
+        match a {
+            WAction::Quit => self.quitting = true,
+            WAction::ToggleHelp => self.help = !self.help,
+            WAction::GoTab(t) => self.tab = t,
+            WAction::NextTab => self.tab = WTab::ALL[(self.tab.index() + 1) % WTab::ALL.len()],
+            WAction::PrevTab => {
+                self.tab = WTab::ALL[(self.tab.index() + WTab::ALL.len() - 1) % WTab::ALL.len()]
+            }
+            WAction::Up => self.scroll = self.scroll.saturating_sub(1),
+            WAction::Down => {
+                self.scroll = (self.scroll + 1).min(self.history.len().saturating_sub(1))
+            }
+            WAction::Sync => self.sync_now(),
+            WAction::StartPay => {
+                self.tab = WTab::Pay;
+                self.editing = Some(0);
+            }
+            WAction::Type(c) => {
+                if let Some(i) = self.editing {
+                    self.pay[i].push(c);
+                }
+            }
+            WAction::Backspace => {
+                if let Some(i) = self.editing {
+                    self.pay[i].pop();
+                }
+            }
+            WAction::NextField => self.editing = self.editing.map(|i| (i + 1) % 3),
+            WAction::PrevField => self.editing = self.editing.map(|i| (i + 2) % 3),
+            WAction::Cancel => self.editing = None,
+            WAction::Submit => match self.editing {
+                Some(i) if i < 2 => self.editing = Some(i + 1),
+                Some(_) => self.submit_pay(),
+                None => {}
+            },
+        }
+    }
+
+    fn sync_now(&mut self) {
+        if self.syncing || self.paying {
+            return;
+        }
+        if self.send(WalletCmd::Sync) {
+            self.syncing = true;
+            self.last_sync_request_ms = self.now_ms;
+        }
+    }
+
+    fn submit_pay(&mut self) {
+        if self.paying {
+            self.notice = Some(Notice::err("a payment is already running"));
+            return;
+        }
+        let to_text = self.pay[0].text.trim().to_string();
+        let to: Address = match to_text.parse() {
+            Ok(a) => a,
+            Err(e) => {
+                self.notice = Some(Notice::err(format!("address: {e}")));
+                self.editing = Some(0);
+                return;
+            }
+        };
+        if to.network != self.params.network_id {
+            self.notice = Some(Notice::err(format!(
+                "that address is for network {}, this wallet is on {}",
+                to.network, self.params.network_id
+            )));
+            self.editing = Some(0);
+            return;
+        }
+        let amount_text = self.pay[1].text.trim().to_string();
+        match Amount::parse(&amount_text, self.params.decimals) {
+            Ok(a) if a > Amount::ZERO => {}
+            Ok(_) => {
+                self.notice = Some(Notice::err("the amount must be more than zero"));
+                self.editing = Some(1);
+                return;
+            }
+            Err(e) => {
+                self.notice = Some(Notice::err(format!(
+                    "amount: {e} (at most {} decimals)",
+                    self.params.decimals
+                )));
+                self.editing = Some(1);
+                return;
+            }
+        }
+        let memo = self.pay[2].text.clone();
+        if memo.len() > MAX_MEMO_BYTES {
+            self.notice = Some(Notice::err(format!(
+                "the memo is {} bytes; at most {MAX_MEMO_BYTES}",
+                memo.len()
+            )));
+            return;
+        }
+        if self.send(WalletCmd::Pay {
+            to: to_text,
+            amount: amount_text,
+            memo,
+        }) {
+            self.paying = true;
+            self.editing = None;
+            self.notice = None;
+        }
+    }
+
+    /// What is running, for the notice line.
+    pub fn busy(&self) -> Option<String> {
+        if self.paying {
+            Some(format!(
+                "paying {} {}: building the proofs, then waiting for the bank's receipt",
+                self.pay[1].text.trim(),
+                self.params.currency
+            ))
+        } else {
+            None
+        }
+    }
+
+    /// Applies a report of the wallet thread.
+    pub fn apply(&mut self, msg: WalletMsg) {
+        match msg {
+            WalletMsg::Local { balance, history } => {
+                self.balance = Some(*balance);
+                self.history = history;
+                self.scroll = self.scroll.min(self.history.len().saturating_sub(1));
+            }
+            WalletMsg::Synced(r) => {
+                self.syncing = false;
+                match r {
+                    Ok(report) => {
+                        self.conn = Conn::Connected;
+                        self.last_sync_ms = Some(self.now_ms);
+                        if report.notes_received > 0 {
+                            self.notice = Some(Notice::ok(format!(
+                                "received {} note{}",
+                                report.notes_received,
+                                if report.notes_received == 1 { "" } else { "s" }
+                            )));
+                        }
+                    }
+                    Err(e) => {
+                        let attempts = match &self.conn {
+                            Conn::Reconnecting { attempts, .. } => attempts + 1,
+                            _ => 1,
+                        };
+                        self.conn = Conn::Reconnecting { error: e, attempts };
+                    }
+                }
+            }
+            WalletMsg::Paid(r) => {
+                self.paying = false;
+                match *r {
+                    Ok(p) => {
+                        self.conn = Conn::Connected;
+                        self.notice = Some(Notice::ok(format!(
+                            "paid {} ({}), transaction {}",
+                            p.amount,
+                            p.state,
+                            crate::ui::short(&p.txid, 12)
+                        )));
+                        for f in &mut self.pay {
+                            f.clear();
+                        }
+                        self.last_payment = Some(p);
+                    }
+                    Err(e) => self.notice = Some(Notice::err(format!("payment refused: {e}"))),
+                }
+            }
+            WalletMsg::Failed(e) => self.notice = Some(Notice::err(e)),
+        }
+    }
+}
+
+impl Screen for WalletApp {
+    type Msg = WalletMsg;
+    fn on_key(&mut self, key: KeyEvent) {
+        if let Some(a) = self.key_action(key) {
+            self.update(a);
+        }
+    }
+    fn on_msg(&mut self, msg: WalletMsg) {
+        self.apply(msg);
+    }
+    fn on_tick(&mut self) {
+        self.now_ms = dfc_central_bank::datadir::now_ms();
+        if self.now_ms.saturating_sub(self.last_sync_request_ms) >= SYNC_EVERY_MS {
+            self.sync_now();
+        }
+    }
+    fn draw(&self, frame: &mut Frame) {
+        view::draw(frame, self);
+    }
+    fn quit(&self) -> bool {
+        self.quitting
+    }
+}
+
+#[cfg(test)]
+mod tests;
