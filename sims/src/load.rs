@@ -54,6 +54,10 @@ pub struct LoadOptions {
     pub seed: u64,
     /// Transactions timed for the verification ceiling.
     pub verify_samples: usize,
+    /// Open-loop arrival rate in payments per second: each payment is sent at its scheduled time
+    /// whether or not earlier ones have been answered, and its latency counts from that time (no
+    /// coordinated omission). `None`: closed loop at `concurrency`.
+    pub rate: Option<f64>,
 }
 
 /// Why a load run failed.
@@ -92,6 +96,8 @@ pub struct LoadReport {
     pub payments: usize,
     /// Concurrency.
     pub concurrency: usize,
+    /// Open-loop arrival rate asked for (payments per second), if any.
+    pub rate_target: Option<f64>,
     /// Transfers committed (durable receipt).
     pub committed: usize,
     /// Submissions that failed, by the node's error code (or `unreachable`/`server`).
@@ -340,24 +346,45 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
     let tx_bytes = txs.first().map(|(t, _)| t.encode().len()).unwrap_or(0);
     // Submission.
     let t0 = Instant::now();
-    let results: Vec<(Duration, Result<(), String>)> =
-        futures::stream::iter(txs.into_iter().map(|(tx, _)| {
-            let client = client.clone();
-            async move {
-                let s = Instant::now();
-                let r = client.submit(&tx).await;
-                let code = r.map(|_| ()).map_err(|e| match e {
-                    ClientError::Rejected { code, .. } => code,
-                    ClientError::Unreachable { .. } => "unreachable".into(),
-                    ClientError::Server { status, .. } => format!("server_{status}"),
-                    ClientError::Decode(_) => "decode".into(),
-                });
-                (s.elapsed(), code)
+    let results: Vec<(Duration, Result<(), String>)> = match opts.rate.filter(|r| *r > 0.0) {
+        Some(rate) => {
+            let start = tokio::time::Instant::from_std(t0);
+            let handles: Vec<_> = txs
+                .into_iter()
+                .enumerate()
+                .map(|(i, (tx, _))| {
+                    let client = client.clone();
+                    let at = start + Duration::from_secs_f64(i as f64 / rate);
+                    tokio::spawn(async move {
+                        tokio::time::sleep_until(at).await;
+                        let code = submit_one(&client, &tx).await;
+                        (at.elapsed(), code)
+                    })
+                })
+                .collect();
+            let mut out = Vec::with_capacity(handles.len());
+            for h in handles {
+                out.push(
+                    h.await
+                        .unwrap_or_else(|e| (Duration::ZERO, Err(format!("task: {e}")))),
+                );
             }
-        }))
-        .buffer_unordered(opts.concurrency)
-        .collect()
-        .await;
+            out
+        }
+        None => {
+            futures::stream::iter(txs.into_iter().map(|(tx, _)| {
+                let client = client.clone();
+                async move {
+                    let s = Instant::now();
+                    let code = submit_one(&client, &tx).await;
+                    (s.elapsed(), code)
+                }
+            }))
+            .buffer_unordered(opts.concurrency)
+            .collect()
+            .await
+        }
+    };
     let submit = t0.elapsed();
     let mut latencies: Vec<Duration> = Vec::new();
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
@@ -374,6 +401,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         bank: opts.bank.clone(),
         payments: opts.payments,
         concurrency: opts.concurrency,
+        rate_target: opts.rate,
         committed,
         errors,
         submit_seconds: submit.as_secs_f64(),
@@ -388,5 +416,15 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         verification_ceiling_per_second: ceiling,
         ratio_to_ceiling: rate / ceiling,
         tx_bytes,
+    })
+}
+
+/// Submits one transfer; the error code on refusal.
+async fn submit_one(client: &BankClient, tx: &Transaction) -> Result<(), String> {
+    client.submit(tx).await.map(|_| ()).map_err(|e| match e {
+        ClientError::Rejected { code, .. } => code,
+        ClientError::Unreachable { .. } => "unreachable".into(),
+        ClientError::Server { status, .. } => format!("server_{status}"),
+        ClientError::Decode(_) => "decode".into(),
     })
 }

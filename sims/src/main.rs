@@ -67,6 +67,10 @@ enum Cmd {
         /// Transactions timed to measure the verification ceiling.
         #[arg(long, default_value_t = 50)]
         verify_samples: usize,
+        /// Open-loop arrival rate (payments per second): send each payment on schedule whatever
+        /// the answers, and count latency from the scheduled time. Without it: closed loop.
+        #[arg(long)]
+        rate: Option<f64>,
         /// Print JSON only (otherwise JSON and a one-line summary on stderr).
         #[arg(long)]
         json: bool,
@@ -106,6 +110,7 @@ fn main() -> Result<()> {
             concurrency,
             seed,
             verify_samples,
+            rate,
             json,
         } => {
             let opts = LoadOptions {
@@ -115,6 +120,7 @@ fn main() -> Result<()> {
                 concurrency,
                 seed,
                 verify_samples,
+                rate,
             };
             let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
             let report = rt.block_on(load::run(&opts))?;
