@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 PAYMENTS="${1:-2000}"
 CONCURRENCY="${2:-256}"
 cargo build --release -p dfc-central-bank -p dfc-sims --bins >&2
-BIN=target/release
+BIN="${CARGO_TARGET_DIR:-target}/release"
 WORK="$(mktemp -d)"
 NODE_PID=""
 cleanup() { [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null || true; rm -rf "$WORK"; }
