@@ -17,6 +17,15 @@ pub enum StoreError {
     /// A schema migration failed.
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    /// The ledger file cannot be written (read-only file or file system): the node refuses to
+    /// start rather than fail at its first write.
+    #[error("the ledger {path} cannot be opened for writing: {source}")]
+    NotWritable {
+        /// The ledger file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A stored record does not decode: the file was altered or written by other software.
     #[error("corrupt record in {table}: {reason}")]
     Corrupt {

@@ -203,6 +203,7 @@ impl Sequencer {
     }
 
     fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        inject_storage_faults(&self.conn);
         Ok(rusqlite::Transaction::new_unchecked(
             &self.conn,
             TransactionBehavior::Immediate,
@@ -299,8 +300,18 @@ impl Sequencer {
         }
         let supply = self.shared.status().tip.supply;
         let (block, sigs) = self.seal(admitted.iter().map(|p| p.tx.clone()).collect(), supply);
+        fail::fail_point!("seq::block::before_insert", |_| Err(injected(
+            "before_insert"
+        )));
         store::insert_block(&db, &block, &sigs)?;
+        fail::fail_point!("seq::block::before_commit", |_| Err(injected(
+            "before_commit"
+        )));
         db.commit()?;
+        // Committed but nobody answered yet: a failure here must not lose the block.
+        fail::fail_point!("seq::block::after_commit", |_| Err(injected(
+            "after_commit"
+        )));
         self.advance(&block);
         tracing::debug!(
             height = block.header.height,
@@ -614,12 +625,21 @@ impl Sequencer {
                 )
             }
         };
+        fail::fail_point!("seq::operator::before_audit", |_| Err(injected(
+            "operator before_audit"
+        )));
         store::append_audit(&db, now, Some(op), detail.0, &detail.1)?;
         if let Some((block, _)) = &block {
             let detail = serde_json::json!({ "txid": block.txs.first().map(Transaction::id), "height": block.header.height }).to_string();
             store::append_audit(&db, now, Some(op), "commit", &detail)?;
         }
+        fail::fail_point!("seq::operator::before_commit", |_| Err(injected(
+            "operator before_commit"
+        )));
         db.commit()?;
+        fail::fail_point!("seq::operator::after_commit", |_| Err(injected(
+            "operator after_commit"
+        )));
         let receipt = block.map(|(block, sigs)| {
             self.advance(&block);
             Self::receipts(&block, &sigs).remove(0)
@@ -682,6 +702,32 @@ impl Sequencer {
         );
         Ok(Ok((msg, Some(proposal), Some((block, sigs)))))
     }
+}
+
+/// The storage error a `return` fail point injects: an SQLite I/O error, as a failing disk gives.
+#[cfg(feature = "failpoints")]
+fn injected(step: &str) -> StoreError {
+    StoreError::Sqlite(rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+        Some(format!("injected I/O error at {step}")),
+    ))
+}
+
+/// Storage faults switched on by tests (feature `failpoints`), applied to the writer connection
+/// before each write transaction: `store::disk_full` caps the file at its current size (SQLite
+/// then fails writes that grow it with `SQLITE_FULL`, as a full disk does); `store::read_only`
+/// makes the connection refuse writes (`SQLITE_READONLY`). Without the feature: nothing.
+#[cfg_attr(not(feature = "failpoints"), allow(unused_variables))]
+fn inject_storage_faults(conn: &Connection) {
+    fail::fail_point!("store::disk_full", |_| {
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap_or(1);
+        let _ = conn.pragma_update(None, "max_page_count", pages);
+    });
+    fail::fail_point!("store::read_only", |_| {
+        let _ = conn.pragma_update(None, "query_only", "ON");
+    });
 }
 
 fn unknown_wallet(key: &dfc_core::PublicKey) -> ApiErr {

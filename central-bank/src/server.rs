@@ -57,6 +57,10 @@ pub const MAX_CONCURRENT_REQUESTS: usize = 512;
 pub const MAX_CONNECTIONS: usize = 1024;
 /// A request taking longer is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection that has not sent a whole request head (request line and headers) this long
+/// after it started one is closed: a client dribbling header bytes (slowloris) cannot hold a
+/// connection slot for ever. Bodies are bounded by [`REQUEST_TIMEOUT`].
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 16;
 
@@ -1133,14 +1137,55 @@ async fn audit_log(
 )]
 pub struct ApiDoc;
 
-/// Serves `app` on `listener` until `shutdown` resolves.
+/// Serves `app` on `listener` until `shutdown` resolves, then waits for open requests to finish.
+///
+/// Not `axum::serve`: it gives hyper no timer, so hyper's header read timeout is off and a
+/// client sending its headers one byte at a time keeps its connection (and one of the
+/// [`MAX_CONNECTIONS`] slots) for ever. Here every HTTP/1 connection has
+/// [`HEADER_READ_TIMEOUT`].
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let listener = LimitedListener::new(listener, MAX_CONNECTIONS);
-    axum::serve(listener, app(state).into_make_service())
-        .with_graceful_shutdown(shutdown)
-        .await
+    use axum::serve::Listener;
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let mut listener = LimitedListener::new(listener, MAX_CONNECTIONS);
+    let router = app(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (io, _addr) = tokio::select! {
+            conn = listener.accept() => conn,
+            () = &mut shutdown => break,
+        };
+        let service =
+            router
+                .clone()
+                .map_request(|req: axum::http::Request<hyper::body::Incoming>| {
+                    req.map(axum::body::Body::new)
+                });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service))
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

@@ -136,6 +136,17 @@ fn pragmas(conn: &Connection) -> StoreResult<()> {
 
 /// Opens (creating if needed) the ledger for writing: WAL, `synchronous=FULL`, migrations applied.
 pub fn open_writer(path: &Path) -> StoreResult<Connection> {
+    // SQLite would open a read-only file read-only without a word and fail at the first commit;
+    // the node must know at start that it can write.
+    if path.exists() {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|source| StoreError::NotWritable {
+                path: path.to_path_buf(),
+                source,
+            })?;
+    }
     let mut conn = Connection::open(path)?;
     pragmas(&conn)?;
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
