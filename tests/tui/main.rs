@@ -1,0 +1,265 @@
+//! End-to-end test of the terminal apps: the real `dfc-tui` driven in tmux (`send-keys`, read back
+//! with `capture-pane`), as a person at a terminal would. The console runs the newcomer's sandbox
+//! (`dfc-tui console --sandbox`, node in-process); operator 0 proposes an issuance to a wallet
+//! created and registered with the `dfc-wallet` CLI, operator 1 approves, and the new supply is
+//! read from the screen. Then `dfc-tui wallet` pays another wallet and the balance is read from the
+//! screen. Skipped (with a message) only when tmux is not installed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context, Result};
+use serde_json::Value;
+
+/// A guard against a hung app, not a performance assertion.
+const DEADLINE: Duration = Duration::from_secs(180);
+
+/// A tmux server of its own (private socket) running one app in a 120x40 window.
+struct Tmux {
+    socket: PathBuf,
+    session: String,
+}
+
+impl Tmux {
+    fn tmux(&self, args: &[&str]) -> Result<Output> {
+        Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .context("running tmux")
+    }
+
+    /// Starts `cmd` (a shell command line) in a new session; the pane stays after the app exits
+    /// and shows its exit status.
+    fn start(socket: &Path, session: &str, cmd: &str) -> Result<Tmux> {
+        let t = Tmux {
+            socket: socket.to_path_buf(),
+            session: session.to_string(),
+        };
+        let line = format!("{cmd}; echo \"EXITED $?\"; sleep 3600");
+        let out = t.tmux(&[
+            "new-session", "-d", "-s", session, "-x", "120", "-y", "40", &line,
+        ])?;
+        ensure!(out.status.success(), "tmux new-session: {out:?}");
+        Ok(t)
+    }
+
+    fn screen(&self) -> Result<String> {
+        let out = self.tmux(&["capture-pane", "-p", "-t", &self.session])?;
+        ensure!(out.status.success(), "tmux capture-pane: {out:?}");
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Types `text` literally.
+    fn type_text(&self, text: &str) -> Result<()> {
+        let out = self.tmux(&["send-keys", "-t", &self.session, "-l", text])?;
+        ensure!(out.status.success(), "tmux send-keys: {out:?}");
+        Ok(())
+    }
+
+    /// Sends a key by tmux name (`Enter`, `Escape`, ...).
+    fn key(&self, key: &str) -> Result<()> {
+        let out = self.tmux(&["send-keys", "-t", &self.session, key])?;
+        ensure!(out.status.success(), "tmux send-keys: {out:?}");
+        Ok(())
+    }
+
+    /// Polls the screen until `pred` holds; fails with the screen after [`DEADLINE`].
+    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> Result<String> {
+        let start = Instant::now();
+        loop {
+            let s = self.screen()?;
+            if pred(&s) {
+                tracing::info!(what, "seen on screen");
+                return Ok(s);
+            }
+            if start.elapsed() > DEADLINE {
+                bail!("waited for {what}; the screen shows:\n{s}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn wait_text(&self, text: &str) -> Result<String> {
+        self.wait_for(text, |s| s.contains(text))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
+}
+
+/// A wallet driven through the `dfc-wallet` CLI.
+struct CliWallet {
+    dir: PathBuf,
+    passphrase: String,
+}
+
+impl CliWallet {
+    fn run(&self, args: &[&str]) -> Result<Value> {
+        let out = Command::new(dfc_tests::bin_path("dfc-wallet"))
+            .arg("--wallet")
+            .arg(&self.dir)
+            .arg("--json")
+            .args(args)
+            .env("DFC_WALLET_PASSPHRASE", &self.passphrase)
+            .output()?;
+        ensure!(
+            out.status.success(),
+            "dfc-wallet {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(serde_json::from_slice(&out.stdout)?)
+    }
+
+    fn create_and_register(dir: PathBuf, name: &str, url: &str) -> Result<(CliWallet, String)> {
+        let w = CliWallet {
+            dir,
+            passphrase: format!("passphrase of {name}"),
+        };
+        w.run(&["create"])?;
+        let reg = w.run(&["--bank", url, "register", "--label", name])?;
+        let addr = reg["address"].as_str().context("address")?.to_string();
+        Ok((w, addr))
+    }
+}
+
+/// The first `http://127.0.0.1:PORT` on the screen.
+fn url_on(screen: &str) -> Option<String> {
+    let at = screen.find("http://127.0.0.1:")?;
+    let rest = &screen[at..];
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '│')
+        .unwrap_or(rest.len());
+    Some(rest[..end].to_string())
+}
+
+/// The `words` words after `label` on the first screen line holding it.
+fn value_after(screen: &str, label: &str, words: usize) -> Option<String> {
+    let line = screen.lines().find(|l| l.contains(label))?;
+    let rest = &line[line.find(label)? + label.len()..];
+    let words: Vec<&str> = rest.split_whitespace().take(words).collect();
+    Some(words.join(" "))
+}
+
+fn shell_quote(p: &Path) -> String {
+    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
+}
+
+#[test]
+fn console_and_wallet_in_a_real_terminal() -> Result<()> {
+    dfc_tests::init_tracing();
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIPPED: tmux is not installed (.ci/run installs it); the TUI end-to-end test needs it");
+        return Ok(());
+    }
+    let tmp = tempfile::tempdir()?;
+    let tui = dfc_tests::bin_path("dfc-tui");
+    let socket = tmp.path().join("tmux.sock");
+    let bank_dir = tmp.path().join("bank");
+
+    tracing::info!("--- the newcomer's command: a sandbox created and served inside the console");
+    let console = Tmux::start(
+        &socket,
+        "console",
+        &format!(
+            "{} console --sandbox --data {}",
+            shell_quote(&tui),
+            shell_quote(&bank_dir)
+        ),
+    )?;
+    let screen = console.wait_for("connected to the sandbox node", |s| {
+        s.contains("connected") && s.contains("operator 0") && url_on(s).is_some()
+    })?;
+    let url = url_on(&screen).context("the URL is on the status bar")?;
+    ensure!(
+        bank_dir.join("ledger.sqlite").exists(),
+        "the sandbox ledger was created"
+    );
+    console.wait_text("PASS")?;
+
+    tracing::info!("--- two wallets created and registered with the dfc-wallet CLI");
+    let (alice, alice_addr) =
+        CliWallet::create_and_register(tmp.path().join("alice"), "alice", &url)?;
+    let (bob, bob_addr) = CliWallet::create_and_register(tmp.path().join("bob"), "bob", &url)?;
+    console.key("5")?;
+    console.wait_text("Registry by tier: 2 wallets")?;
+
+    tracing::info!("--- operator 0 proposes an issuance of 150.00 to alice");
+    console.key("2")?;
+    console.key("n")?;
+    console.type_text("150.00")?;
+    console.key("Enter")?;
+    console.type_text(&alice_addr)?;
+    console.key("Enter")?;
+    console.wait_for("the pending proposal with operator 0's approval", |s| {
+        s.contains("150.00 DFC") && s.contains("1/2 (op 0)") && s.contains("pending")
+    })?;
+
+    tracing::info!("--- switch to operator 1 and approve: the issuance commits");
+    console.key("o")?;
+    console.wait_text("now acting as operator 1")?;
+    console.key("a")?;
+    console.wait_for("the committed proposal", |s| {
+        s.contains("2/2 (op 0,1)") && s.contains("committed")
+    })?;
+
+    tracing::info!("--- the new supply, read from the dashboard");
+    console.key("1")?;
+    let screen = console.wait_for("the supply of 150.00", |s| {
+        value_after(s, "Supply", 2).as_deref() == Some("150.00 DFC")
+    })?;
+    ensure!(
+        value_after(&screen, "Notes outstanding", 1).as_deref() == Some("1"),
+        "one note outstanding:\n{screen}"
+    );
+
+    tracing::info!("--- the wallet app: alice sees the issuance and pays bob 25.50");
+    let wallet = Tmux::start(
+        &socket,
+        "wallet",
+        &format!(
+            "DFC_WALLET_PASSPHRASE='{}' {} wallet --wallet {} --bank {url}",
+            alice.passphrase,
+            shell_quote(&tui),
+            shell_quote(&alice.dir)
+        ),
+    )?;
+    wallet.wait_for("alice's balance", |s| {
+        value_after(s, "Spendable", 2).as_deref() == Some("150.00 DFC")
+    })?;
+    wallet.key("p")?;
+    wallet.type_text(&bob_addr)?;
+    wallet.key("Enter")?;
+    wallet.type_text("25.50")?;
+    wallet.key("Enter")?;
+    wallet.type_text("rent")?;
+    wallet.key("Enter")?;
+    wallet.wait_text("paid 25.50 DFC (committed)")?;
+    wallet.key("1")?;
+    let screen = wallet.wait_for("alice's balance after paying", |s| {
+        value_after(s, "Spendable", 2).as_deref() == Some("124.50 DFC")
+    })?;
+    ensure!(screen.contains("rent"), "the memo is in the history:\n{screen}");
+
+    tracing::info!("--- bob's CLI wallet received it; the console's ledger shows the transfer");
+    bob.run(&["sync"])?;
+    let bal = bob.run(&["balance"])?;
+    ensure!(bal["total_units"] == 2_550, "bob holds 25.50: {bal}");
+    console.key("4")?;
+    console.wait_for("the transfer in the explorer", |s| {
+        s.contains("transfer") && s.contains("hidden")
+    })?;
+
+    tracing::info!("--- both apps quit cleanly (terminal restored, exit status 0)");
+    wallet.key("q")?;
+    wallet.wait_text("EXITED 0")?;
+    console.key("q")?;
+    console.wait_text("EXITED 0")?;
+    Ok(())
+}
