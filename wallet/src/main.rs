@@ -243,12 +243,19 @@ fn opt_duration(v: &Option<String>) -> anyhow::Result<Option<u64>> {
     Ok(v.as_deref().map(parse_duration_ms).transpose()?)
 }
 
+/// The test-only hook `DFC_WALLET_TEST_OFFLINE_IGNORE_CAP=1`.
+fn ignore_cap_hook() -> bool {
+    std::env::var("DFC_WALLET_TEST_OFFLINE_IGNORE_CAP").is_ok_and(|v| v == "1")
+}
+
 async fn offline(cli: &Cli, cmd: &OfflineCmd) -> anyhow::Result<()> {
     let j = cli.json;
     match cmd {
         OfflineCmd::Fund { amount, notes, ttl } => {
             let mut w = open(cli)?;
-            let r = w.offline_fund(amount, *notes, opt_duration(ttl)?).await?;
+            let r = w
+                .offline_fund(amount, *notes, opt_duration(ttl)?, ignore_cap_hook())
+                .await?;
             print(j, &r, || {
                 format!(
                     "Moved {} into the offline purse ({} notes usable, checkpoint height {}).\nPurse certificate {}: up to {} per payment, expires at {} ms.",
@@ -264,8 +271,7 @@ async fn offline(cli: &Cli, cmd: &OfflineCmd) -> anyhow::Result<()> {
             no_qr,
         } => {
             let mut w = open(cli)?;
-            let ignore_cap =
-                std::env::var("DFC_WALLET_TEST_OFFLINE_IGNORE_CAP").is_ok_and(|v| v == "1");
+            let ignore_cap = ignore_cap_hook();
             // The counter and the note's offline spend are stored before the file is written.
             let p = w.offline_pay(to, amount, memo, ignore_cap)?;
             std::fs::write(out, &p.bytes)

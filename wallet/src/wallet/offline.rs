@@ -287,12 +287,14 @@ impl Wallet {
     }
 
     /// Online: gets a purse certificate, moves `amount` into `notes` purse notes, syncs and stores
-    /// the checkpoint and proofs that make them spendable offline.
+    /// the checkpoint and proofs that make them spendable offline. `ignore_cap` is the test-only
+    /// hook that lets a purse hold more than its cap (to make an over-cap packet).
     pub async fn offline_fund(
         &mut self,
         amount: &str,
         notes: usize,
         ttl_ms: Option<u64>,
+        ignore_cap: bool,
     ) -> Result<FundReport> {
         let params = self.params()?;
         let amount = self.parse_amount(amount)?;
@@ -313,6 +315,21 @@ impl Wallet {
             });
         }
         self.sync().await?;
+        // Refuse before asking for a certificate when the current one already says no.
+        if let Some(current) = self.purse_cert()? {
+            let would_hold = self
+                .offline_totals()?
+                .purse
+                .checked_add(amount)
+                .map_err(dfc_core::BuildError::from)?;
+            if would_hold > current.cap && !ignore_cap {
+                return Err(WalletError::PurseFull {
+                    amount: params.format(amount),
+                    would_hold: params.format(would_hold),
+                    cap: params.format(current.cap),
+                });
+            }
+        }
         let client = self.client()?;
         let purse_key = self.keys.purse_key(PURSE_INDEX);
         let req = PurseRequest::new(
@@ -334,7 +351,7 @@ impl Wallet {
         let would_hold = held
             .checked_add(amount)
             .map_err(dfc_core::BuildError::from)?;
-        if would_hold > cert.cap {
+        if would_hold > cert.cap && !ignore_cap {
             return Err(WalletError::PurseFull {
                 amount: params.format(amount),
                 would_hold: params.format(would_hold),
