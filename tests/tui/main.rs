@@ -40,7 +40,15 @@ impl Tmux {
         };
         let line = format!("{cmd}; echo \"EXITED $?\"; sleep 3600");
         let out = t.tmux(&[
-            "new-session", "-d", "-s", session, "-x", "120", "-y", "40", &line,
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &line,
         ])?;
         ensure!(out.status.success(), "tmux new-session: {out:?}");
         Ok(t)
@@ -245,7 +253,10 @@ fn console_and_wallet_in_a_real_terminal() -> Result<()> {
     let screen = wallet.wait_for("alice's balance after paying", |s| {
         value_after(s, "Spendable", 2).as_deref() == Some("124.50 DFC")
     })?;
-    ensure!(screen.contains("rent"), "the memo is in the history:\n{screen}");
+    ensure!(
+        screen.contains("rent"),
+        "the memo is in the history:\n{screen}"
+    );
 
     tracing::info!("--- bob's CLI wallet received it; the console's ledger shows the transfer");
     bob.run(&["sync"])?;

@@ -21,7 +21,7 @@
 
 pub mod app;
 pub mod console;
-pub mod ui;
-pub mod wallet;
 #[cfg(test)]
 pub mod fixtures;
+pub mod ui;
+pub mod wallet;

@@ -116,8 +116,7 @@ async fn console(a: ConsoleArgs) -> Result<()> {
     };
     if a.sandbox {
         if let Some(d) = &data {
-            std::fs::create_dir_all(d)
-                .with_context(|| format!("cannot create {}", d.display()))?;
+            std::fs::create_dir_all(d).with_context(|| format!("cannot create {}", d.display()))?;
         }
     }
     let log = match (&a.log, &data) {
@@ -149,19 +148,16 @@ async fn console(a: ConsoleArgs) -> Result<()> {
     let replay_dir = data
         .clone()
         .filter(|d| d.join(datadir::LEDGER_FILE).exists());
-    let commands = net::spawn(
-        BankClient::new(&url),
-        keys,
-        replay_dir.clone(),
-        msg_tx,
-    );
+    let commands = net::spawn(BankClient::new(&url), keys, replay_dir.clone(), msg_tx);
     let mut screen = Console::new(&url, replay_dir.is_some(), Some(commands));
     screen.preferred_operator = a.operator;
     if let Some(n) = &node {
         if n.created {
             screen.notice = Some(dfc_tui::ui::Notice::ok(format!(
                 "created a 2-of-3 sandbox in {}: press ? for keys, o to switch operator",
-                data.as_ref().map(|d| d.display().to_string()).unwrap_or_default()
+                data.as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default()
             )));
         }
     }
@@ -191,7 +187,10 @@ fn wallet(a: WalletArgs) -> Result<impl std::future::Future<Output = Result<()>>
             a.wallet.display()
         );
     }
-    let log = a.log.clone().unwrap_or_else(|| a.wallet.join("dfc-tui.log"));
+    let log = a
+        .log
+        .clone()
+        .unwrap_or_else(|| a.wallet.join("dfc-tui.log"));
     dfc_tui::app::log_to_file(&log)?;
     let pass = passphrase()?;
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();

@@ -103,7 +103,9 @@ impl Input {
         let shown: String = if chars.len() > room {
             let tail = room.saturating_sub(1);
             let start = chars.len() - tail;
-            std::iter::once('…').chain(chars[start..].iter().copied()).collect()
+            std::iter::once('…')
+                .chain(chars[start..].iter().copied())
+                .collect()
         } else {
             self.text.clone()
         };
@@ -221,7 +223,11 @@ pub fn notice_line(frame: &mut Frame, area: Rect, notice: Option<&Notice>, busy:
 /// A centered help window listing `keys` (key, what it does) over the screen.
 pub fn help_overlay(frame: &mut Frame, title: &str, keys: &[(&str, &str)]) {
     let area = frame.area();
-    let key_w = keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let key_w = keys
+        .iter()
+        .map(|(k, _)| k.chars().count())
+        .max()
+        .unwrap_or(0);
     let text_w = keys
         .iter()
         .map(|(_, t)| t.chars().count())
@@ -241,7 +247,10 @@ pub fn help_overlay(frame: &mut Frame, title: &str, keys: &[(&str, &str)]) {
         .iter()
         .map(|(k, t)| {
             Line::from(vec![
-                Span::styled(format!(" {k:>key_w$} "), Style::new().fg(Color::Cyan).bold()),
+                Span::styled(
+                    format!(" {k:>key_w$} "),
+                    Style::new().fg(Color::Cyan).bold(),
+                ),
                 Span::raw(format!(" {t}")),
             ])
         })
@@ -255,6 +264,18 @@ pub fn help_overlay(frame: &mut Frame, title: &str, keys: &[(&str, &str)]) {
         ),
         popup,
     );
+}
+
+/// An address as typed or scanned, normalised for parsing: bech32 allows all upper case (what the
+/// receive QR code carries, for its compact alphanumeric mode); `dfc_core::Address` parses lower
+/// case.
+pub fn normalize_address(text: &str) -> String {
+    let t = text.trim();
+    if t.chars().any(|c| c.is_ascii_lowercase()) {
+        t.to_string()
+    } else {
+        t.to_ascii_lowercase()
+    }
 }
 
 /// `text` cut to `max` characters, ending in `…` when cut.
@@ -290,12 +311,7 @@ pub fn short_address(addr: &str, keep: usize) -> String {
 /// `HH:MM:SS` (UTC) of a time in ms since the Unix epoch.
 pub fn hms(ms: u64) -> String {
     let s = ms / 1000;
-    format!(
-        "{:02}:{:02}:{:02}",
-        (s / 3600) % 24,
-        (s / 60) % 60,
-        s % 60
-    )
+    format!("{:02}:{:02}:{:02}", (s / 3600) % 24, (s / 60) % 60, s % 60)
 }
 
 /// `YYYY-MM-DD HH:MM` (UTC) of a time in ms since the Unix epoch.

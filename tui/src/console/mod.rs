@@ -541,9 +541,9 @@ impl Console {
             Action::CycleOperator => {
                 if self.operators.len() > 1 {
                     self.op_pos = (self.op_pos + 1) % self.operators.len();
-                    self.notice = self.operator().map(|o| {
-                        Notice::ok(format!("now acting as operator {o}"))
-                    });
+                    self.notice = self
+                        .operator()
+                        .map(|o| Notice::ok(format!("now acting as operator {o}")));
                 } else {
                     self.notice = Some(Notice::err(
                         "only one operator key is loaded (the sandbox, or --data DIR, loads them all)",
@@ -602,7 +602,10 @@ impl Console {
         };
         let idx = self.sel[if kind == TxKind::Issue { 0 } else { 1 }];
         let Some(p) = self.proposals_of(kind).get(idx).map(|p| (*p).clone()) else {
-            self.notice = Some(Notice::err(format!("no {} proposal to approve", kind.name())));
+            self.notice = Some(Notice::err(format!(
+                "no {} proposal to approve",
+                kind.name()
+            )));
             return;
         };
         let Some(op) = self.operator() else {
@@ -664,7 +667,7 @@ impl Console {
                 return;
             }
         };
-        let to: Address = match self.issue_to.text.trim().parse() {
+        let to: Address = match crate::ui::normalize_address(&self.issue_to.text).parse() {
             Ok(a) => a,
             Err(e) => {
                 self.notice = Some(Notice::err(format!("destination: {e}")));
@@ -700,7 +703,11 @@ impl Console {
     }
 
     fn submit_prompt(&mut self, kind: WalletPromptKind) {
-        let Some(w) = self.wallets_by_tier().get(self.sel[3]).map(|w| (*w).clone()) else {
+        let Some(w) = self
+            .wallets_by_tier()
+            .get(self.sel[3])
+            .map(|w| (*w).clone())
+        else {
             self.mode = Mode::Normal;
             return;
         };

@@ -145,10 +145,12 @@ async fn poller(ctx: Arc<Ctx>) {
 
 async fn poll(ctx: &Ctx, next_height: &mut Option<u64>) -> Result<Poll, String> {
     let c = &ctx.client;
-    let (supply, proposals, wallets) = tokio::try_join!(c.supply(), c.proposals(), c.wallets())
-        .map_err(|e| e.to_string())?;
+    let (supply, proposals, wallets) =
+        tokio::try_join!(c.supply(), c.proposals(), c.wallets()).map_err(|e| e.to_string())?;
     let keep = MAX_BLOCKS as u64;
-    let mut from = next_height.unwrap_or(0).max(supply.height.saturating_sub(keep - 1));
+    let mut from = next_height
+        .unwrap_or(0)
+        .max(supply.height.saturating_sub(keep - 1));
     let mut new_blocks = Vec::new();
     // Catches up page by page, at most `MAX_BLOCKS` blocks per poll.
     while from <= supply.height && new_blocks.len() < MAX_BLOCKS {
@@ -228,11 +230,10 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
             let op = op_of(operator)?;
             let p = params.clone();
             // Building the range proof is CPU work: off the async threads.
-            let (_, req) =
-                tokio::task::spawn_blocking(move || op.propose_issue(&p, &to, amount))
-                    .await
-                    .map_err(|e| format!("building the issuance failed: {e}"))?
-                    .map_err(|e| format!("cannot build the issuance: {e}"))?;
+            let (_, req) = tokio::task::spawn_blocking(move || op.propose_issue(&p, &to, amount))
+                .await
+                .map_err(|e| format!("building the issuance failed: {e}"))?
+                .map_err(|e| format!("cannot build the issuance: {e}"))?;
             req
         }
         Command::Approve {
@@ -275,11 +276,7 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
         } => op_of(operator)?.request(params, OperatorAction::SetTier { wallet, tier }),
         Command::Audit => return Err("an audit is not an operator action".into()),
     };
-    let r = ctx
-        .client
-        .operator(&req)
-        .await
-        .map_err(|e| e.to_string())?;
+    let r = ctx.client.operator(&req).await.map_err(|e| e.to_string())?;
     tracing::info!(operator = req.operator, message = %r.message, "operator action");
     Ok(describe(&r))
 }

@@ -38,8 +38,7 @@ pub fn ensure_init(dir: &Path) -> Result<bool> {
 /// `msgs`.
 pub async fn start(dir: &Path, msgs: mpsc::UnboundedSender<Msg>) -> Result<Sandbox> {
     let created = ensure_init(dir)?;
-    let started =
-        server::start(dir).with_context(|| format!("cannot serve {}", dir.display()))?;
+    let started = server::start(dir).with_context(|| format!("cannot serve {}", dir.display()))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot listen on a loopback port")?;

@@ -190,6 +190,10 @@ fn issuance_form_refuses_bad_input_without_sending() {
     typed(&mut c, &fixtures::address("alice").to_string());
     key(&mut c, KeyCode::Enter);
     assert!(c.busy.is_none());
-    assert_eq!(c.mode, Mode::IssueForm { on_to: false }, "back to the amount");
+    assert_eq!(
+        c.mode,
+        Mode::IssueForm { on_to: false },
+        "back to the amount"
+    );
     assert!(c.notice.as_ref().is_some_and(|n| !n.ok));
 }

@@ -102,7 +102,11 @@ fn dashboard(frame: &mut Frame, area: Rect, c: &Console) {
     let s = c.supply.as_ref();
     let w = 19;
     let left_lines = vec![
-        kv("Supply", s.map(|s| c.fmt(s.supply)).unwrap_or(dash.clone()), w),
+        kv(
+            "Supply",
+            s.map(|s| c.fmt(s.supply)).unwrap_or(dash.clone()),
+            w,
+        ),
         kv(
             "Notes outstanding",
             s.map(|s| s.notes_outstanding.to_string())
@@ -154,7 +158,10 @@ fn dashboard(frame: &mut Frame, area: Rect, c: &Console) {
     let title = format!(" Payments per second: now {now}, peak {peak} over the last {n} s ");
     frame.render_widget(
         Sparkline::default()
-            .block(block.title(ui::truncate(&title, usize::from(rate.width).saturating_sub(2))))
+            .block(block.title(ui::truncate(
+                &title,
+                usize::from(rate.width).saturating_sub(2),
+            )))
             .data(data)
             .max(peak.max(1))
             .style(Style::new().fg(Color::Cyan)),
@@ -182,7 +189,10 @@ fn alert_lines(c: &Console) -> Vec<Line<'static>> {
     }
     if let Some(a) = c.audit.as_ref().filter(|a| !a.pass()) {
         out.push(Line::styled(
-            format!("The audit at {} UTC FAILED: see the Audit tab.", hms(a.time_ms)),
+            format!(
+                "The audit at {} UTC FAILED: see the Audit tab.",
+                hms(a.time_ms)
+            ),
             red,
         ));
     }
@@ -263,8 +273,7 @@ fn state_cell(state: &str) -> Cell<'static> {
 }
 
 fn issuance(frame: &mut Frame, area: Rect, c: &Console) {
-    let [form, list] =
-        Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(area);
+    let [form, list] = Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(area);
     let editing = matches!(c.mode, Mode::IssueForm { .. });
     let on_to = matches!(c.mode, Mode::IssueForm { on_to: true });
     let title = if editing {
@@ -273,7 +282,10 @@ fn issuance(frame: &mut Frame, area: Rect, c: &Console) {
         " New issuance: press n "
     };
     let block = Block::bordered()
-        .title(ui::truncate(title, usize::from(form.width).saturating_sub(2)))
+        .title(ui::truncate(
+            title,
+            usize::from(form.width).saturating_sub(2),
+        ))
         .border_style(if editing {
             Style::new().fg(Color::Cyan)
         } else {
@@ -313,7 +325,11 @@ fn redemption(frame: &mut Frame, area: Rect, c: &Console) {
 
 fn proposal_table(frame: &mut Frame, area: Rect, c: &Console, kind: TxKind) {
     let list = c.proposals_of(kind);
-    let sel = if kind == TxKind::Issue { c.sel[0] } else { c.sel[1] };
+    let sel = if kind == TxKind::Issue {
+        c.sel[0]
+    } else {
+        c.sel[1]
+    };
     let op = c
         .operator()
         .map(|o| format!("a approve as operator {o}"))
@@ -322,13 +338,19 @@ fn proposal_table(frame: &mut Frame, area: Rect, c: &Console, kind: TxKind) {
         TxKind::Redeem => format!(" Redemption requests from wallets · ↑↓ select · {op} "),
         _ => format!(" Issue proposals · ↑↓ select · {op} "),
     };
-    let block = Block::bordered().title(ui::truncate(&title, usize::from(area.width).saturating_sub(2)));
+    let block = Block::bordered().title(ui::truncate(
+        &title,
+        usize::from(area.width).saturating_sub(2),
+    ));
     if list.is_empty() {
         let text = match kind {
             TxKind::Redeem => "No redemption requests. Wallets ask with `dfc-wallet redeem`.",
             _ => "No issue proposals yet: press n to propose one.",
         };
-        frame.render_widget(Paragraph::new(text).wrap(Wrap { trim: true }).block(block), area);
+        frame.render_widget(
+            Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+            area,
+        );
         return;
     }
     let wide = area.width >= 100;
@@ -471,13 +493,15 @@ fn ledger(frame: &mut Frame, area: Rect, c: &Console) {
         ],
     )
     .header(Row::new(vec!["Kind", "Size", "Amount", "In→Out", "Txid"]).style(ui::label()))
-    .block(Block::bordered().title(ui::truncate(&title, usize::from(right.width).saturating_sub(2))));
+    .block(Block::bordered().title(ui::truncate(
+        &title,
+        usize::from(right.width).saturating_sub(2),
+    )));
     frame.render_widget(table, right);
 }
 
 fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
-    let [list, detail] =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(7)]).areas(area);
+    let [list, detail] = Layout::vertical([Constraint::Min(4), Constraint::Length(7)]).areas(area);
     let ws = c.wallets_by_tier();
     let wide = area.width >= 120;
     let rows: Vec<Row> = ws
@@ -522,16 +546,25 @@ fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
         ],
     )
     .header(
-        Row::new(vec!["Tier", "Label", "Address", "Status", "Flags", "Registered UTC"])
-            .style(ui::label()),
+        Row::new(vec![
+            "Tier",
+            "Label",
+            "Address",
+            "Status",
+            "Flags",
+            "Registered UTC",
+        ])
+        .style(ui::label()),
     )
     .row_highlight_style(ui::selected())
     .block(Block::bordered().title(format!(" Registry by tier: {} wallets ", ws.len())));
     if ws.is_empty() {
         frame.render_widget(
-            Paragraph::new("No wallet is registered yet. Wallets register with `dfc-wallet register`.")
-                .wrap(Wrap { trim: true })
-                .block(Block::bordered().title(" Registry by tier ")),
+            Paragraph::new(
+                "No wallet is registered yet. Wallets register with `dfc-wallet register`.",
+            )
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" Registry by tier ")),
             list,
         );
     } else {
@@ -562,7 +595,10 @@ fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
             t.max_payment.display(d),
             t.max_balance.display(d),
             t.offline_cap.display(d),
-            c.params.as_ref().map(|p| p.currency.as_str()).unwrap_or_default()
+            c.params
+                .as_ref()
+                .map(|p| p.currency.as_str())
+                .unwrap_or_default()
         )));
     }
     lines.push(Line::from(vec![
@@ -589,8 +625,7 @@ fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
         }
         _ => Line::from("f freeze · u unfreeze · t set tier · i issue to this wallet").dim(),
     };
-    let [top, last] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    let [top, last] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
     frame.render_widget(Paragraph::new(bottom), last);
 }

@@ -272,7 +272,7 @@ impl WalletApp {
             self.notice = Some(Notice::err("a payment is already running"));
             return;
         }
-        let to_text = self.pay[0].text.trim().to_string();
+        let to_text = crate::ui::normalize_address(&self.pay[0].text);
         let to: Address = match to_text.parse() {
             Ok(a) => a,
             Err(e) => {

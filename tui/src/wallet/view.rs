@@ -69,8 +69,7 @@ fn sync_text(w: &WalletApp) -> String {
 }
 
 fn overview(frame: &mut Frame, area: Rect, w: &WalletApp) {
-    let [bal, recent] =
-        Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
+    let [bal, recent] = Layout::vertical([Constraint::Length(8), Constraint::Min(3)]).areas(area);
     let block = Block::bordered().title(" Balance ");
     let inner = block.inner(bal);
     frame.render_widget(block, bal);
@@ -100,6 +99,13 @@ fn overview(frame: &mut Frame, area: Rect, w: &WalletApp) {
                 ]),
             ];
             l.push(Line::from(vec![
+                Span::styled(format!("{:<22}", "Offline purse"), ui::label()),
+                Span::raw(format!(
+                    "{} · received offline, unsettled {}",
+                    b.purse, b.unsettled_in
+                )),
+            ]));
+            l.push(Line::from(vec![
                 Span::styled(format!("{:<22}", "Sync"), ui::label()),
                 Span::raw(sync_text(w)),
             ]));
@@ -108,7 +114,12 @@ fn overview(frame: &mut Frame, area: Rect, w: &WalletApp) {
         None => vec![Line::from("Reading the wallet database.")],
     };
     frame.render_widget(Paragraph::new(lines), inner);
-    history(frame, recent, w, usize::from(recent.height.saturating_sub(3)));
+    history(
+        frame,
+        recent,
+        w,
+        usize::from(recent.height.saturating_sub(3)),
+    );
 }
 
 fn history(frame: &mut Frame, area: Rect, w: &WalletApp, max_rows: usize) {
@@ -139,7 +150,11 @@ fn history(frame: &mut Frame, area: Rect, w: &WalletApp, max_rows: usize) {
                 }),
                 Cell::from(h.kind.replace('_', " ")),
                 amount,
-                Cell::from(h.height.map(|x| x.to_string()).unwrap_or_else(|| "—".into())),
+                Cell::from(
+                    h.height
+                        .map(|x| x.to_string())
+                        .unwrap_or_else(|| "—".into()),
+                ),
                 Cell::from(who),
                 Cell::from(h.memo.clone()),
             ])
@@ -186,8 +201,7 @@ fn history(frame: &mut Frame, area: Rect, w: &WalletApp, max_rows: usize) {
 }
 
 fn pay(frame: &mut Frame, area: Rect, w: &WalletApp) {
-    let [form, result] =
-        Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
+    let [form, result] = Layout::vertical([Constraint::Length(7), Constraint::Min(3)]).areas(area);
     let editing = w.editing.is_some();
     let title = if editing {
         " Pay: Enter next field, then pay · Esc close "
@@ -195,7 +209,10 @@ fn pay(frame: &mut Frame, area: Rect, w: &WalletApp) {
         " Pay: press p or Enter to fill in "
     };
     let block = Block::bordered()
-        .title(ui::truncate(title, usize::from(form.width).saturating_sub(2)))
+        .title(ui::truncate(
+            title,
+            usize::from(form.width).saturating_sub(2),
+        ))
         .border_style(if editing {
             Style::new().fg(Color::Cyan)
         } else {

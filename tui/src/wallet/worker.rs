@@ -136,7 +136,9 @@ fn run(
         }
         while let Some(cmd) = commands.recv().await {
             let msg = match cmd {
-                WalletCmd::Sync => WalletMsg::Synced(wallet.sync().await.map_err(|e| e.to_string())),
+                WalletCmd::Sync => {
+                    WalletMsg::Synced(wallet.sync().await.map_err(|e| e.to_string()))
+                }
                 WalletCmd::Pay { to, amount, memo } => {
                     let r = wallet.pay(&to, &amount, &memo).await;
                     if let Err(e) = &r {
