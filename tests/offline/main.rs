@@ -9,9 +9,12 @@
 //! original paid, exactly like a cloned or restored phone. The over-cap packet also needs the
 //! test-only hook `DFC_WALLET_TEST_OFFLINE_IGNORE_CAP=1` (an honest wallet refuses to make one).
 
+// Shared with the wallet test, which uses the helpers this one does not.
 #[path = "../wallet/bank.rs"]
+#[allow(dead_code)]
 mod bank;
 #[path = "../wallet/cli.rs"]
+#[allow(dead_code)]
 mod cli;
 
 use std::path::Path;
@@ -159,8 +162,7 @@ fn offline_payments_end_to_end() -> Result<()> {
             p["text_chars"].as_u64().context("chars")?,
         );
         ensure!(
-            bytes as usize <= dfc_core::offline::MAX_PACKET_BYTES
-                && chars as usize <= dfc_core::offline::MAX_PACKET_BYTES,
+            usize::try_from(bytes.max(chars))? <= dfc_core::offline::MAX_PACKET_BYTES,
             "packet of {bytes} bytes / {chars} chars fits one QR code"
         );
         sizes.push((bytes, chars));
