@@ -46,7 +46,16 @@ impl FromStr for Address {
             field: "address",
             reason,
         };
-        let checked = bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(s.trim())
+        // Bech32 allows an all-upper-case form (smaller QR codes); mixed case stays an error.
+        let s = s.trim();
+        let lowered;
+        let s = if s.bytes().any(|b| b.is_ascii_lowercase()) {
+            s
+        } else {
+            lowered = s.to_ascii_lowercase();
+            lowered.as_str()
+        };
+        let checked = bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(s)
             .map_err(|e| {
                 text_err(format!(
                     "not a valid address (bad checksum or characters): {e}"
