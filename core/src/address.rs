@@ -55,8 +55,8 @@ impl FromStr for Address {
             lowered = s.to_ascii_lowercase();
             lowered.as_str()
         };
-        let checked = bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(s)
-            .map_err(|e| {
+        let checked =
+            bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(s).map_err(|e| {
                 text_err(format!(
                     "not a valid address (bad checksum or characters): {e}"
                 ))
