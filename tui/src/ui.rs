@@ -80,7 +80,11 @@ pub struct Input {
 impl Input {
     /// Appends a character, up to [`MAX_INPUT_CHARS`].
     pub fn push(&mut self, c: char) {
-        if self.text.chars().count() < MAX_INPUT_CHARS && !c.is_control() {
+        self.push_up_to(c, MAX_INPUT_CHARS);
+    }
+    /// Appends a character, up to `max` characters (fields that take pasted text).
+    pub fn push_up_to(&mut self, c: char, max: usize) {
+        if self.text.chars().count() < max && !c.is_control() {
             self.text.push(c);
         }
     }

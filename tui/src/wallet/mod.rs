@@ -5,6 +5,7 @@ pub mod view;
 pub mod worker;
 
 use dfc_core::{Address, Amount, NetworkParams};
+use dfc_wallet::wallet::offline::AcceptReport;
 use dfc_wallet::wallet::{Balance, HistoryLine, PaymentReport};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Frame;
@@ -12,12 +13,15 @@ use tokio::sync::mpsc;
 
 use crate::app::Screen;
 use crate::ui::{Conn, Input, Notice};
-use worker::{Handle, WalletCmd, WalletMsg};
+use worker::{Handle, OfflineView, PacketOut, WalletCmd, WalletMsg};
 
 /// Time between automatic syncs while idle.
 pub const SYNC_EVERY_MS: u64 = 5000;
 /// Longest memo, bytes (the wallet's limit).
 pub const MAX_MEMO_BYTES: usize = 64;
+/// Longest text the accept field takes: a packet's text form (base64 of at most
+/// `MAX_PACKET_BYTES`, plus its prefix) or a path.
+pub const MAX_ACCEPT_CHARS: usize = dfc_core::offline::MAX_PACKET_BYTES.div_ceil(3) * 4 + 16;
 
 /// The wallet app's tabs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,11 +34,19 @@ pub enum WTab {
     Receive,
     /// Every transaction.
     History,
+    /// The offline purse, offline pay and accept.
+    Offline,
 }
 
 impl WTab {
     /// All tabs in order.
-    pub const ALL: [WTab; 4] = [WTab::Overview, WTab::Pay, WTab::Receive, WTab::History];
+    pub const ALL: [WTab; 5] = [
+        WTab::Overview,
+        WTab::Pay,
+        WTab::Receive,
+        WTab::History,
+        WTab::Offline,
+    ];
     /// Title in the tab bar.
     pub fn title(self) -> &'static str {
         match self {
@@ -42,6 +54,7 @@ impl WTab {
             WTab::Pay => "Pay",
             WTab::Receive => "Receive",
             WTab::History => "History",
+            WTab::Offline => "Offline",
         }
     }
     fn index(self) -> usize {
@@ -82,6 +95,56 @@ pub enum WAction {
     Submit,
     /// Close the form.
     Cancel,
+    /// Open an offline form (Offline tab).
+    StartOffline(OfflineForm),
+    /// Close the packet shown after an offline payment.
+    ClosePacket,
+}
+
+/// The forms of the Offline tab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfflineForm {
+    /// Pay from the purse: address, amount, memo.
+    Pay,
+    /// Accept a packet: a path or the pasted text.
+    Accept,
+    /// Fund the purse: amount.
+    Fund,
+}
+
+impl OfflineForm {
+    /// Fields in the form.
+    pub fn fields(self) -> usize {
+        match self {
+            OfflineForm::Pay => 3,
+            OfflineForm::Accept | OfflineForm::Fund => 1,
+        }
+    }
+}
+
+/// The Offline tab's state.
+#[derive(Clone, Debug, Default)]
+pub struct OfflineTab {
+    /// Purse and packets from the wallet thread.
+    pub view: OfflineView,
+    /// The open form and its focused field.
+    pub form: Option<(OfflineForm, usize)>,
+    /// Offline pay fields: address, amount, memo.
+    pub pay: [Input; 3],
+    /// Accept field: a path or the text form.
+    pub accept: Input,
+    /// Fund field: amount.
+    pub fund: Input,
+    /// The last packet made here, shown until closed.
+    pub packet: Option<PacketOut>,
+    /// Whether [`Self::packet`] is on screen.
+    pub showing_packet: bool,
+    /// The last accept: the report or the refusal.
+    pub accepted: Option<Result<AcceptReport, String>>,
+    /// What is running (an offline payment, an accept, a funding).
+    pub busy: Option<String>,
+    /// Packet list scroll position.
+    pub scroll: usize,
 }
 
 /// The wallet app's state.
@@ -126,6 +189,8 @@ pub struct WalletApp {
     pub last_sync_request_ms: u64,
     /// Asked to quit.
     pub quitting: bool,
+    /// The Offline tab.
+    pub offline: OfflineTab,
     commands: Option<mpsc::UnboundedSender<WalletCmd>>,
 }
 
@@ -165,6 +230,7 @@ impl WalletApp {
             now_ms: 0,
             last_sync_request_ms: 0,
             quitting: false,
+            offline: OfflineTab::default(),
             commands: None,
         }
     }
@@ -188,7 +254,7 @@ impl WalletApp {
         if self.help {
             return Some(WAction::ToggleHelp);
         }
-        if self.editing.is_some() {
+        if self.editing.is_some() || self.offline.form.is_some() {
             return match key.code {
                 KeyCode::Esc => Some(WAction::Cancel),
                 KeyCode::Enter => Some(WAction::Submit),
@@ -199,8 +265,22 @@ impl WalletApp {
                 _ => None,
             };
         }
+        if self.tab == WTab::Offline {
+            let a = match key.code {
+                KeyCode::Esc | KeyCode::Enter if self.offline.showing_packet => {
+                    Some(WAction::ClosePacket)
+                }
+                KeyCode::Char('p') => Some(WAction::StartOffline(OfflineForm::Pay)),
+                KeyCode::Char('a') => Some(WAction::StartOffline(OfflineForm::Accept)),
+                KeyCode::Char('f') => Some(WAction::StartOffline(OfflineForm::Fund)),
+                _ => None,
+            };
+            if a.is_some() {
+                return a;
+            }
+        }
         match key.code {
-            KeyCode::Char(c @ '1'..='4') => {
+            KeyCode::Char(c @ '1'..='5') => {
                 let i = usize::from(u8::try_from(c).unwrap_or(b'1') - b'1');
                 WTab::ALL.get(i).copied().map(WAction::GoTab)
             }
@@ -227,33 +307,171 @@ impl WalletApp {
             WAction::PrevTab => {
                 self.tab = WTab::ALL[(self.tab.index() + WTab::ALL.len() - 1) % WTab::ALL.len()]
             }
+            WAction::Up if self.tab == WTab::Offline => {
+                self.offline.scroll = self.offline.scroll.saturating_sub(1)
+            }
+            WAction::Down if self.tab == WTab::Offline => {
+                self.offline.scroll =
+                    (self.offline.scroll + 1).min(self.offline.view.packets.len().saturating_sub(1))
+            }
             WAction::Up => self.scroll = self.scroll.saturating_sub(1),
             WAction::Down => {
                 self.scroll = (self.scroll + 1).min(self.history.len().saturating_sub(1))
             }
+            WAction::StartOffline(f) => {
+                self.tab = WTab::Offline;
+                self.offline.showing_packet = false;
+                self.offline.form = Some((f, 0));
+            }
+            WAction::ClosePacket => self.offline.showing_packet = false,
             WAction::Sync => self.sync_now(),
             WAction::StartPay => {
                 self.tab = WTab::Pay;
                 self.editing = Some(0);
             }
             WAction::Type(c) => {
-                if let Some(i) = self.editing {
+                let max = match self.offline.form {
+                    Some((OfflineForm::Accept, _)) => MAX_ACCEPT_CHARS,
+                    _ => crate::ui::MAX_INPUT_CHARS,
+                };
+                if let Some(f) = self.offline_field() {
+                    f.push_up_to(c, max);
+                } else if let Some(i) = self.editing {
                     self.pay[i].push(c);
                 }
             }
             WAction::Backspace => {
-                if let Some(i) = self.editing {
+                if let Some(f) = self.offline_field() {
+                    f.pop();
+                } else if let Some(i) = self.editing {
                     self.pay[i].pop();
+                }
+            }
+            WAction::NextField | WAction::PrevField if self.offline.form.is_some() => {
+                if let Some((f, i)) = self.offline.form {
+                    let n = f.fields();
+                    let next = if a == WAction::NextField {
+                        (i + 1) % n
+                    } else {
+                        (i + n - 1) % n
+                    };
+                    self.offline.form = Some((f, next));
                 }
             }
             WAction::NextField => self.editing = self.editing.map(|i| (i + 1) % 3),
             WAction::PrevField => self.editing = self.editing.map(|i| (i + 2) % 3),
+            WAction::Cancel if self.offline.form.is_some() => self.offline.form = None,
             WAction::Cancel => self.editing = None,
+            WAction::Submit if self.offline.form.is_some() => {
+                if let Some((f, i)) = self.offline.form {
+                    if i + 1 < f.fields() {
+                        self.offline.form = Some((f, i + 1));
+                    } else {
+                        self.submit_offline(f);
+                    }
+                }
+            }
             WAction::Submit => match self.editing {
                 Some(i) if i < 2 => self.editing = Some(i + 1),
                 Some(_) => self.submit_pay(),
                 None => {}
             },
+        }
+    }
+
+    fn offline_field(&mut self) -> Option<&mut Input> {
+        let (f, i) = self.offline.form?;
+        match f {
+            OfflineForm::Pay => self.offline.pay.get_mut(i),
+            OfflineForm::Accept => Some(&mut self.offline.accept),
+            OfflineForm::Fund => Some(&mut self.offline.fund),
+        }
+    }
+
+    /// Checks an amount as typed; on failure sets the notice and returns `None`.
+    fn check_amount(&mut self, text: &str) -> Option<String> {
+        let t = text.trim().to_string();
+        match Amount::parse(&t, self.params.decimals) {
+            Ok(a) if a > Amount::ZERO => Some(t),
+            Ok(_) => {
+                self.notice = Some(Notice::err("the amount must be more than zero"));
+                None
+            }
+            Err(e) => {
+                self.notice = Some(Notice::err(format!(
+                    "amount: {e} (at most {} decimals)",
+                    self.params.decimals
+                )));
+                None
+            }
+        }
+    }
+
+    fn submit_offline(&mut self, form: OfflineForm) {
+        if let Some(b) = &self.offline.busy {
+            self.notice = Some(Notice::err(format!("wait: {b}")));
+            return;
+        }
+        let (cmd, busy) = match form {
+            OfflineForm::Pay => {
+                let to = crate::ui::normalize_address(&self.offline.pay[0].text);
+                match to.parse::<Address>() {
+                    Ok(a) if a.network == self.params.network_id => {}
+                    Ok(a) => {
+                        self.notice = Some(Notice::err(format!(
+                            "that address is for network {}, this wallet is on {}",
+                            a.network, self.params.network_id
+                        )));
+                        self.offline.form = Some((form, 0));
+                        return;
+                    }
+                    Err(e) => {
+                        self.notice = Some(Notice::err(format!("address: {e}")));
+                        self.offline.form = Some((form, 0));
+                        return;
+                    }
+                }
+                let amount_text = self.offline.pay[1].text.clone();
+                let Some(amount) = self.check_amount(&amount_text) else {
+                    self.offline.form = Some((form, 1));
+                    return;
+                };
+                let memo = self.offline.pay[2].text.clone();
+                if memo.len() > MAX_MEMO_BYTES {
+                    self.notice = Some(Notice::err(format!(
+                        "the memo is {} bytes; at most {MAX_MEMO_BYTES}",
+                        memo.len()
+                    )));
+                    return;
+                }
+                let busy = format!(
+                    "paying {amount} {} offline: building the packet (no network)",
+                    self.params.currency
+                );
+                (WalletCmd::OfflinePay { to, amount, memo }, busy)
+            }
+            OfflineForm::Accept => (
+                WalletCmd::OfflineAccept {
+                    source: self.offline.accept.text.trim().to_string(),
+                },
+                "checking the packet (no network)".to_string(),
+            ),
+            OfflineForm::Fund => {
+                let amount_text = self.offline.fund.text.clone();
+                let Some(amount) = self.check_amount(&amount_text) else {
+                    return;
+                };
+                let busy = format!(
+                    "moving {amount} {} into the offline purse: certificate, payment, proofs",
+                    self.params.currency
+                );
+                (WalletCmd::OfflineFund { amount }, busy)
+            }
+        };
+        if self.send(cmd) {
+            self.offline.busy = Some(busy);
+            self.offline.form = None;
+            self.notice = None;
         }
     }
 
@@ -327,6 +545,9 @@ impl WalletApp {
 
     /// What is running, for the notice line.
     pub fn busy(&self) -> Option<String> {
+        if let Some(b) = &self.offline.busy {
+            return Some(b.clone());
+        }
         if self.paying {
             Some(format!(
                 "paying {} {}: building the proofs, then waiting for the bank's receipt",
@@ -386,6 +607,65 @@ impl WalletApp {
                         self.last_payment = Some(p);
                     }
                     Err(e) => self.notice = Some(Notice::err(format!("payment refused: {e}"))),
+                }
+            }
+            WalletMsg::Offline(v) => {
+                self.offline.view = *v;
+                self.offline.scroll = self
+                    .offline
+                    .scroll
+                    .min(self.offline.view.packets.len().saturating_sub(1));
+            }
+            WalletMsg::OfflinePaid(r) => {
+                self.offline.busy = None;
+                match *r {
+                    Ok(p) => {
+                        self.notice = Some(match &p.file {
+                            Ok(path) => Notice::ok(format!(
+                                "paid {} offline (purse counter {}); packet written to {}",
+                                p.payment.amount,
+                                p.payment.counter,
+                                path.display()
+                            )),
+                            Err(e) => Notice::err(format!(
+                                "paid {} offline, but the packet file failed ({e}): give the payee the text form",
+                                p.payment.amount
+                            )),
+                        });
+                        for f in &mut self.offline.pay {
+                            f.clear();
+                        }
+                        self.offline.packet = Some(p);
+                        self.offline.showing_packet = true;
+                    }
+                    Err(e) => {
+                        self.notice = Some(Notice::err(format!("offline payment refused: {e}")))
+                    }
+                }
+            }
+            WalletMsg::OfflineAccepted(r) => {
+                self.offline.busy = None;
+                self.notice = Some(match &*r {
+                    Ok(a) => {
+                        self.offline.accept.clear();
+                        Notice::ok(format!("accepted {} (unsettled until a sync)", a.amount))
+                    }
+                    Err(e) => Notice::err(format!("packet refused: {e}")),
+                });
+                self.offline.accepted = Some(*r);
+            }
+            WalletMsg::Funded(r) => {
+                self.offline.busy = None;
+                match *r {
+                    Ok(f) => {
+                        self.conn = Conn::Connected;
+                        self.offline.fund.clear();
+                        self.notice = Some(Notice::ok(format!(
+                            "moved {} into the purse: {} notes usable offline, certificate {} (cap {})",
+                            f.amount, f.notes, f.serial, f.cap
+                        )));
+                    }
+                    Err(e) => self.notice = Some(Notice::err(format!("funding failed: {e}"))),
                 }
             }
             WalletMsg::Failed(e) => self.notice = Some(Notice::err(e)),

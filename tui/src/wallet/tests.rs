@@ -1,5 +1,6 @@
 //! Snapshot tests of the wallet screens at 80x24 and 160x45, from fixed data.
 
+use dfc_wallet::wallet::offline::{AcceptReport, OfflinePayment, PacketLine, PurseStatus};
 use dfc_wallet::wallet::{Balance, HistoryLine, PaymentReport};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -186,4 +187,244 @@ fn qr_payload_parses_back_to_the_address() {
         .parse()
         .expect("bech32 is case-insensitive");
     assert_eq!(back, a);
+}
+
+/// Offline snapshots: 80x24, the usual wide size, and one large enough for a packet's QR code.
+const OFFLINE_SIZES: [(u16, u16); 3] = [(80, 24), (160, 45), (180, 95)];
+
+fn offline_snap(name: &str, w: &WalletApp) {
+    for (width, height) in OFFLINE_SIZES {
+        let t = render(w, width, height);
+        insta::assert_snapshot!(format!("wallet_{name}_{width}x{height}"), t.backend());
+    }
+}
+
+fn typed(w: &mut WalletApp, text: &str) {
+    for c in text.chars() {
+        key(w, KeyCode::Char(c));
+    }
+}
+
+/// A packet's text form of the measured size (2,342 characters), from a fixed generator.
+fn packet_text() -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut x: u32 = 7;
+    let body: String = (0..2_334)
+        .map(|_| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            char::from(B64[usize::try_from((x >> 16) % 64).unwrap_or(0)])
+        })
+        .collect();
+    format!("{}{body}", dfc_core::offline::PACKET_TEXT_PREFIX)
+}
+
+fn offline_app() -> WalletApp {
+    let mut w = app();
+    let carol = fixtures::address("carol").to_string();
+    w.apply(WalletMsg::Offline(Box::new(worker::OfflineView {
+        purse: Some(PurseStatus {
+            serial: 4,
+            cap: fixtures::units(5_000),
+            expires_ms: T0 + 7 * 86_400_000,
+            counter: 2,
+            checkpoint_height: Some(3),
+            ready_notes: 2,
+            ready: fixtures::units(1_000),
+            unproven_notes: 1,
+            unproven: fixtures::units(250),
+            spent_offline_notes: 1,
+        }),
+        packets: vec![
+            PacketLine {
+                direction: "out",
+                txid: "e5".repeat(32),
+                amount: "2.50 DFC".into(),
+                amount_units: 250,
+                state: "settled".into(),
+                counter: 1,
+                counterparty: Some(carol.clone()),
+                memo: "coffee".into(),
+                error: None,
+                evidence: None,
+                height: Some(3),
+            },
+            PacketLine {
+                direction: "out",
+                txid: "f6".repeat(32),
+                amount: "7.50 DFC".into(),
+                amount_units: 750,
+                state: "pending".into(),
+                counter: 2,
+                counterparty: Some(carol),
+                memo: "market".into(),
+                error: None,
+                evidence: None,
+                height: None,
+            },
+            PacketLine {
+                direction: "in",
+                txid: "a7".repeat(32),
+                amount: "4.00 DFC".into(),
+                amount_units: 400,
+                state: "failed".into(),
+                counter: 9,
+                counterparty: Some("b8".repeat(32)),
+                memo: String::new(),
+                error: Some("double_spend: note already spent".into()),
+                evidence: Some("c9".repeat(32)),
+                height: None,
+            },
+        ],
+    })));
+    key(&mut w, KeyCode::Char('5'));
+    w
+}
+
+#[test]
+fn offline_tab_shows_purse_and_packets() {
+    let w = offline_app();
+    assert_eq!(w.tab, WTab::Offline);
+    offline_snap("offline", &w);
+}
+
+#[test]
+fn offline_tab_before_any_purse() {
+    let mut w = app();
+    key(&mut w, KeyCode::Char('5'));
+    let t = render(&w, 80, 24);
+    insta::assert_snapshot!("wallet_offline_empty_80x24", t.backend());
+}
+
+#[test]
+fn offline_pay_shows_the_packet_as_a_qr_code_or_the_size_needed() {
+    let mut w = offline_app();
+    key(&mut w, KeyCode::Char('p'));
+    typed(&mut w, &fixtures::address("carol").to_string());
+    key(&mut w, KeyCode::Enter);
+    typed(&mut w, "7.50");
+    key(&mut w, KeyCode::Enter);
+    typed(&mut w, "market");
+    offline_snap("offline_pay_form", &w);
+    key(&mut w, KeyCode::Enter);
+    assert!(w.offline.busy.is_some(), "sent to the wallet thread");
+    assert!(w.offline.form.is_none());
+    let text = packet_text();
+    w.apply(WalletMsg::OfflinePaid(Box::new(Ok(worker::PacketOut {
+        payment: OfflinePayment {
+            txid: "f6".repeat(32),
+            amount: "7.50 DFC".into(),
+            amount_units: 750,
+            change_units: 250,
+            counter: 2,
+            size_bytes: 1_750,
+            text_chars: text.len(),
+            text,
+            build_ms: 38,
+            bytes: vec![],
+        },
+        file: Ok("/home/alice/.dfc/wallet/packet-0002-f6f6f6f6f6f6.dfcpay".into()),
+    }))));
+    assert!(w.offline.busy.is_none());
+    assert!(w.offline.showing_packet);
+    offline_snap("offline_packet", &w);
+    // Every size either shows the whole code or says how large the terminal must be.
+    let qr = crate::ui::qr_lines(&packet_text()).expect("fits one code");
+    let (qw, qh) = crate::ui::qr_size(&qr);
+    for (width, height) in OFFLINE_SIZES {
+        let t = render(&w, width, height);
+        let screen = format!("{:?}", t.backend());
+        let fits = width >= qw && height >= qh + 7;
+        assert_eq!(
+            screen.contains("Make the terminal at least"),
+            !fits,
+            "{width}x{height}"
+        );
+    }
+    key(&mut w, KeyCode::Enter);
+    assert!(!w.offline.showing_packet, "Enter closes the packet");
+}
+
+#[test]
+fn offline_pay_refuses_a_bad_amount_without_sending() {
+    let mut w = offline_app();
+    key(&mut w, KeyCode::Char('p'));
+    typed(&mut w, &fixtures::address("carol").to_string());
+    key(&mut w, KeyCode::Enter);
+    typed(&mut w, "0");
+    key(&mut w, KeyCode::Enter);
+    key(&mut w, KeyCode::Enter);
+    assert!(w.offline.busy.is_none());
+    assert_eq!(
+        w.offline.form,
+        Some((OfflineForm::Pay, 1)),
+        "back on the amount"
+    );
+}
+
+#[test]
+fn offline_accept_shows_the_amount_or_the_refusal() {
+    let mut w = offline_app();
+    key(&mut w, KeyCode::Char('a'));
+    typed(&mut w, "/home/alice/Downloads/packet-0001.dfcpay");
+    let t = render(&w, 80, 24);
+    insta::assert_snapshot!("wallet_offline_accept_form_80x24", t.backend());
+    key(&mut w, KeyCode::Enter);
+    assert!(w.offline.busy.is_some());
+    w.apply(WalletMsg::OfflineAccepted(Box::new(Err(
+        "offline packet refused: the purse certificate expired at 1764090000000 ms".into(),
+    ))));
+    offline_snap("offline_accept_refused", &w);
+    key(&mut w, KeyCode::Char('a'));
+    assert!(
+        !w.offline.accept.text.is_empty(),
+        "a refused entry stays for correction"
+    );
+    while !w.offline.accept.text.is_empty() {
+        key(&mut w, KeyCode::Backspace);
+    }
+    // A pasted text form, longer than an ordinary field.
+    typed(&mut w, &packet_text());
+    assert_eq!(w.offline.accept.text, packet_text());
+    key(&mut w, KeyCode::Enter);
+    w.apply(WalletMsg::OfflineAccepted(Box::new(Ok(AcceptReport {
+        txid: "d1".repeat(32),
+        amount: "3.25 DFC".into(),
+        amount_units: 325,
+        payer: "b8".repeat(32),
+        counter: 5,
+        memo: "bread".into(),
+        unsettled_units: 325,
+    }))));
+    assert!(w.offline.accept.text.is_empty());
+    offline_snap("offline_accepted", &w);
+}
+
+#[test]
+fn offline_fund_form() {
+    let mut w = offline_app();
+    key(&mut w, KeyCode::Char('f'));
+    typed(&mut w, "20.00");
+    let t = render(&w, 80, 24);
+    insta::assert_snapshot!("wallet_offline_fund_form_80x24", t.backend());
+    key(&mut w, KeyCode::Enter);
+    assert!(w.offline.busy.is_some());
+}
+
+#[test]
+fn packet_source_reads_text_or_a_file() {
+    let text = packet_text();
+    assert_eq!(
+        worker::packet_source(&format!("  {text}\n")).expect("text"),
+        text.as_bytes()
+    );
+    assert!(worker::packet_source("").is_err());
+    assert!(worker::packet_source("/nonexistent/packet.dfcpay")
+        .expect_err("no such file")
+        .contains("/nonexistent/packet.dfcpay"));
+}
+
+#[test]
+fn text_rows_end_in_an_ellipsis_when_cut() {
+    assert_eq!(view::text_rows("abcdefgh", 3, 2), vec!["abc", "de…"]);
+    assert_eq!(view::text_rows("abcdef", 3, 2), vec!["abc", "def"]);
 }

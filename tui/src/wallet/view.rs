@@ -6,13 +6,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, Wrap};
 use ratatui::Frame;
 
-use super::{WTab, WalletApp};
+use super::{OfflineForm, WTab, WalletApp};
 use crate::ui::{self, date_time, hms, short, short_address};
 
 /// Keys shown by the help overlay.
 pub const HELP: &[(&str, &str)] = &[
-    ("1-4, Tab, ← →", "switch tab"),
-    ("p", "pay (opens the form)"),
+    ("1-5, Tab, ← →", "switch tab"),
+    ("p", "pay (opens the form; offline pay on Offline)"),
+    ("a / f", "accept a packet / fund the purse (Offline)"),
     ("Enter", "next field, then pay"),
     ("Tab, ↑ ↓", "move between fields while paying"),
     ("Esc", "close the form"),
@@ -43,6 +44,7 @@ pub fn draw(frame: &mut Frame, w: &WalletApp) {
         WTab::Pay => pay(frame, body, w),
         WTab::Receive => receive(frame, body, w),
         WTab::History => history(frame, body, w, usize::MAX),
+        WTab::Offline => offline(frame, body, w),
     }
     ui::notice_line(frame, notice, w.notice.as_ref(), busy.as_deref());
     let mut segs = vec![sync_text(w)];
@@ -353,5 +355,404 @@ fn receive(frame: &mut Frame, area: Rect, w: &WalletApp) {
                 .block(Block::bordered().title(" Receive ")),
             area,
         );
+    }
+}
+
+/// Lines of the packet details around its QR code.
+const PACKET_INFO_LINES: u16 = 3;
+
+fn kv(label: &str, value: impl Into<String>) -> Line<'static> {
+    Line::from(vec![
+        Span::styled(format!("{label:<16}"), ui::label()),
+        Span::raw(value.into()),
+    ])
+}
+
+fn fmt_units(w: &WalletApp, units: u64) -> String {
+    dfc_core::Amount::from_units(units)
+        .map(|a| w.params.format(a))
+        .unwrap_or_else(|_| units.to_string())
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn offline(frame: &mut Frame, area: Rect, w: &WalletApp) {
+    let o = &w.offline;
+    if o.showing_packet {
+        if let Some(p) = &o.packet {
+            packet(frame, area, w, p);
+            return;
+        }
+    }
+    let [purse, mid, list] = Layout::vertical([
+        Constraint::Length(6),
+        Constraint::Length(5),
+        Constraint::Min(4),
+    ])
+    .areas(area);
+
+    let block = Block::bordered().title(" Offline purse ");
+    let inner = block.inner(purse);
+    frame.render_widget(block, purse);
+    let lines = match &o.view.purse {
+        None => vec![
+            Line::from(
+                "No purse yet: press f to fund one (online). Then pay with p, no network needed.",
+            ),
+            Line::from(
+                "Packets you accept (a) count once they settle, at your or the payer's next sync.",
+            )
+            .dim(),
+        ],
+        Some(s) => {
+            let expired = w.now_ms > s.expires_ms;
+            let mut ready = format!(
+                "{} in {}",
+                w.params.format(s.ready),
+                plural(s.ready_notes, "note", "notes")
+            );
+            if s.unproven_notes > 0 {
+                ready.push_str(&format!(
+                    " · {} usable after a sync",
+                    w.params.format(s.unproven)
+                ));
+            }
+            vec![
+                Line::from(vec![
+                    Span::styled(format!("{:<16}", "Usable offline"), ui::label()),
+                    Span::styled(ready, Style::new().fg(Color::Green).bold()),
+                ]),
+                Line::from(vec![
+                    Span::styled(format!("{:<16}", "Certificate"), ui::label()),
+                    Span::raw(format!("#{} · cap {} · ", s.serial, w.params.format(s.cap))),
+                    if expired {
+                        Span::styled(
+                            format!("EXPIRED {} UTC (f renews)", date_time(s.expires_ms)),
+                            Style::new().fg(Color::Red).bold(),
+                        )
+                    } else {
+                        Span::raw(format!("expires {} UTC", date_time(s.expires_ms)))
+                    },
+                ]),
+                kv(
+                    "Counter",
+                    format!(
+                        "{} made · {} spent by unsettled packets",
+                        plural(
+                            usize::try_from(s.counter).unwrap_or(usize::MAX),
+                            "packet",
+                            "packets"
+                        ),
+                        plural(s.spent_offline_notes, "note", "notes")
+                    ),
+                ),
+                kv(
+                    "Received",
+                    format!(
+                        "{} unsettled{}",
+                        w.balance
+                            .as_ref()
+                            .map(|b| b.unsettled_in.clone())
+                            .unwrap_or_default(),
+                        s.checkpoint_height
+                            .map(|h| format!(" · purse proofs at height {h}"))
+                            .unwrap_or_default()
+                    ),
+                ),
+            ]
+        }
+    };
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
+
+    offline_mid(frame, mid, w);
+    let wide = list.width >= 120;
+
+    let rows: Vec<Row> = o
+        .view
+        .packets
+        .iter()
+        .skip(o.scroll)
+        .map(|p| {
+            let state_color = match p.state.as_str() {
+                "settled" => Color::Green,
+                "failed" => Color::Red,
+                _ => Color::Yellow,
+            };
+            let who = p
+                .counterparty
+                .as_deref()
+                .map(|c| short_address(c, 6))
+                .unwrap_or_default();
+            // Narrow: the refusal's code only (the full message is in `dfc-wallet offline list`).
+            let code = |e: &String| {
+                if wide {
+                    e.clone()
+                } else {
+                    e.split(':').next().unwrap_or_default().to_string()
+                }
+            };
+            let detail = match (&p.error, &p.evidence, p.height) {
+                (Some(e), Some(ev), _) if wide => format!("{e} · evidence {}", short(ev, 16)),
+                (Some(e), Some(ev), _) => format!("{} · ev {}", code(e), short(ev, 4)),
+                (Some(e), None, _) => code(e),
+                (None, _, Some(h)) => format!("height {h}{}", memo_suffix(&p.memo)),
+                (None, _, None) => p.memo.clone(),
+            };
+            Row::new(vec![
+                Cell::from(p.direction),
+                Cell::from(p.state.clone()).style(Style::new().fg(state_color)),
+                Cell::from(p.amount.clone()),
+                Cell::from(format!("#{}", p.counter)),
+                Cell::from(who),
+                Cell::from(short(&p.txid, 8)),
+                Cell::from(detail),
+            ])
+        })
+        .collect();
+    let title = format!(
+        " Packets: {} pending · {} settled · {} failed ",
+        count_state(w, "pending"),
+        count_state(w, "settled"),
+        count_state(w, "failed")
+    );
+    let block = Block::bordered().title(ui::truncate(
+        &title,
+        usize::from(list.width).saturating_sub(2),
+    ));
+    if rows.is_empty() {
+        frame.render_widget(Paragraph::new("No offline packets yet.").block(block), list);
+        return;
+    }
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(3),
+            Constraint::Length(7),
+            Constraint::Length(12),
+            Constraint::Length(4),
+            Constraint::Length(13),
+            Constraint::Length(9),
+            Constraint::Min(10),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "Dir", "State", "Amount", "No.", "With", "Txid", "Detail",
+        ])
+        .style(ui::label()),
+    )
+    .block(block);
+    frame.render_widget(table, list);
+}
+
+fn memo_suffix(memo: &str) -> String {
+    if memo.is_empty() {
+        String::new()
+    } else {
+        format!(" · {memo}")
+    }
+}
+
+fn count_state(w: &WalletApp, state: &str) -> usize {
+    w.offline
+        .view
+        .packets
+        .iter()
+        .filter(|p| p.state == state)
+        .count()
+}
+
+fn offline_mid(frame: &mut Frame, area: Rect, w: &WalletApp) {
+    let o = &w.offline;
+    let editing = o.form.map(|(f, _)| f);
+    let focus = |f: OfflineForm, i: usize| o.form == Some((f, i));
+    let (title, lines): (&str, Vec<Line>) = match editing {
+        Some(OfflineForm::Pay) => (
+            " Offline pay (no network): Enter next/pay · Tab field · Esc close ",
+            vec![
+                o.pay[0].line("To address", focus(OfflineForm::Pay, 0), area.width.saturating_sub(2)),
+                o.pay[1].line(
+                    &format!("Amount {}", w.params.currency),
+                    focus(OfflineForm::Pay, 1),
+                    area.width.saturating_sub(2),
+                ),
+                o.pay[2].line("Memo", focus(OfflineForm::Pay, 2), area.width.saturating_sub(2)),
+            ],
+        ),
+        Some(OfflineForm::Accept) => (
+            " Accept a packet (no network): Enter check · Esc close ",
+            vec![
+                o.accept.line("Packet", true, area.width.saturating_sub(2)),
+                Line::from(format!(
+                    "The path of a packet file, or its pasted {} text.",
+                    dfc_core::offline::PACKET_TEXT_PREFIX
+                ))
+                .dim(),
+            ],
+        ),
+        Some(OfflineForm::Fund) => (
+            " Fund the purse (online): Enter fund · Esc close ",
+            vec![
+                o.fund.line(
+                    &format!("Amount {}", w.params.currency),
+                    true,
+                    area.width.saturating_sub(2),
+                ),
+                Line::from(format!(
+                    "Moves money from your balance into {} purse notes, at most the tier's offline cap.",
+                    dfc_wallet::wallet::offline::DEFAULT_PURSE_NOTES
+                ))
+                .dim(),
+            ],
+        ),
+        None => match &o.accepted {
+            Some(Ok(a)) => (
+                " Last packet accepted ",
+                vec![
+                    Line::from(vec![
+                        Span::styled("Accepted ", ui::label()),
+                        Span::styled(a.amount.clone(), Style::new().fg(Color::Green).bold()),
+                        Span::raw(format!(
+                            " from purse {} (counter {}){}",
+                            short(&a.payer, 12),
+                            a.counter,
+                            if a.memo.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" \"{}\"", a.memo)
+                            }
+                        )),
+                    ]),
+                    Line::from("Unsettled: it counts once the packet settles at a sync.").dim(),
+                    Line::from("p pay offline · a accept a packet · f fund the purse").dim(),
+                ],
+            ),
+            Some(Err(e)) => (
+                " Last packet refused ",
+                vec![
+                    Line::styled(format!("Refused: {e}"), Style::new().fg(Color::Red)),
+                    Line::from("Nothing was recorded. p pay offline · a accept · f fund").dim(),
+                ],
+            ),
+            None => (
+                " Offline ",
+                vec![
+                    Line::from("p pay offline (a packet as a QR code and a file) · a accept a packet · f fund the purse"),
+                    Line::from("Paid and accepted packets settle at the next sync, whoever is online first.").dim(),
+                ],
+            ),
+        },
+    };
+    let block = Block::bordered()
+        .title(ui::truncate(
+            title,
+            usize::from(area.width).saturating_sub(2),
+        ))
+        .border_style(if editing.is_some() {
+            Style::new().fg(Color::Cyan)
+        } else {
+            Style::new()
+        });
+    frame.render_widget(
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
+        area,
+    );
+}
+
+/// `text` cut into rows of `width` characters, at most `rows` of them; the last row shown ends in
+/// `…` when text is left over.
+pub fn text_rows(text: &str, width: usize, rows: usize) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    let width = width.max(2);
+    let mut out: Vec<String> = chars
+        .chunks(width)
+        .take(rows)
+        .map(|c| c.iter().collect())
+        .collect();
+    if chars.len() > width * rows {
+        if let Some(last) = out.last_mut() {
+            last.pop();
+            last.push('…');
+        }
+    }
+    out
+}
+
+fn packet(frame: &mut Frame, area: Rect, w: &WalletApp, p: &super::worker::PacketOut) {
+    let pay = &p.payment;
+    let file = match &p.file {
+        Ok(path) => Line::from(vec![
+            Span::styled("Packet file ", ui::label()),
+            Span::raw(path.display().to_string()),
+        ]),
+        Err(e) => Line::styled(format!("No file: {e}"), Style::new().fg(Color::Red)),
+    };
+    let info = vec![
+        Line::from(vec![
+            Span::styled("Paid offline ", ui::label()),
+            Span::styled(pay.amount.clone(), Style::new().fg(Color::Green).bold()),
+            Span::raw(format!(
+                " · purse counter {} · {} bytes, {} characters as text · change {}",
+                pay.counter,
+                pay.size_bytes,
+                pay.text_chars,
+                fmt_units(w, pay.change_units)
+            )),
+        ]),
+        file,
+        Line::from(
+            "Give the payee the QR code, the file or the text; it settles at the next sync of either of you. Enter closes.",
+        )
+        .dim(),
+    ];
+    let qr = ui::qr_lines(&pay.text);
+    let (qw, qh) = qr
+        .as_deref()
+        .map(ui::qr_size)
+        .unwrap_or((u16::MAX, u16::MAX));
+    match qr {
+        Some(qr) if area.width >= qw && area.height >= qh + PACKET_INFO_LINES + 1 => {
+            let [code, txt] =
+                Layout::vertical([Constraint::Length(qh), Constraint::Min(PACKET_INFO_LINES)])
+                    .areas(area);
+            frame.render_widget(Paragraph::new(qr).centered(), code);
+            frame.render_widget(
+                Paragraph::new(info).wrap(Wrap { trim: true }),
+                ui::inset(txt),
+            );
+        }
+        _ => {
+            let block = Block::bordered().title(" Offline packet ");
+            let inner = block.inner(area);
+            frame.render_widget(block, area);
+            let mut lines = info;
+            // The tab bar, notice and status lines around the body.
+            let need = if qw == u16::MAX {
+                Line::styled(
+                    "This packet is too large for one QR code: give the payee the file.",
+                    Style::new().fg(Color::Yellow),
+                )
+            } else {
+                Line::styled(
+                    format!(
+                        "Make the terminal at least {}x{} to show the packet as a QR code.",
+                        qw,
+                        qh.saturating_add(PACKET_INFO_LINES + 4)
+                    ),
+                    Style::new().fg(Color::Yellow),
+                )
+            };
+            lines.push(need);
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(inner);
+            frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
+            let rows = text_rows(&pay.text, usize::from(rest.width), usize::from(rest.height));
+            frame.render_widget(
+                Paragraph::new(rows.into_iter().map(Line::from).collect::<Vec<_>>()).dim(),
+                rest,
+            );
+        }
     }
 }

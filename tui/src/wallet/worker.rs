@@ -5,7 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Result};
+use dfc_core::offline::PACKET_TEXT_PREFIX;
 use dfc_core::NetworkParams;
+use dfc_wallet::wallet::offline::{
+    AcceptReport, FundReport, OfflinePayment, PacketLine, PolicyOverrides, PurseStatus,
+    DEFAULT_PURSE_NOTES,
+};
 use dfc_wallet::wallet::{Balance, HistoryLine, PaymentReport, SyncReport};
 use dfc_wallet::Wallet;
 use tokio::sync::mpsc;
@@ -24,6 +29,45 @@ pub enum WalletCmd {
         /// Memo.
         memo: String,
     },
+    /// No network: pay from the offline purse and write the packet to a file in the wallet
+    /// directory.
+    OfflinePay {
+        /// Recipient address.
+        to: String,
+        /// Amount as typed.
+        amount: String,
+        /// Memo.
+        memo: String,
+    },
+    /// No network: accept a packet, from a file path or its pasted `dfcpay1:` text.
+    OfflineAccept {
+        /// A path, or the text form.
+        source: String,
+    },
+    /// Online: move money into the offline purse.
+    OfflineFund {
+        /// Amount as typed.
+        amount: String,
+    },
+}
+
+/// The offline purse and packets, read from the local database.
+#[derive(Clone, Debug, Default)]
+pub struct OfflineView {
+    /// The purse, if ever funded.
+    pub purse: Option<PurseStatus>,
+    /// Packets paid and accepted.
+    pub packets: Vec<PacketLine>,
+}
+
+/// A packet made by [`WalletCmd::OfflinePay`].
+#[derive(Clone, Debug)]
+pub struct PacketOut {
+    /// The payment and its packet.
+    pub payment: OfflinePayment,
+    /// Where the packet was written, or why it could not be (the payment is recorded anyway:
+    /// the text form on screen still carries it).
+    pub file: Result<PathBuf, String>,
 }
 
 /// What the wallet thread reports.
@@ -40,6 +84,14 @@ pub enum WalletMsg {
     Synced(Result<SyncReport, String>),
     /// A payment finished.
     Paid(Box<Result<PaymentReport, String>>),
+    /// The offline purse and packets (after any command, and once at start).
+    Offline(Box<OfflineView>),
+    /// An offline payment finished.
+    OfflinePaid(Box<Result<PacketOut, String>>),
+    /// A packet was accepted or refused.
+    OfflineAccepted(Box<Result<AcceptReport, String>>),
+    /// A purse funding finished.
+    Funded(Box<Result<FundReport, String>>),
     /// Reading the local state failed.
     Failed(String),
 }
@@ -89,7 +141,7 @@ pub fn open(
                 }
             };
             let _ = ready_tx.send(Ok((params, address)));
-            run(wallet, cmd_rx, msgs);
+            run(wallet, &dir_owned, cmd_rx, msgs);
         })
         .map_err(|e| anyhow!("cannot start the wallet thread: {e}"))?;
     let (params, address) = ready_rx
@@ -115,8 +167,55 @@ fn local(wallet: &Wallet) -> WalletMsg {
     }
 }
 
+fn offline_view(wallet: &Wallet) -> WalletMsg {
+    match (wallet.purse_status(), wallet.offline_list()) {
+        (Ok(purse), Ok(packets)) => WalletMsg::Offline(Box::new(OfflineView { purse, packets })),
+        (Err(e), _) | (_, Err(e)) => WalletMsg::Failed(e.to_string()),
+    }
+}
+
+/// The file a packet is written to: `packet-COUNTER-TXID.dfcpay` in the wallet directory (the
+/// binary encoding, as `dfc-wallet offline pay --out` writes it).
+pub fn packet_path(dir: &Path, p: &OfflinePayment) -> PathBuf {
+    dir.join(format!(
+        "packet-{:04}-{}.dfcpay",
+        p.counter,
+        p.txid.get(..12).unwrap_or(&p.txid)
+    ))
+}
+
+fn write_packet(dir: &Path, p: &OfflinePayment) -> Result<PathBuf, String> {
+    use std::io::Write;
+    let path = packet_path(dir, p);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .and_then(|mut f| {
+            f.write_all(&p.bytes)?;
+            f.sync_all()
+        })
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The bytes of a packet given as its text form, or as the path of a file holding either form.
+pub fn packet_source(source: &str) -> Result<Vec<u8>, String> {
+    let t = source.trim();
+    if t.starts_with(PACKET_TEXT_PREFIX) {
+        return Ok(t.as_bytes().to_vec());
+    }
+    if t.is_empty() {
+        return Err(format!(
+            "give the path of a packet file or paste its {PACKET_TEXT_PREFIX} text"
+        ));
+    }
+    std::fs::read(t).map_err(|e| format!("cannot read {t}: {e}"))
+}
+
 fn run(
     mut wallet: Wallet,
+    dir: &Path,
     mut commands: mpsc::UnboundedReceiver<WalletCmd>,
     msgs: mpsc::UnboundedSender<WalletMsg>,
 ) {
@@ -131,7 +230,7 @@ fn run(
         }
     };
     rt.block_on(async move {
-        if msgs.send(local(&wallet)).is_err() {
+        if msgs.send(local(&wallet)).is_err() || msgs.send(offline_view(&wallet)).is_err() {
             return;
         }
         while let Some(cmd) = commands.recv().await {
@@ -146,8 +245,35 @@ fn run(
                     }
                     WalletMsg::Paid(Box::new(r.map_err(|e| e.to_string())))
                 }
+                WalletCmd::OfflinePay { to, amount, memo } => {
+                    // The wallet records the counter and the spend before returning the packet.
+                    let r = wallet
+                        .offline_pay(&to, &amount, &memo, false)
+                        .map(|payment| PacketOut {
+                            file: write_packet(dir, &payment),
+                            payment,
+                        });
+                    WalletMsg::OfflinePaid(Box::new(r.map_err(|e| e.to_string())))
+                }
+                WalletCmd::OfflineAccept { source } => {
+                    let r = packet_source(&source).and_then(|bytes| {
+                        wallet
+                            .offline_accept(&bytes, &PolicyOverrides::default())
+                            .map_err(|e| e.to_string())
+                    });
+                    WalletMsg::OfflineAccepted(Box::new(r))
+                }
+                WalletCmd::OfflineFund { amount } => {
+                    let r = wallet
+                        .offline_fund(&amount, DEFAULT_PURSE_NOTES, None, false)
+                        .await;
+                    WalletMsg::Funded(Box::new(r.map_err(|e| e.to_string())))
+                }
             };
-            if msgs.send(msg).is_err() || msgs.send(local(&wallet)).is_err() {
+            if msgs.send(msg).is_err()
+                || msgs.send(local(&wallet)).is_err()
+                || msgs.send(offline_view(&wallet)).is_err()
+            {
                 return;
             }
         }

@@ -142,6 +142,31 @@ pub struct PacketLine {
     pub height: Option<u64>,
 }
 
+/// The purse as the terminal app shows it: certificate, counter and notes by state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PurseStatus {
+    /// Certificate serial.
+    pub serial: u64,
+    /// Cap per payment and of the purse.
+    pub cap: Amount,
+    /// Certificate expiry, ms since the epoch.
+    pub expires_ms: u64,
+    /// Packets made so far (the purse counter).
+    pub counter: u64,
+    /// Height of the stored checkpoint the proofs are against.
+    pub checkpoint_height: Option<u64>,
+    /// Proven notes usable offline now.
+    pub ready_notes: usize,
+    /// Their value.
+    pub ready: Amount,
+    /// Notes waiting for a proof (change of settled packets), usable after a sync.
+    pub unproven_notes: usize,
+    /// Their value.
+    pub unproven: Amount,
+    /// Notes spent by packets not settled yet.
+    pub spent_offline_notes: usize,
+}
+
 /// Offline figures for `balance`.
 #[derive(Clone, Debug, Default)]
 pub struct OfflineTotals {
@@ -284,6 +309,35 @@ impl Wallet {
             }
         }
         Ok(t)
+    }
+
+    /// The purse's certificate, counter and notes, or `None` before the first funding.
+    pub fn purse_status(&self) -> Result<Option<PurseStatus>> {
+        let Some(cert) = self.purse_cert()? else {
+            return Ok(None);
+        };
+        let mut s = PurseStatus {
+            serial: cert.serial,
+            cap: cert.cap,
+            expires_ms: cert.expires_ms,
+            counter: self.purse_counter()?,
+            checkpoint_height: self.purse_checkpoint()?.map(|c| c.height),
+            ..PurseStatus::default()
+        };
+        for n in self.store.purse_notes(&self.data)? {
+            let (count, sum) = match n.state.as_str() {
+                note_state::READY if n.proof.is_some() => (&mut s.ready_notes, Some(&mut s.ready)),
+                note_state::SPENT_OFFLINE => (&mut s.spent_offline_notes, None),
+                _ => (&mut s.unproven_notes, Some(&mut s.unproven)),
+            };
+            *count += 1;
+            if let Some(sum) = sum {
+                *sum = sum
+                    .checked_add(n.opening.amount)
+                    .map_err(dfc_core::BuildError::from)?;
+            }
+        }
+        Ok(Some(s))
     }
 
     /// Online: gets a purse certificate, moves `amount` into `notes` purse notes, syncs and stores
