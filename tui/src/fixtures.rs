@@ -7,7 +7,9 @@ use dfc_core::{
     WalletKeys,
 };
 
-use crate::console::{BlockRow, TxRow};
+use crate::console::{BlockRow, EvidenceRow, TxRow};
+use dfc_central_bank::regulator::DisclosedPayment;
+use dfc_core::compliance::{ComplianceParams, RegulatorKey};
 
 /// 2025-11-25 17:00:00 UTC.
 pub const T0: u64 = 1_764_090_000_000;
@@ -147,4 +149,65 @@ pub fn supply() -> SupplySummary {
         invariant_ok: true,
         tx_count: 32,
     }
+}
+
+/// Two pieces of double-spend evidence against dave (who has two flags).
+pub fn evidence() -> Vec<EvidenceRow> {
+    (0u8..2)
+        .map(|i| EvidenceRow {
+            id: Hash32([0xe0 + i; 32]),
+            wallet: address("dave").spend,
+            serial: 3,
+            note: Hash32([0x50 + i; 32]),
+            committed: Hash32([0x60 + i; 32]),
+            conflicting: Hash32([0x70 + i; 32]),
+            recorded_ms: T0 + 250_000 + u64::from(i) * 40_000,
+        })
+        .collect()
+}
+
+/// The fixture regulator's key.
+pub fn regulator_key() -> RegulatorKey {
+    RegulatorKey::from_seed(&[5; 32])
+}
+
+/// [`params`] with compliance rules: disclosure at or above 1,000.00.
+pub fn params_with_compliance() -> NetworkParams {
+    NetworkParams {
+        compliance: Some(ComplianceParams {
+            regulator_key: regulator_key().public(),
+            reporting_threshold: units(100_000),
+        }),
+        ..params()
+    }
+}
+
+/// Three disclosed payments, one to a wallet outside the registry and one the key cannot read.
+pub fn disclosed() -> Vec<DisclosedPayment> {
+    vec![
+        DisclosedPayment {
+            height: 5,
+            time_ms: T0 + 293_000,
+            txid: Hash32([0x28; 32]),
+            output: 0,
+            recipient: address("bob").spend,
+            amount: Some(units(125_000)),
+        },
+        DisclosedPayment {
+            height: 9,
+            time_ms: T0 + 297_000,
+            txid: Hash32([0x48; 32]),
+            output: 1,
+            recipient: address("erin").spend,
+            amount: Some(units(250_050)),
+        },
+        DisclosedPayment {
+            height: 11,
+            time_ms: T0 + 299_000,
+            txid: Hash32([0x58; 32]),
+            output: 0,
+            recipient: address("alice").spend,
+            amount: None,
+        },
+    ]
 }

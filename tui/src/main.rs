@@ -53,6 +53,15 @@ struct ConsoleArgs {
     /// console loads and whose ledger the audit replays.
     #[arg(long)]
     data: Option<PathBuf>,
+    /// The regulator's key file (`regulator.key`), for the Regulator tab; by default the one in
+    /// the data directory, if any.
+    #[arg(long)]
+    regulator_key: Option<PathBuf>,
+    /// With --sandbox, when it creates the sandbox: turn on the compliance rules, disclosing
+    /// payments at or above this amount (e.g. 1000.00) to the regulator, whose key it writes as
+    /// DATA/regulator.key.
+    #[arg(long, requires = "sandbox")]
+    reporting_threshold: Option<String>,
     /// Operator to act as first (index among the network's operators).
     #[arg(long)]
     operator: Option<u8>,
@@ -125,9 +134,17 @@ async fn console(a: ConsoleArgs) -> Result<()> {
         _ => std::env::temp_dir().join("dfc-tui.log"),
     };
     dfc_tui::app::log_to_file(&log)?;
+    let threshold = a
+        .reporting_threshold
+        .as_deref()
+        .map(|t| {
+            dfc_core::Amount::parse(t.trim(), datadir::InitOptions::default().decimals)
+                .with_context(|| format!("--reporting-threshold {t}"))
+        })
+        .transpose()?;
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
     let node = match (&data, a.sandbox) {
-        (Some(d), true) => Some(sandbox::start(d, msg_tx.clone()).await?),
+        (Some(d), true) => Some(sandbox::start(d, threshold, msg_tx.clone()).await?),
         _ => None,
     };
     let url = node
@@ -148,16 +165,44 @@ async fn console(a: ConsoleArgs) -> Result<()> {
     let replay_dir = data
         .clone()
         .filter(|d| d.join(datadir::LEDGER_FILE).exists());
-    let commands = net::spawn(BankClient::new(&url), keys, replay_dir.clone(), msg_tx);
+    let regulator = match (&a.regulator_key, &data) {
+        (Some(k), _) => Some(
+            datadir::read_regulator_key(k)
+                .with_context(|| format!("cannot read the regulator key {}", k.display()))?,
+        ),
+        (None, Some(d)) => sandbox::regulator_key(d)?,
+        (None, None) => None,
+    };
+    let has_regulator_key = regulator.is_some();
+    let commands = net::spawn(
+        BankClient::new(&url),
+        keys,
+        replay_dir.clone(),
+        regulator,
+        msg_tx,
+    );
     let mut screen = Console::new(&url, replay_dir.is_some(), Some(commands));
     screen.preferred_operator = a.operator;
+    screen.has_regulator_key = has_regulator_key;
     if let Some(n) = &node {
-        if n.created {
-            screen.notice = Some(dfc_tui::ui::Notice::ok(format!(
-                "created a 2-of-3 sandbox in {}: press ? for keys, o to switch operator",
+        if !n.created && threshold.is_some() {
+            screen.notice = Some(dfc_tui::ui::Notice::err(format!(
+                "--reporting-threshold ignored: the sandbox in {} already exists (use a new --data DIR)",
                 data.as_ref()
                     .map(|d| d.display().to_string())
                     .unwrap_or_default()
+            )));
+        } else if n.created {
+            screen.notice = Some(dfc_tui::ui::Notice::ok(format!(
+                "created a 2-of-3 sandbox in {}{}: press ? for keys, o to switch operator",
+                data.as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+                if threshold.is_some() {
+                    " with compliance rules (Regulator tab)"
+                } else {
+                    ""
+                }
             )));
         }
     }

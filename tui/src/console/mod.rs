@@ -8,6 +8,7 @@ pub mod view;
 use std::collections::VecDeque;
 
 use dfc_central_bank::audit::AuditReport;
+use dfc_central_bank::regulator::DisclosedPayment;
 use dfc_core::api::{Proposal, SupplySummary, WalletInfo};
 use dfc_core::{Address, Amount, NetworkParams, PublicKey, TxId, TxKind};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -39,17 +40,20 @@ pub enum Tab {
     Wallets,
     /// The supply audit.
     Audit,
+    /// Payments disclosed to the regulator.
+    Regulator,
 }
 
 impl Tab {
     /// All tabs in order.
-    pub const ALL: [Tab; 6] = [
+    pub const ALL: [Tab; 7] = [
         Tab::Dashboard,
         Tab::Issuance,
         Tab::Redemption,
         Tab::Ledger,
         Tab::Wallets,
         Tab::Audit,
+        Tab::Regulator,
     ];
     /// Title in the tab bar.
     pub fn title(self) -> &'static str {
@@ -60,6 +64,7 @@ impl Tab {
             Tab::Ledger => "Ledger",
             Tab::Wallets => "Wallets",
             Tab::Audit => "Audit",
+            Tab::Regulator => "Regulator",
         }
     }
     fn index(self) -> usize {
@@ -107,6 +112,36 @@ impl BlockRow {
             .filter(|t| t.kind == TxKind::Transfer)
             .count() as u64
     }
+}
+
+/// Double-spend evidence as the Wallets tab shows it (from `GET /v1/evidence`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceRow {
+    /// Evidence id.
+    pub id: dfc_core::Hash32,
+    /// The paying wallet (spend key).
+    pub wallet: PublicKey,
+    /// Its purse certificate's serial.
+    pub serial: u64,
+    /// The note spent twice.
+    pub note: dfc_core::NoteId,
+    /// The transaction the ledger committed.
+    pub committed: TxId,
+    /// The one refused at settlement.
+    pub conflicting: TxId,
+    /// When the node recorded it, ms since the epoch.
+    pub recorded_ms: u64,
+}
+
+/// The regulator's list of disclosed payments.
+#[derive(Clone, Debug)]
+pub struct Disclosures {
+    /// Payments, oldest first.
+    pub payments: Vec<DisclosedPayment>,
+    /// Height of the chain when read.
+    pub height: u64,
+    /// When read, ms since the epoch.
+    pub time_ms: u64,
 }
 
 /// What the audit found.
@@ -182,6 +217,8 @@ pub enum Action {
     Prompt(WalletPromptKind),
     /// Run the audit.
     RunAudit,
+    /// Read the disclosed payments again.
+    Disclosed,
     /// Type into the focused field.
     Type(char),
     /// Delete the last character.
@@ -244,6 +281,8 @@ pub enum Command {
     },
     /// Run the audit.
     Audit,
+    /// Read the payments disclosed to the regulator (needs the regulator's key).
+    Disclosed,
 }
 
 /// What the background tasks report.
@@ -268,6 +307,8 @@ pub enum Msg {
     Audited(Box<Result<AuditResult, String>>),
     /// The in-process node stopped.
     NodeStopped(String),
+    /// The regulator's list was read.
+    Disclosed(Box<Result<Disclosures, String>>),
 }
 
 /// One poll of the node.
@@ -279,6 +320,8 @@ pub struct Poll {
     pub proposals: Vec<Proposal>,
     /// The registry.
     pub wallets: Vec<WalletInfo>,
+    /// Double-spend evidence, every wallet.
+    pub evidence: Vec<EvidenceRow>,
     /// Blocks not seen before, oldest first.
     pub new_blocks: Vec<BlockRow>,
     /// When the poll finished, ms since the epoch.
@@ -337,6 +380,14 @@ pub struct Console {
     pub now_ms: u64,
     /// Asked to quit.
     pub quitting: bool,
+    /// Double-spend evidence, every wallet.
+    pub evidence: Vec<EvidenceRow>,
+    /// Whether the console holds the regulator's key.
+    pub has_regulator_key: bool,
+    /// The last read of the disclosed payments.
+    pub disclosed: Option<Result<Disclosures, String>>,
+    /// A read of the disclosed payments is running.
+    pub disclosing: bool,
     commands: Option<mpsc::UnboundedSender<Command>>,
 }
 
@@ -374,6 +425,10 @@ impl Console {
             busy: None,
             now_ms: 0,
             quitting: false,
+            evidence: Vec::new(),
+            has_regulator_key: false,
+            disclosed: None,
+            disclosing: false,
             commands,
         }
     }
@@ -411,6 +466,34 @@ impl Console {
         w
     }
 
+    /// Evidence against the wallet with spend key `wallet`, newest first.
+    pub fn evidence_of(&self, wallet: &PublicKey) -> Vec<&EvidenceRow> {
+        let mut e: Vec<&EvidenceRow> = self
+            .evidence
+            .iter()
+            .filter(|e| e.wallet == *wallet)
+            .collect();
+        e.sort_by_key(|e| std::cmp::Reverse(e.recorded_ms));
+        e
+    }
+
+    /// Whether the regulator's list can be read: a key, and a network with compliance rules.
+    pub fn can_disclose(&self) -> bool {
+        self.has_regulator_key && self.params.as_ref().is_some_and(|p| p.compliance.is_some())
+    }
+
+    fn refresh_disclosed(&mut self) {
+        if self.disclosing || !self.can_disclose() {
+            return;
+        }
+        match &self.commands {
+            Some(tx) if tx.send(Command::Disclosed).is_err() => {
+                self.notice = Some(Notice::err("the background tasks stopped"));
+            }
+            _ => self.disclosing = true,
+        }
+    }
+
     /// A registered wallet's label by spend key.
     pub fn wallet_label(&self, key: &PublicKey) -> Option<&str> {
         self.wallets
@@ -434,7 +517,7 @@ impl Console {
             Tab::Redemption => Some(1),
             Tab::Ledger => Some(2),
             Tab::Wallets => Some(3),
-            Tab::Dashboard | Tab::Audit => None,
+            Tab::Dashboard | Tab::Audit | Tab::Regulator => None,
         }
     }
 
@@ -474,7 +557,7 @@ impl Console {
             },
             Mode::Normal => {
                 let tab_key = match key.code {
-                    KeyCode::Char(c @ '1'..='6') => {
+                    KeyCode::Char(c @ '1'..='7') => {
                         let i = usize::from(u8::try_from(c).unwrap_or(b'1') - b'1');
                         Tab::ALL.get(i).copied()
                     }
@@ -512,6 +595,7 @@ impl Console {
                     KeyCode::Char('r') if matches!(self.tab, Tab::Audit | Tab::Dashboard) => {
                         Some(Action::RunAudit)
                     }
+                    KeyCode::Char('r') if self.tab == Tab::Regulator => Some(Action::Disclosed),
                     _ => None,
                 }
             }
@@ -523,10 +607,17 @@ impl Console {
         match action {
             Action::Quit => self.quitting = true,
             Action::ToggleHelp => self.help = !self.help,
-            Action::GoTab(t) => self.tab = t,
-            Action::NextTab => self.tab = Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()],
+            Action::GoTab(t) => self.go(t),
+            Action::NextTab => self.go(Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()]),
             Action::PrevTab => {
-                self.tab = Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]
+                self.go(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()])
+            }
+            Action::Disclosed => {
+                if self.can_disclose() {
+                    self.refresh_disclosed();
+                } else {
+                    self.notice = Some(Notice::err(view::regulator_unavailable(self)));
+                }
             }
             Action::Up => {
                 if let Some(i) = self.list_index() {
@@ -591,6 +682,14 @@ impl Console {
             }
             Action::Cancel => self.mode = Mode::Normal,
             Action::Submit => self.submit(),
+        }
+    }
+
+    fn go(&mut self, t: Tab) {
+        self.tab = t;
+        // The list is read when the tab is opened (and again on new blocks while it is shown).
+        if t == Tab::Regulator && self.disclosed.is_none() {
+            self.refresh_disclosed();
         }
     }
 
@@ -795,6 +894,7 @@ impl Console {
                 self.supply = Some(poll.supply);
                 self.proposals = poll.proposals;
                 self.wallets = poll.wallets;
+                self.evidence = poll.evidence;
                 self.blocks.extend(poll.new_blocks);
                 while self.blocks.len() > MAX_BLOCKS {
                     self.blocks.pop_front();
@@ -802,6 +902,13 @@ impl Console {
                 self.now_ms = self.now_ms.max(poll.time_ms);
                 self.rate = payment_rate(&self.blocks, self.now_ms, RATE_BUCKETS);
                 self.clamp_selection();
+                let stale = match &self.disclosed {
+                    Some(Ok(d)) => self.supply.as_ref().is_some_and(|s| s.height > d.height),
+                    _ => false,
+                };
+                if self.tab == Tab::Regulator && stale {
+                    self.refresh_disclosed();
+                }
             }
             Msg::PollFailed(e) => {
                 self.conn = match &self.conn {
@@ -839,6 +946,10 @@ impl Console {
                 }
             }
             Msg::NodeStopped(e) => self.conn = Conn::Error(e),
+            Msg::Disclosed(r) => {
+                self.disclosing = false;
+                self.disclosed = Some(*r);
+            }
         }
     }
 }

@@ -13,10 +13,13 @@ use dfc_central_bank::datadir::{self, now_ms};
 use dfc_central_bank::ops::{fetch_proposal, Operator};
 use dfc_central_bank::store;
 use dfc_core::api::{AuditEntry, OperatorAction, OperatorResponse};
+use dfc_core::compliance::RegulatorKey;
 use dfc_core::{Block, Hash32, NetworkParams, SigningKey};
 use tokio::sync::{mpsc, Notify};
 
-use super::{AuditResult, BlockRow, Command, Msg, Poll, TxRow, MAX_BLOCKS};
+use super::{
+    AuditResult, BlockRow, Command, Disclosures, EvidenceRow, Msg, Poll, TxRow, MAX_BLOCKS,
+};
 
 /// Time between polls while connected.
 const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -38,19 +41,22 @@ struct Ctx {
     params: NetworkParams,
     operators: HashMap<u8, Operator>,
     data_dir: Option<PathBuf>,
+    regulator: Option<RegulatorKey>,
     msgs: mpsc::UnboundedSender<Msg>,
     poke: Notify,
 }
 
 /// Starts the background tasks; returns the channel the console sends commands on.
+/// `regulator` is the regulator's key, for the list of disclosed payments.
 pub fn spawn(
     client: BankClient,
     keys: Vec<KeyFile>,
     data_dir: Option<PathBuf>,
+    regulator: Option<RegulatorKey>,
     msgs: mpsc::UnboundedSender<Msg>,
 ) -> mpsc::UnboundedSender<Command> {
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(main_task(client, keys, data_dir, msgs, rx));
+    tokio::spawn(main_task(client, keys, data_dir, regulator, msgs, rx));
     tx
 }
 
@@ -58,6 +64,7 @@ async fn main_task(
     client: BankClient,
     keys: Vec<KeyFile>,
     data_dir: Option<PathBuf>,
+    regulator: Option<RegulatorKey>,
     msgs: mpsc::UnboundedSender<Msg>,
     mut commands: mpsc::UnboundedReceiver<Command>,
 ) {
@@ -104,6 +111,7 @@ async fn main_task(
         params,
         operators,
         data_dir,
+        regulator,
         msgs,
         poke: Notify::new(),
     });
@@ -145,8 +153,13 @@ async fn poller(ctx: Arc<Ctx>) {
 
 async fn poll(ctx: &Ctx, next_height: &mut Option<u64>) -> Result<Poll, String> {
     let c = &ctx.client;
-    let (supply, proposals, wallets) =
-        tokio::try_join!(c.supply(), c.proposals(), c.wallets()).map_err(|e| e.to_string())?;
+    let (supply, proposals, wallets, evidence) = tokio::try_join!(
+        c.supply(),
+        c.proposals(),
+        c.wallets(),
+        c.evidence(None, None)
+    )
+    .map_err(|e| e.to_string())?;
     let keep = MAX_BLOCKS as u64;
     let mut from = next_height
         .unwrap_or(0)
@@ -168,7 +181,44 @@ async fn poll(ctx: &Ctx, next_height: &mut Option<u64>) -> Result<Poll, String> 
         supply,
         proposals,
         wallets,
+        evidence: evidence.iter().map(evidence_row).collect(),
         new_blocks,
+        time_ms: now_ms(),
+    })
+}
+
+/// The Wallets tab's view of a piece of evidence.
+pub fn evidence_row(e: &dfc_core::offline_api::EvidenceRecord) -> EvidenceRow {
+    EvidenceRow {
+        id: e.id,
+        wallet: e.wallet,
+        serial: e.serial,
+        note: e.note,
+        committed: e.committed_txid,
+        conflicting: e.conflicting_txid,
+        recorded_ms: e.recorded_ms,
+    }
+}
+
+/// `dfc-bank regulator`: every disclosed payment, decrypted with the regulator's key, after
+/// checking the key is this network's.
+async fn read_disclosed(ctx: &Ctx) -> Result<Disclosures, String> {
+    let Some(key) = &ctx.regulator else {
+        return Err("no regulator key is loaded".into());
+    };
+    let Some(rules) = &ctx.params.compliance else {
+        return Err("this network has no compliance rules".into());
+    };
+    if rules.regulator_key != key.public() {
+        return Err("the loaded key is not this network's regulator key".into());
+    }
+    let height = ctx.client.supply().await.map_err(|e| e.to_string())?.height;
+    let payments = dfc_central_bank::regulator::fetch_disclosed(&ctx.client, key)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Disclosures {
+        payments,
+        height,
         time_ms: now_ms(),
     })
 }
@@ -198,6 +248,7 @@ pub fn block_row(b: &Block) -> BlockRow {
 async fn handle(ctx: Arc<Ctx>, cmd: Command) {
     let msg = match cmd {
         Command::Audit => Msg::Audited(Box::new(run_audit(&ctx).await)),
+        Command::Disclosed => Msg::Disclosed(Box::new(read_disclosed(&ctx).await)),
         other => Msg::Done(operate(&ctx, other).await),
     };
     let _ = ctx.msgs.send(msg);
@@ -274,7 +325,9 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
             wallet,
             tier,
         } => op_of(operator)?.request(params, OperatorAction::SetTier { wallet, tier }),
-        Command::Audit => return Err("an audit is not an operator action".into()),
+        Command::Audit | Command::Disclosed => {
+            return Err("not an operator action".into());
+        }
     };
     let r = ctx.client.operator(&req).await.map_err(|e| e.to_string())?;
     tracing::info!(operator = req.operator, message = %r.message, "operator action");

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use dfc_central_bank::datadir::{self, InitOptions};
 use dfc_central_bank::server;
+use dfc_core::Amount;
 use tokio::sync::{mpsc, oneshot};
 
 use super::net::KeyFile;
@@ -24,20 +25,29 @@ pub struct Sandbox {
     server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
-/// Creates the sandbox in `dir` if it has no ledger.
-pub fn ensure_init(dir: &Path) -> Result<bool> {
+/// Creates the sandbox in `dir` if it has no ledger; `reporting_threshold` turns on the
+/// compliance rules (and creates the regulator's key) in a new sandbox.
+pub fn ensure_init(dir: &Path, reporting_threshold: Option<Amount>) -> Result<bool> {
     if dir.join(datadir::LEDGER_FILE).exists() {
         return Ok(false);
     }
-    datadir::init(dir, &InitOptions::default())
+    let opts = InitOptions {
+        reporting_threshold,
+        ..InitOptions::default()
+    };
+    datadir::init(dir, &opts)
         .with_context(|| format!("cannot create the sandbox in {}", dir.display()))?;
     Ok(true)
 }
 
-/// Starts the node on `dir` (created first if needed); a stop of its sequencer is reported on
-/// `msgs`.
-pub async fn start(dir: &Path, msgs: mpsc::UnboundedSender<Msg>) -> Result<Sandbox> {
-    let created = ensure_init(dir)?;
+/// Starts the node on `dir` (created first if needed, see [`ensure_init`]); a stop of its
+/// sequencer is reported on `msgs`.
+pub async fn start(
+    dir: &Path,
+    reporting_threshold: Option<Amount>,
+    msgs: mpsc::UnboundedSender<Msg>,
+) -> Result<Sandbox> {
+    let created = ensure_init(dir, reporting_threshold)?;
     let started = server::start(dir).with_context(|| format!("cannot serve {}", dir.display()))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -78,6 +88,17 @@ impl Sandbox {
             Err(e) => tracing::error!("sandbox server task: {e}"),
         }
     }
+}
+
+/// The regulator's key in `dir` (`regulator.key`, made by `init --reporting-threshold`), if any.
+pub fn regulator_key(dir: &Path) -> Result<Option<dfc_core::compliance::RegulatorKey>> {
+    let path = dir.join(datadir::REGULATOR_KEY_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(Some(datadir::read_regulator_key(&path).with_context(
+        || format!("cannot read the regulator key {}", path.display()),
+    )?))
 }
 
 /// The operator key files `operator-N.key` in `dir`, from 0 up to the first missing one.

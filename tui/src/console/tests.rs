@@ -22,6 +22,7 @@ fn console() -> Console {
         supply: fixtures::supply(),
         proposals: fixtures::proposals(),
         wallets: fixtures::wallets(),
+        evidence: fixtures::evidence(),
         new_blocks: fixtures::blocks(),
         time_ms: T0 + 300_500,
     })));
@@ -196,4 +197,91 @@ fn issuance_form_refuses_bad_input_without_sending() {
         "back to the amount"
     );
     assert!(c.notice.as_ref().is_some_and(|n| !n.ok));
+}
+
+#[test]
+fn wallets_shows_double_spend_evidence_of_the_selected_wallet() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('5'));
+    // The registry by tier: alice, carol (0), bob (1), dave (2).
+    for _ in 0..3 {
+        key(&mut c, KeyCode::Down);
+    }
+    let dave = fixtures::address("dave").spend;
+    assert_eq!(c.evidence_of(&dave).len(), 2);
+    assert!(c.evidence_of(&dave)[0].recorded_ms > c.evidence_of(&dave)[1].recorded_ms);
+    snap("wallets_evidence", &c);
+}
+
+#[test]
+fn dashboard_alert_counts_evidence() {
+    let c = console();
+    let t = render(&c, 80, 24);
+    assert!(format!("{:?}", t.backend()).contains("2 flags, 2 evidence records"));
+}
+
+fn regulator_console(key: bool) -> Console {
+    let mut c = console();
+    c.apply(Msg::Connected {
+        params: Box::new(fixtures::params_with_compliance()),
+        operators: vec![0, 1, 2],
+        problems: vec![],
+    });
+    c.auditing = false;
+    c.has_regulator_key = key;
+    c
+}
+
+#[test]
+fn regulator_without_rules_or_key_explains_in_one_line() {
+    let mut c = console();
+    c.has_regulator_key = true;
+    key(&mut c, KeyCode::Char('7'));
+    assert_eq!(c.tab, Tab::Regulator);
+    assert!(!c.disclosing, "nothing to read without compliance rules");
+    snap("regulator_no_rules", &c);
+    let mut c = regulator_console(false);
+    key(&mut c, KeyCode::Char('7'));
+    assert!(!c.disclosing, "nothing to read without the key");
+    snap("regulator_no_key", &c);
+    key(&mut c, KeyCode::Char('r'));
+    assert!(c.notice.as_ref().is_some_and(|n| !n.ok));
+}
+
+#[test]
+fn regulator_lists_disclosed_payments() {
+    let mut c = regulator_console(true);
+    key(&mut c, KeyCode::Char('7'));
+    assert!(c.disclosing, "opening the tab reads the disclosures");
+    snap("regulator_reading", &c);
+    c.apply(Msg::Disclosed(Box::new(Ok(Disclosures {
+        payments: fixtures::disclosed(),
+        height: 12,
+        time_ms: T0 + 300_200,
+    }))));
+    assert!(!c.disclosing);
+    snap("regulator", &c);
+    // A new block while the tab is shown reads the list again.
+    let mut supply = fixtures::supply();
+    supply.height = 13;
+    c.apply(Msg::Polled(Box::new(Poll {
+        supply,
+        proposals: fixtures::proposals(),
+        wallets: fixtures::wallets(),
+        evidence: fixtures::evidence(),
+        new_blocks: vec![],
+        time_ms: T0 + 301_000,
+    })));
+    assert!(c.disclosing);
+}
+
+#[test]
+fn regulator_read_failure_is_shown() {
+    let mut c = regulator_console(true);
+    key(&mut c, KeyCode::Char('7'));
+    c.apply(Msg::Disclosed(Box::new(Err(
+        "the loaded key is not this network's regulator key".into(),
+    ))));
+    let t = render(&c, 80, 24);
+    insta::assert_snapshot!("console_regulator_wrong_key_80x24", t.backend());
 }

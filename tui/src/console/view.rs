@@ -13,7 +13,7 @@ use crate::ui::{self, date_time, hms, short, short_address};
 
 /// Keys shown by the help overlay.
 pub const HELP: &[(&str, &str)] = &[
-    ("1-6, Tab, ← →", "switch tab"),
+    ("1-7, Tab, ← →", "switch tab"),
     ("↑ ↓, j k", "select a row"),
     ("o", "act as the next loaded operator"),
     ("n", "new issuance (Issuance tab)"),
@@ -21,7 +21,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("f / u", "freeze / unfreeze the selected wallet"),
     ("t", "set the selected wallet's tier"),
     ("i", "issue to the selected wallet"),
-    ("r", "run the audit (Dashboard, Audit)"),
+    ("r", "run the audit; re-read disclosures (Regulator)"),
     ("Enter", "next field, then submit"),
     ("Esc", "close the form"),
     ("?", "this help"),
@@ -54,6 +54,7 @@ pub fn draw(frame: &mut Frame, c: &Console) {
         Tab::Ledger => ledger(frame, body, c),
         Tab::Wallets => wallets(frame, body, c),
         Tab::Audit => audit(frame, body, c),
+        Tab::Regulator => regulator(frame, body, c),
     }
     ui::notice_line(frame, notice, c.notice.as_ref(), c.busy.as_deref());
     let mut segs = Vec::new();
@@ -197,12 +198,40 @@ fn alert_lines(c: &Console) -> Vec<Line<'static>> {
         ));
     }
     for w in c.wallets.iter().filter(|w| w.flags > 0) {
+        let records = c.evidence_of(&w.address.spend).len();
         out.push(Line::styled(
             format!(
-                "Offline double-spend: wallet {} has {} flag{}.",
+                "Offline double-spend: {} has {} flag{}, {} evidence record{} (see Wallets).",
                 wallet_name(&w.label, &w.address.to_string()),
                 w.flags,
-                if w.flags == 1 { "" } else { "s" }
+                if w.flags == 1 { "" } else { "s" },
+                records,
+                if records == 1 { "" } else { "s" }
+            ),
+            red,
+        ));
+    }
+    // Evidence against a wallet the registry does not flag (or does not list).
+    let mut others: Vec<&dfc_core::PublicKey> = c
+        .evidence
+        .iter()
+        .map(|e| &e.wallet)
+        .filter(|k| {
+            !c.wallets
+                .iter()
+                .any(|w| w.flags > 0 && w.address.spend == **k)
+        })
+        .collect();
+    others.sort_by_key(|k| k.to_bytes());
+    others.dedup();
+    for k in others {
+        out.push(Line::styled(
+            format!(
+                "Offline double-spend evidence against wallet {}.",
+                c.wallet_label(k)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_string)
+                    .unwrap_or_else(|| short(&hex::encode(k.to_bytes()), 12))
             ),
             red,
         ));
@@ -501,8 +530,30 @@ fn ledger(frame: &mut Frame, area: Rect, c: &Console) {
 }
 
 fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
-    let [list, detail] = Layout::vertical([Constraint::Min(4), Constraint::Length(7)]).areas(area);
     let ws = c.wallets_by_tier();
+    let evidence = ws
+        .get(c.sel[3])
+        .map(|w| c.evidence_of(&w.address.spend))
+        .unwrap_or_default();
+    let ev_rows = if evidence.is_empty() {
+        0
+    } else {
+        // Header and borders, and as many records as the screen allows.
+        let room = area.height.saturating_sub(7 + 7 + 3);
+        u16::try_from(evidence.len())
+            .unwrap_or(u16::MAX)
+            .min(room.max(1))
+            + 3
+    };
+    let [list, detail, ev] = Layout::vertical([
+        Constraint::Min(7),
+        Constraint::Length(7),
+        Constraint::Length(ev_rows),
+    ])
+    .areas(area);
+    if !evidence.is_empty() {
+        evidence_table(frame, ev, &evidence);
+    }
     let wide = area.width >= 120;
     let rows: Vec<Row> = ws
         .iter()
@@ -720,4 +771,209 @@ fn audit(frame: &mut Frame, area: Rect, c: &Console) {
             .block(Block::bordered().title(" Supply audit ")),
         area,
     );
+}
+
+fn evidence_table(frame: &mut Frame, area: Rect, evidence: &[&super::EvidenceRow]) {
+    let wide = area.width >= 120;
+    let id = |h: &[u8; 32]| short(&hex::encode(h), if wide { 24 } else { 10 });
+    let rows: Vec<Row> = evidence
+        .iter()
+        .map(|e| {
+            Row::new(vec![
+                Cell::from(if wide {
+                    date_time(e.recorded_ms)
+                } else {
+                    hms(e.recorded_ms)
+                }),
+                Cell::from(id(&e.note.0)),
+                Cell::from(id(&e.committed.0)).style(Style::new().fg(Color::Green)),
+                Cell::from(id(&e.conflicting.0)).style(Style::new().fg(Color::Red)),
+                Cell::from(format!("#{}", e.serial)),
+            ])
+        })
+        .collect();
+    let idw = if wide { 25 } else { 11 };
+    let title = format!(
+        " Double-spend evidence: {} record{}, newest first (checkable with the node key) ",
+        evidence.len(),
+        if evidence.len() == 1 { "" } else { "s" }
+    );
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(if wide { 16 } else { 8 }),
+            Constraint::Length(idw),
+            Constraint::Length(idw),
+            Constraint::Length(idw),
+            Constraint::Min(6),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            if wide { "Recorded UTC" } else { "UTC" },
+            "Note",
+            "Committed",
+            "Refused",
+            "Cert.",
+        ])
+        .style(ui::label()),
+    )
+    .block(
+        Block::bordered()
+            .title(ui::truncate(
+                &title,
+                usize::from(area.width).saturating_sub(2),
+            ))
+            .border_style(Style::new().fg(Color::Red)),
+    );
+    frame.render_widget(table, area);
+}
+
+/// Why the Regulator tab cannot list disclosures, in one line; `None` when it can.
+pub fn regulator_unavailable(c: &Console) -> String {
+    match &c.params {
+        None => "Not connected to the node yet.".into(),
+        Some(p) if p.compliance.is_none() => {
+            "No compliance rules on this network: no payment is disclosed to a regulator.".into()
+        }
+        Some(_) if !c.has_regulator_key => {
+            "No regulator key loaded: start the console with --regulator-key FILE.".into()
+        }
+        Some(_) => String::new(),
+    }
+}
+
+fn regulator(frame: &mut Frame, area: Rect, c: &Console) {
+    let block =
+        Block::bordered().title(" Regulator: payments disclosed at or above the threshold ");
+    let threshold = c
+        .params
+        .as_ref()
+        .and_then(|p| p.compliance.as_ref())
+        .map(|r| c.fmt(r.reporting_threshold));
+    let Some(threshold) = threshold.filter(|_| c.can_disclose()) else {
+        frame.render_widget(
+            Paragraph::new(regulator_unavailable(c))
+                .wrap(Wrap { trim: true })
+                .block(block),
+            area,
+        );
+        return;
+    };
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [head, list] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
+    let d = match &c.disclosed {
+        None => {
+            frame.render_widget(
+                Paragraph::new("Reading every block's disclosures…").wrap(Wrap { trim: true }),
+                inner,
+            );
+            return;
+        }
+        Some(Err(e)) => {
+            frame.render_widget(
+                Paragraph::new(vec![
+                    Line::styled(
+                        format!("Cannot read the disclosures: {e}."),
+                        Style::new().fg(Color::Red),
+                    ),
+                    Line::from("Press r to try again.").dim(),
+                ])
+                .wrap(Wrap { trim: true }),
+                inner,
+            );
+            return;
+        }
+        Some(Ok(d)) => d,
+    };
+    let total = dfc_core::Amount::sum(d.payments.iter().filter_map(|p| p.amount));
+    let unreadable = d.payments.iter().filter(|p| p.amount.is_none()).count();
+    let mut summary = format!("At or above {threshold}: {} disclosed", d.payments.len(),);
+    if let Ok(t) = total {
+        summary.push_str(&format!(", {} in all", c.fmt(t)));
+    }
+    if unreadable > 0 {
+        summary.push_str(&format!(" · {unreadable} unreadable"));
+    }
+    let status = format!(
+        "Height {} at {} UTC{} · r re-reads · smaller payments disclose nothing",
+        d.height,
+        hms(d.time_ms),
+        if c.disclosing {
+            ", reading again…"
+        } else {
+            ""
+        }
+    );
+    frame.render_widget(
+        Paragraph::new(vec![
+            Line::from(ui::truncate(&summary, usize::from(head.width))).bold(),
+            Line::from(ui::truncate(&status, usize::from(head.width))).dim(),
+        ]),
+        head,
+    );
+    if d.payments.is_empty() {
+        frame.render_widget(
+            Paragraph::new(format!("No payment at or above {threshold} yet.")),
+            list,
+        );
+        return;
+    }
+    let wide = area.width >= 120;
+    let rows: Vec<Row> = d
+        .payments
+        .iter()
+        .rev()
+        .map(|p| {
+            let who = c
+                .wallet_label(&p.recipient)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .unwrap_or_else(|| short(&hex::encode(p.recipient.to_bytes()), 10));
+            Row::new(vec![
+                Cell::from(p.height.to_string()),
+                Cell::from(if wide {
+                    date_time(p.time_ms)
+                } else {
+                    hms(p.time_ms)
+                }),
+                Cell::from(format!(
+                    "{}:{}",
+                    short(&p.txid.to_hex(), if wide { 24 } else { 10 }),
+                    p.output
+                )),
+                Cell::from(who),
+                match p.amount {
+                    Some(a) => Cell::from(c.fmt(a)).style(Style::new().bold()),
+                    None => Cell::from("not readable").style(Style::new().fg(Color::Red)),
+                },
+            ])
+        })
+        .collect();
+    let table = Table::new(
+        rows,
+        [
+            Constraint::Length(7),
+            Constraint::Length(if wide { 16 } else { 8 }),
+            Constraint::Length(if wide { 28 } else { 14 }),
+            Constraint::Length(if wide { 24 } else { 12 }),
+            Constraint::Min(12),
+        ],
+    )
+    .header(
+        Row::new(vec![
+            "Height",
+            if wide { "Time UTC" } else { "UTC" },
+            if wide {
+                "Transaction:output"
+            } else {
+                "Tx:output"
+            },
+            "Recipient",
+            "Amount",
+        ])
+        .style(ui::label()),
+    );
+    frame.render_widget(table, list);
 }
