@@ -267,6 +267,40 @@ fn console_and_wallet_in_a_real_terminal() -> Result<()> {
         s.contains("transfer") && s.contains("hidden")
     })?;
 
+    tracing::info!("--- the Regulator tab of the default sandbox explains why it lists nothing");
+    console.key("7")?;
+    console.wait_text("No compliance rules on this network")?;
+
+    tracing::info!(
+        "--- the wallet app's Offline tab: fund the purse, pay bob offline, bob accepts"
+    );
+    wallet.key("5")?;
+    wallet.wait_text("No purse yet")?;
+    wallet.key("f")?;
+    wallet.type_text("20.00")?;
+    wallet.key("Enter")?;
+    wallet.wait_text("moved 20.00 DFC into the purse")?;
+    wallet.key("p")?;
+    wallet.type_text(&bob_addr)?;
+    wallet.key("Enter")?;
+    wallet.type_text("2.50")?;
+    wallet.key("Enter")?;
+    wallet.key("Enter")?;
+    wallet.wait_text("Paid offline 2.50 DFC")?;
+    let packet = std::fs::read_dir(&alice.dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "dfcpay"))
+        .context("the packet file is in alice's wallet directory")?;
+    let accepted = bob.run(&["offline", "accept", &packet.display().to_string()])?;
+    ensure!(
+        accepted["amount_units"] == 250,
+        "bob accepted 2.50: {accepted}"
+    );
+    wallet.key("Enter")?;
+    wallet.wait_for("the pending packet in the list", |s| {
+        s.contains("1 pending") && s.contains("2.50 DFC")
+    })?;
+
     tracing::info!("--- both apps quit cleanly (terminal restored, exit status 0)");
     wallet.key("q")?;
     wallet.wait_text("EXITED 0")?;

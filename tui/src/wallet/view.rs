@@ -713,7 +713,7 @@ fn packet(frame: &mut Frame, area: Rect, w: &WalletApp, p: &super::worker::Packe
         .map(ui::qr_size)
         .unwrap_or((u16::MAX, u16::MAX));
     match qr {
-        Some(qr) if area.width >= qw && area.height >= qh + PACKET_INFO_LINES + 1 => {
+        Some(qr) if area.width >= qw && area.height > qh.saturating_add(PACKET_INFO_LINES) => {
             let [code, txt] =
                 Layout::vertical([Constraint::Length(qh), Constraint::Min(PACKET_INFO_LINES)])
                     .areas(area);
