@@ -152,7 +152,11 @@ pub fn verify_ledger(
             if h.network != params.network_id || h.params_hash != params_hash {
                 return Err(bad(height, "header is for other network parameters"));
             }
-            let rows = store::block_tx_rows(conn, height)?;
+            // A record that no longer decodes is named by its block, like any other bad record.
+            let rows = store::block_tx_rows(conn, height).map_err(|e| match e {
+                StoreError::Corrupt { table, reason } => bad(height, format!("{table}: {reason}")),
+                other => IntegrityError::from(other),
+            })?;
             let block = dfc_core::Block {
                 header: h.clone(),
                 signature: stored.signature,

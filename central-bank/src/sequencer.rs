@@ -129,7 +129,7 @@ impl Shared {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
-    fn update(&self, f: impl FnOnce(&mut LedgerStatus)) {
+    pub(crate) fn update(&self, f: impl FnOnce(&mut LedgerStatus)) {
         match self.status.write() {
             Ok(mut s) => f(&mut s),
             Err(poisoned) => f(&mut poisoned.into_inner()),

@@ -323,7 +323,13 @@ impl AppState {
                 ),
                 mpsc::error::TrySendError::Closed(_) => halted(),
             })?;
-        rx.await.map_err(|_| halted())?
+        rx.await.map_err(|_| {
+            // The sequencer dropped the reply: it is stopping on a storage failure. Mark the
+            // node halted now, before this answer goes out, so no later request (health checks
+            // included) sees it healthy in the moment before the sequencer itself says so.
+            self.inner.shared.update(|s| s.halted = true);
+            halted()
+        })?
     }
 }
 
@@ -794,6 +800,13 @@ async fn blocks(
         .unwrap_or(MAX_BLOCKS_PER_PAGE)
         .min(MAX_BLOCKS_PER_PAGE);
     let tip_height = s.status().tip.height;
+    if from > tip_height {
+        // Past the tip nothing exists (and heights beyond i64 would not even fit a query).
+        return Ok(Json(BlocksResponse {
+            blocks: Vec::new(),
+            tip_height,
+        }));
+    }
     let blocks = s
         .read(move |c| Ok(store::blocks_from(c, from, limit)?))
         .await?;
@@ -1098,6 +1111,10 @@ async fn audit_log(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<dfc_core::api::AuditEntry>>, ApiErr> {
     let from = query_u64(&q, "from", 1)?;
+    if i64::try_from(from).is_err() {
+        // No entry has a sequence number beyond SQLite's integers.
+        return Ok(Json(Vec::new()));
+    }
     Ok(Json(
         s.read(move |c| Ok(store::audit_entries(c, from, MAX_AUDIT_PER_PAGE)?))
             .await?,
