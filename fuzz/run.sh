@@ -19,10 +19,14 @@ for target in tx_decode_validate packet_decode api_requests; do
   [ "$target" = "api_requests" ] && seeds=seeds/api
   cp -n "$seeds"/* "corpus/$target/" 2>/dev/null || true
   echo "--- fuzz $target for ${SECONDS_PER_TARGET}s"
+  log="/tmp/dfc-fuzz-$target.log"
+  status=0
   cargo fuzz run "$target" "corpus/$target" --sanitizer none -- \
-    -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -print_final_stats=1 2>&1 \
-    | tee "/tmp/dfc-fuzz-$target.log" | grep -E "^(stat::number_of_executed_units|Done|==|SUMMARY|thread)" || true
-  if [ "${PIPESTATUS[0]}" -ne 0 ]; then
+    -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -print_final_stats=1 >"$log" 2>&1 \
+    || status=$?
+  grep -E "^(stat::number_of_executed_units|Done|==|SUMMARY|thread)" "$log" || true
+  if [ "$status" -ne 0 ]; then
+    tail -40 "$log"
     echo "fuzz target $target failed: see fuzz/artifacts/$target and /tmp/dfc-fuzz-$target.log"
     exit 1
   fi
