@@ -23,13 +23,17 @@ fn fixture() -> &'static Fixture {
         let params: NetworkParams =
             serde_json::from_str(include_str!("../../core/tests/vectors/params.json"))
                 .expect("committed params parse");
-        let issue = Transaction::from_hex(include_str!("../../core/tests/vectors/issue.hex").trim())
-            .expect("committed issue decodes");
-        let transfer =
-            Transaction::from_hex(include_str!("../../core/tests/vectors/transfer_2in_2out.hex").trim())
-                .expect("committed transfer decodes");
+        let issue =
+            Transaction::from_hex(include_str!("../../core/tests/vectors/issue.hex").trim())
+                .expect("committed issue decodes");
+        let transfer = Transaction::from_hex(
+            include_str!("../../core/tests/vectors/transfer_2in_2out.hex").trim(),
+        )
+        .expect("committed transfer decodes");
         let mut ledger = MemoryLedger::new(params.clone());
-        ledger.apply(&issue).expect("the committed issuance verifies");
+        ledger
+            .apply(&issue)
+            .expect("the committed issuance verifies");
         Fixture {
             params,
             ledger,
@@ -43,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(tx) = Transaction::decode(data) else {
         return;
     };
-    assert_eq!(tx.encode(), data, "decode then encode must give the input back");
+    assert_eq!(
+        tx.encode(),
+        data,
+        "decode then encode must give the input back"
+    );
     if check_structure(&tx, &f.params).is_err() {
         return;
     }
