@@ -61,40 +61,49 @@ fn range_proofs(c: &mut Criterion) {
     group.finish();
 }
 
-fn transfer(c: &mut Criterion) {
-    let (p, issuers) = params();
-    let mut rng = ChaCha20Rng::seed_from_u64(2);
-    let alice = WalletKeys::from_seed(b"alice");
-    let bob = WalletKeys::from_seed(b"bob");
-    let mut ledger = MemoryLedger::new(p.clone());
-    let pay = |to: &WalletKeys, units: u64| Payment {
+fn pay(to: &WalletKeys, units: u64) -> Payment {
+    Payment {
         to: to.address(1),
         amount: Amount::from_units(units).unwrap(),
         memo: Vec::new(),
-    };
-    let mut issue = build(
-        &p,
-        TxKind::Issue,
-        Amount::from_units(1000).unwrap(),
-        &[],
-        &[pay(&alice, 600), pay(&alice, 400)],
-        &mut rng,
-    )
-    .unwrap();
+    }
+}
+
+/// A ledger where `owner` holds one note per entry of `amounts`, and those notes as spend inputs.
+fn funded(
+    p: &NetworkParams,
+    issuers: &[SigningKey],
+    owner: &WalletKeys,
+    amounts: &[u64],
+    rng: &mut ChaCha20Rng,
+) -> (MemoryLedger, Vec<SpendInput>) {
+    let mut ledger = MemoryLedger::new(p.clone());
+    let total = Amount::from_units(amounts.iter().sum()).unwrap();
+    let payments: Vec<Payment> = amounts.iter().map(|a| pay(owner, *a)).collect();
+    let mut issue = build(p, TxKind::Issue, total, &[], &payments, rng).unwrap();
     issue.tx.sign_as_issuer(0, &issuers[0]);
     issue.tx.sign_as_issuer(1, &issuers[1]);
     ledger.apply(&issue.tx).unwrap();
-    let inputs: Vec<SpendInput> = issue
+    let inputs = issue
         .tx
         .output_ids()
         .into_iter()
         .zip(&issue.tx.outputs)
         .map(|(id, o)| SpendInput {
             id,
-            opening: o.open(&alice.view).unwrap(),
-            key: alice.spend.clone(),
+            opening: o.open(&owner.view).unwrap(),
+            key: owner.spend.clone(),
         })
         .collect();
+    (ledger, inputs)
+}
+
+fn transfer(c: &mut Criterion) {
+    let (p, issuers) = params();
+    let mut rng = ChaCha20Rng::seed_from_u64(2);
+    let alice = WalletKeys::from_seed(b"alice");
+    let bob = WalletKeys::from_seed(b"bob");
+    let (ledger, inputs) = funded(&p, &issuers, &alice, &[600, 400], &mut rng);
     let outs = [pay(&bob, 700), pay(&alice, 300)];
     let mut group = c.benchmark_group("transfer_2in_2out");
     group.bench_function("build", |b| {
@@ -136,35 +145,7 @@ fn compliance(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let alice = WalletKeys::from_seed(b"alice");
     let bob = WalletKeys::from_seed(b"bob");
-    let mut ledger = MemoryLedger::new(p.clone());
-    let pay = |to: &WalletKeys, units: u64| Payment {
-        to: to.address(1),
-        amount: Amount::from_units(units).unwrap(),
-        memo: Vec::new(),
-    };
-    let mut issue = build(
-        &p,
-        TxKind::Issue,
-        Amount::from_units(200_000).unwrap(),
-        &[],
-        &[pay(&alice, 100_000), pay(&alice, 100_000)],
-        &mut rng,
-    )
-    .unwrap();
-    issue.tx.sign_as_issuer(0, &issuers[0]);
-    issue.tx.sign_as_issuer(1, &issuers[1]);
-    ledger.apply(&issue.tx).unwrap();
-    let inputs: Vec<SpendInput> = issue
-        .tx
-        .output_ids()
-        .into_iter()
-        .zip(&issue.tx.outputs)
-        .map(|(id, o)| SpendInput {
-            id,
-            opening: o.open(&alice.view).unwrap(),
-            key: alice.spend.clone(),
-        })
-        .collect();
+    let (ledger, inputs) = funded(&p, &issuers, &alice, &[100_000, 100_000], &mut rng);
     let options = dfc_core::BuildOptions {
         compliance: Some(ComplianceContext {
             sender_cap: Some(Amount::from_units(10_000_000).unwrap()),
