@@ -162,3 +162,42 @@ pub fn hex_array<const N: usize>(text: &str, field: &'static str) -> Result<[u8;
         expected: N.to_string(),
     })
 }
+
+/// Implements `Debug`, `Hash`, and hex `Serialize`/`Deserialize` for a 32-byte point type with
+/// `to_bytes() -> [u8; 32]` and `from_bytes(&[u8; 32]) -> Result<Self, DecodeError>`: JSON carries
+/// points as hex and deserialising re-runs the canonical checks.
+macro_rules! point_traits {
+    ($ty:ident, $field:literal) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(
+                    f,
+                    concat!(stringify!($ty), "({})"),
+                    hex::encode(self.to_bytes())
+                )
+            }
+        }
+
+        impl std::hash::Hash for $ty {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.to_bytes().hash(state);
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&hex::encode(self.to_bytes()))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(d)?;
+                let bytes = $crate::codec::hex_array::<32>(&text, $field)
+                    .map_err(serde::de::Error::custom)?;
+                $ty::from_bytes(&bytes).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+pub(crate) use point_traits;

@@ -57,31 +57,7 @@ impl PublicKey {
     }
 }
 
-impl fmt::Debug for PublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({})", hex::encode(self.to_bytes()))
-    }
-}
-
-impl std::hash::Hash for PublicKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.compressed.as_bytes().hash(state);
-    }
-}
-
-impl Serialize for PublicKey {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(self.to_bytes()))
-    }
-}
-
-impl<'de> Deserialize<'de> for PublicKey {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let bytes = hex_array::<32>(&text, "public key").map_err(serde::de::Error::custom)?;
-        PublicKey::from_bytes(&bytes).map_err(serde::de::Error::custom)
-    }
-}
+crate::codec::point_traits!(PublicKey, "public key");
 
 /// A Schnorr signature (schnorrkel) over a transaction id, block hash or operator request.
 #[derive(Clone, Copy, PartialEq, Eq)]

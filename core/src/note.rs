@@ -72,31 +72,7 @@ impl Commitment {
     }
 }
 
-impl fmt::Debug for Commitment {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Commitment({})", hex::encode(self.to_bytes()))
-    }
-}
-
-impl std::hash::Hash for Commitment {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.compressed.as_bytes().hash(state);
-    }
-}
-
-impl Serialize for Commitment {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&hex::encode(self.to_bytes()))
-    }
-}
-
-impl<'de> Deserialize<'de> for Commitment {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        let bytes = hex_array::<32>(&text, "commitment").map_err(serde::de::Error::custom)?;
-        Commitment::from_bytes(&bytes).map_err(serde::de::Error::custom)
-    }
-}
+crate::codec::point_traits!(Commitment, "commitment");
 
 /// A 32-byte identifier (transaction id, note id, block hash).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
