@@ -130,6 +130,7 @@ pub fn verify_ledger(
     let mut supply = Amount::ZERO;
     let mut tx_count = 0u64;
     let mut next = 0u64;
+    let mut anchors: Vec<(u64, u64, Hash32)> = Vec::new();
     loop {
         let headers = store::headers_from(conn, next, CHUNK)?;
         if headers.is_empty() {
@@ -152,6 +153,12 @@ pub fn verify_ledger(
             if h.network != params.network_id || h.params_hash != params_hash {
                 return Err(bad(height, "header is for other network parameters"));
             }
+            if let Some(p) = &prev {
+                if h.audit_seq < p.audit_seq {
+                    return Err(bad(height, "audit-log anchor goes backwards"));
+                }
+            }
+            anchors.push((height, h.audit_seq, h.audit_head));
             // A record that no longer decodes is named by its block, like any other bad record.
             let rows = store::block_tx_rows(conn, height).map_err(|e| match e {
                 StoreError::Corrupt { table, reason } => bad(height, format!("{table}: {reason}")),
@@ -261,6 +268,7 @@ pub fn verify_ledger(
         .check(supply)
         .map_err(|e| IntegrityError::Supply(e.to_string()))?;
     let (audit_entries, audit_head) = verify_audit_log(conn)?;
+    check_anchors(conn, &anchors)?;
     Ok(LedgerSummary {
         height: tip.height,
         supply,
@@ -320,6 +328,33 @@ fn compare_tables(conn: &Connection, replay: &Replay) -> Result<(), IntegrityErr
                 "spent",
                 format!("spend of note {note} is not in the blocks"),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Every block anchors the audit log's newest entry at sealing time; each anchored entry must
+/// still be in the log with the same hash, so deleting entries up to the last block is detected.
+fn check_anchors(conn: &Connection, anchors: &[(u64, u64, Hash32)]) -> Result<(), IntegrityError> {
+    for (height, seq, hash) in anchors {
+        if *seq == 0 {
+            continue;
+        }
+        let entry = store::audit_entries(conn, *seq, 1)?.into_iter().next();
+        match entry {
+            Some(e) if e.seq == *seq && e.hash == *hash => {}
+            Some(_) => {
+                return Err(IntegrityError::AuditLog {
+                    seq: *seq,
+                    reason: format!("differs from the entry block {height} anchors"),
+                })
+            }
+            None => {
+                return Err(IntegrityError::AuditLog {
+                    seq: *seq,
+                    reason: format!("missing: block {height} anchors it (entries were deleted)"),
+                })
+            }
         }
     }
     Ok(())

@@ -244,6 +244,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
             tx_count: 0,
             supply: Amount::ZERO,
             params_hash: params.hash(),
+            audit_seq: 0,
+            audit_head: Hash32([0u8; 32]),
         },
         Vec::new(),
         &node_key,

@@ -211,7 +211,12 @@ impl Sequencer {
     }
 
     /// Seals the next block over `txs` on the current tip.
-    fn seal(&self, txs: Vec<Transaction>, supply: Amount) -> (Block, Vec<Signature>) {
+    fn seal(
+        &self,
+        txs: Vec<Transaction>,
+        supply: Amount,
+        audit: (u64, Hash32),
+    ) -> (Block, Vec<Signature>) {
         let status = self.shared.status();
         let header = BlockHeader {
             network: self.shared.params.network_id,
@@ -222,6 +227,8 @@ impl Sequencer {
             tx_count: 0,
             supply,
             params_hash: self.shared.params_hash,
+            audit_seq: audit.0,
+            audit_head: audit.1,
         };
         let block = Block::seal(header, txs, &self.shared.node_key);
         let hash = block.header.hash();
@@ -299,7 +306,12 @@ impl Sequencer {
             return Ok(());
         }
         let supply = self.shared.status().tip.supply;
-        let (block, sigs) = self.seal(admitted.iter().map(|p| p.tx.clone()).collect(), supply);
+        let audit = store::audit_head(&db)?;
+        let (block, sigs) = self.seal(
+            admitted.iter().map(|p| p.tx.clone()).collect(),
+            supply,
+            audit,
+        );
         fail::fail_point!("seq::block::before_insert", |_| Err(injected(
             "before_insert"
         )));
@@ -689,7 +701,8 @@ impl Sequencer {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.into())),
         };
-        let (block, sigs) = self.seal(vec![tx], supply);
+        let audit = store::audit_head(db)?;
+        let (block, sigs) = self.seal(vec![tx], supply, audit);
         store::insert_block(db, &block, &sigs)?;
         store::set_proposal_state(db, txid, "committed")?;
         proposal.state = "committed".into();

@@ -969,7 +969,20 @@ pub fn proposals(conn: &Connection, threshold: usize, limit: usize) -> StoreResu
 
 // ---------------------------------------------------------------- audit log and nonces
 
-/// Appends an entry to the hash-chained audit log.
+/// The newest audit-log entry's sequence number and hash, `(0, zero)` for an empty log: what the
+/// next block header anchors.
+pub fn audit_head(conn: &Connection) -> StoreResult<(u64, Hash32)> {
+    let last = conn
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .optional()?;
+    match last {
+        Some((seq, hash)) => Ok((to_u64(seq, "audit_log")?, h32(hash, "audit_log")?)),
+        None => Ok((0, Hash32([0u8; 32]))),
+    }
+}
+
+/// Appends an entry to the hash-chained operator audit log.
 pub fn append_audit(
     conn: &Connection,
     time_ms: u64,

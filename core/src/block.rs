@@ -30,6 +30,11 @@ pub struct BlockHeader {
     pub supply: Amount,
     /// Hash of the network parameters.
     pub params_hash: Hash32,
+    /// Sequence number of the newest operator audit-log entry when the block was sealed (0: none).
+    /// Anchors the log in the signed chain, so deleting its newest entries is detected.
+    pub audit_seq: u64,
+    /// Hash of that entry (zero when `audit_seq` is 0).
+    pub audit_head: Hash32,
 }
 
 impl BlockHeader {
@@ -44,6 +49,8 @@ impl BlockHeader {
         t.append_u64_le(b"tx_count", u64::from(self.tx_count));
         t.append_u64_le(b"supply", self.supply.units());
         t.append_message(b"params", &self.params_hash.0);
+        t.append_u64_le(b"audit_seq", self.audit_seq);
+        t.append_message(b"audit_head", &self.audit_head.0);
         Hash32(t.challenge_bytes32(b"block"))
     }
 }

@@ -43,9 +43,9 @@ async fn each_tampered_record_is_refused_and_named() {
     }
     audit_passes(&clean);
 
-    // Not detected, documented in docs/reliability.md: deleting the newest audit-log entries (a
-    // hash chain has no anchor for its tail).
-    let cases: [(&str, &str, &str); 5] = [
+    // Every block header anchors the newest audit-log entry, so deleting entries up to the last
+    // block is detected; entries appended after the last block have no anchor yet.
+    let cases: [(&str, &str, &str); 6] = [
         (
             "a transaction's bytes in block 2",
             "UPDATE txs SET bytes = CAST(substr(bytes, 1, 200) || x'ff' || substr(bytes, 202) AS BLOB) WHERE height = 2",
@@ -71,6 +71,11 @@ async fn each_tampered_record_is_refused_and_named() {
             "an audit-log entry's detail",
             "UPDATE audit_log SET detail = '{}' WHERE seq = 2",
             "audit log entry 2",
+        ),
+        (
+            "the newest audit-log entries, anchored by block 2",
+            "DELETE FROM audit_log WHERE seq >= (SELECT json_extract(header, '$.audit_seq') FROM blocks WHERE height = 2)",
+            "deleted",
         ),
     ];
     let mut refused = 0;

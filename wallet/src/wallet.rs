@@ -1191,6 +1191,8 @@ mod tests {
             tx_count: 0,
             supply: Amount::ZERO,
             params_hash: params.hash(),
+            audit_seq: 0,
+            audit_head: Hash32([0u8; 32]),
         };
         Block::seal(header, Vec::new(), key)
     }
