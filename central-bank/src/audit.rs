@@ -269,6 +269,7 @@ pub fn verify_ledger(
         .map_err(|e| IntegrityError::Supply(e.to_string()))?;
     let (audit_entries, audit_head) = verify_audit_log(conn)?;
     check_anchors(conn, &anchors)?;
+    check_registry(conn)?;
     Ok(LedgerSummary {
         height: tip.height,
         supply,
@@ -328,6 +329,100 @@ fn compare_tables(conn: &Connection, replay: &Replay) -> Result<(), IntegrityErr
                 "spent",
                 format!("spend of note {note} is not in the blocks"),
             ));
+        }
+    }
+    Ok(())
+}
+
+/// Replays the registry from the audit log (registrations, freezes, tier changes, double-spend
+/// flags) and compares it with the `wallets` table, so an edit of a tier, a frozen flag or a flag
+/// count on disk is detected.
+fn check_registry(conn: &Connection) -> Result<(), IntegrityError> {
+    #[derive(PartialEq)]
+    struct Expected {
+        tier: u8,
+        frozen: bool,
+        flags: u32,
+    }
+    let table = |reason: String| IntegrityError::Table {
+        table: "wallets",
+        reason,
+    };
+    let mut expected: std::collections::HashMap<String, Expected> =
+        std::collections::HashMap::new();
+    let mut seq = 1u64;
+    loop {
+        let entries = store::audit_entries(conn, seq, 1000)?;
+        if entries.is_empty() {
+            break;
+        }
+        for e in entries {
+            seq = e.seq + 1;
+            let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
+            let key = |field: &str| -> Option<String> {
+                match field {
+                    "address" => detail["address"]
+                        .as_str()
+                        .and_then(|a| a.parse::<dfc_core::Address>().ok())
+                        .map(|a| hex::encode(a.spend.to_bytes())),
+                    _ => detail[field].as_str().map(str::to_string),
+                }
+            };
+            match e.action.as_str() {
+                "register" => {
+                    if let Some(k) = key("address") {
+                        expected.entry(k).or_insert(Expected {
+                            tier: 0,
+                            frozen: false,
+                            flags: 0,
+                        });
+                    }
+                }
+                "freeze" | "unfreeze" => {
+                    if let Some(w) = key("wallet").and_then(|k| expected.get_mut(&k)) {
+                        w.frozen = e.action == "freeze";
+                    }
+                }
+                "set_tier" => {
+                    let tier = detail["tier"].as_u64().and_then(|t| u8::try_from(t).ok());
+                    if let (Some(w), Some(t)) =
+                        (key("wallet").and_then(|k| expected.get_mut(&k)), tier)
+                    {
+                        w.tier = t;
+                    }
+                }
+                "double_spend" => {
+                    if let Some(w) = key("wallet").and_then(|k| expected.get_mut(&k)) {
+                        w.flags = w.flags.saturating_add(1);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let stored = store::wallets(conn, usize::MAX)?;
+    if stored.len() != expected.len() {
+        return Err(table(format!(
+            "{} registered wallets, the audit log registers {}",
+            stored.len(),
+            expected.len()
+        )));
+    }
+    for w in &stored {
+        let k = hex::encode(w.address.spend.to_bytes());
+        match expected.get(&k) {
+            Some(e) if e.tier == w.tier && e.frozen == w.frozen && e.flags == w.flags => {}
+            Some(_) => {
+                return Err(table(format!(
+                    "wallet {k} (tier {}, frozen {}, flags {}) differs from the audit log's record",
+                    w.tier, w.frozen, w.flags
+                )))
+            }
+            None => {
+                return Err(table(format!(
+                    "wallet {k} is registered by no audit-log entry"
+                )))
+            }
         }
     }
     Ok(())

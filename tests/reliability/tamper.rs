@@ -45,7 +45,7 @@ async fn each_tampered_record_is_refused_and_named() {
 
     // Every block header anchors the newest audit-log entry, so deleting entries up to the last
     // block is detected; entries appended after the last block have no anchor yet.
-    let cases: [(&str, &str, &str); 6] = [
+    let cases: [(&str, &str, &str); 7] = [
         (
             "a transaction's bytes in block 2",
             "UPDATE txs SET bytes = CAST(substr(bytes, 1, 200) || x'ff' || substr(bytes, 202) AS BLOB) WHERE height = 2",
@@ -76,6 +76,11 @@ async fn each_tampered_record_is_refused_and_named() {
             "the newest audit-log entries, anchored by block 2",
             "DELETE FROM audit_log WHERE seq >= (SELECT json_extract(header, '$.audit_seq') FROM blocks WHERE height = 2)",
             "deleted",
+        ),
+        (
+            "a wallet's tier in the registry",
+            "UPDATE wallets SET tier = 2 WHERE rowid = (SELECT MIN(rowid) FROM wallets)",
+            "wallets",
         ),
     ];
     let mut refused = 0;
