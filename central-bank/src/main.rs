@@ -342,6 +342,19 @@ async fn regulator_cmd(bank: &str, key: &Path, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Signs a registry action (freeze, unfreeze, set tier) as the operator and shows the answer.
+async fn registry_action(
+    client: &BankClient,
+    params: &NetworkParams,
+    op: &OpArgs,
+    action: OperatorAction,
+    json: bool,
+) -> Result<()> {
+    let operator = operator_of(op, params)?;
+    let r = client.operator(&operator.request(params, action)).await?;
+    show_response(&r, params, json)
+}
+
 fn print_json<T: Serialize>(v: &T) -> Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -616,32 +629,29 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Wallet {
             cmd: WalletCmd::Freeze { op, wallet, reason },
         } => {
-            let operator = operator_of(&op, &params)?;
             let wallet = parse_wallet(&wallet)?;
-            let r = client
-                .operator(&operator.request(&params, OperatorAction::Freeze { wallet, reason }))
-                .await?;
-            show_response(&r, &params, json)?;
+            registry_action(
+                &client,
+                &params,
+                &op,
+                OperatorAction::Freeze { wallet, reason },
+                json,
+            )
+            .await?
         }
         Cmd::Wallet {
             cmd: WalletCmd::Unfreeze { op, wallet, reason },
         } => {
-            let operator = operator_of(&op, &params)?;
             let wallet = parse_wallet(&wallet)?;
-            let r = client
-                .operator(&operator.request(&params, OperatorAction::Unfreeze { wallet, reason }))
-                .await?;
-            show_response(&r, &params, json)?;
+            let action = OperatorAction::Unfreeze { wallet, reason };
+            registry_action(&client, &params, &op, action, json).await?
         }
         Cmd::Wallet {
             cmd: WalletCmd::SetTier { op, wallet, tier },
         } => {
-            let operator = operator_of(&op, &params)?;
             let wallet = parse_wallet(&wallet)?;
-            let r = client
-                .operator(&operator.request(&params, OperatorAction::SetTier { wallet, tier }))
-                .await?;
-            show_response(&r, &params, json)?;
+            let action = OperatorAction::SetTier { wallet, tier };
+            registry_action(&client, &params, &op, action, json).await?
         }
         Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } | Cmd::Regulator { .. } => {
             bail!("not an operator command")

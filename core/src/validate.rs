@@ -111,7 +111,17 @@ pub fn check_structure(tx: &Transaction, params: &NetworkParams) -> Result<(), T
             return Err(TxError::DuplicateOutputCommitment { index });
         }
     }
-    range::check_encoding(&tx.range_proof, tx.outputs.len())?;
+    // Decoding already checked every point and scalar of the proof; here only its length, so a
+    // decoded transaction does not pay for decompressing the proof's points twice. Verification
+    // decompresses them again in any case.
+    let expected = range::proof_len(tx.outputs.len());
+    if tx.range_proof.len() != expected {
+        return Err(TxError::Decode(crate::error::DecodeError::BadLength {
+            field: "range proof",
+            len: tx.range_proof.len(),
+            expected: expected.to_string(),
+        }));
+    }
     match (&params.compliance, tx.kind, &tx.compliance) {
         (Some(_), TxKind::Transfer, None) => return Err(TxError::ComplianceMissing),
         (None, _, Some(_)) | (Some(_), TxKind::Issue | TxKind::Redeem, Some(_)) => {

@@ -224,6 +224,18 @@ pub fn notice_line(frame: &mut Frame, area: Rect, notice: Option<&Notice>, busy:
     frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
 }
 
+/// The bordered block around a form: its title cut to the width, the border highlighted while the
+/// form is being edited.
+pub fn form_block(title: &str, editing: bool, width: u16) -> Block<'static> {
+    Block::bordered()
+        .title(truncate(title, usize::from(width).saturating_sub(2)))
+        .border_style(if editing {
+            Style::new().fg(Color::Cyan)
+        } else {
+            Style::new()
+        })
+}
+
 /// A centered help window listing `keys` (key, what it does) over the screen.
 pub fn help_overlay(frame: &mut Frame, title: &str, keys: &[(&str, &str)]) {
     let area = frame.area();

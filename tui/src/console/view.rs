@@ -310,16 +310,7 @@ fn issuance(frame: &mut Frame, area: Rect, c: &Console) {
     } else {
         " New issuance: press n "
     };
-    let block = Block::bordered()
-        .title(ui::truncate(
-            title,
-            usize::from(form.width).saturating_sub(2),
-        ))
-        .border_style(if editing {
-            Style::new().fg(Color::Cyan)
-        } else {
-            Style::new()
-        });
+    let block = ui::form_block(title, editing, form.width);
     let inner = block.inner(form);
     frame.render_widget(block, form);
     let currency = c
@@ -624,13 +615,7 @@ fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
     }
 
     let prompting = matches!(c.mode, Mode::WalletPrompt(_));
-    let block = Block::bordered()
-        .title(" Selected wallet ")
-        .border_style(if prompting {
-            Style::new().fg(Color::Cyan)
-        } else {
-            Style::new()
-        });
+    let block = ui::form_block(" Selected wallet ", prompting, detail.width);
     let inner = block.inner(detail);
     frame.render_widget(block, detail);
     let Some(w) = ws.get(c.sel[3]) else {

@@ -210,16 +210,7 @@ fn pay(frame: &mut Frame, area: Rect, w: &WalletApp) {
     } else {
         " Pay: press p or Enter to fill in "
     };
-    let block = Block::bordered()
-        .title(ui::truncate(
-            title,
-            usize::from(form.width).saturating_sub(2),
-        ))
-        .border_style(if editing {
-            Style::new().fg(Color::Cyan)
-        } else {
-            Style::new()
-        });
+    let block = ui::form_block(title, editing, form.width);
     let inner = block.inner(form);
     frame.render_widget(block, form);
     let spendable = w
@@ -645,16 +636,7 @@ fn offline_mid(frame: &mut Frame, area: Rect, w: &WalletApp) {
             ),
         },
     };
-    let block = Block::bordered()
-        .title(ui::truncate(
-            title,
-            usize::from(area.width).saturating_sub(2),
-        ))
-        .border_style(if editing.is_some() {
-            Style::new().fg(Color::Cyan)
-        } else {
-            Style::new()
-        });
+    let block = ui::form_block(title, editing.is_some(), area.width);
     frame.render_widget(
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
         area,
