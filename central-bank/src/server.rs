@@ -370,9 +370,21 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for ApiJson<
 }
 
 /// Gives every error response without a JSON body (from layers: timeouts, limits, unknown
-/// routes) an `ApiError` body with a stable code.
+/// routes) an `ApiError` body with a stable code. A request refused for its size was not read to
+/// its end, so its connection cannot carry another request: the answer says `Connection: close`,
+/// and a client does not reuse it.
 async fn json_errors(req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
+    let mut resp = json_error_body(next.run(req).await).await;
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        resp.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
+    resp
+}
+
+async fn json_error_body(resp: Response) -> Response {
     let status = resp.status();
     let is_json = resp
         .headers()
