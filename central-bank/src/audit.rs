@@ -14,9 +14,10 @@ use dfc_core::api::{AuditEntry, Receipt};
 use dfc_core::validate::{
     check_outputs_fresh, check_structure, next_supply, resolve_inputs, verify_crypto,
 };
+use dfc_core::holdings::{effects, Holding};
 use dfc_core::{
-    Amount, BlockHeader, Commitment, Hash32, InputNote, LedgerNote, LedgerView, NetworkParams,
-    NoteId, SupplyAudit, TxId,
+    Account, Amount, BlockHeader, Commitment, Hash32, InputNote, LedgerNote, LedgerView,
+    NetworkParams, NoteId, PublicKey, Resolved, SupplyAudit, Transaction, TxId, TxKind,
 };
 use rayon::prelude::*;
 use rusqlite::Connection;
@@ -92,19 +93,81 @@ pub struct LedgerSummary {
     pub audit_head: Hash32,
 }
 
-#[derive(Default)]
-struct Replay {
+/// The ledger rebuilt from the blocks alone, with the registry's key-to-account mapping (which
+/// never changes once a key is registered) read from the database.
+struct Replay<'a> {
+    conn: &'a Connection,
     notes: HashMap<NoteId, (LedgerNote, u64, TxId)>,
     commitments: HashSet<[u8; 32]>,
     spent: HashMap<NoteId, (TxId, u64)>,
+    holdings: HashMap<PublicKey, Holding>,
 }
 
-impl LedgerView for Replay {
+impl LedgerView for Replay<'_> {
     fn note(&self, id: &NoteId) -> Option<LedgerNote> {
         self.notes.get(id).map(|(n, _, _)| n.clone())
     }
     fn commitment_exists(&self, commitment: &Commitment) -> bool {
         self.commitments.contains(&commitment.to_bytes())
+    }
+    fn account(&self, key: &PublicKey) -> Option<Account> {
+        crate::holdings::account(self.conn, key).ok().flatten()
+    }
+    fn holding(&self, account: &PublicKey) -> Holding {
+        self.holdings.get(account).cloned().unwrap_or_default()
+    }
+}
+
+impl Replay<'_> {
+    /// What `tx` resolves to for its effects, and for a claim the check that its stated balance,
+    /// inflow and period are the replayed ledger's. Tiers are not re-checked: they may have
+    /// changed since (the registry keeps only the current tier); the node checked them at commit.
+    fn resolve(&self, tx: &Transaction, period: u64) -> Result<Resolved, dfc_core::TxError> {
+        let inputs = resolve_inputs(tx, self)?;
+        let input_pending = inputs
+            .iter()
+            .map(|i| self.note(&i.id).is_some_and(|n| n.pending))
+            .collect();
+        let account = |key: &PublicKey| {
+            self.account(key)
+                .ok_or_else(|| dfc_core::TxError::UnregisteredParty {
+                    key: hex::encode(key.to_bytes()),
+                })
+        };
+        let input_accounts = if tx.kind == TxKind::Claim {
+            Vec::new()
+        } else {
+            inputs
+                .iter()
+                .map(|i| account(&i.owner))
+                .collect::<Result<_, _>>()?
+        };
+        let output_accounts = tx
+            .outputs
+            .iter()
+            .map(|o| account(&o.owner))
+            .collect::<Result<_, _>>()?;
+        if let Some(claim) = &tx.claim {
+            if claim.period != period {
+                return Err(dfc_core::TxError::WrongPeriod {
+                    stated: claim.period,
+                    current: period,
+                });
+            }
+            let h = self.holding(&claim.claimant);
+            if h.balance.compress() != claim.balance {
+                return Err(dfc_core::TxError::StaleBalance);
+            }
+            if h.inflow_in(period).compress() != claim.inflow {
+                return Err(dfc_core::TxError::StaleInflow);
+            }
+        }
+        Ok(Resolved {
+            inputs,
+            input_pending,
+            input_accounts,
+            output_accounts,
+        })
     }
 }
 
@@ -124,7 +187,13 @@ pub fn verify_ledger(
     depth: Depth,
 ) -> Result<LedgerSummary, IntegrityError> {
     let params_hash = params.hash();
-    let mut replay = Replay::default();
+    let mut replay = Replay {
+        conn,
+        notes: HashMap::new(),
+        commitments: HashSet::new(),
+        spent: HashMap::new(),
+        holdings: HashMap::new(),
+    };
     let mut audit = SupplyAudit::new();
     let mut prev: Option<BlockHeader> = None;
     let mut supply = Amount::ZERO;
@@ -152,6 +221,15 @@ pub fn verify_ledger(
             }
             if h.network != params.network_id || h.params_hash != params_hash {
                 return Err(bad(height, "header is for other network parameters"));
+            }
+            if height == 0 && stored.hash != params.genesis_hash {
+                return Err(bad(
+                    0,
+                    format!(
+                        "the genesis block is {} but the parameters name genesis {}",
+                        stored.hash, params.genesis_hash
+                    ),
+                ));
             }
             if let Some(p) = &prev {
                 if h.audit_seq < p.audit_seq {
@@ -197,18 +275,41 @@ pub fn verify_ledger(
                     bad(height, format!("transaction {index} ({id}) rejected: {e}"))
                 };
                 check_structure(tx, params).map_err(reject)?;
-                let inputs = resolve_inputs(tx, &replay).map_err(reject)?;
+                let period = params.turnover_period(h.time_ms);
+                let res = replay.resolve(tx, period).map_err(reject)?;
                 check_outputs_fresh(tx, &replay).map_err(reject)?;
                 supply = next_supply(tx, supply).map_err(reject)?;
-                let commitments: Vec<Commitment> = inputs.iter().map(|i| i.commitment).collect();
-                audit.add_excess(&tx.excess(&commitments));
+                let fx = effects(tx, &res);
+                if tx.kind != TxKind::Claim {
+                    let commitments: Vec<Commitment> =
+                        res.inputs.iter().map(|i| i.commitment).collect();
+                    audit.add_excess(&tx.excess(&commitments));
+                }
+                for d in &fx.deltas {
+                    replay
+                        .holdings
+                        .entry(d.account)
+                        .or_default()
+                        .apply(d, period);
+                }
+                for claimed in &fx.claimed {
+                    if let Some((note, _, _)) = replay.notes.get_mut(claimed) {
+                        note.pending = false;
+                    }
+                }
+                let inputs = res.inputs;
                 for input in &tx.inputs {
                     if let Some((note, _, _)) = replay.notes.get_mut(input) {
                         note.spent = true;
                     }
                     replay.spent.insert(*input, (id, height));
                 }
-                for (o, nid) in tx.outputs.iter().zip(tx.output_ids()) {
+                for ((o, nid), pending) in tx
+                    .outputs
+                    .iter()
+                    .zip(tx.output_ids())
+                    .zip(fx.pending_outputs)
+                {
                     replay.commitments.insert(o.commitment.to_bytes());
                     replay.notes.insert(
                         nid,
@@ -217,6 +318,7 @@ pub fn verify_ledger(
                                 commitment: o.commitment,
                                 owner: o.owner,
                                 spent: false,
+                                pending,
                             },
                             height,
                             id,

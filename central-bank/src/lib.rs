@@ -6,6 +6,7 @@
 //! | module | role |
 //! |---|---|
 //! | [`store`] | SQLite schema, connections, queries |
+//! | [`holdings`] | pending notes and account holdings (what claims are proven against) |
 //! | [`sequencer`] | the single writer: group commit of blocks, registrations, operator actions |
 //! | [`server`] | the axum router, handlers, limits |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
@@ -18,6 +19,7 @@ pub mod audit;
 pub mod client;
 pub mod datadir;
 pub mod error;
+pub mod holdings;
 pub mod offline;
 pub mod openapi;
 pub mod ops;

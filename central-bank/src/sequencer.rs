@@ -211,18 +211,25 @@ impl Sequencer {
     }
 
     /// Seals the next block over `txs` on the current tip.
+    /// The time of the next block (never before the tip's) and its turnover period.
+    fn next_time(&self) -> (u64, u64) {
+        let time_ms = now_ms().max(self.shared.status().tip.time_ms);
+        (time_ms, self.shared.params.turnover_period(time_ms))
+    }
+
     fn seal(
         &self,
         txs: Vec<Transaction>,
         supply: Amount,
         audit: (u64, Hash32),
+        time_ms: u64,
     ) -> (Block, Vec<Signature>) {
         let status = self.shared.status();
         let header = BlockHeader {
             network: self.shared.params.network_id,
             height: status.tip.height + 1,
             prev_hash: status.tip_hash,
-            time_ms: now_ms().max(status.tip.time_ms),
+            time_ms,
             tx_root: Hash32([0u8; 32]),
             tx_count: 0,
             supply,
@@ -278,7 +285,8 @@ impl Sequencer {
         }
         let db = self.begin()?;
         let view = DbView::new(&db);
-        let mut batch = BatchState::new();
+        let (time_ms, period) = self.next_time();
+        let mut batch = BatchState::new(period);
         let mut admitted: Vec<Pending> = Vec::new();
         let mut index: HashMap<TxId, usize> = HashMap::new();
         for p in pending {
@@ -295,7 +303,7 @@ impl Sequencer {
                 .and_then(|()| batch.admit(&p.tx, &view).map_err(ApiErr::from));
             view.finish()?;
             match verdict {
-                Ok(()) => {
+                Ok(_) => {
                     index.insert(p.txid, admitted.len());
                     admitted.push(p);
                 }
@@ -311,11 +319,12 @@ impl Sequencer {
             admitted.iter().map(|p| p.tx.clone()).collect(),
             supply,
             audit,
+            time_ms,
         );
         fail::fail_point!("seq::block::before_insert", |_| Err(injected(
             "before_insert"
         )));
-        store::insert_block(&db, &block, &sigs)?;
+        store::insert_block(&db, &block, &sigs, period)?;
         fail::fail_point!("seq::block::before_commit", |_| Err(injected(
             "before_commit"
         )));
@@ -692,7 +701,8 @@ impl Sequencer {
             tx.add_issuer_signature(sig);
         }
         let view = DbView::new(db);
-        let checked = validate(&tx, params, &view);
+        let (time_ms, period) = self.next_time();
+        let checked = validate(&tx, params, &view, period);
         view.finish()?;
         if let Err(e) = checked {
             return Ok(Err(e.into()));
@@ -702,8 +712,8 @@ impl Sequencer {
             Err(e) => return Ok(Err(e.into())),
         };
         let audit = store::audit_head(db)?;
-        let (block, sigs) = self.seal(vec![tx], supply, audit);
-        store::insert_block(db, &block, &sigs)?;
+        let (block, sigs) = self.seal(vec![tx], supply, audit, time_ms);
+        store::insert_block(db, &block, &sigs, period)?;
         store::set_proposal_state(db, txid, "committed")?;
         proposal.state = "committed".into();
         let msg = format!(
@@ -754,6 +764,21 @@ fn unknown_wallet(key: &dfc_core::PublicKey) -> ApiErr {
 /// land between the handler's check and the commit).
 fn frozen_inputs(db: &Connection, view: &DbView<'_>, tx: &Transaction) -> Result<(), ApiErr> {
     use dfc_core::LedgerView;
+    if let Some(claim) = &tx.claim {
+        match store::wallet_of_owner(db, &claim.claimant) {
+            Ok(Some(w)) if w.frozen => {
+                return Err(ApiErr::forbidden(
+                    "frozen_wallet",
+                    format!(
+                        "wallet {} is frozen and cannot claim",
+                        hex::encode(claim.claimant.to_bytes())
+                    ),
+                ))
+            }
+            Ok(_) => {}
+            Err(e) => return Err(ApiErr::internal(e)),
+        }
+    }
     for id in &tx.inputs {
         if let Some(note) = view.note(id) {
             match store::wallet_of_owner(db, &note.owner) {

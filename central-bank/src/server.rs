@@ -623,46 +623,16 @@ fn precheck(
     Ok((inputs, first))
 }
 
-/// On a network with compliance rules, the caps a transfer states must not exceed the registry's:
-/// the paying wallets' tier cap and each receiving wallet's tier cap (a comparison; the proofs that
-/// the hidden amounts respect the stated caps are verified with the rest of the cryptography).
-fn check_caps(
-    conn: &Connection,
-    params: &NetworkParams,
-    tx: &Transaction,
-    inputs: &[InputNote],
-) -> Result<(), ApiErr> {
-    let (Some(_), Some(section)) = (&params.compliance, &tx.compliance) else {
-        return Ok(());
-    };
-    let tier_cap = |key: &PublicKey| -> Result<dfc_core::Amount, ApiErr> {
-        let w = registered(conn, key)?;
-        params.tier(w.tier).map(|t| t.max_payment).ok_or_else(|| {
-            ApiErr::forbidden(
-                "unknown_tier",
-                format!(
-                    "wallet {} has tier {}, which the network does not define",
-                    hex::encode(key.to_bytes()),
-                    w.tier
-                ),
-            )
-        })
-    };
-    let mut sender_cap = dfc_core::Amount::from_units(dfc_core::Amount::MAX_SUPPLY)
-        .map_err(dfc_core::TxError::from)?;
-    for input in inputs {
-        sender_cap = sender_cap.min(tier_cap(&input.owner)?);
-    }
-    let change = dfc_core::validate::change_outputs(tx, inputs);
-    let mut receiver_caps = Vec::with_capacity(tx.outputs.len());
-    for (o, is_change) in tx.outputs.iter().zip(&change) {
-        receiver_caps.push(if *is_change {
-            None
-        } else {
-            Some(tier_cap(&o.owner)?)
-        });
-    }
-    dfc_core::compliance::check_caps(section, sender_cap, &receiver_caps, &change)?;
+/// The state rules that need the registry and the holdings, on a snapshot before any proof: a
+/// transfer's grouping of outputs into payer and payees and the stated tiers, a claim's claimant,
+/// tier, period, balance and inflow (`dfc_core::validate::check_state`). The sequencer checks them
+/// again against the state it commits on.
+fn check_rules(conn: &Connection, params: &NetworkParams, tx: &Transaction) -> Result<(), ApiErr> {
+    let view = DbView::new(conn);
+    let period = params.turnover_period(crate::datadir::now_ms());
+    let r = dfc_core::validate::check_state(tx, &view, period);
+    view.finish()?;
+    r?;
     Ok(())
 }
 
@@ -697,7 +667,7 @@ async fn submit(
     ApiJson(req): ApiJson<SubmitRequest>,
 ) -> Result<Json<Receipt>, ApiErr> {
     let tx = req.tx;
-    if tx.kind != TxKind::Transfer {
+    if !matches!(tx.kind, TxKind::Transfer | TxKind::Claim) {
         return Err(ApiErr::bad_request(
             "kind_not_allowed",
             format!(
@@ -709,7 +679,7 @@ async fn submit(
     Ok(Json(submit_transfer(&s, tx).await?))
 }
 
-/// The submission pipeline of a transfer (also used by offline settlement): structure, then one
+/// The submission pipeline of a transfer or claim (also used by offline settlement): structure, then one
 /// snapshot for "already committed" and the registry and state checks, then the proofs on the
 /// verification pool, then the sequencer.
 pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Receipt, ApiErr> {
@@ -726,7 +696,7 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
                 return Ok(Seen::Committed(r));
             }
             let (inputs, _) = precheck(&snap, &probe)?;
-            check_caps(&snap, &params, &probe, &inputs)?;
+            check_rules(&snap, &params, &probe)?;
             Ok(Seen::Fresh(inputs))
         })
         .await?;

@@ -120,7 +120,11 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_wallet ON evidence (wallet);
 ";
 
-const MIGRATIONS_SLICE: &[M<'static>] = &[M::up(SCHEMA_V1), M::up(SCHEMA_V2_OFFLINE)];
+const MIGRATIONS_SLICE: &[M<'static>] = &[
+    M::up(SCHEMA_V1),
+    M::up(SCHEMA_V2_OFFLINE),
+    M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
+];
 
 /// The schema migrations, applied in order on open.
 pub fn migrations() -> Migrations<'static> {
@@ -333,10 +337,13 @@ pub fn receipt(conn: &Connection, txid: &TxId) -> StoreResult<Option<Receipt>> {
 /// Writes a sealed block: the header, its transactions with their receipt signatures, the notes
 /// they create and the notes they spend. Call inside a SQLite transaction; the UNIQUE constraints
 /// refuse a double spend or a repeated note even if the checks above were wrong.
+/// Writes `block` (sealed in turnover period `period`) with its transactions' notes, spends,
+/// pending flags and holdings.
 pub fn insert_block(
     conn: &Connection,
     block: &Block,
     receipt_sigs: &[Signature],
+    period: u64,
 ) -> StoreResult<()> {
     let height = to_i64(block.header.height)?;
     let header =
@@ -360,6 +367,7 @@ pub fn insert_block(
         conn.prepare_cached("INSERT INTO spent (note_id, txid, height) VALUES (?1, ?2, ?3)")?;
     for (idx, (tx, sig)) in block.txs.iter().zip(receipt_sigs).enumerate() {
         let txid = tx.id();
+        let resolved = crate::holdings::resolve_before(conn, tx, period)?;
         let idx = i64::try_from(idx).map_err(|_| StoreError::corrupt("txs", "index overflow"))?;
         ins_tx.execute(params![
             &txid.0[..],
@@ -386,6 +394,7 @@ pub fn insert_block(
                 out
             ])?;
         }
+        crate::holdings::apply_tx(conn, tx, &resolved, period)?;
     }
     Ok(())
 }
@@ -582,7 +591,7 @@ impl<'a> DbView<'a> {
     }
     fn lookup_note(&self, id: &NoteId) -> StoreResult<Option<LedgerNote>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT n.commitment, n.owner, EXISTS (SELECT 1 FROM spent s WHERE s.note_id = n.id) FROM notes n WHERE n.id = ?1",
+            "SELECT n.commitment, n.owner, EXISTS (SELECT 1 FROM spent s WHERE s.note_id = n.id), n.pending FROM notes n WHERE n.id = ?1",
         )?;
         let row = st
             .query_row([&id.0[..]], |r| {
@@ -590,16 +599,18 @@ impl<'a> DbView<'a> {
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, Vec<u8>>(1)?,
                     r.get::<_, bool>(2)?,
+                    r.get::<_, bool>(3)?,
                 ))
             })
             .optional()?;
-        row.map(|(c, o, spent)| {
+        row.map(|(c, o, spent, pending)| {
             let c = h32(c, "notes")?;
             Ok(LedgerNote {
                 commitment: Commitment::from_bytes(&c.0)
                     .map_err(|e| StoreError::corrupt("notes", e))?,
                 owner: pubkey(o, "notes")?,
                 spent,
+                pending,
             })
         })
         .transpose()
@@ -621,6 +632,14 @@ impl LedgerView for DbView<'_> {
         let r = self.lookup_commitment(commitment);
         // On failure claim the commitment exists: a refusal is the safe side.
         self.keep(r, true)
+    }
+    fn account(&self, key: &PublicKey) -> Option<dfc_core::Account> {
+        let r = crate::holdings::account(self.conn, key);
+        self.keep(r, None)
+    }
+    fn holding(&self, account: &PublicKey) -> dfc_core::Holding {
+        let r = crate::holdings::holding(self.conn, account);
+        self.keep(r, dfc_core::Holding::default())
     }
 }
 

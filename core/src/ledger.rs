@@ -110,6 +110,30 @@ impl MemoryLedger {
         self.params.turnover_period(self.time_ms)
     }
 
+    /// Settles pending notes without a claim proof, updating holdings as a claim would. Only for
+    /// the simulator's fast path, whose engine enforces the holding limit in the clear before it
+    /// makes a payment; anything that verifies uses claim transactions.
+    pub fn settle_unproven(&mut self, ids: &[NoteId]) {
+        let period = self.period();
+        for id in ids {
+            let Some(n) = self.notes.get_mut(id).filter(|n| n.pending && !n.spent) else {
+                continue;
+            };
+            n.pending = false;
+            let owner = n.output.owner;
+            let c = *n.output.commitment.point();
+            let account = self.account(&owner).map_or(owner, |a| a.key);
+            self.holdings.entry(account).or_default().apply(
+                &crate::holdings::Delta {
+                    account,
+                    balance: c,
+                    inflow: c,
+                },
+                period,
+            );
+        }
+    }
+
     /// Whether note `id` is pending.
     pub fn is_pending(&self, id: &NoteId) -> bool {
         self.notes.get(id).is_some_and(|n| n.pending)
