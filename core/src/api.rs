@@ -240,6 +240,9 @@ pub struct WalletInfo {
 }
 
 /// What an operator asks the node to do.
+// A proposal carries a whole transaction (larger since version 3: genesis hash, claim section);
+// operator actions are rare, short-lived messages, so boxing it would only burden every caller.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OperatorAction {

@@ -8,12 +8,14 @@ use std::collections::HashMap;
 
 use common::*;
 use dfc_core::api::Checkpoint;
+use dfc_core::compliance::ComplianceContext;
 use dfc_core::offline::{
     make_packet, verify_packet, AcceptPolicy, DoubleSpendEvidence, OfflineError, PayeeBook,
     PaymentPacket, PurseCertificate,
 };
 use dfc_core::{
-    build, Amount, Hash32, MemoryLedger, PublicKey, SpendInput, TxError, TxId, TxKind, WalletKeys,
+    build_with, Amount, BuildOptions, Hash32, MemoryLedger, PublicKey, SpendInput, TxError, TxId,
+    TxKind, WalletKeys,
 };
 
 const NOW: u64 = 1_800_000_000_000;
@@ -65,17 +67,32 @@ fn setup() -> Off {
             memo: Vec::new(),
         })
         .collect();
-    let fund = build(
+    let purse_key = payer.purse_key(0);
+    // The purse key is registered to the payer's account, so funding the purse is change: the
+    // purse notes are settled at once.
+    ledger.register_purse(purse_key.public(), &payer.spend.public());
+    let own = BuildOptions {
+        compliance: Some(ComplianceContext {
+            payer_tier: TOP_TIER,
+            own_keys: vec![purse_key.public()],
+            payee_tiers: Vec::new(),
+        }),
+    };
+    let fund = build_with(
         &n.params,
         TxKind::Transfer,
         Amount::ZERO,
         &notes,
         &payments,
+        &own,
         &mut rng(2),
     )
     .unwrap();
+    assert_eq!(fund.tx.compliance.as_ref().unwrap().parties, vec![0; 4]);
     ledger.apply(&fund.tx).unwrap();
-    let purse_key = payer.purse_key(0);
+    for id in fund.tx.output_ids() {
+        assert!(!ledger.is_pending(&id));
+    }
     let purse: Vec<SpendInput> = fund
         .tx
         .output_ids()
