@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | issue | — | pending (the recipient claims them) |
 //! | transfer | leave the payer's balance | change (party 0) settles into the payer's balance at once; payees' outputs are pending |
-//! | redeem | settled ones leave the balance (pending ones may be redeemed: the reverse waterfall) | settle into the redeemer's balance |
+//! | redeem | settled ones leave the balance (pending ones may be redeemed: the reverse waterfall) | settle into the redeemer's balance if every input was settled, else pending |
 //! | claim | — | the claimed notes settle into the balance and count in the period's inflow |
 //!
 //! A payer's change cannot raise its balance: a transfer has one paying account and its outputs
@@ -121,8 +121,12 @@ pub fn effects(tx: &Transaction, resolved: &Resolved) -> Effects {
                 }
             }
             let payer = resolved.input_accounts.first().map(|a| a.key);
+            // Change settles at once only when every input was settled: change of a redeemed
+            // pending note was never proven within the limits, so it stays pending until claimed
+            // (otherwise redeeming 0.01 of a large pending receipt would settle the rest).
+            let from_settled = !resolved.input_pending.iter().any(|p| *p);
             for (o, (output, account)) in tx.outputs.iter().zip(&resolved.output_accounts).enumerate() {
-                if Some(account.key) == payer {
+                if from_settled && Some(account.key) == payer {
                     add(&mut fx.deltas, account.key, *output.commitment.point(), zero);
                 } else {
                     fx.pending_outputs[o] = true;

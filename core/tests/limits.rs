@@ -622,3 +622,47 @@ fn a_batch_admits_one_claim_per_balance_and_spends_what_it_claimed() {
     assert_eq!(fx.pending_outputs, vec![true]);
     assert_eq!(batch.spent_count(), 1);
 }
+
+#[test]
+fn redeeming_a_pending_note_does_not_settle_its_change_past_the_limits() {
+    let n = net(1);
+    let mut l = MemoryLedger::new(n.params.clone());
+    let bob = wallet("bob");
+    let carol = wallet("carol");
+    // Tier 0 holds at most 20,000; 50,000 arrives pending.
+    l.register(bob.spend.public(), 0);
+    let pending = spendable(&issue_pending(&n, &mut l, &bob, &[50_000], 1), &bob);
+    // Redeeming 0.01 with 499.99 change back to himself must not make the change spendable
+    // without a claim: that would take his balance to 49,999, over the holding limit.
+    let out = redeem(&n, &pending, 1, &[(&bob, 49_999)], 2);
+    let change = out.tx.output_ids()[0];
+    l.apply(&out.tx).unwrap();
+    assert!(
+        l.is_pending(&change),
+        "the change of a redeemed pending note settled without a claim"
+    );
+    let parts = claim_parts(&l, &bob);
+    assert!(matches!(
+        make_claim(&n, &parts.request(&bob.spend, &parts.pending), 3),
+        Err(BuildError::Rule(TxError::OverHoldingLimit { .. }))
+    ));
+    let spend = build(
+        &n.params,
+        TxKind::Transfer,
+        Amount::ZERO,
+        &spendable(&out, &bob),
+        &[pay(&carol, 1, 49_999)],
+        &mut rng(4),
+    )
+    .unwrap()
+    .tx;
+    rejects(
+        &mut l,
+        &spend,
+        TxError::InputPending {
+            index: 0,
+            note: change.to_hex(),
+        },
+        &[change],
+    );
+}
