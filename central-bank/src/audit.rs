@@ -11,13 +11,13 @@
 use std::collections::{HashMap, HashSet};
 
 use dfc_core::api::{AuditEntry, Receipt};
-use dfc_core::validate::{
-    check_outputs_fresh, check_structure, next_supply, resolve_inputs, verify_crypto,
-};
 use dfc_core::holdings::{effects, Holding};
+use dfc_core::validate::{
+    check_claim_holding, check_outputs_fresh, check_structure, next_supply, resolve, verify_crypto,
+};
 use dfc_core::{
     Account, Amount, BlockHeader, Commitment, Hash32, InputNote, LedgerNote, LedgerView,
-    NetworkParams, NoteId, PublicKey, Resolved, SupplyAudit, Transaction, TxId, TxKind,
+    NetworkParams, NoteId, PublicKey, SupplyAudit, TxId, TxKind,
 };
 use rayon::prelude::*;
 use rusqlite::Connection;
@@ -115,59 +115,6 @@ impl LedgerView for Replay<'_> {
     }
     fn holding(&self, account: &PublicKey) -> Holding {
         self.holdings.get(account).cloned().unwrap_or_default()
-    }
-}
-
-impl Replay<'_> {
-    /// What `tx` resolves to for its effects, and for a claim the check that its stated balance,
-    /// inflow and period are the replayed ledger's. Tiers are not re-checked: they may have
-    /// changed since (the registry keeps only the current tier); the node checked them at commit.
-    fn resolve(&self, tx: &Transaction, period: u64) -> Result<Resolved, dfc_core::TxError> {
-        let inputs = resolve_inputs(tx, self)?;
-        let input_pending = inputs
-            .iter()
-            .map(|i| self.note(&i.id).is_some_and(|n| n.pending))
-            .collect();
-        let account = |key: &PublicKey| {
-            self.account(key)
-                .ok_or_else(|| dfc_core::TxError::UnregisteredParty {
-                    key: hex::encode(key.to_bytes()),
-                })
-        };
-        let input_accounts = if tx.kind == TxKind::Claim {
-            Vec::new()
-        } else {
-            inputs
-                .iter()
-                .map(|i| account(&i.owner))
-                .collect::<Result<_, _>>()?
-        };
-        let output_accounts = tx
-            .outputs
-            .iter()
-            .map(|o| account(&o.owner))
-            .collect::<Result<_, _>>()?;
-        if let Some(claim) = &tx.claim {
-            if claim.period != period {
-                return Err(dfc_core::TxError::WrongPeriod {
-                    stated: claim.period,
-                    current: period,
-                });
-            }
-            let h = self.holding(&claim.claimant);
-            if h.balance.compress() != claim.balance {
-                return Err(dfc_core::TxError::StaleBalance);
-            }
-            if h.inflow_in(period).compress() != claim.inflow {
-                return Err(dfc_core::TxError::StaleInflow);
-            }
-        }
-        Ok(Resolved {
-            inputs,
-            input_pending,
-            input_accounts,
-            output_accounts,
-        })
     }
 }
 
@@ -276,7 +223,10 @@ pub fn verify_ledger(
                 };
                 check_structure(tx, params).map_err(reject)?;
                 let period = params.turnover_period(h.time_ms);
-                let res = replay.resolve(tx, period).map_err(reject)?;
+                // Tiers are not re-checked: the registry keeps only the current tier and the node
+                // checked them at commit. Claims are checked against the holdings rebuilt here.
+                let res = resolve(tx, &replay).map_err(reject)?;
+                check_claim_holding(tx, &replay, period).map_err(reject)?;
                 check_outputs_fresh(tx, &replay).map_err(reject)?;
                 supply = next_supply(tx, supply).map_err(reject)?;
                 let fx = effects(tx, &res);

@@ -5,7 +5,7 @@
 
 use curve25519_dalek::ristretto::CompressedRistretto;
 use dfc_core::holdings::{effects, Holding};
-use dfc_core::validate::{check_state, Account};
+use dfc_core::validate::{resolve, Account};
 use dfc_core::{PublicKey, Transaction};
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -34,8 +34,8 @@ fn point(bytes: Vec<u8>) -> StoreResult<curve25519_dalek::ristretto::RistrettoPo
 
 /// The holding of `account` (the identity points if it has none).
 pub fn holding(conn: &Connection, account: &PublicKey) -> StoreResult<Holding> {
-    let mut st = conn
-        .prepare_cached("SELECT balance, period, inflow FROM holdings WHERE account = ?1")?;
+    let mut st =
+        conn.prepare_cached("SELECT balance, period, inflow FROM holdings WHERE account = ?1")?;
     let row = st
         .query_row([&account.to_bytes()[..]], |r| {
             Ok((
@@ -78,20 +78,20 @@ pub fn account(conn: &Connection, key: &PublicKey) -> StoreResult<Option<Account
     }))
 }
 
-/// Resolves `tx` against the state before it (it is about to be written in a block of turnover
-/// period `period`). Must be called before the transaction's notes and spends are inserted.
-pub fn resolve_before(
-    conn: &Connection,
-    tx: &Transaction,
-    period: u64,
-) -> StoreResult<dfc_core::Resolved> {
+/// Resolves `tx` against the state before it (its inputs, pending flags and accounts, for its
+/// effects; the sequencer checked the rules when it admitted it). Must be called before the
+/// transaction's notes and spends are inserted.
+pub fn resolve_before(conn: &Connection, tx: &Transaction) -> StoreResult<dfc_core::Resolved> {
     let view = DbView::new(conn);
-    let resolved = check_state(tx, &view, period);
+    let resolved = resolve(tx, &view);
     view.finish()?;
     resolved.map_err(|e| {
         StoreError::corrupt(
             "notes",
-            format!("transaction {} no longer fits the state it was admitted on: {e}", tx.id()),
+            format!(
+                "transaction {} no longer fits the state it was admitted on: {e}",
+                tx.id()
+            ),
         )
     })
 }

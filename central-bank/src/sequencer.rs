@@ -299,8 +299,11 @@ impl Sequencer {
                 answer(p.replies, Ok(r));
                 continue;
             }
-            let verdict = frozen_inputs(&db, &view, &p.tx)
-                .and_then(|()| batch.admit(&p.tx, &view).map_err(ApiErr::from));
+            let verdict = frozen_inputs(&db, &view, &p.tx).and_then(|()| {
+                batch
+                    .admit(&p.tx, &self.shared.params, &view)
+                    .map_err(ApiErr::from)
+            });
             view.finish()?;
             match verdict {
                 Ok(_) => {

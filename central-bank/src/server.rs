@@ -630,7 +630,7 @@ fn precheck(
 fn check_rules(conn: &Connection, params: &NetworkParams, tx: &Transaction) -> Result<(), ApiErr> {
     let view = DbView::new(conn);
     let period = params.turnover_period(crate::datadir::now_ms());
-    let r = dfc_core::validate::check_state(tx, &view, period);
+    let r = dfc_core::validate::check_state(tx, params, &view, period);
     view.finish()?;
     r?;
     Ok(())

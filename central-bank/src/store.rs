@@ -367,7 +367,7 @@ pub fn insert_block(
         conn.prepare_cached("INSERT INTO spent (note_id, txid, height) VALUES (?1, ?2, ?3)")?;
     for (idx, (tx, sig)) in block.txs.iter().zip(receipt_sigs).enumerate() {
         let txid = tx.id();
-        let resolved = crate::holdings::resolve_before(conn, tx, period)?;
+        let resolved = crate::holdings::resolve_before(conn, tx)?;
         let idx = i64::try_from(idx).map_err(|_| StoreError::corrupt("txs", "index overflow"))?;
         ins_tx.execute(params![
             &txid.0[..],

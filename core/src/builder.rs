@@ -149,11 +149,14 @@ pub fn build_with<R: RngCore + CryptoRng>(
     tx.range_proof = range::prove(&mut tx.range_transcript(), &values, rng);
     if kind == TxKind::Transfer {
         let top = u8::try_from(params.tiers.len().saturating_sub(1)).unwrap_or(u8::MAX);
-        let mut ctx = options.compliance.clone().unwrap_or_else(|| ComplianceContext {
-            payer_tier: top,
-            own_keys: Vec::new(),
-            payee_tiers: tx.outputs.iter().map(|o| (o.owner, top)).collect(),
-        });
+        let mut ctx = options
+            .compliance
+            .clone()
+            .unwrap_or_else(|| ComplianceContext {
+                payer_tier: top,
+                own_keys: Vec::new(),
+                payee_tiers: tx.outputs.iter().map(|o| (o.owner, top)).collect(),
+            });
         ctx.own_keys.extend(inputs.iter().map(|i| i.key.public()));
         let owners: Vec<_> = tx.outputs.iter().map(|o| o.owner).collect();
         let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();

@@ -9,8 +9,9 @@
 //! within its tier's `max_balance` and its inflow of the current turnover period within
 //! `max_inflow`. A note it cannot claim within its limits stays pending; its owner can redeem it to
 //! its bank account (a redemption may spend pending notes: the reverse waterfall). Change (outputs
-//! back to the payer's own account) and redemption change never raise a balance, so they are
-//! settled at once.
+//! back to the payer's own account) never raises a balance, so it is settled at once; so is a
+//! redemption's change, unless the redemption spent a pending note (then its change is pending
+//! too, or redeeming 0.01 of a pending receipt would settle the rest past the limits).
 //!
 //! # The statement
 //! The ledger keeps, per account `A` (a wallet with its purse keys), two points anyone can derive
@@ -216,7 +217,9 @@ pub struct ClaimRequest<'a> {
 }
 
 /// Sums openings (amounts and blindings).
-pub fn sum_openings<'a>(openings: impl IntoIterator<Item = &'a Opening>) -> Result<Opening, TxError> {
+pub fn sum_openings<'a>(
+    openings: impl IntoIterator<Item = &'a Opening>,
+) -> Result<Opening, TxError> {
     let mut amount = Amount::ZERO;
     let mut blinding = Scalar::ZERO;
     for o in openings {
@@ -247,21 +250,23 @@ pub fn build_section<R: RngCore + CryptoRng>(
     }
     let new = sum_openings(req.notes.iter().map(|(_, o)| o))?;
     let hold = req.balance.amount.checked_add(new.amount)?;
-    let slack_hold = limits
-        .max_balance
-        .checked_sub(hold)
-        .map_err(|_| TxError::OverHoldingLimit {
-            would_hold: hold.units(),
-            limit: limits.max_balance.units(),
-        })?;
+    let slack_hold =
+        limits
+            .max_balance
+            .checked_sub(hold)
+            .map_err(|_| TxError::OverHoldingLimit {
+                would_hold: hold.units(),
+                limit: limits.max_balance.units(),
+            })?;
     let inflow = req.inflow.amount.checked_add(new.amount)?;
-    let slack_in = limits
-        .max_inflow
-        .checked_sub(inflow)
-        .map_err(|_| TxError::OverTurnoverLimit {
-            would_receive: inflow.units(),
-            limit: limits.max_inflow.units(),
-        })?;
+    let slack_in =
+        limits
+            .max_inflow
+            .checked_sub(inflow)
+            .map_err(|_| TxError::OverTurnoverLimit {
+                would_receive: inflow.units(),
+                limit: limits.max_inflow.units(),
+            })?;
     let g = pedersen_gens();
     let mut section = ClaimSection {
         claimant: req.key.public(),
@@ -269,7 +274,10 @@ pub fn build_section<R: RngCore + CryptoRng>(
         period: req.period,
         notes: req.notes.iter().map(|(id, _)| *id).collect(),
         balance: g
-            .commit(Scalar::from(req.balance.amount.units()), req.balance.blinding)
+            .commit(
+                Scalar::from(req.balance.amount.units()),
+                req.balance.blinding,
+            )
             .compress(),
         inflow: g
             .commit(Scalar::from(req.inflow.amount.units()), req.inflow.blinding)

@@ -31,7 +31,8 @@
 mod section;
 
 pub use section::{
-    bound_transcript, bounds, check_parties, party_commitments, Bound, Compliance, ComplianceContext,
+    bound_transcript, bounds, check_parties, lowest_cap_tier, party_commitments, Bound, Compliance,
+    ComplianceContext,
 };
 
 use std::collections::HashMap;
@@ -356,4 +357,3 @@ impl Disclosure {
         })
     }
 }
-

@@ -86,7 +86,12 @@ pub struct Effects {
     pub deltas: Vec<Delta>,
 }
 
-fn add(deltas: &mut Vec<Delta>, account: PublicKey, balance: RistrettoPoint, inflow: RistrettoPoint) {
+fn add(
+    deltas: &mut Vec<Delta>,
+    account: PublicKey,
+    balance: RistrettoPoint,
+    inflow: RistrettoPoint,
+) {
     match deltas.iter_mut().find(|d| d.account == account) {
         Some(d) => {
             d.balance += balance;
@@ -125,9 +130,16 @@ pub fn effects(tx: &Transaction, resolved: &Resolved) -> Effects {
             // pending note was never proven within the limits, so it stays pending until claimed
             // (otherwise redeeming 0.01 of a large pending receipt would settle the rest).
             let from_settled = !resolved.input_pending.iter().any(|p| *p);
-            for (o, (output, account)) in tx.outputs.iter().zip(&resolved.output_accounts).enumerate() {
+            for (o, (output, account)) in
+                tx.outputs.iter().zip(&resolved.output_accounts).enumerate()
+            {
                 if from_settled && Some(account.key) == payer {
-                    add(&mut fx.deltas, account.key, *output.commitment.point(), zero);
+                    add(
+                        &mut fx.deltas,
+                        account.key,
+                        *output.commitment.point(),
+                        zero,
+                    );
                 } else {
                     fx.pending_outputs[o] = true;
                 }
@@ -135,7 +147,8 @@ pub fn effects(tx: &Transaction, resolved: &Resolved) -> Effects {
         }
         TxKind::Claim => {
             if let Some(claim) = &tx.claim {
-                let sum: RistrettoPoint = resolved.inputs.iter().map(|i| i.commitment.point()).sum();
+                let sum: RistrettoPoint =
+                    resolved.inputs.iter().map(|i| i.commitment.point()).sum();
                 add(&mut fx.deltas, claim.claimant, sum, sum);
                 fx.claimed = claim.notes.clone();
             }

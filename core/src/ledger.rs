@@ -55,9 +55,10 @@ impl LedgerView for MemoryLedger {
         self.commitments.contains(&commitment.to_bytes())
     }
     fn account(&self, key: &PublicKey) -> Option<Account> {
-        self.registry.get(key).cloned().or_else(|| {
-            self.open_tier.map(|tier| Account { key: *key, tier })
-        })
+        self.registry
+            .get(key)
+            .cloned()
+            .or_else(|| self.open_tier.map(|tier| Account { key: *key, tier }))
     }
     fn holding(&self, account: &PublicKey) -> Holding {
         self.holdings.get(account).cloned().unwrap_or_default()
@@ -175,15 +176,21 @@ impl MemoryLedger {
     /// are repeated.
     pub fn apply_prevalidated(&mut self, tx: &Transaction) -> Result<Vec<NoteId>, TxError> {
         validate::check_structure(tx, &self.params)?;
-        let resolved = validate::check_state(tx, self, self.period())?;
+        let resolved = validate::check_state(tx, &self.params, self, self.period())?;
         let supply = validate::next_supply(tx, self.supply)?;
         Ok(self.commit(tx, &resolved, supply))
     }
 
-    fn commit(&mut self, tx: &Transaction, resolved: &validate::Resolved, supply: Amount) -> Vec<NoteId> {
+    fn commit(
+        &mut self,
+        tx: &Transaction,
+        resolved: &validate::Resolved,
+        supply: Amount,
+    ) -> Vec<NoteId> {
         let fx: Effects = effects(tx, resolved);
         if tx.kind != crate::tx::TxKind::Claim {
-            let commitments: Vec<Commitment> = resolved.inputs.iter().map(|i| i.commitment).collect();
+            let commitments: Vec<Commitment> =
+                resolved.inputs.iter().map(|i| i.commitment).collect();
             self.audit.add_excess(&tx.excess(&commitments));
         }
         let period = self.period();

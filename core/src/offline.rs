@@ -10,7 +10,6 @@
 //! of a note; a second spend of the same note is caught there and the two signed transactions form
 //! [`DoubleSpendEvidence`] naming the purse certificate, hence the wallet.
 
-use base64::Engine;
 use merlin::Transcript;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -30,9 +29,14 @@ use crate::validate::{check_structure, verify_crypto, InputNote};
 /// Version byte of the packet encoding.
 pub const PACKET_VERSION: u8 = 1;
 /// Prefix of a packet's text form.
-pub const PACKET_TEXT_PREFIX: &str = "dfcpay1:";
+pub const PACKET_TEXT_PREFIX: &str = "DFCPAY2:";
+/// The text prefix of the retired format (base64 of a packet with a version-1 transaction).
+pub const RETIRED_PACKET_TEXT_PREFIX: &str = "dfcpay1:";
 /// Largest packet accepted, in bytes: one QR code (version 40, error correction L) holds 2,953.
 pub const MAX_PACKET_BYTES: usize = 2_953;
+/// Largest text form of a packet that one QR code holds: 4,296 characters in the QR code's
+/// alphanumeric mode (version 40, L), which the text form (upper-case base32) stays inside.
+pub const MAX_PACKET_TEXT_CHARS: usize = 4_296;
 
 /// A node-signed statement that `purse` is `wallet`'s offline purse, up to `cap`, until
 /// `expires_ms`.
@@ -265,25 +269,37 @@ impl PaymentPacket {
         })
     }
 
-    /// The copyable text form: `dfcpay1:` and URL-safe base64 of the encoding.
+    /// The copyable text form: `DFCPAY2:` and upper-case base32 of the encoding. Every character is
+    /// in the QR code's alphanumeric set, so a whole packet of up to [`MAX_PACKET_BYTES`] fits
+    /// one code ([`MAX_PACKET_TEXT_CHARS`]).
     pub fn to_text(&self) -> String {
         format!(
             "{PACKET_TEXT_PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.encode())
+            data_encoding::BASE32_NOPAD.encode(&self.encode())
         )
     }
 
-    /// Parses the text form.
+    /// Parses the text form (either case); the retired `dfcpay1:` form is refused with a clear
+    /// error.
     pub fn from_text(text: &str) -> Result<Self, DecodeError> {
-        let body = text
-            .trim()
+        let text = text.trim();
+        if text.starts_with(RETIRED_PACKET_TEXT_PREFIX) {
+            return Err(DecodeError::Text {
+                field: "payment packet",
+                reason: format!(
+                    "'{RETIRED_PACKET_TEXT_PREFIX}' packets are retired (their transactions are version 1); ask the payer for a new packet ('{PACKET_TEXT_PREFIX}')"
+                ),
+            });
+        }
+        let upper = text.to_ascii_uppercase();
+        let body = upper
             .strip_prefix(PACKET_TEXT_PREFIX)
             .ok_or(DecodeError::Text {
                 field: "payment packet",
                 reason: format!("must start with '{PACKET_TEXT_PREFIX}'"),
             })?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
+        let bytes = data_encoding::BASE32_NOPAD
+            .decode(body.as_bytes())
             .map_err(|e| DecodeError::Text {
                 field: "payment packet",
                 reason: e.to_string(),
@@ -306,12 +322,23 @@ pub fn make_packet<R: rand_core::RngCore + rand_core::CryptoRng>(
     rng: &mut R,
 ) -> Result<(PaymentPacket, crate::builder::Built), crate::error::BuildError> {
     let spends: Vec<crate::builder::SpendInput> = inputs.iter().map(|(s, _)| s.clone()).collect();
-    let built = crate::builder::build(
+    // Offline, the payer cannot look its payees' tiers up: it states the tier with the lowest cap,
+    // which the node accepts for any payee (a tighter bound). The payer's tier is the certificate's.
+    let payee_tier = crate::compliance::lowest_cap_tier(params);
+    let options = crate::builder::BuildOptions {
+        compliance: Some(crate::compliance::ComplianceContext {
+            payer_tier: cert.tier,
+            own_keys: vec![cert.wallet, cert.purse],
+            payee_tiers: payments.iter().map(|p| (p.to.spend, payee_tier)).collect(),
+        }),
+    };
+    let built = crate::builder::build_with(
         params,
         TxKind::Transfer,
         Amount::ZERO,
         &spends,
         payments,
+        &options,
         rng,
     )?;
     let txid = built.tx.id();

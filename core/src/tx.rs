@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::amount::Amount;
 use crate::balance::BalanceProof;
-use crate::codec::{Reader, Writer};
 use crate::claim::ClaimSection;
+use crate::codec::{Reader, Writer};
 use crate::compliance::Compliance;
 use crate::error::DecodeError;
 use crate::keys::{Signature, SigningKey};

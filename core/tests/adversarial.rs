@@ -523,9 +523,9 @@ fn spent_unknown_and_batch_double_spends_are_refused() {
     .unwrap()
     .tx;
     let mut batch = BatchState::new(f.ledger.period());
-    batch.admit(&tx, &f.ledger).unwrap();
+    batch.admit(&tx, f.ledger.params(), &f.ledger).unwrap();
     assert_eq!(
-        batch.admit(&double, &f.ledger),
+        batch.admit(&double, f.ledger.params(), &f.ledger),
         Err(TxError::InputSpentInBatch {
             index: 0,
             note: first.clone()

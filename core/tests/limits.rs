@@ -598,10 +598,13 @@ fn a_batch_admits_one_claim_per_balance_and_spends_what_it_claimed() {
     let first = make_claim(&n, &parts.request(&alice.spend, &parts.pending[..1]), 2).unwrap();
     let second = make_claim(&n, &parts.request(&alice.spend, &parts.pending[1..]), 3).unwrap();
     let mut batch = BatchState::new(l.period());
-    let fx = batch.admit(&first, &l).unwrap();
+    let fx = batch.admit(&first, l.params(), &l).unwrap();
     assert_eq!(fx.claimed, ids(&parts.pending[..1]));
     // Both claims were made against the empty balance; after the first, that is stale.
-    assert_eq!(batch.admit(&second, &l), Err(TxError::StaleBalance));
+    assert_eq!(
+        batch.admit(&second, l.params(), &l),
+        Err(TxError::StaleBalance)
+    );
     // A note claimed earlier in the batch may be spent later in it.
     let claimed: Vec<SpendInput> = spendable(&built, &alice)
         .into_iter()
@@ -618,7 +621,7 @@ fn a_batch_admits_one_claim_per_balance_and_spends_what_it_claimed() {
     )
     .unwrap()
     .tx;
-    let fx = batch.admit(&spend, &l).unwrap();
+    let fx = batch.admit(&spend, l.params(), &l).unwrap();
     assert_eq!(fx.pending_outputs, vec![true]);
     assert_eq!(batch.spent_count(), 1);
 }

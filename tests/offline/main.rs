@@ -162,7 +162,8 @@ fn offline_payments_end_to_end() -> Result<()> {
             p["text_chars"].as_u64().context("chars")?,
         );
         ensure!(
-            usize::try_from(bytes.max(chars))? <= dfc_core::offline::MAX_PACKET_BYTES,
+            usize::try_from(bytes)? <= dfc_core::offline::MAX_PACKET_BYTES
+                && usize::try_from(chars)? <= dfc_core::offline::MAX_PACKET_TEXT_CHARS,
             "packet of {bytes} bytes / {chars} chars fits one QR code"
         );
         sizes.push((bytes, chars));

@@ -187,9 +187,9 @@ pub async fn resync_and_check_supply(
     let mut notes = 0u64;
     for w in &mut fresh {
         w.sync(client).await;
-        total += w.balance().units();
-        notes += w.notes.len() as u64;
-        for (id, _) in &w.notes {
+        total += w.balance().units() + w.held_balance().units();
+        notes += (w.notes.len() + w.held.len()) as u64;
+        for (id, _) in w.notes.iter().chain(&w.held) {
             let st = client.note_status(id).await.expect("note status");
             assert!(
                 st.exists && !st.spent,

@@ -263,6 +263,14 @@ fn console_and_wallet_in_a_real_terminal() -> Result<()> {
     let bal = bob.run(&["balance"])?;
     ensure!(bal["total_units"] == 2_550, "bob holds 25.50: {bal}");
     console.key("4")?;
+    // Newest first: once the console has seen bob's claim of the payment, it is the newest block
+    // and the transfer is the one below it.
+    let screen = console.wait_for("the newest block in the explorer", |s| {
+        s.contains("hidden") && (s.contains("transfer") || s.contains("claim"))
+    })?;
+    if !screen.contains("transfer") {
+        console.key("Down")?;
+    }
     console.wait_for("the transfer in the explorer", |s| {
         s.contains("transfer") && s.contains("hidden")
     })?;

@@ -34,7 +34,9 @@ pub fn params() -> NetworkParams {
         node_key: SigningKey::from_seed(&[9; 32]).public(),
         limits: Limits::default(),
         tiers: default_tiers(),
+        turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        genesis_hash: dfc_core::Hash32([7; 32]),
     }
 }
 

@@ -187,6 +187,8 @@ pub struct OwnedNote {
     pub reserved_by: Option<TxId>,
     /// Pending: received but not yet claimed (not spendable).
     pub pending: bool,
+    /// The transaction that created it.
+    pub created_txid: TxId,
     /// The turnover period in which it was claimed, if it was.
     pub claimed_period: Option<u64>,
 }
@@ -399,13 +401,16 @@ impl Store {
     pub fn claimed_in(&self, data: &DataKey, period: u64) -> Result<Vec<OwnedNote>> {
         self.notes_where(
             data,
-            &format!("claimed_period = {}", i64::try_from(period).unwrap_or(i64::MAX)),
+            &format!(
+                "claimed_period = {}",
+                i64::try_from(period).unwrap_or(i64::MAX)
+            ),
         )
     }
 
     fn notes_where(&self, data: &DataKey, filter: &str) -> Result<Vec<OwnedNote>> {
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT id, sealed, created_height, reserved_by, pending, claimed_period FROM notes WHERE {filter} ORDER BY rowid"
+            "SELECT id, sealed, created_height, reserved_by, pending, claimed_period, created_txid FROM notes WHERE {filter} ORDER BY rowid"
         ))?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -415,11 +420,14 @@ impl Store {
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, bool>(4)?,
                 r.get::<_, Option<i64>>(5)?,
+                r.get::<_, String>(6)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, sealed, height, reserved, pending, claimed) = row?;
+            let (id, sealed, height, reserved, pending, claimed, created) = row?;
+            let created_txid = Hash32::from_hex(&created)
+                .map_err(|e| self.corrupted(format!("note creator: {e}")))?;
             let id = Hash32::from_hex(&id).map_err(|e| self.corrupted(format!("note id: {e}")))?;
             let opening = open_note(data, &id, &sealed)
                 .ok_or_else(|| self.corrupted(format!("note {id} does not decrypt")))?;
@@ -434,6 +442,7 @@ impl Store {
                 created_height: from_sql_int(height),
                 reserved_by,
                 pending,
+                created_txid,
                 claimed_period: claimed.map(from_sql_int),
             });
         }
@@ -663,6 +672,19 @@ impl BlockWriter<'_> {
             params![id.to_hex(), txid.to_hex(), sql_int(height), sealed, pending],
         )?;
         Ok(())
+    }
+
+    /// Whether our note `id` is pending.
+    pub fn note_pending(&self, id: &NoteId) -> Result<bool> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT pending FROM notes WHERE id = ?1",
+                [id.to_hex()],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false))
     }
 
     /// Marks our note `id` claimed in turnover period `period` (spendable from now on).

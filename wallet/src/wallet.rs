@@ -178,6 +178,9 @@ pub struct HistoryLine {
     pub counterparty: Option<String>,
     /// Memo.
     pub memo: String,
+    /// Of what this entry received, the part still held over the holding or turnover limit (not
+    /// in the balance until claimed, or redeemed to the bank account).
+    pub held_units: u64,
 }
 
 /// A payment or redemption as stored and (maybe) sent.
@@ -423,7 +426,12 @@ impl Wallet {
         };
         report.offline = self.settle_offline(&client, &params).await?;
         self.download(&client, &params, &mut report).await?;
-        if self.claim_pending(&client, &params, &mut report).await? {
+        // A claim takes at most 16 notes: claim until nothing more fits (bounded, in case the
+        // node keeps refusing as stale).
+        for _ in 0..64 {
+            if !self.claim_pending(&client, &params, &mut report).await? {
+                break;
+            }
             self.download(&client, &params, &mut report).await?;
         }
         report.held_count(self)?;
@@ -487,8 +495,10 @@ impl Wallet {
             }
             let mut spent = Amount::ZERO;
             let mut spent_any = false;
+            let mut spent_pending = false;
             for input in &tx.inputs {
                 if let Some(opening) = w.own_note(&self.data, input)? {
+                    spent_pending |= w.note_pending(input)?;
                     spent = spent
                         .checked_add(opening.amount)
                         .map_err(dfc_core::BuildError::from)?;
@@ -537,7 +547,9 @@ impl Wallet {
                 let pending = match tx.kind {
                     TxKind::Issue => true,
                     TxKind::Transfer => !spent_any && purse_spent == Amount::ZERO,
-                    TxKind::Redeem | TxKind::Claim => false,
+                    // Change of a redemption that spent a pending note stays pending.
+                    TxKind::Redeem => spent_pending,
+                    TxKind::Claim => false,
                 };
                 match output.open(&self.keys.view) {
                     Ok(opening) => {
@@ -815,11 +827,21 @@ impl Wallet {
                 .map(|a| params.format(a))
                 .unwrap_or_default()
         };
+        let mut held: std::collections::HashMap<TxId, u64> = std::collections::HashMap::new();
+        for n in self
+            .store
+            .unspent_notes(&self.data)?
+            .iter()
+            .filter(|n| n.pending)
+        {
+            *held.entry(n.created_txid).or_default() += n.opening.amount.units();
+        }
         let mut lines: Vec<HistoryLine> = self
             .store
             .history(&self.data)?
             .into_iter()
             .map(|h| HistoryLine {
+                held_units: held.get(&h.txid).copied().unwrap_or(0),
                 txid: h.txid.to_hex(),
                 kind: h.kind,
                 amount: fmt(h.detail.amount_units),
@@ -833,6 +855,7 @@ impl Wallet {
         let mut open: Vec<Outgoing> = self.store.outgoing(&self.data, true)?;
         open.reverse();
         lines.extend(open.into_iter().map(|o| HistoryLine {
+            held_units: 0,
             txid: o.txid.to_hex(),
             kind: format!("pending_{}", o.kind),
             amount: fmt(o.detail.amount_units),
@@ -856,6 +879,14 @@ impl Wallet {
             });
         }
         Ok(to)
+    }
+
+    /// Formats minor units in the network's currency (empty if the parameters are unreadable).
+    pub fn format_units(&self, units: u64) -> String {
+        match (self.params(), Amount::from_units(units)) {
+            (Ok(p), Ok(a)) => p.format(a),
+            _ => String::new(),
+        }
     }
 
     /// Parses a positive amount in the currency's decimals.
@@ -937,9 +968,24 @@ impl Wallet {
                 .map(|n| n.opening.amount),
         )
         .map_err(dfc_core::BuildError::from)?;
+        // A redemption takes held (pending) notes first when they cover it: the reverse waterfall
+        // of what the wallet may not hold to its bank account.
+        let held_total: u64 = notes
+            .iter()
+            .filter(|n| n.reserved_by.is_none() && n.pending)
+            .map(|n| n.opening.amount.units())
+            .sum();
+        let held_only = kind == TxKind::Redeem && held_total >= amount.units();
         let candidates: Vec<Candidate> = notes
             .iter()
-            .filter(|n| n.reserved_by.is_none() && (!n.pending || kind == TxKind::Redeem))
+            .filter(|n| n.reserved_by.is_none())
+            .filter(|n| {
+                if held_only {
+                    n.pending
+                } else {
+                    !n.pending || kind == TxKind::Redeem
+                }
+            })
             .map(|n| Candidate {
                 id: n.id,
                 amount: n.opening.amount,
@@ -1214,7 +1260,9 @@ mod tests {
             node_key: node.public(),
             limits: Limits::default(),
             tiers: default_tiers(),
+            turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
             compliance: None,
+            genesis_hash: Hash32([7; 32]),
         }
     }
 
@@ -1302,7 +1350,7 @@ mod tests {
             let opened = out.open(&w.keys.view).expect("own note opens");
             let id = Hash32([u8::try_from(i).expect("few notes"); 32]);
             writer
-                .add_note(&w.data, &id, &Hash32([0xee; 32]), 0, &opened)
+                .add_note(&w.data, &id, &Hash32([0xee; 32]), 0, &opened, false)
                 .expect("add");
         }
         writer

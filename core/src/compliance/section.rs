@@ -246,9 +246,12 @@ impl Compliance {
             let mut values = Vec::with_capacity(bounds.len());
             for b in &bounds {
                 let opening = sum_openings(openings, &b.outputs)?;
-                let slack = b.bound.checked_sub(opening.amount).map_err(|_| TxError::OverCap {
-                    bound: b.bound.units(),
-                })?;
+                let slack = b
+                    .bound
+                    .checked_sub(opening.amount)
+                    .map_err(|_| TxError::OverCap {
+                        bound: b.bound.units(),
+                    })?;
                 values.push((slack.units(), -opening.blinding));
             }
             section.bound_proof = range::prove_bits(
@@ -309,9 +312,7 @@ impl Compliance {
         let sums = party_commitments(self, commitments);
         for d in &self.disclosures {
             let party = usize::from(d.party);
-            let point = sums
-                .get(party)
-                .ok_or(TxError::BadDisclosure { party })?;
+            let point = sums.get(party).ok_or(TxError::BadDisclosure { party })?;
             if !d.verify(body_id, point, &rules.regulator_key) {
                 return Err(TxError::BadDisclosure { party });
             }
@@ -354,7 +355,10 @@ fn check_tiers(section: &Compliance, params: &NetworkParams) -> Result<(), TxErr
 }
 
 /// Per party (index 0 the payer's change, `k` payee `k`), the sum of its output commitments.
-pub fn party_commitments(section: &Compliance, commitments: &[RistrettoPoint]) -> Vec<RistrettoPoint> {
+pub fn party_commitments(
+    section: &Compliance,
+    commitments: &[RistrettoPoint],
+) -> Vec<RistrettoPoint> {
     let mut sums = vec![RistrettoPoint::identity(); section.payees() + 1];
     for (o, p) in section.parties.iter().enumerate() {
         if let (Some(sum), Some(c)) = (sums.get_mut(usize::from(*p)), commitments.get(o)) {
@@ -389,7 +393,10 @@ pub fn bounds(section: &Compliance, params: &NetworkParams) -> Result<Vec<Bound>
     for k in 1..=payees {
         let mut bound = cap(section.payee_tiers[k - 1])?;
         if let Some(rules) = &params.compliance {
-            let disclosed = section.disclosures.iter().any(|d| usize::from(d.party) == k);
+            let disclosed = section
+                .disclosures
+                .iter()
+                .any(|d| usize::from(d.party) == k);
             if !disclosed {
                 let under = rules
                     .reporting_threshold
@@ -422,22 +429,39 @@ pub fn bound_transcript(body_id: &Hash32, bounds: &[Bound]) -> Transcript {
 
 fn derived_point(bound: &Bound, commitments: &[RistrettoPoint]) -> RistrettoPoint {
     let b = Scalar::from(bound.bound.units()) * pedersen_gens().B;
-    bound
-        .outputs
+    bound.outputs.iter().fold(b, |acc, o| {
+        acc - commitments.get(*o).copied().unwrap_or_default()
+    })
+}
+
+/// The tier with the lowest payment cap: what a payer states for a payee whose tier it cannot look
+/// up (offline).
+pub fn lowest_cap_tier(params: &NetworkParams) -> u8 {
+    params
+        .tiers
         .iter()
-        .fold(b, |acc, o| acc - commitments.get(*o).copied().unwrap_or_default())
+        .min_by_key(|t| t.max_payment)
+        .map_or(0, |t| t.tier)
 }
 
 /// Checks the stated grouping and tiers against the registry, before any proof: every input
 /// belongs to one account (the payer, [`TxError::MultiplePayers`]), an output is change (party 0)
 /// exactly when its owner's account is the payer's, outputs of one payee share an account and
-/// distinct payees are distinct accounts ([`TxError::WrongParties`]), and every stated tier is the
-/// registry's ([`TxError::WrongTier`]).
+/// distinct payees are distinct accounts ([`TxError::WrongParties`]), and no stated tier has a
+/// higher payment cap than the registered one ([`TxError::WrongTier`]). A stated tier with a lower
+/// cap only tightens the bound: a payer offline, who cannot look its payee up, states the tier with
+/// the lowest cap.
 pub fn check_parties(
+    params: &NetworkParams,
     section: &Compliance,
     input_accounts: &[Account],
     output_accounts: &[Account],
 ) -> Result<(), TxError> {
+    let cap = |tier: u8| params.tier(tier).map(|t| t.max_payment);
+    let within = |stated: u8, registered: u8| match (cap(stated), cap(registered)) {
+        (Some(s), Some(r)) => s <= r,
+        _ => false,
+    };
     let Some(payer) = input_accounts.first() else {
         return Err(TxError::NoInputs { kind: "transfer" });
     };
@@ -446,7 +470,7 @@ pub fn check_parties(
             return Err(TxError::MultiplePayers { index });
         }
     }
-    if section.payer_tier != payer.tier {
+    if !within(section.payer_tier, payer.tier) {
         return Err(TxError::WrongTier {
             party: "payer".into(),
             stated: section.payer_tier,
@@ -489,7 +513,7 @@ pub fn check_parties(
                 reason: "one account is split over two payees: its receipts must be summed".into(),
             });
         }
-        if section.payee_tiers[i] != a.tier {
+        if !within(section.payee_tiers[i], a.tier) {
             return Err(TxError::WrongTier {
                 party: format!("payee {}", i + 1),
                 stated: section.payee_tiers[i],
