@@ -124,6 +124,8 @@ pub struct NodeOptions {
     pub batch_verification: bool,
     /// Verification worker threads; 0 means one per core.
     pub verify_workers: usize,
+    /// Lifetime of an issue or redeem proposal, ms: past it, it cannot be approved.
+    pub proposal_ttl_ms: u64,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -137,6 +139,7 @@ impl Default for NodeOptions {
             purse_ttl_ms: DEFAULT_PURSE_TTL_MS,
             batch_verification: true,
             verify_workers: 0,
+            proposal_ttl_ms: crate::proposals::DEFAULT_PROPOSAL_TTL_MS,
         }
     }
 }
@@ -186,6 +189,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         params_hash: data.params.hash(),
         params: data.params,
         node_key: data.node_key,
+        proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
     });
     let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
@@ -626,7 +630,7 @@ fn precheck(
 /// On a network with compliance rules, the caps a transfer states must not exceed the registry's:
 /// the paying wallets' tier cap and each receiving wallet's tier cap (a comparison; the proofs that
 /// the hidden amounts respect the stated caps are verified with the rest of the cryptography).
-fn check_caps(
+pub(crate) fn check_caps(
     conn: &Connection,
     params: &NetworkParams,
     tx: &Transaction,
@@ -1035,10 +1039,15 @@ async fn operator(
     }
     let op = req.operator;
     match &mut req.action {
-        OperatorAction::Propose { tx, approval } => {
+        OperatorAction::Propose {
+            tx,
+            approval,
+            openings,
+        } => {
             check_approval(params, op, &tx.id(), approval)?;
             tx.issuer_signatures.clear();
             check_proposal_structure(tx, params)?;
+            crate::proposals::check_openings(tx, openings)?;
             check_proposal(&s, tx).await?;
         }
         OperatorAction::Approve { txid, approval } => check_approval(params, op, txid, approval)?,

@@ -188,6 +188,14 @@ pub enum Mode {
     },
     /// A one-field prompt about the selected wallet.
     WalletPrompt(WalletPromptKind),
+    /// The detail of a proposal: every output's recipient and amount. With `confirm`, it asks
+    /// whether to approve it as the current operator (y or n): nothing is signed before that.
+    ProposalDetail {
+        /// The proposal shown.
+        txid: TxId,
+        /// Asking for confirmation of an approval.
+        confirm: bool,
+    },
 }
 
 /// What a key asks for.
@@ -211,8 +219,13 @@ pub enum Action {
     CycleOperator,
     /// Open the issuance form (optionally to a wallet's address).
     NewIssue(Option<String>),
-    /// Approve the selected proposal as the current operator.
+    /// Show the selected proposal's outputs.
+    ShowProposal,
+    /// Ask to approve the shown (or selected) proposal as the current operator: opens the
+    /// confirmation with every output on screen.
     Approve,
+    /// Confirm the approval asked for: sign and send it.
+    ConfirmApprove,
     /// Open a wallet prompt.
     Prompt(WalletPromptKind),
     /// Run the audit.
@@ -545,6 +558,17 @@ impl Console {
             return Some(Action::ToggleHelp);
         }
         match self.mode {
+            Mode::ProposalDetail { confirm, .. } => match key.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') if !confirm => {
+                    Some(Action::Cancel)
+                }
+                KeyCode::Char('a') if !confirm => Some(Action::Approve),
+                KeyCode::Char('y') | KeyCode::Char('Y') if confirm => Some(Action::ConfirmApprove),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc if confirm => {
+                    Some(Action::Cancel)
+                }
+                _ => None,
+            },
             Mode::IssueForm { .. } | Mode::WalletPrompt(_) => match key.code {
                 KeyCode::Esc => Some(Action::Cancel),
                 KeyCode::Enter => Some(Action::Submit),
@@ -577,6 +601,9 @@ impl Console {
                     KeyCode::Char('n') if self.tab == Tab::Issuance => Some(Action::NewIssue(None)),
                     KeyCode::Char('a') if matches!(self.tab, Tab::Issuance | Tab::Redemption) => {
                         Some(Action::Approve)
+                    }
+                    KeyCode::Enter if matches!(self.tab, Tab::Issuance | Tab::Redemption) => {
+                        Some(Action::ShowProposal)
                     }
                     KeyCode::Char('f') if self.tab == Tab::Wallets => {
                         Some(Action::Prompt(WalletPromptKind::Freeze))
@@ -648,7 +675,18 @@ impl Console {
                 }
                 self.mode = Mode::IssueForm { on_to: false };
             }
+            Action::ShowProposal => {
+                if let Some((p, _)) = self.selected_proposal() {
+                    self.mode = Mode::ProposalDetail {
+                        txid: p.txid,
+                        confirm: false,
+                    };
+                } else {
+                    self.notice = Some(Notice::err("no proposal selected"));
+                }
+            }
             Action::Approve => self.approve(),
+            Action::ConfirmApprove => self.confirm_approve(),
             Action::Prompt(kind) => {
                 if self.wallets.is_empty() {
                     self.notice = Some(Notice::err("no wallet is registered yet"));
@@ -667,20 +705,32 @@ impl Console {
                 Mode::IssueForm { on_to: false } => self.issue_amount.push(c),
                 Mode::IssueForm { on_to: true } => self.issue_to.push(c),
                 Mode::WalletPrompt(_) => self.prompt.push(c),
-                Mode::Normal => {}
+                Mode::Normal | Mode::ProposalDetail { .. } => {}
             },
             Action::Backspace => match self.mode {
                 Mode::IssueForm { on_to: false } => self.issue_amount.pop(),
                 Mode::IssueForm { on_to: true } => self.issue_to.pop(),
                 Mode::WalletPrompt(_) => self.prompt.pop(),
-                Mode::Normal => {}
+                Mode::Normal | Mode::ProposalDetail { .. } => {}
             },
             Action::SwitchField => {
                 if let Mode::IssueForm { on_to } = self.mode {
                     self.mode = Mode::IssueForm { on_to: !on_to };
                 }
             }
-            Action::Cancel => self.mode = Mode::Normal,
+            Action::Cancel => {
+                self.mode = match self.mode {
+                    // n at the confirmation goes back to the detail; Esc there closes it too.
+                    Mode::ProposalDetail {
+                        txid,
+                        confirm: true,
+                    } => Mode::ProposalDetail {
+                        txid,
+                        confirm: false,
+                    },
+                    _ => Mode::Normal,
+                }
+            }
             Action::Submit => self.submit(),
         }
     }
@@ -693,46 +743,94 @@ impl Console {
         }
     }
 
-    fn approve(&mut self) {
+    /// The proposal the Issuance or Redemption tab has selected, with its kind.
+    fn selected_proposal(&self) -> Option<(Proposal, TxKind)> {
         let kind = if self.tab == Tab::Redemption {
             TxKind::Redeem
         } else {
             TxKind::Issue
         };
         let idx = self.sel[if kind == TxKind::Issue { 0 } else { 1 }];
-        let Some(p) = self.proposals_of(kind).get(idx).map(|p| (*p).clone()) else {
-            self.notice = Some(Notice::err(format!(
-                "no {} proposal to approve",
-                kind.name()
-            )));
-            return;
-        };
+        self.proposals_of(kind)
+            .get(idx)
+            .map(|p| ((*p).clone(), kind))
+    }
+
+    /// The proposal a detail view shows, if still listed.
+    pub fn proposal(&self, txid: &TxId) -> Option<&Proposal> {
+        self.proposals.iter().find(|p| p.txid == *txid)
+    }
+
+    /// Why the current operator cannot approve `p`, if it cannot.
+    fn cannot_approve(&self, p: &Proposal) -> Option<String> {
         let Some(op) = self.operator() else {
-            self.notice = Some(Notice::err("no operator key is loaded"));
-            return;
+            return Some("no operator key is loaded".into());
         };
         if p.state != "pending" {
-            self.notice = Some(Notice::err(format!(
+            return Some(format!(
                 "proposal {} is {}, not pending",
                 crate::ui::short(&p.txid.to_hex(), 12),
                 p.state
-            )));
-            return;
+            ));
         }
         if p.approvals.contains(&op) {
-            self.notice = Some(Notice::err(format!(
+            return Some(format!(
                 "operator {op} already approved this proposal: press o to act as another operator"
-            )));
+            ));
+        }
+        None
+    }
+
+    /// Opens the confirmation of an approval of the shown or selected proposal, with its outputs
+    /// on screen; nothing is signed until it is confirmed.
+    fn approve(&mut self) {
+        let p = match &self.mode {
+            Mode::ProposalDetail { txid, .. } => self.proposal(txid).cloned(),
+            _ => self.selected_proposal().map(|(p, _)| p),
+        };
+        let Some(p) = p else {
+            self.notice = Some(Notice::err("no proposal to approve"));
+            return;
+        };
+        if let Some(why) = self.cannot_approve(&p) {
+            self.notice = Some(Notice::err(why));
             return;
         }
+        self.mode = Mode::ProposalDetail {
+            txid: p.txid,
+            confirm: true,
+        };
+    }
+
+    /// Signs and sends the approval the confirmation asked for.
+    fn confirm_approve(&mut self) {
+        let Mode::ProposalDetail {
+            txid,
+            confirm: true,
+        } = self.mode
+        else {
+            return;
+        };
+        self.mode = Mode::Normal;
+        let Some(p) = self.proposal(&txid).cloned() else {
+            self.notice = Some(Notice::err("the proposal is no longer listed"));
+            return;
+        };
+        if let Some(why) = self.cannot_approve(&p) {
+            self.notice = Some(Notice::err(why));
+            return;
+        }
+        let Some(op) = self.operator() else {
+            return;
+        };
         let amount = self.fmt(p.amount);
         self.send(
             Command::Approve {
                 operator: op,
                 txid: p.txid,
-                kind,
+                kind: p.kind,
             },
-            format!("operator {op} approving the {} of {amount}", kind.name()),
+            format!("operator {op} approving the {} of {amount}", p.kind.name()),
         );
     }
 
@@ -741,7 +839,7 @@ impl Console {
             Mode::IssueForm { on_to: false } => self.mode = Mode::IssueForm { on_to: true },
             Mode::IssueForm { on_to: true } => self.submit_issue(),
             Mode::WalletPrompt(kind) => self.submit_prompt(kind),
-            Mode::Normal => {}
+            Mode::Normal | Mode::ProposalDetail { .. } => {}
         }
     }
 

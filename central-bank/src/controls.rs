@@ -1,0 +1,198 @@
+//! The registry rule every path that moves value goes through, applied where it cannot be walked
+//! around: in the sequencer, against the state it commits on, as well as early in the handlers.
+//!
+//! - **One identity per wallet.** A note's owner is a wallet's spend key or a purse key the node
+//!   certified for a wallet; a purse key counts as its wallet for registration, tier, freeze and
+//!   flags ([`crate::store::wallet_of_owner`] looks the purse up first), and it cannot register as
+//!   a wallet of its own ([`check_registration`]), so freezing a wallet also freezes its purse.
+//! - **Freezes and tiers are checked at every step that moves value**: when a transfer (or an
+//!   offline settlement, which is one) is committed ([`admit_transfer`]), and when an issue or
+//!   redeem proposal is proposed, approved and committed ([`check_proposal`]). A freeze that lands
+//!   between a proposal and its approval, or between a handler's check and the block, still stops
+//!   the value.
+
+use axum::http::StatusCode;
+use dfc_core::api::WalletInfo;
+use dfc_core::offline::OfflineError;
+use dfc_core::{Amount, InputNote, LedgerView, NetworkParams, PublicKey, Transaction, TxKind};
+use rusqlite::Connection;
+
+use crate::error::{ApiErr, StoreError};
+use crate::store::{self, DbView};
+
+/// A check that can refuse (inner error, the caller's fault) or fail on storage (outer error,
+/// fatal for the sequencer).
+pub type Checked<T = ()> = Result<Result<T, ApiErr>, StoreError>;
+
+/// Refuses to register `key` as a wallet when it is a certified purse key: the purse belongs to
+/// the wallet it was certified for and inherits its freeze and tier, and a second identity would
+/// let a frozen wallet's purse spend as an unfrozen wallet.
+pub fn check_registration(conn: &Connection, key: &PublicKey) -> Checked {
+    Ok(match store::purse_wallet(conn, key)? {
+        Some(owner) => Err(ApiErr::conflict(
+            "purse_key",
+            format!(
+                "key {} is the offline purse of wallet {}: a purse belongs to its wallet and \
+                 cannot register as a wallet of its own",
+                hex::encode(key.to_bytes()),
+                hex::encode(owner.to_bytes())
+            ),
+        )),
+        None => Ok(()),
+    })
+}
+
+/// The registered wallet behind a note owner (a spend key or a certified purse key).
+pub fn owner(conn: &Connection, key: &PublicKey) -> Checked<WalletInfo> {
+    Ok(store::wallet_of_owner(conn, key)?.ok_or_else(|| {
+        ApiErr::forbidden(
+            "unknown_wallet",
+            format!(
+                "wallet {} is not registered with the node",
+                hex::encode(key.to_bytes())
+            ),
+        )
+    }))
+}
+
+/// The refusal of a frozen wallet's `key` for `what` ("spend", "receive issuance").
+pub fn frozen(key: &PublicKey, what: &str) -> ApiErr {
+    ApiErr::forbidden(
+        "frozen_wallet",
+        format!(
+            "wallet {} is frozen and cannot {what}",
+            hex::encode(key.to_bytes())
+        ),
+    )
+}
+
+/// The wallets spending `tx`'s inputs (those the ledger knows; an unknown input is refused by the
+/// ledger checks), each registered and not frozen, with the resolved inputs.
+fn spenders(conn: &Connection, tx: &Transaction) -> Checked<(Vec<WalletInfo>, Vec<InputNote>)> {
+    let view = DbView::new(conn);
+    let notes: Vec<_> = tx.inputs.iter().map(|id| (*id, view.note(id))).collect();
+    view.finish()?;
+    let mut wallets = Vec::with_capacity(notes.len());
+    let mut inputs = Vec::with_capacity(notes.len());
+    for (id, note) in notes {
+        let Some(note) = note else { continue };
+        let w = match owner(conn, &note.owner)? {
+            Ok(w) => w,
+            Err(e) => return Ok(Err(e)),
+        };
+        if w.frozen {
+            return Ok(Err(frozen(&note.owner, "spend")));
+        }
+        wallets.push(w);
+        inputs.push(InputNote {
+            id,
+            commitment: note.commitment,
+            owner: note.owner,
+        });
+    }
+    Ok(Ok((wallets, inputs)))
+}
+
+/// The sequencer's registry check of a verified transfer (an ordinary payment or an offline
+/// settlement) against the state it is about to commit on: its spenders are registered and not
+/// frozen, and on a network with compliance rules its stated caps still match the registry's
+/// tiers (a tier lowered after the handler's check is caught here).
+pub fn admit_transfer(conn: &Connection, params: &NetworkParams, tx: &Transaction) -> Checked {
+    let (_, inputs) = match spenders(conn, tx)? {
+        Ok(x) => x,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(crate::server::check_caps(conn, params, tx, &inputs))
+}
+
+/// The registry check of an issue or redeem proposal, run when it is proposed, at every
+/// approval and when it commits: an issuance's recipients are registered and not frozen; a
+/// redemption's spenders are registered and not frozen and the amount is within the lowest tier
+/// limit among them. A proposal that was fine when proposed is refused once a freeze or a lower
+/// tier makes it wrong, and nothing is recorded.
+pub fn check_proposal(conn: &Connection, params: &NetworkParams, tx: &Transaction) -> Checked {
+    match tx.kind {
+        TxKind::Issue => {
+            for o in &tx.outputs {
+                let w = match owner(conn, &o.owner)? {
+                    Ok(w) => w,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if w.frozen {
+                    return Ok(Err(frozen(&o.owner, "receive issuance")));
+                }
+            }
+            Ok(Ok(()))
+        }
+        TxKind::Redeem => {
+            let (wallets, _) = match spenders(conn, tx)? {
+                Ok(x) => x,
+                Err(e) => return Ok(Err(e)),
+            };
+            for w in &wallets {
+                let Some(tier) = params.tier(w.tier) else {
+                    return Ok(Err(ApiErr::forbidden(
+                        "unknown_tier",
+                        format!(
+                            "wallet {} has tier {}, which the network does not define",
+                            hex::encode(w.address.spend.to_bytes()),
+                            w.tier
+                        ),
+                    )));
+                };
+                if tx.public_amount > tier.max_payment {
+                    return Ok(Err(over_tier(
+                        params,
+                        tx.public_amount,
+                        w.tier,
+                        tier.max_payment,
+                    )));
+                }
+            }
+            Ok(Ok(()))
+        }
+        TxKind::Transfer => Ok(Err(ApiErr::bad_request(
+            "kind_not_allowed",
+            "only issue and redeem transactions need approval",
+        ))),
+    }
+}
+
+fn over_tier(params: &NetworkParams, amount: Amount, tier: u8, limit: Amount) -> ApiErr {
+    ApiErr::forbidden(
+        "over_tier_limit",
+        format!(
+            "redeeming {} is over the tier {tier} limit of {}",
+            params.format(amount),
+            params.format(limit)
+        ),
+    )
+}
+
+/// The node's status and stable code for a packet refused at settlement: the same codes the
+/// payee's wallet gives for the same faults.
+pub fn settlement_refusal(e: OfflineError) -> ApiErr {
+    use OfflineError as O;
+    let code = match &e {
+        O::Decode(_) => "malformed_packet",
+        O::WrongNetwork { .. } => "wrong_network",
+        O::BadCertificate => "bad_certificate",
+        O::CertificateExpired { .. } | O::CheckpointAfterExpiry { .. } => "certificate_expired",
+        O::BadCheckpoint => "bad_checkpoint",
+        O::CheckpointTooOld { .. } => "checkpoint_too_old",
+        O::ReplayedCounter { .. } => "replayed_counter",
+        O::AlreadyAccepted => "already_accepted",
+        O::BadCounterSignature => "bad_counter_signature",
+        O::NotPurseNote { .. } => "not_purse_note",
+        O::ProofCount { .. } => "proof_count",
+        O::BadInclusionProof { .. } => "bad_inclusion_proof",
+        O::NotForUs => "not_for_us",
+        O::BadOpening(_) => "bad_opening",
+        O::OverCap { .. } => "over_cap",
+        O::OverPerPayer { .. } => "over_per_payer",
+        O::OverUnsettled { .. } => "over_unsettled",
+        O::NotATransfer => "kind_not_allowed",
+        O::Invalid(tx) => return ApiErr::from(tx.clone()),
+    };
+    ApiErr::new(StatusCode::BAD_REQUEST, code, e.to_string())
+}
