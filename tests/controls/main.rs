@@ -132,13 +132,15 @@ fn controls_cannot_be_walked_around() -> Result<()> {
     }
     let (frank_addr, pat_addr, vic_addr) = (frank.address()?, pat.address()?, vic.address()?);
     bank.issue(&frank_addr, "100.00")?;
+    // A second note, so a payment is possible while the redemption below holds the first.
+    bank.issue(&frank_addr, "5.00")?;
     bank.issue(&sam.address()?, "10.00")?;
 
     tracing::info!("--- dfc-bank proposals lists every output's recipient and amount");
     let list = proposals(&data, &url)?;
     let p = list
         .iter()
-        .find(|p| p["outputs"][0]["address"] == frank_addr.as_str())
+        .find(|p| p["outputs"][0]["address"] == frank_addr.as_str() && p["amount"] == 10_000)
         .context("the issuance to frank is listed")?;
     ensure!(
         p["outputs"][0]["label"] == "frank"
@@ -247,6 +249,10 @@ fn controls_cannot_be_walked_around() -> Result<()> {
     );
     frank.ok(&["sync"])?;
     frank.ok(&["offline", "fund", "--amount", "20.00", "--notes", "2"])?;
+    frank.ok(&["sync"])?;
+    let redeem = frank.ok(&["redeem", "--amount", "10.00"])?;
+    let redeem_txid = redeem["txid"].as_str().context("txid")?.to_string();
+    // Paid after frank's last sync: a sync would settle it at once (whoever is online first).
     let f1 = tmp.path().join("f1.pkt");
     frank.ok(&[
         "offline",
@@ -259,9 +265,6 @@ fn controls_cannot_be_walked_around() -> Result<()> {
         f1.to_str().context("utf-8")?,
     ])?;
     pat.ok(&["offline", "accept", f1.to_str().context("utf-8")?])?;
-    frank.ok(&["sync"])?;
-    let redeem = frank.ok(&["redeem", "--amount", "10.00"])?;
-    let redeem_txid = redeem["txid"].as_str().context("txid")?.to_string();
     let out = op(
         &data,
         &url,

@@ -224,7 +224,8 @@ fn console_and_wallet_in_a_real_terminal() -> Result<()> {
         "alice's address is shown, from start to end:\n{screen}"
     );
     console.key("a")?;
-    console.wait_text("as operator 1? y approve")?;
+    console.wait_text("as operator 1?")?;
+    console.wait_text("y approve · n cancel")?;
     console.key("n")?;
     console.wait_text("a approve · Esc close")?;
     ensure!(

@@ -152,15 +152,17 @@ fn proposal_detail(frame: &mut Frame, c: &Console, txid: &dfc_core::TxId, confir
             lines.push(Line::default());
             if confirm {
                 let op = c.operator().map(|o| o.to_string()).unwrap_or_default();
+                let ask = Style::new().fg(Color::Yellow).bold();
                 lines.push(Line::from(Span::styled(
                     format!(
-                        "Approve this {} of {} in {} output(s) as operator {op}? y approve · n cancel",
+                        "Approve this {} of {} in {} output(s) as operator {op}?",
                         p.kind.name(),
                         c.fmt(p.amount),
                         p.outputs.len()
                     ),
-                    Style::new().fg(Color::Yellow).bold(),
+                    ask,
                 )));
+                lines.push(Line::from(Span::styled("y approve · n cancel", ask)));
             } else {
                 lines.push(Line::from("a approve · Esc close").dim());
             }
