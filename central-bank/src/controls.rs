@@ -196,3 +196,63 @@ pub fn settlement_refusal(e: OfflineError) -> ApiErr {
     };
     ApiErr::new(StatusCode::BAD_REQUEST, code, e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dfc_core::offline::PurseCertificate;
+    use dfc_core::{SigningKey, WalletKeys};
+
+    fn info(keys: &WalletKeys, frozen: bool) -> WalletInfo {
+        WalletInfo {
+            address: keys.address(1),
+            label: String::new(),
+            tier: 0,
+            frozen,
+            flags: 0,
+            registered_ms: 1,
+        }
+    }
+
+    #[test]
+    fn a_purse_key_answers_for_its_wallet_even_if_registered_on_its_own() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = store::open_writer(&dir.path().join("l.sqlite")).expect("open");
+        let owner = WalletKeys::from_seed(b"owner");
+        let purse = owner.purse_key(0);
+        store::insert_wallet(&conn, &info(&owner, true)).expect("owner");
+        let cert = PurseCertificate::issue(
+            1,
+            owner.spend.public(),
+            purse.public(),
+            Amount::from_units(2_000).expect("small"),
+            0,
+            1,
+            2,
+            1,
+            &SigningKey::from_seed(&[9; 32]),
+        );
+        store::insert_purse(&conn, &cert).expect("purse");
+        let refused = check_registration(&conn, &purse.public())
+            .expect("storage")
+            .expect_err("a purse key cannot register");
+        assert_eq!(refused.code, "purse_key");
+        assert!(check_registration(&conn, &owner.spend.public())
+            .expect("storage")
+            .is_ok());
+        // A ledger written before the rule may hold the purse key as a wallet of its own: the
+        // purse still answers for the (frozen) wallet it was certified for.
+        let mut alias = info(&owner, false);
+        alias.address.spend = purse.public();
+        store::insert_wallet(&conn, &alias).expect("alias");
+        let w = owner_or_panic(&conn, &purse.public());
+        assert_eq!(w.address.spend, owner.spend.public());
+        assert!(w.frozen);
+    }
+
+    fn owner_or_panic(conn: &Connection, key: &PublicKey) -> WalletInfo {
+        owner(conn, key)
+            .expect("storage")
+            .expect("registered through its purse")
+    }
+}

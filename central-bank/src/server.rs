@@ -849,7 +849,8 @@ async fn supply(State(s): State<AppState>) -> Json<SupplySummary> {
 }
 
 #[utoipa::path(post, path = "/v1/wallets", request_body(content = serde_json::Value, description = "RegisterRequest"),
-    responses((status = 200, description = "WalletInfo (the existing record on re-registration)", body = serde_json::Value), (status = 400, description = "bad_signature / wrong_network / label_too_long")))]
+    responses((status = 200, description = "WalletInfo (the existing record on re-registration)", body = serde_json::Value), (status = 400, description = "bad_signature / wrong_network / label_too_long"),
+              (status = 409, description = "purse_key: a certified purse key cannot register as a wallet")))]
 async fn register(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
@@ -998,7 +999,8 @@ async fn redemption(
 
 #[utoipa::path(post, path = "/v1/operator", request_body(content = serde_json::Value, description = "Signed OperatorRequest"),
     responses((status = 200, description = "OperatorResponse", body = serde_json::Value), (status = 401, description = "bad_signature"),
-              (status = 400, description = "clock_skew / approval_mismatch"), (status = 409, description = "replayed_nonce / proposal_exists")))]
+              (status = 400, description = "clock_skew / approval_mismatch / openings_required / bad_opening"), (status = 403, description = "frozen_wallet / over_tier_limit"),
+              (status = 409, description = "replayed_nonce / proposal_exists / proposal_expired")))]
 async fn operator(
     State(s): State<AppState>,
     ApiJson(mut req): ApiJson<OperatorRequest>,
