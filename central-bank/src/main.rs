@@ -196,23 +196,31 @@ enum IssueCmd {
         #[arg(long)]
         amount: String,
     },
-    /// Approve a pending issuance.
+    /// Approve a pending issuance: shows every output's recipient and amount first and, at a
+    /// terminal, asks for confirmation.
     Approve {
         #[command(flatten)]
         op: OpArgs,
         /// Transaction id of the proposal.
         txid: String,
+        /// Approve without asking (scripts; `--json` never asks either).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
 #[derive(Subcommand)]
 enum RedeemCmd {
-    /// Approve a wallet's pending redemption.
+    /// Approve a wallet's pending redemption: shows it first and, at a terminal, asks for
+    /// confirmation.
     Approve {
         #[command(flatten)]
         op: OpArgs,
         /// Transaction id of the proposal.
         txid: String,
+        /// Approve without asking (scripts; `--json` never asks either).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -620,11 +628,11 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             show_response(&r, &params, json)?;
         }
         Cmd::Issue {
-            cmd: IssueCmd::Approve { op, txid },
-        } => approve(&client, &params, &op, &txid, TxKind::Issue, json).await?,
+            cmd: IssueCmd::Approve { op, txid, yes },
+        } => approve(&client, &params, &op, &txid, TxKind::Issue, json || yes).await?,
         Cmd::Redeem {
-            cmd: RedeemCmd::Approve { op, txid },
-        } => approve(&client, &params, &op, &txid, TxKind::Redeem, json).await?,
+            cmd: RedeemCmd::Approve { op, txid, yes },
+        } => approve(&client, &params, &op, &txid, TxKind::Redeem, json || yes).await?,
         Cmd::Wallet {
             cmd: WalletCmd::Freeze { op, wallet, reason },
         } => {
@@ -696,14 +704,17 @@ fn print_proposal(p: &dfc_core::api::Proposal, params: &NetworkParams) {
     }
 }
 
+/// Approves proposal `txid` of `kind` as the operator of `op`, after printing every output; at a
+/// terminal it asks first unless `confirmed` (`--yes` or `--json`).
 async fn approve(
     client: &BankClient,
     params: &NetworkParams,
     op: &OpArgs,
     txid: &str,
     kind: TxKind,
-    json: bool,
+    confirmed: bool,
 ) -> Result<()> {
+    let json = op.json;
     let operator = operator_of(op, params)?;
     let txid = Hash32::from_hex(txid).map_err(|e| anyhow!("transaction id: {e}"))?;
     let detail = fetch_proposal(client.base_url(), &txid).await?;
@@ -720,6 +731,19 @@ async fn approve(
     if !json {
         println!("approving:");
         print_proposal(&detail.proposal, params);
+    }
+    if !confirmed && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        print!(
+            "approve this {} as operator {}? [y/N] ",
+            kind.name(),
+            operator.index
+        );
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("not approved: nothing was signed");
+        }
     }
     let r = client.operator(&operator.approve(params, &txid)).await?;
     show_response(&r, params, json)
