@@ -250,6 +250,146 @@ mod tests {
         assert!(w.frozen);
     }
 
+    /// The sequencer applies the rule on its own, against the state it commits on: work that
+    /// passed (or skipped) the handlers' checks before a freeze is refused once it reaches the
+    /// sequencer after it, and nothing is written.
+    #[test]
+    fn the_sequencer_refuses_what_a_freeze_stopped_after_the_handlers_checked_it() {
+        use crate::ops::Operator;
+        use crate::sequencer::Command;
+        use dfc_core::api::{OperatorAction, OperatorResponse, Proposal, Receipt};
+        use dfc_core::{build, Payment};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let report = crate::datadir::init(dir.path(), &crate::datadir::InitOptions::default())
+            .expect("init");
+        let params = report.params.clone();
+        let ops: Vec<Operator> = report
+            .operator_keys
+            .iter()
+            .map(|k| {
+                let key = crate::datadir::read_key(k).expect("operator key");
+                Operator::find(&params, key).expect("an issuer key")
+            })
+            .collect();
+        let started = crate::server::start(dir.path()).expect("starts");
+        let s = started.state.clone();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let operator = |req| rt.block_on(s.send(|reply| Command::Operator { req, reply }));
+        let (alice, bob) = (
+            WalletKeys::from_seed(b"alice"),
+            WalletKeys::from_seed(b"bob"),
+        );
+        for w in [&alice, &bob] {
+            let mut i = info(w, false);
+            i.address.network = params.network_id;
+            rt.block_on(s.send(|reply| Command::Register { info: i, reply }))
+                .expect("registered");
+        }
+        let units = |u| Amount::from_units(u).expect("small");
+        let (issued, req) = ops[0]
+            .propose_issue(&params, &alice.address(params.network_id), units(10_000))
+            .expect("builds");
+        operator(req).expect("proposed");
+        let r: OperatorResponse =
+            operator(ops[1].approve(&params, &issued.id())).expect("approved");
+        assert!(r.receipt.is_some(), "the issuance committed");
+        let note = spend_inputs(&issued, &alice);
+        let pay = build(
+            &params,
+            dfc_core::TxKind::Transfer,
+            Amount::ZERO,
+            &note,
+            &[Payment {
+                to: bob.address(params.network_id),
+                amount: units(10_000),
+                memo: Vec::new(),
+            }],
+            &mut rand_core::OsRng,
+        )
+        .expect("builds")
+        .tx;
+        let redeem = build(
+            &params,
+            dfc_core::TxKind::Redeem,
+            units(1_000),
+            &note,
+            &[Payment {
+                to: alice.address(params.network_id),
+                amount: units(9_000),
+                memo: Vec::new(),
+            }],
+            &mut rand_core::OsRng,
+        )
+        .expect("builds")
+        .tx;
+        let requested: Proposal = rt
+            .block_on(s.send(|reply| Command::Redemption {
+                tx: redeem.clone(),
+                wallet: alice.spend.public(),
+                reply,
+            }))
+            .expect("redemption requested before the freeze");
+        let (to_alice, req) = ops[0]
+            .propose_issue(&params, &alice.address(params.network_id), units(500))
+            .expect("builds");
+        operator(req).expect("issuance to alice proposed before the freeze");
+        operator(ops[0].request(
+            &params,
+            OperatorAction::Freeze {
+                wallet: alice.spend.public(),
+                reason: "test".into(),
+            },
+        ))
+        .expect("frozen");
+
+        let before = committed(dir.path());
+        let refused: Result<Receipt, _> =
+            rt.block_on(s.send(|reply| Command::Submit { tx: pay, reply }));
+        assert_eq!(refused.expect_err("frozen").code, "frozen_wallet");
+        for txid in [requested.txid, to_alice.id()] {
+            let e = operator(ops[1].approve(&params, &txid)).expect_err("frozen");
+            assert_eq!(e.code, "frozen_wallet", "approving {txid}");
+        }
+        assert_eq!(before, committed(dir.path()), "nothing committed");
+        let conn =
+            store::open_reader(&dir.path().join(crate::datadir::LEDGER_FILE)).expect("reader");
+        for txid in [requested.txid, to_alice.id()] {
+            let p = store::proposal(&conn, &txid, params.threshold)
+                .expect("reads")
+                .expect("listed");
+            assert!(
+                !p.proposal.approvals.contains(&1),
+                "the refused approval of {txid} is not recorded"
+            );
+        }
+    }
+
+    /// The spend inputs of the notes `tx` pays to `w`.
+    fn spend_inputs(tx: &Transaction, w: &WalletKeys) -> Vec<dfc_core::SpendInput> {
+        tx.outputs
+            .iter()
+            .zip(tx.output_ids())
+            .filter(|(o, _)| o.owner == w.spend.public())
+            .map(|(o, id)| dfc_core::SpendInput {
+                id,
+                opening: o.open(&w.view).expect("opens"),
+                key: w.spend.clone(),
+            })
+            .collect()
+    }
+
+    /// Height, transactions and supply as committed.
+    fn committed(dir: &std::path::Path) -> (u64, u64, Amount) {
+        let conn = store::open_reader(&dir.join(crate::datadir::LEDGER_FILE)).expect("reader");
+        let tip = store::tip(&conn).expect("reads").expect("genesis");
+        let (_, txs) = store::counts(&conn).expect("counts");
+        (tip.header.height, txs, tip.header.supply)
+    }
+
     fn owner_or_panic(conn: &Connection, key: &PublicKey) -> WalletInfo {
         owner(conn, key)
             .expect("storage")
