@@ -60,7 +60,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
 /// Options of `dfc-bank init`.
 #[derive(Clone, Debug)]
 pub struct InitOptions {
-    /// Network id.
+    /// Network id (the default is fresh and random: [`random_network_id`]).
     pub network_id: u32,
     /// Network name.
     pub name: String,
@@ -79,10 +79,23 @@ pub struct InitOptions {
     pub reporting_threshold: Option<Amount>,
 }
 
+/// A fresh random network id (never 0). Two networks created with the defaults get different ids,
+/// so their addresses, transactions and signed requests do not cross (one chance in about four
+/// billion that they would).
+pub fn random_network_id() -> u32 {
+    loop {
+        let id = OsRng.next_u32();
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
 impl Default for InitOptions {
+    /// The sandbox defaults, with a fresh random network id.
     fn default() -> Self {
         InitOptions {
-            network_id: 7,
+            network_id: random_network_id(),
             name: "dfc sandbox".into(),
             currency: "DFC".into(),
             decimals: 2,

@@ -124,6 +124,8 @@ pub struct NodeOptions {
     pub batch_verification: bool,
     /// Verification worker threads; 0 means one per core.
     pub verify_workers: usize,
+    /// Lifetime of an issue or redeem proposal, ms: past it, it cannot be approved.
+    pub proposal_ttl_ms: u64,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -137,6 +139,7 @@ impl Default for NodeOptions {
             purse_ttl_ms: DEFAULT_PURSE_TTL_MS,
             batch_verification: true,
             verify_workers: 0,
+            proposal_ttl_ms: crate::proposals::DEFAULT_PROPOSAL_TTL_MS,
         }
     }
 }
@@ -186,6 +189,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         params_hash: data.params.hash(),
         params: data.params,
         node_key: data.node_key,
+        proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
     });
     let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
@@ -815,7 +819,8 @@ async fn supply(State(s): State<AppState>) -> Json<SupplySummary> {
 }
 
 #[utoipa::path(post, path = "/v1/wallets", request_body(content = serde_json::Value, description = "RegisterRequest"),
-    responses((status = 200, description = "WalletInfo (the existing record on re-registration)", body = serde_json::Value), (status = 400, description = "bad_signature / wrong_network / label_too_long")))]
+    responses((status = 200, description = "WalletInfo (the existing record on re-registration)", body = serde_json::Value), (status = 400, description = "bad_signature / wrong_network / label_too_long"),
+              (status = 409, description = "purse_key: a certified purse key cannot register as a wallet")))]
 async fn register(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
@@ -964,7 +969,8 @@ async fn redemption(
 
 #[utoipa::path(post, path = "/v1/operator", request_body(content = serde_json::Value, description = "Signed OperatorRequest"),
     responses((status = 200, description = "OperatorResponse", body = serde_json::Value), (status = 401, description = "bad_signature"),
-              (status = 400, description = "clock_skew / approval_mismatch"), (status = 409, description = "replayed_nonce / proposal_exists")))]
+              (status = 400, description = "clock_skew / approval_mismatch / openings_required / bad_opening"), (status = 403, description = "frozen_wallet / over_tier_limit"),
+              (status = 409, description = "replayed_nonce / proposal_exists / proposal_expired")))]
 async fn operator(
     State(s): State<AppState>,
     ApiJson(mut req): ApiJson<OperatorRequest>,
@@ -1005,10 +1011,15 @@ async fn operator(
     }
     let op = req.operator;
     match &mut req.action {
-        OperatorAction::Propose { tx, approval } => {
+        OperatorAction::Propose {
+            tx,
+            approval,
+            openings,
+        } => {
             check_approval(params, op, &tx.id(), approval)?;
             tx.issuer_signatures.clear();
             check_proposal_structure(tx, params)?;
+            crate::proposals::check_openings(tx, openings)?;
             check_proposal(&s, tx).await?;
         }
         OperatorAction::Approve { txid, approval } => check_approval(params, op, txid, approval)?,

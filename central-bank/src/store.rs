@@ -124,6 +124,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(SCHEMA_V1),
     M::up(SCHEMA_V2_OFFLINE),
     M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
+    M::up(crate::proposals::SCHEMA),
 ];
 
 /// The schema migrations, applied in order on open.
@@ -698,15 +699,15 @@ pub fn wallets(conn: &Connection, limit: usize) -> StoreResult<Vec<WalletInfo>> 
     Ok(out)
 }
 
-/// The wallet behind a note owner: the wallet whose spend key it is, or the wallet whose
-/// certified purse key it is. Purse keys count as their wallet for registration and freezes.
+/// The wallet behind a note owner: the wallet whose certified purse key it is, else the wallet
+/// whose spend key it is. Purse keys count as their wallet for registration, tier and freezes,
+/// and the purse is looked up first so that a purse key registered as a wallet of its own (which
+/// `controls::check_registration` now refuses, but an older ledger may hold) still answers for
+/// the wallet it was certified for.
 pub fn wallet_of_owner(conn: &Connection, key: &PublicKey) -> StoreResult<Option<WalletInfo>> {
-    if let Some(w) = wallet(conn, key)? {
-        return Ok(Some(w));
-    }
     match purse_wallet(conn, key)? {
         Some(w) => wallet(conn, &w),
-        None => Ok(None),
+        None => wallet(conn, key),
     }
 }
 
@@ -941,7 +942,7 @@ fn decode_proposal(
     let (txid, kind, amount, wallet, tx, created, state) = row;
     let txid = h32(txid, "proposals")?;
     let signatures = approvals_of(conn, &txid)?;
-    Ok(StoredProposal {
+    let mut stored = StoredProposal {
         proposal: Proposal {
             txid,
             kind: kind_from(&kind, "proposals")?,
@@ -952,10 +953,16 @@ fn decode_proposal(
             threshold,
             created_ms: to_u64(created, "proposals")?,
             state,
+            proposed_by: None,
+            expires_ms: 0,
+            outputs: Vec::new(),
         },
         tx: Transaction::decode(&tx).map_err(|e| StoreError::corrupt("proposals", e))?,
         signatures,
-    })
+    };
+    let now = crate::datadir::now_ms();
+    crate::proposals::enrich(conn, &mut stored.proposal, &stored.tx, now)?;
+    Ok(stored)
 }
 
 const PROPOSAL_COLS: &str = "txid, kind, amount, wallet, tx, created_ms, state";

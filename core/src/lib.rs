@@ -27,6 +27,7 @@ pub mod note;
 pub mod offline;
 pub mod offline_api;
 pub mod params;
+pub mod proposal;
 pub mod range;
 pub mod supply;
 pub mod transcript;

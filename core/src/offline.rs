@@ -439,6 +439,15 @@ pub enum OfflineError {
     /// The checkpoint is not signed by this network's node.
     #[error("the checkpoint is not signed by the central bank's node key")]
     BadCheckpoint,
+    /// The packet was built on a checkpoint the node signed after the certificate had expired:
+    /// it was made with an expired certificate, so no payee could have accepted it in time.
+    #[error("the packet's checkpoint was signed at {checkpoint_ms} ms, after its purse certificate expired at {expires_ms} ms")]
+    CheckpointAfterExpiry {
+        /// The checkpoint's time.
+        checkpoint_ms: u64,
+        /// The certificate's expiry.
+        expires_ms: u64,
+    },
     /// The checkpoint is older than the payee accepts.
     #[error("the payer's checkpoint is {age_ms} ms old, over the limit of {limit_ms} ms")]
     CheckpointTooOld {
@@ -542,37 +551,9 @@ pub fn verify_packet(
 ) -> Result<Accepted, OfflineError> {
     let tx = &packet.tx;
     let cert = &packet.cert;
-    let cp = &packet.checkpoint;
     let ours = precheck_packet(packet, params, &payee.spend.public(), policy, book, now_ms)?;
     let txid = tx.id();
-    // Signatures and proofs, cheapest first.
-    if !cert.verify(&params.node_key) {
-        return Err(OfflineError::BadCertificate);
-    }
-    if !cp.verify(&params.node_key) {
-        return Err(OfflineError::BadCheckpoint);
-    }
-    if !cert.purse.verify(
-        &PaymentPacket::counter_hash(&txid, packet.counter, cert.serial).0,
-        &packet.counter_signature,
-    ) {
-        return Err(OfflineError::BadCounterSignature);
-    }
-    let mut inputs = Vec::with_capacity(tx.inputs.len());
-    for (index, (id, ip)) in tx.inputs.iter().zip(&packet.inputs).enumerate() {
-        let leaf = leaf_hash(id, &ip.commitment, &cert.purse);
-        if !ip.proof.verify(&leaf, &cp.ledger_root) {
-            return Err(OfflineError::BadInclusionProof {
-                index,
-                height: cp.height,
-            });
-        }
-        inputs.push(InputNote {
-            id: *id,
-            commitment: ip.commitment,
-            owner: cert.purse,
-        });
-    }
+    let inputs = verify_packet_signatures(packet, params)?;
     let mut notes = Vec::with_capacity(ours.len());
     let mut amount = Amount::ZERO;
     for i in ours {
@@ -592,6 +573,91 @@ pub fn verify_packet(
         counter: packet.counter,
         notes,
     })
+}
+
+/// The signature and proof checks of [`verify_packet`], cheapest first: the certificate's and the
+/// checkpoint's node signatures, the purse key's counter signature, and each input's inclusion
+/// proof under the checkpoint's ledger root. Returns the inputs as the proofs show them (note,
+/// commitment, purse key), for the transaction's own verification. The caller has checked that
+/// there is one proof per input.
+pub fn verify_packet_signatures(
+    packet: &PaymentPacket,
+    params: &NetworkParams,
+) -> Result<Vec<InputNote>, OfflineError> {
+    let tx = &packet.tx;
+    let cert = &packet.cert;
+    let cp = &packet.checkpoint;
+    if !cert.verify(&params.node_key) {
+        return Err(OfflineError::BadCertificate);
+    }
+    if !cp.verify(&params.node_key) {
+        return Err(OfflineError::BadCheckpoint);
+    }
+    if !cert.purse.verify(
+        &PaymentPacket::counter_hash(&tx.id(), packet.counter, cert.serial).0,
+        &packet.counter_signature,
+    ) {
+        return Err(OfflineError::BadCounterSignature);
+    }
+    let mut inputs = Vec::with_capacity(tx.inputs.len());
+    for (index, (id, ip)) in tx.inputs.iter().zip(&packet.inputs).enumerate() {
+        let leaf = leaf_hash(id, &ip.commitment, &cert.purse);
+        if !ip.proof.verify(&leaf, &cp.ledger_root) {
+            return Err(OfflineError::BadInclusionProof {
+                index,
+                height: cp.height,
+            });
+        }
+        inputs.push(InputNote {
+            id: *id,
+            commitment: ip.commitment,
+            owner: cert.purse,
+        });
+    }
+    Ok(inputs)
+}
+
+/// The node's check of a packet at settlement, with the same code the payee ran: networks, kind,
+/// one proof per input, the certificate's validity window, then [`verify_packet_signatures`].
+///
+/// The window is judged by the checkpoint, not by the settlement time: the checkpoint's node
+/// signature dates it, and a packet can only be made after its checkpoint. A packet whose
+/// checkpoint is dated after the certificate expired was made with an expired certificate and is
+/// refused ([`OfflineError::CheckpointAfterExpiry`]); one made before expiry settles at any later
+/// time, so an honest payee who accepted it while the certificate was valid never loses it to the
+/// clock. Nothing here is payee-specific (policy, replay book, openings): those are the payee's.
+pub fn verify_settlement(
+    packet: &PaymentPacket,
+    params: &NetworkParams,
+) -> Result<(), OfflineError> {
+    let tx = &packet.tx;
+    let cert = &packet.cert;
+    let cp = &packet.checkpoint;
+    for got in [tx.network, cert.network, cp.network] {
+        if got != params.network_id {
+            return Err(OfflineError::WrongNetwork {
+                expected: params.network_id,
+                got,
+            });
+        }
+    }
+    if tx.kind != TxKind::Transfer {
+        return Err(OfflineError::NotATransfer);
+    }
+    if packet.inputs.len() != tx.inputs.len() {
+        return Err(OfflineError::ProofCount {
+            have: packet.inputs.len(),
+            need: tx.inputs.len(),
+        });
+    }
+    if cp.time_ms > cert.expires_ms {
+        return Err(OfflineError::CheckpointAfterExpiry {
+            checkpoint_ms: cp.time_ms,
+            expires_ms: cert.expires_ms,
+        });
+    }
+    verify_packet_signatures(packet, params)?;
+    Ok(())
 }
 
 /// The checks of [`verify_packet`] that need no cryptography and no opening, in the same order:

@@ -389,3 +389,53 @@ fn packet_size_is_reported() {
     );
     assert!(text > bytes);
 }
+
+#[test]
+fn settlement_runs_the_payees_checks_and_judges_expiry_by_the_checkpoint() {
+    use dfc_core::offline::verify_settlement;
+    let o = setup();
+    let p = packet(&o, 0, 250, 1, 20);
+    assert_eq!(verify_settlement(&p, &o.n.params), Ok(()));
+    // The certificate expiring after the packet was made does not matter: the checkpoint is
+    // dated before the expiry, so an honest payee accepted it in time.
+    let mut forged = p.clone();
+    forged.checkpoint.ledger_root.0[0] ^= 1;
+    assert_eq!(
+        verify_settlement(&forged, &o.n.params),
+        Err(OfflineError::BadCheckpoint)
+    );
+    let mut bad_proof = p.clone();
+    match bad_proof.inputs[0].proof.siblings.first_mut() {
+        Some(s) => s[0] ^= 1,
+        None => bad_proof.inputs[0].proof.index += 1,
+    }
+    assert!(matches!(
+        verify_settlement(&bad_proof, &o.n.params),
+        Err(OfflineError::BadInclusionProof { index: 0, .. })
+    ));
+    let mut missing = p.clone();
+    missing.inputs.clear();
+    assert!(matches!(
+        verify_settlement(&missing, &o.n.params),
+        Err(OfflineError::ProofCount { have: 0, need: 1 })
+    ));
+    // A packet on a checkpoint the node signed after the certificate expired was made with an
+    // expired certificate.
+    let mut late = p.clone();
+    let tree = o.ledger.ledger_tree();
+    late.checkpoint = Checkpoint::sign(
+        1,
+        6,
+        Hash32([4; 32]),
+        tree.root(),
+        o.cert.expires_ms + 1,
+        &o.n.node,
+    );
+    assert_eq!(
+        verify_settlement(&late, &o.n.params),
+        Err(OfflineError::CheckpointAfterExpiry {
+            checkpoint_ms: o.cert.expires_ms + 1,
+            expires_ms: o.cert.expires_ms,
+        })
+    );
+}

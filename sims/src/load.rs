@@ -257,6 +257,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             OperatorAction::Propose {
                 tx: built.tx.clone(),
                 approval: first.approval(&txid),
+                openings: dfc_core::proposal::disclose(&built.openings),
             },
         );
         client

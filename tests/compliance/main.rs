@@ -37,7 +37,7 @@ fn key_hex(w: &TestWallet) -> String {
 /// Issues `total` to `w` with operators 0 and 1.
 async fn issue(node: &Node, params: &NetworkParams, w: &TestWallet, total: Amount) {
     let client = node.client();
-    let tx = build(
+    let built = build(
         params,
         TxKind::Issue,
         total,
@@ -49,8 +49,9 @@ async fn issue(node: &Node, params: &NetworkParams, w: &TestWallet, total: Amoun
         }],
         &mut rand::rngs::OsRng,
     )
-    .expect("issue builds")
-    .tx;
+    .expect("issue builds");
+    let openings = dfc_core::proposal::disclose(&built.openings);
+    let tx = built.tx;
     let op0 = sandbox_operator(node.data_dir(), params, 0);
     let op1 = sandbox_operator(node.data_dir(), params, 1);
     let approval = op0.approval(&tx.id());
@@ -60,6 +61,7 @@ async fn issue(node: &Node, params: &NetworkParams, w: &TestWallet, total: Amoun
             OperatorAction::Propose {
                 tx: tx.clone(),
                 approval,
+                openings,
             },
         ))
         .await

@@ -203,6 +203,11 @@ fn offline_payments_end_to_end() -> Result<()> {
     let mut foreign = good.clone();
     foreign.checkpoint = foreign_checkpoint;
     std::fs::write(&f, foreign.encode())?;
+    // Networks created with the defaults have different ids: the other network's checkpoint is
+    // refused for that first; claiming ours, its signature is not our node's.
+    refused(&payee, &f, "wrong_network")?;
+    foreign.checkpoint.network = good.checkpoint.network;
+    std::fs::write(&f, foreign.encode())?;
     let msg = refused(&payee, &f, "bad_checkpoint")?;
     ensure!(msg.contains("checkpoint"), "{msg}");
     accept(&payee, &files[3])?;

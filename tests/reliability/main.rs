@@ -75,7 +75,7 @@ pub async fn issue(
         })
         .collect();
     let total = Amount::from_units(each * outputs as u64).expect("small");
-    let tx = build(
+    let built = build(
         params,
         TxKind::Issue,
         total,
@@ -83,8 +83,9 @@ pub async fn issue(
         &payments,
         &mut rand::rngs::OsRng,
     )
-    .expect("issue builds")
-    .tx;
+    .expect("issue builds");
+    let openings = dfc_core::proposal::disclose(&built.openings);
+    let tx = built.tx;
     let op0 = sandbox_operator(data, params, 0);
     let op1 = sandbox_operator(data, params, 1);
     let approval = op0.approval(&tx.id());
@@ -94,6 +95,7 @@ pub async fn issue(
             OperatorAction::Propose {
                 tx: tx.clone(),
                 approval,
+                openings,
             },
         ))
         .await

@@ -48,6 +48,18 @@ struct Sim {
     memory: bool,
 }
 
+/// The disclosed openings of an issuance to the model's wallets (each opens its own output).
+fn issue_openings(sim: &Sim, tx: &Transaction) -> Vec<dfc_core::proposal::DisclosedOpening> {
+    tx.outputs
+        .iter()
+        .filter_map(|o| {
+            let w = sim.wallets.iter().find(|w| w.address.spend == o.owner)?;
+            o.open(&w.keys.view).ok()
+        })
+        .map(|opening| dfc_core::proposal::DisclosedOpening::of(&opening))
+        .collect()
+}
+
 fn units(u: u64) -> Amount {
     Amount::from_units(u).expect("small")
 }
@@ -375,6 +387,7 @@ async fn node_matches_the_model() {
                         OperatorAction::Propose {
                             tx: tx.clone(),
                             approval: ops[0].approval(&txid),
+                            openings: issue_openings(&sim, &tx),
                         },
                     ))
                     .await

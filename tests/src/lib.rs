@@ -97,18 +97,25 @@ pub struct Node {
     url: String,
     data: PathBuf,
     log: PathBuf,
+    args: Vec<String>,
 }
 
 impl Node {
     /// Serves the data directory `data` on a free loopback port; returns once the node printed
     /// `listening on http://...`.
     pub fn start(data: &Path) -> Node {
+        Self::start_with(data, &[])
+    }
+
+    /// [`Node::start`] with extra `dfc-bank serve` options (e.g. `--proposal-ttl 1s`).
+    pub fn start_with(data: &Path, args: &[&str]) -> Node {
         let log = data.join("node.log");
         let mut node = Node {
             child: None,
             url: String::new(),
             data: data.to_path_buf(),
             log,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         node.spawn();
         node
@@ -123,6 +130,7 @@ impl Node {
         let mut child = Command::new(bin_path("dfc-bank"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(&self.data)
+            .args(&self.args)
             .env(
                 "RUST_LOG",
                 std::env::var("DFC_NODE_LOG").unwrap_or_else(|_| "info".into()),
@@ -188,6 +196,12 @@ impl Node {
     pub fn restart(&mut self) {
         self.kill_hard();
         self.spawn();
+    }
+
+    /// Restarts the node with other extra `serve` options (on a new port).
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.restart();
     }
 
     /// Whether the process is still running.

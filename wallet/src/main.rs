@@ -677,6 +677,7 @@ fn offline_code(e: &dfc_core::offline::OfflineError) -> &'static str {
         O::BadCertificate => "bad_certificate",
         O::CertificateExpired { .. } => "certificate_expired",
         O::BadCheckpoint => "bad_checkpoint",
+        O::CheckpointAfterExpiry { .. } => "certificate_expired",
         O::CheckpointTooOld { .. } => "checkpoint_too_old",
         O::ReplayedCounter { .. } => "replayed_counter",
         O::AlreadyAccepted => "already_accepted",

@@ -782,7 +782,7 @@ impl Wallet {
 
     /// At sync: submits every pending packet, paid or accepted (whoever is online first settles).
     /// A double spend marks the packet failed with the node's evidence id; a node that cannot be
-    /// reached leaves the packet pending.
+    /// reached, or a payer the node has frozen, leaves the packet pending.
     pub(super) async fn settle_offline(
         &mut self,
         client: &BankClient,
@@ -813,6 +813,15 @@ impl Wallet {
                         return Err(WalletError::BadReceipt {
                             txid: r.txid.to_hex(),
                         })
+                    }
+                    // The paying wallet is frozen: the node holds the packet's notes with the
+                    // wallet and settles it if the freeze is lifted (docs/offline.md), so it
+                    // stays pending rather than failing.
+                    Err(ClientError::Rejected { code, message, .. }) if code == "frozen_wallet" => {
+                        (
+                            packet_state::PENDING,
+                            format!("{code}: {message}; kept pending until the payer is unfrozen"),
+                        )
                     }
                     Err(ClientError::Rejected {
                         status,
