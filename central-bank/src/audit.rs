@@ -335,6 +335,36 @@ pub fn verify_ledger(
 
 fn compare_tables(conn: &Connection, replay: &Replay) -> Result<(), IntegrityError> {
     let table = |table: &'static str, reason: String| IntegrityError::Table { table, reason };
+    // Pending flags and holdings are what claims are proven against: an edited row would let a
+    // wallet claim past its limits, so both are checked against the replay in pairs.
+    let pending = crate::holdings::pending_ids(conn)?;
+    let replayed: std::collections::HashSet<NoteId> = replay
+        .notes
+        .iter()
+        .filter(|(_, (n, _, _))| n.pending)
+        .map(|(id, _)| *id)
+        .collect();
+    if pending != replayed {
+        return Err(table(
+            "notes",
+            format!(
+                "{} notes are marked pending, the blocks leave {} pending",
+                pending.len(),
+                replayed.len()
+            ),
+        ));
+    }
+    let stored = crate::holdings::all_holdings(conn)?;
+    if stored.len() != replay.holdings.len()
+        || stored
+            .iter()
+            .any(|(k, h)| replay.holdings.get(k) != Some(h))
+    {
+        return Err(table(
+            "holdings",
+            "the stored balance and inflow sums differ from the replay of the blocks".into(),
+        ));
+    }
     let notes = store::all_notes(conn)?;
     if notes.len() != replay.notes.len() {
         return Err(table(

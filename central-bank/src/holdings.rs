@@ -121,3 +121,35 @@ pub fn apply_tx(
     }
     Ok(())
 }
+
+/// Every note marked pending, for the integrity check.
+pub fn pending_ids(conn: &Connection) -> StoreResult<std::collections::HashSet<dfc_core::NoteId>> {
+    let mut st = conn.prepare_cached("SELECT id FROM notes WHERE pending = 1")?;
+    let rows = st.query_map([], |r| r.get::<_, Vec<u8>>(0))?;
+    let mut out = std::collections::HashSet::new();
+    for row in rows {
+        let bytes: [u8; 32] = row?
+            .try_into()
+            .map_err(|_| StoreError::corrupt("notes", "note id is not 32 bytes"))?;
+        out.insert(dfc_core::Hash32(bytes));
+    }
+    Ok(out)
+}
+
+/// Every stored holding, for the integrity check.
+pub fn all_holdings(conn: &Connection) -> StoreResult<Vec<(PublicKey, Holding)>> {
+    let mut st = conn.prepare_cached("SELECT account FROM holdings ORDER BY rowid")?;
+    let keys = st
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::with_capacity(keys.len());
+    for k in keys {
+        let arr: [u8; 32] = k
+            .try_into()
+            .map_err(|_| StoreError::corrupt("holdings", "account is not 32 bytes"))?;
+        let key = PublicKey::from_bytes(&arr).map_err(|e| StoreError::corrupt("holdings", e))?;
+        let h = holding(conn, &key)?;
+        out.push((key, h));
+    }
+    Ok(out)
+}

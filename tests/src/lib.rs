@@ -481,7 +481,8 @@ impl TestWallet {
         BuildOptions {
             compliance: Some(ComplianceContext {
                 payer_tier: self.tier,
-                own_keys: vec![self.address.spend],
+                // The wallet's purse key is its own account: funding the purse is change.
+                own_keys: vec![self.address.spend, self.keys.purse_key(0).public()],
                 payee_tiers: vec![(to.spend, payee_tier)],
             }),
         }
