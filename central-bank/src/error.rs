@@ -167,7 +167,6 @@ pub fn tx_error_code(e: &TxError) -> (StatusCode, &'static str) {
         TxError::ComplianceNotAllowed => (S::BAD_REQUEST, "compliance_not_allowed"),
         TxError::MissingDisclosure { .. } => (S::BAD_REQUEST, "missing_disclosure"),
         TxError::BadDisclosure { .. } => (S::BAD_REQUEST, "bad_disclosure"),
-        TxError::BadBoundProof => (S::BAD_REQUEST, "over_cap_or_threshold"),
         TxError::OverCap { .. } => (S::BAD_REQUEST, "over_cap"),
         TxError::WrongGenesis { .. } => (S::BAD_REQUEST, "wrong_genesis"),
         TxError::MultiplePayers { .. } => (S::BAD_REQUEST, "multiple_payers"),

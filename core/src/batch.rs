@@ -17,9 +17,10 @@
 //! prover cannot predict them when making its proofs. Signatures go to
 //! `schnorrkel::verify_batch_rng`, which weights them the same way (128-bit weights).
 //!
-//! A transfer's bound proof (its per-party caps) and a claim's proof (holding and turnover limits)
-//! are range proofs like the output range proof and join the same multiscalar multiplication,
-//! each under its own weight. Disclosures to the regulator (only on payees at or above the
+//! A transfer's range proof covers its bounds (its per-party caps) after its outputs, and a claim's
+//! proof (holding and turnover limits) is a range proof too: both join the same multiscalar
+//! multiplication, each under its own weight (up to 64 aggregated values, the most a transfer's
+//! 16 outputs and 17 bounds pad to). Disclosures to the regulator (only on payees at or above the
 //! reporting threshold) are verified one by one while the batch is prepared.
 //!
 //! # Fallback
@@ -265,11 +266,26 @@ fn tx_terms(
     let balance_c = balance_challenge(txid, &excess_compressed, r);
 
     if tx.kind != TxKind::Claim {
-        let commitments: Vec<(CompressedRistretto, RistrettoPoint)> = tx
+        // One proof over the outputs and, for a transfer, its bounds' derived commitments.
+        let mut commitments: Vec<(CompressedRistretto, RistrettoPoint)> = tx
             .outputs
             .iter()
             .map(|o| (*o.commitment.compressed(), *o.commitment.point()))
             .collect();
+        if let Some(section) = &tx.compliance {
+            let outputs: Vec<RistrettoPoint> = commitments.iter().map(|(_, p)| *p).collect();
+            // Disclosures are rare (receipts at or above the threshold) and verified one by one.
+            section
+                .verify_disclosures(&tx.body_id(), params, &outputs)
+                .ok()?;
+            commitments.extend(
+                section
+                    .bound_points(params, &outputs)
+                    .ok()?
+                    .into_iter()
+                    .map(pair),
+            );
+        }
         ranges.push(bulletproof::prepare(
             &mut tx.range_transcript(),
             &commitments,
@@ -277,30 +293,6 @@ fn tx_terms(
             &padding,
         )?);
         m = padded_len(commitments.len());
-        if let Some(section) = &tx.compliance {
-            let points: Vec<RistrettoPoint> = commitments.iter().map(|(_, p)| *p).collect();
-            let body = tx.body_id();
-            // Disclosures are rare (receipts at or above the threshold) and verified one by one.
-            section.verify_disclosures(&body, params, &points).ok()?;
-            let bounds = crate::compliance::bounds(section, params).ok()?;
-            if !bounds.is_empty() {
-                let derived: Vec<_> = section
-                    .bound_points(params, &points)
-                    .ok()?
-                    .into_iter()
-                    .map(pair)
-                    .collect();
-                ranges.push(bulletproof::prepare(
-                    &mut crate::compliance::bound_transcript(&body, &bounds),
-                    &derived,
-                    &section.bound_proof,
-                    &padding,
-                )?);
-                m = m.max(padded_len(derived.len()));
-            } else if !section.bound_proof.is_empty() {
-                return None;
-            }
-        }
     }
     Some(TxTerms {
         sigs,
@@ -364,14 +356,14 @@ impl Prepared {
 #[cfg(test)]
 mod tests {
     use super::bulletproof::flat_gens;
-    use crate::range::{bulletproof_gens, MAX_AGGREGATION, RANGE_BITS};
+    use crate::range::{bulletproof_gens, MAX_PARTIES, RANGE_BITS};
 
     /// The re-derived generator chain matches the crate's public view of `G` for every party, so
     /// the same chain under the label `H` gives the crate's private `H`.
     #[test]
     fn generators_match_bulletproofs() {
         let gens = flat_gens();
-        for party in 0..MAX_AGGREGATION {
+        for party in 0..MAX_PARTIES {
             let ours = &gens.g[party * RANGE_BITS..(party + 1) * RANGE_BITS];
             let theirs: Vec<_> = bulletproof_gens().share(party).G(RANGE_BITS).collect();
             assert_eq!(ours.len(), theirs.len());

@@ -146,7 +146,9 @@ pub fn build_with<R: RngCore + CryptoRng>(
     if tx.outputs.is_empty() {
         return Err(BuildError::Rule(TxError::NoOutputs));
     }
-    tx.range_proof = range::prove(&mut tx.range_transcript(), &values, rng);
+    // A transfer's one range proof covers its outputs and then its bounds (its flow section).
+    let mut planned = None;
+    let mut values = values;
     if kind == TxKind::Transfer {
         let top = u8::try_from(params.tiers.len().saturating_sub(1)).unwrap_or(u8::MAX);
         let mut ctx = options
@@ -159,17 +161,16 @@ pub fn build_with<R: RngCore + CryptoRng>(
             });
         ctx.own_keys.extend(inputs.iter().map(|i| i.key.public()));
         let owners: Vec<_> = tx.outputs.iter().map(|o| o.owner).collect();
+        let (section, disclosed) = Compliance::plan(params, &ctx, &owners, &openings)?;
+        values.extend(section.bound_values(params, &disclosed, &openings)?);
+        planned = Some((section, disclosed));
+    }
+    tx.range_proof = range::prove_bits(&mut tx.range_transcript(), &values, range::RANGE_BITS, rng);
+    if let Some((mut section, disclosed)) = planned {
         let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();
         let body = tx.body_id();
-        tx.compliance = Some(Compliance::build(
-            &body,
-            params,
-            &ctx,
-            &owners,
-            &commitments,
-            &openings,
-            rng,
-        )?);
+        section.disclose(&body, params, &commitments, &openings, &disclosed, rng)?;
+        tx.compliance = Some(section);
     }
     let txid = tx.id();
     let x: Scalar = openings.iter().map(|o| o.blinding).sum::<Scalar>()

@@ -295,8 +295,10 @@ pub enum TxError {
     /// The balance proof does not verify: inputs do not equal outputs plus public amounts.
     #[error("inputs do not balance outputs: the balance proof does not verify")]
     Unbalanced,
-    /// The aggregated range proof does not verify (an amount may be negative or wrapped).
-    #[error("range proof does not verify: an output amount may be out of range")]
+    /// The aggregated range proof does not verify: an output amount may be negative or wrapped,
+    /// or (a transfer) a party's receipt may exceed its tier cap, the payer's cap or the
+    /// undisclosed threshold.
+    #[error("range proof does not verify: an output amount may be out of range, or a party's receipt over its tier cap or the undisclosed threshold")]
     BadRangeProof,
     /// The transaction was made for another ledger (its genesis hash is not this ledger's).
     #[error("transaction is for the ledger with genesis {got}, not this ledger ({expected}): a transaction cannot be replayed on another ledger")]
@@ -326,10 +328,6 @@ pub enum TxError {
         /// Payee party (1-based).
         party: usize,
     },
-    /// The bound proof does not verify: what a party receives may exceed its tier cap, the payer's
-    /// tier cap or the undisclosed threshold.
-    #[error("the bound proof does not verify: what a party receives may exceed a tier cap or the undisclosed threshold")]
-    BadBoundProof,
     /// The builder was asked for amounts over a cap.
     #[error("amounts exceed the bound of {bound} minor units")]
     OverCap {

@@ -20,9 +20,9 @@ use crate::note::{pedersen_gens, Commitment};
 pub const RANGE_BITS: usize = 64;
 /// The most values one output range proof aggregates, which bounds outputs per transaction.
 pub const MAX_AGGREGATION: usize = 16;
-/// The most values any proof aggregates (compliance bound proofs may cover every output and the
-/// sender's total).
-pub const MAX_PARTIES: usize = 32;
+/// The most values any proof aggregates: a transfer's one proof covers its outputs (at most 16)
+/// and its bounds (the payer's and one per payee, at most 17), padded to 64.
+pub const MAX_PARTIES: usize = 64;
 
 /// The Bulletproof generators, built once per process (building them costs milliseconds).
 pub fn bulletproof_gens() -> &'static BulletproofGens {

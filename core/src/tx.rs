@@ -192,6 +192,21 @@ impl Transaction {
         }
     }
 
+    /// The points the range proof covers: the output commitments and, for a transfer, its bounds'
+    /// derived commitments (`dfc_core::compliance`), in that order.
+    pub fn range_points(
+        &self,
+        params: &crate::params::NetworkParams,
+    ) -> Result<Vec<RistrettoPoint>, crate::error::TxError> {
+        let outputs: Vec<RistrettoPoint> =
+            self.outputs.iter().map(|o| *o.commitment.point()).collect();
+        let mut points = outputs.clone();
+        if let Some(section) = &self.compliance {
+            points.extend(section.bound_points(params, &outputs)?);
+        }
+        Ok(points)
+    }
+
     /// The range-proof transcript, bound to the network, kind, public amount, inputs and outputs,
     /// so a proof cannot be moved into another transaction.
     pub fn range_transcript(&self) -> Transcript {
@@ -246,11 +261,11 @@ impl Transaction {
         for o in &self.outputs {
             o.encode(&mut w);
         }
-        w.u16(u16::try_from(self.range_proof.len()).unwrap_or(u16::MAX));
-        w.bytes(&self.range_proof);
         if let Some(c) = &self.compliance {
             c.encode(&mut w);
         }
+        w.u16(u16::try_from(self.range_proof.len()).unwrap_or(u16::MAX));
+        w.bytes(&self.range_proof);
         if let Some(c) = &self.claim {
             c.encode(&mut w);
         }
@@ -306,10 +321,17 @@ impl Transaction {
         for _ in 0..n_out {
             outputs.push(Output::decode(&mut r)?);
         }
+        let compliance = if kind == TxKind::Transfer {
+            Some(Compliance::decode(&mut r, n_out)?)
+        } else {
+            None
+        };
+        // A transfer's one range proof covers its outputs and then its bounds.
+        let values = n_out + compliance.as_ref().map_or(0, Compliance::bound_count);
         let proof_len = usize::from(r.u16("range proof length")?);
         let range_proof = r.take(proof_len, "range proof")?.to_vec();
-        if n_out > 0 {
-            range::check_encoding(&range_proof, n_out)?;
+        if values > 0 {
+            range::check_encoding_bits(&range_proof, values, range::RANGE_BITS)?;
         } else if !range_proof.is_empty() {
             return Err(DecodeError::BadLength {
                 field: "range proof",
@@ -317,11 +339,6 @@ impl Transaction {
                 expected: "0 for a transaction without outputs".into(),
             });
         }
-        let compliance = if kind == TxKind::Transfer {
-            Some(Compliance::decode(&mut r, n_out)?)
-        } else {
-            None
-        };
         let claim = if kind == TxKind::Claim {
             Some(ClaimSection::decode(&mut r)?)
         } else {

@@ -155,17 +155,6 @@ pub fn check_structure(tx: &Transaction, params: &NetworkParams) -> Result<(), T
             return Err(TxError::DuplicateOutputCommitment { index });
         }
     }
-    // Decoding already checked every point and scalar of the proof; here only its length, so a
-    // decoded transaction does not pay for decompressing the proof's points twice. Verification
-    // decompresses them again in any case.
-    let expected = range::proof_len(tx.outputs.len());
-    if tx.range_proof.len() != expected {
-        return Err(TxError::Decode(crate::error::DecodeError::BadLength {
-            field: "range proof",
-            len: tx.range_proof.len(),
-            expected: expected.to_string(),
-        }));
-    }
     match (tx.kind, &tx.compliance) {
         (TxKind::Transfer, None) => return Err(TxError::ComplianceMissing),
         (TxKind::Transfer, Some(section)) => {
@@ -176,6 +165,18 @@ pub fn check_structure(tx: &Transaction, params: &NetworkParams) -> Result<(), T
         }
         (_, Some(_)) => return Err(TxError::ComplianceNotAllowed),
         _ => {}
+    }
+    // Decoding already checked every point and scalar of the proof; here only its length, so a
+    // decoded transaction does not pay for decompressing the proof's points twice. Verification
+    // decompresses them again in any case. A transfer's proof covers its bounds too.
+    let values = tx.outputs.len() + tx.compliance.as_ref().map_or(0, |c| c.bound_count());
+    let expected = range::proof_len(values);
+    if tx.range_proof.len() != expected {
+        return Err(TxError::Decode(crate::error::DecodeError::BadLength {
+            field: "range proof",
+            len: tx.range_proof.len(),
+            expected: expected.to_string(),
+        }));
     }
     if tx.claim.is_some() {
         return Err(TxError::Decode(crate::error::DecodeError::Invalid {
@@ -509,10 +510,16 @@ pub fn verify_crypto(
     {
         return Err(TxError::Unbalanced);
     }
-    if !range::verify(
+    let points: Vec<_> = tx
+        .range_points(params)?
+        .iter()
+        .map(|p| p.compress())
+        .collect();
+    if !range::verify_bits(
         &mut tx.range_transcript(),
-        &tx.commitments(),
+        &points,
         &tx.range_proof,
+        range::RANGE_BITS,
     ) {
         return Err(TxError::BadRangeProof);
     }

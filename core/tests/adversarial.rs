@@ -422,7 +422,6 @@ fn zero_outputs_and_a_transfer_without_inputs_are_refused() {
     let section = tx.compliance.as_mut().unwrap();
     section.parties.clear();
     section.payee_tiers.clear();
-    section.bound_proof.clear();
     let decoded = Transaction::decode(&tx.encode()).unwrap();
     rejects(&mut f, &decoded, TxError::NoOutputs);
 

@@ -291,7 +291,8 @@ fn range_proof_with_one_byte_changed() {
     ];
     for (k, start) in offsets.into_iter().enumerate() {
         let mut bad = transfer(&b.f, 17, 510);
-        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, 2, start);
+        // Two outputs and two bounds (the payer's, bob's).
+        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, 4, start);
         bad.resign(511 + k as u64);
         assert_eq!(check_structure(&bad.tx, &b.f.n.params), Ok(()));
         caught_everywhere(&bad.tx, TxError::BadRangeProof);
@@ -392,8 +393,10 @@ fn mixed_aggregation_sizes() {
     // One bad proof of each size, each alone in the mixed batch, is named.
     for (k, m) in made.iter().enumerate() {
         let mut bad = m.clone();
-        let outputs = bad.tx.outputs.len();
-        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, outputs, 128);
+        // The proof covers the outputs and the transfer's bounds.
+        let values =
+            bad.tx.outputs.len() + bad.tx.compliance.as_ref().map_or(0, |c| c.bound_count());
+        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, values, 128);
         bad.resign(700 + k as u64);
         let mut batch = txs.clone();
         batch[k] = bad.tx;
@@ -704,23 +707,16 @@ fn claim_proof_with_one_byte_changed() {
 }
 
 #[test]
-fn transfer_bound_proof_from_another_transfer_or_altered() {
+fn transfer_range_proof_over_bounds_from_another_transfer_or_altered() {
     let b = base();
     let mut bad = transfer(&b.f, 23, 560);
-    bad.tx.compliance.as_mut().unwrap().bound_proof = b.valid[4]
-        .tx
-        .compliance
-        .as_ref()
-        .unwrap()
-        .bound_proof
-        .clone();
+    bad.tx.range_proof = b.valid[4].tx.range_proof.clone();
     bad.resign(561);
-    caught_everywhere(&bad.tx, TxError::BadBoundProof);
+    caught_everywhere(&bad.tx, TxError::BadRangeProof);
 
     let mut bad = transfer(&b.f, 23, 562);
-    let section = bad.tx.compliance.as_mut().unwrap();
-    // Two bounds (the payer's, bob's): a proof over two values.
-    section.bound_proof = flip_decodable(&section.bound_proof, 2, 160);
+    // Two outputs and two bounds (the payer's, bob's): a proof over four values.
+    bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, 4, 160);
     bad.resign(563);
-    caught_everywhere(&bad.tx, TxError::BadBoundProof);
+    caught_everywhere(&bad.tx, TxError::BadRangeProof);
 }

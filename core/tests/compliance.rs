@@ -125,7 +125,7 @@ fn a_capped_wallet_cannot_receive_over_its_cap() {
     let mut forged = lie.clone();
     forged.tx.compliance.as_mut().unwrap().payee_tiers[0] = 0;
     resign(&mut forged.tx, &c.notes, blindings(&lie), 4);
-    assert_eq!(node_checks(&c, &forged.tx), Err(TxError::BadBoundProof));
+    assert_eq!(node_checks(&c, &forged.tx), Err(TxError::BadRangeProof));
     // A tier the network does not have is refused before any lookup.
     let mut unknown = lie.clone();
     unknown.tx.compliance.as_mut().unwrap().payee_tiers[0] = 7;
@@ -218,7 +218,7 @@ fn a_missing_or_wrong_disclosure_is_rejected() {
     let mut missing = b.clone();
     missing.tx.compliance.as_mut().unwrap().disclosures.clear();
     resign(&mut missing.tx, &c.notes, blindings(&b), 8);
-    assert_eq!(node_checks(&c, &missing.tx), Err(TxError::BadBoundProof));
+    assert_eq!(node_checks(&c, &missing.tx), Err(TxError::BadRangeProof));
 
     // A disclosure of a different amount, made honestly for another transaction, does not open
     // this payee's commitment.

@@ -361,25 +361,34 @@ fn a_payment_split_under_the_cap_is_summed() {
     .unwrap();
     let tx = &honest_cap.tx;
     let owners: Vec<_> = tx.outputs.iter().map(|o| o.owner).collect();
-    let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();
     let blindings: Vec<_> = honest_cap.openings.iter().map(|o| o.blinding).collect();
+    // A section stated for `fake_owners` and the one range proof over the outputs and that
+    // section's bounds, proven from `openings` (which may lie about the amounts).
     let section_for = |fake_owners: &[dfc_core::PublicKey],
                        ctx: &ComplianceContext,
                        openings: &[Opening],
                        seed| {
-        Compliance::build(
-            &tx.body_id(),
-            &n.params,
-            ctx,
-            fake_owners,
-            &commitments,
-            openings,
+        let (section, disclosed) = Compliance::plan(&n.params, ctx, fake_owners, openings).unwrap();
+        let mut values: Vec<(u64, curve25519_dalek::scalar::Scalar)> = honest_cap
+            .openings
+            .iter()
+            .map(|o| (o.amount.units(), o.blinding))
+            .collect();
+        values.extend(
+            section
+                .bound_values(&n.params, &disclosed, openings)
+                .unwrap(),
+        );
+        let proof = dfc_core::range::prove_bits(
+            &mut tx.range_transcript(),
+            &values,
+            dfc_core::range::RANGE_BITS,
             &mut rng(seed),
-        )
-        .unwrap()
+        );
+        (section, proof)
     };
 
-    // (1) Four payees for bob's one account, each under 50.00: a valid bound proof for a false
+    // (1) Four payees for bob's one account, each under 50.00: a valid range proof for a false
     // grouping. The registry comparison refuses it before any proof.
     let fakes: Vec<_> = (0..4u8)
         .map(|i| dfc_core::SigningKey::from_seed(&[100 + i; 32]).public())
@@ -392,12 +401,9 @@ fn a_payment_split_under_the_cap_is_summed() {
         payee_tiers: fakes.iter().map(|k| (*k, 0)).collect(),
     };
     let mut split = tx.clone();
-    split.compliance = Some(section_for(
-        &split_owners,
-        &split_ctx,
-        &honest_cap.openings,
-        4,
-    ));
+    let (section, proof) = section_for(&split_owners, &split_ctx, &honest_cap.openings, 4);
+    split.compliance = Some(section);
+    split.range_proof = proof;
     assert_eq!(
         split.compliance.as_ref().unwrap().parties,
         vec![1, 2, 3, 4, 0]
@@ -419,7 +425,7 @@ fn a_payment_split_under_the_cap_is_summed() {
         Ok(())
     );
 
-    // (2) The honest grouping (one payee, tier 0) with a bound proof over amounts the outputs do
+    // (2) The honest grouping (one payee, tier 0) with bounds proven over amounts the outputs do
     // not hold (1,000 each instead of 4,999).
     let mut lied: Vec<Opening> = honest_cap.openings.clone();
     for o in lied.iter_mut().take(4) {
@@ -431,13 +437,15 @@ fn a_payment_split_under_the_cap_is_summed() {
         payee_tiers: vec![(bob.spend.public(), 0)],
     };
     let mut forged = tx.clone();
-    forged.compliance = Some(section_for(&owners, &one_ctx, &lied, 5));
+    let (section, proof) = section_for(&owners, &one_ctx, &lied, 5);
+    forged.compliance = Some(section);
+    forged.range_proof = proof;
     assert_eq!(
         forged.compliance.as_ref().unwrap().parties,
         vec![1, 1, 1, 1, 0]
     );
     resign(&mut forged, &notes, blindings, 5);
-    rejects(&mut l, &forged, TxError::BadBoundProof, &watched);
+    rejects(&mut l, &forged, TxError::BadRangeProof, &watched);
 }
 
 #[test]

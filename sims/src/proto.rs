@@ -86,7 +86,7 @@ impl Templates {
         let mut rng = ChaCha20Rng::seed_from_u64(0x7e3f_1a2b);
         let mut range_proofs = Vec::new();
         let mut m = 1usize;
-        while m <= range::MAX_AGGREGATION {
+        while m <= range::MAX_PARTIES {
             let values: Vec<(u64, Scalar)> = (0..m).map(|_| (0, Scalar::ONE)).collect();
             let mut t = merlin::Transcript::new(b"dfc-sims/range-template");
             range_proofs.push(range::prove(&mut t, &values, &mut rng));
@@ -470,17 +470,19 @@ fn build_clear(
     };
     let mut tx = tx;
     if kind == TxKind::Transfer {
-        tx.compliance = Some(clear_flows(params, t, inputs, &tx.outputs));
+        let section = clear_flows(params, inputs, &tx.outputs);
+        // The one range proof covers the outputs and the bounds.
+        tx.range_proof = t.range_proof(tx.outputs.len() + section.bound_count());
+        tx.compliance = Some(section);
     }
     Ok(Built { tx, openings })
 }
 
 /// The flow section of a fast-fidelity transfer: the real grouping of outputs into payer and
 /// payees (the registry is the ledger's open one: every member at the top tier; the engine checks
-/// the scenario's tier caps in the clear) with a template bound proof of the right size.
+/// the scenario's tier caps in the clear); the template range proof covers its bounds.
 fn clear_flows(
     params: &NetworkParams,
-    t: &Templates,
     inputs: &[SpendInput],
     outputs: &[Output],
 ) -> dfc_core::compliance::Compliance {
@@ -508,10 +510,5 @@ fn clear_flows(
         parties,
         payee_tiers: vec![top; payees.len()],
         disclosures: Vec::new(),
-        bound_proof: if payees.is_empty() {
-            Vec::new()
-        } else {
-            t.range_proof(payees.len() + 1)
-        },
     }
 }

@@ -272,7 +272,7 @@ async fn limits_hold_on_hidden_amounts() {
     let mut forged = lie.tx.clone();
     forged.compliance.as_mut().expect("section").payee_tiers = vec![0];
     resign(&mut forged, &lie, &inputs);
-    assert_eq!(code(client.submit(&forged).await), "over_cap_or_threshold");
+    assert_eq!(code(client.submit(&forged).await), "bad_range_proof");
     assert_eq!(state(&client).await, before, "refusals changed nothing");
 
     tracing::info!("--- splitting one payment into outputs to the same payee: summed per party");
@@ -320,36 +320,43 @@ async fn limits_hold_on_hidden_amounts() {
             dfc_core::TxError::OverCap { .. }
         ))
     ));
-    // A lying wallet states the four pieces as four payees, each under the cap, with a bound
+    // A lying wallet states the four pieces as four payees, each under the cap, with a range
     // proof that is valid for that grouping: only the registry's grouping check can stop it.
     let mut as_tier2 = ctx(&alice, &bob);
     as_tier2.payee_tiers = vec![(bob.address.spend, 2)];
     let lie = split(as_tier2).expect("builds at tier 2");
     let mut four = lie.tx.clone();
     {
-        let body = four.body_id();
-        let section = four.compliance.as_mut().expect("section");
-        section.parties = vec![1, 2, 3, 4, 0];
-        section.payee_tiers = vec![0; 4];
-        let bounds = dfc_core::compliance::bounds(section, &params).expect("bounds");
-        let values: Vec<(u64, Scalar)> = bounds
-            .iter()
-            .map(|b| {
-                let sum: u64 = b
-                    .outputs
-                    .iter()
-                    .map(|o| lie.openings[*o].amount.units())
-                    .sum();
-                let r: Scalar = b.outputs.iter().map(|o| lie.openings[*o].blinding).sum();
-                (b.bound.units() - sum, -r)
-            })
+        let fakes: Vec<dfc_core::PublicKey> = (0..4u8)
+            .map(|i| dfc_core::SigningKey::from_seed(&[100 + i; 32]).public())
             .collect();
-        section.bound_proof = dfc_core::range::prove_bits(
-            &mut dfc_core::compliance::bound_transcript(&body, &bounds),
+        let mut owners = fakes.clone();
+        owners.push(alice.address.spend);
+        let fake_ctx = ComplianceContext {
+            payer_tier: 2,
+            own_keys: vec![alice.address.spend],
+            payee_tiers: fakes.iter().map(|k| (*k, 0)).collect(),
+        };
+        let (section, disclosed) =
+            dfc_core::compliance::Compliance::plan(&params, &fake_ctx, &owners, &lie.openings)
+                .expect("plans");
+        let mut values: Vec<(u64, Scalar)> = lie
+            .openings
+            .iter()
+            .map(|o| (o.amount.units(), o.blinding))
+            .collect();
+        values.extend(
+            section
+                .bound_values(&params, &disclosed, &lie.openings)
+                .expect("each piece is under the tier-0 cap"),
+        );
+        four.range_proof = dfc_core::range::prove_bits(
+            &mut four.range_transcript(),
             &values,
             dfc_core::range::RANGE_BITS,
             &mut rand::rngs::OsRng,
         );
+        four.compliance = Some(section);
     }
     resign(&mut four, &lie, &split_inputs);
     assert_eq!(code(client.submit(&four).await), "wrong_parties");
@@ -529,7 +536,7 @@ async fn limits_hold_on_hidden_amounts() {
         .disclosures
         .clear();
     resign(&mut missing, &big, &inputs);
-    assert_eq!(code(client.submit(&missing).await), "over_cap_or_threshold");
+    assert_eq!(code(client.submit(&missing).await), "bad_range_proof");
     let (other, _) =
         transfer(&params, &alice, &carol, 90_000, ctx(&alice, &carol)).expect("builds");
     let mut wrong = big.tx.clone();

@@ -15,9 +15,9 @@ use sha3::digest::{ExtendableOutput, Update, XofReader};
 use sha3::Shake256;
 use std::sync::OnceLock;
 
-use crate::range::{padded_len, proof_len, MAX_AGGREGATION, RANGE_BITS};
+use crate::range::{padded_len, proof_len, MAX_PARTIES, RANGE_BITS};
 
-/// The flattened generators `G` and `H` of parties `0..MAX_AGGREGATION`, party-major: generator
+/// The flattened generators `G` and `H` of parties `0..MAX_PARTIES`, party-major: generator
 /// `i` of party `j` is at `j·RANGE_BITS + i`, which is the order `BulletproofGens::G(n, m)` and
 /// `H(n, m)` iterate in for `n = RANGE_BITS`. A proof aggregating `m` values uses the first
 /// `RANGE_BITS·m` of each.
@@ -50,10 +50,10 @@ fn chain(kind: u8, party: u32, count: usize) -> Vec<RistrettoPoint> {
 pub(crate) fn flat_gens() -> &'static FlatGens {
     static GENS: OnceLock<FlatGens> = OnceLock::new();
     GENS.get_or_init(|| {
-        let mut g = Vec::with_capacity(RANGE_BITS * MAX_AGGREGATION);
-        let mut h = Vec::with_capacity(RANGE_BITS * MAX_AGGREGATION);
-        for party in 0..MAX_AGGREGATION {
-            let party = u32::try_from(party).expect("MAX_AGGREGATION is 16");
+        let mut g = Vec::with_capacity(RANGE_BITS * MAX_PARTIES);
+        let mut h = Vec::with_capacity(RANGE_BITS * MAX_PARTIES);
+        for party in 0..MAX_PARTIES {
+            let party = u32::try_from(party).expect("MAX_PARTIES is 64");
             g.extend(chain(b'G', party, RANGE_BITS));
             h.extend(chain(b'H', party, RANGE_BITS));
         }
@@ -153,7 +153,7 @@ pub(crate) struct Accumulator {
 
 impl Accumulator {
     pub(crate) fn new() -> Self {
-        let len = RANGE_BITS * MAX_AGGREGATION;
+        let len = RANGE_BITS * MAX_PARTIES;
         Accumulator {
             g: vec![Scalar::ZERO; len],
             h: vec![Scalar::ZERO; len],
@@ -201,7 +201,7 @@ pub(crate) fn prepare(
     proof: &[u8],
     padding: &CompressedRistretto,
 ) -> Option<RangeTerms> {
-    if commitments.is_empty() || commitments.len() > MAX_AGGREGATION {
+    if commitments.is_empty() || commitments.len() > MAX_PARTIES {
         return None;
     }
     let parsed = parse(proof, commitments.len())?;

@@ -1,10 +1,9 @@
 //! The per-party flow section of a transfer: grouping of outputs into payer and payees, the stated
 //! tiers, disclosures, and the bound proof. See the parent module for the construction.
 
-use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
-use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 
 use super::{disclose, Disclosure};
@@ -14,8 +13,6 @@ use crate::error::{DecodeError, TxError};
 use crate::keys::PublicKey;
 use crate::note::{pedersen_gens, Hash32, Opening};
 use crate::params::{NetworkParams, MAX_OUTPUTS_CAP};
-use crate::range;
-use crate::transcript::TranscriptProtocol;
 use crate::validate::Account;
 
 /// The flow section of a transfer.
@@ -30,8 +27,6 @@ pub struct Compliance {
     pub payee_tiers: Vec<u8>,
     /// Disclosures, by strictly increasing payee party.
     pub disclosures: Vec<Disclosure>,
-    /// One aggregated 64-bit range proof over every bound's derived commitment.
-    pub bound_proof: Vec<u8>,
 }
 
 /// A statement "these outputs together are worth at most `bound`".
@@ -86,13 +81,20 @@ impl Compliance {
         for d in &self.disclosures {
             d.encode(w);
         }
-        w.u16(u16::try_from(self.bound_proof.len()).unwrap_or(u16::MAX));
-        w.bytes(&self.bound_proof);
+    }
+
+    /// How many bounds the transaction's range proof covers besides its outputs: the payer's and
+    /// one per payee, none for a transfer to self.
+    pub fn bound_count(&self) -> usize {
+        match self.payees() {
+            0 => 0,
+            n => n + 1,
+        }
     }
 
     /// Decodes, refusing anything non-canonical: the grouping must number payees in order of first
-    /// appearance and use every payee, disclosures must name distinct payees in increasing order,
-    /// and the bound proof must have the exact length for the bounds the grouping implies.
+    /// appearance and use every payee, and disclosures must name distinct payees in increasing
+    /// order.
     pub fn decode(r: &mut Reader<'_>, outputs: usize) -> Result<Self, DecodeError> {
         let payer_tier = r.u8("payer tier")?;
         let n = r.count("parties", MAX_OUTPUTS_CAP)?;
@@ -146,40 +148,25 @@ impl Compliance {
             }
             disclosures.push(d);
         }
-        let len = usize::from(r.u16("bound proof length")?);
-        let bound_proof = r.take(len, "bound proof")?.to_vec();
-        let bounds = if payees == 0 { 0 } else { payees + 1 };
-        if bounds == 0 {
-            if !bound_proof.is_empty() {
-                return Err(DecodeError::BadLength {
-                    field: "bound proof",
-                    len,
-                    expected: "0 for a transfer to self".into(),
-                });
-            }
-        } else {
-            range::check_encoding_bits(&bound_proof, bounds, range::RANGE_BITS)?;
-        }
         Ok(Compliance {
             payer_tier,
             parties,
             payee_tiers,
             disclosures,
-            bound_proof,
         })
     }
 
-    /// Builds the section for outputs with the given owners and openings: groups outputs into
-    /// parties, discloses payees at or above the threshold, and proves every bound.
-    pub fn build<R: RngCore + CryptoRng>(
-        body_id: &Hash32,
+    /// Plans the section for outputs with the given owners and openings: groups outputs into
+    /// parties, states the tiers, and decides which payees are disclosed (receipts at or above the
+    /// threshold on a network with a regulator). Returns the section, still without its
+    /// disclosures (they are bound to the body, which holds the range proof over the bounds), and
+    /// the disclosed payees.
+    pub fn plan(
         params: &NetworkParams,
         ctx: &ComplianceContext,
         owners: &[PublicKey],
-        commitments: &[RistrettoPoint],
         openings: &[Opening],
-        rng: &mut R,
-    ) -> Result<Self, TxError> {
+    ) -> Result<(Self, Vec<usize>), TxError> {
         let mut payee_keys: Vec<PublicKey> = Vec::new();
         let mut parties = Vec::with_capacity(owners.len());
         for owner in owners {
@@ -215,36 +202,37 @@ impl Compliance {
                 })?;
             payee_tiers.push(tier);
         }
-        let mut section = Compliance {
+        let section = Compliance {
             payer_tier: ctx.payer_tier,
             parties,
             payee_tiers,
             disclosures: Vec::new(),
-            bound_proof: Vec::new(),
         };
         check_tiers(&section, params)?;
+        let mut disclosed = Vec::new();
         if let Some(rules) = &params.compliance {
             for k in 1..=section.payees() {
-                let outs = section.outputs_of(k);
-                let opening = sum_openings(openings, &outs)?;
+                let opening = sum_openings(openings, &section.outputs_of(k))?;
                 if opening.amount >= rules.reporting_threshold {
-                    let point: RistrettoPoint = outs.iter().map(|o| commitments[*o]).sum();
-                    let party = u8::try_from(k).unwrap_or(u8::MAX);
-                    section.disclosures.push(disclose(
-                        body_id,
-                        party,
-                        &point,
-                        &opening,
-                        &rules.regulator_key,
-                        rng,
-                    ));
+                    disclosed.push(k);
                 }
             }
         }
-        let bounds = bounds(&section, params)?;
-        if !bounds.is_empty() {
-            let mut values = Vec::with_capacity(bounds.len());
-            for b in &bounds {
+        Ok((section, disclosed))
+    }
+
+    /// The `(value, blinding)` of every bound's derived commitment `b·B − Σ C_o` (the slack under
+    /// the bound), which the transaction's range proof covers after its outputs. Refuses in the
+    /// clear a receipt over its bound ([`TxError::OverCap`]).
+    pub fn bound_values(
+        &self,
+        params: &NetworkParams,
+        disclosed: &[usize],
+        openings: &[Opening],
+    ) -> Result<Vec<(u64, Scalar)>, TxError> {
+        bounds_with(self, params, disclosed)?
+            .iter()
+            .map(|b| {
                 let opening = sum_openings(openings, &b.outputs)?;
                 let slack = b
                     .bound
@@ -252,48 +240,50 @@ impl Compliance {
                     .map_err(|_| TxError::OverCap {
                         bound: b.bound.units(),
                     })?;
-                values.push((slack.units(), -opening.blinding));
-            }
-            section.bound_proof = range::prove_bits(
-                &mut bound_transcript(body_id, &bounds),
-                &values,
-                range::RANGE_BITS,
-                rng,
-            );
-        }
-        Ok(section)
+                Ok((slack.units(), -opening.blinding))
+            })
+            .collect()
     }
 
-    /// Verifies every disclosure and the bound proof one by one (the batch verifier folds the bound
-    /// proof into its multiscalar multiplication instead, and calls [`Compliance::verify_disclosures`]).
+    /// Adds the disclosures of the payees `disclosed`, bound to the transaction body `body_id`.
+    pub fn disclose<R: RngCore + CryptoRng>(
+        &mut self,
+        body_id: &Hash32,
+        params: &NetworkParams,
+        commitments: &[RistrettoPoint],
+        openings: &[Opening],
+        disclosed: &[usize],
+        rng: &mut R,
+    ) -> Result<(), TxError> {
+        let Some(rules) = &params.compliance else {
+            return Ok(());
+        };
+        for &k in disclosed {
+            let outs = self.outputs_of(k);
+            let opening = sum_openings(openings, &outs)?;
+            let point: RistrettoPoint = outs.iter().map(|o| commitments[*o]).sum();
+            let party = u8::try_from(k).unwrap_or(u8::MAX);
+            self.disclosures.push(disclose(
+                body_id,
+                party,
+                &point,
+                &opening,
+                &rules.regulator_key,
+                rng,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Verifies the disclosures (the bounds are verified with the outputs, in the transaction's
+    /// one range proof).
     pub fn verify(
         &self,
         body_id: &Hash32,
         params: &NetworkParams,
         commitments: &[RistrettoPoint],
     ) -> Result<(), TxError> {
-        self.verify_disclosures(body_id, params, commitments)?;
-        let bounds = bounds(self, params)?;
-        if bounds.is_empty() {
-            return if self.bound_proof.is_empty() {
-                Ok(())
-            } else {
-                Err(TxError::BadBoundProof)
-            };
-        }
-        let points: Vec<CompressedRistretto> = bounds
-            .iter()
-            .map(|b| derived_point(b, commitments).compress())
-            .collect();
-        if !range::verify_bits(
-            &mut bound_transcript(body_id, &bounds),
-            &points,
-            &self.bound_proof,
-            range::RANGE_BITS,
-        ) {
-            return Err(TxError::BadBoundProof);
-        }
-        Ok(())
+        self.verify_disclosures(body_id, params, commitments)
     }
 
     /// Verifies the disclosures against the payees' summed commitments.
@@ -320,7 +310,8 @@ impl Compliance {
         Ok(())
     }
 
-    /// The bounds with their derived commitments `b·B − Σ C_o`: what the bound proof is over.
+    /// The bounds' derived commitments `b·B − Σ C_o`: what the range proof covers after the
+    /// outputs.
     pub fn bound_points(
         &self,
         params: &NetworkParams,
@@ -372,6 +363,20 @@ pub fn party_commitments(
 /// and which payees are disclosed: first the payer's tier cap over every payee output, then per
 /// payee its tier cap (and, undisclosed on a network with a regulator, `threshold − 1`).
 pub fn bounds(section: &Compliance, params: &NetworkParams) -> Result<Vec<Bound>, TxError> {
+    let disclosed: Vec<usize> = section
+        .disclosures
+        .iter()
+        .map(|d| usize::from(d.party))
+        .collect();
+    bounds_with(section, params, &disclosed)
+}
+
+/// [`bounds`] with the disclosed payees given (while building, before the disclosures exist).
+fn bounds_with(
+    section: &Compliance,
+    params: &NetworkParams,
+    disclosed: &[usize],
+) -> Result<Vec<Bound>, TxError> {
     check_tiers(section, params)?;
     let payees = section.payees();
     if payees == 0 {
@@ -393,11 +398,7 @@ pub fn bounds(section: &Compliance, params: &NetworkParams) -> Result<Vec<Bound>
     for k in 1..=payees {
         let mut bound = cap(section.payee_tiers[k - 1])?;
         if let Some(rules) = &params.compliance {
-            let disclosed = section
-                .disclosures
-                .iter()
-                .any(|d| usize::from(d.party) == k);
-            if !disclosed {
+            if !disclosed.contains(&k) {
                 let under = rules
                     .reporting_threshold
                     .checked_sub(Amount::from_units(1)?)
@@ -411,20 +412,6 @@ pub fn bounds(section: &Compliance, params: &NetworkParams) -> Result<Vec<Bound>
         });
     }
     Ok(out)
-}
-
-/// The bound proof's transcript, bound to the transaction body and every bound.
-pub fn bound_transcript(body_id: &Hash32, bounds: &[Bound]) -> Transcript {
-    let mut t = Transcript::new(super::BOUND_DOMAIN);
-    t.append_message(b"body", &body_id.0);
-    for b in bounds {
-        t.append_u64_le(b"bound", b.bound.units());
-        t.append_u64_le(b"n", b.outputs.len() as u64);
-        for o in &b.outputs {
-            t.append_u64_le(b"output", *o as u64);
-        }
-    }
-    t
 }
 
 fn derived_point(bound: &Bound, commitments: &[RistrettoPoint]) -> RistrettoPoint {

@@ -342,11 +342,16 @@ pub fn forge(
         compliance: None,
         claim: None,
     };
-    let values: Vec<(u64, Scalar)> = outs.iter().map(|o| (o.proven, o.blinding)).collect();
-    tx.range_proof = range::prove(&mut tx.range_transcript(), &values, &mut r);
+    let mut values: Vec<(u64, Scalar)> = outs.iter().map(|o| (o.proven, o.blinding)).collect();
     if kind == TxKind::Transfer {
-        tx.compliance = Some(forge_section(n, &tx, inputs, outs, &mut r));
+        tx.compliance = Some(forge_section(n, &tx, inputs, outs, &mut values));
     }
+    tx.range_proof = range::prove_bits(
+        &mut tx.range_transcript(),
+        &values,
+        range::RANGE_BITS,
+        &mut r,
+    );
     resign(
         &mut tx,
         inputs,
@@ -356,14 +361,15 @@ pub fn forge(
     tx
 }
 
-/// A flow section for a forged transfer: proven over the `proven` values where they fit under
-/// the caps, otherwise over zeros (a well-formed section whose bound proof does not verify).
+/// A flow section for a forged transfer, and its bounds appended to the range proof's `values`:
+/// proven over the `proven` values where they fit under the caps, otherwise over zeros (a
+/// well-formed section whose bounds do not verify).
 fn forge_section(
     n: &Net,
     tx: &Transaction,
     inputs: &[SpendInput],
     outs: &[ForgedOut],
-    r: &mut ChaCha20Rng,
+    values: &mut Vec<(u64, Scalar)>,
 ) -> Compliance {
     let owners: Vec<_> = tx.outputs.iter().map(|o| o.owner).collect();
     let payees: Vec<_> = owners.iter().map(|k| (*k, TOP_TIER)).collect();
@@ -372,7 +378,6 @@ fn forge_section(
         own_keys: inputs.iter().map(|i| i.key.public()).collect(),
         payee_tiers: payees,
     };
-    let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();
     let openings = |honest: bool| -> Vec<Opening> {
         outs.iter()
             .map(|o| Opening {
@@ -386,28 +391,15 @@ fn forge_section(
             })
             .collect()
     };
-    let body = tx.body_id();
-    Compliance::build(
-        &body,
-        &n.params,
-        &ctx,
-        &owners,
-        &commitments,
-        &openings(true),
-        r,
-    )
-    .or_else(|_| {
-        Compliance::build(
-            &body,
-            &n.params,
-            &ctx,
-            &owners,
-            &commitments,
-            &openings(false),
-            r,
-        )
-    })
-    .unwrap()
+    let (section, disclosed) = Compliance::plan(&n.params, &ctx, &owners, &openings(true))
+        .or_else(|_| Compliance::plan(&n.params, &ctx, &owners, &openings(false)))
+        .unwrap();
+    let bounds = section
+        .bound_values(&n.params, &disclosed, &openings(true))
+        .or_else(|_| section.bound_values(&n.params, &disclosed, &openings(false)))
+        .unwrap();
+    values.extend(bounds);
+    section
 }
 
 /// Recomputes the balance proof and owner signatures for the current body of `tx`, as the owner
