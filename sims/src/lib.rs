@@ -12,22 +12,26 @@
 //! | [`metrics`] | what is measured and `report.json` |
 //! | [`output`] | CSV, Markdown and files |
 //! | [`charts`] | PNG charts |
+//! | [`experiment`] | replications, sweeps and comparisons |
+//! | [`stats`] | means, standard deviations and 95% intervals |
 //! | [`load`] | the load generator against a live node |
 
 pub mod charts;
 pub mod engine;
+pub mod experiment;
 pub mod load;
 pub mod metrics;
 pub mod output;
 pub mod proto;
 pub mod scenario;
+pub mod stats;
 
 use metrics::{DayRow, Report};
 pub use proto::Fidelity;
 use scenario::Scenario;
 
 /// The scenarios shipped with the simulator: `(name, TOML text)`.
-pub const BUNDLED: [(&str, &str); 5] = [
+pub const BUNDLED: [(&str, &str); 6] = [
     (
         "rural-district",
         include_str!("../scenarios/rural-district.toml"),
@@ -44,6 +48,10 @@ pub const BUNDLED: [(&str, &str); 5] = [
     (
         "offline-fraud-stress",
         include_str!("../scenarios/offline-fraud-stress.toml"),
+    ),
+    (
+        "policy-holding-limit",
+        include_str!("../scenarios/policy-holding-limit.toml"),
     ),
 ];
 
