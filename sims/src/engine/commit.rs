@@ -191,10 +191,13 @@ impl Sim<'_> {
                         let txid = packet.tx.id();
                         let purse = packet.cert.purse.to_bytes();
                         let p = self.packets.len();
-                        for input in &packet.tx.inputs {
-                            self.metrics.offline_spent_notes.insert(*input);
-                        }
                         let fraud = self.agents[payer].fraud;
+                        // Only a double spender's notes can be offered twice.
+                        if fraud {
+                            for input in &packet.tx.inputs {
+                                self.metrics.offline_spent_notes.insert(*input);
+                            }
+                        }
                         let inputs_units: u64 =
                             job.inputs.iter().map(|i| i.opening.amount.units()).sum();
                         let change_units = inputs_units - amt.units();
@@ -211,8 +214,10 @@ impl Sim<'_> {
                                 .merchant_exposure(self.agents[payee].owed_units);
                         }
                         self.packets.push(Packet {
-                            tx: packet.tx.clone(),
-                            cert: packet.cert.clone(),
+                            tx: Some(packet.tx.clone()),
+                            cert: Some(packet.cert.clone()),
+                            txid,
+                            purse,
                             payer,
                             payee,
                             amount: amt,

@@ -169,8 +169,12 @@ enum PacketState {
 
 /// An offline payment accepted by its payee.
 struct Packet {
-    tx: Transaction,
-    cert: PurseCertificate,
+    /// The transaction and the payer's certificate, until the packet is resolved (then dropped:
+    /// a long run keeps only these few fields per payment).
+    tx: Option<Transaction>,
+    cert: Option<PurseCertificate>,
+    txid: TxId,
+    purse: [u8; 32],
     payer: usize,
     payee: usize,
     amount: Amount,
@@ -278,7 +282,8 @@ pub struct Sim<'a> {
     ledger: MemoryLedger,
     agents: Vec<Agent>,
     packets: Vec<Packet>,
-    /// Which offline transaction spent a note, for double-spend evidence.
+    /// Which offline transaction of a double spender spent a note, for the evidence against it
+    /// (honest payers never reuse a note, so theirs are not kept).
     spent_by: HashMap<NoteId, TxId>,
     offline_txs: HashMap<TxId, Transaction>,
     flows: Vec<FlowPlan>,

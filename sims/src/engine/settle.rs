@@ -52,9 +52,9 @@ impl Sim<'_> {
                 self.settle(p, t)?;
             }
             let pk = &self.packets[p];
-            let purse = pk.cert.purse.to_bytes();
-            let amt = pk.amount;
+            let (purse, txid, amt) = (pk.purse, pk.txid, pk.amount);
             let book = &mut self.agents[i].book;
+            book.txids.remove(&txid);
             if let Some(v) = book.per_purse.get_mut(&purse) {
                 *v = v.checked_sub(amt).unwrap_or(Amount::ZERO);
             }
@@ -99,8 +99,11 @@ impl Sim<'_> {
 
     /// Settles packet `p` on the ledger: commits it, or catches a double spend.
     pub(super) fn settle(&mut self, p: usize, t: u64) -> Result<(), SimError> {
-        let tx = self.packets[p].tx.clone();
-        let txid = tx.id();
+        let (Some(tx), Some(cert)) = (self.packets[p].tx.take(), self.packets[p].cert.take())
+        else {
+            return Ok(());
+        };
+        let txid = self.packets[p].txid;
         // Whatever the outcome, the packet stops being pending.
         {
             let pk = &self.packets[p];
@@ -122,7 +125,7 @@ impl Sim<'_> {
                 let payee_owner = self.agents[payee].address.spend;
                 for (k, (id, o)) in ids.iter().zip(&tx.outputs).enumerate() {
                     // Output 0 pays the payee; output 1, if any, is the purse's change.
-                    let opening = self.open_output(p, k, o.owner == payee_owner)?;
+                    let opening = self.open_output(&tx, p, k, o.owner == payee_owner)?;
                     if o.owner == payee_owner {
                         self.agents[payee].notes.push(Held { id: *id, opening });
                     } else {
@@ -133,10 +136,12 @@ impl Sim<'_> {
                         });
                     }
                 }
-                for input in &tx.inputs {
-                    self.spent_by.insert(*input, txid);
+                if self.packets[p].fraud {
+                    for input in &tx.inputs {
+                        self.spent_by.insert(*input, txid);
+                    }
+                    self.offline_txs.insert(txid, tx.clone());
                 }
-                self.offline_txs.insert(txid, tx);
                 let delay = t - self.packets[p].paid_tick;
                 self.metrics.settled(delay, t / TICKS_PER_DAY);
             }
@@ -154,7 +159,7 @@ impl Sim<'_> {
                             note,
                             committed,
                             conflicting: tx.clone(),
-                            cert: self.packets[p].cert.clone(),
+                            cert,
                         };
                         self.proto.check_evidence(&evidence, &mut self.work)
                     }
@@ -206,10 +211,16 @@ impl Sim<'_> {
 
     /// The opening of output `k` of packet `p`'s transaction, as its owner reads it: the payee
     /// with its view key, the payer (change) with its own.
-    pub(super) fn open_output(&self, p: usize, k: usize, payee: bool) -> Result<Opening, SimError> {
+    pub(super) fn open_output(
+        &self,
+        tx: &Transaction,
+        p: usize,
+        k: usize,
+        payee: bool,
+    ) -> Result<Opening, SimError> {
         let pk = &self.packets[p];
         let who = if payee { pk.payee } else { pk.payer };
-        pk.tx.outputs[k]
+        tx.outputs[k]
             .open(&self.agents[who].keys.view)
             .map_err(|_| SimError::Ledger {
                 what: "an output opening",

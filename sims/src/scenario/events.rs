@@ -84,6 +84,14 @@ impl Event {
         self.is_enabled() && day >= start && self.days.is_none_or(|d| day < start + u64::from(d))
     }
 
+    /// The kind as written in the file.
+    pub fn kind_name(&self) -> String {
+        serde_json::to_value(self.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
     fn only(&self, i: usize, allowed: &[&str]) -> Result<(), ScenarioError> {
         let given = [
             ("device", self.device.is_some()),
@@ -102,7 +110,7 @@ impl Event {
             if set && !allowed.contains(&name) {
                 return Err(invalid(
                     format!("events[{i}].{name}"),
-                    format!("a {:?} event does not take it", self.kind).to_lowercase(),
+                    format!("{} events do not take it", self.kind_name()),
                 ));
             }
         }
