@@ -154,6 +154,15 @@ pub fn key_metrics(r: &Report) -> Vec<(String, f64)> {
         "remittance_cost_percent_of_value".into(),
         r.remittances.cost_percent_of_value,
     ));
+    m.push(("user_fee_per_payment".into(), r.costs.user_fee_per_payment));
+    m.push((
+        "merchant_cost_percent_of_value".into(),
+        r.costs.merchant_cost_percent_of_value,
+    ));
+    m.push((
+        "agent_net_income_per_agent_day".into(),
+        r.costs.agent_net_income_per_agent_day,
+    ));
     m.push((
         "offline_exposure_peak_per_merchant".into(),
         money(&r.exposure.peak_per_merchant),

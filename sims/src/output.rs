@@ -333,6 +333,23 @@ pub fn summary_md(r: &Report) -> String {
         }
         let _ = writeln!(s);
     }
+    let c = &r.costs;
+    if c.user_fees != "0.00" || c.merchant_fees != "0.00" || c.agent_commission != "0.00" {
+        let _ = writeln!(
+            s,
+            "## Costs (fee schedule)\n\nUsers paid {} in fees over {} payments ({} per payment, {:.2}% of value); merchants paid {} ({:.2}% of what they received). Agents earned {} in commission and needed {} float rebalancing trips ({}): {} net per agent per day.\n",
+            c.user_fees,
+            c.user_payments,
+            c.user_fee_per_payment,
+            c.user_cost_percent_of_value,
+            c.merchant_fees,
+            c.merchant_cost_percent_of_value,
+            c.agent_commission,
+            c.agent_rebalancing_trips,
+            c.agent_rebalancing_cost,
+            c.agent_net_income_per_agent_day
+        );
+    }
     let e = &r.exposure;
     let _ = writeln!(
         s,

@@ -9,7 +9,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
 mod events;
+mod fees;
 pub use events::{Event, EventKind};
+pub use fees::Fees;
 
 /// Decimals of the simulated currency: scenario amounts are written like `"12.50"`.
 pub const DECIMALS: u8 = 2;
@@ -92,6 +94,9 @@ pub struct Policy {
     pub loss_bearer: LossBearer,
     /// Whether the central bank freezes a wallet once double-spend evidence names it.
     pub freeze_on_evidence: bool,
+    /// Domestic fee schedule (optional).
+    #[serde(default)]
+    pub fees: Fees,
 }
 
 /// One KYC tier.
@@ -560,6 +565,7 @@ impl Scenario {
                 ));
             }
         }
+        p.fees.validate()?;
         if p.purse_notes == 0 || p.purse_notes > 8 {
             return Err(invalid("policy.purse_notes", "must be between 1 and 8"));
         }

@@ -221,3 +221,39 @@ fn validation_messages() {
     .to_string();
     assert!(e.contains("shares add up to 0.9, not 1"), "{e}");
 }
+
+/// Fee schedule: one household with 100.00 pays a shop 1.00 and an agent 2.00 (cash-out) every
+/// hour for a day. Merchant fee 2% + 0.05 = 0.07 per payment: 24 × 0.07 = 1.68, 7% of the 24.00
+/// received. Cash-out fee 1.5% of 2.00 = 0.03: 24 × 0.03 = 0.72 over 48 user payments = 0.015
+/// each. Agent commission 0.5% of 2.00 = 0.01: 0.24; the agent's float ends the day at
+/// 48.00 < 50.00: one rebalancing trip at 1.00, so (0.24 − 1.00) / 1 agent-day = −0.76.
+#[test]
+fn costs_under_the_fee_schedule() {
+    let segs = segment("h", "household", 1, "100.00", "online")
+        + &segment("shop", "merchant", 1, "0.00", "online")
+        + &segment("agent", "agent", 1, "0.00", "online");
+    let flows = "[[flows]]\nkind = \"merchant\"\nfrom = \"h\"\nto = \"shop\"\nper_day = 24\n\
+                 amount_min = \"1.00\"\namount_max = \"1.00\"\n\n\
+                 [[flows]]\nkind = \"cash_out\"\nfrom = \"h\"\nto = \"agent\"\nper_day = 24\n\
+                 amount_min = \"2.00\"\namount_max = \"2.00\"\n";
+    let fees = "freeze_on_evidence = false\n\n[policy.fees]\nmerchant_percent = 2.0\n\
+                merchant_fixed = \"0.05\"\ncash_out_percent = 1.5\nagent_commission_percent = 0.5\n\
+                agent_rebalance_below = \"50.00\"\nagent_rebalance_cost = \"1.00\"\n";
+    let t = text(1, "", &segs, flows).replace("freeze_on_evidence = false\n", fees);
+    let s = Scenario::from_toml(&t).unwrap();
+    let r = run(&s, 1, Fidelity::Fast, |_| {}).unwrap().report;
+    assert_eq!(
+        r.payments.completed, 48,
+        "{:?}",
+        r.payments.failed_by_reason
+    );
+    let c = &r.costs;
+    assert_eq!(c.merchant_fees, "1.68");
+    assert_eq!(c.merchant_cost_percent_of_value, 7.0);
+    assert_eq!(c.user_fees, "0.72");
+    assert_eq!(c.user_payments, 48);
+    assert_eq!(c.user_fee_per_payment, 0.015);
+    assert_eq!(c.agent_commission, "0.24");
+    assert_eq!(c.agent_rebalancing_trips, 1);
+    assert_eq!(c.agent_net_income_per_agent_day, -0.76);
+}

@@ -75,6 +75,18 @@ impl Sim<'_> {
         for (a, h) in self.agents.iter().zip(&holdings) {
             per_segment[a.segment] += h;
         }
+        if let Some(below) = self.metrics.rebalance_below() {
+            let low = self
+                .agents
+                .iter()
+                .zip(&holdings)
+                .filter(|(a, h)| {
+                    self.scenario.segments[a.segment].kind == SegmentKind::Agent && **h < below
+                })
+                .count();
+            self.metrics
+                .low_float_agents(u64::try_from(low).unwrap_or(u64::MAX));
+        }
         self.metrics.end_of_day(day, per_segment, id);
         Ok(())
     }

@@ -13,8 +13,10 @@ use crate::engine::Identity;
 use crate::proto::{Fidelity, Work};
 use crate::scenario::{FlowKind, LossBearer, Scenario, DECIMALS};
 
+mod costs;
 mod inclusion;
 mod report;
+pub use costs::CostReport;
 pub use report::*;
 
 /// Why a payment failed.
@@ -217,6 +219,7 @@ pub struct Metrics {
     corridors: Vec<RpwCost>,
     /// Largest unsettled value one merchant held.
     merchant_exposure_peak: u64,
+    costs: costs::Costs,
     failed: BTreeMap<FailReason, u64>,
     completed_online: u64,
     completed_offline: u64,
@@ -357,6 +360,7 @@ impl Metrics {
             current: DayRow::default(),
             delays: BTreeMap::new(),
             merchant_exposure_peak: 0,
+            costs: costs::Costs::new(s),
             device_hours: vec![(0, 0); s.devices.len()],
             device_names: s.devices.iter().map(|d| d.name.clone()).collect(),
             device_targets: s.devices.iter().map(|d| d.offline_share).collect(),
@@ -414,6 +418,16 @@ impl Metrics {
         d.1 += offline;
     }
 
+    /// The agents' float threshold for a rebalancing trip, minor units.
+    pub fn rebalance_below(&self) -> Option<u64> {
+        self.costs.rebalance_below()
+    }
+
+    /// `count` agents ended the day below the rebalancing threshold.
+    pub fn low_float_agents(&mut self, count: u64) {
+        self.costs.low_float_agents(count);
+    }
+
     /// A merchant now holds `owed` unsettled.
     pub fn merchant_exposure(&mut self, owed: u64) {
         self.merchant_exposure_peak = self.merchant_exposure_peak.max(owed);
@@ -467,6 +481,7 @@ impl Metrics {
                 self.packet_max = self.packet_max.max(pb);
             }
         }
+        self.costs.payment(flow, units);
         let stamp = u32::try_from(day + 1).unwrap_or(u32::MAX);
         self.last_made[payer.0] = stamp;
         self.last_received[payee.0] = stamp;
@@ -714,6 +729,7 @@ impl Metrics {
             accounting: end
                 .map(|e| AccountingReport::of(&e.input.identity))
                 .unwrap_or_default(),
+            costs: self.costs.report(),
             exposure: {
                 let (peak_day, peak) = self
                     .days_rows

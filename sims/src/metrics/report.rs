@@ -42,6 +42,8 @@ pub struct Report {
     pub ledger: LedgerReport,
     /// The accounting identity at the end.
     pub accounting: AccountingReport,
+    /// Costs under the fee schedule.
+    pub costs: super::CostReport,
     /// Offline exposure: value merchants held unsettled.
     pub exposure: ExposureReport,
     /// Measured connectivity by device profile.
