@@ -68,6 +68,9 @@ pub fn write_all(
     let p = dir.join("balances.csv");
     write(&p, balances_csv(days, segment_names).as_bytes())?;
     written.push(p);
+    let p = dir.join("segments_daily.csv");
+    write(&p, segments_daily_csv(days, report).as_bytes())?;
+    written.push(p);
     let p = dir.join("summary.md");
     write(&p, summary_md(report).as_bytes())?;
     written.push(p);
@@ -172,6 +175,43 @@ pub fn balances_csv(days: &[DayRow], segment_names: &[String]) -> String {
             rows.push(vec![
                 d.day.to_string(),
                 name.clone(),
+                units(d.balance_units_by_segment.get(i).copied().unwrap_or(0)),
+            ]);
+        }
+    }
+    csv_string(rows)
+}
+
+/// `segments_daily.csv`: one row per day and segment (long format, for analysts' tools).
+pub fn segments_daily_csv(days: &[DayRow], report: &Report) -> String {
+    let mut rows = vec![[
+        "day",
+        "segment",
+        "kind",
+        "members",
+        "payments_attempted",
+        "payments_made",
+        "payments_received",
+        "value_sent",
+        "value_received",
+        "balance_total",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect::<Vec<_>>()];
+    for d in days {
+        for (i, seg) in report.segments.iter().enumerate() {
+            let a = d.segments.get(i).copied().unwrap_or_default();
+            rows.push(vec![
+                d.day.to_string(),
+                seg.name.clone(),
+                seg.kind.clone(),
+                seg.members.to_string(),
+                a.attempted.to_string(),
+                a.made.to_string(),
+                a.received.to_string(),
+                units(a.sent_units),
+                units(a.received_units),
                 units(d.balance_units_by_segment.get(i).copied().unwrap_or(0)),
             ]);
         }

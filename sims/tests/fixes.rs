@@ -257,3 +257,31 @@ fn costs_under_the_fee_schedule() {
     assert_eq!(c.agent_rebalancing_trips, 1);
     assert_eq!(c.agent_net_income_per_agent_day, -0.76);
 }
+
+/// `segments_daily.csv` (long format) adds up to the report's per-segment totals.
+#[test]
+fn segments_daily_adds_up_to_the_report() {
+    let s = Scenario::from_toml(bundled("market-day").unwrap()).unwrap();
+    let out = run(&s, s.seed, Fidelity::Fast, |_| {}).unwrap();
+    let csv = dfc_sims::output::segments_daily_csv(&out.days, &out.report);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "day,segment,kind,members,payments_attempted,payments_made,payments_received,value_sent,value_received,balance_total"
+    );
+    assert_eq!(lines.clone().count(), s.days as usize * s.segments.len());
+    for seg in &out.report.segments {
+        let (mut made, mut received, mut attempted) = (0u64, 0u64, 0u64);
+        for l in lines.clone() {
+            let f: Vec<&str> = l.split(',').collect();
+            if f[1] == seg.name {
+                attempted += f[4].parse::<u64>().unwrap();
+                made += f[5].parse::<u64>().unwrap();
+                received += f[6].parse::<u64>().unwrap();
+            }
+        }
+        assert_eq!(made, seg.payments_made, "{}", seg.name);
+        assert_eq!(received, seg.payments_received, "{}", seg.name);
+        assert_eq!(attempted, seg.payments_attempted, "{}", seg.name);
+    }
+}

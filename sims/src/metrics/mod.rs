@@ -158,6 +158,23 @@ pub struct DayRow {
     pub supply_units: u64,
     /// Settled balances by segment at the end of the day (online notes plus purse), minor units.
     pub balance_units_by_segment: Vec<u64>,
+    /// Activity by segment this day.
+    pub segments: Vec<SegmentDay>,
+}
+
+/// One segment's day (a row of `segments_daily.csv`).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct SegmentDay {
+    /// Payments its members attempted as payers.
+    pub attempted: u64,
+    /// Payments its members completed as payers.
+    pub made: u64,
+    /// Payments its members received.
+    pub received: u64,
+    /// Value sent, minor units.
+    pub sent_units: u64,
+    /// Value received, minor units.
+    pub received_units: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -428,6 +445,15 @@ impl Metrics {
         self.costs.low_float_agents(count);
     }
 
+    fn seg_day(&mut self, i: usize) -> &mut SegmentDay {
+        let n = self.segment_names.len();
+        let segs = &mut self.current.segments;
+        if segs.len() < n {
+            segs.resize(n, SegmentDay::default());
+        }
+        &mut segs[i]
+    }
+
     /// A merchant now holds `owed` unsettled.
     pub fn merchant_exposure(&mut self, owed: u64) {
         self.merchant_exposure_peak = self.merchant_exposure_peak.max(owed);
@@ -435,6 +461,7 @@ impl Metrics {
 
     /// A payment was attempted.
     pub fn attempt(&mut self, flow: FlowKind, payer_segment: usize) {
+        self.seg_day(payer_segment).attempted += 1;
         self.flows.entry(flow).or_default().attempted += 1;
         self.segs[payer_segment].attempted += 1;
     }
@@ -487,6 +514,12 @@ impl Metrics {
         self.last_received[payee.0] = stamp;
         self.segs[payer.1].made += 1;
         self.segs[payer.1].sent_units += units;
+        let d = self.seg_day(payer.1);
+        d.made += 1;
+        d.sent_units += units;
+        let d = self.seg_day(payee.1);
+        d.received += 1;
+        d.received_units += units;
         self.segs[payee.1].received += 1;
         self.segs[payee.1].received_units += units;
         self.tx_bytes += u64::try_from(sizes.0).unwrap_or(u64::MAX);
@@ -559,6 +592,8 @@ impl Metrics {
         row.pending_change_units = id.pending_change;
         row.supply_units = id.supply;
         row.balance_units_by_segment = balances;
+        row.segments
+            .resize(self.segment_names.len(), SegmentDay::default());
         self.days_rows.push(row);
     }
 
