@@ -259,7 +259,7 @@ impl Sim<'_> {
                             self.agents[payer].purse.push(PurseNote {
                                 id: h.id,
                                 opening: h.opening,
-                                proof: Some(proof),
+                                proof: Some(Arc::new(proof)),
                             });
                         }
                         self.metrics.failed(flow, reason, day);

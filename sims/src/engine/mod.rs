@@ -10,6 +10,7 @@
 //! same seed gives the same outcomes at both fidelities and any number of threads.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use dfc_core::api::Checkpoint;
 use dfc_core::merkle::MerkleProof;
@@ -86,7 +87,9 @@ struct Held {
 struct PurseNote {
     id: NoteId,
     opening: Opening,
-    proof: Option<MerkleProof>,
+    /// Shared: in `fast` every note of a checkpoint has the same nominal proof, so a country-size
+    /// run keeps one, not one per note.
+    proof: Option<Arc<MerkleProof>>,
 }
 
 /// What a payee holds unsettled: the `PayeeBook` `verify_packet` consults.
@@ -133,7 +136,7 @@ struct Agent {
     notes: Vec<Held>,
     purse: Vec<PurseNote>,
     cert: Option<PurseCertificate>,
-    checkpoint: Option<Checkpoint>,
+    checkpoint: Option<Arc<Checkpoint>>,
     counter: u64,
     book: Book,
     /// Packets this payer made and should submit when online (honest payers only).

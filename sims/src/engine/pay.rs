@@ -377,7 +377,13 @@ impl Sim<'_> {
                 counter: a.counter,
                 proofs: notes
                     .iter()
-                    .map(|n| n.proof.clone().expect("only checkpointed notes are chosen"))
+                    .map(|n| {
+                        MerkleProof::clone(
+                            n.proof
+                                .as_ref()
+                                .expect("only checkpointed notes are chosen"),
+                        )
+                    })
                     .collect(),
             },
             inputs: notes

@@ -241,15 +241,17 @@ impl Sim<'_> {
         }
         let leaves = u64::try_from(self.ledger.unspent_count()).expect("fits");
         let (cp, tree) = self.proto.checkpoint(&self.ledger, t, Self::now_ms(t));
+        let cp = Arc::new(cp);
+        let nominal = Arc::new(nominal_proof(leaves));
         for i in wanted {
             let a = &mut self.agents[i];
             for n in &mut a.purse {
                 n.proof = match &tree {
-                    Some(tree) => tree.proof(&n.id),
-                    None => Some(nominal_proof(leaves)),
+                    Some(tree) => tree.proof(&n.id).map(Arc::new),
+                    None => Some(Arc::clone(&nominal)),
                 };
             }
-            a.checkpoint = Some(cp.clone());
+            a.checkpoint = Some(Arc::clone(&cp));
         }
     }
 }
