@@ -76,6 +76,9 @@ impl Sim<'_> {
                 agent,
                 purse_outputs,
             } => {
+                let total: u64 = job.inputs.iter().map(|i| i.opening.amount.units()).sum();
+                let a = &mut self.agents[agent];
+                a.inflight_change_units = a.inflight_change_units.saturating_sub(total);
                 let result = r
                     .verdict
                     .and_then(|()| self.proto.commit(&mut self.ledger, &r.tx));

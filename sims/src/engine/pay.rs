@@ -22,8 +22,10 @@ impl Sim<'_> {
         let max_in = self.proto.params.limits.max_inputs;
         let chosen = select(&amounts, need, max_in).ok()?;
         let held = take(&mut self.agents[i].notes, &chosen);
-        let a = &self.agents[i];
         let total: u64 = held.iter().map(|h| h.opening.amount.units()).sum();
+        // All of it comes back within the hour (purse notes are spendable online too).
+        self.agents[i].inflight_change_units += total;
+        let a = &self.agents[i];
         let mut payments: Vec<Payment> = (0..n)
             .map(|k| Payment {
                 to: a.purse_address,
