@@ -301,6 +301,11 @@ pub struct Flow {
     /// the Remittance Prices Worldwide basis.
     #[serde(default)]
     pub rpw_basis: Option<Money>,
+    /// Optional daily activity curve: 24 non-negative weights, one per hour from 00:00; a
+    /// member's chance to pay in hour h is per_day × w[h] / Σw (flat when absent). Not for g2p
+    /// (office hours).
+    #[serde(default)]
+    pub hourly_profile: Option<Vec<f64>>,
 }
 
 /// Offline double spenders.
@@ -362,6 +367,41 @@ fn rate(field: &str, value: f64, max: f64) -> Result<(), ScenarioError> {
     }
     if value > max {
         return Err(invalid(field, format!("{value} is above {max}")));
+    }
+    Ok(())
+}
+
+/// An hourly profile: 24 weights ≥ 0, not all 0, and at most one payment per member an hour:
+/// per_day × w[h] / Σw ≤ 1 for every hour h.
+pub fn check_profile(field: &str, per_day: f64, w: &[f64]) -> Result<(), ScenarioError> {
+    if w.len() != 24 {
+        return Err(invalid(
+            field,
+            format!("{} weights, one per hour (24) needed", w.len()),
+        ));
+    }
+    for (h, x) in w.iter().enumerate() {
+        if !x.is_finite() || *x < 0.0 {
+            return Err(invalid(format!("{field}[{h}]"), format!("{x} is negative")));
+        }
+    }
+    let sum: f64 = w.iter().sum();
+    if sum <= 0.0 {
+        return Err(invalid(field, "all weights are 0"));
+    }
+    for (h, x) in w.iter().enumerate() {
+        let p = per_day * x / sum;
+        if p > 1.0 + 1e-9 {
+            return Err(invalid(
+                field,
+                format!(
+                    "per_day × w[{h}] / Σw = {per_day} × {x} / {} = {} is above 1 (at most one \
+                     payment per member an hour)",
+                    round9(sum),
+                    round9(p)
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -641,10 +681,19 @@ impl Scenario {
             if fl.interval_days.is_some() {
                 return Err(invalid(f("interval_days"), "only g2p flows have it"));
             }
+            if fl.kind == FlowKind::G2p && fl.hourly_profile.is_some() {
+                return Err(invalid(
+                    f("hourly_profile"),
+                    "g2p flows run in office hours",
+                ));
+            }
             let per_day = fl
                 .per_day
                 .ok_or_else(|| invalid(f("per_day"), "missing field `per_day`"))?;
             rate(&f("per_day"), per_day, 24.0)?;
+            if let Some(w) = &fl.hourly_profile {
+                check_profile(&f("hourly_profile"), per_day, w)?;
+            }
         }
         if fl.kind == FlowKind::Remittance {
             let pct = fl

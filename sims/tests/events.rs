@@ -260,3 +260,28 @@ fn replications_and_sweeps_are_the_runs_they_summarise() {
     assert_eq!(completed[1].difference.mean, 0.0);
     assert_eq!(completed[1].difference.sd, 0.0);
 }
+
+/// A daily activity curve: all of a flow's payments in one hour. per_day = 1 with the whole
+/// weight on 12:00 means each of the 10 households pays once a day, at noon: 10 × 2 days = 20
+/// attempts. A curve that asks for more than one payment an hour is refused with the formula.
+#[test]
+fn hourly_profile_shapes_the_day() {
+    let mut w = vec!["0"; 24];
+    w[12] = "1";
+    let flows = format!(
+        "[[flows]]\nkind = \"merchant\"\nfrom = \"h\"\nto = \"shop\"\nper_day = 1\n\
+         amount_min = \"0.01\"\namount_max = \"0.01\"\nhourly_profile = [{}]\n",
+        w.join(", ")
+    );
+    let r = report(2, &flows);
+    assert_eq!(r.payments.by_flow["merchant"].attempted, 20);
+    let e = Scenario::from_toml(&text(2, &flows.replace("per_day = 1\n", "per_day = 2\n")))
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        e,
+        "flows[1].hourly_profile: per_day × w[12] / Σw = 2 × 1 / 1 = 2 is above 1 (at most one \
+         payment per member an hour)"
+    );
+}

@@ -240,7 +240,8 @@ struct FlowPlan {
     kind: FlowKind,
     from: Vec<usize>,
     to: Vec<usize>,
-    per_tick: f64,
+    /// Probability that a member initiates a payment, by hour of the day.
+    per_hour: [f64; 24],
     interval_days: u64,
     min: u64,
     max: u64,

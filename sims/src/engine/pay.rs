@@ -101,7 +101,8 @@ impl Sim<'_> {
                     plan.to.clone()
                 };
                 let (p, min, max) = (
-                    plan.per_tick * self.conditions.flow_factor[f],
+                    plan.per_hour[usize::try_from(hour).unwrap_or(0)]
+                        * self.conditions.flow_factor[f],
                     plan.min,
                     plan.max,
                 );

@@ -93,7 +93,17 @@ impl<'a> Sim<'a> {
                     kind: f.kind,
                     from: members(from),
                     to: members(to),
-                    per_tick: f.per_day.unwrap_or(0.0) / 24.0,
+                    per_hour: {
+                        let per_day = f.per_day.unwrap_or(0.0);
+                        let mut p = [per_day / 24.0; 24];
+                        if let Some(w) = &f.hourly_profile {
+                            let sum: f64 = w.iter().sum();
+                            for (h, x) in w.iter().enumerate().take(24) {
+                                p[h] = per_day * x / sum;
+                            }
+                        }
+                        p
+                    },
                     interval_days: u64::from(f.interval_days.unwrap_or(1)),
                     min: f.amount_min.units(),
                     max: f.amount_max.units(),

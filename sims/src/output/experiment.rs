@@ -16,6 +16,11 @@ fn f(x: f64) -> String {
     }
 }
 
+/// Four decimals, for the Markdown tables a reader scans.
+fn f4(x: f64) -> String {
+    f((x * 1e4).round() / 1e4)
+}
+
 fn dir_of(dir: &Path) -> Result<(), OutputError> {
     std::fs::create_dir_all(dir).map_err(|source| OutputError::Io {
         path: dir.to_path_buf(),
@@ -81,10 +86,10 @@ pub fn write_replications(dir: &Path, rep: &Replicated) -> Result<Vec<PathBuf>, 
         let _ = writeln!(
             md,
             "| {name} | {} | {} | [{}, {}] |",
-            f(s.mean),
-            f(s.sd),
-            f(s.ci_low),
-            f(s.ci_high)
+            f4(s.mean),
+            f4(s.sd),
+            f4(s.ci_low),
+            f4(s.ci_high)
         );
     }
     let p = dir.join("intervals.md");
@@ -174,9 +179,9 @@ pub fn write_comparison(dir: &Path, reps: &[Replicated]) -> Result<Vec<PathBuf>,
             };
             format!(
                 "{:+} [{}, {}]{mark}",
-                (r.difference.mean * 1e6).round() / 1e6,
-                f(r.difference.ci_low),
-                f(r.difference.ci_high)
+                (r.difference.mean * 1e4).round() / 1e4,
+                f4(r.difference.ci_low),
+                f4(r.difference.ci_high)
             )
         };
         let _ = writeln!(
@@ -184,9 +189,9 @@ pub fn write_comparison(dir: &Path, reps: &[Replicated]) -> Result<Vec<PathBuf>,
             "| {} | {} | {} [{}, {}] | {diff} |",
             r.metric,
             r.variant,
-            f(r.value.mean),
-            f(r.value.ci_low),
-            f(r.value.ci_high)
+            f4(r.value.mean),
+            f4(r.value.ci_low),
+            f4(r.value.ci_high)
         );
     }
     let _ = writeln!(md, "\n`*`: the 95% interval of the difference excludes 0.");

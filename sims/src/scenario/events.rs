@@ -244,6 +244,15 @@ impl Scenario {
                                     ),
                                 ));
                             }
+                            if let Some(w) = &self.flows[x].hourly_profile {
+                                super::check_profile(
+                                    &format!(
+                                        "events[{i}].per_day_factor (with flows[{x}].hourly_profile)"
+                                    ),
+                                    p * k,
+                                    w,
+                                )?;
+                            }
                         }
                     }
                 }
