@@ -2,8 +2,6 @@
 //! comparisons. Every variant runs on the same seeds (common random numbers), so differences
 //! are paired per seed.
 
-use std::path::Path;
-
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -426,9 +424,4 @@ pub fn slug(metric: &str) -> String {
         .collect::<String>()
         .trim_matches('_')
         .to_string()
-}
-
-/// Whether `dir` looks writable: experiments write many files, so fail before running.
-pub fn check_out_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
 }

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub mod experiment;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 
 use crate::metrics::{DayRow, FailReason, Report};
 
@@ -71,6 +73,8 @@ pub fn write_all(
     let p = dir.join("segments_daily.csv");
     write(&p, segments_daily_csv(days, report).as_bytes())?;
     written.push(p);
+    #[cfg(feature = "parquet")]
+    written.extend(parquet::write(dir, report, days)?);
     let p = dir.join("summary.md");
     write(&p, summary_md(report).as_bytes())?;
     written.push(p);
