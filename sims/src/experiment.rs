@@ -152,6 +152,12 @@ pub fn key_metrics(r: &Report) -> Vec<(String, f64)> {
         "remittance_cost_percent_of_value".into(),
         r.remittances.cost_percent_of_value,
     ));
+    for c in &r.remittances.corridors {
+        m.push((
+            format!("remittance_cost_percent_rpw[{}]", c.to),
+            c.cost_percent,
+        ));
+    }
     m.push(("user_fee_per_payment".into(), r.costs.user_fee_per_payment));
     m.push((
         "merchant_cost_percent_of_value".into(),

@@ -31,7 +31,7 @@ pub use proto::Fidelity;
 use scenario::Scenario;
 
 /// The scenarios shipped with the simulator: `(name, TOML text)`.
-pub const BUNDLED: [(&str, &str); 6] = [
+pub const BUNDLED: [(&str, &str); 7] = [
     (
         "rural-district",
         include_str!("../scenarios/rural-district.toml"),
@@ -52,6 +52,10 @@ pub const BUNDLED: [(&str, &str); 6] = [
     (
         "policy-holding-limit",
         include_str!("../scenarios/policy-holding-limit.toml"),
+    ),
+    (
+        "calibration-findex",
+        include_str!("../scenarios/calibration-findex.toml"),
     ),
 ];
 
@@ -78,9 +82,43 @@ pub fn run(
     fidelity: Fidelity,
     progress: impl FnMut(u64),
 ) -> Result<RunOutput, engine::SimError> {
+    // Calibration names are checked before the run, against the report an empty run would have.
+    let names: Vec<String> = experiment::key_metrics(
+        &metrics::Metrics::new(scenario, fidelity, seed, &[]).report(proto::Work::default()),
+    )
+    .into_iter()
+    .map(|(n, _)| n)
+    .collect();
+    if let Some(c) = scenario
+        .calibration
+        .iter()
+        .find(|c| !names.contains(&c.metric))
+    {
+        return Err(engine::SimError::Calibration {
+            metric: c.metric.clone(),
+            known: names.join(", "),
+        });
+    }
     let mut sim = engine::Sim::new(scenario, seed, fidelity)?;
     sim.run(progress)?;
-    let report = sim.metrics.report(sim.work);
+    let mut report = sim.metrics.report(sim.work);
+    let values = experiment::key_metrics(&report);
+    report.calibration = scenario
+        .calibration
+        .iter()
+        .filter_map(|c| {
+            values
+                .iter()
+                .find(|(n, _)| *n == c.metric)
+                .map(|(_, v)| metrics::CalibrationRow {
+                    metric: c.metric.clone(),
+                    published: c.value,
+                    simulated: *v,
+                    difference: ((v - c.value) * 1e4).round() / 1e4,
+                    source: c.source.clone(),
+                })
+        })
+        .collect();
     Ok(RunOutput {
         report,
         days: sim.metrics.days_rows.clone(),

@@ -394,6 +394,20 @@ pub fn summary_md(r: &Report) -> String {
             c.agent_net_income_per_agent_day
         );
     }
+    if !r.calibration.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Against published figures\n\n| metric | published | simulated | difference | source |\n|---|---:|---:|---:|---|"
+        );
+        for c in &r.calibration {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.4} | {:+.4} | {} |",
+                c.metric, c.published, c.simulated, c.difference, c.source
+            );
+        }
+        let _ = writeln!(s);
+    }
     let e = &r.exposure;
     let _ = writeln!(
         s,

@@ -74,6 +74,21 @@ pub struct Scenario {
     /// Shocks and parameter changes at given days (optional).
     #[serde(default)]
     pub events: Vec<Event>,
+    /// Published figures the baseline is compared with (optional).
+    #[serde(default)]
+    pub calibration: Vec<Calibration>,
+}
+
+/// A published figure a simulated metric should be compared with.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// A metric name as in `intervals.csv` (e.g. `account_use_households`).
+    pub metric: String,
+    /// The published value, in the metric's unit (shares as fractions, costs in percent).
+    pub value: f64,
+    /// Where the figure comes from: publication, table, year.
+    pub source: String,
 }
 
 /// Policy: KYC tiers, offline purse rules, payee acceptance, loss allocation.
@@ -580,6 +595,20 @@ impl Scenario {
                 return Err(invalid(
                     format!("adversaries.segments[{i}]"),
                     format!("no segment is named '{name}'"),
+                ));
+            }
+        }
+        for (i, c) in self.calibration.iter().enumerate() {
+            if c.metric.trim().is_empty() || c.source.trim().is_empty() {
+                return Err(invalid(
+                    format!("calibration[{i}]"),
+                    "metric and source must not be empty",
+                ));
+            }
+            if !c.value.is_finite() {
+                return Err(invalid(
+                    format!("calibration[{i}].value"),
+                    "must be a number",
                 ));
             }
         }

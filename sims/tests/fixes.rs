@@ -285,3 +285,35 @@ fn segments_daily_adds_up_to_the_report() {
         assert_eq!(attempted, seg.payments_attempted, "{}", seg.name);
     }
 }
+
+/// The calibration scenario compares its baseline with the published figures it cites; a
+/// calibration entry naming an unknown metric is refused before the run, with the known names.
+#[test]
+fn calibration_against_published_figures() {
+    let text = bundled("calibration-findex").unwrap();
+    let s = Scenario::from_toml(text).unwrap();
+    let r = run(&s, s.seed, Fidelity::Fast, |_| {}).unwrap().report;
+    assert_eq!(r.calibration.len(), 2);
+    let findex = &r.calibration[0];
+    assert_eq!(findex.metric, "account_use_households");
+    assert_eq!(findex.published, 0.57);
+    // 114 active of 200 adults = 0.57 when every active member pays or is paid.
+    assert_eq!(findex.simulated, 0.57);
+    let rpw = &r.calibration[1];
+    // (5.00 + 2% × 200) / 200 × 100 + 2.89 = 7.39.
+    assert_eq!(rpw.simulated, 7.39);
+    let bad = text.replace(
+        "metric = \"account_use_households\"",
+        "metric = \"happiness\"",
+    );
+    let s = Scenario::from_toml(&bad).unwrap();
+    let e = run(&s, 1, Fidelity::Fast, |_| {})
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.starts_with("calibration: no metric is named `happiness`"),
+        "{e}"
+    );
+    assert!(e.contains("account_use_households"), "{e}");
+}

@@ -55,6 +55,14 @@ pub enum SimError {
     /// The supply audit failed at the end.
     #[error("supply audit failed: {0}")]
     Audit(String),
+    /// A calibration entry names a metric the report does not have.
+    #[error("calibration: no metric is named `{metric}`; known metrics: {known}")]
+    Calibration {
+        /// The name given.
+        metric: String,
+        /// The names there are.
+        known: String,
+    },
     /// Money does not add up: the ledger's supply differs from what wallets hold plus what rides
     /// on unsettled offline payments. A simulator bug: the run's numbers cannot be used.
     #[error(

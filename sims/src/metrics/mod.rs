@@ -764,6 +764,7 @@ impl Metrics {
             accounting: end
                 .map(|e| AccountingReport::of(&e.input.identity))
                 .unwrap_or_default(),
+            calibration: Vec::new(),
             costs: self.costs.report(),
             exposure: {
                 let (peak_day, peak) = self

@@ -42,6 +42,8 @@ pub struct Report {
     pub ledger: LedgerReport,
     /// The accounting identity at the end.
     pub accounting: AccountingReport,
+    /// The scenario's published figures against the simulated metrics.
+    pub calibration: Vec<CalibrationRow>,
     /// Costs under the fee schedule.
     pub costs: super::CostReport,
     /// Offline exposure: value merchants held unsettled.
@@ -385,4 +387,19 @@ pub struct ExposureReport {
     pub peak_day_total: String,
     /// The day of that peak (from 0).
     pub peak_day: u64,
+}
+
+/// A published figure against the simulated value.
+#[derive(Clone, Debug, Serialize)]
+pub struct CalibrationRow {
+    /// Metric.
+    pub metric: String,
+    /// Published value.
+    pub published: f64,
+    /// Simulated value.
+    pub simulated: f64,
+    /// simulated − published.
+    pub difference: f64,
+    /// Source of the published value.
+    pub source: String,
 }
