@@ -67,6 +67,18 @@ pub fn replicate(
     n: usize,
     fidelity: Fidelity,
 ) -> Result<Vec<Replicated>, ExperimentError> {
+    replicate_with_progress(variants, seed0, n, fidelity, &|_, _| {})
+}
+
+/// [`replicate`], calling `done(finished, total)` as each run ends (from any thread).
+pub fn replicate_with_progress(
+    variants: &[Variant],
+    seed0: u64,
+    n: usize,
+    fidelity: Fidelity,
+    done: &(dyn Fn(usize, usize) + Sync),
+) -> Result<Vec<Replicated>, ExperimentError> {
+    let finished = std::sync::atomic::AtomicUsize::new(0);
     let seeds: Vec<u64> = (0..n as u64).map(|k| seed0.wrapping_add(k)).collect();
     let jobs: Vec<(usize, u64)> = (0..variants.len())
         .flat_map(|v| seeds.iter().map(move |s| (v, *s)))
@@ -74,13 +86,16 @@ pub fn replicate(
     let mut outputs = jobs
         .par_iter()
         .map(|(v, seed)| {
-            crate::run(&variants[*v].scenario, *seed, fidelity, |_| {}).map_err(|source| {
+            let r = crate::run(&variants[*v].scenario, *seed, fidelity, |_| {}).map_err(|source| {
                 ExperimentError::Run {
                     label: variants[*v].label.clone(),
                     seed: *seed,
                     source,
                 }
-            })
+            });
+            let k = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            done(k, jobs.len());
+            r
         })
         .collect::<Result<Vec<_>, _>>()?
         .into_iter();

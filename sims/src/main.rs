@@ -371,7 +371,14 @@ fn replicated(
         );
     }
     let started = Instant::now();
-    let reps = experiment::replicate(&[Variant { label, scenario: s }], seed, n, fidelity)?;
+    let log = run_logger(quiet);
+    let reps = experiment::replicate_with_progress(
+        &[Variant { label, scenario: s }],
+        seed,
+        n,
+        fidelity,
+        &log,
+    )?;
     let rep = reps.first().context("no replications ran")?;
     if let Some(first) = rep.runs.first() {
         output::write_all(out, &first.report, &first.days, &first.segment_names)?;
@@ -402,6 +409,19 @@ fn replicated(
     Ok(())
 }
 
+/// Logs each finished run of an experiment as a line (runs finish out of order, in parallel).
+fn run_logger(quiet: bool) -> impl Fn(usize, usize) + Sync {
+    let started = Instant::now();
+    move |k, total| {
+        if !quiet {
+            eprintln!(
+                "dfc-sim: run {k}/{total} done, {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+}
+
 fn write_timing(out: &std::path::Path, timing: serde_json::Value) -> Result<()> {
     std::fs::write(out.join("timing.json"), format!("{timing:#}\n")).context("writing timing.json")
 }
@@ -428,7 +448,8 @@ fn experiment_run(
         eprintln!("  variant {k}: {}", v.label);
     }
     let started = Instant::now();
-    let reps = experiment::replicate(&variants, seed, n, fidelity)?;
+    let log = run_logger(false);
+    let reps = experiment::replicate_with_progress(&variants, seed, n, fidelity, &log)?;
     let mut index = String::from("variant,label\n");
     for (k, rep) in reps.iter().enumerate() {
         output::experiment::write_replications(&out.join("variants").join(k.to_string()), rep)?;

@@ -169,6 +169,7 @@ fn replications_sweep_and_compare_end_to_end() {
     );
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(log.contains("3 replications"), "{log}");
+    assert!(log.contains("run 3/3 done"), "{log}");
     for f in [
         "report.json",
         "intervals.csv",
