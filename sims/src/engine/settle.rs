@@ -121,6 +121,8 @@ impl Sim<'_> {
             Ok(ids) => {
                 let pk = &mut self.packets[p];
                 pk.state = PacketState::Settled;
+                // Spent for good: nothing to give back any more.
+                pk.inputs = Vec::new();
                 let (payer, payee) = (pk.payer, pk.payee);
                 let payee_owner = self.agents[payee].address.spend;
                 for (k, (id, o)) in ids.iter().zip(&tx.outputs).enumerate() {
@@ -147,6 +149,7 @@ impl Sim<'_> {
             }
             Err(TxError::InputSpent { index, .. }) => {
                 self.packets[p].state = PacketState::Conflicted;
+                self.packets[p].inputs = Vec::new();
                 let note = tx.inputs[index];
                 let committed = self
                     .spent_by
