@@ -11,12 +11,13 @@
 use std::collections::{HashMap, HashSet};
 
 use dfc_core::api::{AuditEntry, Receipt};
+use dfc_core::holdings::{effects, Holding};
 use dfc_core::validate::{
-    check_outputs_fresh, check_structure, next_supply, resolve_inputs, verify_crypto,
+    check_claim_holding, check_outputs_fresh, check_structure, next_supply, resolve, verify_crypto,
 };
 use dfc_core::{
-    Amount, BlockHeader, Commitment, Hash32, InputNote, LedgerNote, LedgerView, NetworkParams,
-    NoteId, SupplyAudit, TxId,
+    Account, Amount, BlockHeader, Commitment, Hash32, InputNote, LedgerNote, LedgerView,
+    NetworkParams, NoteId, PublicKey, SupplyAudit, TxId, TxKind,
 };
 use rayon::prelude::*;
 use rusqlite::Connection;
@@ -92,19 +93,28 @@ pub struct LedgerSummary {
     pub audit_head: Hash32,
 }
 
-#[derive(Default)]
-struct Replay {
+/// The ledger rebuilt from the blocks alone, with the registry's key-to-account mapping (which
+/// never changes once a key is registered) read from the database.
+struct Replay<'a> {
+    conn: &'a Connection,
     notes: HashMap<NoteId, (LedgerNote, u64, TxId)>,
     commitments: HashSet<[u8; 32]>,
     spent: HashMap<NoteId, (TxId, u64)>,
+    holdings: HashMap<PublicKey, Holding>,
 }
 
-impl LedgerView for Replay {
+impl LedgerView for Replay<'_> {
     fn note(&self, id: &NoteId) -> Option<LedgerNote> {
         self.notes.get(id).map(|(n, _, _)| n.clone())
     }
     fn commitment_exists(&self, commitment: &Commitment) -> bool {
         self.commitments.contains(&commitment.to_bytes())
+    }
+    fn account(&self, key: &PublicKey) -> Option<Account> {
+        crate::holdings::account(self.conn, key).ok().flatten()
+    }
+    fn holding(&self, account: &PublicKey) -> Holding {
+        self.holdings.get(account).cloned().unwrap_or_default()
     }
 }
 
@@ -124,7 +134,13 @@ pub fn verify_ledger(
     depth: Depth,
 ) -> Result<LedgerSummary, IntegrityError> {
     let params_hash = params.hash();
-    let mut replay = Replay::default();
+    let mut replay = Replay {
+        conn,
+        notes: HashMap::new(),
+        commitments: HashSet::new(),
+        spent: HashMap::new(),
+        holdings: HashMap::new(),
+    };
     let mut audit = SupplyAudit::new();
     let mut prev: Option<BlockHeader> = None;
     let mut supply = Amount::ZERO;
@@ -152,6 +168,15 @@ pub fn verify_ledger(
             }
             if h.network != params.network_id || h.params_hash != params_hash {
                 return Err(bad(height, "header is for other network parameters"));
+            }
+            if height == 0 && stored.hash != params.genesis_hash {
+                return Err(bad(
+                    0,
+                    format!(
+                        "the genesis block is {} but the parameters name genesis {}",
+                        stored.hash, params.genesis_hash
+                    ),
+                ));
             }
             if let Some(p) = &prev {
                 if h.audit_seq < p.audit_seq {
@@ -197,18 +222,44 @@ pub fn verify_ledger(
                     bad(height, format!("transaction {index} ({id}) rejected: {e}"))
                 };
                 check_structure(tx, params).map_err(reject)?;
-                let inputs = resolve_inputs(tx, &replay).map_err(reject)?;
+                let period = params.turnover_period(h.time_ms);
+                // Tiers are not re-checked: the registry keeps only the current tier and the node
+                // checked them at commit. Claims are checked against the holdings rebuilt here.
+                let res = resolve(tx, &replay).map_err(reject)?;
+                check_claim_holding(tx, &replay, period).map_err(reject)?;
                 check_outputs_fresh(tx, &replay).map_err(reject)?;
                 supply = next_supply(tx, supply).map_err(reject)?;
-                let commitments: Vec<Commitment> = inputs.iter().map(|i| i.commitment).collect();
-                audit.add_excess(&tx.excess(&commitments));
+                let fx = effects(tx, &res);
+                if tx.kind != TxKind::Claim {
+                    let commitments: Vec<Commitment> =
+                        res.inputs.iter().map(|i| i.commitment).collect();
+                    audit.add_excess(&tx.excess(&commitments));
+                }
+                for d in &fx.deltas {
+                    replay
+                        .holdings
+                        .entry(d.account)
+                        .or_default()
+                        .apply(d, period);
+                }
+                for claimed in &fx.claimed {
+                    if let Some((note, _, _)) = replay.notes.get_mut(claimed) {
+                        note.pending = false;
+                    }
+                }
+                let inputs = res.inputs;
                 for input in &tx.inputs {
                     if let Some((note, _, _)) = replay.notes.get_mut(input) {
                         note.spent = true;
                     }
                     replay.spent.insert(*input, (id, height));
                 }
-                for (o, nid) in tx.outputs.iter().zip(tx.output_ids()) {
+                for ((o, nid), pending) in tx
+                    .outputs
+                    .iter()
+                    .zip(tx.output_ids())
+                    .zip(fx.pending_outputs)
+                {
                     replay.commitments.insert(o.commitment.to_bytes());
                     replay.notes.insert(
                         nid,
@@ -217,6 +268,7 @@ pub fn verify_ledger(
                                 commitment: o.commitment,
                                 owner: o.owner,
                                 spent: false,
+                                pending,
                             },
                             height,
                             id,

@@ -60,7 +60,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> DataDirError + '_ {
 /// Options of `dfc-bank init`.
 #[derive(Clone, Debug)]
 pub struct InitOptions {
-    /// Network id.
+    /// Network id (the default is fresh and random: [`random_network_id`]).
     pub network_id: u32,
     /// Network name.
     pub name: String,
@@ -79,10 +79,23 @@ pub struct InitOptions {
     pub reporting_threshold: Option<Amount>,
 }
 
+/// A fresh random network id (never 0). Two networks created with the defaults get different ids,
+/// so their addresses, transactions and signed requests do not cross (one chance in about four
+/// billion that they would).
+pub fn random_network_id() -> u32 {
+    loop {
+        let id = OsRng.next_u32();
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
 impl Default for InitOptions {
+    /// The sandbox defaults, with a fresh random network id.
     fn default() -> Self {
         InitOptions {
-            network_id: 7,
+            network_id: random_network_id(),
             name: "dfc sandbox".into(),
             currency: "DFC".into(),
             decimals: 2,
@@ -213,6 +226,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         node_key: node_key.public(),
         limits: Limits::default(),
         tiers: default_tiers(),
+        turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
+        genesis_hash: Hash32([0u8; 32]),
         compliance: regulator.map(|(seed, reporting_threshold)| {
             dfc_core::compliance::ComplianceParams {
                 regulator_key: dfc_core::compliance::RegulatorKey::from_seed(&seed).public(),
@@ -220,6 +235,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
             }
         }),
     };
+    let mut params = params;
     params.validate()?;
     for (path, seed) in &seeds {
         write_key(path, seed)?;
@@ -228,12 +244,6 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         write_key(&regulator_path, seed)?;
     }
     write_key(&dir.join(NODE_KEY_FILE), &node_seed)?;
-    let params_path = dir.join(PARAMS_FILE);
-    let json = serde_json::to_string_pretty(&params).map_err(|e| DataDirError::Invalid {
-        path: params_path.clone(),
-        reason: e.to_string(),
-    })?;
-    fs::write(&params_path, json + "\n").map_err(io(&params_path))?;
     let genesis = Block::seal(
         BlockHeader {
             network: params.network_id,
@@ -250,9 +260,18 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         Vec::new(),
         &node_key,
     );
+    // The genesis block commits to the parameters' hash, which leaves out `genesis_hash`: only
+    // now can the parameters name their genesis.
+    params.genesis_hash = genesis.header.hash();
+    let params_path = dir.join(PARAMS_FILE);
+    let json = serde_json::to_string_pretty(&params).map_err(|e| DataDirError::Invalid {
+        path: params_path.clone(),
+        reason: e.to_string(),
+    })?;
+    fs::write(&params_path, json + "\n").map_err(io(&params_path))?;
     let mut conn = store::open_writer(&ledger)?;
     let tx = conn.transaction().map_err(StoreError::from)?;
-    store::insert_block(&tx, &genesis, &[])?;
+    store::insert_block(&tx, &genesis, &[], 0)?;
     store::append_audit(
         &tx,
         genesis.header.time_ms,

@@ -6,6 +6,7 @@
 //! | module | role |
 //! |---|---|
 //! | [`store`] | SQLite schema, connections, queries |
+//! | [`holdings`] | pending notes and account holdings (what claims are proven against) |
 //! | [`sequencer`] | the single writer: group commit of blocks, registrations, operator actions |
 //! | [`server`] | the axum router, handlers, limits |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
@@ -13,14 +14,19 @@
 //! | [`ops`] | building signed operator requests (CLI and tests) |
 //! | [`offline`] | purse certificates, checkpoint proofs, settlement, double-spend evidence |
 //! | [`client`] | the async client of the API |
+//! | [`controls`] | the registry rule (purse = its wallet, freezes, tiers) at approval and commit |
+//! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 
 pub mod audit;
 pub mod client;
+pub mod controls;
 pub mod datadir;
 pub mod error;
+pub mod holdings;
 pub mod offline;
 pub mod openapi;
 pub mod ops;
+pub mod proposals;
 pub mod regulator;
 pub mod sequencer;
 pub mod server;

@@ -48,6 +48,10 @@ enum Cmd {
         /// Verification worker threads (default: one per core).
         #[arg(long, default_value_t = 0)]
         verify_workers: usize,
+        /// Lifetime of an issue or redeem proposal (e.g. `24h`, `30m`, `10s`): an expired
+        /// proposal can no longer be approved and must be proposed again.
+        #[arg(long, default_value = "24h", value_parser = parse_duration_ms)]
+        proposal_ttl: u64,
     },
     /// The regulator's tool: list the payments disclosed at or above the reporting threshold,
     /// decrypted with the regulator's key, from the node's public blocks.
@@ -127,9 +131,10 @@ struct InitArgs {
     /// Data directory to create.
     #[arg(long)]
     data: PathBuf,
-    /// Network id.
-    #[arg(long, default_value_t = 7)]
-    network_id: u32,
+    /// Network id; by default a fresh random one, so that two networks created with the defaults
+    /// never share a replay domain.
+    #[arg(long)]
+    network_id: Option<u32>,
     /// Network name.
     #[arg(long, default_value = "dfc sandbox")]
     name: String,
@@ -191,23 +196,31 @@ enum IssueCmd {
         #[arg(long)]
         amount: String,
     },
-    /// Approve a pending issuance.
+    /// Approve a pending issuance: shows every output's recipient and amount first and, at a
+    /// terminal, asks for confirmation.
     Approve {
         #[command(flatten)]
         op: OpArgs,
         /// Transaction id of the proposal.
         txid: String,
+        /// Approve without asking (scripts; `--json` never asks either).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
 #[derive(Subcommand)]
 enum RedeemCmd {
-    /// Approve a wallet's pending redemption.
+    /// Approve a wallet's pending redemption: shows it first and, at a terminal, asks for
+    /// confirmation.
     Approve {
         #[command(flatten)]
         op: OpArgs,
         /// Transaction id of the proposal.
         txid: String,
+        /// Approve without asking (scripts; `--json` never asks either).
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -273,6 +286,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             purse_ttl,
             verify,
             verify_workers,
+            proposal_ttl,
         } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -281,6 +295,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 purse_ttl_ms: purse_ttl,
                 batch_verification: verify == "batch",
                 verify_workers,
+                proposal_ttl_ms: proposal_ttl,
             };
             rt.block_on(serve(&data, &listen, options))?;
             Ok(ExitCode::SUCCESS)
@@ -362,7 +377,7 @@ fn print_json<T: Serialize>(v: &T) -> Result<()> {
 
 fn init(a: InitArgs) -> Result<ExitCode> {
     let opts = InitOptions {
-        network_id: a.network_id,
+        network_id: a.network_id.unwrap_or_else(datadir::random_network_id),
         name: a.name,
         currency: a.currency,
         decimals: a.decimals,
@@ -546,16 +561,8 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             if json {
                 return print_json(&list);
             }
-            for p in list {
-                println!(
-                    "{}  {:<6} {:>16}  {}/{}  {}",
-                    p.txid,
-                    p.kind.name(),
-                    params.format(p.amount),
-                    p.approvals.len(),
-                    p.threshold,
-                    p.state
-                );
+            for p in &list {
+                print_proposal(p, &params);
             }
         }
         Cmd::Wallet {
@@ -621,11 +628,11 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             show_response(&r, &params, json)?;
         }
         Cmd::Issue {
-            cmd: IssueCmd::Approve { op, txid },
-        } => approve(&client, &params, &op, &txid, TxKind::Issue, json).await?,
+            cmd: IssueCmd::Approve { op, txid, yes },
+        } => approve(&client, &params, &op, &txid, TxKind::Issue, json || yes).await?,
         Cmd::Redeem {
-            cmd: RedeemCmd::Approve { op, txid },
-        } => approve(&client, &params, &op, &txid, TxKind::Redeem, json).await?,
+            cmd: RedeemCmd::Approve { op, txid, yes },
+        } => approve(&client, &params, &op, &txid, TxKind::Redeem, json || yes).await?,
         Cmd::Wallet {
             cmd: WalletCmd::Freeze { op, wallet, reason },
         } => {
@@ -660,14 +667,54 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
     Ok(())
 }
 
+/// Prints a proposal with every output's recipient and amount: what an approver signs.
+fn print_proposal(p: &dfc_core::api::Proposal, params: &NetworkParams) {
+    let by = p
+        .proposed_by
+        .map(|o| format!("operator {o}"))
+        .unwrap_or_else(|| "its wallet".into());
+    println!(
+        "{}  {:<6} {:>16}  {}/{}  {}  proposed by {by}{}",
+        p.txid,
+        p.kind.name(),
+        params.format(p.amount),
+        p.approvals.len(),
+        p.threshold,
+        p.state,
+        if p.expires_ms == 0 {
+            String::new()
+        } else {
+            format!(", expires at {} ms", p.expires_ms)
+        }
+    );
+    for o in &p.outputs {
+        let who = match (&o.label, &o.address) {
+            (Some(l), Some(a)) if !l.is_empty() => format!("{l} {a}"),
+            (_, Some(a)) => a.to_string(),
+            _ => format!("unregistered key {}", hex::encode(o.owner.to_bytes())),
+        };
+        println!(
+            "    output {}: {:>16}  to {who}{}",
+            o.index,
+            o.amount
+                .map(|a| params.format(a))
+                .unwrap_or_else(|| "hidden".into()),
+            if o.frozen { "  (FROZEN)" } else { "" }
+        );
+    }
+}
+
+/// Approves proposal `txid` of `kind` as the operator of `op`, after printing every output; at a
+/// terminal it asks first unless `confirmed` (`--yes` or `--json`).
 async fn approve(
     client: &BankClient,
     params: &NetworkParams,
     op: &OpArgs,
     txid: &str,
     kind: TxKind,
-    json: bool,
+    confirmed: bool,
 ) -> Result<()> {
+    let json = op.json;
     let operator = operator_of(op, params)?;
     let txid = Hash32::from_hex(txid).map_err(|e| anyhow!("transaction id: {e}"))?;
     let detail = fetch_proposal(client.base_url(), &txid).await?;
@@ -682,12 +729,21 @@ async fn approve(
         bail!("the node returned a transaction whose id is not {txid}");
     }
     if !json {
-        println!(
-            "approving {} of {} ({} approvals so far)",
+        println!("approving:");
+        print_proposal(&detail.proposal, params);
+    }
+    if !confirmed && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        print!(
+            "approve this {} as operator {}? [y/N] ",
             kind.name(),
-            params.format(detail.proposal.amount),
-            detail.proposal.approvals.len()
+            operator.index
         );
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("not approved: nothing was signed");
+        }
     }
     let r = client.operator(&operator.approve(params, &txid)).await?;
     show_response(&r, params, json)

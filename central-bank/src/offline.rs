@@ -2,9 +2,14 @@
 //! packets and double-spend evidence.
 //!
 //! Settlement runs a packet's transaction through the ordinary submission pipeline
-//! ([`crate::server::submit_transfer`]) after the packet checks that need no ledger (encoding,
-//! network, certificate and counter signatures) and those that do (inputs are notes of the
-//! certified purse). A packet whose input was already spent by another transaction of the same
+//! ([`crate::server::submit_transfer`]) after the packet checks that need no ledger
+//! ([`dfc_core::offline::verify_settlement`]: encoding, network, the certificate's validity window
+//! judged by the checkpoint's date, the certificate's, checkpoint's and counter's signatures and
+//! the inclusion proofs) and those that do (the certificate is the one the node issued, inputs are
+//! notes of the certified purse). A packet refused by them yields no evidence: its checkpoint and
+//! proofs are not signed by the payer, so anyone holding the packet could have altered them. The
+//! registry rule (a frozen wallet's purse cannot spend) is applied by the pipeline and again by
+//! the sequencer at commit ([`crate::controls`]). A packet whose input was already spent by another transaction of the same
 //! purse key is a double spend: the node stores [`DoubleSpendEvidence`] (verified before it is
 //! believed), flags the certificate's wallet and answers 409 `double_spend` naming the evidence.
 //! Settling a committed packet again returns its receipt.
@@ -19,7 +24,7 @@ use dfc_core::offline_api::{
     evidence_id, EvidenceRecord, ProofsRequest, ProofsResponse, PurseRequest, SettleRequest,
     MAX_PROOF_NOTES,
 };
-use dfc_core::{LedgerView, NoteId, TxKind};
+use dfc_core::{LedgerView, NoteId};
 use rusqlite::Connection;
 
 use crate::datadir::now_ms;
@@ -224,7 +229,8 @@ async fn convict(s: &AppState, evidence: DoubleSpendEvidence) -> Result<Option<A
 
 #[utoipa::path(post, path = "/v1/offline/settle", request_body(content = serde_json::Value, description = "SettleRequest {packet: text}"),
     responses((status = 200, description = "Durable receipt (the same one on a repeat)", body = serde_json::Value),
-              (status = 400, description = "malformed_packet / wrong_network / bad_certificate / bad_counter_signature / not_purse_note / invalid transaction"),
+              (status = 400, description = "malformed_packet / wrong_network / kind_not_allowed / proof_count / certificate_expired / bad_certificate / bad_checkpoint / bad_counter_signature / bad_inclusion_proof / not_purse_note / invalid transaction"),
+              (status = 403, description = "frozen_wallet (the paying wallet is frozen: the packet settles once it is unfrozen)"),
               (status = 404, description = "unknown_purse / unknown_input"), (status = 409, description = "double_spend / input_spent")))]
 pub(crate) async fn settle(
     State(s): State<AppState>,
@@ -232,46 +238,11 @@ pub(crate) async fn settle(
 ) -> Result<Json<Receipt>, ApiErr> {
     let packet = PaymentPacket::from_text(&req.packet)
         .map_err(|e| ApiErr::bad_request("malformed_packet", e.to_string()))?;
-    let params = s.params();
-    for got in [
-        packet.tx.network,
-        packet.cert.network,
-        packet.checkpoint.network,
-    ] {
-        if got != params.network_id {
-            return Err(ApiErr::bad_request(
-                "wrong_network",
-                format!(
-                    "packet is for network {got}, this is network {}",
-                    params.network_id
-                ),
-            ));
-        }
-    }
-    if packet.tx.kind != TxKind::Transfer {
-        return Err(ApiErr::bad_request(
-            "kind_not_allowed",
-            "only transfers are paid offline",
-        ));
-    }
-    if !packet.cert.verify(&params.node_key) {
-        return Err(ApiErr::bad_request(
-            "bad_certificate",
-            "the purse certificate is not signed by this node",
-        ));
-    }
-    let txid = packet.tx.id();
-    let counter_hash = PaymentPacket::counter_hash(&txid, packet.counter, packet.cert.serial);
-    if !packet
-        .cert
-        .purse
-        .verify(&counter_hash.0, &packet.counter_signature)
-    {
-        return Err(ApiErr::bad_request(
-            "bad_counter_signature",
-            "the purse counter is not signed by the purse key",
-        ));
-    }
+    // The same checks the payee ran offline (core's code), except its own policy: networks,
+    // kind, proofs per input, the certificate's validity window, the certificate's, checkpoint's
+    // and counter's signatures, and every inclusion proof under the checkpoint root.
+    dfc_core::offline::verify_settlement(&packet, s.params())
+        .map_err(crate::controls::settlement_refusal)?;
     let probe = packet.clone();
     match s.read(move |c| standing(c, &probe)).await? {
         Standing::Committed(r) => return Ok(Json(r)),

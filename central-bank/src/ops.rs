@@ -54,7 +54,7 @@ impl Operator {
     }
 
     /// Builds an issuance of `amount` to `to` and the request proposing it (with this operator's
-    /// approval).
+    /// approval and the disclosed opening of its output, which every approver is shown).
     pub fn propose_issue(
         &self,
         params: &NetworkParams,
@@ -73,6 +73,7 @@ impl Operator {
             }],
             &mut OsRng,
         )?;
+        let openings = dfc_core::proposal::disclose(&built.openings);
         let tx = built.tx;
         let approval = self.approval(&tx.id());
         let req = self.request(
@@ -80,6 +81,7 @@ impl Operator {
             OperatorAction::Propose {
                 tx: tx.clone(),
                 approval,
+                openings,
             },
         );
         Ok((tx, req))

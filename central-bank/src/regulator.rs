@@ -35,7 +35,11 @@ pub fn disclosed(blocks: &[Block], key: &RegulatorKey) -> Vec<DisclosedPayment> 
             };
             let txid = tx.id();
             for d in &section.disclosures {
-                let output = usize::from(d.output);
+                // A disclosure covers a payee party: everything its outputs received.
+                let outputs = section.outputs_of(usize::from(d.party));
+                let Some(&output) = outputs.first() else {
+                    continue;
+                };
                 let Some(o) = tx.outputs.get(output) else {
                     continue;
                 };

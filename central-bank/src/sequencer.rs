@@ -117,6 +117,8 @@ pub struct Shared {
     pub params_hash: Hash32,
     /// The node's signing key.
     pub node_key: SigningKey,
+    /// Lifetime of a new issue or redeem proposal, ms (`dfc-bank serve --proposal-ttl`).
+    pub proposal_ttl_ms: u64,
     /// The ledger as of the last commit.
     pub status: RwLock<LedgerStatus>,
 }
@@ -211,18 +213,25 @@ impl Sequencer {
     }
 
     /// Seals the next block over `txs` on the current tip.
+    /// The time of the next block (never before the tip's) and its turnover period.
+    fn next_time(&self) -> (u64, u64) {
+        let time_ms = now_ms().max(self.shared.status().tip.time_ms);
+        (time_ms, self.shared.params.turnover_period(time_ms))
+    }
+
     fn seal(
         &self,
         txs: Vec<Transaction>,
         supply: Amount,
         audit: (u64, Hash32),
+        time_ms: u64,
     ) -> (Block, Vec<Signature>) {
         let status = self.shared.status();
         let header = BlockHeader {
             network: self.shared.params.network_id,
             height: status.tip.height + 1,
             prev_hash: status.tip_hash,
-            time_ms: now_ms().max(status.tip.time_ms),
+            time_ms,
             tx_root: Hash32([0u8; 32]),
             tx_count: 0,
             supply,
@@ -278,7 +287,8 @@ impl Sequencer {
         }
         let db = self.begin()?;
         let view = DbView::new(&db);
-        let mut batch = BatchState::new();
+        let (time_ms, period) = self.next_time();
+        let mut batch = BatchState::new(period);
         let mut admitted: Vec<Pending> = Vec::new();
         let mut index: HashMap<TxId, usize> = HashMap::new();
         for p in pending {
@@ -291,11 +301,15 @@ impl Sequencer {
                 answer(p.replies, Ok(r));
                 continue;
             }
-            let verdict = frozen_inputs(&db, &view, &p.tx)
-                .and_then(|()| batch.admit(&p.tx, &view).map_err(ApiErr::from));
+            let verdict = crate::controls::admit_transfer(&db, &self.shared.params, &p.tx)?
+                .and_then(|()| {
+                    batch
+                        .admit(&p.tx, &self.shared.params, &view)
+                        .map_err(ApiErr::from)
+                });
             view.finish()?;
             match verdict {
-                Ok(()) => {
+                Ok(_) => {
                     index.insert(p.txid, admitted.len());
                     admitted.push(p);
                 }
@@ -311,11 +325,12 @@ impl Sequencer {
             admitted.iter().map(|p| p.tx.clone()).collect(),
             supply,
             audit,
+            time_ms,
         );
         fail::fail_point!("seq::block::before_insert", |_| Err(injected(
             "before_insert"
         )));
-        store::insert_block(&db, &block, &sigs)?;
+        store::insert_block(&db, &block, &sigs, period)?;
         fail::fail_point!("seq::block::before_commit", |_| Err(injected(
             "before_commit"
         )));
@@ -474,6 +489,9 @@ impl Sequencer {
         if let Some(existing) = store::wallet(&db, &info.address.spend)? {
             return Ok(Ok(existing));
         }
+        if let Err(e) = crate::controls::check_registration(&db, &info.address.spend)? {
+            return Ok(Err(e));
+        }
         store::insert_wallet(&db, &info)?;
         let detail =
             serde_json::json!({ "address": info.address, "label": info.label }).to_string();
@@ -485,7 +503,11 @@ impl Sequencer {
     fn redemption(&mut self, tx: Transaction, wallet: dfc_core::PublicKey) -> Outcome<Proposal> {
         let db = self.begin()?;
         let txid = tx.id();
-        if store::proposal(&db, &txid, self.shared.params.threshold)?.is_some() {
+        if let Some(stored) = store::proposal(&db, &txid, self.shared.params.threshold)? {
+            // An expired request says so: its wallet releases the notes and may ask again.
+            if let Err(e) = crate::proposals::check_approvable(&stored.proposal) {
+                return Ok(Err(e));
+            }
             return Ok(Err(ApiErr::conflict(
                 "proposal_exists",
                 format!("redemption {txid} was already requested"),
@@ -494,8 +516,11 @@ impl Sequencer {
         if let Err(e) = state_checks(&db, &tx) {
             return Ok(Err(e));
         }
+        if let Err(e) = crate::controls::check_proposal(&db, &self.shared.params, &tx)? {
+            return Ok(Err(e));
+        }
         let now = now_ms();
-        let proposal = Proposal {
+        let mut proposal = Proposal {
             txid,
             kind: TxKind::Redeem,
             amount: tx.public_amount,
@@ -504,12 +529,15 @@ impl Sequencer {
             threshold: self.shared.params.threshold,
             created_ms: now,
             state: "pending".into(),
+            proposed_by: None,
+            expires_ms: now.saturating_add(self.shared.proposal_ttl_ms),
+            outputs: Vec::new(),
         };
         store::insert_proposal(&db, &proposal, &tx)?;
-        let detail = serde_json::json!({
-            "txid": txid, "amount_units": tx.public_amount.units(), "wallet": hex::encode(wallet.to_bytes()),
-        })
-        .to_string();
+        crate::proposals::record(&db, &txid, None, proposal.expires_ms, &[])?;
+        crate::proposals::enrich(&db, &mut proposal, &tx, now)?;
+        let wallet = serde_json::json!(hex::encode(wallet.to_bytes()));
+        let detail = crate::proposals::audit_detail(&proposal, &[("wallet", wallet)]);
         store::append_audit(&db, now, None, "redemption_requested", &detail)?;
         db.commit()?;
         Ok(Ok(proposal))
@@ -532,7 +560,11 @@ impl Sequencer {
         let op = req.operator;
         let threshold = self.shared.params.threshold;
         let (message, proposal, block, detail) = match &req.action {
-            OperatorAction::Propose { tx, approval } => {
+            OperatorAction::Propose {
+                tx,
+                approval,
+                openings,
+            } => {
                 let txid = tx.id();
                 if store::proposal(&db, &txid, threshold)?.is_some() {
                     return Ok(Err(ApiErr::conflict(
@@ -549,13 +581,16 @@ impl Sequencer {
                 if let Err(e) = state_checks(&db, tx) {
                     return Ok(Err(e));
                 }
+                if let Err(e) = crate::controls::check_proposal(&db, &self.shared.params, tx)? {
+                    return Ok(Err(e));
+                }
                 let mut bare = tx.clone();
                 bare.issuer_signatures.clear();
                 let wallet = match tx.kind {
                     TxKind::Issue => tx.outputs.first().map(|o| o.owner),
                     _ => None,
                 };
-                let p = Proposal {
+                let mut p = Proposal {
                     txid,
                     kind: tx.kind,
                     amount: tx.public_amount,
@@ -564,13 +599,15 @@ impl Sequencer {
                     threshold,
                     created_ms: now,
                     state: "pending".into(),
+                    proposed_by: Some(op),
+                    expires_ms: now.saturating_add(self.shared.proposal_ttl_ms),
+                    outputs: Vec::new(),
                 };
                 store::insert_proposal(&db, &p, &bare)?;
                 store::insert_approval(&db, &txid, approval, now)?;
-                let detail = serde_json::json!({
-                    "txid": txid, "kind": tx.kind.name(), "amount_units": tx.public_amount.units(),
-                })
-                .to_string();
+                crate::proposals::record(&db, &txid, Some(op), p.expires_ms, openings)?;
+                crate::proposals::enrich(&db, &mut p, &bare, now)?;
+                let detail = crate::proposals::audit_detail(&p, &[]);
                 let (message, proposal, block) = match self.maybe_finalize(&db, &txid)? {
                     Err(e) => return Ok(Err(e)),
                     Ok(x) => x,
@@ -584,14 +621,24 @@ impl Sequencer {
                         format!("no proposal {txid}"),
                     )));
                 };
+                if let Err(e) = crate::proposals::check_approvable(&stored.proposal) {
+                    return Ok(Err(e));
+                }
                 if stored.proposal.state != "pending" {
                     return Ok(Err(ApiErr::conflict(
                         "proposal_not_pending",
                         format!("proposal {txid} is {}", stored.proposal.state),
                     )));
                 }
+                let params = &self.shared.params;
+                if let Err(e) = crate::controls::check_proposal(&db, params, &stored.tx)? {
+                    return Ok(Err(e));
+                }
                 let counted = store::insert_approval(&db, txid, approval, now)?;
-                let detail = serde_json::json!({ "txid": txid, "counted": counted }).to_string();
+                let detail = crate::proposals::audit_detail(
+                    &stored.proposal,
+                    &[("counted", serde_json::json!(counted))],
+                );
                 let (message, proposal, block) = match self.maybe_finalize(&db, txid)? {
                     Err(e) => return Ok(Err(e)),
                     Ok(x) => x,
@@ -687,12 +734,18 @@ impl Sequencer {
             );
             return Ok(Ok((msg, Some(proposal), None)));
         }
+        // At commit, against the state committed on: a freeze or a lower tier since the
+        // proposal (or since the approval that completed it) stops it here.
+        if let Err(e) = crate::controls::check_proposal(db, params, &stored.tx)? {
+            return Ok(Err(e));
+        }
         let mut tx = stored.tx;
         for sig in stored.signatures {
             tx.add_issuer_signature(sig);
         }
         let view = DbView::new(db);
-        let checked = validate(&tx, params, &view);
+        let (time_ms, period) = self.next_time();
+        let checked = validate(&tx, params, &view, period);
         view.finish()?;
         if let Err(e) = checked {
             return Ok(Err(e.into()));
@@ -702,8 +755,8 @@ impl Sequencer {
             Err(e) => return Ok(Err(e.into())),
         };
         let audit = store::audit_head(db)?;
-        let (block, sigs) = self.seal(vec![tx], supply, audit);
-        store::insert_block(db, &block, &sigs)?;
+        let (block, sigs) = self.seal(vec![tx], supply, audit, time_ms);
+        store::insert_block(db, &block, &sigs, period)?;
         store::set_proposal_state(db, txid, "committed")?;
         proposal.state = "committed".into();
         let msg = format!(
@@ -748,30 +801,6 @@ fn unknown_wallet(key: &dfc_core::PublicKey) -> ApiErr {
         "unknown_wallet",
         format!("wallet {} is not registered", hex::encode(key.to_bytes())),
     )
-}
-
-/// Refuses a transaction spending notes of a frozen wallet (re-checked here because a freeze may
-/// land between the handler's check and the commit).
-fn frozen_inputs(db: &Connection, view: &DbView<'_>, tx: &Transaction) -> Result<(), ApiErr> {
-    use dfc_core::LedgerView;
-    for id in &tx.inputs {
-        if let Some(note) = view.note(id) {
-            match store::wallet_of_owner(db, &note.owner) {
-                Ok(Some(w)) if w.frozen => {
-                    return Err(ApiErr::forbidden(
-                        "frozen_wallet",
-                        format!(
-                            "wallet {} is frozen and cannot spend",
-                            hex::encode(note.owner.to_bytes())
-                        ),
-                    ))
-                }
-                Ok(_) => {}
-                Err(e) => return Err(ApiErr::internal(e)),
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Inputs unspent and outputs fresh, against the database (for proposals).

@@ -124,6 +124,8 @@ pub struct NodeOptions {
     pub batch_verification: bool,
     /// Verification worker threads; 0 means one per core.
     pub verify_workers: usize,
+    /// Lifetime of an issue or redeem proposal, ms: past it, it cannot be approved.
+    pub proposal_ttl_ms: u64,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -137,6 +139,7 @@ impl Default for NodeOptions {
             purse_ttl_ms: DEFAULT_PURSE_TTL_MS,
             batch_verification: true,
             verify_workers: 0,
+            proposal_ttl_ms: crate::proposals::DEFAULT_PROPOSAL_TTL_MS,
         }
     }
 }
@@ -186,6 +189,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         params_hash: data.params.hash(),
         params: data.params,
         node_key: data.node_key,
+        proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
     });
     let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
@@ -623,46 +627,16 @@ fn precheck(
     Ok((inputs, first))
 }
 
-/// On a network with compliance rules, the caps a transfer states must not exceed the registry's:
-/// the paying wallets' tier cap and each receiving wallet's tier cap (a comparison; the proofs that
-/// the hidden amounts respect the stated caps are verified with the rest of the cryptography).
-fn check_caps(
-    conn: &Connection,
-    params: &NetworkParams,
-    tx: &Transaction,
-    inputs: &[InputNote],
-) -> Result<(), ApiErr> {
-    let (Some(_), Some(section)) = (&params.compliance, &tx.compliance) else {
-        return Ok(());
-    };
-    let tier_cap = |key: &PublicKey| -> Result<dfc_core::Amount, ApiErr> {
-        let w = registered(conn, key)?;
-        params.tier(w.tier).map(|t| t.max_payment).ok_or_else(|| {
-            ApiErr::forbidden(
-                "unknown_tier",
-                format!(
-                    "wallet {} has tier {}, which the network does not define",
-                    hex::encode(key.to_bytes()),
-                    w.tier
-                ),
-            )
-        })
-    };
-    let mut sender_cap = dfc_core::Amount::from_units(dfc_core::Amount::MAX_SUPPLY)
-        .map_err(dfc_core::TxError::from)?;
-    for input in inputs {
-        sender_cap = sender_cap.min(tier_cap(&input.owner)?);
-    }
-    let change = dfc_core::validate::change_outputs(tx, inputs);
-    let mut receiver_caps = Vec::with_capacity(tx.outputs.len());
-    for (o, is_change) in tx.outputs.iter().zip(&change) {
-        receiver_caps.push(if *is_change {
-            None
-        } else {
-            Some(tier_cap(&o.owner)?)
-        });
-    }
-    dfc_core::compliance::check_caps(section, sender_cap, &receiver_caps, &change)?;
+/// The state rules that need the registry and the holdings, on a snapshot before any proof: a
+/// transfer's grouping of outputs into payer and payees and the stated tiers, a claim's claimant,
+/// tier, period, balance and inflow (`dfc_core::validate::check_state`). The sequencer checks them
+/// again against the state it commits on.
+fn check_rules(conn: &Connection, params: &NetworkParams, tx: &Transaction) -> Result<(), ApiErr> {
+    let view = DbView::new(conn);
+    let period = params.turnover_period(crate::datadir::now_ms());
+    let r = dfc_core::validate::check_state(tx, params, &view, period);
+    view.finish()?;
+    r?;
     Ok(())
 }
 
@@ -697,7 +671,7 @@ async fn submit(
     ApiJson(req): ApiJson<SubmitRequest>,
 ) -> Result<Json<Receipt>, ApiErr> {
     let tx = req.tx;
-    if tx.kind != TxKind::Transfer {
+    if !matches!(tx.kind, TxKind::Transfer | TxKind::Claim) {
         return Err(ApiErr::bad_request(
             "kind_not_allowed",
             format!(
@@ -709,7 +683,7 @@ async fn submit(
     Ok(Json(submit_transfer(&s, tx).await?))
 }
 
-/// The submission pipeline of a transfer (also used by offline settlement): structure, then one
+/// The submission pipeline of a transfer or claim (also used by offline settlement): structure, then one
 /// snapshot for "already committed" and the registry and state checks, then the proofs on the
 /// verification pool, then the sequencer.
 pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Receipt, ApiErr> {
@@ -726,7 +700,7 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
                 return Ok(Seen::Committed(r));
             }
             let (inputs, _) = precheck(&snap, &probe)?;
-            check_caps(&snap, &params, &probe, &inputs)?;
+            check_rules(&snap, &params, &probe)?;
             Ok(Seen::Fresh(inputs))
         })
         .await?;
@@ -845,7 +819,8 @@ async fn supply(State(s): State<AppState>) -> Json<SupplySummary> {
 }
 
 #[utoipa::path(post, path = "/v1/wallets", request_body(content = serde_json::Value, description = "RegisterRequest"),
-    responses((status = 200, description = "WalletInfo (the existing record on re-registration)", body = serde_json::Value), (status = 400, description = "bad_signature / wrong_network / label_too_long")))]
+    responses((status = 200, description = "WalletInfo (the existing record on re-registration)", body = serde_json::Value), (status = 400, description = "bad_signature / wrong_network / label_too_long"),
+              (status = 409, description = "purse_key: a certified purse key cannot register as a wallet")))]
 async fn register(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
@@ -994,7 +969,8 @@ async fn redemption(
 
 #[utoipa::path(post, path = "/v1/operator", request_body(content = serde_json::Value, description = "Signed OperatorRequest"),
     responses((status = 200, description = "OperatorResponse", body = serde_json::Value), (status = 401, description = "bad_signature"),
-              (status = 400, description = "clock_skew / approval_mismatch"), (status = 409, description = "replayed_nonce / proposal_exists")))]
+              (status = 400, description = "clock_skew / approval_mismatch / openings_required / bad_opening"), (status = 403, description = "frozen_wallet / over_tier_limit"),
+              (status = 409, description = "replayed_nonce / proposal_exists / proposal_expired")))]
 async fn operator(
     State(s): State<AppState>,
     ApiJson(mut req): ApiJson<OperatorRequest>,
@@ -1035,10 +1011,15 @@ async fn operator(
     }
     let op = req.operator;
     match &mut req.action {
-        OperatorAction::Propose { tx, approval } => {
+        OperatorAction::Propose {
+            tx,
+            approval,
+            openings,
+        } => {
             check_approval(params, op, &tx.id(), approval)?;
             tx.issuer_signatures.clear();
             check_proposal_structure(tx, params)?;
+            crate::proposals::check_openings(tx, openings)?;
             check_proposal(&s, tx).await?;
         }
         OperatorAction::Approve { txid, approval } => check_approval(params, op, txid, approval)?,

@@ -120,7 +120,12 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_wallet ON evidence (wallet);
 ";
 
-const MIGRATIONS_SLICE: &[M<'static>] = &[M::up(SCHEMA_V1), M::up(SCHEMA_V2_OFFLINE)];
+const MIGRATIONS_SLICE: &[M<'static>] = &[
+    M::up(SCHEMA_V1),
+    M::up(SCHEMA_V2_OFFLINE),
+    M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
+    M::up(crate::proposals::SCHEMA),
+];
 
 /// The schema migrations, applied in order on open.
 pub fn migrations() -> Migrations<'static> {
@@ -333,10 +338,13 @@ pub fn receipt(conn: &Connection, txid: &TxId) -> StoreResult<Option<Receipt>> {
 /// Writes a sealed block: the header, its transactions with their receipt signatures, the notes
 /// they create and the notes they spend. Call inside a SQLite transaction; the UNIQUE constraints
 /// refuse a double spend or a repeated note even if the checks above were wrong.
+/// Writes `block` (sealed in turnover period `period`) with its transactions' notes, spends,
+/// pending flags and holdings.
 pub fn insert_block(
     conn: &Connection,
     block: &Block,
     receipt_sigs: &[Signature],
+    period: u64,
 ) -> StoreResult<()> {
     let height = to_i64(block.header.height)?;
     let header =
@@ -360,6 +368,7 @@ pub fn insert_block(
         conn.prepare_cached("INSERT INTO spent (note_id, txid, height) VALUES (?1, ?2, ?3)")?;
     for (idx, (tx, sig)) in block.txs.iter().zip(receipt_sigs).enumerate() {
         let txid = tx.id();
+        let resolved = crate::holdings::resolve_before(conn, tx)?;
         let idx = i64::try_from(idx).map_err(|_| StoreError::corrupt("txs", "index overflow"))?;
         ins_tx.execute(params![
             &txid.0[..],
@@ -386,6 +395,7 @@ pub fn insert_block(
                 out
             ])?;
         }
+        crate::holdings::apply_tx(conn, tx, &resolved, period)?;
     }
     Ok(())
 }
@@ -582,7 +592,7 @@ impl<'a> DbView<'a> {
     }
     fn lookup_note(&self, id: &NoteId) -> StoreResult<Option<LedgerNote>> {
         let mut st = self.conn.prepare_cached(
-            "SELECT n.commitment, n.owner, EXISTS (SELECT 1 FROM spent s WHERE s.note_id = n.id) FROM notes n WHERE n.id = ?1",
+            "SELECT n.commitment, n.owner, EXISTS (SELECT 1 FROM spent s WHERE s.note_id = n.id), n.pending FROM notes n WHERE n.id = ?1",
         )?;
         let row = st
             .query_row([&id.0[..]], |r| {
@@ -590,16 +600,18 @@ impl<'a> DbView<'a> {
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, Vec<u8>>(1)?,
                     r.get::<_, bool>(2)?,
+                    r.get::<_, bool>(3)?,
                 ))
             })
             .optional()?;
-        row.map(|(c, o, spent)| {
+        row.map(|(c, o, spent, pending)| {
             let c = h32(c, "notes")?;
             Ok(LedgerNote {
                 commitment: Commitment::from_bytes(&c.0)
                     .map_err(|e| StoreError::corrupt("notes", e))?,
                 owner: pubkey(o, "notes")?,
                 spent,
+                pending,
             })
         })
         .transpose()
@@ -621,6 +633,14 @@ impl LedgerView for DbView<'_> {
         let r = self.lookup_commitment(commitment);
         // On failure claim the commitment exists: a refusal is the safe side.
         self.keep(r, true)
+    }
+    fn account(&self, key: &PublicKey) -> Option<dfc_core::Account> {
+        let r = crate::holdings::account(self.conn, key);
+        self.keep(r, None)
+    }
+    fn holding(&self, account: &PublicKey) -> dfc_core::Holding {
+        let r = crate::holdings::holding(self.conn, account);
+        self.keep(r, dfc_core::Holding::default())
     }
 }
 
@@ -679,15 +699,15 @@ pub fn wallets(conn: &Connection, limit: usize) -> StoreResult<Vec<WalletInfo>> 
     Ok(out)
 }
 
-/// The wallet behind a note owner: the wallet whose spend key it is, or the wallet whose
-/// certified purse key it is. Purse keys count as their wallet for registration and freezes.
+/// The wallet behind a note owner: the wallet whose certified purse key it is, else the wallet
+/// whose spend key it is. Purse keys count as their wallet for registration, tier and freezes,
+/// and the purse is looked up first so that a purse key registered as a wallet of its own (which
+/// `controls::check_registration` now refuses, but an older ledger may hold) still answers for
+/// the wallet it was certified for.
 pub fn wallet_of_owner(conn: &Connection, key: &PublicKey) -> StoreResult<Option<WalletInfo>> {
-    if let Some(w) = wallet(conn, key)? {
-        return Ok(Some(w));
-    }
     match purse_wallet(conn, key)? {
         Some(w) => wallet(conn, &w),
-        None => Ok(None),
+        None => wallet(conn, key),
     }
 }
 
@@ -922,7 +942,7 @@ fn decode_proposal(
     let (txid, kind, amount, wallet, tx, created, state) = row;
     let txid = h32(txid, "proposals")?;
     let signatures = approvals_of(conn, &txid)?;
-    Ok(StoredProposal {
+    let mut stored = StoredProposal {
         proposal: Proposal {
             txid,
             kind: kind_from(&kind, "proposals")?,
@@ -933,10 +953,16 @@ fn decode_proposal(
             threshold,
             created_ms: to_u64(created, "proposals")?,
             state,
+            proposed_by: None,
+            expires_ms: 0,
+            outputs: Vec::new(),
         },
         tx: Transaction::decode(&tx).map_err(|e| StoreError::corrupt("proposals", e))?,
         signatures,
-    })
+    };
+    let now = crate::datadir::now_ms();
+    crate::proposals::enrich(conn, &mut stored.proposal, &stored.tx, now)?;
+    Ok(stored)
 }
 
 const PROPOSAL_COLS: &str = "txid, kind, amount, wallet, tx, created_ms, state";

@@ -1,17 +1,21 @@
 //! Batch verification against one-by-one verification of 1, 16, 64 and 256 two-input, two-output
-//! transfers, in the same run. Criterion measures both; a summary table of the time per
-//! transaction and the speed-up (median of a few timed runs) is printed at the end.
+//! transfers (each with its flow section: one payee, so one bound proof besides the range proof)
+//! and of as many claims of two notes (each from its own wallet), in the same run. Criterion
+//! measures both; summary tables of the time per transaction and the speed-up (median of a few
+//! timed runs) are printed at the end.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use dfc_core::batch::{verify_batch, BatchItem};
-use dfc_core::params::default_tiers;
+use dfc_core::builder::build_claim;
+use dfc_core::claim::{sum_openings, ClaimRequest};
+use dfc_core::params::{default_tiers, DEFAULT_TURNOVER_PERIOD_DAYS};
 use dfc_core::validate::{resolve_inputs, verify_crypto};
 use dfc_core::{
-    build, Amount, InputNote, Limits, MemoryLedger, NetworkParams, Payment, SigningKey, SpendInput,
-    Transaction, TxKind, WalletKeys,
+    build, Amount, Hash32, InputNote, Limits, MemoryLedger, NetworkParams, NoteId, Opening,
+    Payment, SigningKey, SpendInput, Transaction, TxKind, WalletKeys,
 };
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -33,7 +37,9 @@ fn params() -> (NetworkParams, Vec<SigningKey>) {
         node_key: SigningKey::from_seed(&[9; 32]).public(),
         limits: Limits::default(),
         tiers: default_tiers(),
+        turnover_period_days: DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        genesis_hash: Hash32([0x6e; 32]),
     };
     (p, issuers)
 }
@@ -70,11 +76,31 @@ fn transfers(count: usize) -> (NetworkParams, Vec<(Transaction, Vec<InputNote>)>
         issue.tx.sign_as_issuer(0, &issuers[0]);
         issue.tx.sign_as_issuer(1, &issuers[1]);
         ledger.apply(&issue.tx).unwrap();
-        let ids = issue.tx.output_ids();
-        for (o, id) in issue.tx.outputs.iter().zip(ids) {
+        // Issued notes are pending: alice claims them into her balance (all in period 0, so the
+        // balance and the period's inflow are the same sum).
+        let issued: Vec<(NoteId, Opening)> = issue
+            .tx
+            .output_ids()
+            .into_iter()
+            .zip(&issue.tx.outputs)
+            .map(|(id, o)| (id, o.open(&alice.view).unwrap()))
+            .collect();
+        let held = sum_openings(notes.iter().map(|n| &n.opening)).unwrap();
+        let req = ClaimRequest {
+            key: &alice.spend,
+            tier: 2,
+            period: ledger.period(),
+            notes: &issued,
+            balance: held.clone(),
+            inflow: held,
+        };
+        ledger
+            .apply(&build_claim(&params, &req, &mut rng).unwrap())
+            .unwrap();
+        for (id, opening) in issued {
             notes.push(SpendInput {
                 id,
-                opening: o.open(&alice.view).unwrap(),
+                opening,
                 key: alice.spend.clone(),
             });
         }
@@ -98,6 +124,50 @@ fn transfers(count: usize) -> (NetworkParams, Vec<(Transaction, Vec<InputNote>)>
         })
         .collect();
     (params, items)
+}
+
+/// `count` valid claims of two pending notes each, every one by its own tier-0 wallet.
+fn claims(count: usize) -> Vec<(Transaction, Vec<InputNote>)> {
+    let (params, issuers) = params();
+    let mut ledger = MemoryLedger::new(params.clone());
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let empty = sum_openings([]).unwrap();
+    (0..count)
+        .map(|i| {
+            let w = WalletKeys::from_seed(format!("claimant {i}").as_bytes());
+            ledger.register(w.spend.public(), 0);
+            let mut issue = build(
+                &params,
+                TxKind::Issue,
+                Amount::from_units(1_000).unwrap(),
+                &[],
+                &[pay(&w, 600), pay(&w, 400)],
+                &mut rng,
+            )
+            .unwrap();
+            issue.tx.sign_as_issuer(0, &issuers[0]);
+            issue.tx.sign_as_issuer(1, &issuers[1]);
+            ledger.apply(&issue.tx).unwrap();
+            let notes: Vec<(NoteId, Opening)> = issue
+                .tx
+                .output_ids()
+                .into_iter()
+                .zip(&issue.tx.outputs)
+                .map(|(id, o)| (id, o.open(&w.view).unwrap()))
+                .collect();
+            let req = ClaimRequest {
+                key: &w.spend,
+                tier: 0,
+                period: ledger.period(),
+                notes: &notes,
+                balance: empty.clone(),
+                inflow: empty.clone(),
+            };
+            let tx = build_claim(&params, &req, &mut rng).unwrap();
+            let inputs = resolve_inputs(&tx, &ledger).unwrap();
+            (tx, inputs)
+        })
+        .collect()
 }
 
 fn one_by_one(params: &NetworkParams, items: &[(Transaction, Vec<InputNote>)]) {
@@ -125,6 +195,7 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
 
 fn main() {
     let (params, all) = transfers(SIZES[SIZES.len() - 1]);
+    let all_claims = claims(SIZES[SIZES.len() - 1]);
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
@@ -145,16 +216,40 @@ fn main() {
         }
         group.finish();
     }
+    {
+        let mut group = c.benchmark_group("verify_claim_2notes");
+        for n in SIZES {
+            let items = &all_claims[..n];
+            let refs: Vec<BatchItem<'_>> = items.iter().map(|(t, i)| (t, i.as_slice())).collect();
+            group.throughput(Throughput::Elements(n as u64));
+            group.bench_with_input(BenchmarkId::new("one_by_one", n), &n, |b, _| {
+                b.iter(|| one_by_one(&params, items))
+            });
+            group.bench_with_input(BenchmarkId::new("batched", n), &n, |b, _| {
+                b.iter(|| batched(&params, &refs))
+            });
+        }
+        group.finish();
+    }
     c.final_summary();
 
-    println!("\nbatch verification of 2-in/2-out transfers (median of 5 runs, same process)");
+    for (what, set) in [
+        ("2-in/2-out transfers", &all),
+        ("claims of 2 notes", &all_claims),
+    ] {
+        summary(&params, what, set);
+    }
+}
+
+fn summary(params: &NetworkParams, what: &str, all: &[(Transaction, Vec<InputNote>)]) {
+    println!("\nbatch verification of {what} (median of 5 runs, same process)");
     println!("| transactions | one by one, µs/tx | batched, µs/tx | speed-up |");
     println!("|---:|---:|---:|---:|");
     for n in SIZES {
         let items = &all[..n];
         let refs: Vec<BatchItem<'_>> = items.iter().map(|(t, i)| (t, i.as_slice())).collect();
-        let single = median(5, || one_by_one(&params, items));
-        let batch = median(5, || batched(&params, &refs));
+        let single = median(5, || one_by_one(params, items));
+        let batch = median(5, || batched(params, &refs));
         let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
         println!(
             "| {n} | {:.0} | {:.0} | {:.1}× |",

@@ -1,13 +1,18 @@
 //! Criterion benchmarks of the protocol's hot paths: aggregated range proofs for 1, 2, 4 and 8
-//! outputs, and building and verifying a full 2-input, 2-output transfer.
+//! outputs; building and verifying a full 2-input, 2-output transfer with its flow section; a
+//! claim's proof (holding and turnover limits), made and verified; and the verification of 8
+//! transfers one by one against one batch. Sizes are printed to stderr.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use curve25519_dalek::scalar::Scalar;
-use dfc_core::params::default_tiers;
+use dfc_core::batch::{verify_batch, BatchItem};
+use dfc_core::builder::build_claim;
+use dfc_core::claim::{sum_openings, ClaimRequest};
+use dfc_core::params::{default_tiers, DEFAULT_TURNOVER_PERIOD_DAYS};
 use dfc_core::{
-    build, range, validate, Amount, Limits, MemoryLedger, NetworkParams, Payment, SigningKey,
-    SpendInput, TxKind, WalletKeys,
+    build, range, validate, Amount, Hash32, InputNote, Limits, MemoryLedger, NetworkParams, NoteId,
+    Opening, Payment, SigningKey, SpendInput, Transaction, TxKind, WalletKeys,
 };
 use merlin::Transcript;
 use rand_chacha::rand_core::SeedableRng;
@@ -28,7 +33,9 @@ fn params() -> (NetworkParams, Vec<SigningKey>) {
         node_key: SigningKey::from_seed(&[9; 32]).public(),
         limits: Limits::default(),
         tiers: default_tiers(),
+        turnover_period_days: DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        genesis_hash: Hash32([0x6e; 32]),
     };
     (p, issuers)
 }
@@ -69,7 +76,41 @@ fn pay(to: &WalletKeys, units: u64) -> Payment {
     }
 }
 
-/// A ledger where `owner` holds one note per entry of `amounts`, and those notes as spend inputs.
+fn zero() -> Opening {
+    Opening {
+        amount: Amount::ZERO,
+        blinding: Scalar::ZERO,
+        memo: Vec::new(),
+    }
+}
+
+/// Issues one note per entry of `amounts` to `owner` and leaves them pending. Returns the notes
+/// with their openings.
+fn issue_pending(
+    p: &NetworkParams,
+    issuers: &[SigningKey],
+    ledger: &mut MemoryLedger,
+    owner: &WalletKeys,
+    amounts: &[u64],
+    rng: &mut ChaCha20Rng,
+) -> Vec<(NoteId, Opening)> {
+    let total = Amount::from_units(amounts.iter().sum()).unwrap();
+    let payments: Vec<Payment> = amounts.iter().map(|a| pay(owner, *a)).collect();
+    let mut issue = build(p, TxKind::Issue, total, &[], &payments, rng).unwrap();
+    issue.tx.sign_as_issuer(0, &issuers[0]);
+    issue.tx.sign_as_issuer(1, &issuers[1]);
+    ledger.apply(&issue.tx).unwrap();
+    issue
+        .tx
+        .output_ids()
+        .into_iter()
+        .zip(&issue.tx.outputs)
+        .map(|(id, o)| (id, o.open(&owner.view).unwrap()))
+        .collect()
+}
+
+/// A ledger where `owner` holds one settled note per entry of `amounts` (issued, then claimed
+/// into an empty balance), and those notes as spend inputs.
 fn funded(
     p: &NetworkParams,
     issuers: &[SigningKey],
@@ -78,20 +119,21 @@ fn funded(
     rng: &mut ChaCha20Rng,
 ) -> (MemoryLedger, Vec<SpendInput>) {
     let mut ledger = MemoryLedger::new(p.clone());
-    let total = Amount::from_units(amounts.iter().sum()).unwrap();
-    let payments: Vec<Payment> = amounts.iter().map(|a| pay(owner, *a)).collect();
-    let mut issue = build(p, TxKind::Issue, total, &[], &payments, rng).unwrap();
-    issue.tx.sign_as_issuer(0, &issuers[0]);
-    issue.tx.sign_as_issuer(1, &issuers[1]);
-    ledger.apply(&issue.tx).unwrap();
-    let inputs = issue
-        .tx
-        .output_ids()
+    let notes = issue_pending(p, issuers, &mut ledger, owner, amounts, rng);
+    let req = ClaimRequest {
+        key: &owner.spend,
+        tier: 2,
+        period: ledger.period(),
+        notes: &notes,
+        balance: zero(),
+        inflow: zero(),
+    };
+    ledger.apply(&build_claim(p, &req, rng).unwrap()).unwrap();
+    let inputs = notes
         .into_iter()
-        .zip(&issue.tx.outputs)
-        .map(|(id, o)| SpendInput {
+        .map(|(id, opening)| SpendInput {
             id,
-            opening: o.open(&owner.view).unwrap(),
+            opening,
             key: owner.spend.clone(),
         })
         .collect();
@@ -113,7 +155,7 @@ fn transfer(c: &mut Criterion) {
         .unwrap()
         .tx;
     group.bench_function("validate", |b| {
-        b.iter(|| validate::validate(&tx, &p, &ledger).unwrap())
+        b.iter(|| validate::validate(&tx, &p, &ledger, 0).unwrap())
     });
     let resolved = validate::resolve_inputs(&tx, &ledger).unwrap();
     group.bench_function("check_structure", |b| {
@@ -127,10 +169,12 @@ fn transfer(c: &mut Criterion) {
         b.iter(|| dfc_core::Transaction::decode(&bytes).unwrap())
     });
     group.finish();
+    let section = tx.compliance.as_ref().unwrap();
     eprintln!(
-        "sizes: transfer_2in_2out = {} bytes, range proof = {} bytes",
+        "sizes: transfer_2in_2out with flow section (one payee) = {} bytes: range proof {} bytes, bound proof {} bytes",
         tx.encode().len(),
-        tx.range_proof.len()
+        tx.range_proof.len(),
+        section.bound_proof.len()
     );
 }
 
@@ -148,8 +192,9 @@ fn compliance(c: &mut Criterion) {
     let (ledger, inputs) = funded(&p, &issuers, &alice, &[100_000, 100_000], &mut rng);
     let options = dfc_core::BuildOptions {
         compliance: Some(ComplianceContext {
-            sender_cap: Some(Amount::from_units(10_000_000).unwrap()),
-            receiver_caps: vec![Some(Amount::from_units(10_000_000).unwrap()), None],
+            payer_tier: 2,
+            own_keys: Vec::new(),
+            payee_tiers: vec![(bob.spend.public(), 2)],
         }),
     };
     let mut group = c.benchmark_group("transfer_2in_2out_compliance");
@@ -192,9 +237,99 @@ fn compliance(c: &mut Criterion) {
     group.finish();
 }
 
+/// A claim of four pending notes into a balance of two settled ones: making it (the aggregated
+/// two-value proof over the holding and turnover slacks) and verifying it.
+fn claim(c: &mut Criterion) {
+    let (p, issuers) = params();
+    let mut rng = ChaCha20Rng::seed_from_u64(4);
+    let alice = WalletKeys::from_seed(b"alice");
+    let (mut ledger, settled) = funded(&p, &issuers, &alice, &[600, 400], &mut rng);
+    let pending = issue_pending(
+        &p,
+        &issuers,
+        &mut ledger,
+        &alice,
+        &[100, 200, 300, 400],
+        &mut rng,
+    );
+    let held = sum_openings(settled.iter().map(|s| &s.opening)).unwrap();
+    let req = ClaimRequest {
+        key: &alice.spend,
+        tier: 2,
+        period: ledger.period(),
+        notes: &pending,
+        balance: held.clone(),
+        inflow: held,
+    };
+    let mut group = c.benchmark_group("claim_4_notes");
+    group.bench_function("build", |b| {
+        b.iter(|| build_claim(&p, &req, &mut rng).unwrap())
+    });
+    let tx = build_claim(&p, &req, &mut rng).unwrap();
+    validate::validate(&tx, &p, &ledger, ledger.period()).unwrap();
+    let resolved = validate::resolve_inputs(&tx, &ledger).unwrap();
+    group.bench_function("verify_crypto", |b| {
+        b.iter(|| validate::verify_crypto(&tx, &p, &resolved).unwrap())
+    });
+    group.bench_function("validate", |b| {
+        b.iter(|| validate::validate(&tx, &p, &ledger, 0).unwrap())
+    });
+    group.finish();
+    eprintln!(
+        "sizes: claim of 4 notes = {} bytes, claim proof = {} bytes",
+        tx.encode().len(),
+        tx.claim.as_ref().unwrap().proof.len()
+    );
+}
+
+/// Verification of 8 transfers (16 notes: one issue, one claim) (2 in, 2 out, flow section with one payee): one by one with
+/// `verify_crypto`, and as one batch with `verify_batch`.
+fn transfer_verification(c: &mut Criterion) {
+    const COUNT: usize = 8;
+    let (p, issuers) = params();
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let alice = WalletKeys::from_seed(b"alice");
+    let bob = WalletKeys::from_seed(b"bob");
+    let amounts: Vec<u64> = (0..2 * COUNT)
+        .map(|i| if i % 2 == 0 { 600 } else { 400 })
+        .collect();
+    let (ledger, inputs) = funded(&p, &issuers, &alice, &amounts, &mut rng);
+    let items: Vec<(Transaction, Vec<InputNote>)> = inputs
+        .chunks(2)
+        .map(|pair| {
+            let tx = build(
+                &p,
+                TxKind::Transfer,
+                Amount::ZERO,
+                pair,
+                &[pay(&bob, 700), pay(&alice, 300)],
+                &mut rng,
+            )
+            .unwrap()
+            .tx;
+            let resolved = validate::resolve_inputs(&tx, &ledger).unwrap();
+            (tx, resolved)
+        })
+        .collect();
+    let refs: Vec<BatchItem<'_>> = items.iter().map(|(t, i)| (t, i.as_slice())).collect();
+    let mut group = c.benchmark_group("verify_8_transfers");
+    group.throughput(criterion::Throughput::Elements(COUNT as u64));
+    group.bench_function("one_by_one", |b| {
+        b.iter(|| {
+            for (tx, inputs) in &items {
+                validate::verify_crypto(tx, &p, inputs).unwrap();
+            }
+        })
+    });
+    group.bench_function("batched", |b| {
+        b.iter(|| assert!(verify_batch(&refs, &p).iter().all(Result::is_ok)))
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
-    targets = range_proofs, transfer, compliance
+    targets = range_proofs, transfer, compliance, claim, transfer_verification
 }
 criterion_main!(benches);

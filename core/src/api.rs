@@ -12,6 +12,7 @@ use crate::amount::Amount;
 use crate::block::Block;
 use crate::keys::{PublicKey, Signature, SigningKey};
 use crate::note::{Hash32, NoteId, TxId};
+use crate::proposal::{DisclosedOpening, ProposalOutput};
 use crate::transcript::TranscriptProtocol;
 use crate::tx::{IssuerSignature, Transaction, TxKind};
 
@@ -240,6 +241,9 @@ pub struct WalletInfo {
 }
 
 /// What an operator asks the node to do.
+// A proposal carries a whole transaction (larger since version 3: genesis hash, claim section);
+// operator actions are rare, short-lived messages, so boxing it would only burden every caller.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OperatorAction {
@@ -250,6 +254,11 @@ pub enum OperatorAction {
         tx: Transaction,
         /// The proposer's issuer signature over the txid.
         approval: IssuerSignature,
+        /// For an issuance: the opening of every output, in output order, so that every approver
+        /// sees each recipient's amount ([`crate::proposal`]). The node refuses an issuance
+        /// without them; a redemption (proposed by its wallet) carries none.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        openings: Vec<DisclosedOpening>,
     },
     /// Approve a pending proposal.
     Approve {
@@ -284,11 +293,23 @@ pub enum OperatorAction {
 impl OperatorAction {
     fn append(&self, t: &mut Transcript) {
         match self {
-            OperatorAction::Propose { tx, approval } => {
+            OperatorAction::Propose {
+                tx,
+                approval,
+                openings,
+            } => {
                 t.append_message(b"action", b"propose");
                 t.append_message(b"tx", &tx.encode());
                 t.append_message(b"index", &[approval.index]);
                 t.append_message(b"sig", &approval.signature.to_bytes());
+                // Absent openings add nothing, so a request without them signs as before.
+                if !openings.is_empty() {
+                    t.append_u64_le(b"openings", openings.len() as u64);
+                    for o in openings {
+                        t.append_u64_le(b"amount", o.amount.units());
+                        t.append_message(b"blinding", &o.blinding.0);
+                    }
+                }
             }
             OperatorAction::Approve { txid, approval } => {
                 t.append_message(b"action", b"approve");
@@ -396,8 +417,18 @@ pub struct Proposal {
     pub threshold: usize,
     /// Proposal time, ms since the Unix epoch.
     pub created_ms: u64,
-    /// `pending` or `committed`.
+    /// `pending`, `committed` or `expired` (pending past `expires_ms`: it can no longer be
+    /// approved).
     pub state: String,
+    /// The operator who proposed it (`None` for a redemption, which its wallet requests).
+    #[serde(default)]
+    pub proposed_by: Option<u8>,
+    /// Expiry, ms since the Unix epoch (0: none, for proposals stored before expiry existed).
+    #[serde(default)]
+    pub expires_ms: u64,
+    /// Every output with its recipient and, for an issuance, its amount: what an approver checks.
+    #[serde(default)]
+    pub outputs: Vec<ProposalOutput>,
 }
 
 /// Result of an operator request.

@@ -17,9 +17,10 @@
 //! prover cannot predict them when making its proofs. Signatures go to
 //! `schnorrkel::verify_batch_rng`, which weights them the same way (128-bit weights).
 //!
-//! A transaction's compliance section (version-2 encoding), when the network has compliance rules,
-//! is verified one by one while the batch is prepared, exactly as `verify_crypto` does; folding
-//! its proofs into the batch is future work.
+//! A transfer's bound proof (its per-party caps) and a claim's proof (holding and turnover limits)
+//! are range proofs like the output range proof and join the same multiscalar multiplication,
+//! each under its own weight. Disclosures to the regulator (only on payees at or above the
+//! reporting threshold) are verified one by one while the batch is prepared.
 //!
 //! # Fallback
 //! When the batch fails, each of its transactions is verified one by one with
@@ -42,7 +43,8 @@ use crate::params::NetworkParams;
 use crate::range::{padded_len, RANGE_BITS};
 use crate::transcript::{TranscriptProtocol, AUTH_CONTEXT, BALANCE_DOMAIN};
 use crate::tx::Transaction;
-use crate::validate::{change_outputs, verify_crypto, InputNote};
+use crate::tx::TxKind;
+use crate::validate::{verify_crypto, InputNote};
 
 use bulletproof::{Accumulator, RangeTerms};
 
@@ -153,7 +155,8 @@ struct TxTerms {
     balance_r: RistrettoPoint,
     balance_s: Scalar,
     balance_c: Scalar,
-    range: RangeTerms,
+    /// The output range proof, the bound proof, the claim proof: whichever the kind has.
+    ranges: Vec<RangeTerms>,
     m: usize,
 }
 
@@ -202,9 +205,11 @@ fn prepare_chunk<R: RngCore + CryptoRng>(
         acc.points.push(terms.balance_r);
         acc.scalars.push(-weight * terms.balance_c);
         acc.points.push(terms.excess);
-        let weight = Scalar::random(&mut weights);
-        let c = Scalar::random(&mut weights);
-        terms.range.add_to(acc, weight, c);
+        for range in &terms.ranges {
+            let weight = Scalar::random(&mut weights);
+            let c = Scalar::random(&mut weights);
+            range.add_to(acc, weight, c);
+        }
         prepared.max_m = prepared.max_m.max(terms.m);
     }
     prepared
@@ -223,40 +228,79 @@ fn tx_terms(
     for s in &tx.issuer_signatures {
         sigs.push((*params.issuers.get(usize::from(s.index))?, s.signature));
     }
-    if inputs.len() != tx.inputs.len() || tx.owner_signatures.len() != tx.inputs.len() {
-        return None;
-    }
-    for (input, sig) in inputs.iter().zip(&tx.owner_signatures) {
-        sigs.push((input.owner, *sig));
+    let padding = pedersen_gens().B_blinding.compress();
+    let pair = |p: RistrettoPoint| (p.compress(), p);
+    let mut ranges = Vec::with_capacity(2);
+    let mut m = 1;
+    if tx.kind == TxKind::Claim {
+        let claim = tx.claim.as_ref()?;
+        sigs.push((claim.claimant, *tx.owner_signatures.first()?));
+        let notes: Vec<RistrettoPoint> = inputs.iter().map(|i| *i.commitment.point()).collect();
+        let points: Vec<_> = claim.points(params, &notes).ok()?.map(pair).to_vec();
+        ranges.push(bulletproof::prepare(
+            &mut claim.transcript(tx.network, &tx.genesis),
+            &points,
+            &claim.proof,
+            &padding,
+        )?);
+        m = padded_len(points.len());
+    } else {
+        if inputs.len() != tx.inputs.len() || tx.owner_signatures.len() != tx.inputs.len() {
+            return None;
+        }
+        for (input, sig) in inputs.iter().zip(&tx.owner_signatures) {
+            sigs.push((input.owner, *sig));
+        }
     }
 
-    let input_commitments: Vec<_> = inputs.iter().map(|i| i.commitment).collect();
+    let input_commitments: Vec<_> = if tx.kind == TxKind::Claim {
+        Vec::new()
+    } else {
+        inputs.iter().map(|i| i.commitment).collect()
+    };
     let excess = tx.excess(&input_commitments);
     let excess_compressed = excess.compress();
     let (r, s) = tx.balance_proof.parts();
     let balance_r = r.decompress()?;
     let balance_c = balance_challenge(txid, &excess_compressed, r);
 
-    let commitments: Vec<(CompressedRistretto, RistrettoPoint)> = tx
-        .outputs
-        .iter()
-        .map(|o| (*o.commitment.compressed(), *o.commitment.point()))
-        .collect();
-    let padding = pedersen_gens().B_blinding.compress();
-    let range = bulletproof::prepare(
-        &mut tx.range_transcript(),
-        &commitments,
-        &tx.range_proof,
-        &padding,
-    )?;
-    // Compliance sections (caps and disclosures) are verified one by one here, as
-    // `verify_crypto` does; their proofs are not folded into the batch yet.
-    if let (Some(section), Some(rules)) = (&tx.compliance, &params.compliance) {
-        let change = change_outputs(tx, inputs);
-        let points: Vec<RistrettoPoint> = commitments.iter().map(|(_, p)| *p).collect();
-        section
-            .verify(&tx.body_id(), rules, &points, &change)
-            .ok()?;
+    if tx.kind != TxKind::Claim {
+        let commitments: Vec<(CompressedRistretto, RistrettoPoint)> = tx
+            .outputs
+            .iter()
+            .map(|o| (*o.commitment.compressed(), *o.commitment.point()))
+            .collect();
+        ranges.push(bulletproof::prepare(
+            &mut tx.range_transcript(),
+            &commitments,
+            &tx.range_proof,
+            &padding,
+        )?);
+        m = padded_len(commitments.len());
+        if let Some(section) = &tx.compliance {
+            let points: Vec<RistrettoPoint> = commitments.iter().map(|(_, p)| *p).collect();
+            let body = tx.body_id();
+            // Disclosures are rare (receipts at or above the threshold) and verified one by one.
+            section.verify_disclosures(&body, params, &points).ok()?;
+            let bounds = crate::compliance::bounds(section, params).ok()?;
+            if !bounds.is_empty() {
+                let derived: Vec<_> = section
+                    .bound_points(params, &points)
+                    .ok()?
+                    .into_iter()
+                    .map(pair)
+                    .collect();
+                ranges.push(bulletproof::prepare(
+                    &mut crate::compliance::bound_transcript(&body, &bounds),
+                    &derived,
+                    &section.bound_proof,
+                    &padding,
+                )?);
+                m = m.max(padded_len(derived.len()));
+            } else if !section.bound_proof.is_empty() {
+                return None;
+            }
+        }
     }
     Some(TxTerms {
         sigs,
@@ -264,8 +308,8 @@ fn tx_terms(
         balance_r,
         balance_s: *s,
         balance_c,
-        range,
-        m: padded_len(commitments.len()),
+        ranges,
+        m,
     })
 }
 

@@ -7,6 +7,7 @@ use rand_core::{CryptoRng, RngCore};
 use crate::address::Address;
 use crate::amount::Amount;
 use crate::balance::BalanceProof;
+use crate::claim::ClaimRequest;
 use crate::compliance::{Compliance, ComplianceContext};
 use crate::error::{BuildError, TxError};
 use crate::keys::SigningKey;
@@ -72,13 +73,14 @@ pub fn build<R: RngCore + CryptoRng>(
 /// Options of [`build_with`].
 #[derive(Clone, Debug, Default)]
 pub struct BuildOptions {
-    /// The caps of the paying and receiving tiers, needed for transfers on a network with
-    /// compliance rules (the wallet reads them from the node's registry).
+    /// The tiers of the payer and payees and the payer's own keys, for a transfer's flow section
+    /// (the wallet reads them from the node's registry). Without it every party is taken to be at
+    /// the top tier with no keys besides the input owners' (the reference ledger's open registry).
     pub compliance: Option<ComplianceContext>,
 }
 
-/// [`build`] with options: on a network with compliance rules a transfer also gets its
-/// compliance section (bound proof over the caps, disclosures above the threshold).
+/// [`build`] with options: a transfer also gets its flow section (parties, tiers, the bound proof
+/// over the caps, disclosures above the threshold on a network with a regulator).
 pub fn build_with<R: RngCore + CryptoRng>(
     params: &NetworkParams,
     kind: TxKind,
@@ -100,7 +102,7 @@ pub fn build_with<R: RngCore + CryptoRng>(
     let total_out = Amount::sum(payments.iter().map(|p| p.amount))?;
     let (lhs, rhs) = match kind {
         TxKind::Issue => (public_amount, total_out),
-        TxKind::Transfer => (total_in, total_out),
+        TxKind::Transfer | TxKind::Claim => (total_in, total_out),
         TxKind::Redeem => (total_in, total_out.checked_add(public_amount)?),
     };
     if lhs != rhs {
@@ -129,6 +131,7 @@ pub fn build_with<R: RngCore + CryptoRng>(
     };
     let mut tx = Transaction {
         network: params.network_id,
+        genesis: params.genesis_hash,
         kind,
         public_amount,
         inputs: inputs.iter().map(|i| i.id).collect(),
@@ -138,28 +141,33 @@ pub fn build_with<R: RngCore + CryptoRng>(
         owner_signatures: Vec::new(),
         issuer_signatures: Vec::new(),
         compliance: None,
+        claim: None,
     };
     if tx.outputs.is_empty() {
         return Err(BuildError::Rule(TxError::NoOutputs));
     }
     tx.range_proof = range::prove(&mut tx.range_transcript(), &values, rng);
-    if let (Some(rules), TxKind::Transfer) = (&params.compliance, kind) {
-        let ctx = options.compliance.clone().unwrap_or_default();
-        let owners: Vec<_> = inputs.iter().map(|i| i.key.public()).collect();
-        let change: Vec<bool> = tx
-            .outputs
-            .iter()
-            .map(|o| owners.contains(&o.owner))
-            .collect();
+    if kind == TxKind::Transfer {
+        let top = u8::try_from(params.tiers.len().saturating_sub(1)).unwrap_or(u8::MAX);
+        let mut ctx = options
+            .compliance
+            .clone()
+            .unwrap_or_else(|| ComplianceContext {
+                payer_tier: top,
+                own_keys: Vec::new(),
+                payee_tiers: tx.outputs.iter().map(|o| (o.owner, top)).collect(),
+            });
+        ctx.own_keys.extend(inputs.iter().map(|i| i.key.public()));
+        let owners: Vec<_> = tx.outputs.iter().map(|o| o.owner).collect();
         let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();
         let body = tx.body_id();
         tx.compliance = Some(Compliance::build(
             &body,
-            rules,
+            params,
             &ctx,
+            &owners,
             &commitments,
             &openings,
-            &change,
             rng,
         )?);
     }
@@ -179,4 +187,34 @@ fn placeholder_balance_proof<R: RngCore + CryptoRng>(rng: &mut R) -> BalanceProo
     let zero = crate::note::Hash32([0u8; 32]);
     let base = crate::note::pedersen_gens().B_blinding;
     BalanceProof::prove(&zero, &base, &Scalar::ONE, rng)
+}
+
+/// Builds a claim transaction: the claim section ([`crate::claim::build_section`], refusing in the
+/// clear a claim over the holding or turnover limit) signed by the claimant.
+pub fn build_claim<R: RngCore + CryptoRng>(
+    params: &NetworkParams,
+    req: &ClaimRequest<'_>,
+    rng: &mut R,
+) -> Result<Transaction, BuildError> {
+    let section = crate::claim::build_section(params, req, rng)?;
+    let mut tx = Transaction {
+        network: params.network_id,
+        genesis: params.genesis_hash,
+        kind: TxKind::Claim,
+        public_amount: Amount::ZERO,
+        inputs: Vec::new(),
+        outputs: Vec::new(),
+        range_proof: Vec::new(),
+        balance_proof: placeholder_balance_proof(rng),
+        owner_signatures: Vec::new(),
+        issuer_signatures: Vec::new(),
+        compliance: None,
+        claim: Some(section),
+    };
+    let txid = tx.id();
+    // A claim moves no value: its excess is the identity, and the balance proof is the proof of
+    // the zero witness over it, so every transaction kind carries the same fields.
+    tx.balance_proof = BalanceProof::prove(&txid, &tx.excess(&[]), &Scalar::ZERO, rng);
+    tx.owner_signatures = vec![req.key.sign(&txid.0)];
+    Ok(tx)
 }

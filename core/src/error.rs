@@ -75,6 +75,9 @@ pub enum DecodeError {
     /// The encoding version is not one this software reads.
     #[error("unknown encoding version {0}")]
     UnknownVersion(u8),
+    /// A retired encoding version: it does not bind the genesis hash or per-party flows.
+    #[error("transaction format version {0} is retired: version 3 binds the ledger's genesis hash and sums caps per party; rebuild the transaction with a current wallet")]
+    RetiredVersion(u8),
     /// The transaction kind byte is not a known kind.
     #[error("unknown transaction kind {0}")]
     UnknownKind(u8),
@@ -295,28 +298,37 @@ pub enum TxError {
     /// The aggregated range proof does not verify (an amount may be negative or wrapped).
     #[error("range proof does not verify: an output amount may be out of range")]
     BadRangeProof,
-    /// A transfer on a network with compliance rules lacks its compliance section.
-    #[error("this network requires a compliance section (caps and disclosures) on transfers")]
+    /// The transaction was made for another ledger (its genesis hash is not this ledger's).
+    #[error("transaction is for the ledger with genesis {got}, not this ledger ({expected}): a transaction cannot be replayed on another ledger")]
+    WrongGenesis {
+        /// This ledger's genesis hash (hex).
+        expected: String,
+        /// The transaction's (hex).
+        got: String,
+    },
+    /// A transfer lacks its flow section (parties, tiers, bound proof).
+    #[error("a transfer must carry its flow section (parties, tiers and the bound proof)")]
     ComplianceMissing,
-    /// A compliance section where none belongs (no rules on this network, or not a transfer).
-    #[error(
-        "a compliance section is only allowed on transfers of a network with compliance rules"
-    )]
+    /// A flow section where none belongs (not a transfer), or a disclosure on a network without a
+    /// regulator.
+    #[error("a flow section belongs only on transfers, and disclosures only on a network with a regulator")]
     ComplianceNotAllowed,
-    /// An output at or above the reporting threshold is not disclosed (or the threshold is zero).
-    #[error("output {output} must carry a disclosure to the regulator")]
+    /// A payee at or above the reporting threshold is not disclosed (or the threshold is zero).
+    #[error("payee {party} must carry a disclosure to the regulator")]
     MissingDisclosure {
-        /// Output index.
-        output: usize,
+        /// Payee party (1-based).
+        party: usize,
     },
-    /// A disclosure does not verify: it does not encrypt the committed amount to the regulator.
-    #[error("the disclosure of output {output} does not verify against its commitment and the regulator key")]
+    /// A disclosure does not verify: it does not encrypt the payee's summed amount to the
+    /// regulator.
+    #[error("the disclosure of payee {party} does not verify against its summed commitment and the regulator key")]
     BadDisclosure {
-        /// Output index.
-        output: usize,
+        /// Payee party (1-based).
+        party: usize,
     },
-    /// The bound proof does not verify: an amount may be over a cap or the reporting threshold.
-    #[error("the bound proof does not verify: an amount may exceed a tier cap or the undisclosed threshold")]
+    /// The bound proof does not verify: what a party receives may exceed its tier cap, the payer's
+    /// tier cap or the undisclosed threshold.
+    #[error("the bound proof does not verify: what a party receives may exceed a tier cap or the undisclosed threshold")]
     BadBoundProof,
     /// The builder was asked for amounts over a cap.
     #[error("amounts exceed the bound of {bound} minor units")]
@@ -324,15 +336,110 @@ pub enum TxError {
         /// The bound.
         bound: u64,
     },
-    /// A stated cap does not match the registry.
-    #[error(
-        "the stated cap of the {party} is missing or above its tier's cap of {cap} minor units"
-    )]
-    WrongCap {
+    /// Inputs of a transfer belong to more than one account: a payee may not add an input of its
+    /// own to pass its receipt off as change.
+    #[error("input {index} belongs to another account than input 0: a transfer has exactly one paying account")]
+    MultiplePayers {
+        /// Input index.
+        index: usize,
+    },
+    /// The stated grouping of outputs into payer and payees is not the registry's.
+    #[error("output {output}: {reason}")]
+    WrongParties {
+        /// Output index.
+        output: usize,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A stated tier is not the registry's.
+    #[error("the {party} is stated at tier {stated} but is registered at tier {registered}")]
+    WrongTier {
         /// Who.
         party: String,
-        /// The tier's cap.
-        cap: u64,
+        /// Stated.
+        stated: u8,
+        /// Registered.
+        registered: u8,
+    },
+    /// A stated tier does not exist on this network.
+    #[error("tier {tier} does not exist on this network")]
+    UnknownTier {
+        /// The tier.
+        tier: u8,
+    },
+    /// A key in the transaction is not registered.
+    #[error("key {key} is not a registered wallet or purse")]
+    UnregisteredParty {
+        /// Key (hex).
+        key: String,
+    },
+    /// A transfer spends a note that is still pending (not yet claimed within its owner's limits).
+    #[error("input {index} ({note}) is pending: it must be claimed within the owner's holding and turnover limits before it can be spent")]
+    InputPending {
+        /// Input index.
+        index: usize,
+        /// Note id (hex).
+        note: String,
+    },
+    /// A redemption pays an output to another account.
+    #[error("output {output} of a redemption goes to another account: redemption change goes back to the redeemer")]
+    RedeemToOther {
+        /// Output index.
+        output: usize,
+    },
+    /// A claim names a note that is not pending (already claimed, or change).
+    #[error("claimed note {index} ({note}) is not pending")]
+    NoteNotPending {
+        /// Position in the claim.
+        index: usize,
+        /// Note id (hex).
+        note: String,
+    },
+    /// A claim names a note of another account.
+    #[error("claimed note {index} ({note}) belongs to another account")]
+    ClaimNotOwner {
+        /// Position in the claim.
+        index: usize,
+        /// Note id (hex).
+        note: String,
+    },
+    /// The claimant is not a wallet's own key (a purse key claims through its wallet).
+    #[error("the claimant is not a registered wallet key")]
+    ClaimantNotAccount,
+    /// The claim's stated balance commitment is not the sum of the claimant's unspent claimed notes
+    /// on the ledger: it omits or adds a note, or the ledger moved since it was made.
+    #[error("the claim's balance commitment is not the sum of the claimant's claimed unspent notes (a note is omitted, or the wallet is behind the ledger: sync and claim again)")]
+    StaleBalance,
+    /// The claim's stated inflow commitment is not the sum of the notes claimed in its period.
+    #[error("the claim's inflow commitment is not the sum of the notes claimed this period (sync and claim again)")]
+    StaleInflow,
+    /// The claim was made for another turnover period than the block's.
+    #[error("the claim is for turnover period {stated} but the ledger is in period {current}")]
+    WrongPeriod {
+        /// Stated.
+        stated: u64,
+        /// The block's.
+        current: u64,
+    },
+    /// The claim proof does not verify: the claimed notes would take the balance over the holding
+    /// limit or the period's inflow over the turnover limit.
+    #[error("the claim proof does not verify: the claimed notes would exceed the holding or turnover limit")]
+    BadClaimProof,
+    /// The builder was asked to claim over the holding limit.
+    #[error("claiming would take the balance to {would_hold} minor units, over the holding limit of {limit}")]
+    OverHoldingLimit {
+        /// Balance after the claim.
+        would_hold: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The builder was asked to claim over the turnover limit.
+    #[error("claiming would take this period's inflow to {would_receive} minor units, over the turnover limit of {limit}")]
+    OverTurnoverLimit {
+        /// Inflow after the claim.
+        would_receive: u64,
+        /// The limit.
+        limit: u64,
     },
     /// The issued amount would take the supply above the maximum.
     #[error("issuing {amount} minor units would take the supply above the maximum")]

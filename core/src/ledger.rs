@@ -6,11 +6,13 @@ use std::collections::{HashMap, HashSet};
 
 use crate::amount::Amount;
 use crate::error::{AuditError, TxError};
+use crate::holdings::{effects, Effects, Holding};
+use crate::keys::PublicKey;
 use crate::note::{Commitment, NoteId, Output};
 use crate::params::NetworkParams;
 use crate::supply::SupplyAudit;
 use crate::tx::Transaction;
-use crate::validate::{self, LedgerNote, LedgerView};
+use crate::validate::{self, Account, LedgerNote, LedgerView};
 
 /// A note held by the in-memory ledger.
 #[derive(Clone, Debug)]
@@ -19,6 +21,8 @@ pub struct StoredNote {
     pub output: Output,
     /// Whether it has been spent.
     pub spent: bool,
+    /// Whether it is pending (received, not yet claimed).
+    pub pending: bool,
 }
 
 /// The ledger state: notes, the spent set, the supply and the running excess sum.
@@ -30,6 +34,12 @@ pub struct MemoryLedger {
     supply: Amount,
     audit: SupplyAudit,
     tx_count: u64,
+    /// Registered keys: a purse key maps to its wallet's account.
+    registry: HashMap<PublicKey, Account>,
+    /// The tier of a key not in the registry, or `None` to refuse unregistered keys.
+    open_tier: Option<u8>,
+    holdings: HashMap<PublicKey, Holding>,
+    time_ms: u64,
 }
 
 impl LedgerView for MemoryLedger {
@@ -38,16 +48,28 @@ impl LedgerView for MemoryLedger {
             commitment: n.output.commitment,
             owner: n.output.owner,
             spent: n.spent,
+            pending: n.pending,
         })
     }
     fn commitment_exists(&self, commitment: &Commitment) -> bool {
         self.commitments.contains(&commitment.to_bytes())
     }
+    fn account(&self, key: &PublicKey) -> Option<Account> {
+        self.registry
+            .get(key)
+            .cloned()
+            .or_else(|| self.open_tier.map(|tier| Account { key: *key, tier }))
+    }
+    fn holding(&self, account: &PublicKey) -> Holding {
+        self.holdings.get(account).cloned().unwrap_or_default()
+    }
 }
 
 impl MemoryLedger {
-    /// An empty ledger (genesis) for `params`.
+    /// An empty ledger (genesis) for `params` with an open registry: every key not registered is
+    /// its own account at the top tier.
     pub fn new(params: NetworkParams) -> Self {
+        let top = u8::try_from(params.tiers.len().saturating_sub(1)).unwrap_or(u8::MAX);
         MemoryLedger {
             params,
             notes: HashMap::new(),
@@ -55,7 +77,67 @@ impl MemoryLedger {
             supply: Amount::ZERO,
             audit: SupplyAudit::new(),
             tx_count: 0,
+            registry: HashMap::new(),
+            open_tier: Some(top),
+            holdings: HashMap::new(),
+            time_ms: 0,
         }
+    }
+
+    /// Registers `key` as its own account at `tier`.
+    pub fn register(&mut self, key: PublicKey, tier: u8) {
+        self.registry.insert(key, Account { key, tier });
+    }
+
+    /// Registers `purse` as a key of `wallet`'s account (with its tier).
+    pub fn register_purse(&mut self, purse: PublicKey, wallet: &PublicKey) {
+        if let Some(a) = self.account(wallet) {
+            self.registry.insert(purse, a);
+        }
+    }
+
+    /// Refuses keys that are not registered from now on ([`TxError::UnregisteredParty`]).
+    pub fn close_registry(&mut self) {
+        self.open_tier = None;
+    }
+
+    /// Sets the ledger's clock, which decides the turnover period.
+    pub fn set_time(&mut self, time_ms: u64) {
+        self.time_ms = time_ms;
+    }
+
+    /// The current turnover period.
+    pub fn period(&self) -> u64 {
+        self.params.turnover_period(self.time_ms)
+    }
+
+    /// Settles pending notes without a claim proof, updating holdings as a claim would. Only for
+    /// the simulator's fast path, whose engine enforces the holding limit in the clear before it
+    /// makes a payment; anything that verifies uses claim transactions.
+    pub fn settle_unproven(&mut self, ids: &[NoteId]) {
+        let period = self.period();
+        for id in ids {
+            let Some(n) = self.notes.get_mut(id).filter(|n| n.pending && !n.spent) else {
+                continue;
+            };
+            n.pending = false;
+            let owner = n.output.owner;
+            let c = *n.output.commitment.point();
+            let account = self.account(&owner).map_or(owner, |a| a.key);
+            self.holdings.entry(account).or_default().apply(
+                &crate::holdings::Delta {
+                    account,
+                    balance: c,
+                    inflow: c,
+                },
+                period,
+            );
+        }
+    }
+
+    /// Whether note `id` is pending.
+    pub fn is_pending(&self, id: &NoteId) -> bool {
+        self.notes.get(id).is_some_and(|n| n.pending)
     }
 
     /// The parameters.
@@ -85,38 +167,55 @@ impl MemoryLedger {
 
     /// Validates `tx` fully and applies it. On error the ledger is unchanged.
     pub fn apply(&mut self, tx: &Transaction) -> Result<Vec<NoteId>, TxError> {
-        let inputs = validate::validate(tx, &self.params, self)?;
+        let resolved = validate::validate(tx, &self.params, self, self.period())?;
         let supply = validate::next_supply(tx, self.supply)?;
-        let commitments: Vec<Commitment> = inputs.iter().map(|i| i.commitment).collect();
-        self.audit.add_excess(&tx.excess(&commitments));
-        Ok(self.commit(tx, supply))
+        Ok(self.commit(tx, &resolved, supply))
     }
 
     /// Applies a transaction already validated elsewhere (e.g. in a batch). Only the state checks
     /// are repeated.
     pub fn apply_prevalidated(&mut self, tx: &Transaction) -> Result<Vec<NoteId>, TxError> {
-        let inputs = validate::resolve_inputs(tx, self)?;
-        validate::check_outputs_fresh(tx, self)?;
+        validate::check_structure(tx, &self.params)?;
+        let resolved = validate::check_state(tx, &self.params, self, self.period())?;
         let supply = validate::next_supply(tx, self.supply)?;
-        let commitments: Vec<Commitment> = inputs.iter().map(|i| i.commitment).collect();
-        self.audit.add_excess(&tx.excess(&commitments));
-        Ok(self.commit(tx, supply))
+        Ok(self.commit(tx, &resolved, supply))
     }
 
-    fn commit(&mut self, tx: &Transaction, supply: Amount) -> Vec<NoteId> {
+    fn commit(
+        &mut self,
+        tx: &Transaction,
+        resolved: &validate::Resolved,
+        supply: Amount,
+    ) -> Vec<NoteId> {
+        let fx: Effects = effects(tx, resolved);
+        if tx.kind != crate::tx::TxKind::Claim {
+            let commitments: Vec<Commitment> =
+                resolved.inputs.iter().map(|i| i.commitment).collect();
+            self.audit.add_excess(&tx.excess(&commitments));
+        }
+        let period = self.period();
+        for d in &fx.deltas {
+            self.holdings.entry(d.account).or_default().apply(d, period);
+        }
+        for id in &fx.claimed {
+            if let Some(n) = self.notes.get_mut(id) {
+                n.pending = false;
+            }
+        }
         for id in &tx.inputs {
             if let Some(n) = self.notes.get_mut(id) {
                 n.spent = true;
             }
         }
         let ids = tx.output_ids();
-        for (id, output) in ids.iter().zip(&tx.outputs) {
+        for ((id, output), pending) in ids.iter().zip(&tx.outputs).zip(&fx.pending_outputs) {
             self.commitments.insert(output.commitment.to_bytes());
             self.notes.insert(
                 *id,
                 StoredNote {
                     output: output.clone(),
                     spent: false,
+                    pending: *pending,
                 },
             );
         }

@@ -10,7 +10,6 @@
 //! of a note; a second spend of the same note is caught there and the two signed transactions form
 //! [`DoubleSpendEvidence`] naming the purse certificate, hence the wallet.
 
-use base64::Engine;
 use merlin::Transcript;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -30,9 +29,14 @@ use crate::validate::{check_structure, verify_crypto, InputNote};
 /// Version byte of the packet encoding.
 pub const PACKET_VERSION: u8 = 1;
 /// Prefix of a packet's text form.
-pub const PACKET_TEXT_PREFIX: &str = "dfcpay1:";
+pub const PACKET_TEXT_PREFIX: &str = "DFCPAY2:";
+/// The text prefix of the retired format (base64 of a packet with a version-1 transaction).
+pub const RETIRED_PACKET_TEXT_PREFIX: &str = "dfcpay1:";
 /// Largest packet accepted, in bytes: one QR code (version 40, error correction L) holds 2,953.
 pub const MAX_PACKET_BYTES: usize = 2_953;
+/// Largest text form of a packet that one QR code holds: 4,296 characters in the QR code's
+/// alphanumeric mode (version 40, L), which the text form (upper-case base32) stays inside.
+pub const MAX_PACKET_TEXT_CHARS: usize = 4_296;
 
 /// A node-signed statement that `purse` is `wallet`'s offline purse, up to `cap`, until
 /// `expires_ms`.
@@ -265,25 +269,37 @@ impl PaymentPacket {
         })
     }
 
-    /// The copyable text form: `dfcpay1:` and URL-safe base64 of the encoding.
+    /// The copyable text form: `DFCPAY2:` and upper-case base32 of the encoding. Every character is
+    /// in the QR code's alphanumeric set, so a whole packet of up to [`MAX_PACKET_BYTES`] fits
+    /// one code ([`MAX_PACKET_TEXT_CHARS`]).
     pub fn to_text(&self) -> String {
         format!(
             "{PACKET_TEXT_PREFIX}{}",
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.encode())
+            data_encoding::BASE32_NOPAD.encode(&self.encode())
         )
     }
 
-    /// Parses the text form.
+    /// Parses the text form (either case); the retired `dfcpay1:` form is refused with a clear
+    /// error.
     pub fn from_text(text: &str) -> Result<Self, DecodeError> {
-        let body = text
-            .trim()
+        let text = text.trim();
+        if text.starts_with(RETIRED_PACKET_TEXT_PREFIX) {
+            return Err(DecodeError::Text {
+                field: "payment packet",
+                reason: format!(
+                    "'{RETIRED_PACKET_TEXT_PREFIX}' packets are retired (their transactions are version 1); ask the payer for a new packet ('{PACKET_TEXT_PREFIX}')"
+                ),
+            });
+        }
+        let upper = text.to_ascii_uppercase();
+        let body = upper
             .strip_prefix(PACKET_TEXT_PREFIX)
             .ok_or(DecodeError::Text {
                 field: "payment packet",
                 reason: format!("must start with '{PACKET_TEXT_PREFIX}'"),
             })?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(body)
+        let bytes = data_encoding::BASE32_NOPAD
+            .decode(body.as_bytes())
             .map_err(|e| DecodeError::Text {
                 field: "payment packet",
                 reason: e.to_string(),
@@ -306,12 +322,23 @@ pub fn make_packet<R: rand_core::RngCore + rand_core::CryptoRng>(
     rng: &mut R,
 ) -> Result<(PaymentPacket, crate::builder::Built), crate::error::BuildError> {
     let spends: Vec<crate::builder::SpendInput> = inputs.iter().map(|(s, _)| s.clone()).collect();
-    let built = crate::builder::build(
+    // Offline, the payer cannot look its payees' tiers up: it states the tier with the lowest cap,
+    // which the node accepts for any payee (a tighter bound). The payer's tier is the certificate's.
+    let payee_tier = crate::compliance::lowest_cap_tier(params);
+    let options = crate::builder::BuildOptions {
+        compliance: Some(crate::compliance::ComplianceContext {
+            payer_tier: cert.tier,
+            own_keys: vec![cert.wallet, cert.purse],
+            payee_tiers: payments.iter().map(|p| (p.to.spend, payee_tier)).collect(),
+        }),
+    };
+    let built = crate::builder::build_with(
         params,
         TxKind::Transfer,
         Amount::ZERO,
         &spends,
         payments,
+        &options,
         rng,
     )?;
     let txid = built.tx.id();
@@ -412,6 +439,15 @@ pub enum OfflineError {
     /// The checkpoint is not signed by this network's node.
     #[error("the checkpoint is not signed by the central bank's node key")]
     BadCheckpoint,
+    /// The packet was built on a checkpoint the node signed after the certificate had expired:
+    /// it was made with an expired certificate, so no payee could have accepted it in time.
+    #[error("the packet's checkpoint was signed at {checkpoint_ms} ms, after its purse certificate expired at {expires_ms} ms")]
+    CheckpointAfterExpiry {
+        /// The checkpoint's time.
+        checkpoint_ms: u64,
+        /// The certificate's expiry.
+        expires_ms: u64,
+    },
     /// The checkpoint is older than the payee accepts.
     #[error("the payer's checkpoint is {age_ms} ms old, over the limit of {limit_ms} ms")]
     CheckpointTooOld {
@@ -515,37 +551,9 @@ pub fn verify_packet(
 ) -> Result<Accepted, OfflineError> {
     let tx = &packet.tx;
     let cert = &packet.cert;
-    let cp = &packet.checkpoint;
     let ours = precheck_packet(packet, params, &payee.spend.public(), policy, book, now_ms)?;
     let txid = tx.id();
-    // Signatures and proofs, cheapest first.
-    if !cert.verify(&params.node_key) {
-        return Err(OfflineError::BadCertificate);
-    }
-    if !cp.verify(&params.node_key) {
-        return Err(OfflineError::BadCheckpoint);
-    }
-    if !cert.purse.verify(
-        &PaymentPacket::counter_hash(&txid, packet.counter, cert.serial).0,
-        &packet.counter_signature,
-    ) {
-        return Err(OfflineError::BadCounterSignature);
-    }
-    let mut inputs = Vec::with_capacity(tx.inputs.len());
-    for (index, (id, ip)) in tx.inputs.iter().zip(&packet.inputs).enumerate() {
-        let leaf = leaf_hash(id, &ip.commitment, &cert.purse);
-        if !ip.proof.verify(&leaf, &cp.ledger_root) {
-            return Err(OfflineError::BadInclusionProof {
-                index,
-                height: cp.height,
-            });
-        }
-        inputs.push(InputNote {
-            id: *id,
-            commitment: ip.commitment,
-            owner: cert.purse,
-        });
-    }
+    let inputs = verify_packet_signatures(packet, params)?;
     let mut notes = Vec::with_capacity(ours.len());
     let mut amount = Amount::ZERO;
     for i in ours {
@@ -565,6 +573,91 @@ pub fn verify_packet(
         counter: packet.counter,
         notes,
     })
+}
+
+/// The signature and proof checks of [`verify_packet`], cheapest first: the certificate's and the
+/// checkpoint's node signatures, the purse key's counter signature, and each input's inclusion
+/// proof under the checkpoint's ledger root. Returns the inputs as the proofs show them (note,
+/// commitment, purse key), for the transaction's own verification. The caller has checked that
+/// there is one proof per input.
+pub fn verify_packet_signatures(
+    packet: &PaymentPacket,
+    params: &NetworkParams,
+) -> Result<Vec<InputNote>, OfflineError> {
+    let tx = &packet.tx;
+    let cert = &packet.cert;
+    let cp = &packet.checkpoint;
+    if !cert.verify(&params.node_key) {
+        return Err(OfflineError::BadCertificate);
+    }
+    if !cp.verify(&params.node_key) {
+        return Err(OfflineError::BadCheckpoint);
+    }
+    if !cert.purse.verify(
+        &PaymentPacket::counter_hash(&tx.id(), packet.counter, cert.serial).0,
+        &packet.counter_signature,
+    ) {
+        return Err(OfflineError::BadCounterSignature);
+    }
+    let mut inputs = Vec::with_capacity(tx.inputs.len());
+    for (index, (id, ip)) in tx.inputs.iter().zip(&packet.inputs).enumerate() {
+        let leaf = leaf_hash(id, &ip.commitment, &cert.purse);
+        if !ip.proof.verify(&leaf, &cp.ledger_root) {
+            return Err(OfflineError::BadInclusionProof {
+                index,
+                height: cp.height,
+            });
+        }
+        inputs.push(InputNote {
+            id: *id,
+            commitment: ip.commitment,
+            owner: cert.purse,
+        });
+    }
+    Ok(inputs)
+}
+
+/// The node's check of a packet at settlement, with the same code the payee ran: networks, kind,
+/// one proof per input, the certificate's validity window, then [`verify_packet_signatures`].
+///
+/// The window is judged by the checkpoint, not by the settlement time: the checkpoint's node
+/// signature dates it, and a packet can only be made after its checkpoint. A packet whose
+/// checkpoint is dated after the certificate expired was made with an expired certificate and is
+/// refused ([`OfflineError::CheckpointAfterExpiry`]); one made before expiry settles at any later
+/// time, so an honest payee who accepted it while the certificate was valid never loses it to the
+/// clock. Nothing here is payee-specific (policy, replay book, openings): those are the payee's.
+pub fn verify_settlement(
+    packet: &PaymentPacket,
+    params: &NetworkParams,
+) -> Result<(), OfflineError> {
+    let tx = &packet.tx;
+    let cert = &packet.cert;
+    let cp = &packet.checkpoint;
+    for got in [tx.network, cert.network, cp.network] {
+        if got != params.network_id {
+            return Err(OfflineError::WrongNetwork {
+                expected: params.network_id,
+                got,
+            });
+        }
+    }
+    if tx.kind != TxKind::Transfer {
+        return Err(OfflineError::NotATransfer);
+    }
+    if packet.inputs.len() != tx.inputs.len() {
+        return Err(OfflineError::ProofCount {
+            have: packet.inputs.len(),
+            need: tx.inputs.len(),
+        });
+    }
+    if cp.time_ms > cert.expires_ms {
+        return Err(OfflineError::CheckpointAfterExpiry {
+            checkpoint_ms: cp.time_ms,
+            expires_ms: cert.expires_ms,
+        });
+    }
+    verify_packet_signatures(packet, params)?;
+    Ok(())
 }
 
 /// The checks of [`verify_packet`] that need no cryptography and no opening, in the same order:

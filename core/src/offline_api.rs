@@ -109,7 +109,7 @@ pub struct ProofsResponse {
     pub proofs: Vec<MerkleProof>,
 }
 
-/// `POST /v1/offline/settle`: a payment packet in its text form (`dfcpay1:...`).
+/// `POST /v1/offline/settle`: a payment packet in its text form (`DFCPAY2:...`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettleRequest {

@@ -55,6 +55,9 @@ pub struct TierLimits {
     pub max_balance: Amount,
     /// Largest amount a wallet may hold in its offline purse.
     pub offline_cap: Amount,
+    /// Turnover limit: the most a wallet may receive (claim) in one turnover period
+    /// ([`NetworkParams::turnover_period_days`]).
+    pub max_inflow: Amount,
 }
 
 /// Parameters of one network, fixed at genesis and hashed into every block.
@@ -81,10 +84,18 @@ pub struct NetworkParams {
     pub limits: Limits,
     /// Tier limits, by increasing tier.
     pub tiers: Vec<TierLimits>,
-    /// Compliance rules (tier caps proven in zero knowledge, disclosure above a threshold); none
-    /// on a network that does not enforce them.
+    /// Length of the turnover period in days: a wallet's claimed inflow is summed per period of
+    /// block time (`time_ms / (days · 86,400,000)`) and bounded by its tier's `max_inflow`.
+    pub turnover_period_days: u32,
+    /// Disclosure of large payments to a regulator; none on a network without a regulator. Tier
+    /// caps, holding and turnover limits are enforced on every network regardless.
     #[serde(default)]
     pub compliance: Option<ComplianceParams>,
+    /// Hash of the genesis block. Every transaction binds it (with `network_id`), so no
+    /// transaction of one ledger verifies on another, even one with the same network id. It is the
+    /// one field not covered by [`NetworkParams::hash`]: the genesis block commits to that hash, so
+    /// the genesis hash is fixed after it.
+    pub genesis_hash: Hash32,
 }
 
 /// Why parameters are unusable.
@@ -133,6 +144,9 @@ pub enum ParamsError {
         /// Number found.
         tier: u8,
     },
+    /// The turnover period must be 1 to 366 days.
+    #[error("turnover period of {0} days must be between 1 and 366")]
+    BadTurnoverPeriod(u32),
     /// Currency code must be 3 to 8 upper-case letters.
     #[error("currency code '{0}' must be 3 to 8 upper-case letters")]
     BadCurrency(String),
@@ -175,6 +189,9 @@ impl NetworkParams {
         if c.len() < 3 || c.len() > 8 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
             return Err(ParamsError::BadCurrency(c.clone()));
         }
+        if self.turnover_period_days == 0 || self.turnover_period_days > 366 {
+            return Err(ParamsError::BadTurnoverPeriod(self.turnover_period_days));
+        }
         for (position, t) in self.tiers.iter().enumerate() {
             if usize::from(t.tier) != position {
                 return Err(ParamsError::BadTierNumber {
@@ -191,7 +208,13 @@ impl NetworkParams {
         self.tiers.get(usize::from(tier))
     }
 
-    /// A hash of the parameters, committed into every block header.
+    /// The turnover period a block time falls in.
+    pub fn turnover_period(&self, time_ms: u64) -> u64 {
+        time_ms / (u64::from(self.turnover_period_days.max(1)) * 86_400_000)
+    }
+
+    /// A hash of the parameters, committed into every block header (all fields but
+    /// `genesis_hash`).
     pub fn hash(&self) -> Hash32 {
         let json = canonical_fields(self);
         Hash32(hash32(PARAMS_DOMAIN, &[(b"params", json.as_bytes())]))
@@ -234,7 +257,9 @@ fn canonical_fields(p: &NetworkParams) -> String {
         field("max_payment", t.max_payment.units().to_string());
         field("max_balance", t.max_balance.units().to_string());
         field("offline_cap", t.offline_cap.units().to_string());
+        field("max_inflow", t.max_inflow.units().to_string());
     }
+    field("turnover_period_days", p.turnover_period_days.to_string());
     if let Some(c) = &p.compliance {
         field("regulator_key", hex::encode(c.regulator_key.to_bytes()));
         field(
@@ -244,6 +269,9 @@ fn canonical_fields(p: &NetworkParams) -> String {
     }
     s
 }
+
+/// The default turnover period: 30 days.
+pub const DEFAULT_TURNOVER_PERIOD_DAYS: u32 = 30;
 
 /// The default tier table: phone-only, ID-verified, full KYC (amounts in minor units of a
 /// two-decimal currency).
@@ -258,6 +286,7 @@ pub fn default_tiers() -> Vec<TierLimits> {
             max_payment: a(5_000),
             max_balance: a(20_000),
             offline_cap: a(2_000),
+            max_inflow: a(100_000),
         },
         TierLimits {
             tier: 1,
@@ -265,6 +294,7 @@ pub fn default_tiers() -> Vec<TierLimits> {
             max_payment: a(100_000),
             max_balance: a(500_000),
             offline_cap: a(10_000),
+            max_inflow: a(2_000_000),
         },
         TierLimits {
             tier: 2,
@@ -272,6 +302,7 @@ pub fn default_tiers() -> Vec<TierLimits> {
             max_payment: a(10_000_000),
             max_balance: a(100_000_000),
             offline_cap: a(50_000),
+            max_inflow: a(1_000_000_000),
         },
     ]
 }

@@ -8,12 +8,12 @@ use curve25519_dalek::ristretto::CompressedRistretto;
 use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
 
-/// Domain label of transaction identifiers.
-pub const TX_DOMAIN: &[u8] = b"dfc/tx/v1";
-/// Domain label of the id of a transaction with a compliance section.
-pub const TX_V2_DOMAIN: &[u8] = b"dfc/tx/v2";
+/// Domain label of transaction bodies (version 3: binds the genesis hash).
+pub const TX_DOMAIN: &[u8] = b"dfc/tx/v3";
+/// Domain label of the id of a transaction with a flow section.
+pub const TX_FLOWS_DOMAIN: &[u8] = b"dfc/tx-flows/v3";
 /// Domain label of the aggregated range proof of a transaction.
-pub const RANGE_DOMAIN: &[u8] = b"dfc/range/v1";
+pub const RANGE_DOMAIN: &[u8] = b"dfc/range/v3";
 /// Domain label of the balance (excess) proof.
 pub const BALANCE_DOMAIN: &[u8] = b"dfc/balance/v1";
 /// Signing context of owner and issuer authorisations.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::amount::Amount;
 use crate::balance::BalanceProof;
+use crate::claim::ClaimSection;
 use crate::codec::{Reader, Writer};
 use crate::compliance::Compliance;
 use crate::error::DecodeError;
@@ -16,13 +17,13 @@ use crate::note::{note_id, Commitment, Hash32, NoteId, Output, TxId};
 use crate::params::{MAX_INPUTS_CAP, MAX_ISSUERS_CAP, MAX_OUTPUTS_CAP, MAX_TX_BYTES_CAP};
 use crate::range;
 use crate::transcript::{
-    hash32, TranscriptProtocol, RANGE_DOMAIN, TX_DOMAIN, TX_V2_DOMAIN, WTXID_DOMAIN,
+    hash32, TranscriptProtocol, RANGE_DOMAIN, TX_DOMAIN, TX_FLOWS_DOMAIN, WTXID_DOMAIN,
 };
 
-/// Version byte of the transaction encoding without a compliance section.
-pub const TX_VERSION: u8 = 1;
-/// Version byte of the encoding with a compliance section.
-pub const TX_VERSION_COMPLIANCE: u8 = 2;
+/// Version byte of the transaction encoding: version 3 binds the genesis hash, carries the flow
+/// section on every transfer and knows claims. Versions 1 and 2 are retired and refused with
+/// [`DecodeError::RetiredVersion`].
+pub const TX_VERSION: u8 = 3;
 
 /// What a transaction does to the supply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -35,6 +36,9 @@ pub enum TxKind {
     /// Money leaving circulation: inputs to a public amount plus hidden change, authorised by the
     /// owners and by k of the n issuers.
     Redeem,
+    /// Pending notes taken into their owner's balance within its holding and turnover limits
+    /// ([`crate::claim`]); moves no value.
+    Claim,
 }
 
 impl TxKind {
@@ -44,6 +48,7 @@ impl TxKind {
             TxKind::Issue => 0,
             TxKind::Transfer => 1,
             TxKind::Redeem => 2,
+            TxKind::Claim => 3,
         }
     }
     /// From the encoding byte.
@@ -52,6 +57,7 @@ impl TxKind {
             0 => Ok(TxKind::Issue),
             1 => Ok(TxKind::Transfer),
             2 => Ok(TxKind::Redeem),
+            3 => Ok(TxKind::Claim),
             other => Err(DecodeError::UnknownKind(other)),
         }
     }
@@ -61,11 +67,12 @@ impl TxKind {
             TxKind::Issue => "issue",
             TxKind::Transfer => "transfer",
             TxKind::Redeem => "redeem",
+            TxKind::Claim => "claim",
         }
     }
     /// Whether the kind carries a public amount and needs issuer signatures.
     pub fn is_public(self) -> bool {
-        !matches!(self, TxKind::Transfer)
+        matches!(self, TxKind::Issue | TxKind::Redeem)
     }
 }
 
@@ -84,6 +91,8 @@ pub struct IssuerSignature {
 pub struct Transaction {
     /// Network the transaction is for.
     pub network: u32,
+    /// Genesis hash of the ledger the transaction is for: with `network`, its replay domain.
+    pub genesis: Hash32,
     /// Kind.
     pub kind: TxKind,
     /// Issued or redeemed amount; zero for transfers (and then not encoded).
@@ -100,13 +109,17 @@ pub struct Transaction {
     pub owner_signatures: Vec<Signature>,
     /// Issuer signatures, by strictly increasing key index.
     pub issuer_signatures: Vec<IssuerSignature>,
-    /// Caps and disclosures, on transfers of networks with compliance rules (encoding version 2).
+    /// The flow section (parties, tiers, bound proof, disclosures): on every transfer, on no
+    /// other kind.
     pub compliance: Option<Compliance>,
+    /// The claim section: on claims only.
+    pub claim: Option<ClaimSection>,
 }
 
 impl Transaction {
-    /// The transaction id: a transcript hash of network, kind, public amount, inputs, outputs and
-    /// the range proof. Owner and issuer signatures sign this id.
+    /// The transaction id: a transcript hash of network, genesis hash, kind, public amount, inputs,
+    /// outputs, the range proof, the claim section and the flow section. Owner and issuer
+    /// signatures sign this id.
     pub fn id(&self) -> TxId {
         let body = self.body_id();
         match &self.compliance {
@@ -115,18 +128,19 @@ impl Transaction {
                 let mut w = Writer::new();
                 c.encode(&mut w);
                 Hash32(hash32(
-                    TX_V2_DOMAIN,
+                    TX_FLOWS_DOMAIN,
                     &[(b"body", &body.0), (b"compliance", &w.finish())],
                 ))
             }
         }
     }
 
-    /// The hash of the body without the compliance section: what the compliance proofs are bound
-    /// to. For a transaction without a compliance section it is the id.
+    /// The hash of the body without the flow section: what the flow proofs are bound to. For a
+    /// transaction without a flow section it is the id.
     pub fn body_id(&self) -> TxId {
         let mut t = Transcript::new(TX_DOMAIN);
         t.append_message(b"network", &self.network.to_le_bytes());
+        t.append_message(b"genesis", &self.genesis.0);
         t.append_message(b"kind", &[self.kind.code()]);
         t.append_u64_le(b"public_amount", self.public_amount.units());
         t.append_u64_le(b"n_inputs", self.inputs.len() as u64);
@@ -141,6 +155,11 @@ impl Transaction {
             t.append_message(b"opening", &o.encrypted_opening);
         }
         t.append_message(b"range_proof", &self.range_proof);
+        if let Some(c) = &self.claim {
+            let mut w = Writer::new();
+            c.encode(&mut w);
+            t.append_message(b"claim", &w.finish());
+        }
         Hash32(t.challenge_bytes32(b"txid"))
     }
 
@@ -169,6 +188,7 @@ impl Transaction {
             TxKind::Issue => out - inp - public,
             TxKind::Transfer => out - inp,
             TxKind::Redeem => out - inp + public,
+            TxKind::Claim => out - inp,
         }
     }
 
@@ -177,6 +197,7 @@ impl Transaction {
     pub fn range_transcript(&self) -> Transcript {
         let mut t = Transcript::new(RANGE_DOMAIN);
         t.append_message(b"network", &self.network.to_le_bytes());
+        t.append_message(b"genesis", &self.genesis.0);
         t.append_message(b"kind", &[self.kind.code()]);
         t.append_u64_le(b"public_amount", self.public_amount.units());
         for input in &self.inputs {
@@ -210,12 +231,9 @@ impl Transaction {
     /// The canonical binary encoding.
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::new();
-        w.u8(if self.compliance.is_some() {
-            TX_VERSION_COMPLIANCE
-        } else {
-            TX_VERSION
-        });
+        w.u8(TX_VERSION);
         w.u32(self.network);
+        w.bytes(&self.genesis.0);
         w.u8(self.kind.code());
         if self.kind.is_public() {
             w.u64(self.public_amount.units());
@@ -231,6 +249,9 @@ impl Transaction {
         w.u16(u16::try_from(self.range_proof.len()).unwrap_or(u16::MAX));
         w.bytes(&self.range_proof);
         if let Some(c) = &self.compliance {
+            c.encode(&mut w);
+        }
+        if let Some(c) = &self.claim {
             c.encode(&mut w);
         }
         self.balance_proof.encode(&mut w);
@@ -258,10 +279,14 @@ impl Transaction {
         }
         let mut r = Reader::new(bytes);
         let version = r.u8("version")?;
-        if version != TX_VERSION && version != TX_VERSION_COMPLIANCE {
+        if version == 1 || version == 2 {
+            return Err(DecodeError::RetiredVersion(version));
+        }
+        if version != TX_VERSION {
             return Err(DecodeError::UnknownVersion(version));
         }
         let network = r.u32("network")?;
+        let genesis = Hash32(r.array("genesis hash")?);
         let kind = TxKind::from_code(r.u8("kind")?)?;
         let public_amount = if kind.is_public() {
             Amount::from_units(r.u64("public amount")?).map_err(|source| DecodeError::Amount {
@@ -292,8 +317,13 @@ impl Transaction {
                 expected: "0 for a transaction without outputs".into(),
             });
         }
-        let compliance = if version == TX_VERSION_COMPLIANCE {
+        let compliance = if kind == TxKind::Transfer {
             Some(Compliance::decode(&mut r, n_out)?)
+        } else {
+            None
+        };
+        let claim = if kind == TxKind::Claim {
+            Some(ClaimSection::decode(&mut r)?)
         } else {
             None
         };
@@ -313,6 +343,7 @@ impl Transaction {
         r.finish()?;
         Ok(Transaction {
             network,
+            genesis,
             kind,
             public_amount,
             inputs,
@@ -322,6 +353,7 @@ impl Transaction {
             owner_signatures,
             issuer_signatures,
             compliance,
+            claim,
         })
     }
 

@@ -303,8 +303,8 @@ fn non_canonical_encodings_are_refused() {
     let tx = transfer(&f, 17);
     let bytes = tx.encode();
     assert_eq!(Transaction::decode(&bytes).unwrap(), tx);
-    // Layout: version(1) network(4) kind(1) n_in(1) inputs(64) n_out(1) then output 0.
-    let commitment_at = 1 + 4 + 1 + 1 + 64 + 1;
+    // Layout: version(1) network(4) genesis(32) kind(1) n_in(1) inputs(64) n_out(1) then output 0.
+    let commitment_at = 1 + 4 + 32 + 1 + 1 + 64 + 1;
 
     let mut b = bytes.clone();
     b[commitment_at..commitment_at + 32].copy_from_slice(&[0xff; 32]);
@@ -356,10 +356,15 @@ fn non_canonical_encodings_are_refused() {
     );
 
     let mut b = bytes.clone();
-    b[0] = 3;
-    decode_rejects(&b, DecodeError::UnknownVersion(3));
+    b[0] = 4;
+    decode_rejects(&b, DecodeError::UnknownVersion(4));
+    for retired in [1, 2] {
+        let mut b = bytes.clone();
+        b[0] = retired;
+        decode_rejects(&b, DecodeError::RetiredVersion(retired));
+    }
     let mut b = bytes.clone();
-    b[5] = 9;
+    b[1 + 4 + 32] = 9;
     decode_rejects(&b, DecodeError::UnknownKind(9));
 }
 
@@ -369,7 +374,7 @@ fn oversized_transactions_are_refused_before_verification() {
     let tx = transfer(&f, 18);
     let mut bytes = tx.encode();
     // Claim 17 outputs: over the protocol cap, refused before anything is read.
-    bytes[1 + 4 + 1 + 1 + 64] = 17;
+    bytes[1 + 4 + 32 + 1 + 1 + 64] = 17;
     decode_rejects(
         &bytes,
         DecodeError::TooMany {
@@ -414,6 +419,10 @@ fn zero_outputs_and_a_transfer_without_inputs_are_refused() {
     let mut tx = transfer(&f, 19);
     tx.outputs.clear();
     tx.range_proof.clear();
+    let section = tx.compliance.as_mut().unwrap();
+    section.parties.clear();
+    section.payee_tiers.clear();
+    section.bound_proof.clear();
     let decoded = Transaction::decode(&tx.encode()).unwrap();
     rejects(&mut f, &decoded, TxError::NoOutputs);
 
@@ -458,7 +467,7 @@ fn public_amount_overflow_is_refused() {
     b.sign_as_issuer(0, &f.n.issuers[0]);
     b.sign_as_issuer(1, &f.n.issuers[1]);
     let mut bytes = b.encode();
-    bytes[6..14].copy_from_slice(&(Amount::MAX_SUPPLY + 1).to_le_bytes());
+    bytes[38..46].copy_from_slice(&(Amount::MAX_SUPPLY + 1).to_le_bytes());
     decode_rejects(
         &bytes,
         DecodeError::Amount {
@@ -513,10 +522,10 @@ fn spent_unknown_and_batch_double_spends_are_refused() {
     )
     .unwrap()
     .tx;
-    let mut batch = BatchState::new();
-    batch.admit(&tx, &f.ledger).unwrap();
+    let mut batch = BatchState::new(f.ledger.period());
+    batch.admit(&tx, f.ledger.params(), &f.ledger).unwrap();
     assert_eq!(
-        batch.admit(&double, &f.ledger),
+        batch.admit(&double, f.ledger.params(), &f.ledger),
         Err(TxError::InputSpentInBatch {
             index: 0,
             note: first.clone()

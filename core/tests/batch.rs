@@ -25,6 +25,10 @@ struct Fx {
     bob: WalletKeys,
     pairs: Vec<Vec<SpendInput>>,
     issues: Vec<Transaction>,
+    /// Wallets at the top tier with four pending notes each.
+    claimers: Vec<WalletKeys>,
+    /// A tier-0 wallet (holding limit 20,000) with pending notes of 15,000 and 10,000.
+    dave: WalletKeys,
 }
 
 fn fx(pairs: usize) -> Fx {
@@ -54,7 +58,15 @@ fn fx(pairs: usize) -> Fx {
         issues.push(built.tx);
         seed += 1;
     }
+    claim_pending(&n, &mut ledger, &alice, 19_000).unwrap();
     let pairs = notes.chunks(2).take(pairs).map(<[_]>::to_vec).collect();
+    let claimers: Vec<WalletKeys> = (0..4).map(|i| wallet(&format!("claimer-{i}"))).collect();
+    for (i, c) in claimers.iter().enumerate() {
+        issue_pending(&n, &mut ledger, c, &[100, 200, 300, 400], 30_000 + i as u64);
+    }
+    let dave = wallet("dave");
+    ledger.register(dave.spend.public(), 0);
+    issue_pending(&n, &mut ledger, &dave, &[15_000, 10_000], 31_000);
     Fx {
         n,
         ledger,
@@ -62,6 +74,8 @@ fn fx(pairs: usize) -> Fx {
         bob,
         pairs,
         issues,
+        claimers,
+        dave,
     }
 }
 
@@ -128,10 +142,36 @@ fn one_by_one(f: &Fx, owned: &[(Transaction, Vec<InputNote>)]) -> Vec<Result<(),
         .collect()
 }
 
-/// The shared fixture: 24 pairs of notes and 16 valid 2-in/2-out transfers of the first 16.
+/// The shared fixture: 24 pairs of notes, 16 valid 2-in/2-out transfers of the first 16, and one
+/// valid claim per claimer (not applied: their notes stay pending).
 struct Base {
     f: Fx,
     valid: Vec<Made>,
+    claims: Vec<Transaction>,
+}
+
+/// The claim of every pending note of `who`, as `make` builds it.
+fn claim_of(
+    f: &Fx,
+    who: &WalletKeys,
+    pick: impl Fn(
+        &[(dfc_core::NoteId, dfc_core::Opening)],
+    ) -> Vec<(dfc_core::NoteId, dfc_core::Opening)>,
+    forged: bool,
+    seed: u64,
+) -> Transaction {
+    let parts = claim_parts(&f.ledger, who);
+    let notes = pick(&parts.pending);
+    let req = parts.request(&who.spend, &notes);
+    if forged {
+        forge_claim(&f.n, &req, seed)
+    } else {
+        make_claim(&f.n, &req, seed).unwrap()
+    }
+}
+
+fn all(p: &[(dfc_core::NoteId, dfc_core::Opening)]) -> Vec<(dfc_core::NoteId, dfc_core::Opening)> {
+    p.to_vec()
 }
 
 fn base() -> &'static Base {
@@ -139,7 +179,13 @@ fn base() -> &'static Base {
     BASE.get_or_init(|| {
         let f = fx(24);
         let valid = (0..16).map(|i| transfer(&f, i, 100 + i as u64)).collect();
-        Base { f, valid }
+        let claims = f
+            .claimers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| claim_of(&f, c, all, false, 200 + i as u64))
+            .collect();
+        Base { f, valid, claims }
     })
 }
 
@@ -149,6 +195,7 @@ fn caught_everywhere(bad: &Transaction, expected: TxError) {
     let b = base();
     let mut txs: Vec<Transaction> = b.valid.iter().map(|m| m.tx.clone()).collect();
     txs.extend(b.f.issues.iter().take(2).cloned());
+    txs.extend(b.claims.iter().take(2).cloned());
     let positions = [0, 1, 7, txs.len() / 2, txs.len()];
     for pos in positions {
         let mut batch = txs.clone();
@@ -496,8 +543,9 @@ proptest! {
     }
 }
 
-/// On a network with compliance rules, transfers carry a compliance section that `verify_crypto`
-/// checks last; the batch checks it too and names a transaction whose section is wrong.
+/// On a network with a regulator, transfers at or above the threshold carry a disclosure that
+/// `verify_crypto` checks last; the batch checks it too and names a transaction whose section is
+/// wrong.
 #[test]
 fn compliance_sections_are_checked() {
     use dfc_core::compliance::{ComplianceContext, ComplianceParams, RegulatorKey};
@@ -521,8 +569,9 @@ fn compliance_sections_are_checked() {
             &[pay(&bob, 1, units), pay(&alice, 1, 100_000 - units)],
             &BuildOptions {
                 compliance: Some(ComplianceContext {
-                    sender_cap: Some(amt(1_000_000)),
-                    receiver_caps: vec![None, None],
+                    payer_tier: TOP_TIER,
+                    own_keys: Vec::new(),
+                    payee_tiers: vec![(bob.spend.public(), TOP_TIER)],
                 }),
             },
             &mut rng(seed),
@@ -559,4 +608,119 @@ fn compliance_sections_are_checked() {
     assert_eq!(got, expected);
     assert!(got[1].is_err());
     assert_eq!(got.iter().filter(|r| r.is_err()).count(), 1);
+}
+
+#[test]
+fn valid_claims_and_transfers_batch_together() {
+    let b = base();
+    let mut txs: Vec<Transaction> = b.claims.clone();
+    txs.extend(b.valid.iter().take(8).map(|m| m.tx.clone()));
+    txs.extend(b.f.issues.iter().cloned());
+    // Dave's claim of his 15,000 note keeps him under his tier-0 holding limit of 20,000.
+    let max = |p: &[(dfc_core::NoteId, dfc_core::Opening)]| {
+        p.iter()
+            .filter(|(_, o)| o.amount == amt(15_000))
+            .cloned()
+            .collect()
+    };
+    txs.push(claim_of(&b.f, &b.f.dave, max, false, 210));
+    let owned = resolve(&b.f, &txs);
+    let got = verify_batch(&refs(&owned), &b.f.n.params);
+    assert_eq!(got, one_by_one(&b.f, &owned));
+    assert!(got.iter().all(Result::is_ok), "{got:?}");
+    assert!(batch_holds(&refs(&owned), &b.f.n.params, &mut rng(3)));
+    // Claims alone.
+    let owned = resolve(&b.f, &b.claims);
+    assert!(verify_batch(&refs(&owned), &b.f.n.params)
+        .iter()
+        .all(Result::is_ok));
+}
+
+#[test]
+fn claim_proof_from_another_claim() {
+    let b = base();
+    let mut bad = b.claims[0].clone();
+    bad.claim.as_mut().unwrap().proof = b.claims[1].claim.as_ref().unwrap().proof.clone();
+    resign_claim(&mut bad, &b.f.claimers[0].spend, 220);
+    caught_everywhere(&bad, TxError::BadClaimProof);
+}
+
+#[test]
+fn forged_claim_over_the_holding_limit() {
+    let b = base();
+    // 15,000 + 10,000 over dave's limit of 20,000: the builder refuses, a forger's proof fails.
+    let parts = claim_parts(&b.f.ledger, &b.f.dave);
+    assert!(matches!(
+        dfc_core::builder::build_claim(
+            &b.f.n.params,
+            &parts.request(&b.f.dave.spend, &parts.pending),
+            &mut rng(1)
+        ),
+        Err(dfc_core::BuildError::Rule(TxError::OverHoldingLimit {
+            would_hold: 25_000,
+            limit: 20_000
+        }))
+    ));
+    let bad = claim_of(&b.f, &b.f.dave, all, true, 230);
+    caught_everywhere(&bad, TxError::BadClaimProof);
+}
+
+#[test]
+fn claim_signed_by_another_key() {
+    let b = base();
+    let mut bad = b.claims[2].clone();
+    bad.owner_signatures[0] = b.f.claimers[3].spend.sign(&bad.id().0);
+    caught_everywhere(&bad, TxError::BadOwnerSignature { index: 0 });
+}
+
+#[test]
+fn claim_with_a_stated_point_or_tier_changed() {
+    let b = base();
+    // Stated tier 1 instead of 2, re-signed: the proof was made against tier 2's limits. (The node's
+    // state checks refuse it earlier, `WrongTier`; crypto alone must refuse it too.)
+    let mut bad = b.claims[3].clone();
+    bad.claim.as_mut().unwrap().tier = 1;
+    resign_claim(&mut bad, &b.f.claimers[3].spend, 240);
+    caught_everywhere(&bad, TxError::BadClaimProof);
+    // The stated balance swapped for another claimer's, re-signed.
+    let mut bad = b.claims[3].clone();
+    bad.claim.as_mut().unwrap().balance = b.f.dave.spend.public().compressed().to_owned();
+    resign_claim(&mut bad, &b.f.claimers[3].spend, 241);
+    caught_everywhere(&bad, TxError::BadClaimProof);
+}
+
+#[test]
+fn claim_proof_with_one_byte_changed() {
+    let b = base();
+    let len = b.claims[0].claim.as_ref().unwrap().proof.len();
+    for (k, start) in [0, 128, len - 32].into_iter().enumerate() {
+        let mut bad = b.claims[1].clone();
+        let section = bad.claim.as_mut().unwrap();
+        section.proof = flip_decodable(&section.proof, 2, start);
+        resign_claim(&mut bad, &b.f.claimers[1].spend, 250 + k as u64);
+        assert_eq!(check_structure(&bad, &b.f.n.params), Ok(()));
+        caught_everywhere(&bad, TxError::BadClaimProof);
+    }
+}
+
+#[test]
+fn transfer_bound_proof_from_another_transfer_or_altered() {
+    let b = base();
+    let mut bad = transfer(&b.f, 23, 560);
+    bad.tx.compliance.as_mut().unwrap().bound_proof = b.valid[4]
+        .tx
+        .compliance
+        .as_ref()
+        .unwrap()
+        .bound_proof
+        .clone();
+    bad.resign(561);
+    caught_everywhere(&bad.tx, TxError::BadBoundProof);
+
+    let mut bad = transfer(&b.f, 23, 562);
+    let section = bad.tx.compliance.as_mut().unwrap();
+    // Two bounds (the payer's, bob's): a proof over two values.
+    section.bound_proof = flip_decodable(&section.bound_proof, 2, 160);
+    bad.resign(563);
+    caught_everywhere(&bad.tx, TxError::BadBoundProof);
 }

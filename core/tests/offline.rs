@@ -8,12 +8,14 @@ use std::collections::HashMap;
 
 use common::*;
 use dfc_core::api::Checkpoint;
+use dfc_core::compliance::ComplianceContext;
 use dfc_core::offline::{
     make_packet, verify_packet, AcceptPolicy, DoubleSpendEvidence, OfflineError, PayeeBook,
     PaymentPacket, PurseCertificate,
 };
 use dfc_core::{
-    build, Amount, Hash32, MemoryLedger, PublicKey, SpendInput, TxError, TxId, TxKind, WalletKeys,
+    build_with, Amount, BuildOptions, Hash32, MemoryLedger, PublicKey, SpendInput, TxError, TxId,
+    TxKind, WalletKeys,
 };
 
 const NOW: u64 = 1_800_000_000_000;
@@ -65,17 +67,32 @@ fn setup() -> Off {
             memo: Vec::new(),
         })
         .collect();
-    let fund = build(
+    let purse_key = payer.purse_key(0);
+    // The purse key is registered to the payer's account, so funding the purse is change: the
+    // purse notes are settled at once.
+    ledger.register_purse(purse_key.public(), &payer.spend.public());
+    let own = BuildOptions {
+        compliance: Some(ComplianceContext {
+            payer_tier: TOP_TIER,
+            own_keys: vec![purse_key.public()],
+            payee_tiers: Vec::new(),
+        }),
+    };
+    let fund = build_with(
         &n.params,
         TxKind::Transfer,
         Amount::ZERO,
         &notes,
         &payments,
+        &own,
         &mut rng(2),
     )
     .unwrap();
+    assert_eq!(fund.tx.compliance.as_ref().unwrap().parties, vec![0; 4]);
     ledger.apply(&fund.tx).unwrap();
-    let purse_key = payer.purse_key(0);
+    for id in fund.tx.output_ids() {
+        assert!(!ledger.is_pending(&id));
+    }
     let purse: Vec<SpendInput> = fund
         .tx
         .output_ids()
@@ -371,4 +388,54 @@ fn packet_size_is_reported() {
         o.ledger.unspent_count()
     );
     assert!(text > bytes);
+}
+
+#[test]
+fn settlement_runs_the_payees_checks_and_judges_expiry_by_the_checkpoint() {
+    use dfc_core::offline::verify_settlement;
+    let o = setup();
+    let p = packet(&o, 0, 250, 1, 20);
+    assert_eq!(verify_settlement(&p, &o.n.params), Ok(()));
+    // The certificate expiring after the packet was made does not matter: the checkpoint is
+    // dated before the expiry, so an honest payee accepted it in time.
+    let mut forged = p.clone();
+    forged.checkpoint.ledger_root.0[0] ^= 1;
+    assert_eq!(
+        verify_settlement(&forged, &o.n.params),
+        Err(OfflineError::BadCheckpoint)
+    );
+    let mut bad_proof = p.clone();
+    match bad_proof.inputs[0].proof.siblings.first_mut() {
+        Some(s) => s[0] ^= 1,
+        None => bad_proof.inputs[0].proof.index += 1,
+    }
+    assert!(matches!(
+        verify_settlement(&bad_proof, &o.n.params),
+        Err(OfflineError::BadInclusionProof { index: 0, .. })
+    ));
+    let mut missing = p.clone();
+    missing.inputs.clear();
+    assert!(matches!(
+        verify_settlement(&missing, &o.n.params),
+        Err(OfflineError::ProofCount { have: 0, need: 1 })
+    ));
+    // A packet on a checkpoint the node signed after the certificate expired was made with an
+    // expired certificate.
+    let mut late = p.clone();
+    let tree = o.ledger.ledger_tree();
+    late.checkpoint = Checkpoint::sign(
+        1,
+        6,
+        Hash32([4; 32]),
+        tree.root(),
+        o.cert.expires_ms + 1,
+        &o.n.node,
+    );
+    assert_eq!(
+        verify_settlement(&late, &o.n.params),
+        Err(OfflineError::CheckpointAfterExpiry {
+            checkpoint_ms: o.cert.expires_ms + 1,
+            expires_ms: o.cert.expires_ms,
+        })
+    );
 }

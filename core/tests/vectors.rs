@@ -1,6 +1,10 @@
 //! Committed transaction vectors that must keep verifying: if a change to the encoding, the
 //! transcripts or the proofs breaks them, old transactions on real ledgers would stop verifying.
 //!
+//! `tests/vectors/` holds the current format (version 3): an issue, the recipient's claim, a
+//! transfer with its flow section and a redemption. `tests/vectors/v1/` keeps the vectors of the
+//! retired version 1, which must be refused with a clear error, never misread.
+//!
 //! Regenerate (only on a deliberate format change, with a new version label) with
 //! `DFC_WRITE_VECTORS=1 cargo test -p dfc-core --test vectors`.
 #![allow(clippy::unwrap_used)]
@@ -8,8 +12,18 @@
 mod common;
 
 use common::*;
-use dfc_core::{build, Amount, MemoryLedger, NetworkParams, Transaction, TxKind};
+use dfc_core::{build, Amount, DecodeError, MemoryLedger, NetworkParams, Transaction, TxKind};
 use std::path::PathBuf;
+
+/// The current vectors, in the order they apply.
+const V3: [&str; 4] = [
+    "issue.hex",
+    "claim.hex",
+    "transfer_2in_2out.hex",
+    "redeem.hex",
+];
+/// The retired version-1 vectors.
+const V1: [&str; 3] = ["issue.hex", "transfer_2in_2out.hex", "redeem.hex"];
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
@@ -22,7 +36,8 @@ fn committed_vectors_verify() {
     }
     let params: NetworkParams = serde_json_from(&dir().join("params.json"));
     let mut ledger = MemoryLedger::new(params);
-    for name in ["issue.hex", "transfer_2in_2out.hex", "redeem.hex"] {
+    let mut kinds = Vec::new();
+    for name in V3 {
         let text = std::fs::read_to_string(dir().join(name)).unwrap();
         let tx = Transaction::from_hex(&text).unwrap();
         assert_eq!(
@@ -33,9 +48,36 @@ fn committed_vectors_verify() {
         ledger
             .apply(&tx)
             .unwrap_or_else(|e| panic!("vector {name} no longer verifies: {e}"));
+        kinds.push(tx.kind);
     }
+    assert_eq!(
+        kinds,
+        [
+            TxKind::Issue,
+            TxKind::Claim,
+            TxKind::Transfer,
+            TxKind::Redeem
+        ]
+    );
     assert_eq!(ledger.supply().units(), 750);
     ledger.audit().unwrap();
+}
+
+#[test]
+fn retired_version_1_vectors_are_refused_with_a_clear_message() {
+    for name in V1 {
+        let text = std::fs::read_to_string(dir().join("v1").join(name)).unwrap();
+        let err = Transaction::from_hex(&text).unwrap_err();
+        assert_eq!(err, DecodeError::RetiredVersion(1), "{name}");
+        let message = err.to_string();
+        assert!(
+            message.contains("version 1 is retired") && message.contains("rebuild"),
+            "{name}: unclear message: {message}"
+        );
+    }
+    // The version-1 parameters lack the fields version 3 requires: they are not silently taken.
+    let old = std::fs::read_to_string(dir().join("v1/params.json")).unwrap();
+    assert!(serde_json::from_str::<NetworkParams>(&old).is_err());
 }
 
 fn serde_json_from(path: &std::path::Path) -> NetworkParams {
@@ -59,6 +101,9 @@ fn write_vectors() {
     issue_b.tx.sign_as_issuer(0, &n.issuers[0]);
     issue_b.tx.sign_as_issuer(2, &n.issuers[2]);
     ledger.apply(&issue_b.tx).unwrap();
+    let parts = claim_parts(&ledger, &alice);
+    let claim = make_claim(&n, &parts.request(&alice.spend, &parts.pending), 103).unwrap();
+    ledger.apply(&claim).unwrap();
     let notes = spendable(&issue_b, &alice);
     let transfer = build(
         &n.params,
@@ -70,6 +115,7 @@ fn write_vectors() {
     )
     .unwrap();
     ledger.apply(&transfer.tx).unwrap();
+    // Bob redeems his pending receipt without claiming it: the reverse waterfall.
     let bob_notes = spendable(&transfer, &bob);
     let mut redeem = build(
         &n.params,
@@ -88,7 +134,10 @@ fn write_vectors() {
         serde_json::to_string_pretty(&n.params).unwrap(),
     )
     .unwrap();
-    std::fs::write(dir().join("issue.hex"), issue_b.tx.to_hex()).unwrap();
-    std::fs::write(dir().join("transfer_2in_2out.hex"), transfer.tx.to_hex()).unwrap();
-    std::fs::write(dir().join("redeem.hex"), redeem.tx.to_hex()).unwrap();
+    for (name, tx) in V3
+        .iter()
+        .zip([&issue_b.tx, &claim, &transfer.tx, &redeem.tx])
+    {
+        std::fs::write(dir().join(name), tx.to_hex()).unwrap();
+    }
 }

@@ -1,5 +1,6 @@
 //! Arbitrary bytes through `Transaction::decode`, then stateless and full validation against a
-//! fixed ledger (the committed test vectors: params and the issuance the transfer vector spends).
+//! fixed ledger (the committed test vectors: params, the issuance the transfer vector spends and
+//! the claim that makes its notes spendable).
 //!
 //! Properties: nothing panics; whatever decodes re-encodes to the same bytes (one encoding per
 //! value); the only transaction that validates is the committed transfer vector itself.
@@ -30,10 +31,16 @@ fn fixture() -> &'static Fixture {
             include_str!("../../core/tests/vectors/transfer_2in_2out.hex").trim(),
         )
         .expect("committed transfer decodes");
+        let claim =
+            Transaction::from_hex(include_str!("../../core/tests/vectors/claim.hex").trim())
+                .expect("committed claim decodes");
         let mut ledger = MemoryLedger::new(params.clone());
         ledger
             .apply(&issue)
             .expect("the committed issuance verifies");
+        ledger
+            .apply(&claim)
+            .expect("the committed claim of the issued notes verifies");
         Fixture {
             params,
             ledger,
@@ -55,7 +62,7 @@ fuzz_target!(|data: &[u8]| {
     if check_structure(&tx, &f.params).is_err() {
         return;
     }
-    if validate(&tx, &f.params, &f.ledger).is_ok() {
+    if validate(&tx, &f.params, &f.ledger, f.ledger.period()).is_ok() {
         assert_eq!(
             tx.encode(),
             f.transfer,

@@ -2,7 +2,9 @@
 //!
 //! 1. Registers payer and payee wallets (keys derived from `--seed`, so reruns reuse them).
 //! 2. Funds the payers: one issuance of 16 notes per payer, proposed and approved with the
-//!    sandbox operator keys found in the node's data directory.
+//!    sandbox operator keys found in the node's data directory, then claimed by each payer (issued
+//!    notes arrive pending; 16 × 10.00 is within the tier-0 holding limit). Payers are new on every
+//!    run (their keys mix in the start time), so each claims against an empty holding.
 //! 3. Pre-builds N valid transfers, each spending 2 notes into 2 outputs (payment and change), in
 //!    parallel.
 //! 4. Measures in the same run how long `dfc_core::validate::verify_crypto` takes on one such
@@ -18,10 +20,11 @@ use dfc_central_bank::client::{BankClient, ClientError};
 use dfc_central_bank::datadir::{operator_key_path, read_key};
 use dfc_central_bank::ops::Operator;
 use dfc_core::api::{OperatorAction, RegisterRequest};
+use dfc_core::compliance::ComplianceContext;
 use dfc_core::validate::{verify_crypto, InputNote};
 use dfc_core::{
-    build, Amount, NetworkParams, NoteId, Opening, Payment, SpendInput, Transaction, TxKind,
-    WalletKeys,
+    build, build_with, Amount, BuildOptions, NetworkParams, NoteId, Opening, Payment, SpendInput,
+    Transaction, TxKind, WalletKeys,
 };
 use futures::StreamExt;
 use rand_chacha::ChaCha20Rng;
@@ -34,6 +37,8 @@ use thiserror::Error;
 pub const NOTES_PER_PAYER: usize = 16;
 /// Value of each issued note, minor units.
 pub const NOTE_UNITS: u64 = 1_000;
+/// The tier load wallets are registered at (the default registration tier).
+pub const LOAD_TIER: u8 = 0;
 /// Most payments one run may ask for.
 pub const MAX_PAYMENTS: usize = 1_000_000;
 /// Most concurrent submissions.
@@ -204,9 +209,14 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         register(&client, k, &params, &format!("load payee {i}")).await?;
     }
     let mut payers: Vec<Payer> = Vec::with_capacity(n_payers);
+    let run = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
     for i in 0..n_payers {
-        let keys =
-            WalletKeys::from_seed(format!("dfc-sim load {} payer {i}", opts.seed).as_bytes());
+        let keys = WalletKeys::from_seed(
+            format!("dfc-sim load {} run {run} payer {i}", opts.seed).as_bytes(),
+        );
         register(&client, &keys, &params, &format!("load payer {i}")).await?;
         payers.push(Payer {
             keys,
@@ -247,6 +257,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             OperatorAction::Propose {
                 tx: built.tx.clone(),
                 approval: first.approval(&txid),
+                openings: dfc_core::proposal::disclose(&built.openings),
             },
         );
         client
@@ -265,6 +276,34 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             .into_iter()
             .zip(built.openings)
             .collect();
+    }
+    // The issued notes are pending: each payer claims its 16 within its tier's limits.
+    let period = params.turnover_period(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or_default(),
+    );
+    let empty = dfc_core::claim::sum_openings([]).map_err(dfc_core::BuildError::from)?;
+    let claims: Vec<Result<Transaction, dfc_core::BuildError>> = payers
+        .par_iter()
+        .map(|p| {
+            let req = dfc_core::claim::ClaimRequest {
+                key: &p.keys.spend,
+                tier: LOAD_TIER,
+                period,
+                notes: &p.notes,
+                balance: empty.clone(),
+                inflow: empty.clone(),
+            };
+            dfc_core::builder::build_claim(&params, &req, &mut rand_core::OsRng)
+        })
+        .collect();
+    for claim in claims {
+        client
+            .submit(&claim?)
+            .await
+            .map_err(node("claiming the issued notes"))?;
     }
     // Pre-build the transfers, each from its own seeded stream.
     let jobs: Vec<(usize, usize)> = (0..opts.payments)
@@ -303,12 +342,20 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             // funding, and new on every run (a rerun funds new notes), so outputs never repeat a
             // commitment already on the ledger.
             let mut rng = ChaCha20Rng::from_seed(inputs[0].id.0);
-            let b = build(
+            let options = BuildOptions {
+                compliance: Some(ComplianceContext {
+                    payer_tier: LOAD_TIER,
+                    own_keys: vec![p.keys.spend.public()],
+                    payee_tiers: vec![(to.spend, LOAD_TIER)],
+                }),
+            };
+            let b = build_with(
                 &params,
                 TxKind::Transfer,
                 Amount::ZERO,
                 &inputs,
                 &payments,
+                &options,
                 &mut rng,
             )?;
             let resolved = inputs

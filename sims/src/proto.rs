@@ -146,8 +146,10 @@ impl Protocol {
             node_key: node.public(),
             limits: dfc_core::Limits::default(),
             tiers,
+            turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
             // The simulated network has no regulator disclosure rules.
             compliance: None,
+            genesis_hash: dfc_core::Hash32([0x51; 32]),
         };
         let templates = (fidelity == Fidelity::Fast).then(Templates::new);
         Protocol {
@@ -273,7 +275,10 @@ impl Protocol {
         ledger: &mut MemoryLedger,
         tx: &Transaction,
     ) -> Result<Vec<NoteId>, TxError> {
-        ledger.apply_prevalidated(tx)
+        let ids = ledger.apply_prevalidated(tx)?;
+        // The engine checked the payee's holding limit in the clear before paying.
+        ledger.settle_unproven(&ids);
+        Ok(ids)
     }
 
     /// Validates and commits a transaction in one step (settlement of offline packets, issuance).
@@ -283,13 +288,16 @@ impl Protocol {
         tx: &Transaction,
         work: &mut Work,
     ) -> Result<Vec<NoteId>, TxError> {
-        if self.templates.is_none() {
+        let ids = if self.templates.is_none() {
             work.transactions_verified += 1;
-            ledger.apply(tx)
+            ledger.apply(tx)?
         } else {
             validate::check_structure(tx, &self.params)?;
-            ledger.apply_prevalidated(tx)
-        }
+            ledger.apply_prevalidated(tx)?
+        };
+        // The engine checked the payee's holding limit in the clear before paying.
+        ledger.settle_unproven(&ids);
+        Ok(ids)
     }
 
     /// The payee's offline acceptance: `verify_packet` (full) or its non-cryptographic checks
@@ -421,7 +429,7 @@ fn build_clear(
     let total_out = Amount::sum(payments.iter().map(|p| p.amount))?;
     let (lhs, rhs) = match kind {
         TxKind::Issue => (public_amount, total_out),
-        TxKind::Transfer => (total_in, total_out),
+        TxKind::Transfer | TxKind::Claim => (total_in, total_out),
         TxKind::Redeem => (total_in, total_out.checked_add(public_amount)?),
     };
     if lhs != rhs {
@@ -444,6 +452,7 @@ fn build_clear(
         .collect();
     let tx = Transaction {
         network: params.network_id,
+        genesis: params.genesis_hash,
         kind,
         public_amount: if kind.is_public() {
             public_amount
@@ -457,6 +466,52 @@ fn build_clear(
         owner_signatures: vec![t.signature; inputs.len()],
         issuer_signatures: Vec::new(),
         compliance: None,
+        claim: None,
     };
+    let mut tx = tx;
+    if kind == TxKind::Transfer {
+        tx.compliance = Some(clear_flows(params, t, inputs, &tx.outputs));
+    }
     Ok(Built { tx, openings })
+}
+
+/// The flow section of a fast-fidelity transfer: the real grouping of outputs into payer and
+/// payees (the registry is the ledger's open one: every member at the top tier; the engine checks
+/// the scenario's tier caps in the clear) with a template bound proof of the right size.
+fn clear_flows(
+    params: &NetworkParams,
+    t: &Templates,
+    inputs: &[SpendInput],
+    outputs: &[Output],
+) -> dfc_core::compliance::Compliance {
+    let top = u8::try_from(params.tiers.len().saturating_sub(1)).unwrap_or(u8::MAX);
+    let own: Vec<_> = inputs.iter().map(|i| i.key.public()).collect();
+    let mut payees = Vec::new();
+    let parties = outputs
+        .iter()
+        .map(|o| {
+            if own.contains(&o.owner) {
+                return 0u8;
+            }
+            let k = match payees.iter().position(|p| *p == o.owner) {
+                Some(i) => i + 1,
+                None => {
+                    payees.push(o.owner);
+                    payees.len()
+                }
+            };
+            u8::try_from(k).unwrap_or(u8::MAX)
+        })
+        .collect();
+    dfc_core::compliance::Compliance {
+        payer_tier: top,
+        parties,
+        payee_tiers: vec![top; payees.len()],
+        disclosures: Vec::new(),
+        bound_proof: if payees.is_empty() {
+            Vec::new()
+        } else {
+            t.range_proof(payees.len() + 1)
+        },
+    }
 }

@@ -1,6 +1,8 @@
-//! End-to-end tests of compliance without seeing amounts, against the real `dfc-bank` binary on a
-//! network initialised with `--reporting-threshold`: the node enforces tier caps on hidden amounts
-//! and disclosure above the threshold, and the regulator's tool decrypts what was disclosed.
+//! End-to-end tests of limits on hidden amounts, against the real `dfc-bank` binary on a network
+//! initialised with `--reporting-threshold`: tier caps on what each party really receives (summed
+//! per party, so no output split or payee-added input escapes them), holding and turnover limits
+//! through claims, disclosure above the threshold, replay protection across ledgers, and the real
+//! wallet CLI receiving within its limits.
 
 #[path = "../wallet/cli.rs"]
 #[allow(dead_code)]
@@ -35,7 +37,7 @@ fn key_hex(w: &TestWallet) -> String {
 /// Issues `total` to `w` with operators 0 and 1.
 async fn issue(node: &Node, params: &NetworkParams, w: &TestWallet, total: Amount) {
     let client = node.client();
-    let tx = build(
+    let built = build(
         params,
         TxKind::Issue,
         total,
@@ -47,8 +49,9 @@ async fn issue(node: &Node, params: &NetworkParams, w: &TestWallet, total: Amoun
         }],
         &mut rand::rngs::OsRng,
     )
-    .expect("issue builds")
-    .tx;
+    .expect("issue builds");
+    let openings = dfc_core::proposal::disclose(&built.openings);
+    let tx = built.tx;
     let op0 = sandbox_operator(node.data_dir(), params, 0);
     let op1 = sandbox_operator(node.data_dir(), params, 1);
     let approval = op0.approval(&tx.id());
@@ -58,6 +61,7 @@ async fn issue(node: &Node, params: &NetworkParams, w: &TestWallet, total: Amoun
             OperatorAction::Propose {
                 tx: tx.clone(),
                 approval,
+                openings,
             },
         ))
         .await
@@ -75,7 +79,33 @@ async fn issue(node: &Node, params: &NetworkParams, w: &TestWallet, total: Amoun
     assert!(r.receipt.is_some(), "two approvals commit the issuance");
 }
 
-/// A transfer from `from` to `to` stating `ctx`'s caps (honest or not).
+/// The honest flow context of a payment from `from` to `to` at their registered tiers.
+fn ctx(from: &TestWallet, to: &TestWallet) -> ComplianceContext {
+    ComplianceContext {
+        payer_tier: from.tier,
+        own_keys: vec![from.address.spend],
+        payee_tiers: vec![(to.address.spend, to.tier)],
+    }
+}
+
+/// Sets `w`'s tier through the operator CLI.
+fn set_tier(data: &str, url: &str, w: &mut TestWallet, tier: u8) {
+    dfc_bank_ok(&[
+        "wallet",
+        "set-tier",
+        &key_hex(w),
+        &tier.to_string(),
+        "--data",
+        data,
+        "--operator",
+        "0",
+        "--bank",
+        url,
+    ]);
+    w.tier = tier;
+}
+
+/// A transfer from `from` to `to` stating `ctx`'s tiers (honest or not), with change back.
 fn transfer(
     params: &NetworkParams,
     from: &TestWallet,
@@ -120,8 +150,8 @@ fn transfer(
     Ok((built, inputs))
 }
 
-/// Re-signs `tx` after its compliance section was altered, as the payer could: new balance proof
-/// and owner signatures over the new id. Only the compliance proofs are then wrong.
+/// Re-signs `tx` after its flow section was altered, as the payer could: new balance proof and
+/// owner signatures over the new id. Only the flow section is then wrong.
 fn resign(tx: &mut Transaction, built: &Built, inputs: &[SpendInput]) {
     let txid = tx.id();
     let x: Scalar = built.openings.iter().map(|o| o.blinding).sum::<Scalar>()
@@ -137,13 +167,13 @@ async fn state(client: &BankClient) -> SupplySummary {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn caps_and_disclosure_are_enforced_without_seeing_amounts() {
+async fn limits_hold_on_hidden_amounts() {
     init_tracing();
     let tmp = tempfile::tempdir().expect("temp dir");
     let data = tmp.path().join("bank");
     let data_s = data.to_str().expect("utf-8").to_string();
 
-    tracing::info!("--- a network with compliance rules: disclosure at or above 500.00");
+    tracing::info!("--- a network with a regulator: disclosure at or above 500.00");
     let out = dfc_bank_ok(&[
         "init",
         "--data",
@@ -159,48 +189,56 @@ async fn caps_and_disclosure_are_enforced_without_seeing_amounts() {
     let node = Node::start(&data);
     let client = node.client();
     let url = node.url().to_string();
+    let t0 = params.tier(0).expect("tier 0").clone();
+    assert_eq!(t0.max_payment, amount("50.00", &params));
+    assert_eq!(t0.max_balance, amount("200.00", &params));
 
-    tracing::info!("--- alice and carol at tier 2, bob at tier 0 (cap 50.00 per payment)");
+    tracing::info!(
+        "--- alice and carol at tier 2; bob and erin at tier 0 (pays ≤ 50, holds ≤ 200)"
+    );
     let mut alice = TestWallet::new("alice", &params);
     let mut bob = TestWallet::new("bob", &params);
     let mut carol = TestWallet::new("carol", &params);
-    for w in [&alice, &bob, &carol] {
+    let mut erin = TestWallet::new("erin", &params);
+    for w in [&alice, &bob, &carol, &erin] {
         client
             .register(&w.register_request())
             .await
             .expect("register");
     }
-    for w in [&alice, &carol] {
-        dfc_bank_ok(&[
-            "wallet",
-            "set-tier",
-            &key_hex(w),
-            "2",
-            "--data",
-            &data_s,
-            "--operator",
-            "0",
-            "--bank",
-            &url,
-        ]);
+    set_tier(&data_s, &url, &mut alice, 2);
+    set_tier(&data_s, &url, &mut carol, 2);
+    for w in [&mut bob, &mut erin] {
+        w.peer_tiers = vec![(alice.address.spend, 2), (carol.address.spend, 2)];
     }
-    let cap = |tier: u8| params.tier(tier).map(|t| t.max_payment);
-    let bob_cap = cap(0).expect("tier 0");
-    assert_eq!(bob_cap, amount("50.00", &params));
-    issue(&node, &params, &alice, amount("2000.00", &params)).await;
-    alice.sync(&client).await;
+    alice.peer_tiers = vec![(carol.address.spend, 2)];
 
-    tracing::info!("--- a payment just under bob's cap passes; nothing is disclosed");
-    let honest = |receiver: Option<Amount>| ComplianceContext {
-        sender_cap: cap(2),
-        receiver_caps: vec![receiver, None],
+    tracing::info!("--- issuance arrives pending: not spendable until alice claims it");
+    issue(&node, &params, &alice, amount("5000.00", &params)).await;
+    alice.scan(&client).await;
+    assert_eq!(alice.held_balance(), amount("5000.00", &params));
+    assert_eq!(alice.balance(), Amount::ZERO);
+    let premature = TestWallet {
+        notes: alice.held.clone(),
+        ..alice.clone()
     };
+    let before = state(&client).await;
+    let early = premature
+        .pay(&params, &carol.address, amount("1.00", &params))
+        .expect("builds");
+    assert_eq!(code(client.submit(&early).await), "input_pending");
+    assert_eq!(state(&client).await, before, "refusal changed nothing");
+    alice.sync(&client).await;
+    assert_eq!(alice.balance(), amount("5000.00", &params));
+    assert!(alice.held.is_empty());
+
+    tracing::info!("--- a payment at bob's cap commits; bob claims it at his next sync");
     let (b, _) = transfer(
         &params,
         &alice,
         &bob,
-        bob_cap.units(),
-        honest(Some(bob_cap)),
+        t0.max_payment.units(),
+        ctx(&alice, &bob),
     )
     .expect("builds");
     assert!(b
@@ -216,25 +254,263 @@ async fn caps_and_disclosure_are_enforced_without_seeing_amounts() {
         .expect("a payment at the cap commits");
     alice.sync(&client).await;
     bob.sync(&client).await;
-    assert_eq!(bob.balance(), bob_cap);
+    assert_eq!(bob.balance(), t0.max_payment);
 
-    tracing::info!(
-        "--- over the cap: the honest wallet cannot build it; a lying one is refused by the node"
-    );
-    let over = bob_cap.units() + 1;
-    assert!(transfer(&params, &alice, &bob, over, honest(Some(bob_cap))).is_err());
+    tracing::info!("--- over bob's cap: the wallet cannot build it; lies are refused by the node");
+    let over = t0.max_payment.units() + 1;
+    assert!(matches!(
+        transfer(&params, &alice, &bob, over, ctx(&alice, &bob)),
+        Err(dfc_core::BuildError::Rule(
+            dfc_core::TxError::OverCap { .. }
+        ))
+    ));
     let before = state(&client).await;
-    let (lie, inputs) =
-        transfer(&params, &alice, &bob, over, honest(cap(2))).expect("a lie builds");
-    assert_eq!(code(client.submit(&lie.tx).await), "wrong_cap");
+    let mut as_tier2 = ctx(&alice, &bob);
+    as_tier2.payee_tiers = vec![(bob.address.spend, 2)];
+    let (lie, inputs) = transfer(&params, &alice, &bob, over, as_tier2).expect("a lie builds");
+    assert_eq!(code(client.submit(&lie.tx).await), "wrong_tier");
     let mut forged = lie.tx.clone();
-    forged.compliance.as_mut().expect("section").receiver_caps[0] = Some(bob_cap);
+    forged.compliance.as_mut().expect("section").payee_tiers = vec![0];
     resign(&mut forged, &lie, &inputs);
     assert_eq!(code(client.submit(&forged).await), "over_cap_or_threshold");
     assert_eq!(state(&client).await, before, "refusals changed nothing");
 
-    tracing::info!("--- a payment at or above the threshold is disclosed to the regulator");
-    let (big, inputs) = transfer(&params, &alice, &carol, 80_000, honest(cap(2))).expect("builds");
+    tracing::info!("--- splitting one payment into outputs to the same payee: summed per party");
+    let split_inputs: Vec<SpendInput> = alice
+        .notes
+        .iter()
+        .map(|(id, o)| SpendInput {
+            id: *id,
+            opening: o.clone(),
+            key: alice.keys.spend.clone(),
+        })
+        .collect();
+    let total = Amount::sum(split_inputs.iter().map(|i| i.opening.amount)).expect("sum");
+    let piece = amount("49.99", &params);
+    let mut pieces: Vec<Payment> = (0..4)
+        .map(|_| Payment {
+            to: bob.address,
+            amount: piece,
+            memo: Vec::new(),
+        })
+        .collect();
+    pieces.push(Payment {
+        to: alice.address,
+        amount: total
+            .checked_sub(Amount::from_units(piece.units() * 4).expect("amount"))
+            .expect("enough"),
+        memo: Vec::new(),
+    });
+    let split = |ctx: ComplianceContext| {
+        build_with(
+            &params,
+            TxKind::Transfer,
+            Amount::ZERO,
+            &split_inputs,
+            &pieces,
+            &BuildOptions {
+                compliance: Some(ctx),
+            },
+            &mut rand::rngs::OsRng,
+        )
+    };
+    assert!(matches!(
+        split(ctx(&alice, &bob)),
+        Err(dfc_core::BuildError::Rule(
+            dfc_core::TxError::OverCap { .. }
+        ))
+    ));
+    // A lying wallet states the four pieces as four payees, each under the cap, with a bound
+    // proof that is valid for that grouping: only the registry's grouping check can stop it.
+    let mut as_tier2 = ctx(&alice, &bob);
+    as_tier2.payee_tiers = vec![(bob.address.spend, 2)];
+    let lie = split(as_tier2).expect("builds at tier 2");
+    let mut four = lie.tx.clone();
+    {
+        let body = four.body_id();
+        let section = four.compliance.as_mut().expect("section");
+        section.parties = vec![1, 2, 3, 4, 0];
+        section.payee_tiers = vec![0; 4];
+        let bounds = dfc_core::compliance::bounds(section, &params).expect("bounds");
+        let values: Vec<(u64, Scalar)> = bounds
+            .iter()
+            .map(|b| {
+                let sum: u64 = b
+                    .outputs
+                    .iter()
+                    .map(|o| lie.openings[*o].amount.units())
+                    .sum();
+                let r: Scalar = b.outputs.iter().map(|o| lie.openings[*o].blinding).sum();
+                (b.bound.units() - sum, -r)
+            })
+            .collect();
+        section.bound_proof = dfc_core::range::prove_bits(
+            &mut dfc_core::compliance::bound_transcript(&body, &bounds),
+            &values,
+            dfc_core::range::RANGE_BITS,
+            &mut rand::rngs::OsRng,
+        );
+    }
+    resign(&mut four, &lie, &split_inputs);
+    assert_eq!(code(client.submit(&four).await), "wrong_parties");
+    assert_eq!(state(&client).await, before, "refusals changed nothing");
+
+    tracing::info!("--- the payee adds an input of its own to pass its receipt off as change");
+    let mut cosign_inputs = split_inputs.clone();
+    cosign_inputs.push(SpendInput {
+        id: bob.notes[0].0,
+        opening: bob.notes[0].1.clone(),
+        key: bob.keys.spend.clone(),
+    });
+    let bob_total = total.checked_add(bob.notes[0].1.amount).expect("sum");
+    let cosigned = build_with(
+        &params,
+        TxKind::Transfer,
+        Amount::ZERO,
+        &cosign_inputs,
+        &[
+            Payment {
+                to: bob.address,
+                amount: amount("2000.01", &params),
+                memo: Vec::new(),
+            },
+            Payment {
+                to: alice.address,
+                amount: bob_total
+                    .checked_sub(amount("2000.01", &params))
+                    .expect("enough"),
+                memo: Vec::new(),
+            },
+        ],
+        &BuildOptions {
+            compliance: Some(ComplianceContext {
+                payer_tier: 2,
+                own_keys: vec![alice.address.spend, bob.address.spend],
+                payee_tiers: Vec::new(),
+            }),
+        },
+        &mut rand::rngs::OsRng,
+    )
+    .expect("builds: both outputs stated as change");
+    assert_eq!(code(client.submit(&cosigned.tx).await), "multiple_payers");
+    assert_eq!(state(&client).await, before, "refusals changed nothing");
+
+    tracing::info!("--- holding limit: bob reaches 200.00; the next payment stays pending");
+    for _ in 0..3 {
+        let (p, _) = transfer(
+            &params,
+            &alice,
+            &bob,
+            t0.max_payment.units(),
+            ctx(&alice, &bob),
+        )
+        .expect("builds");
+        client.submit(&p.tx).await.expect("commits");
+        alice.sync(&client).await;
+    }
+    bob.sync(&client).await;
+    assert_eq!(bob.balance(), t0.max_balance);
+    let (p, _) = transfer(&params, &alice, &bob, 4_000, ctx(&alice, &bob)).expect("builds");
+    client
+        .submit(&p.tx)
+        .await
+        .expect("the payment itself commits");
+    alice.sync(&client).await;
+    bob.sync(&client).await;
+    assert_eq!(
+        bob.balance(),
+        t0.max_balance,
+        "never above the holding limit"
+    );
+    assert_eq!(bob.held_balance(), amount("40.00", &params));
+    tracing::info!("--- a claim over the limit, made by hand, is refused and changes nothing");
+    let before = state(&client).await;
+    let period = params.turnover_period(now_ms());
+    let forced = dfc_core::claim::ClaimRequest {
+        key: &bob.keys.spend,
+        tier: 0,
+        period,
+        notes: &bob.held,
+        balance: dfc_core::claim::sum_openings(bob.notes.iter().map(|(_, o)| o)).expect("sum"),
+        inflow: dfc_core::claim::sum_openings(bob.claimed.iter().map(|(_, o)| o)).expect("sum"),
+    };
+    assert!(matches!(
+        dfc_core::builder::build_claim(&params, &forced, &mut rand::rngs::OsRng),
+        Err(dfc_core::BuildError::Rule(
+            dfc_core::TxError::OverHoldingLimit { .. }
+        ))
+    ));
+    let mut as_tier2 = forced.clone();
+    as_tier2.tier = 2;
+    let lying = dfc_core::builder::build_claim(&params, &as_tier2, &mut rand::rngs::OsRng)
+        .expect("builds at tier 2");
+    assert_eq!(code(client.submit(&lying).await), "wrong_tier");
+    // Omitting two of his four notes from the stated balance, the claim fits tier 0 on paper.
+    let mut omits = forced.clone();
+    omits.balance =
+        dfc_core::claim::sum_openings(bob.notes[2..].iter().map(|(_, o)| o)).expect("sum");
+    let omitting =
+        dfc_core::builder::build_claim(&params, &omits, &mut rand::rngs::OsRng).expect("builds");
+    assert_eq!(code(client.submit(&omitting).await), "stale_balance");
+    let stolen = dfc_core::claim::ClaimRequest {
+        key: &erin.keys.spend,
+        tier: 0,
+        period,
+        notes: &bob.held,
+        balance: dfc_core::claim::sum_openings([]).expect("sum"),
+        inflow: dfc_core::claim::sum_openings([]).expect("sum"),
+    };
+    let theft =
+        dfc_core::builder::build_claim(&params, &stolen, &mut rand::rngs::OsRng).expect("builds");
+    assert_eq!(code(client.submit(&theft).await), "claim_not_owner");
+    assert_eq!(state(&client).await, before, "refusals changed nothing");
+
+    tracing::info!("--- after paying out, bob claims what is pending within the limit");
+    let out_tx = bob
+        .pay(&params, &alice.address, amount("50.00", &params))
+        .expect("builds");
+    client.submit(&out_tx).await.expect("bob pays alice");
+    bob.sync(&client).await;
+    assert_eq!(bob.balance(), amount("190.00", &params));
+    assert!(bob.held.is_empty());
+    alice.sync(&client).await;
+
+    tracing::info!("--- turnover limit: erin receives 1,000.00 in the period, then no more");
+    let steps = t0.max_inflow.units() / t0.max_payment.units();
+    for _ in 0..steps {
+        let (p, _) = transfer(
+            &params,
+            &alice,
+            &erin,
+            t0.max_payment.units(),
+            ctx(&alice, &erin),
+        )
+        .expect("builds");
+        client.submit(&p.tx).await.expect("commits");
+        alice.sync(&client).await;
+        erin.sync(&client).await;
+        let back = erin
+            .pay(&params, &alice.address, t0.max_payment)
+            .expect("builds");
+        client.submit(&back).await.expect("erin pays it on");
+        erin.sync(&client).await;
+        alice.sync(&client).await;
+    }
+    assert_eq!(erin.balance(), Amount::ZERO);
+    let (p, _) = transfer(&params, &alice, &erin, 1_000, ctx(&alice, &erin)).expect("builds");
+    client.submit(&p.tx).await.expect("commits");
+    alice.sync(&client).await;
+    erin.sync(&client).await;
+    assert_eq!(
+        erin.balance(),
+        Amount::ZERO,
+        "the period's inflow is used up"
+    );
+    assert_eq!(erin.held_balance(), amount("10.00", &params));
+
+    tracing::info!("--- a receipt at or above the threshold is disclosed, summed over outputs");
+    let (big, inputs) =
+        transfer(&params, &alice, &carol, 80_000, ctx(&alice, &carol)).expect("builds");
     assert_eq!(
         big.tx
             .compliance
@@ -244,6 +520,7 @@ async fn caps_and_disclosure_are_enforced_without_seeing_amounts() {
             .len(),
         1
     );
+    let before = state(&client).await;
     let mut missing = big.tx.clone();
     missing
         .compliance
@@ -253,7 +530,8 @@ async fn caps_and_disclosure_are_enforced_without_seeing_amounts() {
         .clear();
     resign(&mut missing, &big, &inputs);
     assert_eq!(code(client.submit(&missing).await), "over_cap_or_threshold");
-    let (other, _) = transfer(&params, &alice, &carol, 90_000, honest(cap(2))).expect("builds");
+    let (other, _) =
+        transfer(&params, &alice, &carol, 90_000, ctx(&alice, &carol)).expect("builds");
     let mut wrong = big.tx.clone();
     wrong.compliance.as_mut().expect("section").disclosures[0] =
         other.tx.compliance.as_ref().expect("section").disclosures[0].clone();
@@ -294,55 +572,113 @@ async fn caps_and_disclosure_are_enforced_without_seeing_amounts() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not the network's regulator key"));
 
-    tracing::info!("--- the real wallet CLI builds compliant payments on its own");
+    tracing::info!(
+        "--- the real wallet CLI: paid while offline, it claims within its limit at sync"
+    );
     let dave = cli::WalletCli::new("dave", tmp.path().join("dave"), &bin_path("dfc-wallet"));
     dave.ok(&["create"]).expect("create");
     dave.ok(&["--bank", &url, "register"]).expect("register");
     let dave_addr = dave.address().expect("address");
-    let dave_key = hex::encode(
-        dave_addr
-            .parse::<dfc_core::Address>()
-            .expect("address parses")
-            .spend
-            .to_bytes(),
-    );
-    dfc_bank_ok(&[
-        "wallet",
-        "set-tier",
-        &dave_key,
-        "1",
-        "--data",
-        &data_s,
-        "--operator",
-        "0",
-        "--bank",
-        &url,
-    ]);
-    let dave_w = TestWallet {
+    let mut dave_w = TestWallet {
         address: dave_addr.parse().expect("address"),
         ..TestWallet::new("dave", &params)
     };
-    let (fund, _) = transfer(&params, &alice, &dave_w, 30_000, honest(cap(1))).expect("builds");
-    client.submit(&fund.tx).await.expect("funding dave");
+    dave_w.tier = 0;
+    for units in [5_000, 5_000, 5_000, 4_000, 3_000] {
+        let (p, _) =
+            transfer(&params, &alice, &dave_w, units, ctx(&alice, &dave_w)).expect("builds");
+        client
+            .submit(&p.tx)
+            .await
+            .expect("paying dave while his wallet is offline");
+        alice.sync(&client).await;
+    }
+    dave.ok(&["--bank", &url, "sync"]).expect("sync");
+    let balance = dave.ok(&["--bank", &url, "balance"]).expect("balance");
+    assert_eq!(balance["spendable_units"], 19_000, "{balance}");
+    assert_eq!(balance["held_units"], 3_000, "{balance}");
+    assert_eq!(
+        balance["total_units"], 19_000,
+        "held money is not in the total: {balance}"
+    );
+    let history = dave.ok(&["--bank", &url, "history"]).expect("history");
+    let held: u64 = history
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|l| l["held_units"].as_u64().unwrap_or(0))
+        .sum();
+    assert_eq!(held, 3_000, "the history names the held receipt: {history}");
+
+    tracing::info!("--- the held 30.00 is redeemed to dave's bank account (reverse waterfall)");
+    let supply_before = state(&client).await.supply;
+    let red = dave
+        .ok(&["--bank", &url, "redeem", "--amount", "30.00"])
+        .expect("redeem");
+    let txid = red["txid"].as_str().expect("txid").to_string();
+    for op in ["0", "1"] {
+        dfc_bank_ok(&[
+            "redeem",
+            "approve",
+            &txid,
+            "--data",
+            &data_s,
+            "--operator",
+            op,
+            "--bank",
+            &url,
+        ]);
+    }
+    dave.ok(&["--bank", &url, "sync"]).expect("sync");
+    let balance = dave.ok(&["--bank", &url, "balance"]).expect("balance");
+    assert_eq!(balance["spendable_units"], 19_000, "{balance}");
+    assert_eq!(balance["held_units"], 0, "{balance}");
+    assert_eq!(
+        state(&client).await.supply.units(),
+        supply_before.units() - 3_000,
+        "the held money left circulation"
+    );
+
+    tracing::info!("--- dave pays within the caps; over the tier-0 cap is refused");
     let bob_addr = bob.address.to_string();
     dave.ok(&[
-        "--bank", &url, "pay", "--to", &bob_addr, "--amount", "20.00",
+        "--bank", &url, "pay", "--to", &bob_addr, "--amount", "40.00",
     ])
-    .expect("dave pays bob within bob's cap");
+    .expect("dave pays bob within the caps");
     let err = dave
         .err(&[
             "--bank", &url, "pay", "--to", &bob_addr, "--amount", "60.00",
         ])
-        .expect("over bob's cap is refused");
+        .expect("over the tier-0 cap is refused");
     assert!(!err.message.is_empty());
-    bob.sync(&client).await;
-    assert_eq!(bob.balance(), amount("70.00", &params));
+    let balance = dave.ok(&["--bank", &url, "balance"]).expect("balance");
+    assert_eq!(balance["spendable_units"], 15_000, "{balance}");
 
-    tracing::info!("--- the audit passes");
+    tracing::info!(
+        "--- a transaction of this ledger is refused by another one made with the defaults"
+    );
+    let other_dir = tmp.path().join("other");
+    dfc_bank_ok(&["init", "--data", other_dir.to_str().expect("utf-8")]);
+    let other_node = Node::start(&other_dir);
+    let (p, _) = transfer(&params, &alice, &carol, 100, ctx(&alice, &carol)).expect("builds");
+    let refused = code(other_node.client().submit(&p.tx).await);
+    assert!(
+        refused == "wrong_genesis" || refused == "wrong_network",
+        "refused as {refused}"
+    );
+
+    tracing::info!("--- the audit replays every claim against the holdings it rebuilds");
     let out = dfc_bank(&["audit", "--data", &data_s, "--json"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }

@@ -54,7 +54,7 @@ async fn issue(
             memo: Vec::new(),
         })
         .collect();
-    let tx = build(
+    let built = build(
         params,
         TxKind::Issue,
         total,
@@ -62,8 +62,9 @@ async fn issue(
         &payments,
         &mut rand::rngs::OsRng,
     )
-    .expect("issue builds")
-    .tx;
+    .expect("issue builds");
+    let openings = dfc_core::proposal::disclose(&built.openings);
+    let tx = built.tx;
     let op0 = sandbox_operator(node.data_dir(), params, 0);
     let op1 = sandbox_operator(node.data_dir(), params, 1);
     let approval = op0.approval(&tx.id());
@@ -73,6 +74,7 @@ async fn issue(
             OperatorAction::Propose {
                 tx: tx.clone(),
                 approval,
+                openings,
             },
         ))
         .await

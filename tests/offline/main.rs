@@ -162,7 +162,8 @@ fn offline_payments_end_to_end() -> Result<()> {
             p["text_chars"].as_u64().context("chars")?,
         );
         ensure!(
-            usize::try_from(bytes.max(chars))? <= dfc_core::offline::MAX_PACKET_BYTES,
+            usize::try_from(bytes)? <= dfc_core::offline::MAX_PACKET_BYTES
+                && usize::try_from(chars)? <= dfc_core::offline::MAX_PACKET_TEXT_CHARS,
             "packet of {bytes} bytes / {chars} chars fits one QR code"
         );
         sizes.push((bytes, chars));
@@ -201,6 +202,11 @@ fn offline_payments_end_to_end() -> Result<()> {
     refused(&payee, &f, "bad_counter_signature")?;
     let mut foreign = good.clone();
     foreign.checkpoint = foreign_checkpoint;
+    std::fs::write(&f, foreign.encode())?;
+    // Networks created with the defaults have different ids: the other network's checkpoint is
+    // refused for that first; claiming ours, its signature is not our node's.
+    refused(&payee, &f, "wrong_network")?;
+    foreign.checkpoint.network = good.checkpoint.network;
     std::fs::write(&f, foreign.encode())?;
     let msg = refused(&payee, &f, "bad_checkpoint")?;
     ensure!(msg.contains("checkpoint"), "{msg}");

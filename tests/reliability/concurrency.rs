@@ -90,7 +90,7 @@ async fn racing_clients_get_exactly_one_outcome_each() {
     assert_eq!(client.supply().await.expect("supply").tx_count, tx_count);
 
     tracing::info!("--- one issuance, operators 1 and 2 each approving from 4 clients at once");
-    let issue_tx = build(
+    let issue_built = build(
         &params,
         TxKind::Issue,
         Amount::from_units(500).expect("small"),
@@ -102,8 +102,8 @@ async fn racing_clients_get_exactly_one_outcome_each() {
         }],
         &mut rand::rngs::OsRng,
     )
-    .expect("builds")
-    .tx;
+    .expect("builds");
+    let issue_tx = issue_built.tx.clone();
     let txid = issue_tx.id();
     let op0 = sandbox_operator(&data, &params, 0);
     client
@@ -112,6 +112,7 @@ async fn racing_clients_get_exactly_one_outcome_each() {
             OperatorAction::Propose {
                 tx: issue_tx.clone(),
                 approval: op0.approval(&txid),
+                openings: dfc_core::proposal::disclose(&issue_built.openings),
             },
         ))
         .await

@@ -114,7 +114,7 @@ async fn issue_proposal(
     params: &NetworkParams,
     to: &TestWallet,
 ) -> dfc_core::TxId {
-    let tx = build(
+    let built = build(
         params,
         TxKind::Issue,
         Amount::from_units(50).expect("small"),
@@ -126,8 +126,9 @@ async fn issue_proposal(
         }],
         &mut rand::rngs::OsRng,
     )
-    .expect("builds")
-    .tx;
+    .expect("builds");
+    let openings = dfc_core::proposal::disclose(&built.openings);
+    let tx = built.tx;
     let op0 = sandbox_operator(data, params, 0);
     let approval = op0.approval(&tx.id());
     client
@@ -136,6 +137,7 @@ async fn issue_proposal(
             OperatorAction::Propose {
                 tx: tx.clone(),
                 approval,
+                openings,
             },
         ))
         .await

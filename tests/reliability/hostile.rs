@@ -227,7 +227,7 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
     );
 
     tracing::info!("--- an operator approving twice counts once; a frozen wallet cannot pay");
-    let issue_tx = dfc_core::build(
+    let issue_built = dfc_core::build(
         &params,
         dfc_core::TxKind::Issue,
         dfc_core::Amount::from_units(7).expect("small"),
@@ -239,14 +239,15 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
         }],
         &mut rand::rngs::OsRng,
     )
-    .expect("builds")
-    .tx;
+    .expect("builds");
+    let issue_tx = issue_built.tx.clone();
     client
         .operator(&op0.request(
             &params,
             OperatorAction::Propose {
                 tx: issue_tx.clone(),
                 approval: op0.approval(&issue_tx.id()),
+                openings: dfc_core::proposal::disclose(&issue_built.openings),
             },
         ))
         .await

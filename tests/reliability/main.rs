@@ -75,7 +75,7 @@ pub async fn issue(
         })
         .collect();
     let total = Amount::from_units(each * outputs as u64).expect("small");
-    let tx = build(
+    let built = build(
         params,
         TxKind::Issue,
         total,
@@ -83,8 +83,9 @@ pub async fn issue(
         &payments,
         &mut rand::rngs::OsRng,
     )
-    .expect("issue builds")
-    .tx;
+    .expect("issue builds");
+    let openings = dfc_core::proposal::disclose(&built.openings);
+    let tx = built.tx;
     let op0 = sandbox_operator(data, params, 0);
     let op1 = sandbox_operator(data, params, 1);
     let approval = op0.approval(&tx.id());
@@ -94,6 +95,7 @@ pub async fn issue(
             OperatorAction::Propose {
                 tx: tx.clone(),
                 approval,
+                openings,
             },
         ))
         .await
@@ -187,9 +189,9 @@ pub async fn resync_and_check_supply(
     let mut notes = 0u64;
     for w in &mut fresh {
         w.sync(client).await;
-        total += w.balance().units();
-        notes += w.notes.len() as u64;
-        for (id, _) in &w.notes {
+        total += w.balance().units() + w.held_balance().units();
+        notes += (w.notes.len() + w.held.len()) as u64;
+        for (id, _) in w.notes.iter().chain(&w.held) {
             let st = client.note_status(id).await.expect("note status");
             assert!(
                 st.exists && !st.spent,

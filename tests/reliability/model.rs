@@ -48,15 +48,16 @@ struct Sim {
     memory: bool,
 }
 
-fn apply_own(w: &mut TestWallet, tx: &Transaction) {
-    w.notes.retain(|(id, _)| !tx.inputs.contains(id));
-    for (o, id) in tx.outputs.iter().zip(tx.output_ids()) {
-        if o.owner == w.address.spend {
-            if let Ok(opening) = o.open(&w.keys.view) {
-                w.notes.push((id, opening));
-            }
-        }
-    }
+/// The disclosed openings of an issuance to the model's wallets (each opens its own output).
+fn issue_openings(sim: &Sim, tx: &Transaction) -> Vec<dfc_core::proposal::DisclosedOpening> {
+    tx.outputs
+        .iter()
+        .filter_map(|o| {
+            let w = sim.wallets.iter().find(|w| w.address.spend == o.owner)?;
+            o.open(&w.keys.view).ok()
+        })
+        .map(|opening| dfc_core::proposal::DisclosedOpening::of(&opening))
+        .collect()
 }
 
 fn units(u: u64) -> Amount {
@@ -111,7 +112,10 @@ impl Sim {
         let from = self.rng.gen_range(0..n);
         let to = (from + self.rng.gen_range(1..n)) % n;
         let roll = self.rng.gen_range(0..100);
-        let funded = self.balances[from] > 0;
+        let spendable = self.wallets[from].balance().units();
+        let funded = spendable > 0;
+        // Payments stay within the tier-0 cap of payer and payee.
+        let cap = self.params.tier(0).map_or(1, |t| t.max_payment.units());
         match roll {
             _ if self.supply == 0 || roll < 15 || (!funded && roll < 60) => {
                 let amount = self.rng.gen_range(1..=1000);
@@ -122,7 +126,7 @@ impl Sim {
                 }
             }
             15..=54 if funded => {
-                let amount = self.rng.gen_range(1..=self.balances[from]);
+                let amount = self.rng.gen_range(1..=spendable.min(cap));
                 let tx = self.wallets[from]
                     .pay(&self.params, &self.wallets[to].address, units(amount))
                     .expect("payment builds");
@@ -133,7 +137,7 @@ impl Sim {
                 }
             }
             55..=61 if funded => {
-                let amount = self.rng.gen_range(1..=self.balances[from].min(100));
+                let amount = self.rng.gen_range(1..=spendable.min(100));
                 let tx = self.wallets[from]
                     .redeem(&self.params, units(amount))
                     .expect("redeem builds");
@@ -218,8 +222,17 @@ impl Sim {
         }
     }
 
-    /// The model after a committed step.
-    fn commit(&mut self, tx: &Transaction) {
+    /// The claims each wallet holding pending notes makes in `period` (what fits its limits).
+    fn claims(&self, period: u64) -> Vec<(usize, Transaction)> {
+        self.wallets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| w.build_claim(period).map(|c| (i, c)))
+            .collect()
+    }
+
+    /// The model after a committed step in turnover period `period`.
+    fn commit(&mut self, tx: &Transaction, period: u64) {
         for (i, w) in self.wallets.iter().enumerate() {
             for (id, opening) in &w.notes {
                 if tx.inputs.contains(id) {
@@ -228,13 +241,13 @@ impl Sim {
             }
         }
         for (i, w) in self.wallets.iter_mut().enumerate() {
-            apply_own(w, tx);
-            self.balances[i] = w.balance().units();
+            w.apply(tx, period);
+            self.balances[i] = w.balance().units() + w.held_balance().units();
         }
         match tx.kind {
             TxKind::Issue => self.supply += tx.public_amount.units(),
             TxKind::Redeem => self.supply -= tx.public_amount.units(),
-            TxKind::Transfer => {}
+            TxKind::Transfer | TxKind::Claim => {}
         }
         self.committed.push(tx.clone());
         let total: u64 = self.balances.iter().sum();
@@ -242,7 +255,10 @@ impl Sim {
     }
 
     fn notes(&self) -> usize {
-        self.wallets.iter().map(|w| w.notes.len()).sum()
+        self.wallets
+            .iter()
+            .map(|w| w.notes.len() + w.held.len())
+            .sum()
     }
 }
 
@@ -258,7 +274,9 @@ fn memory_params(issuers: &[SigningKey]) -> NetworkParams {
         node_key: SigningKey::from_seed(&[9; 32]).public(),
         limits: dfc_core::Limits::default(),
         tiers: dfc_core::params::default_tiers(),
+        turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        genesis_hash: dfc_core::Hash32([77; 32]),
     };
     params.validate().expect("valid params");
     params
@@ -273,6 +291,11 @@ fn memory_ledger_matches_the_model() {
     let params = memory_params(&issuers);
     let mut ledger = MemoryLedger::new(params.clone());
     let mut sim = Sim::new(params, seed, true);
+    // As on a node: every wallet registered at tier 0.
+    for w in &sim.wallets {
+        ledger.register(w.address.spend, 0);
+    }
+    let period = ledger.period();
     let mut counts = std::collections::BTreeMap::<&str, u64>::new();
     for step_no in 0..steps {
         let step = sim.next();
@@ -290,7 +313,13 @@ fn memory_ledger_matches_the_model() {
         match step.expect {
             Expect::Commit => {
                 r.unwrap_or_else(|e| panic!("{ctx}: refused: {e}"));
-                sim.commit(&tx);
+                sim.commit(&tx, period);
+                for (_, claim) in sim.claims(period) {
+                    ledger
+                        .apply(&claim)
+                        .unwrap_or_else(|e| panic!("{ctx}: claim refused: {e}"));
+                    sim.commit(&claim, period);
+                }
             }
             Expect::Replay | Expect::Reject(_) => {
                 assert!(r.is_err(), "{ctx}: accepted");
@@ -345,7 +374,7 @@ async fn node_matches_the_model() {
         let before = client.supply().await.expect("supply");
         let tx = step.tx;
         let outcome: Result<(), String> = match tx.kind {
-            TxKind::Transfer => client
+            TxKind::Transfer | TxKind::Claim => client
                 .submit(&tx)
                 .await
                 .map(|_| ())
@@ -358,6 +387,7 @@ async fn node_matches_the_model() {
                         OperatorAction::Propose {
                             tx: tx.clone(),
                             approval: ops[0].approval(&txid),
+                            openings: issue_openings(&sim, &tx),
                         },
                     ))
                     .await
@@ -394,7 +424,17 @@ async fn node_matches_the_model() {
                     client.tx_status(&tx.id()).await.expect("status"),
                     TxStatus::Committed { .. }
                 ));
-                sim.commit(&tx);
+                let period = params.turnover_period(now_ms());
+                sim.commit(&tx, period);
+                for (_, claim) in sim.claims(period) {
+                    let r = client
+                        .submit(&claim)
+                        .await
+                        .unwrap_or_else(|e| panic!("{ctx}: claim refused: {e}"));
+                    let block = client.blocks(r.height, 1).await.expect("block");
+                    let time = block.blocks.first().map_or(0, |b| b.header.time_ms);
+                    sim.commit(&claim, params.turnover_period(time));
+                }
             }
             Expect::Replay => {
                 outcome.unwrap_or_else(|e| panic!("{ctx}: a replay is answered: {e}"));
@@ -411,9 +451,9 @@ async fn node_matches_the_model() {
         assert_eq!(s.tx_count, sim.committed.len() as u64, "{ctx}: tx count");
         for (i, w) in sim.wallets.iter().enumerate() {
             let mut fresh = TestWallet::new(&w.name, &params);
-            fresh.sync(&client).await;
+            fresh.scan(&client).await;
             assert_eq!(
-                fresh.balance().units(),
+                fresh.balance().units() + fresh.held_balance().units(),
                 sim.balances[i],
                 "{ctx}: {} resynced",
                 w.name
@@ -424,4 +464,11 @@ async fn node_matches_the_model() {
     let summary = format!("model (node): {steps} steps, seed {seed}: {counts:?}");
     tracing::info!("{summary}");
     println!("{summary}");
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }

@@ -17,9 +17,12 @@ use std::time::Duration;
 use dfc_central_bank::client::BankClient;
 use dfc_central_bank::ops::Operator;
 use dfc_core::api::RegisterRequest;
+use dfc_core::builder::build_claim;
+use dfc_core::claim::{sum_openings, ClaimRequest, MAX_CLAIM_NOTES};
+use dfc_core::compliance::ComplianceContext;
 use dfc_core::{
-    build, Address, Amount, BuildError, NetworkParams, NoteId, Opening, Payment, SpendInput,
-    Transaction, TxKind, WalletKeys,
+    build_with, Address, Amount, BuildError, BuildOptions, NetworkParams, NoteId, Opening, Payment,
+    PublicKey, SpendInput, Transaction, TxKind, WalletKeys,
 };
 
 /// Installs a test log subscriber once (`RUST_LOG` overrides the `info` default).
@@ -94,18 +97,25 @@ pub struct Node {
     url: String,
     data: PathBuf,
     log: PathBuf,
+    args: Vec<String>,
 }
 
 impl Node {
     /// Serves the data directory `data` on a free loopback port; returns once the node printed
     /// `listening on http://...`.
     pub fn start(data: &Path) -> Node {
+        Self::start_with(data, &[])
+    }
+
+    /// [`Node::start`] with extra `dfc-bank serve` options (e.g. `--proposal-ttl 1s`).
+    pub fn start_with(data: &Path, args: &[&str]) -> Node {
         let log = data.join("node.log");
         let mut node = Node {
             child: None,
             url: String::new(),
             data: data.to_path_buf(),
             log,
+            args: args.iter().map(|a| a.to_string()).collect(),
         };
         node.spawn();
         node
@@ -120,6 +130,7 @@ impl Node {
         let mut child = Command::new(bin_path("dfc-bank"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data"])
             .arg(&self.data)
+            .args(&self.args)
             .env(
                 "RUST_LOG",
                 std::env::var("DFC_NODE_LOG").unwrap_or_else(|_| "info".into()),
@@ -187,6 +198,12 @@ impl Node {
         self.spawn();
     }
 
+    /// Restarts the node with other extra `serve` options (on a new port).
+    pub fn restart_with(&mut self, args: &[&str]) {
+        self.args = args.iter().map(|a| a.to_string()).collect();
+        self.restart();
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
@@ -208,6 +225,7 @@ pub fn sandbox_operator(data: &Path, params: &NetworkParams, n: usize) -> Operat
 }
 
 /// A minimal wallet for tests: keys, the notes it owns and their openings.
+#[derive(Clone)]
 pub struct TestWallet {
     /// Name for messages.
     pub name: String,
@@ -215,10 +233,20 @@ pub struct TestWallet {
     pub keys: WalletKeys,
     /// Address on the test network.
     pub address: Address,
-    /// Unspent notes the wallet can open.
+    /// Unspent settled notes the wallet can open (spendable).
     pub notes: Vec<(NoteId, Opening)>,
+    /// Unspent pending notes: received, not yet claimed within the limits.
+    pub held: Vec<(NoteId, Opening)>,
+    /// Notes claimed, with the turnover period they counted in.
+    pub claimed: Vec<(u64, Opening)>,
     /// Next block height to scan.
     pub synced_to: u64,
+    /// The tier the wallet is registered at (0 unless a test sets it).
+    pub tier: u8,
+    /// Tiers of payees, where not 0.
+    pub peer_tiers: Vec<(PublicKey, u8)>,
+    /// The network's parameters.
+    pub params: NetworkParams,
 }
 
 impl TestWallet {
@@ -231,7 +259,12 @@ impl TestWallet {
             keys,
             address,
             notes: Vec::new(),
+            held: Vec::new(),
+            claimed: Vec::new(),
             synced_to: 0,
+            tier: 0,
+            peer_tiers: Vec::new(),
+            params: params.clone(),
         }
     }
 
@@ -240,23 +273,28 @@ impl TestWallet {
         RegisterRequest::new(self.address, self.name.clone(), &self.keys.spend)
     }
 
-    /// Scans new blocks: adds notes paid to this wallet, drops notes spent.
+    /// Scans new blocks (adds notes paid to this wallet, pending or settled as the ledger's rule
+    /// says, drops notes spent), then claims what it holds pending within its limits, as the real
+    /// wallet does, and scans again.
     pub async fn sync(&mut self, client: &BankClient) {
+        self.scan(client).await;
+        // A claim takes at most 16 notes: claim until nothing more fits.
+        while self.claim(client).await {
+            self.scan(client).await;
+        }
+    }
+
+    /// Scans new blocks only.
+    pub async fn scan(&mut self, client: &BankClient) {
         loop {
             let page = client
                 .blocks(self.synced_to, 500)
                 .await
                 .expect("blocks are served");
             for block in &page.blocks {
+                let period = self.params.turnover_period(block.header.time_ms);
                 for tx in &block.txs {
-                    self.notes.retain(|(id, _)| !tx.inputs.contains(id));
-                    for (o, id) in tx.outputs.iter().zip(tx.output_ids()) {
-                        if o.owner == self.address.spend {
-                            if let Ok(opening) = o.open(&self.keys.view) {
-                                self.notes.push((id, opening));
-                            }
-                        }
-                    }
+                    self.apply(tx, period);
                 }
                 self.synced_to = block.header.height + 1;
             }
@@ -264,6 +302,109 @@ impl TestWallet {
                 break;
             }
         }
+    }
+
+    /// Applies a committed transaction of turnover period `period` to the wallet: its claims
+    /// settle held notes, spent notes leave, notes paid to it arrive pending or settled as the
+    /// ledger's rule says (`dfc_core::holdings`).
+    pub fn apply(&mut self, tx: &Transaction, period: u64) {
+        if let Some(c) = tx
+            .claim
+            .as_ref()
+            .filter(|c| c.claimant == self.address.spend)
+        {
+            let (now, still): (Vec<_>, Vec<_>) = self
+                .held
+                .drain(..)
+                .partition(|(id, _)| c.notes.contains(id));
+            self.held = still;
+            for n in now {
+                self.claimed.push((period, n.1.clone()));
+                self.notes.push(n);
+            }
+        }
+        let ours_spent = tx
+            .inputs
+            .iter()
+            .any(|i| self.notes.iter().chain(&self.held).any(|(id, _)| id == i));
+        let held_spent = tx
+            .inputs
+            .iter()
+            .any(|i| self.held.iter().any(|(id, _)| id == i));
+        self.notes.retain(|(id, _)| !tx.inputs.contains(id));
+        self.held.retain(|(id, _)| !tx.inputs.contains(id));
+        let pending = match tx.kind {
+            TxKind::Issue => true,
+            TxKind::Transfer => !ours_spent,
+            TxKind::Redeem => held_spent,
+            TxKind::Claim => false,
+        };
+        for (o, id) in tx.outputs.iter().zip(tx.output_ids()) {
+            if o.owner == self.address.spend {
+                if let Ok(opening) = o.open(&self.keys.view) {
+                    if pending {
+                        self.held.push((id, opening));
+                    } else {
+                        self.notes.push((id, opening));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Builds a claim of the pending notes that fit the limits in `period`, or `None` if none
+    /// fits.
+    pub fn build_claim(&self, period: u64) -> Option<Transaction> {
+        let limits = self.params.tier(self.tier)?;
+        let balance = sum_openings(self.notes.iter().map(|(_, o)| o)).ok()?;
+        let inflow = sum_openings(
+            self.claimed
+                .iter()
+                .filter(|(p, _)| *p == period)
+                .map(|(_, o)| o),
+        )
+        .ok()?;
+        let (mut hold, mut inn) = (balance.amount, inflow.amount);
+        let mut take = Vec::new();
+        for (id, o) in &self.held {
+            let (Ok(h), Ok(i)) = (hold.checked_add(o.amount), inn.checked_add(o.amount)) else {
+                continue;
+            };
+            if h <= limits.max_balance && i <= limits.max_inflow && take.len() < MAX_CLAIM_NOTES {
+                hold = h;
+                inn = i;
+                take.push((*id, o.clone()));
+            }
+        }
+        if take.is_empty() {
+            return None;
+        }
+        let req = ClaimRequest {
+            key: &self.keys.spend,
+            tier: self.tier,
+            period,
+            notes: &take,
+            balance,
+            inflow,
+        };
+        build_claim(&self.params, &req, &mut rand::rngs::OsRng).ok()
+    }
+
+    /// Claims what fits; returns whether a claim committed.
+    pub async fn claim(&mut self, client: &BankClient) -> bool {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        let Some(tx) = self.build_claim(self.params.turnover_period(now)) else {
+            return false;
+        };
+        client.submit(&tx).await.is_ok()
+    }
+
+    /// Balance of the pending notes.
+    pub fn held_balance(&self) -> Amount {
+        Amount::sum(self.held.iter().map(|(_, o)| o.amount)).expect("balances are below the supply")
     }
 
     /// Balance of the notes held.
@@ -318,15 +459,32 @@ impl TestWallet {
                 memo: Vec::new(),
             });
         }
-        Ok(build(
+        Ok(build_with(
             params,
             TxKind::Transfer,
             Amount::ZERO,
             &self.spend(&chosen),
             &payments,
+            &self.options(to),
             &mut rand::rngs::OsRng,
         )?
         .tx)
+    }
+
+    /// The flow context of a payment to `to`: this wallet's tier and the payee's.
+    pub fn options(&self, to: &Address) -> BuildOptions {
+        let payee_tier = self
+            .peer_tiers
+            .iter()
+            .find(|(k, _)| *k == to.spend)
+            .map_or(0, |(_, t)| *t);
+        BuildOptions {
+            compliance: Some(ComplianceContext {
+                payer_tier: self.tier,
+                own_keys: vec![self.address.spend],
+                payee_tiers: vec![(to.spend, payee_tier)],
+            }),
+        }
     }
 
     /// Builds a transfer spending exactly the note `index` to `to` (no change).
@@ -342,12 +500,13 @@ impl TestWallet {
             amount: note.1.amount,
             memo: Vec::new(),
         }];
-        Ok(build(
+        Ok(build_with(
             params,
             TxKind::Transfer,
             Amount::ZERO,
             &self.spend(&[note]),
             &payments,
+            &self.options(to),
             &mut rand::rngs::OsRng,
         )?
         .tx)
@@ -366,7 +525,7 @@ impl TestWallet {
             amount: change,
             memo: Vec::new(),
         }];
-        Ok(build(
+        Ok(dfc_core::build(
             params,
             TxKind::Redeem,
             amount,

@@ -1,8 +1,9 @@
 //! End-to-end test of the terminal apps: the real `dfc-tui` driven in tmux (`send-keys`, read back
 //! with `capture-pane`), as a person at a terminal would. The console runs the newcomer's sandbox
 //! (`dfc-tui console --sandbox`, node in-process); operator 0 proposes an issuance to a wallet
-//! created and registered with the `dfc-wallet` CLI, operator 1 approves, and the new supply is
-//! read from the screen. Then `dfc-tui wallet` pays another wallet and the balance is read from the
+//! created and registered with the `dfc-wallet` CLI, operator 1 opens it (every output's recipient
+//! and amount on screen), is asked to confirm and approves, and the new supply is read from the
+//! screen. Then `dfc-tui wallet` pays another wallet and the balance is read from the
 //! screen. Skipped (with a message) only when tmux is not installed.
 
 use std::path::{Path, PathBuf};
@@ -212,7 +213,28 @@ fn console_and_wallet_in_a_real_terminal() -> Result<()> {
     tracing::info!("--- switch to operator 1 and approve: the issuance commits");
     console.key("o")?;
     console.wait_text("now acting as operator 1")?;
+    tracing::info!("--- Enter shows the proposal's output (recipient and amount); a asks y/n");
+    console.key("Enter")?;
+    let screen = console.wait_for("the proposal's output", |s| {
+        s.contains("150.00 DFC  to alice") && s.contains("proposed by operator 0")
+    })?;
+    let (head, tail) = alice_addr.split_at(40);
+    ensure!(
+        screen.contains(head) && screen.contains(&tail[tail.len() - 12..]),
+        "alice's address is shown, from start to end:\n{screen}"
+    );
     console.key("a")?;
+    console.wait_text("as operator 1?")?;
+    console.wait_text("y approve · n cancel")?;
+    console.key("n")?;
+    console.wait_text("a approve · Esc close")?;
+    ensure!(
+        console.screen()?.contains("1/2 (op 0)"),
+        "declining signs nothing"
+    );
+    console.key("a")?;
+    console.wait_text("y approve")?;
+    console.key("y")?;
     console.wait_for("the committed proposal", |s| {
         s.contains("2/2 (op 0,1)") && s.contains("committed")
     })?;
@@ -263,6 +285,14 @@ fn console_and_wallet_in_a_real_terminal() -> Result<()> {
     let bal = bob.run(&["balance"])?;
     ensure!(bal["total_units"] == 2_550, "bob holds 25.50: {bal}");
     console.key("4")?;
+    // Newest first: once the console has seen bob's claim of the payment, it is the newest block
+    // and the transfer is the one below it.
+    let screen = console.wait_for("the newest block in the explorer", |s| {
+        s.contains("hidden") && (s.contains("transfer") || s.contains("claim"))
+    })?;
+    if !screen.contains("transfer") {
+        console.key("Down")?;
+    }
     console.wait_for("the transfer in the explorer", |s| {
         s.contains("transfer") && s.contains("hidden")
     })?;

@@ -2,6 +2,7 @@
 //! deterministic keys and times.
 
 use dfc_core::api::{Proposal, SupplySummary, WalletInfo};
+use dfc_core::proposal::ProposalOutput;
 use dfc_core::{
     params::default_tiers, Address, Amount, Hash32, Limits, NetworkParams, SigningKey, TxKind,
     WalletKeys,
@@ -34,7 +35,9 @@ pub fn params() -> NetworkParams {
         node_key: SigningKey::from_seed(&[9; 32]).public(),
         limits: Limits::default(),
         tiers: default_tiers(),
+        turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        genesis_hash: dfc_core::Hash32([7; 32]),
     }
 }
 
@@ -64,18 +67,39 @@ pub fn wallets() -> Vec<WalletInfo> {
     .collect()
 }
 
-/// Proposals: a pending issuance, a committed one, a pending redemption by bob.
+/// One output of a fixture proposal to wallet `name` (registered with that label), with its
+/// disclosed amount or hidden.
+pub fn output(index: usize, name: &str, amount: Option<u64>, frozen: bool) -> ProposalOutput {
+    let a = address(name);
+    ProposalOutput {
+        index,
+        owner: a.spend,
+        address: Some(a),
+        label: Some(name.to_string()),
+        frozen,
+        amount: amount.map(units),
+    }
+}
+
+/// Proposals: a pending issuance of 250.00 split 0.01 to alice and 249.99 to dave (what an
+/// approver must see before approving), a committed one, a pending redemption by bob.
 pub fn proposals() -> Vec<Proposal> {
     vec![
         Proposal {
             txid: Hash32([0xa1; 32]),
             kind: TxKind::Issue,
             amount: units(25_000),
-            wallet: None,
+            wallet: Some(address("alice").spend),
             approvals: vec![0],
             threshold: 2,
             created_ms: T0 + 300_000,
             state: "pending".into(),
+            proposed_by: Some(0),
+            expires_ms: T0 + 300_000 + 86_400_000,
+            outputs: vec![
+                output(0, "alice", Some(1), false),
+                output(1, "dave", Some(24_999), false),
+            ],
         },
         Proposal {
             txid: Hash32([0xb2; 32]),
@@ -86,16 +110,22 @@ pub fn proposals() -> Vec<Proposal> {
             threshold: 2,
             created_ms: T0 + 310_000,
             state: "pending".into(),
+            proposed_by: None,
+            expires_ms: T0 + 310_000 + 86_400_000,
+            outputs: vec![output(0, "bob", None, false)],
         },
         Proposal {
             txid: Hash32([0xc3; 32]),
             kind: TxKind::Issue,
             amount: units(15_000),
-            wallet: None,
+            wallet: Some(address("carol").spend),
             approvals: vec![0, 1],
             threshold: 2,
             created_ms: T0 + 120_000,
             state: "committed".into(),
+            proposed_by: Some(1),
+            expires_ms: T0 + 120_000 + 86_400_000,
+            outputs: vec![output(0, "carol", Some(15_000), true)],
         },
     ]
 }

@@ -288,14 +288,14 @@ async fn offline(cli: &Cli, cmd: &OfflineCmd) -> anyhow::Result<()> {
                     s.push('\n');
                 }
                 s.push_str(&format!(
-                    "Paid {} offline (purse counter {}); packet {} written to {}.\nSize: {} bytes, {} characters as text (one QR code holds {} bytes).\nChange {} back to the purse, usable offline after settlement.\n\n{}",
+                    "Paid {} offline (purse counter {}); packet {} written to {}.\nSize: {} bytes, {} characters as text (one QR code holds {} characters).\nChange {} back to the purse, usable offline after settlement.\n\n{}",
                     p.amount,
                     p.counter,
                     p.txid,
                     out.display(),
                     p.size_bytes,
                     p.text_chars,
-                    dfc_core::offline::MAX_PACKET_BYTES,
+                    dfc_core::offline::MAX_PACKET_TEXT_CHARS,
                     p.change_units,
                     p.text
                 ));
@@ -458,6 +458,19 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                     r.notes_received,
                     r.notes_spent
                 );
+                if r.notes_claimed > 0 {
+                    s.push_str(&format!(
+                        "\nClaimed {} received notes within your holding and turnover limits.",
+                        r.notes_claimed
+                    ));
+                }
+                if r.notes_held > 0 {
+                    s.push_str(&format!(
+                        "\n{} received notes are held: {}. They are not spendable; they are claimed when they fit, or can be redeemed to your bank account (dfc-wallet redeem).",
+                        r.notes_held,
+                        r.held_reason.as_deref().unwrap_or("over your limits")
+                    ));
+                }
                 if r.notes_refused > 0 {
                     s.push_str(&format!(
                         "\nWarning: {} notes addressed to this wallet did not open their commitment and were not counted.",
@@ -494,6 +507,12 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 if b.purse_units > 0 || b.unsettled_out_units > 0 {
                     s.push_str(&format!("\nOffline purse: {} (in the total)", b.purse));
                 }
+                if b.held_units > 0 {
+                    s.push_str(&format!(
+                        "\nHeld over your holding or turnover limit (not in the balance): {}",
+                        b.held
+                    ));
+                }
                 if b.unsettled_in_units > 0 {
                     s.push_str(&format!(
                         "\nUnsettled (received offline, not in the balance until settled): {}",
@@ -518,7 +537,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 h.iter()
                     .map(|l| {
                         format!(
-                            "{:>8}  {:<16} {:>20}  {}{}{}",
+                            "{:>8}  {:<16} {:>20}  {}{}{}{}",
                             l.height
                                 .map(|h| h.to_string())
                                 .unwrap_or_else(|| "-".into()),
@@ -533,6 +552,14 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                                 String::new()
                             } else {
                                 format!("  \"{}\"", l.memo)
+                            },
+                            if l.held_units > 0 {
+                                format!(
+                                    "  (held over your limit: {})",
+                                    w.format_units(l.held_units)
+                                )
+                            } else {
+                                String::new()
                             }
                         )
                     })
@@ -650,6 +677,7 @@ fn offline_code(e: &dfc_core::offline::OfflineError) -> &'static str {
         O::BadCertificate => "bad_certificate",
         O::CertificateExpired { .. } => "certificate_expired",
         O::BadCheckpoint => "bad_checkpoint",
+        O::CheckpointAfterExpiry { .. } => "certificate_expired",
         O::CheckpointTooOld { .. } => "checkpoint_too_old",
         O::ReplayedCounter { .. } => "replayed_counter",
         O::AlreadyAccepted => "already_accepted",

@@ -62,6 +62,12 @@ const MIGRATIONS: &[M<'static>] = &[
      );",
     ),
     M::up(offline::SCHEMA),
+    // Received notes are pending until claimed within the holding and turnover limits; a claimed
+    // note remembers the turnover period it counted in.
+    M::up(
+        "ALTER TABLE notes ADD COLUMN pending INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE notes ADD COLUMN claimed_period INTEGER;",
+    ),
 ];
 
 /// State of an outgoing transaction.
@@ -179,6 +185,12 @@ pub struct OwnedNote {
     pub created_height: u64,
     /// The stored outgoing transaction that reserves it.
     pub reserved_by: Option<TxId>,
+    /// Pending: received but not yet claimed (not spendable).
+    pub pending: bool,
+    /// The transaction that created it.
+    pub created_txid: TxId,
+    /// The turnover period in which it was claimed, if it was.
+    pub claimed_period: Option<u64>,
 }
 
 /// The wallet database.
@@ -379,22 +391,43 @@ impl Store {
         Ok(BlockWriter { tx, path })
     }
 
-    /// Every unspent note, reserved or not.
+    /// Every unspent note, reserved or not, pending or not.
     pub fn unspent_notes(&self, data: &DataKey) -> Result<Vec<OwnedNote>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, sealed, created_height, reserved_by FROM notes WHERE spent_height IS NULL ORDER BY rowid",
-        )?;
+        self.notes_where(data, "spent_height IS NULL")
+    }
+
+    /// Every note claimed in turnover period `period`, spent or not (what the ledger's inflow
+    /// commitment sums).
+    pub fn claimed_in(&self, data: &DataKey, period: u64) -> Result<Vec<OwnedNote>> {
+        self.notes_where(
+            data,
+            &format!(
+                "claimed_period = {}",
+                i64::try_from(period).unwrap_or(i64::MAX)
+            ),
+        )
+    }
+
+    fn notes_where(&self, data: &DataKey, filter: &str) -> Result<Vec<OwnedNote>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT id, sealed, created_height, reserved_by, pending, claimed_period, created_txid FROM notes WHERE {filter} ORDER BY rowid"
+        ))?;
         let rows = stmt.query_map([], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, Vec<u8>>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, Option<String>>(3)?,
+                r.get::<_, bool>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, String>(6)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, sealed, height, reserved) = row?;
+            let (id, sealed, height, reserved, pending, claimed, created) = row?;
+            let created_txid = Hash32::from_hex(&created)
+                .map_err(|e| self.corrupted(format!("note creator: {e}")))?;
             let id = Hash32::from_hex(&id).map_err(|e| self.corrupted(format!("note id: {e}")))?;
             let opening = open_note(data, &id, &sealed)
                 .ok_or_else(|| self.corrupted(format!("note {id} does not decrypt")))?;
@@ -408,6 +441,9 @@ impl Store {
                 opening,
                 created_height: from_sql_int(height),
                 reserved_by,
+                pending,
+                created_txid,
+                claimed_period: claimed.map(from_sql_int),
             });
         }
         Ok(out)
@@ -620,7 +656,7 @@ impl BlockWriter<'_> {
         }
     }
 
-    /// Records a received note (idempotent on the note id).
+    /// Records a received note (idempotent on the note id); `pending` if it must be claimed.
     pub fn add_note(
         &self,
         data: &DataKey,
@@ -628,11 +664,34 @@ impl BlockWriter<'_> {
         txid: &TxId,
         height: u64,
         opening: &Opening,
+        pending: bool,
     ) -> Result<()> {
         let sealed = data.seal(&note_aad(id), &encode_opening(opening));
         self.tx.execute(
-            "INSERT OR IGNORE INTO notes (id, created_txid, created_height, sealed) VALUES (?1, ?2, ?3, ?4)",
-            params![id.to_hex(), txid.to_hex(), sql_int(height), sealed],
+            "INSERT OR IGNORE INTO notes (id, created_txid, created_height, sealed, pending) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![id.to_hex(), txid.to_hex(), sql_int(height), sealed, pending],
+        )?;
+        Ok(())
+    }
+
+    /// Whether our note `id` is pending.
+    pub fn note_pending(&self, id: &NoteId) -> Result<bool> {
+        Ok(self
+            .tx
+            .query_row(
+                "SELECT pending FROM notes WHERE id = ?1",
+                [id.to_hex()],
+                |r| r.get::<_, bool>(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    }
+
+    /// Marks our note `id` claimed in turnover period `period` (spendable from now on).
+    pub fn claim_note(&self, id: &NoteId, period: u64) -> Result<()> {
+        self.tx.execute(
+            "UPDATE notes SET pending = 0, claimed_period = ?2 WHERE id = ?1",
+            params![id.to_hex(), sql_int(period)],
         )?;
         Ok(())
     }

@@ -22,6 +22,7 @@ use crate::keystore::{self, DataKey, KdfCost, PublicKeys};
 use crate::select::{self, Candidate, SelectError};
 use crate::store::{HistoryDetail, Outgoing, OutgoingDetail, OutgoingState, Store};
 
+mod claims;
 pub mod offline;
 
 /// File name of the encrypted key file inside the wallet directory.
@@ -90,6 +91,13 @@ pub struct SyncReport {
     pub notes_refused: usize,
     /// Own notes seen spent.
     pub notes_spent: usize,
+    /// Notes of ours claimed in the synced blocks.
+    pub notes_claimed: usize,
+    /// Notes still pending after the sync: over the holding or turnover limit (redeem them to the
+    /// bank account, or wait for the next turnover period or a lower balance).
+    pub notes_held: usize,
+    /// Why some notes could not be claimed, if any.
+    pub held_reason: Option<String>,
     /// Stored transactions resumed: confirmed, resubmitted or released.
     pub resumed: Vec<Resumed>,
     /// Offline packets (paid or accepted) submitted for settlement.
@@ -118,6 +126,11 @@ pub struct Balance {
     pub spendable: String,
     /// Held by stored, unconfirmed outgoing transactions.
     pub reserved: String,
+    /// Received but not claimable within the holding or turnover limit: not spendable and not in
+    /// the total (redeem it to the bank account, or claim it later).
+    pub held: String,
+    /// `held` in minor units.
+    pub held_units: u64,
     /// Spendable plus reserved.
     pub total: String,
     /// Spendable, in minor units.
@@ -165,6 +178,9 @@ pub struct HistoryLine {
     pub counterparty: Option<String>,
     /// Memo.
     pub memo: String,
+    /// Of what this entry received, the part still held over the holding or turnover limit (not
+    /// in the balance until claimed, or redeemed to the bank account).
+    pub held_units: u64,
 }
 
 /// A payment or redemption as stored and (maybe) sent.
@@ -410,6 +426,15 @@ impl Wallet {
         };
         report.offline = self.settle_offline(&client, &params).await?;
         self.download(&client, &params, &mut report).await?;
+        // A claim takes at most 16 notes: claim until nothing more fits (bounded, in case the
+        // node keeps refusing as stale).
+        for _ in 0..64 {
+            if !self.claim_pending(&client, &params, &mut report).await? {
+                break;
+            }
+            self.download(&client, &params, &mut report).await?;
+        }
+        report.held_count(self)?;
         report.height = self.store.sync_height()?;
         match self.refresh_purse(&client).await {
             Ok(h) => report.purse_checkpoint_height = h,
@@ -458,12 +483,22 @@ impl Wallet {
             // Another process applied this block meanwhile.
             return Ok(());
         }
+        let period = params.turnover_period(block.header.time_ms);
         for tx in &block.txs {
             let txid = tx.id();
+            if let Some(claim) = tx.claim.as_ref().filter(|c| c.claimant == own_spend) {
+                for id in &claim.notes {
+                    w.claim_note(id, period)?;
+                }
+                report.notes_claimed += claim.notes.len();
+                continue;
+            }
             let mut spent = Amount::ZERO;
             let mut spent_any = false;
+            let mut spent_pending = false;
             for input in &tx.inputs {
                 if let Some(opening) = w.own_note(&self.data, input)? {
+                    spent_pending |= w.note_pending(input)?;
                     spent = spent
                         .checked_add(opening.amount)
                         .map_err(dfc_core::BuildError::from)?;
@@ -507,6 +542,15 @@ impl Wallet {
                 if output.owner != own_spend {
                     continue;
                 }
+                // What this wallet receives from others (and issuance) is pending until claimed;
+                // change from its own inputs and redemption change settle at once.
+                let pending = match tx.kind {
+                    TxKind::Issue => true,
+                    TxKind::Transfer => !spent_any && purse_spent == Amount::ZERO,
+                    // Change of a redemption that spent a pending note stays pending.
+                    TxKind::Redeem => spent_pending,
+                    TxKind::Claim => false,
+                };
                 match output.open(&self.keys.view) {
                     Ok(opening) => {
                         received = received
@@ -516,7 +560,7 @@ impl Wallet {
                         if memo.is_empty() {
                             memo = String::from_utf8_lossy(&opening.memo).into_owned();
                         }
-                        w.add_note(&self.data, &id, &txid, height, &opening)?;
+                        w.add_note(&self.data, &id, &txid, height, &opening, pending)?;
                         report.notes_received += 1;
                     }
                     Err(e) => {
@@ -730,8 +774,11 @@ impl Wallet {
         let notes = self.store.unspent_notes(&self.data)?;
         let mut spendable = Amount::ZERO;
         let mut reserved = Amount::ZERO;
+        let mut held = Amount::ZERO;
         for n in &notes {
-            let slot = if n.reserved_by.is_some() {
+            let slot = if n.pending {
+                &mut held
+            } else if n.reserved_by.is_some() {
                 &mut reserved
             } else {
                 &mut spendable
@@ -754,6 +801,8 @@ impl Wallet {
         Ok(Balance {
             spendable: params.format(spendable),
             reserved: params.format(reserved),
+            held: params.format(held),
+            held_units: held.units(),
             total: params.format(total),
             spendable_units: spendable.units(),
             reserved_units: reserved.units(),
@@ -778,11 +827,21 @@ impl Wallet {
                 .map(|a| params.format(a))
                 .unwrap_or_default()
         };
+        let mut held: std::collections::HashMap<TxId, u64> = std::collections::HashMap::new();
+        for n in self
+            .store
+            .unspent_notes(&self.data)?
+            .iter()
+            .filter(|n| n.pending)
+        {
+            *held.entry(n.created_txid).or_default() += n.opening.amount.units();
+        }
         let mut lines: Vec<HistoryLine> = self
             .store
             .history(&self.data)?
             .into_iter()
             .map(|h| HistoryLine {
+                held_units: held.get(&h.txid).copied().unwrap_or(0),
                 txid: h.txid.to_hex(),
                 kind: h.kind,
                 amount: fmt(h.detail.amount_units),
@@ -796,6 +855,7 @@ impl Wallet {
         let mut open: Vec<Outgoing> = self.store.outgoing(&self.data, true)?;
         open.reverse();
         lines.extend(open.into_iter().map(|o| HistoryLine {
+            held_units: 0,
             txid: o.txid.to_hex(),
             kind: format!("pending_{}", o.kind),
             amount: fmt(o.detail.amount_units),
@@ -821,6 +881,14 @@ impl Wallet {
         Ok(to)
     }
 
+    /// Formats minor units in the network's currency (empty if the parameters are unreadable).
+    pub fn format_units(&self, units: u64) -> String {
+        match (self.params(), Amount::from_units(units)) {
+            (Ok(p), Ok(a)) => p.format(a),
+            _ => String::new(),
+        }
+    }
+
     /// Parses a positive amount in the currency's decimals.
     pub fn parse_amount(&self, text: &str) -> Result<Amount> {
         let params = self.params()?;
@@ -843,29 +911,34 @@ impl Wallet {
         self.prepare_with(kind, to, amount, memo, &BuildOptions::default())
     }
 
-    /// The build options a payment needs: on a network with compliance rules, the tier caps of
-    /// this wallet and of the payee, read from the node's registry, so the transfer can prove its
-    /// amount within them without revealing it.
+    /// The build options a payment needs: the tiers of this wallet and of the payee, read from
+    /// the node's registry, and this wallet's own keys (its purse's change is change), so the
+    /// transfer's flow section can prove the payment within the caps without revealing it.
     pub async fn build_options(
         &self,
         client: &BankClient,
-        params: &NetworkParams,
+        _params: &NetworkParams,
         kind: TxKind,
         to: Option<&Address>,
     ) -> Result<BuildOptions> {
-        if params.compliance.is_none() || kind != TxKind::Transfer {
+        if kind != TxKind::Transfer {
             return Ok(BuildOptions::default());
         }
-        let cap = |tier: u8| params.tier(tier).map(|t| t.max_payment);
         let me = client.wallet(&self.keys.spend.public()).await?;
-        let receiver_caps = match to {
-            Some(to) => vec![cap(client.wallet(&to.spend).await?.tier), None],
-            None => vec![None],
-        };
+        let mut payee_tiers = Vec::new();
+        if let Some(to) = to {
+            if to.spend != self.keys.spend.public() {
+                payee_tiers.push((to.spend, client.wallet(&to.spend).await?.tier));
+            }
+        }
         Ok(BuildOptions {
             compliance: Some(ComplianceContext {
-                sender_cap: cap(me.tier),
-                receiver_caps,
+                payer_tier: me.tier,
+                own_keys: vec![
+                    self.keys.spend.public(),
+                    self.keys.purse_key(offline::PURSE_INDEX).public(),
+                ],
+                payee_tiers,
             }),
         })
     }
@@ -895,9 +968,24 @@ impl Wallet {
                 .map(|n| n.opening.amount),
         )
         .map_err(dfc_core::BuildError::from)?;
+        // A redemption takes held (pending) notes first when they cover it: the reverse waterfall
+        // of what the wallet may not hold to its bank account.
+        let held_total: u64 = notes
+            .iter()
+            .filter(|n| n.reserved_by.is_none() && n.pending)
+            .map(|n| n.opening.amount.units())
+            .sum();
+        let held_only = kind == TxKind::Redeem && held_total >= amount.units();
         let candidates: Vec<Candidate> = notes
             .iter()
             .filter(|n| n.reserved_by.is_none())
+            .filter(|n| {
+                if held_only {
+                    n.pending
+                } else {
+                    !n.pending || kind == TxKind::Redeem
+                }
+            })
             .map(|n| Candidate {
                 id: n.id,
                 amount: n.opening.amount,
@@ -1172,7 +1260,9 @@ mod tests {
             node_key: node.public(),
             limits: Limits::default(),
             tiers: default_tiers(),
+            turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
             compliance: None,
+            genesis_hash: Hash32([7; 32]),
         }
     }
 
@@ -1260,7 +1350,7 @@ mod tests {
             let opened = out.open(&w.keys.view).expect("own note opens");
             let id = Hash32([u8::try_from(i).expect("few notes"); 32]);
             writer
-                .add_note(&w.data, &id, &Hash32([0xee; 32]), 0, &opened)
+                .add_note(&w.data, &id, &Hash32([0xee; 32]), 0, &opened, false)
                 .expect("add");
         }
         writer

@@ -14,6 +14,9 @@ impl<'a> Sim<'a> {
                 max_payment: t.max_payment.0,
                 max_balance: t.max_balance.0,
                 offline_cap: t.offline_cap.0,
+                // The engine bounds holdings in the clear; the turnover limit is not modelled.
+                max_inflow: dfc_core::Amount::from_units(dfc_core::Amount::MAX_SUPPLY)
+                    .unwrap_or(t.max_balance.0),
             })
             .collect();
         let proto = Protocol::new(fidelity, seed, tiers);

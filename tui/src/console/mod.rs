@@ -1,6 +1,8 @@
 //! The operator console: state, the actions keys turn into, and `update`. Rendering is in
 //! [`view`], network work in [`net`], the in-process sandbox node in [`sandbox`].
 
+mod approve;
+mod detail;
 pub mod net;
 pub mod sandbox;
 pub mod view;
@@ -188,6 +190,14 @@ pub enum Mode {
     },
     /// A one-field prompt about the selected wallet.
     WalletPrompt(WalletPromptKind),
+    /// The detail of a proposal: every output's recipient and amount. With `confirm`, it asks
+    /// whether to approve it as the current operator (y or n): nothing is signed before that.
+    ProposalDetail {
+        /// The proposal shown.
+        txid: TxId,
+        /// Asking for confirmation of an approval.
+        confirm: bool,
+    },
 }
 
 /// What a key asks for.
@@ -211,8 +221,13 @@ pub enum Action {
     CycleOperator,
     /// Open the issuance form (optionally to a wallet's address).
     NewIssue(Option<String>),
-    /// Approve the selected proposal as the current operator.
+    /// Show the selected proposal's outputs.
+    ShowProposal,
+    /// Ask to approve the shown (or selected) proposal as the current operator: opens the
+    /// confirmation with every output on screen.
     Approve,
+    /// Confirm the approval asked for: sign and send it.
+    ConfirmApprove,
     /// Open a wallet prompt.
     Prompt(WalletPromptKind),
     /// Run the audit.
@@ -545,6 +560,17 @@ impl Console {
             return Some(Action::ToggleHelp);
         }
         match self.mode {
+            Mode::ProposalDetail { confirm, .. } => match key.code {
+                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') if !confirm => {
+                    Some(Action::Cancel)
+                }
+                KeyCode::Char('a') if !confirm => Some(Action::Approve),
+                KeyCode::Char('y') | KeyCode::Char('Y') if confirm => Some(Action::ConfirmApprove),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc if confirm => {
+                    Some(Action::Cancel)
+                }
+                _ => None,
+            },
             Mode::IssueForm { .. } | Mode::WalletPrompt(_) => match key.code {
                 KeyCode::Esc => Some(Action::Cancel),
                 KeyCode::Enter => Some(Action::Submit),
@@ -577,6 +603,9 @@ impl Console {
                     KeyCode::Char('n') if self.tab == Tab::Issuance => Some(Action::NewIssue(None)),
                     KeyCode::Char('a') if matches!(self.tab, Tab::Issuance | Tab::Redemption) => {
                         Some(Action::Approve)
+                    }
+                    KeyCode::Enter if matches!(self.tab, Tab::Issuance | Tab::Redemption) => {
+                        Some(Action::ShowProposal)
                     }
                     KeyCode::Char('f') if self.tab == Tab::Wallets => {
                         Some(Action::Prompt(WalletPromptKind::Freeze))
@@ -648,7 +677,18 @@ impl Console {
                 }
                 self.mode = Mode::IssueForm { on_to: false };
             }
+            Action::ShowProposal => {
+                if let Some((p, _)) = self.selected_proposal() {
+                    self.mode = Mode::ProposalDetail {
+                        txid: p.txid,
+                        confirm: false,
+                    };
+                } else {
+                    self.notice = Some(Notice::err("no proposal selected"));
+                }
+            }
             Action::Approve => self.approve(),
+            Action::ConfirmApprove => self.confirm_approve(),
             Action::Prompt(kind) => {
                 if self.wallets.is_empty() {
                     self.notice = Some(Notice::err("no wallet is registered yet"));
@@ -667,20 +707,32 @@ impl Console {
                 Mode::IssueForm { on_to: false } => self.issue_amount.push(c),
                 Mode::IssueForm { on_to: true } => self.issue_to.push(c),
                 Mode::WalletPrompt(_) => self.prompt.push(c),
-                Mode::Normal => {}
+                Mode::Normal | Mode::ProposalDetail { .. } => {}
             },
             Action::Backspace => match self.mode {
                 Mode::IssueForm { on_to: false } => self.issue_amount.pop(),
                 Mode::IssueForm { on_to: true } => self.issue_to.pop(),
                 Mode::WalletPrompt(_) => self.prompt.pop(),
-                Mode::Normal => {}
+                Mode::Normal | Mode::ProposalDetail { .. } => {}
             },
             Action::SwitchField => {
                 if let Mode::IssueForm { on_to } = self.mode {
                     self.mode = Mode::IssueForm { on_to: !on_to };
                 }
             }
-            Action::Cancel => self.mode = Mode::Normal,
+            Action::Cancel => {
+                self.mode = match self.mode {
+                    // n at the confirmation goes back to the detail; Esc there closes it too.
+                    Mode::ProposalDetail {
+                        txid,
+                        confirm: true,
+                    } => Mode::ProposalDetail {
+                        txid,
+                        confirm: false,
+                    },
+                    _ => Mode::Normal,
+                }
+            }
             Action::Submit => self.submit(),
         }
     }
@@ -693,55 +745,12 @@ impl Console {
         }
     }
 
-    fn approve(&mut self) {
-        let kind = if self.tab == Tab::Redemption {
-            TxKind::Redeem
-        } else {
-            TxKind::Issue
-        };
-        let idx = self.sel[if kind == TxKind::Issue { 0 } else { 1 }];
-        let Some(p) = self.proposals_of(kind).get(idx).map(|p| (*p).clone()) else {
-            self.notice = Some(Notice::err(format!(
-                "no {} proposal to approve",
-                kind.name()
-            )));
-            return;
-        };
-        let Some(op) = self.operator() else {
-            self.notice = Some(Notice::err("no operator key is loaded"));
-            return;
-        };
-        if p.state != "pending" {
-            self.notice = Some(Notice::err(format!(
-                "proposal {} is {}, not pending",
-                crate::ui::short(&p.txid.to_hex(), 12),
-                p.state
-            )));
-            return;
-        }
-        if p.approvals.contains(&op) {
-            self.notice = Some(Notice::err(format!(
-                "operator {op} already approved this proposal: press o to act as another operator"
-            )));
-            return;
-        }
-        let amount = self.fmt(p.amount);
-        self.send(
-            Command::Approve {
-                operator: op,
-                txid: p.txid,
-                kind,
-            },
-            format!("operator {op} approving the {} of {amount}", kind.name()),
-        );
-    }
-
     fn submit(&mut self) {
         match self.mode.clone() {
             Mode::IssueForm { on_to: false } => self.mode = Mode::IssueForm { on_to: true },
             Mode::IssueForm { on_to: true } => self.submit_issue(),
             Mode::WalletPrompt(kind) => self.submit_prompt(kind),
-            Mode::Normal => {}
+            Mode::Normal | Mode::ProposalDetail { .. } => {}
         }
     }
 

@@ -108,8 +108,72 @@ fn issuance_approve_switching_operator() {
     key(&mut c, KeyCode::Char('o'));
     assert_eq!(c.operator(), Some(1));
     key(&mut c, KeyCode::Char('a'));
-    assert!(c.busy.is_some(), "approval sent");
+    assert!(
+        c.busy.is_none(),
+        "nothing is signed before the confirmation"
+    );
+    assert!(matches!(c.mode, Mode::ProposalDetail { confirm: true, .. }));
+    snap("issuance_confirm", &c);
+    key(&mut c, KeyCode::Char('n'));
+    assert!(
+        c.busy.is_none() && matches!(c.mode, Mode::ProposalDetail { confirm: false, .. }),
+        "n declines and goes back to the detail"
+    );
+    key(&mut c, KeyCode::Char('a'));
+    key(&mut c, KeyCode::Char('y'));
+    assert!(c.busy.is_some(), "approval sent after y");
+    assert_eq!(c.mode, Mode::Normal);
     snap("issuance_approving", &c);
+}
+
+#[test]
+fn issuance_detail_shows_every_output() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('2'));
+    key(&mut c, KeyCode::Enter);
+    assert!(matches!(
+        c.mode,
+        Mode::ProposalDetail { confirm: false, .. }
+    ));
+    for (w, h) in SIZES {
+        let screen = format!("{}", render(&c, w, h).backend());
+        for needle in [
+            "0.01 DFC",
+            "249.99 DFC",
+            "to alice",
+            "to dave",
+            "proposed by operator 0",
+        ] {
+            assert!(screen.contains(needle), "{needle} at {w}x{h}:\n{screen}");
+        }
+        let alice = fixtures::address("alice").to_string();
+        assert!(screen.contains(&alice[..20]), "alice's address at {w}x{h}");
+    }
+    snap("issuance_detail", &c);
+    key(&mut c, KeyCode::Char('y'));
+    assert!(c.busy.is_none(), "y without the question signs nothing");
+    key(&mut c, KeyCode::Esc);
+    assert_eq!(c.mode, Mode::Normal);
+}
+
+#[test]
+fn expired_and_committed_proposals_cannot_be_approved() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('2'));
+    key(&mut c, KeyCode::Down);
+    key(&mut c, KeyCode::Char('a'));
+    assert!(c.busy.is_none() && c.mode == Mode::Normal, "committed");
+    c.proposals[0].state = "expired".into();
+    key(&mut c, KeyCode::Up);
+    key(&mut c, KeyCode::Char('o'));
+    key(&mut c, KeyCode::Char('a'));
+    assert!(
+        c.busy.is_none()
+            && c.notice
+                .as_ref()
+                .is_some_and(|n| n.text.contains("expired")),
+        "expired"
+    );
 }
 
 #[test]

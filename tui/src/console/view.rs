@@ -17,12 +17,13 @@ pub const HELP: &[(&str, &str)] = &[
     ("↑ ↓, j k", "select a row"),
     ("o", "act as the next loaded operator"),
     ("n", "new issuance (Issuance tab)"),
-    ("a", "approve the selected proposal"),
+    ("Enter", "show the selected proposal's outputs"),
+    ("a", "approve the selected proposal (asks y/n)"),
     ("f / u", "freeze / unfreeze the selected wallet"),
     ("t", "set the selected wallet's tier"),
     ("i", "issue to the selected wallet"),
     ("r", "run the audit; re-read disclosures (Regulator)"),
-    ("Enter", "next field, then submit"),
+    ("Enter (form)", "next field, then submit"),
     ("Esc", "close the form"),
     ("?", "this help"),
     ("q, Ctrl-C", "quit"),
@@ -66,9 +67,20 @@ pub fn draw(frame: &mut Frame, c: &Console) {
         segs.push(format!("{}-of-{} approvals", p.threshold, p.issuers.len()));
     }
     ui::status_bar(frame, status, &c.conn, &segs);
+    if let Mode::ProposalDetail { txid, confirm } = c.mode {
+        super::detail::proposal_detail(frame, c, &txid, confirm);
+    }
     if c.help {
         ui::help_overlay(frame, "dfc console keys", HELP);
     }
+}
+
+pub(super) fn state_cell_style(state: &str) -> Style {
+    Style::new().fg(match state {
+        "pending" => Color::Yellow,
+        "committed" => Color::Green,
+        _ => Color::Red,
+    })
 }
 
 fn kv(label: &str, value: String, width: usize) -> Line<'static> {
@@ -278,7 +290,7 @@ fn wallet_name(label: &str, address: &str) -> String {
     }
 }
 
-fn approvals_text(p: &Proposal) -> String {
+pub(super) fn approvals_text(p: &Proposal) -> String {
     let who: Vec<String> = p.approvals.iter().map(|a| a.to_string()).collect();
     format!(
         "{}/{} ({})",
@@ -293,12 +305,7 @@ fn approvals_text(p: &Proposal) -> String {
 }
 
 fn state_cell(state: &str) -> Cell<'static> {
-    let color = match state {
-        "pending" => Color::Yellow,
-        "committed" => Color::Green,
-        _ => Color::Red,
-    };
-    Cell::from(state.to_string()).style(Style::new().fg(color))
+    Cell::from(state.to_string()).style(state_cell_style(state))
 }
 
 fn issuance(frame: &mut Frame, area: Rect, c: &Console) {
@@ -352,7 +359,7 @@ fn proposal_table(frame: &mut Frame, area: Rect, c: &Console, kind: TxKind) {
     };
     let op = c
         .operator()
-        .map(|o| format!("a approve as operator {o}"))
+        .map(|o| format!("Enter outputs · a approve as operator {o}"))
         .unwrap_or_default();
     let title = match kind {
         TxKind::Redeem => format!(" Redemption requests from wallets · ↑↓ select · {op} "),

@@ -19,9 +19,9 @@ use worker::{Handle, OfflineView, PacketOut, WalletCmd, WalletMsg};
 pub const SYNC_EVERY_MS: u64 = 5000;
 /// Longest memo, bytes (the wallet's limit).
 pub const MAX_MEMO_BYTES: usize = 64;
-/// Longest text the accept field takes: a packet's text form (base64 of at most
+/// Longest text the accept field takes: a packet's text form (base32 of at most
 /// `MAX_PACKET_BYTES`, plus its prefix) or a path.
-pub const MAX_ACCEPT_CHARS: usize = dfc_core::offline::MAX_PACKET_BYTES.div_ceil(3) * 4 + 16;
+pub const MAX_ACCEPT_CHARS: usize = dfc_core::offline::MAX_PACKET_BYTES.div_ceil(5) * 8 + 16;
 
 /// The wallet app's tabs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,6 +25,8 @@ fn app() -> WalletApp {
         balance: Box::new(Balance {
             spendable: "124.50 DFC".into(),
             reserved: "0.00 DFC".into(),
+            held: "0.00 DFC".into(),
+            held_units: 0,
             total: "124.50 DFC".into(),
             spendable_units: 12_450,
             reserved_units: 0,
@@ -41,6 +43,7 @@ fn app() -> WalletApp {
         }),
         history: vec![
             HistoryLine {
+                held_units: 0,
                 txid: "c3".repeat(32),
                 kind: "issue".into(),
                 amount: "150.00 DFC".into(),
@@ -51,6 +54,7 @@ fn app() -> WalletApp {
                 memo: String::new(),
             },
             HistoryLine {
+                held_units: 0,
                 txid: "d4".repeat(32),
                 kind: "outgoing".into(),
                 amount: "25.50 DFC".into(),

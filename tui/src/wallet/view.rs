@@ -89,6 +89,16 @@ fn overview(frame: &mut Frame, area: Rect, w: &WalletApp) {
                 Line::from(vec![
                     Span::styled(format!("{:<22}", "Total"), ui::label()),
                     Span::raw(b.total.clone()),
+                    // Received but over the holding or turnover limit: not spendable, not in
+                    // the total, until it fits (or is redeemed to the bank account).
+                    Span::styled(
+                        if b.held_units > 0 {
+                            format!(" · {} held over your limit", b.held)
+                        } else {
+                            String::new()
+                        },
+                        Style::new().fg(Color::Yellow),
+                    ),
                 ]),
                 Line::from(vec![
                     Span::styled(format!("{:<22}", "Notes"), ui::label()),

@@ -39,7 +39,7 @@ pub enum WalletCmd {
         /// Memo.
         memo: String,
     },
-    /// No network: accept a packet, from a file path or its pasted `dfcpay1:` text.
+    /// No network: accept a packet, from a file path or its pasted `DFCPAY2:` text.
     OfflineAccept {
         /// A path, or the text form.
         source: String,

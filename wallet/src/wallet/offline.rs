@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use dfc_central_bank::client::{BankClient, ClientError};
 use dfc_core::api::Checkpoint;
+use dfc_core::compliance::ComplianceContext;
 use dfc_core::merkle::MerkleProof;
 use dfc_core::note::MAX_MEMO_BYTES;
 use dfc_core::offline::{
@@ -21,7 +22,9 @@ use dfc_core::offline::{
     MAX_PACKET_BYTES, PACKET_TEXT_PREFIX,
 };
 use dfc_core::offline_api::{PurseRequest, MAX_PROOF_NOTES};
-use dfc_core::{build, Amount, NetworkParams, Payment, PublicKey, SpendInput, TxId, TxKind};
+use dfc_core::{
+    build_with, Amount, BuildOptions, NetworkParams, Payment, PublicKey, SpendInput, TxId, TxKind,
+};
 use rand_core::OsRng;
 use serde::Serialize;
 
@@ -226,7 +229,7 @@ impl PayeeBook for Book {
     }
 }
 
-/// Parses a packet file: its text form (`dfcpay1:...`) or its binary encoding.
+/// Parses a packet file: its text form (`DFCPAY2:...`) or its binary encoding.
 pub fn parse_packet(bytes: &[u8]) -> Result<PaymentPacket> {
     let text = std::str::from_utf8(bytes).ok().map(str::trim);
     let decoded = match text {
@@ -416,7 +419,7 @@ impl Wallet {
             "purse_cert",
             &serde_json::to_string(&cert).expect("certificates serialise"),
         )?;
-        let (txid, tx) = self.prepare_purse_funding(&params, amount, notes)?;
+        let (txid, tx) = self.prepare_purse_funding(&params, amount, notes, cert.tier)?;
         self.send(&client, &params, &txid, &tx).await?;
         self.sync().await?;
         let usable: Vec<_> = self
@@ -440,16 +443,19 @@ impl Wallet {
     }
 
     /// Builds and stores (reserving its inputs) the transfer of `amount` into `notes` purse notes.
+    /// The purse is this wallet's own account (`tier` is the wallet's, from the certificate): every
+    /// output is change, so funding a purse neither raises the balance nor needs a claim.
     fn prepare_purse_funding(
         &mut self,
         params: &NetworkParams,
         amount: Amount,
         notes: usize,
+        tier: u8,
     ) -> Result<(TxId, dfc_core::Transaction)> {
         let owned = self.store.unspent_notes(&self.data)?;
         let candidates: Vec<Candidate> = owned
             .iter()
-            .filter(|n| n.reserved_by.is_none())
+            .filter(|n| n.reserved_by.is_none() && !n.pending)
             .map(|n| Candidate {
                 id: n.id,
                 amount: n.opening.amount,
@@ -501,12 +507,20 @@ impl Wallet {
                 memo: Vec::new(),
             });
         }
-        let built = build(
+        let options = BuildOptions {
+            compliance: Some(ComplianceContext {
+                payer_tier: tier,
+                own_keys: vec![self.keys.spend.public(), purse_addr.spend],
+                payee_tiers: Vec::new(),
+            }),
+        };
+        let built = build_with(
             params,
             TxKind::Transfer,
             Amount::ZERO,
             &inputs,
             &payments,
+            &options,
             &mut OsRng,
         )?;
         let txid = built.tx.id();
@@ -768,7 +782,7 @@ impl Wallet {
 
     /// At sync: submits every pending packet, paid or accepted (whoever is online first settles).
     /// A double spend marks the packet failed with the node's evidence id; a node that cannot be
-    /// reached leaves the packet pending.
+    /// reached, or a payer the node has frozen, leaves the packet pending.
     pub(super) async fn settle_offline(
         &mut self,
         client: &BankClient,
@@ -799,6 +813,15 @@ impl Wallet {
                         return Err(WalletError::BadReceipt {
                             txid: r.txid.to_hex(),
                         })
+                    }
+                    // The paying wallet is frozen: the node holds the packet's notes with the
+                    // wallet and settles it if the freeze is lifted (docs/offline.md), so it
+                    // stays pending rather than failing.
+                    Err(ClientError::Rejected { code, message, .. }) if code == "frozen_wallet" => {
+                        (
+                            packet_state::PENDING,
+                            format!("{code}: {message}; kept pending until the payer is unfrozen"),
+                        )
                     }
                     Err(ClientError::Rejected {
                         status,
