@@ -12,22 +12,26 @@
 //! | [`metrics`] | what is measured and `report.json` |
 //! | [`output`] | CSV, Markdown and files |
 //! | [`charts`] | PNG charts |
+//! | [`experiment`] | replications, sweeps and comparisons |
+//! | [`stats`] | means, standard deviations and 95% intervals |
 //! | [`load`] | the load generator against a live node |
 
 pub mod charts;
 pub mod engine;
+pub mod experiment;
 pub mod load;
 pub mod metrics;
 pub mod output;
 pub mod proto;
 pub mod scenario;
+pub mod stats;
 
 use metrics::{DayRow, Report};
 pub use proto::Fidelity;
 use scenario::Scenario;
 
 /// The scenarios shipped with the simulator: `(name, TOML text)`.
-pub const BUNDLED: [(&str, &str); 5] = [
+pub const BUNDLED: [(&str, &str); 7] = [
     (
         "rural-district",
         include_str!("../scenarios/rural-district.toml"),
@@ -44,6 +48,14 @@ pub const BUNDLED: [(&str, &str); 5] = [
     (
         "offline-fraud-stress",
         include_str!("../scenarios/offline-fraud-stress.toml"),
+    ),
+    (
+        "policy-holding-limit",
+        include_str!("../scenarios/policy-holding-limit.toml"),
+    ),
+    (
+        "calibration-findex",
+        include_str!("../scenarios/calibration-findex.toml"),
     ),
 ];
 
@@ -70,9 +82,43 @@ pub fn run(
     fidelity: Fidelity,
     progress: impl FnMut(u64),
 ) -> Result<RunOutput, engine::SimError> {
+    // Calibration names are checked before the run, against the report an empty run would have.
+    let names: Vec<String> = experiment::key_metrics(
+        &metrics::Metrics::new(scenario, fidelity, seed, &[]).report(proto::Work::default()),
+    )
+    .into_iter()
+    .map(|(n, _)| n)
+    .collect();
+    if let Some(c) = scenario
+        .calibration
+        .iter()
+        .find(|c| !names.contains(&c.metric))
+    {
+        return Err(engine::SimError::Calibration {
+            metric: c.metric.clone(),
+            known: names.join(", "),
+        });
+    }
     let mut sim = engine::Sim::new(scenario, seed, fidelity)?;
     sim.run(progress)?;
-    let report = sim.metrics.report(sim.work);
+    let mut report = sim.metrics.report(sim.work);
+    let values = experiment::key_metrics(&report);
+    report.calibration = scenario
+        .calibration
+        .iter()
+        .filter_map(|c| {
+            values
+                .iter()
+                .find(|(n, _)| *n == c.metric)
+                .map(|(_, v)| metrics::CalibrationRow {
+                    metric: c.metric.clone(),
+                    published: c.value,
+                    simulated: *v,
+                    difference: ((v - c.value) * 1e4).round() / 1e4,
+                    source: c.source.clone(),
+                })
+        })
+        .collect();
     Ok(RunOutput {
         report,
         days: sim.metrics.days_rows.clone(),

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+pub mod experiment;
+#[cfg(feature = "parquet")]
+pub mod parquet;
+
 use crate::metrics::{DayRow, FailReason, Report};
 
 /// Why results could not be written.
@@ -37,7 +41,7 @@ pub enum OutputError {
     },
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+pub(crate) fn write(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     std::fs::write(path, bytes).map_err(|source| OutputError::Io {
         path: path.to_path_buf(),
         source,
@@ -66,6 +70,11 @@ pub fn write_all(
     let p = dir.join("balances.csv");
     write(&p, balances_csv(days, segment_names).as_bytes())?;
     written.push(p);
+    let p = dir.join("segments_daily.csv");
+    write(&p, segments_daily_csv(days, report).as_bytes())?;
+    written.push(p);
+    #[cfg(feature = "parquet")]
+    written.extend(parquet::write(dir, report, days)?);
     let p = dir.join("summary.md");
     write(&p, summary_md(report).as_bytes())?;
     written.push(p);
@@ -81,7 +90,7 @@ pub fn report_json(report: &Report) -> String {
     s
 }
 
-fn csv_string(rows: Vec<Vec<String>>) -> String {
+pub(crate) fn csv_string(rows: Vec<Vec<String>>) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         // Writing to memory cannot fail but for a bug in csv; keep the row count honest anyway.
@@ -123,6 +132,8 @@ pub fn daily_csv(days: &[DayRow]) -> String {
             "double_spends_caught",
             "double_spend_loss",
             "unsettled_value",
+            "pending_change",
+            "supply",
         ]
         .iter()
         .map(|s| (*s).to_string()),
@@ -148,6 +159,8 @@ pub fn daily_csv(days: &[DayRow]) -> String {
             d.double_spends_caught.to_string(),
             units(d.double_spend_loss_units),
             units(d.unsettled_value_units),
+            units(d.pending_change_units),
+            units(d.supply_units),
         ]);
         rows.push(r);
     }
@@ -166,6 +179,43 @@ pub fn balances_csv(days: &[DayRow], segment_names: &[String]) -> String {
             rows.push(vec![
                 d.day.to_string(),
                 name.clone(),
+                units(d.balance_units_by_segment.get(i).copied().unwrap_or(0)),
+            ]);
+        }
+    }
+    csv_string(rows)
+}
+
+/// `segments_daily.csv`: one row per day and segment (long format, for analysts' tools).
+pub fn segments_daily_csv(days: &[DayRow], report: &Report) -> String {
+    let mut rows = vec![[
+        "day",
+        "segment",
+        "kind",
+        "members",
+        "payments_attempted",
+        "payments_made",
+        "payments_received",
+        "value_sent",
+        "value_received",
+        "balance_total",
+    ]
+    .iter()
+    .map(|s| (*s).to_string())
+    .collect::<Vec<_>>()];
+    for d in days {
+        for (i, seg) in report.segments.iter().enumerate() {
+            let a = d.segments.get(i).copied().unwrap_or_default();
+            rows.push(vec![
+                d.day.to_string(),
+                seg.name.clone(),
+                seg.kind.clone(),
+                seg.members.to_string(),
+                a.attempted.to_string(),
+                a.made.to_string(),
+                a.received.to_string(),
+                units(a.sent_units),
+                units(a.received_units),
                 units(d.balance_units_by_segment.get(i).copied().unwrap_or(0)),
             ]);
         }
@@ -232,17 +282,18 @@ pub fn summary_md(r: &Report) -> String {
     let _ = writeln!(s, "\n## Who can pay and be paid\n");
     let _ = writeln!(
         s,
-        "| segment | kind | members | made a payment | received one | final balance per member | double-spend loss borne |\n|---|---|---:|---:|---:|---:|---:|"
+        "| segment | kind | members | made a payment | received one | made or received (Findex window) | final balance per member | double-spend loss borne |\n|---|---|---:|---:|---:|---:|---:|---:|"
     );
     for g in &r.segments {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.1}% | {:.1}% | {} | {} |",
+            "| {} | {} | {} | {:.1}% | {:.1}% | {:.1}% | {} | {} |",
             g.name,
             g.kind,
             g.members,
             g.made_payment_share * 100.0,
             g.received_payment_share * 100.0,
+            g.account_use_share * 100.0,
             g.final_balance_mean,
             g.double_spend_loss_borne
         );
@@ -284,10 +335,105 @@ pub fn summary_md(r: &Report) -> String {
     if m.count > 0 {
         let _ = writeln!(
             s,
-            "## Remittances\n\n{} transfers worth {}; senders paid {} in fees, **{:.2}%** of the value.\n",
-            m.count, m.value, m.fees, m.cost_percent
+            "## Remittances\n\n{} transfers worth {}; senders paid {} in fees, {:.2}% of the value sent.\n",
+            m.count, m.value, m.fees, m.cost_percent_of_value
         );
     }
+    if !m.corridors.is_empty() {
+        let _ = writeln!(
+            s,
+            "Cost on the Remittance Prices Worldwide basis (sending the equivalent of USD 200):\n\n| from | to | basis | fee at basis | FX margin | total cost |\n|---|---|---:|---:|---:|---:|"
+        );
+        for c in &m.corridors {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {}% | **{:.2}%** |",
+                c.from, c.to, c.basis, c.fee_at_basis, c.fx_margin_percent, c.cost_percent
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let inc = &r.inclusion;
+    let _ = writeln!(
+        s,
+        "## Account use (Findex-style)\n\nShare of household members who made or received a digital payment in the last {} days: **{:.1}%** of {}.\n",
+        inc.window_days,
+        inc.households.account_use_share * 100.0,
+        inc.households.members
+    );
+    for (what, groups) in [("region", &inc.by_region), ("gender", &inc.by_gender)] {
+        if groups.is_empty() {
+            continue;
+        }
+        let _ = writeln!(s, "| {what} | members | account use |\n|---|---:|---:|");
+        for g in groups {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.1}% |",
+                g.group,
+                g.members,
+                g.account_use_share * 100.0
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let c = &r.costs;
+    if c.user_fees != "0.00" || c.merchant_fees != "0.00" || c.agent_commission != "0.00" {
+        let _ = writeln!(
+            s,
+            "## Costs (fee schedule)\n\nUsers paid {} in fees over {} payments ({} per payment, {:.2}% of value); merchants paid {} ({:.2}% of what they received). Agents earned {} in commission and needed {} float rebalancing trips ({}): {} net per agent per day.\n",
+            c.user_fees,
+            c.user_payments,
+            c.user_fee_per_payment,
+            c.user_cost_percent_of_value,
+            c.merchant_fees,
+            c.merchant_cost_percent_of_value,
+            c.agent_commission,
+            c.agent_rebalancing_trips,
+            c.agent_rebalancing_cost,
+            c.agent_net_income_per_agent_day
+        );
+    }
+    if !r.calibration.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Against published figures\n\n| metric | published | simulated | difference | source |\n|---|---:|---:|---:|---|"
+        );
+        for c in &r.calibration {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.4} | {:+.4} | {} |",
+                c.metric, c.published, c.simulated, c.difference, c.source
+            );
+        }
+        let _ = writeln!(s);
+    }
+    let e = &r.exposure;
+    let _ = writeln!(
+        s,
+        "## Offline exposure\n\nLargest unsettled value one merchant held: {}. Largest unsettled value held by all payees at the end of a day: {} (day {}).\n",
+        e.peak_per_merchant, e.peak_day_total, e.peak_day
+    );
+    let a = &r.accounting;
+    let _ = writeln!(
+        s,
+        "## Money adds up\n\nSupply {} = wallet balances {} + unsettled offline payments {} + their pending change {} (difference {}). Double spenders' unresolved claims, not money: {}.\n",
+        a.supply, a.balances, a.unsettled, a.pending_change, a.difference, a.double_spend_claims
+    );
+    let _ = writeln!(
+        s,
+        "## Connectivity measured\n\n| device | offline share set | measured |\n|---|---:|---:|"
+    );
+    for d in &r.connectivity {
+        let _ = writeln!(
+            s,
+            "| {} | {:.1}% | {:.1}% |",
+            d.device,
+            d.offline_share_target * 100.0,
+            d.offline_hour_share * 100.0
+        );
+    }
+    let _ = writeln!(s);
     let pp = &r.per_payment;
     let _ = writeln!(s, "## What it takes to run\n");
     let _ = writeln!(
@@ -314,7 +460,7 @@ pub fn summary_md(r: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        "Charts: `volume.png`, `failures.png`, `double_spend.png`, `balances.png`. Data: `report.json`, `daily.csv`, `balances.csv`."
+        "Charts (PNG and SVG): `volume`, `payments`, `failures`, `double_spend`, `balances`. Data: `report.json`, `daily.csv`, `balances.csv`."
     );
     s
 }

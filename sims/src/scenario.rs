@@ -8,6 +8,11 @@ use dfc_core::Amount;
 use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
+mod events;
+mod fees;
+pub use events::{Event, EventKind};
+pub use fees::Fees;
+
 /// Decimals of the simulated currency: scenario amounts are written like `"12.50"`.
 pub const DECIMALS: u8 = 2;
 /// Longest simulation, in days.
@@ -66,6 +71,24 @@ pub struct Scenario {
     pub flows: Vec<Flow>,
     /// Offline cheats.
     pub adversaries: Adversaries,
+    /// Shocks and parameter changes at given days (optional).
+    #[serde(default)]
+    pub events: Vec<Event>,
+    /// Published figures the baseline is compared with (optional).
+    #[serde(default)]
+    pub calibration: Vec<Calibration>,
+}
+
+/// A published figure a simulated metric should be compared with.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// A metric name as in `intervals.csv` (e.g. `account_use_households`).
+    pub metric: String,
+    /// The published value, in the metric's unit (shares as fractions, costs in percent).
+    pub value: f64,
+    /// Where the figure comes from: publication, table, year.
+    pub source: String,
 }
 
 /// Policy: KYC tiers, offline purse rules, payee acceptance, loss allocation.
@@ -86,6 +109,9 @@ pub struct Policy {
     pub loss_bearer: LossBearer,
     /// Whether the central bank freezes a wallet once double-spend evidence names it.
     pub freeze_on_evidence: bool,
+    /// Domestic fee schedule (optional).
+    #[serde(default)]
+    pub fees: Fees,
 }
 
 /// One KYC tier.
@@ -168,6 +194,16 @@ pub enum IncomeBand {
     High,
 }
 
+/// Gender of a segment's members, for the Findex-style breakdown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    /// Women.
+    Female,
+    /// Men.
+    Male,
+}
+
 /// A population segment.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -184,6 +220,13 @@ pub struct Segment {
     pub initial_balance: Money,
     /// Name of the device profile of the members.
     pub device: String,
+    /// Region the members live in (optional): account use is reported by region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Gender of the members (optional; a segment per gender): account use is reported by
+    /// gender.
+    #[serde(default)]
+    pub gender: Option<Gender>,
     /// Share of members in each KYC tier, one share per tier of `policy.tiers`; adds up to 1.
     pub tier_mix: Vec<f64>,
 }
@@ -265,6 +308,19 @@ pub struct Flow {
     pub fee_percent: Option<f64>,
     /// For `remittance` only: fixed fee per transfer paid by the sender abroad.
     pub fee_fixed: Option<Money>,
+    /// For `remittance` only, optional (default 0): exchange-rate margin, percent, counted in
+    /// the cost on the Remittance Prices Worldwide basis.
+    #[serde(default)]
+    pub fx_margin_percent: Option<f64>,
+    /// For `remittance` only, optional (default 200.00): the send amount equivalent to USD 200,
+    /// the Remittance Prices Worldwide basis.
+    #[serde(default)]
+    pub rpw_basis: Option<Money>,
+    /// Optional daily activity curve: 24 non-negative weights, one per hour from 00:00; a
+    /// member's chance to pay in hour h is per_day × w[h] / Σw (flat when absent). Not for g2p
+    /// (office hours).
+    #[serde(default)]
+    pub hourly_profile: Option<Vec<f64>>,
 }
 
 /// Offline double spenders.
@@ -312,6 +368,88 @@ fn share(field: &str, value: f64, max: f64) -> Result<(), ScenarioError> {
     }
     if value > max {
         return Err(invalid(field, format!("{value} is above {max}")));
+    }
+    Ok(())
+}
+
+/// Checks a rate (events per day) is a number in `[0, max]`.
+fn rate(field: &str, value: f64, max: f64) -> Result<(), ScenarioError> {
+    if !value.is_finite() {
+        return Err(invalid(field, "must be a finite number"));
+    }
+    if value < 0.0 {
+        return Err(invalid(field, format!("{value} is negative")));
+    }
+    if value > max {
+        return Err(invalid(field, format!("{value} is above {max}")));
+    }
+    Ok(())
+}
+
+/// An hourly profile: 24 weights ≥ 0, not all 0, and at most one payment per member an hour:
+/// per_day × w[h] / Σw ≤ 1 for every hour h.
+pub fn check_profile(field: &str, per_day: f64, w: &[f64]) -> Result<(), ScenarioError> {
+    if w.len() != 24 {
+        return Err(invalid(
+            field,
+            format!("{} weights, one per hour (24) needed", w.len()),
+        ));
+    }
+    for (h, x) in w.iter().enumerate() {
+        if !x.is_finite() || *x < 0.0 {
+            return Err(invalid(format!("{field}[{h}]"), format!("{x} is negative")));
+        }
+    }
+    let sum: f64 = w.iter().sum();
+    if sum <= 0.0 {
+        return Err(invalid(field, "all weights are 0"));
+    }
+    for (h, x) in w.iter().enumerate() {
+        let p = per_day * x / sum;
+        if p > 1.0 + 1e-9 {
+            return Err(invalid(
+                field,
+                format!(
+                    "per_day × w[{h}] / Σw = {per_day} × {x} / {} = {} is above 1 (at most one \
+                     payment per member an hour)",
+                    round9(sum),
+                    round9(p)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `x` rounded to 9 decimals, so sums of shares print as written (0.9, not 0.8999999999999999).
+pub fn round9(x: f64) -> f64 {
+    (x * 1e9).round() / 1e9
+}
+
+/// Connectivity is a two-state Markov chain: online -> offline with probability p_off, offline
+/// -> online with p_on = 1 / m (m = mean outage hours). Its long-run offline share is
+/// s = p_off / (p_off + p_on), so p_off = s / (1 − s) / m, which must be at most 1:
+/// m ≥ s / (1 − s).
+pub fn check_outage(
+    field: &str,
+    offline_share: f64,
+    mean_outage_hours: f64,
+) -> Result<(), ScenarioError> {
+    if offline_share <= 0.0 {
+        return Ok(());
+    }
+    let min = offline_share / (1.0 - offline_share);
+    if mean_outage_hours + 1e-9 < min {
+        return Err(invalid(
+            field,
+            format!(
+                "{mean_outage_hours} is too short for offline_share {offline_share}: a device that \
+                 goes offline at most once an hour needs mean_outage_hours ≥ s / (1 − s) = \
+                 {offline_share} / {} = {}",
+                round9(1.0 - offline_share),
+                (min * 1000.0).ceil() / 1000.0
+            ),
+        ));
     }
     Ok(())
 }
@@ -364,6 +502,11 @@ impl Scenario {
             if !d.mean_outage_hours.is_finite() || d.mean_outage_hours < 1.0 {
                 return Err(invalid(f("mean_outage_hours"), "must be at least 1"));
             }
+            check_outage(
+                &f("mean_outage_hours"),
+                d.offline_share,
+                d.mean_outage_hours,
+            )?;
         }
         if self.segments.is_empty() {
             return Err(invalid("segments", "at least one segment is needed"));
@@ -415,7 +558,7 @@ impl Scenario {
             if (sum - 1.0).abs() > SHARE_TOLERANCE {
                 return Err(invalid(
                     f("tier_mix"),
-                    format!("shares add up to {sum}, not 1"),
+                    format!("shares add up to {}, not 1", round9(sum)),
                 ));
             }
             for (t, v) in s.tier_mix.iter().enumerate() {
@@ -431,6 +574,12 @@ impl Scenario {
                     ));
                 }
             }
+        }
+        if self.flows.is_empty() {
+            return Err(invalid(
+                "flows",
+                "at least one flow is needed: without flows nobody pays",
+            ));
         }
         for (i, fl) in self.flows.iter().enumerate() {
             self.validate_flow(i, fl)?;
@@ -449,7 +598,21 @@ impl Scenario {
                 ));
             }
         }
-        Ok(())
+        for (i, c) in self.calibration.iter().enumerate() {
+            if c.metric.trim().is_empty() || c.source.trim().is_empty() {
+                return Err(invalid(
+                    format!("calibration[{i}]"),
+                    "metric and source must not be empty",
+                ));
+            }
+            if !c.value.is_finite() {
+                return Err(invalid(
+                    format!("calibration[{i}].value"),
+                    "must be a number",
+                ));
+            }
+        }
+        self.validate_events()
     }
 
     fn validate_policy(&self) -> Result<(), ScenarioError> {
@@ -471,6 +634,7 @@ impl Scenario {
                 ));
             }
         }
+        p.fees.validate()?;
         if p.purse_notes == 0 || p.purse_notes > 8 {
             return Err(invalid("policy.purse_notes", "must be between 1 and 8"));
         }
@@ -546,10 +710,19 @@ impl Scenario {
             if fl.interval_days.is_some() {
                 return Err(invalid(f("interval_days"), "only g2p flows have it"));
             }
+            if fl.kind == FlowKind::G2p && fl.hourly_profile.is_some() {
+                return Err(invalid(
+                    f("hourly_profile"),
+                    "g2p flows run in office hours",
+                ));
+            }
             let per_day = fl
                 .per_day
                 .ok_or_else(|| invalid(f("per_day"), "missing field `per_day`"))?;
-            share(&f("per_day"), per_day, 24.0)?;
+            rate(&f("per_day"), per_day, 24.0)?;
+            if let Some(w) = &fl.hourly_profile {
+                check_profile(&f("hourly_profile"), per_day, w)?;
+            }
         }
         if fl.kind == FlowKind::Remittance {
             let pct = fl
@@ -559,12 +732,27 @@ impl Scenario {
             if fl.fee_fixed.is_none() {
                 return Err(invalid(f("fee_fixed"), "remittance flows need it"));
             }
+            if let Some(fx) = fl.fx_margin_percent {
+                share(&f("fx_margin_percent"), fx, 100.0)?;
+            }
+            if fl.rpw_basis.is_some_and(|b| b.units() == 0) {
+                return Err(invalid(f("rpw_basis"), "must be above zero"));
+            }
         } else {
             if fl.fee_percent.is_some() {
                 return Err(invalid(f("fee_percent"), "only remittance flows have it"));
             }
             if fl.fee_fixed.is_some() {
                 return Err(invalid(f("fee_fixed"), "only remittance flows have it"));
+            }
+            if fl.fx_margin_percent.is_some() {
+                return Err(invalid(
+                    f("fx_margin_percent"),
+                    "only remittance flows have it",
+                ));
+            }
+            if fl.rpw_basis.is_some() {
+                return Err(invalid(f("rpw_basis"), "only remittance flows have it"));
             }
         }
         if fl.amount_min.units() == 0 {

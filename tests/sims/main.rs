@@ -120,3 +120,123 @@ fn run_writes_report_and_charts() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing field"));
 }
+
+/// A two-day version of a bundled scenario, written to `dir`.
+fn short_scenario(dir: &std::path::Path, name: &str, file: &str) -> std::path::PathBuf {
+    let out = Command::new(bin_path("dfc-sim"))
+        .args(["list", "--show", name])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let days = text
+        .lines()
+        .find(|l| l.starts_with("days = "))
+        .unwrap()
+        .to_string();
+    let path = dir.join(file);
+    std::fs::write(&path, text.replacen(&days, "days = 2", 1)).unwrap();
+    path
+}
+
+fn sim(args: &[&str], extra: &[&std::path::Path]) -> std::process::Output {
+    let out = Command::new(bin_path("dfc-sim"))
+        .args(args)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dfc-sim {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `run --replications`, `sweep` and `compare` end to end: the real binary writes intervals,
+/// bands, comparison tables and charts, and logs progress as lines when not on a terminal.
+#[test]
+fn replications_sweep_and_compare_end_to_end() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let base = short_scenario(dir.path(), "rural-district", "base.toml");
+
+    tracing::info!("--- run --replications 3: intervals and bands");
+    let out_dir = dir.path().join("reps");
+    let out = sim(
+        &["run", "--fidelity", "fast", "--replications", "3", "--out"],
+        &[&out_dir, &base],
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("3 replications"), "{log}");
+    assert!(log.contains("run 3/3 done"), "{log}");
+    for f in [
+        "report.json",
+        "intervals.csv",
+        "intervals.md",
+        "replications.csv",
+        "daily_bands.csv",
+        "band_payments_completed.png",
+        "band_payments_completed.svg",
+        "volume.svg",
+        "seeds/1/report.json",
+        "seeds/3/daily.csv",
+    ] {
+        assert!(out_dir.join(f).exists(), "{f} missing");
+    }
+    let intervals = std::fs::read_to_string(out_dir.join("intervals.csv")).unwrap();
+    assert!(intervals.starts_with("metric,n,mean,sd,ci95_low,ci95_high"));
+    assert!(
+        intervals.contains("account_use_households,3,"),
+        "{intervals}"
+    );
+    let reps = std::fs::read_to_string(out_dir.join("replications.csv")).unwrap();
+    assert_eq!(reps.lines().count(), 4, "a header and a row per seed");
+
+    tracing::info!("--- a single run logs progress lines off a terminal");
+    let single = dir.path().join("single");
+    let out = sim(&["run", "--fidelity", "fast", "--out"], &[&single, &base]);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("day 1/2 (50%)"), "{log}");
+    assert!(log.contains("day 2/2 (100%)"), "{log}");
+
+    tracing::info!("--- sweep: 2 values x 2 replications");
+    let sweep = dir.path().join("sweep");
+    sim(
+        &[
+            "sweep",
+            "--set",
+            "policy.tiers.0.max_balance=200.00,160.00",
+            "--replications",
+            "2",
+            "--out",
+        ],
+        &[&sweep, &base],
+    );
+    let table = std::fs::read_to_string(sweep.join("comparison.csv")).unwrap();
+    assert!(table.starts_with("metric,variant,n,mean,"), "{table}");
+    assert!(
+        table.contains("policy.tiers.0.max_balance=160.00"),
+        "{table}"
+    );
+    assert!(sweep.join("comparison.md").exists());
+    assert!(sweep.join("charts/payments_completed.png").exists());
+    assert!(sweep.join("charts/payments_completed.svg").exists());
+    assert!(sweep.join("variants/1/intervals.md").exists());
+
+    tracing::info!("--- compare: baseline against a variant file");
+    let variant = dir.path().join("variant.toml");
+    let text = std::fs::read_to_string(&base).unwrap();
+    std::fs::write(
+        &variant,
+        text.replacen("max_balance = \"200.00\"", "max_balance = \"160.00\"", 1),
+    )
+    .unwrap();
+    let cmp = dir.path().join("cmp");
+    sim(
+        &["compare", "--replications", "2", "--out"],
+        &[&cmp, &base, &variant],
+    );
+    let md = std::fs::read_to_string(cmp.join("comparison.md")).unwrap();
+    assert!(md.contains("| payments_completed | baseline: "), "{md}");
+}

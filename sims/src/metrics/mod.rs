@@ -3,12 +3,21 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+pub use inclusion::FINDEX_WINDOW_DAYS;
+
 use dfc_core::offline::OfflineError;
 use dfc_core::{Amount, NoteId, TxError};
 use serde::Serialize;
 
+use crate::engine::Identity;
 use crate::proto::{Fidelity, Work};
 use crate::scenario::{FlowKind, LossBearer, Scenario, DECIMALS};
+
+mod costs;
+mod inclusion;
+mod report;
+pub use costs::CostReport;
+pub use report::*;
 
 /// Why a payment failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -46,11 +55,13 @@ pub enum FailReason {
     OfflineRefused,
     /// The ledger refused the transaction.
     LedgerRejected,
+    /// A cash-out agent had no cash (an `agent_liquidity` event).
+    AgentOutOfCash,
 }
 
 impl FailReason {
     /// Every reason, in report order.
-    pub const ALL: [FailReason; 16] = [
+    pub const ALL: [FailReason; 17] = [
         FailReason::InsufficientFunds,
         FailReason::OverPaymentLimit,
         FailReason::PayeeOverBalanceLimit,
@@ -67,6 +78,7 @@ impl FailReason {
         FailReason::PacketTooLarge,
         FailReason::OfflineRefused,
         FailReason::LedgerRejected,
+        FailReason::AgentOutOfCash,
     ];
 
     /// Snake-case name (CSV column, JSON key).
@@ -88,6 +100,7 @@ impl FailReason {
             FailReason::PacketTooLarge => "packet_too_large",
             FailReason::OfflineRefused => "offline_refused",
             FailReason::LedgerRejected => "ledger_rejected",
+            FailReason::AgentOutOfCash => "agent_out_of_cash",
         }
     }
 
@@ -136,10 +149,32 @@ pub struct DayRow {
     pub double_spends_caught: u64,
     /// Value lost to double spends caught this day, minor units.
     pub double_spend_loss_units: u64,
-    /// Value of accepted offline payments still unsettled at the end of the day.
+    /// Value of accepted offline payments still unsettled at the end of the day (honest ones
+    /// and double spenders' claims).
     pub unsettled_value_units: u64,
+    /// Change of honest unsettled offline payments, owed back to payers' purses.
+    pub pending_change_units: u64,
+    /// Ledger supply at the end of the day.
+    pub supply_units: u64,
     /// Settled balances by segment at the end of the day (online notes plus purse), minor units.
     pub balance_units_by_segment: Vec<u64>,
+    /// Activity by segment this day.
+    pub segments: Vec<SegmentDay>,
+}
+
+/// One segment's day (a row of `segments_daily.csv`).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct SegmentDay {
+    /// Payments its members attempted as payers.
+    pub attempted: u64,
+    /// Payments its members completed as payers.
+    pub made: u64,
+    /// Payments its members received.
+    pub received: u64,
+    /// Value sent, minor units.
+    pub sent_units: u64,
+    /// Value received, minor units.
+    pub received_units: u64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -179,14 +214,29 @@ pub struct Metrics {
     segment_kinds: Vec<String>,
     members: Vec<u64>,
     agent_segment: Vec<usize>,
-    made: HashSet<usize>,
-    received: HashSet<usize>,
+    /// Per agent: 1 + the last day it made a payment (0: never). Compact, so a country-size
+    /// population costs 8 bytes per member here.
+    last_made: Vec<u32>,
+    /// Per agent: 1 + the last day it received a payment (0: never).
+    last_received: Vec<u32>,
+    segment_region: Vec<Option<String>>,
+    segment_gender: Vec<Option<crate::scenario::Gender>>,
+    segment_household: Vec<bool>,
     segs: Vec<SegAcc>,
     flows: BTreeMap<FlowKind, FlowReport>,
     /// Day rows.
     pub days_rows: Vec<DayRow>,
     current: DayRow,
-    delays: Vec<u64>,
+    /// Settlement delays: hours -> payments (streaming, exact percentiles).
+    delays: BTreeMap<u64, u64>,
+    /// Agent-hours per device: (all, offline).
+    device_hours: Vec<(u64, u64)>,
+    device_names: Vec<String>,
+    device_targets: Vec<f64>,
+    corridors: Vec<RpwCost>,
+    /// Largest unsettled value one merchant held.
+    merchant_exposure_peak: u64,
+    costs: costs::Costs,
     failed: BTreeMap<FailReason, u64>,
     completed_online: u64,
     completed_offline: u64,
@@ -200,7 +250,8 @@ pub struct Metrics {
     packet_max: u64,
     remit_count: u64,
     remit_value: u64,
-    remit_fees: u64,
+    /// Fees in millionths of a minor unit, summed exactly and rounded once.
+    remit_fees_micro: u128,
     adversaries: u64,
     adversaries_by_segment: BTreeMap<usize, u64>,
     ds_attempts: u64,
@@ -226,14 +277,25 @@ pub struct Metrics {
     end: Option<EndState>,
 }
 
+/// What the engine knows at the end of a run.
+pub struct EndInput {
+    /// Accepted offline payments not resolved.
+    pub pending: u64,
+    /// Their value.
+    pub pending_value: u64,
+    /// Value of those that are double spends.
+    pub pending_fraud_value: u64,
+    /// Ledger transactions.
+    pub tx_count: u64,
+    /// Unspent notes.
+    pub unspent: u64,
+    /// The accounting identity at the end.
+    pub identity: Identity,
+}
+
 struct EndState {
-    pending: u64,
-    pending_value: u64,
-    pending_fraud_value: u64,
+    input: EndInput,
     final_balance_by_segment: Vec<u64>,
-    tx_count: u64,
-    unspent: u64,
-    supply: u64,
 }
 
 fn money(units: u64) -> String {
@@ -256,13 +318,26 @@ fn r4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-fn percentile(sorted: &[u64], p: u64) -> u64 {
-    if sorted.is_empty() {
+/// Nearest-rank percentile of a histogram (value -> count).
+fn percentile(hist: &BTreeMap<u64, u64>, p: u64) -> u64 {
+    let n: u64 = hist.values().sum();
+    if n == 0 {
         return 0;
     }
-    let rank = (p * u64::try_from(sorted.len()).unwrap_or(u64::MAX)).div_ceil(100);
-    let idx = usize::try_from(rank.saturating_sub(1)).unwrap_or(0);
-    sorted[idx.min(sorted.len() - 1)]
+    let rank = (p * n).div_ceil(100).max(1);
+    let mut seen = 0u64;
+    for (v, c) in hist {
+        seen += c;
+        if seen >= rank {
+            return *v;
+        }
+    }
+    hist.keys().next_back().copied().unwrap_or(0)
+}
+
+/// `micro` millionths of a minor unit, rounded half up to minor units.
+fn round_micro(micro: u128) -> u64 {
+    u64::try_from((micro + 500_000) / 1_000_000).unwrap_or(u64::MAX)
 }
 
 impl Metrics {
@@ -287,13 +362,31 @@ impl Metrics {
                 .collect(),
             members: s.segments.iter().map(|g| u64::from(g.count)).collect(),
             agent_segment: agent_segment.to_vec(),
-            made: HashSet::new(),
-            received: HashSet::new(),
+            last_made: vec![0; agent_segment.len()],
+            last_received: vec![0; agent_segment.len()],
+            segment_region: s.segments.iter().map(|g| g.region.clone()).collect(),
+            segment_gender: s.segments.iter().map(|g| g.gender).collect(),
+            segment_household: s
+                .segments
+                .iter()
+                .map(|g| g.kind == crate::scenario::SegmentKind::Household)
+                .collect(),
             segs: vec![SegAcc::default(); s.segments.len()],
             flows: BTreeMap::new(),
             days_rows: Vec::new(),
             current: DayRow::default(),
-            delays: Vec::new(),
+            delays: BTreeMap::new(),
+            merchant_exposure_peak: 0,
+            costs: costs::Costs::new(s),
+            device_hours: vec![(0, 0); s.devices.len()],
+            device_names: s.devices.iter().map(|d| d.name.clone()).collect(),
+            device_targets: s.devices.iter().map(|d| d.offline_share).collect(),
+            corridors: s
+                .flows
+                .iter()
+                .filter(|f| f.kind == FlowKind::Remittance)
+                .map(RpwCost::of)
+                .collect(),
             failed: BTreeMap::new(),
             completed_online: 0,
             completed_offline: 0,
@@ -307,7 +400,7 @@ impl Metrics {
             packet_max: 0,
             remit_count: 0,
             remit_value: 0,
-            remit_fees: 0,
+            remit_fees_micro: 0,
             adversaries: 0,
             adversaries_by_segment: BTreeMap::new(),
             ds_attempts: 0,
@@ -335,8 +428,40 @@ impl Metrics {
         *self.adversaries_by_segment.entry(segment).or_default() += 1;
     }
 
+    /// Connectivity of one hour: `offline` of `all` devices of profile `device` were offline.
+    pub fn device_hour(&mut self, device: usize, all: u64, offline: u64) {
+        let d = &mut self.device_hours[device];
+        d.0 += all;
+        d.1 += offline;
+    }
+
+    /// The agents' float threshold for a rebalancing trip, minor units.
+    pub fn rebalance_below(&self) -> Option<u64> {
+        self.costs.rebalance_below()
+    }
+
+    /// `count` agents ended the day below the rebalancing threshold.
+    pub fn low_float_agents(&mut self, count: u64) {
+        self.costs.low_float_agents(count);
+    }
+
+    fn seg_day(&mut self, i: usize) -> &mut SegmentDay {
+        let n = self.segment_names.len();
+        let segs = &mut self.current.segments;
+        if segs.len() < n {
+            segs.resize(n, SegmentDay::default());
+        }
+        &mut segs[i]
+    }
+
+    /// A merchant now holds `owed` unsettled.
+    pub fn merchant_exposure(&mut self, owed: u64) {
+        self.merchant_exposure_peak = self.merchant_exposure_peak.max(owed);
+    }
+
     /// A payment was attempted.
     pub fn attempt(&mut self, flow: FlowKind, payer_segment: usize) {
+        self.seg_day(payer_segment).attempted += 1;
         self.flows.entry(flow).or_default().attempted += 1;
         self.segs[payer_segment].attempted += 1;
     }
@@ -357,8 +482,8 @@ impl Metrics {
         payer: (usize, usize),
         payee: (usize, usize),
         units: u64,
-        fee_units: u64,
-        _day: u64,
+        fee_micro: u128,
+        day: u64,
         sizes: (usize, usize, usize),
         inputs: usize,
     ) {
@@ -383,10 +508,18 @@ impl Metrics {
                 self.packet_max = self.packet_max.max(pb);
             }
         }
-        self.made.insert(payer.0);
-        self.received.insert(payee.0);
+        self.costs.payment(flow, units);
+        let stamp = u32::try_from(day + 1).unwrap_or(u32::MAX);
+        self.last_made[payer.0] = stamp;
+        self.last_received[payee.0] = stamp;
         self.segs[payer.1].made += 1;
         self.segs[payer.1].sent_units += units;
+        let d = self.seg_day(payer.1);
+        d.made += 1;
+        d.sent_units += units;
+        let d = self.seg_day(payee.1);
+        d.received += 1;
+        d.received_units += units;
         self.segs[payee.1].received += 1;
         self.segs[payee.1].received_units += units;
         self.tx_bytes += u64::try_from(sizes.0).unwrap_or(u64::MAX);
@@ -396,13 +529,13 @@ impl Metrics {
         if flow == FlowKind::Remittance {
             self.remit_count += 1;
             self.remit_value += units;
-            self.remit_fees += fee_units;
+            self.remit_fees_micro += fee_micro;
         }
     }
 
     /// An offline packet settled `delay` hours after it was paid.
     pub fn settled(&mut self, delay_hours: u64, _day: u64) {
-        self.delays.push(delay_hours);
+        *self.delays.entry(delay_hours).or_default() += 1;
         self.current.settled += 1;
     }
 
@@ -452,44 +585,27 @@ impl Metrics {
     }
 
     /// Closes a day.
-    pub fn end_of_day(
-        &mut self,
-        day: u64,
-        balances: Vec<u64>,
-        pending_units: u64,
-        _held_units: u64,
-    ) {
+    pub fn end_of_day(&mut self, day: u64, balances: Vec<u64>, id: Identity) {
         let mut row = std::mem::take(&mut self.current);
         row.day = day;
-        row.unsettled_value_units = pending_units;
+        row.unsettled_value_units = id.unsettled + id.double_spend_claims;
+        row.pending_change_units = id.pending_change;
+        row.supply_units = id.supply;
         row.balance_units_by_segment = balances;
+        row.segments
+            .resize(self.segment_names.len(), SegmentDay::default());
         self.days_rows.push(row);
     }
 
     /// Records the end state.
-    #[allow(clippy::too_many_arguments)]
-    pub fn finish(
-        &mut self,
-        pending: u64,
-        pending_value: u64,
-        pending_fraud_value: u64,
-        balances: &[(usize, u64)],
-        tx_count: u64,
-        unspent: u64,
-        supply: u64,
-    ) {
+    pub fn finish(&mut self, input: EndInput, balances: &[(usize, u64)]) {
         let mut by_seg = vec![0u64; self.segment_names.len()];
         for (s, u) in balances {
             by_seg[*s] += u;
         }
         self.end = Some(EndState {
-            pending,
-            pending_value,
-            pending_fraud_value,
+            input,
             final_balance_by_segment: by_seg,
-            tx_count,
-            unspent,
-            supply,
         });
     }
 
@@ -500,12 +616,11 @@ impl Metrics {
         let end = self.end.as_ref();
         let mut made_by_seg = vec![0u64; self.segment_names.len()];
         let mut recv_by_seg = vec![0u64; self.segment_names.len()];
-        for a in &self.made {
-            made_by_seg[self.agent_segment[*a]] += 1;
+        for (a, seg) in self.agent_segment.iter().enumerate() {
+            made_by_seg[*seg] += u64::from(self.last_made[a] > 0);
+            recv_by_seg[*seg] += u64::from(self.last_received[a] > 0);
         }
-        for a in &self.received {
-            recv_by_seg[self.agent_segment[*a]] += 1;
-        }
+        let inclusion = self.inclusion();
         let segments = (0..self.segment_names.len())
             .map(|i| {
                 let s = &self.segs[i];
@@ -516,6 +631,7 @@ impl Metrics {
                     members: self.members[i],
                     made_payment_share: r4(ratio(made_by_seg[i], self.members[i])),
                     received_payment_share: r4(ratio(recv_by_seg[i], self.members[i])),
+                    account_use_share: inclusion.segment_share(i),
                     payments_attempted: s.attempted,
                     payments_made: s.made,
                     payments_received: s.received,
@@ -532,24 +648,25 @@ impl Metrics {
                 }
             })
             .collect();
-        let mut delays = self.delays.clone();
-        delays.sort_unstable();
+        // Delays are whole hourly ticks and at least 1: a payment made offline in one hour can
+        // settle from the next hour on, so the first bucket is "1 hour".
         let buckets: [(&str, u64, u64); 6] = [
-            ("under 1 hour", 0, 0),
-            ("1-6 hours", 1, 6),
+            ("1 hour", 0, 1),
+            ("2-6 hours", 2, 6),
             ("7-24 hours", 7, 24),
-            ("1-3 days", 25, 72),
-            ("3-7 days", 73, 168),
-            ("over 7 days", 169, u64::MAX),
+            ("25-72 hours", 25, 72),
+            ("73-168 hours", 73, 168),
+            ("over 168 hours", 169, u64::MAX),
         ];
         let histogram = buckets
             .iter()
             .map(|(label, lo, hi)| DelayBucket {
                 bucket: (*label).to_string(),
-                count: delays.iter().filter(|d| **d >= *lo && **d <= *hi).count() as u64,
+                count: self.delays.range(*lo..=*hi).map(|(_, c)| c).sum(),
             })
             .collect();
-        let delay_sum: u64 = delays.iter().sum();
+        let settled: u64 = self.delays.values().sum();
+        let delay_sum: u64 = self.delays.iter().map(|(d, c)| d * c).sum();
         let flows = FlowKind::ALL
             .iter()
             .filter_map(|k| {
@@ -596,16 +713,17 @@ impl Metrics {
                 by_flow: flows,
             },
             segments,
+            inclusion: inclusion.report,
             settlement: SettlementReport {
-                offline_settled: u64::try_from(delays.len()).unwrap_or(u64::MAX),
-                delay_hours_mean: r4(ratio(delay_sum, delays.len() as u64)),
-                delay_hours_p50: percentile(&delays, 50),
-                delay_hours_p90: percentile(&delays, 90),
-                delay_hours_p99: percentile(&delays, 99),
-                delay_hours_max: delays.last().copied().unwrap_or(0),
+                offline_settled: settled,
+                delay_hours_mean: r4(ratio(delay_sum, settled)),
+                delay_hours_p50: percentile(&self.delays, 50),
+                delay_hours_p90: percentile(&self.delays, 90),
+                delay_hours_p99: percentile(&self.delays, 99),
+                delay_hours_max: self.delays.keys().next_back().copied().unwrap_or(0),
                 histogram,
-                unsettled_at_end: end.map(|e| e.pending).unwrap_or(0),
-                unsettled_value_at_end: money(end.map(|e| e.pending_value).unwrap_or(0)),
+                unsettled_at_end: end.map(|e| e.input.pending).unwrap_or(0),
+                unsettled_value_at_end: money(end.map(|e| e.input.pending_value).unwrap_or(0)),
                 rejected_other_than_double_spend: self.settle_rejected.clone(),
             },
             double_spend: DoubleSpendReport {
@@ -617,27 +735,57 @@ impl Metrics {
                 loss: money(self.ds_loss),
                 loss_borne_by_payees: money(loss_payee),
                 loss_borne_by_central_bank: money(self.ds_loss - loss_payee),
-                undetected_at_end: money(end.map(|e| e.pending_fraud_value).unwrap_or(0)),
+                undetected_at_end: money(end.map(|e| e.input.pending_fraud_value).unwrap_or(0)),
                 wallets_frozen: self.frozen,
             },
             remittances: RemittanceReport {
                 count: self.remit_count,
                 value: money(self.remit_value),
-                fees: money(self.remit_fees),
-                cost_percent: r4(100.0 * ratio(self.remit_fees, self.remit_value)),
+                fees: money(round_micro(self.remit_fees_micro)),
+                cost_percent_of_value: r4(if self.remit_value == 0 {
+                    0.0
+                } else {
+                    self.remit_fees_micro as f64 / 1e6 / self.remit_value as f64 * 100.0
+                }),
+                corridors: self.corridors.clone(),
             },
             issuance: IssuanceReport {
                 initial: money(self.issued_initial),
                 top_ups: money(self.issued_topup),
                 double_spend_compensation: money(self.issued_compensation),
-                supply_at_end: money(end.map(|e| e.supply).unwrap_or(0)),
+                supply_at_end: money(end.map(|e| e.input.identity.supply).unwrap_or(0)),
             },
             ledger: LedgerReport {
-                transactions: end.map(|e| e.tx_count).unwrap_or(0),
-                unspent_notes: end.map(|e| e.unspent).unwrap_or(0),
+                transactions: end.map(|e| e.input.tx_count).unwrap_or(0),
+                unspent_notes: end.map(|e| e.input.unspent).unwrap_or(0),
                 purse_fundings: self.purse_fundings,
                 supply_audit: "passed".into(),
             },
+            accounting: end
+                .map(|e| AccountingReport::of(&e.input.identity))
+                .unwrap_or_default(),
+            calibration: Vec::new(),
+            costs: self.costs.report(),
+            exposure: {
+                let (peak_day, peak) = self
+                    .days_rows
+                    .iter()
+                    .map(|d| (d.day, d.unsettled_value_units))
+                    .fold((0, 0), |acc, x| if x.1 > acc.1 { x } else { acc });
+                ExposureReport {
+                    peak_per_merchant: money(self.merchant_exposure_peak),
+                    peak_day_total: money(peak),
+                    peak_day,
+                }
+            },
+            connectivity: (0..self.device_names.len())
+                .map(|d| DeviceReport {
+                    device: self.device_names[d].clone(),
+                    offline_share_target: self.device_targets[d],
+                    offline_hour_share: r4(ratio(self.device_hours[d].1, self.device_hours[d].0)),
+                    agent_hours: self.device_hours[d].0,
+                })
+                .collect(),
             per_payment: PerPaymentReport {
                 tx_bytes_mean: r4(ratio(self.tx_bytes, self.payments_with_tx)),
                 range_proof_bytes_mean: r4(ratio(self.proof_bytes, self.payments_with_tx)),
@@ -655,224 +803,4 @@ impl Metrics {
             compute: work,
         }
     }
-}
-
-/// `report.json`.
-#[derive(Clone, Debug, Serialize)]
-pub struct Report {
-    /// Scenario name.
-    pub scenario: String,
-    /// Scenario description.
-    pub description: String,
-    /// Which fidelity made the report: `full` or `fast`.
-    pub fidelity: String,
-    /// Seed.
-    pub seed: u64,
-    /// Days simulated.
-    pub days: u64,
-    /// Members in all segments.
-    pub population: u64,
-    /// Decimals of the amounts below (written as decimal strings).
-    pub currency_decimals: u8,
-    /// Payments.
-    pub payments: PaymentsReport,
-    /// Per segment.
-    pub segments: Vec<SegmentReport>,
-    /// Offline settlement.
-    pub settlement: SettlementReport,
-    /// Offline double spends.
-    pub double_spend: DoubleSpendReport,
-    /// Remittances.
-    pub remittances: RemittanceReport,
-    /// Money issued.
-    pub issuance: IssuanceReport,
-    /// Ledger at the end.
-    pub ledger: LedgerReport,
-    /// Sizes and verification work per payment (the same at both fidelities).
-    pub per_payment: PerPaymentReport,
-    /// Cryptographic work actually done (differs between fidelities by design).
-    pub compute: Work,
-}
-
-/// Payment outcomes.
-#[derive(Clone, Debug, Serialize)]
-pub struct PaymentsReport {
-    /// Attempted.
-    pub attempted: u64,
-    /// Completed (online or accepted offline).
-    pub completed: u64,
-    /// Completed online.
-    pub completed_online: u64,
-    /// Completed offline.
-    pub completed_offline: u64,
-    /// Share of completed payments made offline.
-    pub offline_share: f64,
-    /// Value completed.
-    pub value_completed: String,
-    /// Value paid online.
-    pub value_online: String,
-    /// Value paid offline.
-    pub value_offline: String,
-    /// Failed.
-    pub failed: u64,
-    /// Failed / attempted.
-    pub failure_rate: f64,
-    /// Failed payments by reason.
-    pub failed_by_reason: BTreeMap<String, u64>,
-    /// By flow kind.
-    pub by_flow: BTreeMap<String, FlowReport>,
-}
-
-/// One segment.
-#[derive(Clone, Debug, Serialize)]
-pub struct SegmentReport {
-    /// Name.
-    pub name: String,
-    /// Kind.
-    pub kind: String,
-    /// Members.
-    pub members: u64,
-    /// Share of members who completed at least one payment.
-    pub made_payment_share: f64,
-    /// Share of members who received at least one payment.
-    pub received_payment_share: f64,
-    /// Payments the members attempted.
-    pub payments_attempted: u64,
-    /// Payments the members completed.
-    pub payments_made: u64,
-    /// Payments the members received.
-    pub payments_received: u64,
-    /// Value sent.
-    pub value_sent: String,
-    /// Value received.
-    pub value_received: String,
-    /// Settled holdings at the end (online notes plus purse), all members.
-    pub final_balance_total: String,
-    /// Settled holdings at the end per member.
-    pub final_balance_mean: String,
-    /// Double spenders among the members.
-    pub adversaries: u64,
-    /// Double-spend losses the members bore as payees.
-    pub double_spend_loss_borne: String,
-}
-
-/// A bucket of the settlement-delay histogram.
-#[derive(Clone, Debug, Serialize)]
-pub struct DelayBucket {
-    /// Label.
-    pub bucket: String,
-    /// Offline payments settled with a delay in the bucket.
-    pub count: u64,
-}
-
-/// Offline settlement.
-#[derive(Clone, Debug, Serialize)]
-pub struct SettlementReport {
-    /// Offline payments settled (double spends excluded).
-    pub offline_settled: u64,
-    /// Mean delay between payment and settlement, hours.
-    pub delay_hours_mean: f64,
-    /// Median delay, hours.
-    pub delay_hours_p50: u64,
-    /// 90th percentile, hours.
-    pub delay_hours_p90: u64,
-    /// 99th percentile, hours.
-    pub delay_hours_p99: u64,
-    /// Longest, hours.
-    pub delay_hours_max: u64,
-    /// Histogram.
-    pub histogram: Vec<DelayBucket>,
-    /// Accepted offline payments not settled when the run ended.
-    pub unsettled_at_end: u64,
-    /// Their value.
-    pub unsettled_value_at_end: String,
-    /// Settlement refusals other than double spends, by ledger error.
-    pub rejected_other_than_double_spend: BTreeMap<String, u64>,
-}
-
-/// Offline double spends.
-#[derive(Clone, Debug, Serialize)]
-pub struct DoubleSpendReport {
-    /// Double spenders in the population.
-    pub adversaries: u64,
-    /// Packets offered that spend a note an accepted packet already spends.
-    pub attempts: u64,
-    /// Of which payees accepted offline (they cannot tell).
-    pub attempts_accepted_offline: u64,
-    /// Caught at settlement.
-    pub caught: u64,
-    /// Caught with double-spend evidence that verifies.
-    pub caught_with_evidence: u64,
-    /// Value lost.
-    pub loss: String,
-    /// Borne by payees.
-    pub loss_borne_by_payees: String,
-    /// Borne by the central bank (compensation issued).
-    pub loss_borne_by_central_bank: String,
-    /// Value of accepted double spends not yet settled at the end.
-    pub undetected_at_end: String,
-    /// Wallets frozen on evidence.
-    pub wallets_frozen: u64,
-}
-
-/// Remittances.
-#[derive(Clone, Debug, Serialize)]
-pub struct RemittanceReport {
-    /// Completed.
-    pub count: u64,
-    /// Value received.
-    pub value: String,
-    /// Fees paid by senders.
-    pub fees: String,
-    /// Fees as a percentage of value.
-    pub cost_percent: f64,
-}
-
-/// Issuance.
-#[derive(Clone, Debug, Serialize)]
-pub struct IssuanceReport {
-    /// Initial balances.
-    pub initial: String,
-    /// Daily top-ups of government and remitter wallets.
-    pub top_ups: String,
-    /// Compensation of double-spend losses.
-    pub double_spend_compensation: String,
-    /// Supply at the end.
-    pub supply_at_end: String,
-}
-
-/// The ledger at the end.
-#[derive(Clone, Debug, Serialize)]
-pub struct LedgerReport {
-    /// Transactions committed.
-    pub transactions: u64,
-    /// Unspent notes.
-    pub unspent_notes: u64,
-    /// Purse fundings.
-    pub purse_fundings: u64,
-    /// The supply audit (`MemoryLedger::audit`) at the end.
-    pub supply_audit: String,
-}
-
-/// Sizes and verification work per completed payment.
-#[derive(Clone, Debug, Serialize)]
-pub struct PerPaymentReport {
-    /// Mean encoded transaction size, bytes.
-    pub tx_bytes_mean: f64,
-    /// Mean range-proof size, bytes.
-    pub range_proof_bytes_mean: f64,
-    /// Mean inputs spent.
-    pub inputs_mean: f64,
-    /// Mean offline packet size (Merkle proofs at nominal depth), bytes.
-    pub offline_packet_bytes_mean: f64,
-    /// Largest offline packet, bytes.
-    pub offline_packet_bytes_max: u64,
-    /// Aggregated range proofs a verifier checks per payment.
-    pub range_proofs_to_verify: u64,
-    /// Owner signatures a verifier checks per payment (one per input).
-    pub owner_signatures_to_verify_mean: f64,
-    /// Extra signatures an offline payee checks (certificate, checkpoint, counter).
-    pub offline_extra_signatures_to_verify: u64,
-    /// Mean purse-funding transaction size, bytes.
-    pub purse_funding_tx_bytes_mean: f64,
 }

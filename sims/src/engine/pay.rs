@@ -1,0 +1,415 @@
+use super::*;
+
+impl Sim<'_> {
+    /// A purse below half its cap is refilled from the online notes, in `purse_notes` notes.
+    pub(super) fn refill(&mut self, i: usize) -> Option<Job> {
+        let a = &self.agents[i];
+        let dev = &self.scenario.devices[a.device];
+        if !a.online || !dev.offline_payments || a.frozen || a.cert.is_none() {
+            return None;
+        }
+        let cap = self.tier(a.tier).offline_cap;
+        let have = a.purse_units();
+        if cap == 0 || have * 2 >= cap {
+            return None;
+        }
+        let need = (cap - have).min(a.online_units());
+        let n = u64::from(self.scenario.policy.purse_notes);
+        if need < n {
+            return None;
+        }
+        let amounts: Vec<u64> = a.notes.iter().map(|h| h.opening.amount.units()).collect();
+        let max_in = self.proto.params.limits.max_inputs;
+        let chosen = select(&amounts, need, max_in).ok()?;
+        let held = take(&mut self.agents[i].notes, &chosen);
+        let total: u64 = held.iter().map(|h| h.opening.amount.units()).sum();
+        // All of it comes back within the hour (purse notes are spendable online too).
+        self.agents[i].inflight_change_units += total;
+        let a = &self.agents[i];
+        let mut payments: Vec<Payment> = (0..n)
+            .map(|k| Payment {
+                to: a.purse_address,
+                amount: amount(need / n + u64::from(k < need % n)),
+                memo: Vec::new(),
+            })
+            .collect();
+        if total > need {
+            payments.push(Payment {
+                to: a.address,
+                amount: amount(total - need),
+                memo: Vec::new(),
+            });
+        }
+        let id = self.next_job;
+        self.next_job += 1;
+        Some(Job {
+            id,
+            kind: JobKind::Fund {
+                agent: i,
+                purse_outputs: usize::try_from(n).expect("at most 8"),
+            },
+            inputs: held
+                .iter()
+                .map(|h| SpendInput {
+                    id: h.id,
+                    opening: h.opening.clone(),
+                    key: a.keys.spend.clone(),
+                })
+                .collect(),
+            held,
+            purse_held: Vec::new(),
+            payments,
+        })
+    }
+
+    /// Decides this hour's payments; returns those waiting for their payer's change.
+    pub(super) fn decide_payments(&mut self, t: u64, jobs: &mut Vec<Job>) -> Vec<Intent> {
+        let mut waiting = Vec::new();
+        let day = t / TICKS_PER_DAY;
+        let hour = t % TICKS_PER_DAY;
+        for f in 0..self.flows.len() {
+            let plan = &self.flows[f];
+            let kind = plan.kind;
+            let mut intents: Vec<(usize, usize, u64)> = Vec::new();
+            if kind == FlowKind::G2p {
+                // Disbursement runs over office hours 08:00-17:59, a tenth of the list an hour.
+                if (8..18).contains(&hour) && day % plan.interval_days == 0 {
+                    let (min, max) = (plan.min, plan.max);
+                    let to: Vec<usize> = plan
+                        .to
+                        .iter()
+                        .enumerate()
+                        .filter(|(k, _)| u64::try_from(*k % 10).expect("small") == hour - 8)
+                        .map(|(_, a)| *a)
+                        .collect();
+                    let from = plan.from.clone();
+                    for payee in to {
+                        let payer = from[self.rng.gen_range(0..from.len())];
+                        let units = self.rng.gen_range(min..=max);
+                        intents.push((payer, payee, units));
+                    }
+                }
+            } else {
+                let initiators = if kind.initiated_by_payee() {
+                    plan.to.clone()
+                } else {
+                    plan.from.clone()
+                };
+                let others = if kind.initiated_by_payee() {
+                    plan.from.clone()
+                } else {
+                    plan.to.clone()
+                };
+                let (p, min, max) = (
+                    plan.per_hour[usize::try_from(hour).unwrap_or(0)]
+                        * self.conditions.flow_factor[f],
+                    plan.min,
+                    plan.max,
+                );
+                for me in initiators {
+                    if self.rng.gen::<f64>() >= p {
+                        continue;
+                    }
+                    let mut other = others[self.rng.gen_range(0..others.len())];
+                    if other == me {
+                        // Pick again among the others (segments paying themselves have >= 2).
+                        let k = others.iter().position(|x| *x == me).unwrap_or(0);
+                        other = others
+                            [(k + 1 + self.rng.gen_range(0..others.len() - 1)) % others.len()];
+                    }
+                    let units = self.rng.gen_range(min..=max);
+                    if kind.initiated_by_payee() {
+                        intents.push((other, me, units));
+                    } else {
+                        intents.push((me, other, units));
+                    }
+                }
+            }
+            for (payer, payee, units) in intents {
+                self.metrics.attempt(kind, self.agents[payer].segment);
+                let intent = Intent {
+                    flow: f,
+                    payer,
+                    payee,
+                    units,
+                };
+                match self.decide(intent, t) {
+                    Decision::Job(job) => jobs.push(*job),
+                    Decision::Wait => waiting.push(intent),
+                    Decision::Failed => {}
+                }
+            }
+        }
+        waiting
+    }
+
+    /// Decides how one payment goes: fails now, waits for change in flight, or becomes a job.
+    pub(super) fn decide(&mut self, intent: Intent, t: u64) -> Decision {
+        let Intent {
+            flow: f,
+            payer,
+            payee,
+            units,
+        } = intent;
+        let plan = &self.flows[f];
+        let kind = plan.kind;
+        let fee_micro = if kind == FlowKind::Remittance {
+            u128::from(plan.fee_fixed) * 1_000_000 + u128::from(units) * u128::from(plan.fee_ppm)
+        } else {
+            0
+        };
+        let day = t / TICKS_PER_DAY;
+        let fail = |s: &mut Self, reason: FailReason| {
+            s.metrics.failed(kind, reason, day);
+            Decision::Failed
+        };
+        let (a, b) = (&self.agents[payer], &self.agents[payee]);
+        let (payer_tier, payee_tier) = (self.tier(a.tier), self.tier(b.tier));
+        if kind == FlowKind::CashOut {
+            let cash = self.conditions.cash_share[b.segment];
+            if cash < 1.0 && self.rng.gen::<f64>() >= cash {
+                return fail(self, FailReason::AgentOutOfCash);
+            }
+        }
+        let (a, b) = (&self.agents[payer], &self.agents[payee]);
+        if units > payer_tier.max_payment {
+            return fail(self, FailReason::OverPaymentLimit);
+        }
+        if b.balance_units() + units > payee_tier.max_balance {
+            return fail(self, FailReason::PayeeOverBalanceLimit);
+        }
+        let online = if kind.in_person() {
+            a.online && b.online
+        } else {
+            if !a.online {
+                return fail(self, FailReason::PayerOffline);
+            }
+            true
+        };
+        if online {
+            if a.frozen {
+                return fail(self, FailReason::WalletFrozen);
+            }
+            return self.decide_online(intent, fee_micro, t);
+        }
+        let devs = &self.scenario.devices;
+        if !devs[a.device].offline_payments || !devs[b.device].offline_payments {
+            return fail(self, FailReason::NoOfflineSupport);
+        }
+        match self.decide_offline(intent) {
+            Some(job) => Decision::Job(Box::new(job)),
+            None => fail(self, FailReason::PurseInsufficient),
+        }
+    }
+
+    /// An online payment spends the wallet's online notes and, when they do not cover it, its
+    /// purse notes too (they are ordinary ledger notes under the purse key). A double spender's
+    /// purse notes already spent offline are left out: spending them online is not modelled.
+    fn decide_online(&mut self, intent: Intent, fee_micro: u128, t: u64) -> Decision {
+        let Intent {
+            flow: f,
+            payer,
+            payee,
+            units,
+        } = intent;
+        let kind = self.flows[f].kind;
+        let day = t / TICKS_PER_DAY;
+        let max_in = self.proto.params.limits.max_inputs;
+        let a = &self.agents[payer];
+        let purse_free: Vec<usize> = (0..a.purse.len())
+            .filter(|k| !self.metrics.offline_spent_notes.contains(&a.purse[*k].id))
+            .collect();
+        // Candidates: online notes first, then free purse notes.
+        let mut amounts: Vec<u64> = a.notes.iter().map(|h| h.opening.amount.units()).collect();
+        let online_count = amounts.len();
+        let online_total: u64 = amounts.iter().sum();
+        let chosen = if online_total >= units {
+            select(&amounts, units, max_in)
+        } else {
+            amounts.extend(
+                purse_free
+                    .iter()
+                    .map(|k| a.purse[*k].opening.amount.units()),
+            );
+            select(&amounts, units, max_in)
+        };
+        let chosen = match chosen {
+            Ok(c) => c,
+            Err(true) => {
+                self.metrics.failed(kind, FailReason::TooManyNotes, day);
+                return Decision::Failed;
+            }
+            Err(false) => {
+                let spendable: u64 = amounts.iter().sum::<u64>()
+                    + if amounts.len() == online_count {
+                        purse_free
+                            .iter()
+                            .map(|k| a.purse[*k].opening.amount.units())
+                            .sum()
+                    } else {
+                        0
+                    };
+                if a.inflight_change_units > 0 && spendable + a.inflight_change_units >= units {
+                    return Decision::Wait;
+                }
+                self.metrics
+                    .failed(kind, FailReason::InsufficientFunds, day);
+                return Decision::Failed;
+            }
+        };
+        let online_idx: Vec<usize> = chosen
+            .iter()
+            .copied()
+            .filter(|c| *c < online_count)
+            .collect();
+        let purse_idx: Vec<usize> = chosen
+            .iter()
+            .filter(|c| **c >= online_count)
+            .map(|c| purse_free[*c - online_count])
+            .collect();
+        let held = take(&mut self.agents[payer].notes, &online_idx);
+        let purse_held = take(&mut self.agents[payer].purse, &purse_idx);
+        let a = &self.agents[payer];
+        let total: u64 = held.iter().map(|h| h.opening.amount.units()).sum::<u64>()
+            + purse_held
+                .iter()
+                .map(|h| h.opening.amount.units())
+                .sum::<u64>();
+        let mut payments = vec![Payment {
+            to: self.agents[payee].address,
+            amount: amount(units),
+            memo: Vec::new(),
+        }];
+        let change = total - units;
+        if change > 0 {
+            payments.push(Payment {
+                to: a.address,
+                amount: amount(change),
+                memo: Vec::new(),
+            });
+        }
+        let mut inputs: Vec<SpendInput> = held
+            .iter()
+            .map(|h| SpendInput {
+                id: h.id,
+                opening: h.opening.clone(),
+                key: a.keys.spend.clone(),
+            })
+            .collect();
+        inputs.extend(purse_held.iter().map(|n| SpendInput {
+            id: n.id,
+            opening: n.opening.clone(),
+            key: a.purse_key.clone(),
+        }));
+        let id = self.next_job;
+        self.next_job += 1;
+        self.agents[payer].inflight_change_units += change;
+        Decision::Job(Box::new(Job {
+            id,
+            kind: JobKind::Online {
+                payer,
+                payee,
+                amount: amount(units),
+                flow: kind,
+                fee_micro,
+            },
+            inputs,
+            held,
+            purse_held,
+            payments,
+        }))
+    }
+
+    /// An offline payment spends certified purse notes; `None` when they do not cover it.
+    fn decide_offline(&mut self, intent: Intent) -> Option<Job> {
+        let Intent {
+            flow: f,
+            payer,
+            payee,
+            units,
+        } = intent;
+        let kind = self.flows[f].kind;
+        let max_in = self.proto.params.limits.max_inputs;
+        let a = &self.agents[payer];
+        if a.cert.is_none() || a.checkpoint.is_none() {
+            return None;
+        }
+        let ready: Vec<usize> = (0..a.purse.len())
+            .filter(|k| a.purse[*k].proof.is_some())
+            .collect();
+        let amounts: Vec<u64> = ready
+            .iter()
+            .map(|k| a.purse[*k].opening.amount.units())
+            .collect();
+        let chosen: Vec<usize> = match select(&amounts, units, max_in) {
+            Ok(c) => c.into_iter().map(|c| ready[c]).collect(),
+            Err(_) => return None,
+        };
+        let fraud = a.fraud;
+        // An honest purse gives its notes up; a cheat keeps them to spend again.
+        let notes: Vec<PurseNote> = if fraud {
+            chosen.iter().map(|k| a.purse[*k].clone()).collect()
+        } else {
+            take(&mut self.agents[payer].purse, &chosen)
+        };
+        let a = &mut self.agents[payer];
+        a.counter += 1;
+        let total: u64 = notes.iter().map(|n| n.opening.amount.units()).sum();
+        let mut payments = vec![Payment {
+            to: self.agents[payee].address,
+            amount: amount(units),
+            memo: Vec::new(),
+        }];
+        let a = &self.agents[payer];
+        if total > units {
+            payments.push(Payment {
+                to: a.purse_address,
+                amount: amount(total - units),
+                memo: Vec::new(),
+            });
+        }
+        let id = self.next_job;
+        self.next_job += 1;
+        Some(Job {
+            id,
+            kind: JobKind::Offline {
+                payer,
+                payee,
+                amount: amount(units),
+                flow: kind,
+                counter: a.counter,
+                proofs: notes
+                    .iter()
+                    .map(|n| {
+                        MerkleProof::clone(
+                            n.proof
+                                .as_ref()
+                                .expect("only checkpointed notes are chosen"),
+                        )
+                    })
+                    .collect(),
+            },
+            inputs: notes
+                .iter()
+                .map(|n| SpendInput {
+                    id: n.id,
+                    opening: n.opening.clone(),
+                    key: a.purse_key.clone(),
+                })
+                .collect(),
+            held: if fraud {
+                Vec::new()
+            } else {
+                notes
+                    .into_iter()
+                    .map(|n| Held {
+                        id: n.id,
+                        opening: n.opening,
+                    })
+                    .collect()
+            },
+            purse_held: Vec::new(),
+            payments,
+        })
+    }
+}
