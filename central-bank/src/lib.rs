@@ -13,6 +13,7 @@
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
 //! | [`datadir`] | `init`, key files, parameters |
+//! | [`opseq`] | the last sequence number accepted from each operator (ordered commands) |
 //! | [`ops`] | building signed operator requests (CLI and tests) |
 //! | [`offline`] | purse certificates, checkpoint proofs, settlement, double-spend evidence |
 //! | [`client`] | the async client of the API |
@@ -30,6 +31,7 @@ pub mod lock;
 pub mod offline;
 pub mod openapi;
 pub mod ops;
+pub mod opseq;
 pub mod proposals;
 pub mod regulator;
 pub mod sequencer;

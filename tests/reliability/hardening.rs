@@ -1,16 +1,17 @@
 //! Node hardening for a hostile network (issue 15): one writer per ledger, admission control,
-//! (ordered operator commands follow).
+//! ordered operator commands.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dfc_central_bank::server;
-use dfc_tests::{dfc_bank, init_sandbox, init_tracing, Node, TestWallet};
+use dfc_core::api::OperatorAction;
+use dfc_tests::{dfc_bank, init_sandbox, init_tracing, sandbox_operator, Node, TestWallet};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::{audit_passes, issue, ledger_rows, register};
+use crate::{audit_passes, code, issue, ledger_rows, register};
 
 /// A second `dfc-bank serve` (and a second in-process node, as the console's sandbox starts
 /// one) on a ledger that a running node holds is refused at start, naming the holder's PID,
@@ -406,4 +407,62 @@ async fn requests_beyond_the_pending_cap_are_shed_with_503() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The held-back-unfreeze attack: an `unfreeze` signed before a `freeze` but delivered after it
+/// is refused (`stale_sequence`), the wallet stays frozen and nothing changes; a new `unfreeze`
+/// signed after the freeze is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_held_back_unfreeze_cannot_overtake_a_later_freeze() {
+    init_tracing();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("bank");
+    let params = init_sandbox(&data);
+    let node = Node::start(&data);
+    let client = node.client();
+    let alice = TestWallet::new("held-alice", &params);
+    register(&client, &alice).await;
+    let op0 = sandbox_operator(&data, &params, 0);
+    let wallet = alice.address.spend;
+
+    tracing::info!("--- the operator signs an unfreeze; an on-path party holds it back");
+    let held = op0.request(
+        &params,
+        OperatorAction::Unfreeze {
+            wallet,
+            reason: "cleared".into(),
+        },
+    );
+    tracing::info!("--- the operator then freezes the wallet: delivered");
+    client
+        .operator(&op0.request(
+            &params,
+            OperatorAction::Freeze {
+                wallet,
+                reason: "fraud report".into(),
+            },
+        ))
+        .await
+        .expect("freeze");
+    assert!(client.wallet(&wallet).await.expect("wallet").frozen);
+    let before = ledger_rows(&data, &[]);
+
+    tracing::info!("--- the held-back unfreeze arrives last: refused, the wallet stays frozen");
+    assert_eq!(code(client.operator(&held).await), "stale_sequence");
+    assert!(client.wallet(&wallet).await.expect("wallet").frozen);
+    assert_eq!(before, ledger_rows(&data, &[]), "nothing changed");
+
+    tracing::info!("--- an unfreeze decided after the freeze is accepted");
+    client
+        .operator(&op0.request(
+            &params,
+            OperatorAction::Unfreeze {
+                wallet,
+                reason: "cleared".into(),
+            },
+        ))
+        .await
+        .expect("unfreeze");
+    assert!(!client.wallet(&wallet).await.expect("wallet").frozen);
+    audit_passes(&data);
 }
