@@ -9,23 +9,29 @@
 //! | [`holdings`] | pending notes and account holdings (what claims are proven against) |
 //! | [`sequencer`] | the single writer: group commit of blocks, registrations, operator actions |
 //! | [`server`] | the axum router, handlers, limits |
+//! | [`admission`] | connection caps and timeouts, per-client rate limit (429), load shedding (503) |
+//! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
 //! | [`datadir`] | `init`, key files, parameters |
+//! | [`opseq`] | the last sequence number accepted from each operator (ordered commands) |
 //! | [`ops`] | building signed operator requests (CLI and tests) |
 //! | [`offline`] | purse certificates, checkpoint proofs, settlement, double-spend evidence |
 //! | [`client`] | the async client of the API |
 //! | [`controls`] | the registry rule (purse = its wallet, freezes, tiers) at approval and commit |
 //! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 
+pub mod admission;
 pub mod audit;
 pub mod client;
 pub mod controls;
 pub mod datadir;
 pub mod error;
 pub mod holdings;
+pub mod lock;
 pub mod offline;
 pub mod openapi;
 pub mod ops;
+pub mod opseq;
 pub mod proposals;
 pub mod regulator;
 pub mod sequencer;

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use dfc_central_bank::admission::{Admission, AdmissionConfig};
 use dfc_central_bank::client::BankClient;
 use dfc_central_bank::datadir::{self, InitOptions};
 use dfc_central_bank::ops::{fetch_proposal, Operator};
@@ -52,6 +53,9 @@ enum Cmd {
         /// proposal can no longer be approved and must be proposed again.
         #[arg(long, default_value = "24h", value_parser = parse_duration_ms)]
         proposal_ttl: u64,
+        /// Admission control: connection caps, timeouts, rate limit, load shedding.
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// The regulator's tool: list the payments disclosed at or above the reporting threshold,
     /// decrypted with the regulator's key, from the node's public blocks.
@@ -103,6 +107,51 @@ enum Cmd {
 }
 
 /// Parses a duration such as `7d`, `12h`, `30m`, `45s` or `500ms` into milliseconds.
+/// `dfc-bank serve` admission limits (see `dfc_central_bank::admission`). The defaults are
+/// generous so that many honest clients on one address (a test suite, `dfc-sim load`) never
+/// meet them; a node facing the internet should lower them.
+#[derive(clap::Args, Debug)]
+struct LimitArgs {
+    /// Open connections at once, all clients together; more are closed at accept.
+    #[arg(long, default_value_t = AdmissionConfig::default().max_connections)]
+    max_connections: usize,
+    /// Open connections at once from one client address; more are closed at accept.
+    #[arg(long, default_value_t = AdmissionConfig::default().max_connections_per_client)]
+    max_connections_per_client: usize,
+    /// A connection that has not sent a complete request head this long after it opened is
+    /// closed (idle and slowloris connections), e.g. `10s`.
+    #[arg(long, default_value = "10s", value_parser = parse_duration_ms)]
+    first_request_timeout: u64,
+    /// A connection with no request in flight this long is closed, e.g. `120s`.
+    #[arg(long, default_value = "120s", value_parser = parse_duration_ms)]
+    idle_timeout: u64,
+    /// Requests per second from one client address, answered 429 with `Retry-After` beyond;
+    /// `0` turns the rate limit off.
+    #[arg(long, default_value_t = AdmissionConfig::default().rate_per_second)]
+    rate_limit: u32,
+    /// Requests one client address may send at once above the rate.
+    #[arg(long, default_value_t = AdmissionConfig::default().rate_burst)]
+    rate_burst: u32,
+    /// Requests admitted at once (running plus waiting); more are shed with 503 and
+    /// `Retry-After`.
+    #[arg(long, default_value_t = AdmissionConfig::default().max_pending_requests)]
+    max_pending_requests: usize,
+}
+
+impl LimitArgs {
+    fn config(&self) -> AdmissionConfig {
+        AdmissionConfig {
+            max_connections: self.max_connections,
+            max_connections_per_client: self.max_connections_per_client,
+            first_request_timeout: std::time::Duration::from_millis(self.first_request_timeout),
+            idle_timeout: std::time::Duration::from_millis(self.idle_timeout),
+            rate_per_second: self.rate_limit,
+            rate_burst: self.rate_burst,
+            max_pending_requests: self.max_pending_requests,
+        }
+    }
+}
+
 fn parse_duration_ms(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
@@ -287,6 +336,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             verify,
             verify_workers,
             proposal_ttl,
+            limits,
         } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -297,7 +347,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 verify_workers,
                 proposal_ttl_ms: proposal_ttl,
             };
-            rt.block_on(serve(&data, &listen, options))?;
+            let admission = Admission::new(limits.config())?;
+            rt.block_on(serve(&data, &listen, options, admission))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit { data, json } => audit_cmd(&data, json),
@@ -421,7 +472,12 @@ fn init(a: InitArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn serve(data: &Path, listen: &str, options: server::NodeOptions) -> Result<()> {
+async fn serve(
+    data: &Path,
+    listen: &str,
+    options: server::NodeOptions,
+    admission: std::sync::Arc<Admission>,
+) -> Result<()> {
     let started = server::start_with(data, options)
         .with_context(|| format!("cannot serve {}", data.display()))?;
     let listener = tokio::net::TcpListener::bind(listen)
@@ -443,7 +499,7 @@ async fn serve(data: &Path, listen: &str, options: server::NodeOptions) -> Resul
             _ = halt_rx => tracing::error!("sequencer stopped; shutting down"),
         }
     };
-    server::serve(started.state, listener, shutdown).await?;
+    server::serve_with(started.state, listener, admission, shutdown).await?;
     // The router (and so the sequencer's queue) is dropped: the sequencer drains and ends.
     match watcher.await? {
         Ok(Ok(())) => Ok(()),

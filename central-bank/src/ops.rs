@@ -1,6 +1,8 @@
 //! Building signed operator requests: used by the `dfc-bank` operator commands and by tests.
 
-use dfc_core::api::{OperatorAction, OperatorRequest};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dfc_core::api::{OperatorAction, OperatorRequest, MAX_OPERATOR_SEQUENCE};
 use dfc_core::{
     build, Address, Amount, BuildError, Hash32, IssuerSignature, NetworkParams, Payment,
     SigningKey, Transaction, TxId, TxKind,
@@ -10,6 +12,33 @@ use rand_core::{OsRng, RngCore};
 use crate::client::ClientError;
 use crate::datadir::now_ms;
 use crate::server::ProposalDetail;
+
+/// The last sequence number this process signed.
+static LAST_SEQUENCE: AtomicU64 = AtomicU64::new(0);
+
+/// The sequence number of the next operator request signed by this process: the time in
+/// microseconds since the Unix epoch, bumped past the previous one.
+///
+/// Why time and not "ask the node for the last one and add one": the order that must hold is
+/// the order in which the operator *decided*, whatever order the requests travel in. A time
+/// stamp taken at signing orders an `unfreeze` signed before a `freeze` below it even across
+/// processes (a CLI call, then the console), with no round trip that an on-path party could
+/// delay or answer falsely, and two requests from one process are never equal. A clock set
+/// back makes the node refuse the new requests (`stale_sequence`): a safe failure that names
+/// the last accepted value.
+pub fn next_sequence() -> u64 {
+    let now_us = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_micros()).unwrap_or(MAX_OPERATOR_SEQUENCE))
+        .unwrap_or(0)
+        .min(MAX_OPERATOR_SEQUENCE);
+    let prev = LAST_SEQUENCE
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |last| {
+            Some(now_us.max(last.saturating_add(1)))
+        })
+        .unwrap_or_else(|last| last);
+    now_us.max(prev.saturating_add(1))
+}
 
 /// An operator: its index in the network's issuer keys and its key.
 #[derive(Clone)]
@@ -31,7 +60,8 @@ impl Operator {
         })
     }
 
-    /// A signed request for `action`, timed now, with a fresh random nonce.
+    /// A signed request for `action`, timed now, with a fresh random nonce and the next
+    /// sequence number ([`next_sequence`]).
     pub fn request(&self, params: &NetworkParams, action: OperatorAction) -> OperatorRequest {
         let mut nonce = [0u8; 32];
         OsRng.fill_bytes(&mut nonce);
@@ -41,6 +71,7 @@ impl Operator {
             &self.key,
             now_ms(),
             Hash32(nonce),
+            next_sequence(),
             action,
         )
     }

@@ -557,6 +557,9 @@ impl Sequencer {
                 "this request nonce was already used",
             )));
         }
+        if let Err(e) = crate::opseq::advance(&db, req.operator, req.sequence)? {
+            return Ok(Err(e));
+        }
         let op = req.operator;
         let threshold = self.shared.params.threshold;
         let (message, proposal, block, detail) = match &req.action {

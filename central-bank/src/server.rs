@@ -7,7 +7,6 @@
 //! [`crate::sequencer`]) which commits blocks and answers with durable receipts.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,7 +27,7 @@ use dfc_core::validate::{check_outputs_fresh, check_structure, next_supply, reso
 use dfc_core::{Hash32, InputNote, NetworkParams, PublicKey, Transaction, TxKind};
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot};
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -53,13 +52,13 @@ pub const MAX_LIST: usize = 10_000;
 pub const QUEUE_CAPACITY: usize = 4096;
 /// Requests handled at once; more wait.
 pub const MAX_CONCURRENT_REQUESTS: usize = 512;
-/// Open connections at once; more wait to be accepted.
-pub const MAX_CONNECTIONS: usize = 1024;
 /// A request taking longer is answered 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// A connection that has not sent a whole request head (request line and headers) this long
 /// after it started one is closed: a client dribbling header bytes (slowloris) cannot hold a
-/// connection slot for ever. Bodies are bounded by [`REQUEST_TIMEOUT`].
+/// connection slot for ever. Bodies are bounded by [`REQUEST_TIMEOUT`]; a connection that has
+/// sent no complete request at all is closed sooner by admission control
+/// ([`crate::admission::AdmissionConfig::first_request_timeout`]).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Idle reader connections kept open.
 const MAX_IDLE_READERS: usize = 16;
@@ -76,6 +75,9 @@ pub enum StartError {
     /// The ledger could not be opened.
     #[error("ledger: {0}")]
     Store(#[from] StoreError),
+    /// Another node is the ledger's writer (or the directory is not writable).
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 struct ReadPool {
@@ -168,6 +170,8 @@ pub fn start(dir: &Path) -> Result<Started, StartError> {
 pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartError> {
     let data = datadir::open(dir)?;
     let ledger = data.ledger();
+    // Before the first write: a second writer must never touch the ledger.
+    let lock = crate::lock::LedgerLock::acquire(dir)?;
     let conn = store::open_writer(&ledger)?;
     let summary = verify_ledger(&conn, &data.params, Depth::Structure)?;
     tracing::info!(
@@ -196,7 +200,11 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     let seq = Sequencer::new(conn, shared.clone());
     let sequencer = std::thread::Builder::new()
         .name("sequencer".into())
-        .spawn(move || seq.run(rx))
+        .spawn(move || {
+            // The writer holds the lock until its last commit, not just while it is served.
+            let _lock = lock;
+            seq.run(rx)
+        })
         .map_err(|e| {
             StartError::DataDir(DataDirError::Io {
                 path: ledger.clone(),
@@ -466,93 +474,6 @@ pub fn app(state: AppState) -> Router {
         .layer(ConcurrencyLimitLayer::new(MAX_CONCURRENT_REQUESTS))
         .layer(middleware::from_fn(json_errors))
         .layer(TraceLayer::new_for_http())
-}
-
-// ---------------------------------------------------------------- listener with a connection cap
-
-/// A TCP listener that holds at most [`MAX_CONNECTIONS`] connections open at once.
-pub struct LimitedListener {
-    inner: tokio::net::TcpListener,
-    slots: Arc<Semaphore>,
-}
-
-impl LimitedListener {
-    /// Wraps a bound listener.
-    pub fn new(inner: tokio::net::TcpListener, max: usize) -> Self {
-        LimitedListener {
-            inner,
-            slots: Arc::new(Semaphore::new(max)),
-        }
-    }
-}
-
-/// A connection holding one of the listener's slots until it closes.
-pub struct LimitedStream {
-    stream: tokio::net::TcpStream,
-    _slot: tokio::sync::OwnedSemaphorePermit,
-}
-
-impl tokio::io::AsyncRead for LimitedStream {
-    fn poll_read(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &mut tokio::io::ReadBuf<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl tokio::io::AsyncWrite for LimitedStream {
-    fn poll_write(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-        buf: &[u8],
-    ) -> std::task::Poll<std::io::Result<usize>> {
-        std::pin::Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-    fn poll_flush(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_flush(cx)
-    }
-    fn poll_shutdown(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<std::io::Result<()>> {
-        std::pin::Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-}
-
-impl axum::serve::Listener for LimitedListener {
-    type Io = LimitedStream;
-    type Addr = SocketAddr;
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let Ok(slot) = self.slots.clone().acquire_owned().await else {
-                continue;
-            };
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    let _ = stream.set_nodelay(true);
-                    return (
-                        LimitedStream {
-                            stream,
-                            _slot: slot,
-                        },
-                        addr,
-                    );
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-            }
-        }
-    }
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
 }
 
 // ---------------------------------------------------------------- handlers
@@ -1147,25 +1068,41 @@ async fn audit_log(
 )]
 pub struct ApiDoc;
 
-/// Serves `app` on `listener` until `shutdown` resolves, then waits for open requests to finish.
-///
-/// Not `axum::serve`: it gives hyper no timer, so hyper's header read timeout is off and a
-/// client sending its headers one byte at a time keeps its connection (and one of the
-/// [`MAX_CONNECTIONS`] slots) for ever. Here every HTTP/1 connection has
-/// [`HEADER_READ_TIMEOUT`].
+/// Serves `app` on `listener` until `shutdown` resolves, then waits for open requests to finish,
+/// with the default [`AdmissionConfig`](crate::admission::AdmissionConfig).
 pub async fn serve(
     state: AppState,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use axum::serve::Listener;
+    let admission = crate::admission::Admission::new(Default::default())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    serve_with(state, listener, admission, shutdown).await
+}
+
+/// [`serve`] under the given admission limits (see [`crate::admission`]).
+///
+/// Not `axum::serve`: it gives hyper no timer (so no header read timeout), stops accepting when
+/// its connection table is full (so honest clients wait in the kernel's backlog behind a flood)
+/// and knows nothing of client addresses. Here every connection is admitted or closed at once
+/// by its address, is closed if it has not sent a complete request in time, and its requests
+/// carry the client address for the rate limit.
+pub async fn serve_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    admission: Arc<crate::admission::Admission>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use crate::admission::ClientAddr;
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
     use tower::ServiceExt;
 
-    let mut listener = LimitedListener::new(listener, MAX_CONNECTIONS);
-    let router = app(state);
+    let router = app(state).layer(middleware::from_fn_with_state(
+        admission.clone(),
+        crate::admission::admit,
+    ));
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -1173,28 +1110,65 @@ pub async fn serve(
         .header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let sweeper = {
+        let admission = admission.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                admission.forget_idle_clients();
+            }
+        })
+    };
     tokio::pin!(shutdown);
     loop {
-        let (io, _addr) = tokio::select! {
+        let accepted = tokio::select! {
             conn = listener.accept() => conn,
             () = &mut shutdown => break,
         };
-        let service =
-            router
-                .clone()
-                .map_request(|req: axum::http::Request<hyper::body::Incoming>| {
-                    req.map(axum::body::Body::new)
-                });
+        let (stream, peer) = match accepted {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: back off rather than spin.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Some(slot) = admission.admit_connection(peer.ip()) else {
+            tracing::debug!(%peer, "connection refused: connection cap reached");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let activity = slot.activity();
+        let client = ClientAddr(peer.ip());
+        let router = router.clone();
+        let service = tower::service_fn(move |req: axum::http::Request<hyper::body::Incoming>| {
+            let mark = activity.begin();
+            let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut().insert(client);
+            let router = router.clone();
+            async move {
+                let response = router.oneshot(req).await;
+                drop(mark);
+                response
+            }
+        });
         let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service))
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
             .into_owned();
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "connection ended with an error");
+            tokio::select! {
+                r = conn => if let Err(e) = r {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                },
+                () = slot.expired() => tracing::debug!(%peer, "connection closed: no request in time"),
             }
+            drop(slot);
         });
     }
+    sweeper.abort();
     drop(listener);
     graceful.shutdown().await;
     Ok(())

@@ -125,6 +125,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(SCHEMA_V2_OFFLINE),
     M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
     M::up(crate::proposals::SCHEMA),
+    M::up(crate::opseq::SCHEMA),
 ];
 
 /// The schema migrations, applied in order on open.

@@ -17,7 +17,8 @@ use crate::transcript::TranscriptProtocol;
 use crate::tx::{IssuerSignature, Transaction, TxKind};
 
 /// Domain label of operator request signatures.
-pub const OPERATOR_DOMAIN: &[u8] = b"dfc/operator/v1";
+/// `v2`: the signed bytes include the request's sequence number.
+pub const OPERATOR_DOMAIN: &[u8] = b"dfc/operator/v2";
 /// Domain label of wallet registration signatures.
 pub const REGISTER_DOMAIN: &[u8] = b"dfc/register/v1";
 /// Domain label of checkpoints.
@@ -336,7 +337,11 @@ impl OperatorAction {
     }
 }
 
-/// A signed operator request: the action, who asks, when, and a nonce against replay.
+/// Largest operator sequence number: the node stores it as a SQLite integer.
+pub const MAX_OPERATOR_SEQUENCE: u64 = u64::MAX >> 1;
+
+/// A signed operator request: the action, who asks, when, a nonce against replay, and a sequence
+/// number against reordering.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorRequest {
@@ -346,6 +351,12 @@ pub struct OperatorRequest {
     pub time_ms: u64,
     /// Random nonce; the node refuses a nonce it has seen.
     pub nonce: Hash32,
+    /// Strictly increasing per operator: the node refuses a request whose sequence is not above
+    /// the last one it accepted from this operator, so a request held back on the way cannot
+    /// overtake (undo) a later decision. At most [`MAX_OPERATOR_SEQUENCE`]. Clients use the
+    /// time in microseconds, bumped past their own previous value (see `Operator::request` in
+    /// the node crate).
+    pub sequence: u64,
     /// What to do.
     pub action: OperatorAction,
     /// Operator signature over [`OperatorRequest::signing_hash`].
@@ -359,6 +370,7 @@ impl OperatorRequest {
         operator: u8,
         time_ms: u64,
         nonce: &Hash32,
+        sequence: u64,
         action: &OperatorAction,
     ) -> Hash32 {
         let mut t = Transcript::new(OPERATOR_DOMAIN);
@@ -366,6 +378,7 @@ impl OperatorRequest {
         t.append_message(b"operator", &[operator]);
         t.append_u64_le(b"time_ms", time_ms);
         t.append_message(b"nonce", &nonce.0);
+        t.append_u64_le(b"sequence", sequence);
         action.append(&mut t);
         Hash32(t.challenge_bytes32(b"request"))
     }
@@ -376,13 +389,15 @@ impl OperatorRequest {
         key: &SigningKey,
         time_ms: u64,
         nonce: Hash32,
+        sequence: u64,
         action: OperatorAction,
     ) -> Self {
-        let h = Self::signing_hash(network, operator, time_ms, &nonce, &action);
+        let h = Self::signing_hash(network, operator, time_ms, &nonce, sequence, &action);
         OperatorRequest {
             operator,
             time_ms,
             nonce,
+            sequence,
             action,
             signature: key.sign(&h.0),
         }
@@ -394,6 +409,7 @@ impl OperatorRequest {
             self.operator,
             self.time_ms,
             &self.nonce,
+            self.sequence,
             &self.action,
         );
         key.verify(&h.0, &self.signature)

@@ -135,7 +135,12 @@ async fn racing_clients_get_exactly_one_outcome_each() {
                     committed += 1;
                 }
             }
-            Err(e) => assert_eq!(e.code(), Some("proposal_not_pending"), "{e}"),
+            // An operator's approval signed before another of its own that got there first is
+            // refused for its sequence number; either way it changes nothing.
+            Err(e) => assert!(
+                matches!(e.code(), Some("proposal_not_pending" | "stale_sequence")),
+                "{e}"
+            ),
         }
     }
     assert_eq!(committed, 1, "exactly one approval commits the issuance");

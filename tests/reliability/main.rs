@@ -9,6 +9,7 @@
 mod concurrency;
 mod crash;
 mod faults;
+mod hardening;
 mod hostile;
 mod model;
 mod tamper;
