@@ -33,8 +33,9 @@ pub enum CliError {
 }
 
 /// A proposal as JSON: its wire fields unchanged, plus `amount_text` (the amount formatted in the
-/// network's currency, here and on each output), `created` and `expires` (UTC), so a script or a
-/// person reading `"amount": 1000` is not left to guess that it means 10.00.
+/// network's currency), `output_amounts_text` (each output's, in output order; null when
+/// hidden), `created` and `expires` (UTC), so a script or a person reading `"amount": 1000` is not
+/// left to guess that it means 10.00.
 pub fn proposal_json(p: &Proposal, params: &NetworkParams) -> Value {
     let mut v = serde_json::to_value(p).unwrap_or(Value::Null);
     if let Some(obj) = v.as_object_mut() {
@@ -43,13 +44,14 @@ pub fn proposal_json(p: &Proposal, params: &NetworkParams) -> Value {
         if p.expires_ms > 0 {
             obj.insert("expires".into(), json!(utc_text(p.expires_ms)));
         }
-        if let Some(outputs) = obj.get_mut("outputs").and_then(Value::as_array_mut) {
-            for (out, o) in outputs.iter_mut().zip(&p.outputs) {
-                if let (Some(map), Some(a)) = (out.as_object_mut(), o.amount) {
-                    map.insert("amount_text".into(), json!(params.format(a)));
-                }
-            }
-        }
+        // Beside `outputs`, not inside: `ProposalOutput` refuses unknown fields, and scripts
+        // read this JSON back into the wire types.
+        let texts: Vec<Option<String>> = p
+            .outputs
+            .iter()
+            .map(|o| o.amount.map(|a| params.format(a)))
+            .collect();
+        obj.insert("output_amounts_text".into(), json!(texts));
     }
     v
 }

@@ -36,7 +36,12 @@ pub fn run(ops: &Bank, alice: &WalletCli) -> Result<()> {
     let p = &proposed["proposal"];
     ensure!(p["amount"] == 100_000, "{p}");
     ensure!(p["amount_text"] == "1000.00 DFC", "{p}");
-    ensure!(p["outputs"][0]["amount_text"] == "1000.00 DFC", "{p}");
+    ensure!(p["output_amounts_text"][0] == "1000.00 DFC", "{p}");
+    let back: dfc_core::api::OperatorResponse = serde_json::from_value(proposed.clone())?;
+    ensure!(
+        back.proposal.is_some(),
+        "the JSON still reads as the wire type"
+    );
     ensure!(
         p["expires"].as_str().is_some_and(|e| e.ends_with(" UTC")),
         "{p}"
