@@ -56,6 +56,18 @@ impl ClientError {
     }
 }
 
+/// The base URL of a node as typed by a user: without a scheme (`127.0.0.1:7400`, as `serve`
+/// prints its listen address) it is plain `http://`, which a node on loopback speaks; otherwise
+/// reqwest would refuse it with a bare "builder error". No trailing slash.
+pub fn base_url_of(text: &str) -> String {
+    let text = text.trim().trim_end_matches('/');
+    if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("http://{text}")
+    }
+}
+
 /// A client of one node.
 #[derive(Clone, Debug)]
 pub struct BankClient {
@@ -64,7 +76,8 @@ pub struct BankClient {
 }
 
 impl BankClient {
-    /// A client of the node at `base_url` (e.g. `http://127.0.0.1:7400`), with a 30 s timeout.
+    /// A client of the node at `base_url` (e.g. `http://127.0.0.1:7400`, or `127.0.0.1:7400`,
+    /// taken as plain HTTP), with a 30 s timeout.
     pub fn new(base_url: &str) -> Self {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -72,7 +85,7 @@ impl BankClient {
             .build()
             .unwrap_or_default();
         BankClient {
-            base: base_url.trim_end_matches('/').to_string(),
+            base: base_url_of(base_url),
             http,
         }
     }
@@ -89,12 +102,12 @@ impl BankClient {
     ) -> Result<T, ClientError> {
         let resp = resp.map_err(|e| ClientError::Unreachable {
             url: url.to_string(),
-            reason: e.to_string(),
+            reason: dfc_core::error::error_line(&e),
         })?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {
             url: url.to_string(),
-            reason: e.to_string(),
+            reason: dfc_core::error::error_line(&e),
         })?;
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()));
@@ -240,5 +253,21 @@ impl BankClient {
     /// `GET /v1/audit-log?from=SEQ`: the operator audit log.
     pub async fn audit_log(&self, from_seq: u64) -> Result<Vec<AuditEntry>, ClientError> {
         self.get(&format!("/v1/audit-log?from={from_seq}")).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_without_scheme_is_http() {
+        assert_eq!(base_url_of("127.0.0.1:7400"), "http://127.0.0.1:7400");
+        assert_eq!(base_url_of(" localhost:7400/ "), "http://localhost:7400");
+        assert_eq!(
+            base_url_of("http://127.0.0.1:7400/"),
+            "http://127.0.0.1:7400"
+        );
+        assert_eq!(base_url_of("https://bank.example"), "https://bank.example");
     }
 }

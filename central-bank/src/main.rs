@@ -14,6 +14,9 @@ use dfc_core::api::{OperatorAction, OperatorResponse};
 use dfc_core::{Address, Amount, Hash32, NetworkParams, PublicKey, TxKind};
 use serde::Serialize;
 
+mod cli_out;
+use cli_out::CliError;
+
 #[derive(Parser)]
 #[command(
     name = "dfc-bank",
@@ -317,10 +320,15 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    // `--json` belongs to each subcommand; any of them asks for errors as JSON too.
+    let json = std::env::args().any(|a| a == "--json");
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            if json {
+                println!("{}", cli_out::error_json(&e));
+            }
+            eprintln!("error: {}", dfc_core::error::error_line(e.as_ref()));
             ExitCode::FAILURE
         }
     }
@@ -565,7 +573,7 @@ fn parse_wallet(text: &str) -> Result<PublicKey> {
 
 fn show_response(r: &OperatorResponse, params: &NetworkParams, json: bool) -> Result<()> {
     if json {
-        return print_json(r);
+        return print_json(&cli_out::response_json(r, params));
     }
     println!("{}", r.message);
     if let Some(p) = &r.proposal {
@@ -615,6 +623,10 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Proposals(_) => {
             let list = client.proposals().await?;
             if json {
+                let list: Vec<_> = list
+                    .iter()
+                    .map(|p| cli_out::proposal_json(p, &params))
+                    .collect();
                 return print_json(&list);
             }
             for p in &list {
@@ -740,7 +752,7 @@ fn print_proposal(p: &dfc_core::api::Proposal, params: &NetworkParams) {
         if p.expires_ms == 0 {
             String::new()
         } else {
-            format!(", expires at {} ms", p.expires_ms)
+            format!(", expires {}", dfc_core::time::utc_text(p.expires_ms))
         }
     );
     for o in &p.outputs {
@@ -784,6 +796,17 @@ async fn approve(
     if detail.tx.id() != txid {
         bail!("the node returned a transaction whose id is not {txid}");
     }
+    // A pending proposal this operator already signed: a second approval would count for
+    // nothing. (Other states are the node's to refuse, with its own code.)
+    if detail.proposal.state == "pending" && detail.proposal.approvals.contains(&operator.index) {
+        return Err(CliError::AlreadyApproved {
+            operator: operator.index,
+            txid: txid.to_hex(),
+            approvals: detail.proposal.approvals.len(),
+            threshold: detail.proposal.threshold,
+        }
+        .into());
+    }
     if !json {
         println!("approving:");
         print_proposal(&detail.proposal, params);
@@ -798,7 +821,7 @@ async fn approve(
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            bail!("not approved: nothing was signed");
+            return Err(CliError::NotConfirmed.into());
         }
     }
     let r = client.operator(&operator.approve(params, &txid)).await?;

@@ -155,8 +155,9 @@ pub fn check_approvable(p: &Proposal) -> Result<(), ApiErr> {
         return Err(ApiErr::conflict(
             "proposal_expired",
             format!(
-                "proposal {} expired at {} ms (unix time) and can no longer be approved; propose it again",
-                p.txid, p.expires_ms
+                "proposal {} expired at {} and can no longer be approved; propose it again",
+                p.txid,
+                dfc_core::time::utc_text(p.expires_ms)
             ),
         ));
     }

@@ -39,6 +39,17 @@ impl fmt::Display for Address {
     }
 }
 
+/// The most specific message in an error's chain. `bech32` errors display only their outer
+/// layer ("parse failed"), which tells a user nothing; the innermost cause says what is wrong
+/// ("invalid checksum", "invalid character").
+fn innermost_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}
+
 impl FromStr for Address {
     type Err = DecodeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
@@ -58,7 +69,8 @@ impl FromStr for Address {
         let checked =
             bech32::primitives::decode::CheckedHrpstring::new::<Bech32m>(s).map_err(|e| {
                 text_err(format!(
-                    "not a valid address (bad checksum or characters): {e}"
+                    "not valid ({}); check that it was copied in full",
+                    innermost_cause(&e)
                 ))
             })?;
         if checked.hrp().as_str() != HRP {
@@ -114,5 +126,16 @@ mod tests {
             typo.parse::<Address>(),
             Err(DecodeError::Text { .. })
         ));
+        // The message names the field once and says what is wrong, not bech32's "parse failed".
+        for bad in [typo.as_str(), "dfc1qqqq", "hello"] {
+            let message = bad
+                .parse::<Address>()
+                .map(|_| ())
+                .expect_err("a bad address is refused")
+                .to_string();
+            assert!(message.starts_with("address: not valid ("), "{message}");
+            assert_eq!(message.matches("address").count(), 1, "{message}");
+            assert!(!message.contains("parse failed"), "{message}");
+        }
     }
 }

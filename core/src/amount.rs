@@ -57,19 +57,31 @@ impl Amount {
             .try_fold(Amount::ZERO, |acc, a| acc.checked_add(a))
     }
 
-    /// Parses a decimal string such as `"12.50"` with at most `decimals` fractional digits.
+    /// Parses a decimal string such as `"12.50"` or `"1,000.00"` with at most `decimals`
+    /// fractional digits.
+    ///
+    /// This is the one parser for amounts typed by people (CLIs, terminal apps), so the rule lives
+    /// here: the whole part may group its digits by thousands with commas (`1,000`, `12,345,678`),
+    /// but only in well-formed groups of three, so text that a reader elsewhere would take for a
+    /// decimal comma (`1,00`, `12,5`) is refused rather than guessed at.
     ///
     /// ```
     /// use dfc_core::Amount;
     /// assert_eq!(Amount::parse("12.5", 2).unwrap().units(), 1250);
+    /// assert_eq!(Amount::parse("1,000.00", 2).unwrap().units(), 100_000);
     /// assert!(Amount::parse("12.505", 2).is_err());
+    /// assert!(Amount::parse("1,00", 2).is_err());
     /// ```
     pub fn parse(text: &str, decimals: u8) -> Result<Amount, AmountError> {
         let text = text.trim();
-        let (whole, frac) = match text.split_once('.') {
+        let (grouped, frac) = match text.split_once('.') {
             Some((w, f)) => (w, f),
             None => (text, ""),
         };
+        let whole = ungroup_thousands(grouped).ok_or_else(|| AmountError::Malformed {
+            text: text.to_string(),
+        })?;
+        let whole = whole.as_str();
         let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if whole.is_empty()
             || !digits_ok(whole)
@@ -119,6 +131,27 @@ impl Amount {
             width = usize::from(decimals.min(18))
         )
     }
+}
+
+/// The whole part of an amount with its thousands separators removed, or `None` when commas are
+/// present but do not group the digits in threes after a first group of one to three digits.
+fn ungroup_thousands(whole: &str) -> Option<String> {
+    if !whole.contains(',') {
+        return Some(whole.to_string());
+    }
+    let mut groups = whole.split(',');
+    let first = groups.next()?;
+    if first.is_empty() || first.len() > 3 {
+        return None;
+    }
+    let mut out = first.to_string();
+    for group in groups {
+        if group.len() != 3 {
+            return None;
+        }
+        out.push_str(group);
+    }
+    Some(out)
 }
 
 impl TryFrom<u64> for Amount {
@@ -173,6 +206,35 @@ mod tests {
             Amount::parse("99999999999999999999", 2),
             Err(AmountError::Overflow)
         ));
+    }
+
+    #[test]
+    fn parse_accepts_thousands_separators() {
+        let units = |t: &str| Amount::parse(t, 2).map(Amount::units);
+        assert_eq!(units("1,000.00"), Ok(100_000));
+        assert_eq!(units("1,000"), Ok(100_000));
+        assert_eq!(units("12,345,678.9"), Ok(1_234_567_890));
+        assert_eq!(units("999,999"), Ok(99_999_900));
+        assert_eq!(units(" 1,000.50 "), Ok(100_050));
+        // Ambiguous or misplaced separators are refused, never guessed at.
+        for bad in [
+            "1,00",
+            "12,5",
+            "1,0000",
+            ",100",
+            "1,",
+            "1,,000",
+            "1000,000",
+            "1,000,00",
+            "1.000,00",
+            "1,000.0,0",
+            "1, 000",
+        ] {
+            assert!(
+                matches!(Amount::parse(bad, 2), Err(AmountError::Malformed { .. })),
+                "{bad} must be refused"
+            );
+        }
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub enum AmountError {
     #[error("amount underflow: the result would be negative")]
     Underflow,
     /// The text is not a plain decimal number.
-    #[error("'{text}' is not an amount: use digits with an optional decimal point, e.g. 12.50")]
+    #[error("'{text}' is not an amount: use digits with an optional decimal point, e.g. 12.50 or 1,000.00")]
     Malformed {
         /// The text given.
         text: String,
@@ -539,4 +539,54 @@ pub enum AuditError {
         /// Why.
         source: TxError,
     },
+}
+
+/// One line for an error and its causes, each cause shown once.
+///
+/// Many errors already include their source in their own message (`"{path}: {source}"`) and also
+/// expose it as their `source()`, so printing the chain naively repeats it ("No such file or
+/// directory (os error 2): No such file or directory (os error 2)"). A cause whose text the line
+/// already contains is skipped. The binaries print errors through this.
+pub fn error_line(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut line = error.to_string();
+    let mut cause = error.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        cause = c.source();
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Error)]
+    #[error("{path}: {source}")]
+    struct FileError {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[derive(Debug, Error)]
+    #[error("cannot open the wallet")]
+    struct Outer(#[source] FileError);
+
+    #[test]
+    fn error_line_shows_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = Outer(FileError {
+            path: "w/key".into(),
+            source: io,
+        });
+        assert_eq!(
+            error_line(&e),
+            "cannot open the wallet: w/key: No such file or directory"
+        );
+    }
 }

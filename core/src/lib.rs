@@ -30,6 +30,7 @@ pub mod params;
 pub mod proposal;
 pub mod range;
 pub mod supply;
+pub mod time;
 pub mod transcript;
 pub mod tx;
 pub mod validate;

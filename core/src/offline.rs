@@ -429,7 +429,7 @@ pub enum OfflineError {
     #[error("the purse certificate is not signed by the central bank's node key")]
     BadCertificate,
     /// The certificate expired.
-    #[error("the purse certificate expired at {expires_ms} ms (now {now_ms} ms)")]
+    #[error("the purse certificate expired at {} (now {})", crate::time::utc_text(*expires_ms), crate::time::utc_text(*now_ms))]
     CertificateExpired {
         /// Expiry.
         expires_ms: u64,
@@ -441,7 +441,7 @@ pub enum OfflineError {
     BadCheckpoint,
     /// The packet was built on a checkpoint the node signed after the certificate had expired:
     /// it was made with an expired certificate, so no payee could have accepted it in time.
-    #[error("the packet's checkpoint was signed at {checkpoint_ms} ms, after its purse certificate expired at {expires_ms} ms")]
+    #[error("the packet's checkpoint was signed at {}, after its purse certificate expired at {}", crate::time::utc_text(*checkpoint_ms), crate::time::utc_text(*expires_ms))]
     CheckpointAfterExpiry {
         /// The checkpoint's time.
         checkpoint_ms: u64,

@@ -202,7 +202,14 @@ fn console_and_wallet_in_a_real_terminal() -> Result<()> {
     tracing::info!("--- operator 0 proposes an issuance of 150.00 to alice");
     console.key("2")?;
     console.key("n")?;
-    console.type_text("150.00")?;
+    // Readline keys in a real terminal: Ctrl-U clears "999", Ctrl-A goes back to put the 1 first.
+    console.type_text("999")?;
+    console.key("C-u")?;
+    console.type_text("50.00")?;
+    console.key("C-a")?;
+    console.type_text("1")?;
+    // The cursor (▏) sits after the 1 just typed.
+    console.wait_text("Amount DFC: 1▏50.00")?;
     console.key("Enter")?;
     console.type_text(&alice_addr)?;
     console.key("Enter")?;

@@ -38,14 +38,29 @@ impl Bank {
     }
 
     /// Runs an operator command as sandbox operator `op` and returns its JSON.
-    fn operator(&self, op: usize, args: &[&str]) -> Result<Value> {
-        let data = self.data.to_str().context("test paths are UTF-8")?;
-        let url = self.url();
-        let op = op.to_string();
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--data", data, "--operator", &op, "--bank", &url, "--json"]);
+    pub fn operator(&self, op: usize, args: &[&str]) -> Result<Value> {
+        let all = self.operator_args(op, args)?;
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
         let out = dfc_bank_ok(&all);
         serde_json::from_str(&out).with_context(|| format!("dfc-bank {args:?} printed {out}"))
+    }
+
+    /// Runs an operator command as sandbox operator `op` that may fail; returns what it did.
+    pub fn operator_raw(&self, op: usize, args: &[&str]) -> Result<std::process::Output> {
+        let all = self.operator_args(op, args)?;
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        Ok(dfc_tests::dfc_bank(&all))
+    }
+
+    fn operator_args(&self, op: usize, args: &[&str]) -> Result<Vec<String>> {
+        let data = self.data.to_str().context("test paths are UTF-8")?;
+        let mut all: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let op = op.to_string();
+        let url = self.url();
+        for a in ["--data", data, "--operator", &op, "--bank", &url, "--json"] {
+            all.push(a.to_string());
+        }
+        Ok(all)
     }
 
     /// Issues `amount` to `to`: proposed by operator 0, approved by operator 1 (2 of 3).

@@ -151,6 +151,7 @@ impl WalletCli {
         // wallet's state.
         if let Some(b) = balance.as_object_mut() {
             b.remove("synced_height");
+            b.remove("at_height");
         }
         Ok(Snapshot {
             balance,

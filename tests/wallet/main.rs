@@ -6,6 +6,7 @@
 
 mod bank;
 mod cli;
+mod newcomer;
 
 use anyhow::{ensure, Context, Result};
 use bank::Bank;
@@ -297,6 +298,7 @@ fn wallet_end_to_end() -> Result<()> {
         supply.supply.units()
     );
     ensure!(supply.invariant_ok, "node invariant holds");
+    newcomer::run(&ops, &alice)?;
     let audit = ops.audit()?;
     tracing::info!(%audit, "dfc-bank audit passed");
     Ok(())

@@ -23,5 +23,7 @@ pub mod app;
 pub mod console;
 #[cfg(test)]
 pub mod fixtures;
+pub mod help;
+pub mod textfield;
 pub mod ui;
 pub mod wallet;

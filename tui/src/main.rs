@@ -112,7 +112,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", dfc_core::error::error_line(e.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -8,6 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Tabs, Wrap};
 use ratatui::Frame;
 
+use crate::textfield::EditKey;
+
 /// Longest text a form field accepts, in characters (an address is about 115).
 pub const MAX_INPUT_CHARS: usize = 200;
 
@@ -70,48 +72,91 @@ impl Notice {
     }
 }
 
-/// A single-line text input.
+/// How long a success message stays on the notice line.
+pub const NOTICE_OK_MS: u64 = 5_000;
+/// How long an error (red ✗) stays: longer, as it needs reading, but it does not stay forever
+/// over a screen that has moved on.
+pub const NOTICE_ERR_MS: u64 = 8_000;
+
+/// Clears the notice line's message once it has been shown for [`NOTICE_OK_MS`] or
+/// [`NOTICE_ERR_MS`]. The apps set their notice in many places; this watches it from the tick
+/// instead, so none of them has to remember to time it.
+#[derive(Clone, Debug, Default)]
+pub struct NoticeTimer {
+    shown: Option<Notice>,
+    since_ms: u64,
+}
+
+impl NoticeTimer {
+    /// Called on every tick with the app's notice: starts timing a new message, clears an old one.
+    pub fn expire(&mut self, notice: &mut Option<Notice>, now_ms: u64) {
+        if *notice != self.shown {
+            self.shown = notice.clone();
+            self.since_ms = now_ms;
+            return;
+        }
+        let Some(n) = notice else {
+            return;
+        };
+        let ttl = if n.ok { NOTICE_OK_MS } else { NOTICE_ERR_MS };
+        if now_ms.saturating_sub(self.since_ms) >= ttl {
+            *notice = None;
+            self.shown = None;
+        }
+    }
+}
+
+/// A single-line text input with a cursor.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Input {
     /// The text typed so far.
     pub text: String,
+    /// Characters after the cursor (0: at the end). Counted from the end so that code which sets
+    /// `text` directly (a pre-filled address) leaves the cursor at the end.
+    back: usize,
 }
 
 impl Input {
-    /// Appends a character, up to [`MAX_INPUT_CHARS`].
+    /// Appends a character at the cursor, up to [`MAX_INPUT_CHARS`].
     pub fn push(&mut self, c: char) {
         self.push_up_to(c, MAX_INPUT_CHARS);
     }
-    /// Appends a character, up to `max` characters (fields that take pasted text).
+    /// Inserts a character at the cursor, up to `max` characters (fields that take pasted text).
     pub fn push_up_to(&mut self, c: char, max: usize) {
-        if self.text.chars().count() < max && !c.is_control() {
-            self.text.push(c);
-        }
+        self.edit(EditKey::Insert(c), max);
     }
-    /// Removes the last character.
+    /// Removes the character before the cursor.
     pub fn pop(&mut self) {
-        self.text.pop();
+        self.edit(EditKey::Backspace, MAX_INPUT_CHARS);
+    }
+    /// Applies a readline-style edit, inserting up to `max` characters.
+    pub fn edit(&mut self, op: EditKey, max: usize) {
+        self.back = crate::textfield::apply(&mut self.text, self.back, op, max);
     }
     /// Empties the field.
     pub fn clear(&mut self) {
         self.text.clear();
+        self.back = 0;
     }
-    /// The field as a line `label: text` fitting `width` columns: a long value shows its end
-    /// (where the cursor is) after an ellipsis.
+    /// The cursor's position in characters from the start.
+    pub fn cursor(&self) -> usize {
+        let len = self.text.chars().count();
+        len - self.back.min(len)
+    }
+    /// The field as a line `label: text` fitting `width` columns, with the cursor `▏` where
+    /// typing goes when focused: a long value shows the part around the cursor, cut with `…`.
     pub fn line(&self, label: &str, focused: bool, width: u16) -> Line<'static> {
         let label = format!("{label:>12}: ");
         let room = usize::from(width)
             .saturating_sub(label.chars().count())
             .saturating_sub(1);
         let chars: Vec<char> = self.text.chars().collect();
-        let shown: String = if chars.len() > room {
-            let tail = room.saturating_sub(1);
-            let start = chars.len() - tail;
-            std::iter::once('…')
-                .chain(chars[start..].iter().copied())
-                .collect()
+        let at = if focused { self.cursor() } else { chars.len() };
+        let (before, after) = visible_around(&chars, at, room);
+        let text_style = if focused {
+            Style::new().fg(Color::Cyan)
         } else {
-            self.text.clone()
+            Style::new()
         };
         let mut spans = vec![
             Span::styled(
@@ -122,20 +167,46 @@ impl Input {
                     Style::new()
                 },
             ),
-            Span::styled(
-                shown,
-                if focused {
-                    Style::new().fg(Color::Cyan)
-                } else {
-                    Style::new()
-                },
-            ),
+            Span::styled(before, text_style),
         ];
         if focused {
             spans.push(Span::styled("▏", Style::new().fg(Color::Cyan)));
         }
+        if !after.is_empty() {
+            spans.push(Span::styled(after, text_style));
+        }
         Line::from(spans)
     }
+}
+
+/// The text before and after the cursor at `at` that fits `room` columns: the whole text when it
+/// fits; otherwise a window ending at the cursor (or at the end, cut after the cursor), with `…`
+/// marking each side that is cut.
+fn visible_around(chars: &[char], at: usize, room: usize) -> (String, String) {
+    if chars.len() <= room {
+        let before = chars[..at].iter().collect();
+        let after = chars[at..].iter().collect();
+        return (before, after);
+    }
+    // Show up to the cursor (after a `…` when its start is cut), then what still fits after it.
+    let start = at.saturating_sub(room.saturating_sub(1));
+    let shown: String = chars[start..at].iter().collect();
+    let (before, used) = if start > 0 {
+        (format!("…{shown}"), at - start + 1)
+    } else {
+        (shown, at)
+    };
+    let left = room.saturating_sub(used);
+    let mut after: String = String::new();
+    if at < chars.len() && left > 1 {
+        let end = (at + left).min(chars.len());
+        after = chars[at..end].iter().collect();
+        if end < chars.len() {
+            after.pop();
+            after.push('…');
+        }
+    }
+    (before, after)
 }
 
 /// The tab bar: titles, the selected one highlighted, and `right` (e.g. the network name) at the
@@ -152,8 +223,27 @@ pub fn tab_bar(frame: &mut Frame, area: Rect, titles: &[&str], selected: usize, 
     } else {
         [area, Rect::default()]
     };
-    let tabs = Tabs::new(titles.iter().map(|t| Line::from(*t)))
-        .select(selected)
+    // On a narrow screen, drop tabs from the left (marked `…`) so the selected one stays in view.
+    let width = |ts: &[&str]| ts.iter().map(|t| t.chars().count() + 3).sum::<usize>() + 1;
+    let selected = selected.min(titles.len().saturating_sub(1));
+    let mut first = 0;
+    while first < selected && width(&titles[first..=selected]) + 1 > usize::from(tabs_area.width) {
+        first += 1;
+    }
+    let shown: Vec<Line> = titles
+        .iter()
+        .enumerate()
+        .skip(first)
+        .map(|(i, t)| {
+            if i == first && first > 0 {
+                Line::from(format!("…{t}"))
+            } else {
+                Line::from(*t)
+            }
+        })
+        .collect();
+    let tabs = Tabs::new(shown)
+        .select(selected - first)
         .divider("│")
         .padding(" ", " ")
         .highlight_style(Style::new().fg(Color::Black).bg(Color::Cyan).bold());
@@ -333,27 +423,12 @@ pub fn hms(ms: u64) -> String {
 /// `YYYY-MM-DD HH:MM` (UTC) of a time in ms since the Unix epoch.
 pub fn date_time(ms: u64) -> String {
     let secs = ms / 1000;
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = dfc_core::time::civil_from_days(secs / 86_400);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}",
         (secs / 3600) % 24,
         (secs / 60) % 60
     )
-}
-
-/// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 /// A QR code of `data` as lines of unicode half blocks (two modules per character row), dark
@@ -434,6 +509,25 @@ mod tests {
     }
 
     #[test]
+    fn notices_expire() {
+        let mut timer = NoticeTimer::default();
+        let mut notice = Some(Notice::err("amount: bad"));
+        timer.expire(&mut notice, 1_000);
+        timer.expire(&mut notice, 1_000 + NOTICE_ERR_MS - 1);
+        assert!(notice.is_some(), "still shown just before its time");
+        timer.expire(&mut notice, 1_000 + NOTICE_ERR_MS);
+        assert_eq!(notice, None, "a red message clears");
+        // A new message starts its own time.
+        notice = Some(Notice::ok("done"));
+        timer.expire(&mut notice, 50_000);
+        timer.expire(&mut notice, 50_000 + NOTICE_OK_MS - 1);
+        assert!(notice.is_some());
+        notice = Some(Notice::err("other"));
+        timer.expire(&mut notice, 50_000 + NOTICE_OK_MS);
+        assert!(notice.is_some(), "replaced: timed from now");
+    }
+
+    #[test]
     fn input_shows_the_end_of_long_text() {
         let mut i = Input::default();
         for c in "abcdefghijklmnopqrstuvwxyz".chars() {
@@ -441,6 +535,12 @@ mod tests {
         }
         let line = i.line("to", false, 24);
         assert_eq!(line.to_string(), "          to: …stuvwxyz");
+        assert!(line.width() <= 24);
+        // With the cursor moved to the start, the start shows and the cut end is marked.
+        i.edit(EditKey::Home, MAX_INPUT_CHARS);
+        i.edit(EditKey::Right, MAX_INPUT_CHARS);
+        let line = i.line("to", true, 24);
+        assert_eq!(line.to_string(), "          to: a▏bcdefgh…");
         assert!(line.width() <= 24);
     }
 

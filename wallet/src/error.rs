@@ -51,7 +51,8 @@ pub enum WalletError {
     #[error("invalid recovery phrase: {0}")]
     BadPhrase(String),
     /// The address does not parse (typo, bad checksum, wrong prefix).
-    #[error("invalid address: {0}")]
+    /// Shown as the decoder's message alone: it already names the address ("address: …").
+    #[error("{0}")]
     BadAddress(#[source] DecodeError),
     /// The address belongs to another network.
     #[error("the address is for network {got}, this wallet is on network {expected}")]
@@ -192,7 +193,7 @@ pub enum WalletError {
     )]
     NoPurse,
     /// The purse certificate expired: payees would refuse the packet.
-    #[error("the purse certificate expired at {expires_ms} ms (now {now_ms} ms): payees refuse it; sync and fund again while online")]
+    #[error("the purse certificate expired at {} (now {}): payees refuse it; sync and fund again while online", dfc_core::time::utc_text(*expires_ms), dfc_core::time::utc_text(*now_ms))]
     PurseExpired {
         /// Expiry.
         expires_ms: u64,

@@ -26,7 +26,8 @@ const FAULT_EXIT: u8 = 86;
 #[command(
     name = "dfc-wallet",
     version,
-    about = "Wallet of the dfc digital fiat currency"
+    about = "Wallet of the dfc digital fiat currency",
+    after_help = "Environment:\n  DFC_WALLET             wallet directory (as --wallet)\n  DFC_WALLET_PASSPHRASE  the wallet's passphrase, for scripts (otherwise asked for without echo)\n  DFC_WALLET_PHRASE      the recovery phrase for `restore` (otherwise asked for)"
 )]
 struct Cli {
     /// Wallet directory (holds keys.json and wallet.db).
@@ -206,6 +207,13 @@ fn fault_from_env() -> anyhow::Result<Option<FaultPoint>> {
 }
 
 fn open(cli: &Cli) -> anyhow::Result<Wallet> {
+    // A missing wallet is said before asking for a passphrase that could not open anything.
+    if !cli.wallet.join(dfc_wallet::KEY_FILE).exists() {
+        return Err(WalletError::NotFound {
+            path: cli.wallet.clone(),
+        }
+        .into());
+    }
     let pass = passphrase(false)?;
     let mut w = Wallet::open(&cli.wallet, &pass)?;
     w.set_bank_override(cli.bank.clone());
@@ -258,8 +266,8 @@ async fn offline(cli: &Cli, cmd: &OfflineCmd) -> anyhow::Result<()> {
                 .await?;
             print(j, &r, || {
                 format!(
-                    "Moved {} into the offline purse ({} notes usable, checkpoint height {}).\nPurse certificate {}: up to {} per payment, expires at {} ms.",
-                    r.amount, r.notes, r.checkpoint_height, r.serial, r.cap, r.expires_ms
+                    "Moved {} into the offline purse ({} notes usable, checkpoint height {}).\nPurse certificate {}: up to {} per payment, expires {}.",
+                    r.amount, r.notes, r.checkpoint_height, r.serial, r.cap, r.expires
                 )
             });
         }
@@ -296,7 +304,7 @@ async fn offline(cli: &Cli, cmd: &OfflineCmd) -> anyhow::Result<()> {
                     p.size_bytes,
                     p.text_chars,
                     dfc_core::offline::MAX_PACKET_TEXT_CHARS,
-                    p.change_units,
+                    p.change,
                     p.text
                 ));
                 s
@@ -453,10 +461,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
             print(j, &r, || {
                 let mut s = format!(
                     "Synced {} blocks (now at height {}): {} notes received, {} spent.",
-                    r.blocks,
-                    r.height.saturating_sub(1),
-                    r.notes_received,
-                    r.notes_spent
+                    r.blocks, r.at_height, r.notes_received, r.notes_spent
                 );
                 if r.notes_claimed > 0 {
                     s.push_str(&format!(
@@ -521,8 +526,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 }
                 s.push_str(&format!(
                     "\n{} notes, synced to height {}",
-                    b.notes,
-                    b.synced_height.saturating_sub(1)
+                    b.notes, b.at_height
                 ));
                 s
             });
@@ -719,10 +723,14 @@ fn main() -> ExitCode {
             // Wallet errors already name their cause; other errors show their context chain.
             let message = match e.downcast_ref::<WalletError>() {
                 Some(w) => w.to_string(),
-                None => format!("{e:#}"),
+                None => dfc_core::error::error_line(e.as_ref()),
             };
             if cli.json {
-                println!("{}", json!({"error": code, "message": message}));
+                // `error` is the code as first published; `code` is its name in every binary.
+                println!(
+                    "{}",
+                    json!({"error": code, "code": code, "message": message})
+                );
             }
             eprintln!("error: {message}");
             ExitCode::FAILURE

@@ -85,6 +85,9 @@ pub struct SyncReport {
     pub blocks: u64,
     /// Next height to download.
     pub height: u64,
+    /// Height of the last block the wallet has (`height - 1`, 0 before any): the height the text
+    /// output states, so scripts and people read the same number.
+    pub at_height: u64,
     /// Notes received.
     pub notes_received: usize,
     /// Notes owned by our key whose opening failed (not counted).
@@ -145,6 +148,9 @@ pub struct Balance {
     pub notes: usize,
     /// Next height to sync.
     pub synced_height: u64,
+    /// Height of the last block synced (`synced_height - 1`, 0 before any): the height the text
+    /// output states.
+    pub at_height: u64,
     /// Stored outgoing transactions not settled yet.
     pub pending: Vec<String>,
     /// In the offline purse (included in the total; payments spent offline are not).
@@ -436,6 +442,7 @@ impl Wallet {
         }
         report.held_count(self)?;
         report.height = self.store.sync_height()?;
+        report.at_height = report.height.saturating_sub(1);
         match self.refresh_purse(&client).await {
             Ok(h) => report.purse_checkpoint_height = h,
             // The purse stays usable with its older checkpoint; the sync itself succeeded.
@@ -810,6 +817,7 @@ impl Wallet {
             currency: params.currency.clone(),
             notes: notes.len(),
             synced_height: self.store.sync_height()?,
+            at_height: self.store.sync_height()?.saturating_sub(1),
             pending,
             purse: params.format(offline.purse),
             purse_units: offline.purse.units(),

@@ -3,6 +3,7 @@
 
 mod approve;
 mod detail;
+mod forms;
 pub mod net;
 pub mod sandbox;
 pub mod view;
@@ -18,7 +19,8 @@ use ratatui::Frame;
 use tokio::sync::mpsc;
 
 use crate::app::Screen;
-use crate::ui::{Conn, Input, Notice};
+use crate::textfield::EditKey;
+use crate::ui::{Conn, Input, Notice, NoticeTimer};
 
 /// Blocks kept in memory for the explorer and the rate sparkline.
 pub const MAX_BLOCKS: usize = 500;
@@ -190,6 +192,8 @@ pub enum Mode {
     },
     /// A one-field prompt about the selected wallet.
     WalletPrompt(WalletPromptKind),
+    /// The prompt's action spelled out, asking y (send it) or n (back to the prompt).
+    WalletConfirm(WalletPromptKind),
     /// The detail of a proposal: every output's recipient and amount. With `confirm`, it asks
     /// whether to approve it as the current operator (y or n): nothing is signed before that.
     ProposalDetail {
@@ -234,10 +238,8 @@ pub enum Action {
     RunAudit,
     /// Read the disclosed payments again.
     Disclosed,
-    /// Type into the focused field.
-    Type(char),
-    /// Delete the last character.
-    Backspace,
+    /// Edit the focused field (typing, readline keys).
+    Edit(EditKey),
     /// Move focus between fields.
     SwitchField,
     /// Submit the focused form.
@@ -389,6 +391,8 @@ pub struct Console {
     pub sel: [usize; 4],
     /// Result of the last action.
     pub notice: Option<Notice>,
+    /// Clears [`Self::notice`] after a few seconds.
+    pub notice_timer: NoticeTimer,
     /// An action in flight.
     pub busy: Option<String>,
     /// Clock of the last tick or poll, ms since the epoch.
@@ -437,6 +441,7 @@ impl Console {
             prompt: Input::default(),
             sel: [0; 4],
             notice: None,
+            notice_timer: NoticeTimer::default(),
             busy: None,
             now_ms: 0,
             quitting: false,
@@ -571,15 +576,18 @@ impl Console {
                 }
                 _ => None,
             },
+            Mode::WalletConfirm(_) => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::Submit),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::Cancel),
+                _ => None,
+            },
             Mode::IssueForm { .. } | Mode::WalletPrompt(_) => match key.code {
                 KeyCode::Esc => Some(Action::Cancel),
                 KeyCode::Enter => Some(Action::Submit),
-                KeyCode::Backspace => Some(Action::Backspace),
                 KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
                     Some(Action::SwitchField)
                 }
-                KeyCode::Char(c) => Some(Action::Type(c)),
-                _ => None,
+                _ => EditKey::from_key(key).map(Action::Edit),
             },
             Mode::Normal => {
                 let tab_key = match key.code {
@@ -672,6 +680,7 @@ impl Console {
             }
             Action::NewIssue(to) => {
                 self.tab = Tab::Issuance;
+                self.clear_forms();
                 if let Some(to) = to {
                     self.issue_to.text = to;
                 }
@@ -703,18 +712,7 @@ impl Console {
                     self.send(Command::Audit, "running the audit".into());
                 }
             }
-            Action::Type(c) => match self.mode {
-                Mode::IssueForm { on_to: false } => self.issue_amount.push(c),
-                Mode::IssueForm { on_to: true } => self.issue_to.push(c),
-                Mode::WalletPrompt(_) => self.prompt.push(c),
-                Mode::Normal | Mode::ProposalDetail { .. } => {}
-            },
-            Action::Backspace => match self.mode {
-                Mode::IssueForm { on_to: false } => self.issue_amount.pop(),
-                Mode::IssueForm { on_to: true } => self.issue_to.pop(),
-                Mode::WalletPrompt(_) => self.prompt.pop(),
-                Mode::Normal | Mode::ProposalDetail { .. } => {}
-            },
+            Action::Edit(op) => self.edit_field(op),
             Action::SwitchField => {
                 if let Mode::IssueForm { on_to } = self.mode {
                     self.mode = Mode::IssueForm { on_to: !on_to };
@@ -730,7 +728,11 @@ impl Console {
                         txid,
                         confirm: false,
                     },
-                    _ => Mode::Normal,
+                    Mode::WalletConfirm(kind) => Mode::WalletPrompt(kind),
+                    _ => {
+                        self.clear_forms();
+                        Mode::Normal
+                    }
                 }
             }
             Action::Submit => self.submit(),
@@ -749,7 +751,7 @@ impl Console {
         match self.mode.clone() {
             Mode::IssueForm { on_to: false } => self.mode = Mode::IssueForm { on_to: true },
             Mode::IssueForm { on_to: true } => self.submit_issue(),
-            Mode::WalletPrompt(kind) => self.submit_prompt(kind),
+            Mode::WalletPrompt(kind) | Mode::WalletConfirm(kind) => self.submit_prompt(kind),
             Mode::Normal | Mode::ProposalDetail { .. } => {}
         }
     }
@@ -767,10 +769,7 @@ impl Console {
                 return;
             }
             Err(e) => {
-                self.notice = Some(Notice::err(format!(
-                    "amount: {e} (e.g. 100 or 12.{})",
-                    "5".repeat(usize::from(params.decimals))
-                )));
+                self.notice = Some(Notice::err(format!("amount: {e}")));
                 self.mode = Mode::IssueForm { on_to: false };
                 return;
             }
@@ -778,7 +777,7 @@ impl Console {
         let to: Address = match crate::ui::normalize_address(&self.issue_to.text).parse() {
             Ok(a) => a,
             Err(e) => {
-                self.notice = Some(Notice::err(format!("destination: {e}")));
+                self.notice = Some(Notice::err(format!("destination {e}")));
                 return;
             }
         };
@@ -873,7 +872,12 @@ impl Console {
                 }
             }
         };
+        if let Mode::WalletPrompt(kind) = self.mode {
+            self.mode = Mode::WalletConfirm(kind);
+            return;
+        }
         self.mode = Mode::Normal;
+        self.clear_forms();
         self.send(cmd, busy);
     }
 
@@ -998,8 +1002,7 @@ impl Screen for Console {
         self.apply(msg);
     }
     fn on_tick(&mut self) {
-        self.now_ms = dfc_central_bank::datadir::now_ms();
-        self.rate = payment_rate(&self.blocks, self.now_ms, RATE_BUCKETS);
+        self.tick_at(dfc_central_bank::datadir::now_ms());
     }
     fn draw(&self, frame: &mut Frame) {
         view::draw(frame, self);
@@ -1009,5 +1012,7 @@ impl Screen for Console {
     }
 }
 
+#[cfg(test)]
+mod newcomer_tests;
 #[cfg(test)]
 mod tests;

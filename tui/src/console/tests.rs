@@ -9,7 +9,7 @@ use crate::fixtures::{self, T0};
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 45)];
 
-fn console() -> Console {
+pub(super) fn console() -> Console {
     let mut c = Console::new("http://127.0.0.1:7400", true, None);
     c.apply(Msg::Connected {
         params: Box::new(fixtures::params()),

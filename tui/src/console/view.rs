@@ -11,24 +11,6 @@ use ratatui::Frame;
 use super::{Console, Mode, Tab, WalletPromptKind};
 use crate::ui::{self, date_time, hms, short, short_address};
 
-/// Keys shown by the help overlay.
-pub const HELP: &[(&str, &str)] = &[
-    ("1-7, Tab, ← →", "switch tab"),
-    ("↑ ↓, j k", "select a row"),
-    ("o", "act as the next loaded operator"),
-    ("n", "new issuance (Issuance tab)"),
-    ("Enter", "show the selected proposal's outputs"),
-    ("a", "approve the selected proposal (asks y/n)"),
-    ("f / u", "freeze / unfreeze the selected wallet"),
-    ("t", "set the selected wallet's tier"),
-    ("i", "issue to the selected wallet"),
-    ("r", "run the audit; re-read disclosures (Regulator)"),
-    ("Enter (form)", "next field, then submit"),
-    ("Esc", "close the form"),
-    ("?", "this help"),
-    ("q, Ctrl-C", "quit"),
-];
-
 /// Draws the whole console.
 pub fn draw(frame: &mut Frame, c: &Console) {
     let area = frame.area();
@@ -71,7 +53,8 @@ pub fn draw(frame: &mut Frame, c: &Console) {
         super::detail::proposal_detail(frame, c, &txid, confirm);
     }
     if c.help {
-        ui::help_overlay(frame, "dfc console keys", HELP);
+        let title = format!("{} keys", c.tab.title());
+        ui::help_overlay(frame, &title, &crate::help::console(c.tab));
     }
 }
 
@@ -194,6 +177,24 @@ fn alert_lines(c: &Console) -> Vec<Line<'static>> {
     let red = Style::new().fg(Color::Red).bold();
     let yellow = Style::new().fg(Color::Yellow);
     let mut out = Vec::new();
+    // Everything below comes from the last answer: while the node does not answer, that is the
+    // first thing to say, never "No alerts.".
+    match &c.conn {
+        ui::Conn::Connected => {}
+        ui::Conn::Connecting => out.push(Line::styled(
+            format!("Connecting to the node at {}…", c.bank_url),
+            yellow,
+        )),
+        ui::Conn::Reconnecting { error, attempts } => out.push(Line::styled(
+            format!(
+                "The node at {} is unreachable ({attempts} failed attempt{}): {error}. Figures are from its last answer.",
+                c.bank_url,
+                if *attempts == 1 { "" } else { "s" }
+            ),
+            red,
+        )),
+        ui::Conn::Error(e) => out.push(Line::styled(format!("The node stopped: {e}"), red)),
+    }
     if c.supply.as_ref().is_some_and(|s| !s.invariant_ok) {
         out.push(Line::styled(
             "The node reports the supply invariant FAILED: unspent notes do not add up to the supply.",
@@ -621,7 +622,7 @@ fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
         frame.render_stateful_widget(table, list, &mut state);
     }
 
-    let prompting = matches!(c.mode, Mode::WalletPrompt(_));
+    let prompting = matches!(c.mode, Mode::WalletPrompt(_) | Mode::WalletConfirm(_));
     let block = ui::form_block(" Selected wallet ", prompting, detail.width);
     let inner = block.inner(detail);
     frame.render_widget(block, detail);
@@ -660,17 +661,58 @@ fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
     let bottom = match c.mode {
         Mode::WalletPrompt(kind) => {
             let label = match kind {
-                WalletPromptKind::Freeze => "Freeze, why",
-                WalletPromptKind::Unfreeze => "Unfreeze, why",
-                WalletPromptKind::SetTier => "New tier",
+                WalletPromptKind::Freeze => "Freeze, why".to_string(),
+                WalletPromptKind::Unfreeze => "Unfreeze, why".to_string(),
+                // The prompt names the tiers, so nobody has to look up what "2" means.
+                WalletPromptKind::SetTier => format!(
+                    "New tier ({})",
+                    c.params
+                        .as_ref()
+                        .map(|p| p
+                            .tiers
+                            .iter()
+                            .map(|t| format!("{} {}", t.tier, t.name))
+                            .collect::<Vec<_>>()
+                            .join(" · "))
+                        .unwrap_or_default()
+                ),
             };
-            c.prompt.line(label, true, inner.width)
+            c.prompt.line(&label, true, inner.width)
         }
+        Mode::WalletConfirm(kind) => confirm_line(c, kind, w),
         _ => Line::from("f freeze · u unfreeze · t set tier · i issue to this wallet").dim(),
     };
     let [top, last] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
     frame.render_widget(Paragraph::new(bottom), last);
+}
+
+/// The question asked before a freeze, unfreeze or tier change is sent: the action, the wallet
+/// and the reason or tier in full, answered with y or n.
+fn confirm_line(
+    c: &Console,
+    kind: WalletPromptKind,
+    w: &dfc_core::api::WalletInfo,
+) -> Line<'static> {
+    let who = wallet_name(&w.label, &w.address.to_string());
+    let text = c.prompt.text.trim();
+    let question = match kind {
+        WalletPromptKind::Freeze => format!("Freeze {who} (reason: {text})?"),
+        WalletPromptKind::Unfreeze => format!("Unfreeze {who} (reason: {text})?"),
+        WalletPromptKind::SetTier => {
+            let name = text
+                .parse::<u8>()
+                .ok()
+                .and_then(|t| c.params.as_ref().and_then(|p| p.tier(t)))
+                .map(|t| format!(" {}", t.name))
+                .unwrap_or_default();
+            format!("Move {who} from tier {} to tier {text}{name}?", w.tier)
+        }
+    };
+    Line::from(vec![
+        Span::styled(question, Style::new().fg(Color::Yellow).bold()),
+        Span::raw("  y yes · n back"),
+    ])
 }
 
 fn audit(frame: &mut Frame, area: Rect, c: &Console) {

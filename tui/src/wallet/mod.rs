@@ -12,7 +12,8 @@ use ratatui::Frame;
 use tokio::sync::mpsc;
 
 use crate::app::Screen;
-use crate::ui::{Conn, Input, Notice};
+use crate::textfield::EditKey;
+use crate::ui::{Conn, Input, Notice, NoticeTimer};
 use worker::{Handle, OfflineView, PacketOut, WalletCmd, WalletMsg};
 
 /// Time between automatic syncs while idle.
@@ -83,10 +84,8 @@ pub enum WAction {
     Sync,
     /// Open the payment form.
     StartPay,
-    /// Type into the focused field.
-    Type(char),
-    /// Delete the last character.
-    Backspace,
+    /// Edit the focused field (typing, readline keys).
+    Edit(EditKey),
     /// Next field.
     NextField,
     /// Previous field.
@@ -183,6 +182,8 @@ pub struct WalletApp {
     pub scroll: usize,
     /// Result of the last action.
     pub notice: Option<Notice>,
+    /// Clears [`Self::notice`] after a few seconds.
+    pub notice_timer: NoticeTimer,
     /// Clock, ms since the epoch.
     pub now_ms: u64,
     /// When the last sync was asked for.
@@ -227,6 +228,7 @@ impl WalletApp {
             paying: false,
             scroll: 0,
             notice: None,
+            notice_timer: NoticeTimer::default(),
             now_ms: 0,
             last_sync_request_ms: 0,
             quitting: false,
@@ -258,11 +260,9 @@ impl WalletApp {
             return match key.code {
                 KeyCode::Esc => Some(WAction::Cancel),
                 KeyCode::Enter => Some(WAction::Submit),
-                KeyCode::Backspace => Some(WAction::Backspace),
                 KeyCode::Tab | KeyCode::Down => Some(WAction::NextField),
                 KeyCode::BackTab | KeyCode::Up => Some(WAction::PrevField),
-                KeyCode::Char(c) => Some(WAction::Type(c)),
-                _ => None,
+                _ => EditKey::from_key(key).map(WAction::Edit),
             };
         }
         if self.tab == WTab::Offline {
@@ -329,22 +329,17 @@ impl WalletApp {
                 self.tab = WTab::Pay;
                 self.editing = Some(0);
             }
-            WAction::Type(c) => {
+            WAction::Edit(op) => {
                 let max = match self.offline.form {
                     Some((OfflineForm::Accept, _)) => MAX_ACCEPT_CHARS,
                     _ => crate::ui::MAX_INPUT_CHARS,
                 };
                 if let Some(f) = self.offline_field() {
-                    f.push_up_to(c, max);
+                    f.edit(op, max);
                 } else if let Some(i) = self.editing {
-                    self.pay[i].push(c);
-                }
-            }
-            WAction::Backspace => {
-                if let Some(f) = self.offline_field() {
-                    f.pop();
-                } else if let Some(i) = self.editing {
-                    self.pay[i].pop();
+                    if let Some(f) = self.pay.get_mut(i) {
+                        f.edit(op, max);
+                    }
                 }
             }
             WAction::NextField | WAction::PrevField if self.offline.form.is_some() => {
@@ -360,8 +355,17 @@ impl WalletApp {
             }
             WAction::NextField => self.editing = self.editing.map(|i| (i + 1) % 3),
             WAction::PrevField => self.editing = self.editing.map(|i| (i + 2) % 3),
-            WAction::Cancel if self.offline.form.is_some() => self.offline.form = None,
-            WAction::Cancel => self.editing = None,
+            // A closed form starts empty when reopened, instead of appending to the old text.
+            WAction::Cancel if self.offline.form.is_some() => {
+                self.offline.form = None;
+                self.offline.pay.iter_mut().for_each(Input::clear);
+                self.offline.accept.clear();
+                self.offline.fund.clear();
+            }
+            WAction::Cancel => {
+                self.editing = None;
+                self.pay.iter_mut().for_each(Input::clear);
+            }
             WAction::Submit if self.offline.form.is_some() => {
                 if let Some((f, i)) = self.offline.form {
                     if i + 1 < f.fields() {
@@ -398,10 +402,7 @@ impl WalletApp {
                 None
             }
             Err(e) => {
-                self.notice = Some(Notice::err(format!(
-                    "amount: {e} (at most {} decimals)",
-                    self.params.decimals
-                )));
+                self.notice = Some(Notice::err(format!("amount: {e}")));
                 None
             }
         }
@@ -426,7 +427,7 @@ impl WalletApp {
                         return;
                     }
                     Err(e) => {
-                        self.notice = Some(Notice::err(format!("address: {e}")));
+                        self.notice = Some(Notice::err(e.to_string()));
                         self.offline.form = Some((form, 0));
                         return;
                     }
@@ -494,7 +495,7 @@ impl WalletApp {
         let to: Address = match to_text.parse() {
             Ok(a) => a,
             Err(e) => {
-                self.notice = Some(Notice::err(format!("address: {e}")));
+                self.notice = Some(Notice::err(e.to_string()));
                 self.editing = Some(0);
                 return;
             }
@@ -516,10 +517,7 @@ impl WalletApp {
                 return;
             }
             Err(e) => {
-                self.notice = Some(Notice::err(format!(
-                    "amount: {e} (at most {} decimals)",
-                    self.params.decimals
-                )));
+                self.notice = Some(Notice::err(format!("amount: {e}")));
                 self.editing = Some(1);
                 return;
             }
@@ -606,7 +604,10 @@ impl WalletApp {
                         }
                         self.last_payment = Some(p);
                     }
-                    Err(e) => self.notice = Some(Notice::err(format!("payment refused: {e}"))),
+                    Err(e) => {
+                        self.notice = Some(Notice::err(format!("payment refused: {e}")));
+                        self.reopen(None);
+                    }
                 }
             }
             WalletMsg::Offline(v) => {
@@ -639,7 +640,8 @@ impl WalletApp {
                         self.offline.showing_packet = true;
                     }
                     Err(e) => {
-                        self.notice = Some(Notice::err(format!("offline payment refused: {e}")))
+                        self.notice = Some(Notice::err(format!("offline payment refused: {e}")));
+                        self.reopen(Some(OfflineForm::Pay));
                     }
                 }
             }
@@ -652,6 +654,9 @@ impl WalletApp {
                     }
                     Err(e) => Notice::err(format!("packet refused: {e}")),
                 });
+                if r.is_err() {
+                    self.reopen(Some(OfflineForm::Accept));
+                }
                 self.offline.accepted = Some(*r);
             }
             WalletMsg::Funded(r) => {
@@ -665,10 +670,28 @@ impl WalletApp {
                             f.amount, f.notes, f.serial, f.cap
                         )));
                     }
-                    Err(e) => self.notice = Some(Notice::err(format!("funding failed: {e}"))),
+                    Err(e) => {
+                        self.notice = Some(Notice::err(format!("funding failed: {e}")));
+                        self.reopen(Some(OfflineForm::Fund));
+                    }
                 }
             }
             WalletMsg::Failed(e) => self.notice = Some(Notice::err(e)),
+        }
+    }
+}
+
+impl WalletApp {
+    /// Reopens a refused form (`None`: the payment form) with what was typed, for correction in
+    /// place, unless another form is open now. A form the user closes is emptied instead
+    /// ([`WAction::Cancel`]), so what was typed is never silently kept for a later, different use.
+    fn reopen(&mut self, form: Option<OfflineForm>) {
+        if self.editing.is_some() || self.offline.form.is_some() {
+            return;
+        }
+        match form {
+            None => self.editing = Some(0),
+            Some(f) => self.offline.form = Some((f, 0)),
         }
     }
 }
@@ -685,6 +708,7 @@ impl Screen for WalletApp {
     }
     fn on_tick(&mut self) {
         self.now_ms = dfc_central_bank::datadir::now_ms();
+        self.notice_timer.expire(&mut self.notice, self.now_ms);
         if self.now_ms.saturating_sub(self.last_sync_request_ms) >= SYNC_EVERY_MS {
             self.sync_now();
         }

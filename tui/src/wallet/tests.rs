@@ -34,6 +34,7 @@ fn app() -> WalletApp {
             currency: "DFC".into(),
             notes: 1,
             synced_height: 3,
+            at_height: 2,
             pending: vec![],
             purse: "20.00 DFC".into(),
             purse_units: 2_000,
@@ -319,6 +320,7 @@ fn offline_pay_shows_the_packet_as_a_qr_code_or_the_size_needed() {
             amount: "7.50 DFC".into(),
             amount_units: 750,
             change_units: 250,
+            change: "2.50 DFC".into(),
             counter: 2,
             size_bytes: 1_750,
             text_chars: text.len(),
@@ -375,17 +377,21 @@ fn offline_accept_shows_the_amount_or_the_refusal() {
     key(&mut w, KeyCode::Enter);
     assert!(w.offline.busy.is_some());
     w.apply(WalletMsg::OfflineAccepted(Box::new(Err(
-        "offline packet refused: the purse certificate expired at 1764090000000 ms".into(),
+        "offline packet refused: the purse certificate expired at 2025-11-25 17:00:00 UTC".into(),
     ))));
     offline_snap("offline_accept_refused", &w);
-    key(&mut w, KeyCode::Char('a'));
+    assert_eq!(
+        w.offline.form,
+        Some((OfflineForm::Accept, 0)),
+        "a refused form reopens"
+    );
     assert!(
         !w.offline.accept.text.is_empty(),
         "a refused entry stays for correction"
     );
-    while !w.offline.accept.text.is_empty() {
-        key(&mut w, KeyCode::Backspace);
-    }
+    // Ctrl-U empties the field (it used to type a `u`).
+    w.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    assert!(w.offline.accept.text.is_empty());
     // A pasted text form, longer than an ordinary field.
     typed(&mut w, &packet_text());
     assert_eq!(w.offline.accept.text, packet_text());
@@ -431,4 +437,66 @@ fn packet_source_reads_text_or_a_file() {
 fn text_rows_end_in_an_ellipsis_when_cut() {
     assert_eq!(view::text_rows("abcdefgh", 3, 2), vec!["abc", "de…"]);
     assert_eq!(view::text_rows("abcdef", 3, 2), vec!["abc", "def"]);
+}
+
+/// Sizes of the screens changed for issue 19 (newcomer's rough edges).
+const NEWCOMER_SIZES: [(u16, u16); 3] = [(60, 20), (80, 24), (200, 50)];
+
+fn newcomer_snap(name: &str, w: &WalletApp) {
+    for (width, height) in NEWCOMER_SIZES {
+        let t = render(w, width, height);
+        insta::assert_snapshot!(format!("wallet_{name}_{width}x{height}"), t.backend());
+    }
+}
+
+#[test]
+fn pay_form_edits_like_readline_and_empties_when_closed() {
+    let mut w = app();
+    key(&mut w, KeyCode::Char('p'));
+    typed(&mut w, &fixtures::address("bob").to_string());
+    key(&mut w, KeyCode::Enter);
+    typed(&mut w, "500");
+    key(&mut w, KeyCode::Esc);
+    key(&mut w, KeyCode::Char('p'));
+    key(&mut w, KeyCode::Enter);
+    typed(&mut w, "20");
+    assert_eq!(w.pay[1].text, "20", "a closed form starts empty, not 50020");
+    w.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
+    assert_eq!(w.pay[1].text, "", "Ctrl-U deletes, it does not type u");
+    typed(&mut w, "1000.00");
+    w.on_key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::CONTROL));
+    key(&mut w, KeyCode::Right);
+    key(&mut w, KeyCode::Char(','));
+    assert_eq!(w.pay[1].text, "1,000.00");
+    newcomer_snap("pay_form_cursor", &w);
+}
+
+#[test]
+fn refused_payment_reopens_its_form_and_the_message_expires() {
+    let mut w = app();
+    key(&mut w, KeyCode::Char('p'));
+    typed(&mut w, &fixtures::address("bob").to_string());
+    key(&mut w, KeyCode::Enter);
+    typed(&mut w, "1,000.00");
+    key(&mut w, KeyCode::Enter);
+    key(&mut w, KeyCode::Enter);
+    assert!(w.paying, "1,000.00 is an amount");
+    w.apply(WalletMsg::Paid(Box::new(Err(
+        "insufficient funds: 124.50 DFC available, 1000.00 DFC asked".into(),
+    ))));
+    assert_eq!(w.editing, Some(0), "the refused form is open again");
+    assert_eq!(w.pay[1].text, "1,000.00", "with what was typed");
+    newcomer_snap("pay_refused", &w);
+    w.notice_timer.expire(&mut w.notice, 1_000);
+    w.notice_timer
+        .expire(&mut w.notice, 1_000 + crate::ui::NOTICE_ERR_MS);
+    assert_eq!(w.notice, None, "the red message expires");
+}
+
+#[test]
+fn help_is_per_screen() {
+    let mut w = app();
+    key(&mut w, KeyCode::Char('5'));
+    key(&mut w, KeyCode::Char('?'));
+    newcomer_snap("help_offline", &w);
 }

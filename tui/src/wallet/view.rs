@@ -9,20 +9,6 @@ use ratatui::Frame;
 use super::{OfflineForm, WTab, WalletApp};
 use crate::ui::{self, date_time, hms, short, short_address};
 
-/// Keys shown by the help overlay.
-pub const HELP: &[(&str, &str)] = &[
-    ("1-5, Tab, ← →", "switch tab"),
-    ("p", "pay (opens the form; offline pay on Offline)"),
-    ("a / f", "accept a packet / fund the purse (Offline)"),
-    ("Enter", "next field, then pay"),
-    ("Tab, ↑ ↓", "move between fields while paying"),
-    ("Esc", "close the form"),
-    ("s", "sync now (also every 5 s)"),
-    ("↑ ↓, j k", "scroll the history"),
-    ("?", "this help"),
-    ("q, Ctrl-C", "quit"),
-];
-
 /// Draws the whole app.
 pub fn draw(frame: &mut Frame, w: &WalletApp) {
     let area = frame.area();
@@ -54,7 +40,8 @@ pub fn draw(frame: &mut Frame, w: &WalletApp) {
     segs.push(w.dir.clone());
     ui::status_bar(frame, status, &w.conn, &segs);
     if w.help {
-        ui::help_overlay(frame, "dfc wallet keys", HELP);
+        let title = format!("{} keys", w.tab.title());
+        ui::help_overlay(frame, &title, &crate::help::wallet(w.tab));
     }
 }
 

@@ -54,6 +54,8 @@ pub struct FundReport {
     pub cap_units: u64,
     /// Certificate expiry, ms since the epoch.
     pub expires_ms: u64,
+    /// Certificate expiry as UTC calendar time, for people.
+    pub expires: String,
     /// Usable purse notes now.
     pub notes: usize,
     /// Usable purse value, minor units.
@@ -73,6 +75,8 @@ pub struct OfflinePayment {
     pub amount_units: u64,
     /// Change back to the purse (usable after settlement), minor units.
     pub change_units: u64,
+    /// That change, formatted.
+    pub change: String,
     /// Purse counter of this packet.
     pub counter: u64,
     /// Encoded size, bytes.
@@ -436,6 +440,7 @@ impl Wallet {
             cap: params.format(cert.cap),
             cap_units: cert.cap.units(),
             expires_ms: cert.expires_ms,
+            expires: dfc_core::time::utc_text(cert.expires_ms),
             notes: usable.len(),
             purse_units,
             checkpoint_height: self.purse_checkpoint()?.map(|c| c.height).unwrap_or(0),
@@ -697,6 +702,7 @@ impl Wallet {
             amount: params.format(amount),
             amount_units: amount.units(),
             change_units: change.units(),
+            change: params.format(change),
             counter,
             size_bytes: bytes.len(),
             text_chars: text.len(),
