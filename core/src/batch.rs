@@ -156,7 +156,7 @@ struct TxTerms {
     balance_r: RistrettoPoint,
     balance_s: Scalar,
     balance_c: Scalar,
-    /// The output range proof, the bound proof, the claim proof: whichever the kind has.
+    /// The range proof (over outputs and, for a transfer, its bounds) or the claim proof.
     ranges: Vec<RangeTerms>,
     m: usize,
 }

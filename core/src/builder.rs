@@ -79,7 +79,7 @@ pub struct BuildOptions {
     pub compliance: Option<ComplianceContext>,
 }
 
-/// [`build`] with options: a transfer also gets its flow section (parties, tiers, the bound proof
+/// [`build`] with options: a transfer also gets its flow section (parties, tiers, the bounds in the range proof
 /// over the caps, disclosures above the threshold on a network with a regulator).
 pub fn build_with<R: RngCore + CryptoRng>(
     params: &NetworkParams,

@@ -308,8 +308,8 @@ pub enum TxError {
         /// The transaction's (hex).
         got: String,
     },
-    /// A transfer lacks its flow section (parties, tiers, bound proof).
-    #[error("a transfer must carry its flow section (parties, tiers and the bound proof)")]
+    /// A transfer lacks its flow section (parties and tiers).
+    #[error("a transfer must carry its flow section (its parties and their tiers)")]
     ComplianceMissing,
     /// A flow section where none belongs (not a transfer), or a disclosure on a network without a
     /// regulator.

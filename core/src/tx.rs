@@ -109,7 +109,7 @@ pub struct Transaction {
     pub owner_signatures: Vec<Signature>,
     /// Issuer signatures, by strictly increasing key index.
     pub issuer_signatures: Vec<IssuerSignature>,
-    /// The flow section (parties, tiers, bound proof, disclosures): on every transfer, on no
+    /// The flow section (parties, tiers, disclosures; its bounds are in the range proof): on every transfer, on no
     /// other kind.
     pub compliance: Option<Compliance>,
     /// The claim section: on claims only.

@@ -463,7 +463,8 @@ pub fn check_outputs_fresh(tx: &Transaction, view: &impl LedgerView) -> Result<(
 }
 
 /// The cryptographic checks, cheapest first: issuer signatures, owner signatures, the balance
-/// proof, the range proof, then a transfer's bound proof and disclosures, or a claim's proof.
+/// proof, the range proof (over a transfer's outputs and bounds), then a transfer's disclosures, or
+/// a claim's proof.
 /// `inputs` are the resolved inputs in input order (for a claim, the claimed notes).
 pub fn verify_crypto(
     tx: &Transaction,

@@ -1,5 +1,6 @@
 //! The per-party flow section of a transfer: grouping of outputs into payer and payees, the stated
-//! tiers, disclosures, and the bound proof. See the parent module for the construction.
+//! tiers, disclosures, and the bounds the transaction's range proof covers. See the parent module
+//! for the construction.
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
