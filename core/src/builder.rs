@@ -79,8 +79,8 @@ pub struct BuildOptions {
     pub compliance: Option<ComplianceContext>,
 }
 
-/// [`build`] with options: a transfer also gets its flow section (parties, tiers, the bounds in the range proof
-/// over the caps, disclosures above the threshold on a network with a regulator).
+/// [`build`] with options: a transfer also gets its flow section (parties, tiers, disclosures above
+/// the threshold on a network with a regulator) and its range proof covers the bounds on the caps.
 pub fn build_with<R: RngCore + CryptoRng>(
     params: &NetworkParams,
     kind: TxKind,
