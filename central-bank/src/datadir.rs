@@ -136,9 +136,7 @@ pub fn read_regulator_key(path: &Path) -> Result<dfc_core::compliance::Regulator
 }
 
 /// Path of operator key `index` in `dir`.
-pub fn operator_key_path(dir: &Path, index: usize) -> PathBuf {
-    dir.join(format!("operator-{index}.key"))
-}
+pub use dfc_client::keyfile::operator_key_path;
 
 /// Writes a secret key file readable by its owner only.
 pub fn write_key(path: &Path, seed: &[u8; 32]) -> Result<(), DataDirError> {
@@ -157,16 +155,12 @@ pub fn write_key(path: &Path, seed: &[u8; 32]) -> Result<(), DataDirError> {
 
 /// Reads a key file (64 hex characters of a 32-byte seed).
 pub fn read_key(path: &Path) -> Result<SigningKey, DataDirError> {
-    let text = fs::read_to_string(path).map_err(io(path))?;
-    let bytes = hex::decode(text.trim()).map_err(|e| DataDirError::Invalid {
-        path: path.to_path_buf(),
-        reason: format!("not hex: {e}"),
-    })?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| DataDirError::Invalid {
-        path: path.to_path_buf(),
-        reason: "a key file holds 32 bytes as 64 hex characters".into(),
-    })?;
-    Ok(SigningKey::from_seed(&seed))
+    dfc_client::keyfile::read_key(path).map_err(|e| match e {
+        dfc_client::keyfile::KeyFileError::Io { path, source } => DataDirError::Io { path, source },
+        dfc_client::keyfile::KeyFileError::Invalid { path, reason } => {
+            DataDirError::Invalid { path, reason }
+        }
+    })
 }
 
 fn new_seed() -> [u8; 32] {
@@ -176,12 +170,7 @@ fn new_seed() -> [u8; 32] {
 }
 
 /// Current time in ms since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
-}
+pub use dfc_client::now_ms;
 
 /// Creates a data directory: parameters, keys and the ledger with its signed genesis block.
 pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> {

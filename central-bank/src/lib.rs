@@ -14,9 +14,9 @@
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
 //! | [`datadir`] | `init`, key files, parameters |
 //! | [`opseq`] | the last sequence number accepted from each operator (ordered commands) |
-//! | [`ops`] | building signed operator requests (CLI and tests) |
+//! | [`ops`] | signed operator requests: re-exported from `dfc-client`, which signs them |
 //! | [`offline`] | purse certificates, checkpoint proofs, settlement, double-spend evidence |
-//! | [`client`] | the async client of the API |
+//! | [`client`] | the async client of the API: re-exported from `dfc-client` |
 //! | [`controls`] | the registry rule (purse = its wallet, freezes, tiers) at approval and commit |
 //! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 

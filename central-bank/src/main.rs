@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use dfc_central_bank::admission::{Admission, AdmissionConfig};
-use dfc_central_bank::client::BankClient;
 use dfc_central_bank::datadir::{self, InitOptions};
-use dfc_central_bank::ops::{fetch_proposal, Operator};
 use dfc_central_bank::{audit, server, store};
+use dfc_client::BankClient;
+use dfc_client::Operator;
 use dfc_core::api::{OperatorAction, OperatorResponse};
 use dfc_core::{Address, Amount, Hash32, NetworkParams, PublicKey, TxKind};
 use serde::Serialize;
@@ -785,7 +785,7 @@ async fn approve(
     let json = op.json;
     let operator = operator_of(op, params)?;
     let txid = Hash32::from_hex(txid).map_err(|e| anyhow!("transaction id: {e}"))?;
-    let detail = fetch_proposal(client.base_url(), &txid).await?;
+    let detail = client.proposal(&txid).await?;
     if detail.proposal.kind != kind {
         bail!(
             "{txid} is a {} proposal, not {}",

@@ -989,15 +989,8 @@ async fn proposals(State(s): State<AppState>) -> Result<Json<Vec<Proposal>>, Api
     ))
 }
 
-/// Body of `GET /v1/proposals/{txid}`: the proposal and its transaction, which an approving
-/// operator signs.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ProposalDetail {
-    /// The proposal.
-    pub proposal: Proposal,
-    /// Its transaction, without issuer signatures.
-    pub tx: Transaction,
-}
+/// Body of `GET /v1/proposals/{txid}` (a wire type of `dfc-core`).
+pub use dfc_core::api::ProposalDetail;
 
 #[utoipa::path(get, path = "/v1/proposals/{txid}", params(("txid" = String, Path, description = "hex txid")),
     responses((status = 200, description = "ProposalDetail {proposal, tx}", body = serde_json::Value), (status = 404, description = "unknown_proposal")))]

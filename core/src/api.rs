@@ -447,6 +447,16 @@ pub struct Proposal {
     pub outputs: Vec<ProposalOutput>,
 }
 
+/// Body of `GET /v1/proposals/{txid}`: the proposal and its transaction, which an approving
+/// operator signs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProposalDetail {
+    /// The proposal.
+    pub proposal: Proposal,
+    /// Its transaction, without issuer signatures.
+    pub tx: Transaction,
+}
+
 /// Result of an operator request.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OperatorResponse {

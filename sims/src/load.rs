@@ -16,9 +16,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use dfc_central_bank::client::{BankClient, ClientError};
-use dfc_central_bank::datadir::{operator_key_path, read_key};
-use dfc_central_bank::ops::Operator;
+use dfc_client::keyfile::{operator_key_path, read_key};
+use dfc_client::{BankClient, ClientError, Operator};
 use dfc_core::api::{OperatorAction, RegisterRequest};
 use dfc_core::compliance::ComplianceContext;
 use dfc_core::validate::{verify_crypto, InputNote};

@@ -9,7 +9,7 @@
 mod cli;
 
 use curve25519_dalek::scalar::Scalar;
-use dfc_central_bank::client::{BankClient, ClientError};
+use dfc_client::{BankClient, ClientError};
 use dfc_core::api::{OperatorAction, SupplySummary};
 use dfc_core::compliance::ComplianceContext;
 use dfc_core::{

@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, ensure, Context, Result};
 use bank::Bank;
 use cli::WalletCli;
-use dfc_central_bank::client::{BankClient, ClientError};
+use dfc_client::{BankClient, ClientError};
 use dfc_core::api::{OperatorAction, RegisterRequest};
 use dfc_core::offline::PaymentPacket;
 use dfc_core::offline_api::PurseRequest;

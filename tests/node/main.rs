@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use dfc_central_bank::client::{BankClient, ClientError};
+use dfc_client::{BankClient, ClientError};
 use dfc_core::api::{OperatorAction, OperatorResponse, Receipt, SupplySummary, TxStatus};
 use dfc_core::{build, Amount, NetworkParams, Payment, Transaction, TxKind};
 use dfc_tests::{

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use dfc_central_bank::client::BankClient;
+use dfc_client::BankClient;
 use dfc_core::api::{OperatorAction, TxStatus};
 use dfc_core::{build, Amount, Payment, Transaction, TxKind};
 use dfc_tests::{init_sandbox, init_tracing, sandbox_operator, Node, TestWallet};

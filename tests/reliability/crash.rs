@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use dfc_central_bank::client::BankClient;
+use dfc_client::BankClient;
 use dfc_core::api::{Receipt, TxStatus};
 use dfc_core::{Amount, NetworkParams, Transaction};
 use dfc_tests::{init_sandbox, init_tracing, Node, TestWallet};

@@ -9,9 +9,9 @@
 
 use std::path::Path;
 
-use dfc_central_bank::client::{BankClient, ClientError};
 use dfc_central_bank::error::StoreError;
 use dfc_central_bank::server::{self, NodeOptions};
+use dfc_client::{BankClient, ClientError};
 use dfc_core::api::{OperatorAction, TxStatus};
 use dfc_core::{build, Amount, NetworkParams, Payment, TxKind};
 use dfc_tests::{dfc_bank, init_sandbox, init_tracing, sandbox_operator, TestWallet};

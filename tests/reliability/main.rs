@@ -16,7 +16,7 @@ mod tamper;
 
 use std::path::Path;
 
-use dfc_central_bank::client::{BankClient, ClientError};
+use dfc_client::{BankClient, ClientError};
 use dfc_core::api::{OperatorAction, Receipt};
 use dfc_core::{build, Amount, NetworkParams, Payment, TxKind};
 use dfc_tests::{dfc_bank, sandbox_operator, TestWallet};

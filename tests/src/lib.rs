@@ -14,8 +14,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use dfc_central_bank::client::BankClient;
-use dfc_central_bank::ops::Operator;
+use dfc_client::BankClient;
+use dfc_client::Operator;
 use dfc_core::api::RegisterRequest;
 use dfc_core::builder::build_claim;
 use dfc_core::claim::{sum_openings, ClaimRequest, MAX_CLAIM_NOTES};

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use dfc_central_bank::client::BankClient;
 use dfc_central_bank::datadir;
+use dfc_client::BankClient;
 use dfc_tui::console::net::{self, KeyFile};
 use dfc_tui::console::{sandbox, Console};
 use dfc_tui::wallet::{self as wallet_app, WalletApp};
@@ -50,7 +50,8 @@ struct ConsoleArgs {
     #[arg(long, conflicts_with = "sandbox")]
     key: Option<PathBuf>,
     /// Data directory: the sandbox's, or a node's whose operator keys (operator-N.key) the
-    /// console loads and whose ledger the audit replays.
+    /// console loads. Only the sandbox's ledger is replayed by the audit; a node's is audited
+    /// through its API (supply invariant, audit-log chain).
     #[arg(long)]
     data: Option<PathBuf>,
     /// The regulator's key file (`regulator.key`), for the Regulator tab; by default the one in
@@ -162,9 +163,11 @@ async fn console(a: ConsoleArgs) -> Result<()> {
     if keys.is_empty() {
         tracing::warn!("no operator key loaded: the console is read-only");
     }
+    // The full replay reads the ledger file, so only the in-process sandbox's; any other node
+    // is audited through its API.
     let replay_dir = data
         .clone()
-        .filter(|d| d.join(datadir::LEDGER_FILE).exists());
+        .filter(|d| a.sandbox && d.join(datadir::LEDGER_FILE).exists());
     let regulator = match (&a.regulator_key, &data) {
         (Some(k), _) => Some(
             datadir::read_regulator_key(k)

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use dfc_central_bank::client::ClientError;
+use dfc_client::ClientError;
 use dfc_core::{AmountError, AuditError, BuildError, DecodeError};
 
 /// Why a wallet operation failed.

@@ -642,9 +642,7 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::TooManyInputs { .. } => "too_many_inputs",
         WalletError::NotRegistered => "not_registered",
         WalletError::ParamsChanged { .. } => "params_changed",
-        WalletError::Node(dfc_central_bank::client::ClientError::Unreachable { .. }) => {
-            "node_unreachable"
-        }
+        WalletError::Node(dfc_client::ClientError::Unreachable { .. }) => "node_unreachable",
         WalletError::Node(_) => "node_error",
         WalletError::Frozen { .. } => "frozen_wallet",
         WalletError::Rejected { .. } => "rejected",

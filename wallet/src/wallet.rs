@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bip39::Mnemonic;
-use dfc_central_bank::client::{BankClient, ClientError};
+use dfc_client::{BankClient, ClientError};
 use dfc_core::api::{Receipt, RegisterRequest, TxStatus};
 use dfc_core::compliance::ComplianceContext;
 use dfc_core::note::MAX_MEMO_BYTES;

@@ -1002,7 +1002,7 @@ impl Screen for Console {
         self.apply(msg);
     }
     fn on_tick(&mut self) {
-        self.tick_at(dfc_central_bank::datadir::now_ms());
+        self.tick_at(dfc_client::now_ms());
     }
     fn draw(&self, frame: &mut Frame) {
         view::draw(frame, self);

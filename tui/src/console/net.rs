@@ -7,11 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dfc_central_bank::audit::{self, AuditReport};
-use dfc_central_bank::client::BankClient;
-use dfc_central_bank::datadir::{self, now_ms};
-use dfc_central_bank::ops::{fetch_proposal, Operator};
-use dfc_central_bank::store;
+use dfc_client::{now_ms, BankClient, Operator};
 use dfc_core::api::{AuditEntry, OperatorAction, OperatorResponse};
 use dfc_core::compliance::RegulatorKey;
 use dfc_core::{Block, Hash32, NetworkParams, SigningKey};
@@ -293,7 +289,9 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
             kind,
         } => {
             let op = op_of(operator)?;
-            let detail = fetch_proposal(ctx.client.base_url(), &txid)
+            let detail = ctx
+                .client
+                .proposal(&txid)
                 .await
                 .map_err(|e| e.to_string())?;
             if detail.proposal.kind != kind {
@@ -342,7 +340,7 @@ async fn run_audit(ctx: &Ctx) -> Result<AuditResult, String> {
             let dir = dir.clone();
             let params = ctx.params.clone();
             Some(
-                tokio::task::spawn_blocking(move || replay(&dir, &params))
+                tokio::task::spawn_blocking(move || super::sandbox::replay(&dir, &params))
                     .await
                     .map_err(|e| format!("the replay failed: {e}"))?,
             )
@@ -355,31 +353,6 @@ async fn run_audit(ctx: &Ctx) -> Result<AuditResult, String> {
         log,
         replay,
     })
-}
-
-/// `dfc-bank audit` over the data directory, in one read transaction so a block committed by the
-/// running node meanwhile cannot mix two states into the report.
-pub fn replay(dir: &std::path::Path, params: &NetworkParams) -> AuditReport {
-    let failed = |e: String| AuditReport {
-        pass: false,
-        height: None,
-        supply_units: None,
-        supply: None,
-        notes_outstanding: None,
-        tx_count: None,
-        audit_entries: None,
-        error: Some(e),
-    };
-    let conn = match store::open_reader(&dir.join(datadir::LEDGER_FILE)) {
-        Ok(c) => c,
-        Err(e) => return failed(format!("cannot open the ledger: {e}")),
-    };
-    if let Err(e) = conn.execute_batch("BEGIN") {
-        return failed(format!("cannot start a read transaction: {e}"));
-    }
-    let report = audit::audit_report(&conn, params);
-    let _ = conn.execute_batch("COMMIT");
-    report
 }
 
 /// Checks the hash chain of the node's audit log through the API; returns the entries checked.

@@ -707,7 +707,7 @@ impl Screen for WalletApp {
         self.apply(msg);
     }
     fn on_tick(&mut self) {
-        self.now_ms = dfc_central_bank::datadir::now_ms();
+        self.now_ms = dfc_client::now_ms();
         self.notice_timer.expire(&mut self.notice, self.now_ms);
         if self.now_ms.saturating_sub(self.last_sync_request_ms) >= SYNC_EVERY_MS {
             self.sync_now();

@@ -7,7 +7,7 @@
 //! notes included: they are the same account) and the notes it claimed this period. The rest stay
 //! pending and are shown as held; they are not spendable.
 
-use dfc_central_bank::client::BankClient;
+use dfc_client::BankClient;
 use dfc_core::builder::build_claim;
 use dfc_core::claim::{sum_openings, ClaimRequest, MAX_CLAIM_NOTES};
 use dfc_core::{NetworkParams, NoteId, Opening};

@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use dfc_central_bank::client::{BankClient, ClientError};
+use dfc_client::{BankClient, ClientError};
 use dfc_core::api::Checkpoint;
 use dfc_core::compliance::ComplianceContext;
 use dfc_core::merkle::MerkleProof;

@@ -1,0 +1,278 @@
+//! An async client of the node's `/v1` API, used by the wallet, the terminal apps, `dfc-bank`'s
+//! commands that talk to a node, the simulator's load generator and the tests. One method per
+//! endpoint; errors keep the node's code and message.
+
+use std::time::Duration;
+
+use dfc_core::api::{
+    ApiError, AuditEntry, BlocksResponse, Checkpoint, NoteStatus, OperatorRequest,
+    OperatorResponse, Proposal, ProposalDetail, Receipt, RegisterRequest, SubmitRequest,
+    SupplySummary, TxStatus, WalletInfo,
+};
+use dfc_core::{NetworkParams, NoteId, PublicKey, Transaction, TxId};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Why a call to the node failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The node could not be reached (down, wrong address, timeout).
+    #[error("cannot reach the node at {url}: {reason}")]
+    Unreachable {
+        /// The URL tried.
+        url: String,
+        /// Why.
+        reason: String,
+    },
+    /// The node refused the request (4xx) and said why.
+    #[error("rejected by the node ({status} {code}): {message}")]
+    Rejected {
+        /// HTTP status.
+        status: u16,
+        /// The node's error code, e.g. `input_spent`.
+        code: String,
+        /// The node's message.
+        message: String,
+    },
+    /// The node failed (5xx).
+    #[error("node error ({status}): {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The node's message.
+        message: String,
+    },
+    /// The node answered something this client cannot read.
+    #[error("unexpected answer from the node: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// The node's error code, for a rejection.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            ClientError::Rejected { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// The base URL of a node as typed by a user: without a scheme (`127.0.0.1:7400`, as `serve`
+/// prints its listen address) it is plain `http://`, which a node on loopback speaks; otherwise
+/// reqwest would refuse it with a bare "builder error". No trailing slash.
+pub fn base_url_of(text: &str) -> String {
+    let text = text.trim().trim_end_matches('/');
+    if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("http://{text}")
+    }
+}
+
+/// A client of one node.
+#[derive(Clone, Debug)]
+pub struct BankClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl BankClient {
+    /// A client of the node at `base_url` (e.g. `http://127.0.0.1:7400`, or `127.0.0.1:7400`,
+    /// taken as plain HTTP), with a 30 s timeout.
+    pub fn new(base_url: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .unwrap_or_default();
+        BankClient {
+            base: base_url_of(base_url),
+            http,
+        }
+    }
+
+    /// The node's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn read<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        resp: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<T, ClientError> {
+        let resp = resp.map_err(|e| ClientError::Unreachable {
+            url: url.to_string(),
+            reason: dfc_core::error::error_line(&e),
+        })?;
+        let status = resp.status();
+        let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {
+            url: url.to_string(),
+            reason: dfc_core::error::error_line(&e),
+        })?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode(e.to_string()));
+        }
+        let err: ApiError = serde_json::from_slice(&bytes).unwrap_or(ApiError {
+            code: "unknown".into(),
+            message: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+        if status.is_client_error() {
+            Err(ClientError::Rejected {
+                status: status.as_u16(),
+                code: err.code,
+                message: err.message,
+            })
+        } else {
+            Err(ClientError::Server {
+                status: status.as_u16(),
+                message: err.message,
+            })
+        }
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let resp = self.http.get(&url).send().await;
+        self.read(&url, resp).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let resp = self.http.post(&url).json(body).send().await;
+        self.read(&url, resp).await
+    }
+
+    /// `GET /v1/params`: the network parameters.
+    pub async fn params(&self) -> Result<NetworkParams, ClientError> {
+        self.get("/v1/params").await
+    }
+    /// `POST /v1/transactions`: submits a transfer and waits for its durable receipt. Submitting
+    /// the same transaction again returns the same receipt.
+    pub async fn submit(&self, tx: &Transaction) -> Result<Receipt, ClientError> {
+        self.post("/v1/transactions", &SubmitRequest { tx: tx.clone() })
+            .await
+    }
+    /// `GET /v1/transactions/{txid}`.
+    pub async fn tx_status(&self, txid: &TxId) -> Result<TxStatus, ClientError> {
+        self.get(&format!("/v1/transactions/{txid}")).await
+    }
+    /// `GET /v1/notes/{id}`.
+    pub async fn note_status(&self, id: &NoteId) -> Result<NoteStatus, ClientError> {
+        self.get(&format!("/v1/notes/{id}")).await
+    }
+    /// `GET /v1/blocks?from=H&limit=N`.
+    pub async fn blocks(&self, from: u64, limit: u32) -> Result<BlocksResponse, ClientError> {
+        self.get(&format!("/v1/blocks?from={from}&limit={limit}"))
+            .await
+    }
+    /// `GET /v1/checkpoint`: a signed statement of the ledger at the tip.
+    pub async fn checkpoint(&self) -> Result<Checkpoint, ClientError> {
+        self.get("/v1/checkpoint").await
+    }
+    /// `GET /v1/supply`.
+    pub async fn supply(&self) -> Result<SupplySummary, ClientError> {
+        self.get("/v1/supply").await
+    }
+    /// `POST /v1/wallets`: registers a wallet (tier 0 until an operator sets another).
+    pub async fn register(&self, req: &RegisterRequest) -> Result<WalletInfo, ClientError> {
+        self.post("/v1/wallets", req).await
+    }
+    /// `GET /v1/wallets/{spend_key}`.
+    pub async fn wallet(&self, key: &PublicKey) -> Result<WalletInfo, ClientError> {
+        self.get(&format!("/v1/wallets/{}", hex::encode(key.to_bytes())))
+            .await
+    }
+    /// `GET /v1/wallets`: the registry.
+    pub async fn wallets(&self) -> Result<Vec<WalletInfo>, ClientError> {
+        self.get("/v1/wallets").await
+    }
+    /// `POST /v1/redemptions`: a wallet asks to redeem; the owner-signed redeem transaction waits
+    /// for k operator approvals.
+    pub async fn request_redemption(&self, tx: &Transaction) -> Result<Proposal, ClientError> {
+        self.post("/v1/redemptions", &SubmitRequest { tx: tx.clone() })
+            .await
+    }
+    /// `POST /v1/operator`: a signed operator request.
+    pub async fn operator(&self, req: &OperatorRequest) -> Result<OperatorResponse, ClientError> {
+        self.post("/v1/operator", req).await
+    }
+    /// `GET /v1/proposals`: pending and recent issue and redeem proposals.
+    pub async fn proposals(&self) -> Result<Vec<Proposal>, ClientError> {
+        self.get("/v1/proposals").await
+    }
+    /// `GET /v1/proposals/{txid}`: a proposal with its transaction, which an approver signs.
+    pub async fn proposal(&self, txid: &TxId) -> Result<ProposalDetail, ClientError> {
+        self.get(&format!("/v1/proposals/{txid}")).await
+    }
+    /// `POST /v1/purses`: a purse certificate for the signed request.
+    pub async fn purse(
+        &self,
+        req: &dfc_core::offline_api::PurseRequest,
+    ) -> Result<dfc_core::offline::PurseCertificate, ClientError> {
+        self.post("/v1/purses", req).await
+    }
+    /// `POST /v1/checkpoint/proofs`: a signed checkpoint and proofs that `notes` are unspent.
+    pub async fn checkpoint_proofs(
+        &self,
+        notes: &[NoteId],
+    ) -> Result<dfc_core::offline_api::ProofsResponse, ClientError> {
+        let req = dfc_core::offline_api::ProofsRequest {
+            notes: notes.to_vec(),
+        };
+        self.post("/v1/checkpoint/proofs", &req).await
+    }
+    /// `POST /v1/offline/settle`: settles an offline payment packet (its text form); the same
+    /// receipt on a repeat, 409 `double_spend` for a note spent twice.
+    pub async fn settle(&self, packet_text: &str) -> Result<Receipt, ClientError> {
+        let req = dfc_core::offline_api::SettleRequest {
+            packet: packet_text.to_string(),
+        };
+        self.post("/v1/offline/settle", &req).await
+    }
+    /// `GET /v1/evidence`: double-spend evidence, optionally of one wallet or refusing one
+    /// transaction.
+    pub async fn evidence(
+        &self,
+        wallet: Option<&PublicKey>,
+        conflicting: Option<&TxId>,
+    ) -> Result<Vec<dfc_core::offline_api::EvidenceRecord>, ClientError> {
+        let mut q = Vec::new();
+        if let Some(w) = wallet {
+            q.push(format!("wallet={}", hex::encode(w.to_bytes())));
+        }
+        if let Some(t) = conflicting {
+            q.push(format!("txid={t}"));
+        }
+        let query = if q.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", q.join("&"))
+        };
+        self.get(&format!("/v1/evidence{query}")).await
+    }
+    /// `GET /v1/audit-log?from=SEQ`: the operator audit log.
+    pub async fn audit_log(&self, from_seq: u64) -> Result<Vec<AuditEntry>, ClientError> {
+        self.get(&format!("/v1/audit-log?from={from_seq}")).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_without_scheme_is_http() {
+        assert_eq!(base_url_of("127.0.0.1:7400"), "http://127.0.0.1:7400");
+        assert_eq!(base_url_of(" localhost:7400/ "), "http://localhost:7400");
+        assert_eq!(
+            base_url_of("http://127.0.0.1:7400/"),
+            "http://127.0.0.1:7400"
+        );
+        assert_eq!(base_url_of("https://bank.example"), "https://bank.example");
+    }
+}
