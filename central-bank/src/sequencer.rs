@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::datadir::now_ms;
 use crate::error::{ApiErr, StoreError};
-use crate::store::{self, DbView};
+use crate::store::{self, DbView, LedgerStore};
 
 /// Most transfers in one block.
 pub const MAX_BATCH: usize = 1000;
@@ -300,7 +300,7 @@ impl Sequencer {
                 admitted[i].replies.extend(p.replies);
                 continue;
             }
-            if let Some(r) = store::receipt(&db, &p.txid)? {
+            if let Some(r) = db.receipt_of(&p.txid)? {
                 answer(p.replies, Ok(r));
                 continue;
             }
@@ -324,7 +324,7 @@ impl Sequencer {
             return Ok(());
         }
         let supply = self.shared.status().tip.supply;
-        let audit = store::audit_head(&db)?;
+        let audit = db.audit_log_head()?;
         let (block, sigs) = self.seal(
             admitted.iter().map(|p| p.tx.clone()).collect(),
             supply,
@@ -342,7 +342,7 @@ impl Sequencer {
             txs: &effects,
             holdings: batch.holdings(),
         };
-        store::insert_block(&db, &block, &sigs, &fx)?;
+        db.write_block(&block, &sigs, &fx)?;
         fail::fail_point!("seq::block::before_commit", |_| Err(injected(
             "before_commit"
         )));
@@ -787,7 +787,7 @@ impl Sequencer {
             txs: &txs_fx,
             holdings: batch.holdings(),
         };
-        store::insert_block(db, &block, &sigs, &fx)?;
+        db.write_block(&block, &sigs, &fx)?;
         store::set_proposal_state(db, txid, "committed")?;
         proposal.state = "committed".into();
         let msg = format!(

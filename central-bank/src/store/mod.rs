@@ -234,6 +234,8 @@ pub mod proposals;
 pub use proposals::*;
 pub mod audit_log;
 pub use audit_log::*;
+pub mod ledger;
+pub use ledger::LedgerStore;
 
 #[cfg(test)]
 mod tests {
