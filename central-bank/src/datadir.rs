@@ -260,7 +260,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
     fs::write(&params_path, json + "\n").map_err(io(&params_path))?;
     let mut conn = store::open_writer(&ledger)?;
     let tx = conn.transaction().map_err(StoreError::from)?;
-    store::insert_block(&tx, &genesis, &[], 0)?;
+    store::insert_block(&tx, &genesis, &[], &store::BlockEffects::none())?;
     store::append_audit(
         &tx,
         genesis.header.time_ms,

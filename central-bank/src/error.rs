@@ -121,8 +121,12 @@ impl From<TxError> for ApiErr {
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
         let mut r = (self.status, Json(self.body())).into_response();
-        // Every 503 (overloaded, queue full, halted) tells a well-behaved client when to retry.
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        // Every 503 (overloaded, queue full, halted) and 429 (a wallet over its rate; rates are
+        // whole tokens per second, so one comes back within a second) tells a well-behaved client
+        // when to retry.
+        if self.status == StatusCode::SERVICE_UNAVAILABLE
+            || self.status == StatusCode::TOO_MANY_REQUESTS
+        {
             r.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from_static("1"),

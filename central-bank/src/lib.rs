@@ -9,7 +9,9 @@
 //! | [`holdings`] | pending notes and account holdings (what claims are proven against) |
 //! | [`sequencer`] | the single writer: group commit of blocks, registrations, operator actions |
 //! | [`server`] | the axum router, handlers, limits |
+//! | [`submit`] | binary (`application/octet-stream`) and batch submission of transfers and claims |
 //! | [`admission`] | connection caps and timeouts, per-client rate limit (429), load shedding (503) |
+//! | [`wallet_limits`] | per-wallet-key rate limit on submissions (429), charged after the payer's signature |
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
 //! | [`datadir`] | `init`, key files, parameters |
@@ -37,6 +39,8 @@ pub mod regulator;
 pub mod sequencer;
 pub mod server;
 pub mod store;
+pub mod submit;
 pub mod verifier;
+pub mod wallet_limits;
 
 pub use server::{app, start, AppState};

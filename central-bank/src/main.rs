@@ -135,6 +135,14 @@ struct LimitArgs {
     /// Requests one client address may send at once above the rate.
     #[arg(long, default_value_t = AdmissionConfig::default().rate_burst)]
     rate_burst: u32,
+    /// Submissions (transfers, claims, settlements) per second per wallet key, charged to the
+    /// wallet whose signature authorises them, answered 429 with `Retry-After` beyond; `0` turns
+    /// the limit off.
+    #[arg(long, default_value_t = dfc_central_bank::wallet_limits::DEFAULT_WALLET_RATE)]
+    wallet_rate_limit: u32,
+    /// Submissions one wallet may send at once above its rate.
+    #[arg(long, default_value_t = dfc_central_bank::wallet_limits::DEFAULT_WALLET_BURST)]
+    wallet_rate_burst: u32,
     /// Requests admitted at once (running plus waiting); more are shed with 503 and
     /// `Retry-After`.
     #[arg(long, default_value_t = AdmissionConfig::default().max_pending_requests)]
@@ -354,6 +362,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 batch_verification: verify == "batch",
                 verify_workers,
                 proposal_ttl_ms: proposal_ttl,
+                wallet_rate_per_second: limits.wallet_rate_limit,
+                wallet_rate_burst: limits.wallet_rate_burst,
             };
             let admission = Admission::new(limits.config())?;
             rt.block_on(serve(&data, &listen, options, admission))?;

@@ -19,9 +19,9 @@ use dfc_core::api::{
 };
 use dfc_core::offline::PurseCertificate;
 use dfc_core::offline_api::EvidenceRecord;
-use dfc_core::validate::{next_supply, validate};
+use dfc_core::validate::{check_structure, next_supply, resolve_inputs, verify_crypto};
 use dfc_core::{
-    Amount, BatchState, Block, BlockHeader, Hash32, NetworkParams, Signature, SigningKey,
+    Amount, BatchState, Effects, Block, BlockHeader, Hash32, NetworkParams, Signature, SigningKey,
     Transaction, TxId, TxKind,
 };
 use rusqlite::{Connection, TransactionBehavior};
@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::datadir::now_ms;
 use crate::error::{ApiErr, StoreError};
-use crate::store::{self, DbView};
+use crate::store::{self, DbView, LedgerStore};
 
 /// Most transfers in one block.
 pub const MAX_BATCH: usize = 1000;
@@ -151,6 +151,8 @@ struct Pending {
     tx: Transaction,
     txid: TxId,
     replies: Vec<Reply<Receipt>>,
+    /// What it does to pending flags and holdings, once admitted.
+    effects: Effects,
 }
 
 impl Sequencer {
@@ -188,6 +190,7 @@ impl Sequencer {
                             tx,
                             txid,
                             replies: vec![reply],
+                            effects: Effects::default(),
                         });
                     }
                     other => {
@@ -291,13 +294,13 @@ impl Sequencer {
         let mut batch = BatchState::new(period);
         let mut admitted: Vec<Pending> = Vec::new();
         let mut index: HashMap<TxId, usize> = HashMap::new();
-        for p in pending {
+        for mut p in pending {
             if let Some(&i) = index.get(&p.txid) {
                 // A concurrent duplicate: it shares the first copy's outcome.
                 admitted[i].replies.extend(p.replies);
                 continue;
             }
-            if let Some(r) = store::receipt(&db, &p.txid)? {
+            if let Some(r) = db.receipt_of(&p.txid)? {
                 answer(p.replies, Ok(r));
                 continue;
             }
@@ -309,7 +312,8 @@ impl Sequencer {
                 });
             view.finish()?;
             match verdict {
-                Ok(_) => {
+                Ok(effects) => {
+                    p.effects = effects;
                     index.insert(p.txid, admitted.len());
                     admitted.push(p);
                 }
@@ -320,7 +324,7 @@ impl Sequencer {
             return Ok(());
         }
         let supply = self.shared.status().tip.supply;
-        let audit = store::audit_head(&db)?;
+        let audit = db.audit_log_head()?;
         let (block, sigs) = self.seal(
             admitted.iter().map(|p| p.tx.clone()).collect(),
             supply,
@@ -330,7 +334,15 @@ impl Sequencer {
         fail::fail_point!("seq::block::before_insert", |_| Err(injected(
             "before_insert"
         )));
-        store::insert_block(&db, &block, &sigs, period)?;
+        let effects: Vec<Effects> = admitted
+            .iter_mut()
+            .map(|p| std::mem::take(&mut p.effects))
+            .collect();
+        let fx = store::BlockEffects {
+            txs: &effects,
+            holdings: batch.holdings(),
+        };
+        db.write_block(&block, &sigs, &fx)?;
         fail::fail_point!("seq::block::before_commit", |_| Err(injected(
             "before_commit"
         )));
@@ -359,6 +371,7 @@ impl Sequencer {
                     tx,
                     txid,
                     replies: vec![reply],
+                    effects: Effects::default(),
                 }])
             }
             Command::Register { info, reply } => {
@@ -748,18 +761,33 @@ impl Sequencer {
         }
         let view = DbView::new(db);
         let (time_ms, period) = self.next_time();
-        let checked = validate(&tx, params, &view, period);
+        // `validate`'s checks in its order (structure, state, cryptography), through a batch of
+        // one so that the effects computed by the state checks are the ones written.
+        let mut batch = BatchState::new(period);
+        let checked = check_structure(&tx, params)
+            .and_then(|()| batch.admit(&tx, params, &view))
+            .and_then(|fx| {
+                let inputs = resolve_inputs(&tx, &view)?;
+                verify_crypto(&tx, params, &inputs)?;
+                Ok(fx)
+            });
         view.finish()?;
-        if let Err(e) = checked {
-            return Ok(Err(e.into()));
-        }
+        let fx = match checked {
+            Ok(fx) => fx,
+            Err(e) => return Ok(Err(e.into())),
+        };
         let supply = match next_supply(&tx, self.shared.status().tip.supply) {
             Ok(s) => s,
             Err(e) => return Ok(Err(e.into())),
         };
         let audit = store::audit_head(db)?;
         let (block, sigs) = self.seal(vec![tx], supply, audit, time_ms);
-        store::insert_block(db, &block, &sigs, period)?;
+        let txs_fx = [fx];
+        let fx = store::BlockEffects {
+            txs: &txs_fx,
+            holdings: batch.holdings(),
+        };
+        db.write_block(&block, &sigs, &fx)?;
         store::set_proposal_state(db, txid, "committed")?;
         proposal.state = "committed".into();
         let msg = format!(

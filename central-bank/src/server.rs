@@ -39,6 +39,7 @@ use crate::error::{status_code_name, ApiErr, StoreError};
 use crate::sequencer::{Command, LedgerStatus, Sequencer, Shared, MAX_CLOCK_SKEW_MS};
 use crate::store::{self, DbView};
 use crate::verifier::{Verifier, VerifyError};
+use crate::wallet_limits::WalletLimiter;
 
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -114,6 +115,7 @@ struct Inner {
     verifier: Verifier,
     ledger_tree: Mutex<Option<(u64, Arc<LedgerTree>)>>,
     options: NodeOptions,
+    wallet_limits: WalletLimiter,
 }
 
 /// Settings of a running node that are not network parameters.
@@ -128,6 +130,10 @@ pub struct NodeOptions {
     pub verify_workers: usize,
     /// Lifetime of an issue or redeem proposal, ms: past it, it cannot be approved.
     pub proposal_ttl_ms: u64,
+    /// Submissions per second per wallet key (`crate::wallet_limits`); 0 turns the limit off.
+    pub wallet_rate_per_second: u32,
+    /// Submissions one wallet may send in a burst above its rate.
+    pub wallet_rate_burst: u32,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -142,6 +148,8 @@ impl Default for NodeOptions {
             batch_verification: true,
             verify_workers: 0,
             proposal_ttl_ms: crate::proposals::DEFAULT_PROPOSAL_TTL_MS,
+            wallet_rate_per_second: crate::wallet_limits::DEFAULT_WALLET_RATE,
+            wallet_rate_burst: crate::wallet_limits::DEFAULT_WALLET_BURST,
         }
     }
 }
@@ -224,8 +232,12 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
                 source: e,
             })
         })?;
+    let wallet_limits =
+        WalletLimiter::new(options.wallet_rate_per_second, options.wallet_rate_burst)
+            .unwrap_or_else(|_| WalletLimiter::off());
     let state = AppState {
         inner: Arc::new(Inner {
+            wallet_limits,
             shared,
             queue,
             readers: ReadPool {
@@ -302,6 +314,44 @@ impl AppState {
         })
         .await
         .map_err(ApiErr::internal)?
+    }
+
+    /// Charges a submission to the wallet that authorised it (`crate::wallet_limits`): the
+    /// first input's owner (a claim's claimant), once its signature over `txid` verifies, so
+    /// that nobody can spend another wallet's budget with forged submissions. With the limit
+    /// off, nothing is checked here (the verification pool checks every signature anyway).
+    fn charge_wallet(
+        &self,
+        tx: &Transaction,
+        txid: &dfc_core::TxId,
+        inputs: &[InputNote],
+        payer: Option<&WalletInfo>,
+    ) -> Result<(), ApiErr> {
+        if self.inner.options.wallet_rate_per_second == 0 {
+            return Ok(());
+        }
+        let signer = match &tx.claim {
+            Some(claim) => Some(claim.claimant),
+            None => inputs.first().map(|i| i.owner),
+        };
+        let (Some(signer), Some(sig)) = (signer, tx.owner_signatures.first()) else {
+            return Err(ApiErr::from(dfc_core::TxError::OwnerSignatureCount {
+                have: tx.owner_signatures.len(),
+                need: tx.inputs.len().max(1),
+            }));
+        };
+        if !signer.verify(&txid.0, sig) {
+            return Err(ApiErr::from(dfc_core::TxError::BadOwnerSignature {
+                index: 0,
+            }));
+        }
+        let wallet = payer.map_or(signer, |w| w.address.spend);
+        self.inner.wallet_limits.charge(&wallet)
+    }
+
+    /// Submissions refused by the per-wallet rate limit so far.
+    pub fn wallet_rate_limited(&self) -> u64 {
+        self.inner.wallet_limits.limited()
     }
 
     /// Verifies signatures and proofs on the bounded blocking pool.
@@ -439,6 +489,18 @@ async fn not_found() -> ApiErr {
 
 /// The router with every route and limit. Tests call it without a socket.
 pub fn app(state: AppState) -> Router {
+    // Batches have their own, larger body limit (each transaction in them is still capped).
+    let batch = Router::new()
+        .route(
+            "/v1/transactions/batch",
+            post(crate::submit::submit_batch),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(
+            dfc_core::api::batch::MAX_BATCH_BODY_BYTES,
+        ))
+        .layer(RequestBodyLimitLayer::new(
+            dfc_core::api::batch::MAX_BATCH_BODY_BYTES,
+        ));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/openapi.json", get(openapi))
@@ -463,10 +525,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/proposals", get(proposals))
         .route("/v1/proposals/{txid}", get(proposal))
         .route("/v1/audit-log", get(audit_log))
-        .fallback(not_found)
-        .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .merge(batch)
+        .fallback(not_found)
+        .with_state(state)
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -583,24 +646,15 @@ fn frozen(key: &PublicKey) -> ApiErr {
     )
 }
 
-#[utoipa::path(post, path = "/v1/transactions", request_body(content = serde_json::Value, description = "SubmitRequest {tx: hex}"),
+#[utoipa::path(post, path = "/v1/transactions", request_body(content = serde_json::Value, description = "SubmitRequest {tx: hex} as JSON, or the canonical transaction bytes as application/octet-stream"),
     responses((status = 200, description = "Durable receipt", body = serde_json::Value), (status = 400, description = "Invalid transaction"),
               (status = 403, description = "unknown_wallet / frozen_wallet"), (status = 409, description = "input_spent / commitment_exists"),
               (status = 503, description = "queue_full / node_halted")))]
 async fn submit(
     State(s): State<AppState>,
-    ApiJson(req): ApiJson<SubmitRequest>,
+    crate::submit::TxBody(tx): crate::submit::TxBody,
 ) -> Result<Json<Receipt>, ApiErr> {
-    let tx = req.tx;
-    if !matches!(tx.kind, TxKind::Transfer | TxKind::Claim) {
-        return Err(ApiErr::bad_request(
-            "kind_not_allowed",
-            format!(
-                "{} transactions go through operator proposals, not /v1/transactions",
-                tx.kind.name()
-            ),
-        ));
-    }
+    crate::submit::check_kind(&tx)?;
     Ok(Json(submit_transfer(&s, tx).await?))
 }
 
@@ -620,13 +674,16 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
             if let Some(r) = store::receipt(&snap, &txid)? {
                 return Ok(Seen::Committed(r));
             }
-            let (inputs, _) = precheck(&snap, &probe)?;
+            let (inputs, payer) = precheck(&snap, &probe)?;
             check_rules(&snap, &params, &probe)?;
-            Ok(Seen::Fresh(inputs))
+            Ok(Seen::Fresh(inputs, payer))
         })
         .await?;
     let inputs = match inputs {
-        Seen::Fresh(inputs) => inputs,
+        Seen::Fresh(inputs, payer) => {
+            s.charge_wallet(&tx, &txid, &inputs, payer.as_ref())?;
+            inputs
+        }
         Seen::Committed(receipt) => return Ok(receipt),
     };
     s.verify(tx.clone(), inputs).await?;
@@ -635,7 +692,8 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
 
 enum Seen {
     Committed(Receipt),
-    Fresh(Vec<InputNote>),
+    /// Not committed: the resolved inputs and the wallet of the first input.
+    Fresh(Vec<InputNote>, Option<WalletInfo>),
 }
 
 pub(crate) fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiErr> {
@@ -1040,6 +1098,7 @@ async fn audit_log(
         openapi,
         params,
         submit,
+        crate::submit::submit_batch,
         tx_status,
         note_status,
         blocks,

@@ -16,6 +16,8 @@ use crate::proposal::{DisclosedOpening, ProposalOutput};
 use crate::transcript::TranscriptProtocol;
 use crate::tx::{IssuerSignature, Transaction, TxKind};
 
+pub mod batch;
+
 /// Domain label of operator request signatures.
 /// `v2`: the signed bytes include the request's sequence number.
 pub const OPERATOR_DOMAIN: &[u8] = b"dfc/operator/v2";

@@ -23,10 +23,14 @@
 //! 16 outputs and 17 bounds pad to). Disclosures to the regulator (only on payees at or above the
 //! reporting threshold) are verified one by one while the batch is prepared.
 //!
-//! # Fallback
-//! When the batch fails, each of its transactions is verified one by one with
-//! [`verify_crypto`], so the caller learns exactly which transactions are bad and why, with the
-//! same error one-by-one verification would give, and can commit the others.
+//! # Fallback: bisection
+//! When the batch fails, it is split in halves and each half is checked again as a batch (with
+//! fresh weights), recursively, down to single transactions, which are verified with
+//! [`verify_crypto`]: the caller learns exactly which transactions are bad and why, with the same
+//! error one-by-one verification would give, and can commit the others. A batch of `n` with `b`
+//! bad transactions costs about `b · log₂ n` sub-batches instead of `n` one-by-one verifications,
+//! so a flood of bad proofs cannot make the verifier fall back to its slowest path. (When a half
+//! holds and its parent failed, the other half is known to fail and is split without checking.)
 
 mod bulletproof;
 
@@ -87,19 +91,31 @@ pub fn verify_batch_with_rng<R: RngCore + CryptoRng>(
     params: &NetworkParams,
     rng: &mut R,
 ) -> Vec<Result<(), TxError>> {
+    verify_batch_counted(items, params, rng).0
+}
+
+/// [`verify_batch_with_rng`] that also says how many sub-batches bisection checked (0 when every
+/// chunk held at once): the cost of the fallback, for tests and benchmarks.
+pub fn verify_batch_counted<R: RngCore + CryptoRng>(
+    items: &[BatchItem<'_>],
+    params: &NetworkParams,
+    rng: &mut R,
+) -> (Vec<Result<(), TxError>>, usize) {
     let mut results = Vec::with_capacity(items.len());
+    let mut checks = 0;
     for chunk in items.chunks(MAX_BATCH_TXS) {
-        let prepared = prepare_chunk(chunk, params, rng);
-        let batch_ok = prepared.batch_holds(rng);
-        for (item, outcome) in chunk.iter().zip(prepared.outcomes) {
-            results.push(match outcome {
-                Some(result) => result,
-                None if batch_ok => Ok(()),
-                None => verify_crypto(item.0, params, item.1),
-            });
+        let mut prepared = prepare_chunk(chunk, params, rng);
+        let batched: Vec<usize> = (0..chunk.len())
+            .filter(|&i| prepared.outcomes[i].is_none())
+            .collect();
+        if !prepared.holds(&batched, rng) {
+            checks += prepared.bisect(chunk, params, &batched, rng);
+        }
+        for outcome in prepared.outcomes {
+            results.push(outcome.unwrap_or(Ok(())));
         }
     }
-    results
+    (results, checks)
 }
 
 /// All-or-nothing form of [`verify_batch`]: `Ok` if every transaction verifies, otherwise every
@@ -129,24 +145,25 @@ pub fn batch_holds<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> bool {
     items.chunks(MAX_BATCH_TXS).all(|chunk| {
-        let prepared = prepare_chunk(chunk, params, rng);
-        prepared.outcomes.iter().all(Option::is_none) && prepared.batch_holds(rng)
+        let mut prepared = prepare_chunk(chunk, params, rng);
+        let all: Vec<usize> = (0..chunk.len()).collect();
+        prepared.outcomes.iter().all(Option::is_none) && prepared.holds(&all, rng)
     })
 }
 
-/// A chunk with every batchable equation accumulated.
+/// A chunk with every item's batchable terms, ready to be combined into one check of any subset.
 struct Prepared {
     /// `Some(result)` for an item settled without the batch (it failed a check that needs no curve
-    /// arithmetic to fail, so [`verify_crypto`] gave its exact error), `None` for an item in the
-    /// batch.
+    /// arithmetic to fail, so [`verify_crypto`] gave its exact error, or bisection named it),
+    /// `None` for an item in the batch not (yet) known bad.
     outcomes: Vec<Option<Result<(), TxError>>>,
-    acc: Accumulator,
-    /// Largest aggregation size among the batched range proofs: how many shared generators the
-    /// MSM needs.
-    max_m: usize,
-    sig_messages: Vec<TxId>,
-    sigs: Vec<schnorrkel::Signature>,
-    keys: Vec<schnorrkel::PublicKey>,
+    /// The terms of each batched item (`None` where `outcomes` is settled up front).
+    terms: Vec<Option<TxTerms>>,
+    /// The item's id (the message its signatures sign).
+    txids: Vec<TxId>,
+    /// The weight rng, keyed with every proof of the chunk and finalised with fresh randomness;
+    /// every (sub-)batch check draws new weights from it.
+    weights: merlin::TranscriptRng,
 }
 
 /// What one transaction adds to the batch, computed in full before anything is added.
@@ -176,44 +193,28 @@ fn prepare_chunk<R: RngCore + CryptoRng>(
         bind.append_message(b"balance_r", r.as_bytes());
         bind.append_message(b"balance_s", s.as_bytes());
     }
-    let mut weights = bind.build_rng().finalize(rng);
+    let weights = bind.build_rng().finalize(rng);
 
-    let mut prepared = Prepared {
-        outcomes: Vec::with_capacity(chunk.len()),
-        acc: Accumulator::new(),
-        max_m: 0,
-        sig_messages: Vec::new(),
-        sigs: Vec::new(),
-        keys: Vec::new(),
-    };
+    let mut outcomes = Vec::with_capacity(chunk.len());
+    let mut terms = Vec::with_capacity(chunk.len());
     for ((tx, inputs), txid) in chunk.iter().zip(&txids) {
-        let Some(terms) = tx_terms(tx, inputs, params, txid) else {
-            prepared
-                .outcomes
-                .push(Some(verify_crypto(tx, params, inputs)));
-            continue;
-        };
-        prepared.outcomes.push(None);
-        for (key, sig) in &terms.sigs {
-            prepared.sig_messages.push(*txid);
-            prepared.keys.push(key.to_schnorrkel());
-            prepared.sigs.push(sig.to_schnorrkel());
+        match tx_terms(tx, inputs, params, txid) {
+            Some(t) => {
+                outcomes.push(None);
+                terms.push(Some(t));
+            }
+            None => {
+                outcomes.push(Some(verify_crypto(tx, params, inputs)));
+                terms.push(None);
+            }
         }
-        let acc = &mut prepared.acc;
-        let weight = Scalar::random(&mut weights);
-        acc.b_blinding += weight * terms.balance_s;
-        acc.scalars.push(-weight);
-        acc.points.push(terms.balance_r);
-        acc.scalars.push(-weight * terms.balance_c);
-        acc.points.push(terms.excess);
-        for range in &terms.ranges {
-            let weight = Scalar::random(&mut weights);
-            let c = Scalar::random(&mut weights);
-            range.add_to(acc, weight, c);
-        }
-        prepared.max_m = prepared.max_m.max(terms.m);
     }
-    prepared
+    Prepared {
+        outcomes,
+        terms,
+        txids,
+        weights,
+    }
 }
 
 /// Everything of `tx` the batch needs, or `None` if `tx` fails a check that needs no batch to
@@ -315,42 +316,106 @@ fn balance_challenge(txid: &TxId, excess: &CompressedRistretto, r: &CompressedRi
 }
 
 impl Prepared {
-    /// Whether the batched items' equations and signatures all hold.
-    fn batch_holds<R: RngCore + CryptoRng>(&self, rng: &mut R) -> bool {
-        if self.outcomes.iter().all(Option::is_some) {
+    /// Whether the equations and signatures of the items at `subset` all hold, under fresh
+    /// weights. An empty subset holds.
+    fn holds<R: RngCore + CryptoRng>(&mut self, subset: &[usize], rng: &mut R) -> bool {
+        let mut acc = Accumulator::new();
+        let mut max_m = 0;
+        let mut sig_messages = Vec::new();
+        let mut sigs = Vec::new();
+        let mut keys = Vec::new();
+        for &i in subset {
+            let Some(terms) = self.terms.get(i).and_then(Option::as_ref) else {
+                continue;
+            };
+            for (key, sig) in &terms.sigs {
+                sig_messages.push(self.txids[i]);
+                keys.push(key.to_schnorrkel());
+                sigs.push(sig.to_schnorrkel());
+            }
+            let weight = Scalar::random(&mut self.weights);
+            acc.b_blinding += weight * terms.balance_s;
+            acc.scalars.push(-weight);
+            acc.points.push(terms.balance_r);
+            acc.scalars.push(-weight * terms.balance_c);
+            acc.points.push(terms.excess);
+            for range in &terms.ranges {
+                let weight = Scalar::random(&mut self.weights);
+                let c = Scalar::random(&mut self.weights);
+                range.add_to(&mut acc, weight, c);
+            }
+            max_m = max_m.max(terms.m);
+        }
+        if acc.points.is_empty() {
             return true;
         }
-        self.signatures_hold(rng) && self.equations_hold()
+        signatures_hold(&sig_messages, &sigs, &keys, rng) && equations_hold(&acc, max_m)
     }
 
-    fn signatures_hold<R: RngCore + CryptoRng>(&self, rng: &mut R) -> bool {
-        if self.sigs.is_empty() {
-            return true;
+    /// Names the bad items among `failed` (a subset known to fail as a batch) by bisection,
+    /// setting their outcome to [`verify_crypto`]'s error and leaving the good ones `None`.
+    /// Returns how many sub-batches it checked.
+    fn bisect<R: RngCore + CryptoRng>(
+        &mut self,
+        chunk: &[BatchItem<'_>],
+        params: &NetworkParams,
+        failed: &[usize],
+        rng: &mut R,
+    ) -> usize {
+        if let [i] = failed {
+            let (tx, inputs) = chunk[*i];
+            // Exactly the error one by one gives (with negligible probability a false alarm of
+            // the batch, in which case this says Ok).
+            self.outcomes[*i] = Some(verify_crypto(tx, params, inputs));
+            return 1;
         }
-        let ctx = schnorrkel::signing_context(AUTH_CONTEXT);
-        let transcripts = self.sig_messages.iter().map(|id| ctx.bytes(&id.0));
-        schnorrkel::verify_batch_rng(transcripts, &self.sigs, &self.keys, true, rng).is_ok()
+        let (left, right) = failed.split_at(failed.len() / 2);
+        let mut checks = 1;
+        if self.holds(left, rng) {
+            // The parent failed and the left half holds: the right half fails.
+            checks += self.bisect(chunk, params, right, rng);
+        } else {
+            checks += self.bisect(chunk, params, left, rng);
+            checks += 1;
+            if !self.holds(right, rng) {
+                checks += self.bisect(chunk, params, right, rng);
+            }
+        }
+        checks
     }
+}
 
-    fn equations_hold(&self) -> bool {
-        let gens = bulletproof::flat_gens();
-        let pc = pedersen_gens();
-        let shared = RANGE_BITS * self.max_m;
-        let acc = &self.acc;
-        let scalars = acc
-            .scalars
-            .iter()
-            .chain([&acc.b, &acc.b_blinding])
-            .chain(&acc.g[..shared])
-            .chain(&acc.h[..shared]);
-        let points = acc
-            .points
-            .iter()
-            .chain([&pc.B, &pc.B_blinding])
-            .chain(&gens.g[..shared])
-            .chain(&gens.h[..shared]);
-        RistrettoPoint::vartime_multiscalar_mul(scalars, points).is_identity()
+fn signatures_hold<R: RngCore + CryptoRng>(
+    messages: &[TxId],
+    sigs: &[schnorrkel::Signature],
+    keys: &[schnorrkel::PublicKey],
+    rng: &mut R,
+) -> bool {
+    if sigs.is_empty() {
+        return true;
     }
+    let ctx = schnorrkel::signing_context(AUTH_CONTEXT);
+    let transcripts = messages.iter().map(|id| ctx.bytes(&id.0));
+    schnorrkel::verify_batch_rng(transcripts, sigs, keys, true, rng).is_ok()
+}
+
+fn equations_hold(acc: &Accumulator, max_m: usize) -> bool {
+    let gens = bulletproof::flat_gens();
+    let pc = pedersen_gens();
+    let shared = RANGE_BITS * max_m;
+    let scalars = acc
+        .scalars
+        .iter()
+        .chain([&acc.b, &acc.b_blinding])
+        .chain(&acc.g[..shared])
+        .chain(&acc.h[..shared]);
+    let points = acc
+        .points
+        .iter()
+        .chain([&pc.B, &pc.B_blinding])
+        .chain(&gens.g[..shared])
+        .chain(&gens.h[..shared]);
+    RistrettoPoint::vartime_multiscalar_mul(scalars, points).is_identity()
 }
 
 #[cfg(test)]

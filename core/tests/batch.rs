@@ -428,6 +428,44 @@ fn several_bad_items_are_all_named() {
     assert_eq!(got.iter().filter(|r| r.is_err()).count(), 2);
 }
 
+/// A failed batch is bisected: with one bad item among 16 it takes about 2·log₂16 sub-batch checks,
+/// not 16 one-by-one verifications, and with bad items at scattered positions every one is named
+/// with one-by-one's error while the good ones pass.
+#[test]
+fn failed_batch_is_bisected_not_reverified_one_by_one() {
+    use dfc_core::batch::verify_batch_counted;
+    let b = base();
+    let txs: Vec<Transaction> = b.valid.iter().map(|m| m.tx.clone()).collect();
+    let n = txs.len();
+    let log2 = n.ilog2() as usize;
+    // All good: no bisection.
+    let owned = resolve(&b.f, &txs);
+    let (got, checks) = verify_batch_counted(&refs(&owned), &b.f.n.params, &mut rng(7));
+    assert!(got.iter().all(Result::is_ok));
+    assert_eq!(checks, 0);
+    for bad_at in [vec![0], vec![n - 1], vec![5], vec![1, 14], vec![3, 4, 10]] {
+        let mut batch = txs.clone();
+        for &i in &bad_at {
+            batch[i].owner_signatures[0] = txs[(i + 1) % n].owner_signatures[0];
+        }
+        let owned = resolve(&b.f, &batch);
+        let (got, checks) = verify_batch_counted(&refs(&owned), &b.f.n.params, &mut rng(8));
+        assert_eq!(got, one_by_one(&b.f, &owned), "bad at {bad_at:?}");
+        for (i, r) in got.iter().enumerate() {
+            assert_eq!(r.is_err(), bad_at.contains(&i), "item {i}, bad at {bad_at:?}");
+        }
+        // Each bad item costs at most two checks per level (the half it is in and its sibling)
+        // plus its own one-by-one verification.
+        let bound = bad_at.len() * (2 * log2 + 1);
+        assert!(
+            checks <= bound,
+            "{checks} checks for {} bad of {n} (bound {bound})",
+            bad_at.len()
+        );
+        assert!(checks < n || bad_at.len() > 2, "{checks} checks: no better than one by one");
+    }
+}
+
 /// Inputs that never reach the batch equation (wrong counts, unknown issuer, proofs of the wrong
 /// size, identity points, truncated proofs) get one-by-one's exact error and never panic.
 #[test]

@@ -32,6 +32,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 use thiserror::Error;
 
+pub mod wire;
+pub use wire::Wire;
+
 /// Notes issued per payer wallet (one issuance each): 8 transfers of 2 inputs.
 pub const NOTES_PER_PAYER: usize = 16;
 /// Value of each issued note, minor units.
@@ -62,6 +65,10 @@ pub struct LoadOptions {
     /// whether or not earlier ones have been answered, and its latency counts from that time (no
     /// coordinated omission). `None`: closed loop at `concurrency`.
     pub rate: Option<f64>,
+    /// How transfers go on the wire (pre-encoded before the clock starts).
+    pub wire: Wire,
+    /// A file created when the submission phase starts (for profilers that should skip setup).
+    pub mark_submit: Option<PathBuf>,
 }
 
 /// Why a load run failed.
@@ -130,6 +137,8 @@ pub struct LoadReport {
     pub ratio_to_ceiling: f64,
     /// Encoded size of one transfer, bytes.
     pub tx_bytes: usize,
+    /// The submission format (`json`, `binary`, `batch of N`).
+    pub wire: String,
 }
 
 fn ms(d: Duration) -> f64 {
@@ -390,45 +399,64 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         .unwrap_or(1);
     let ceiling = cores as f64 / verify.as_secs_f64().max(1e-9);
     let tx_bytes = txs.first().map(|(t, _)| t.encode().len()).unwrap_or(0);
-    // Submission.
+    // Submission: every body encoded before the clock starts.
+    let only: Vec<Transaction> = txs.into_iter().map(|(tx, _)| tx).collect();
+    let requests = wire::encode(&only, opts.wire);
+    drop(only);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.concurrency)
+        .build()
+        .map_err(|e| LoadError::Options(format!("HTTP client: {e}")))?;
+    let base = opts.bank.trim_end_matches('/').to_string();
+    let w = opts.wire;
+    if let Some(mark) = &opts.mark_submit {
+        std::fs::write(mark, b"submitting\n")
+            .map_err(|e| LoadError::Options(format!("{}: {e}", mark.display())))?;
+    }
     let t0 = Instant::now();
     let results: Vec<(Duration, Result<(), String>)> = match opts.rate.filter(|r| *r > 0.0) {
         Some(rate) => {
             let start = tokio::time::Instant::from_std(t0);
-            let handles: Vec<_> = txs
+            let mut sent = 0usize;
+            let handles: Vec<_> = requests
                 .into_iter()
-                .enumerate()
-                .map(|(i, (tx, _))| {
-                    let client = client.clone();
-                    let at = start + Duration::from_secs_f64(i as f64 / rate);
+                .map(|req| {
+                    let (http, base) = (http.clone(), base.clone());
+                    // A request leaves when its first transfer is due.
+                    let at = start + Duration::from_secs_f64(sent as f64 / rate);
+                    sent += req.count;
                     tokio::spawn(async move {
                         tokio::time::sleep_until(at).await;
-                        let code = submit_one(&client, &tx).await;
-                        (at.elapsed(), code)
+                        let out = wire::send(&http, &base, w, &req).await;
+                        let d = at.elapsed();
+                        out.into_iter().map(|r| (d, r)).collect::<Vec<_>>()
                     })
                 })
                 .collect();
-            let mut out = Vec::with_capacity(handles.len());
+            let mut out = Vec::new();
             for h in handles {
-                out.push(
-                    h.await
-                        .unwrap_or_else(|e| (Duration::ZERO, Err(format!("task: {e}")))),
-                );
+                match h.await {
+                    Ok(v) => out.extend(v),
+                    Err(e) => out.push((Duration::ZERO, Err(format!("task: {e}")))),
+                }
             }
             out
         }
         None => {
-            futures::stream::iter(txs.into_iter().map(|(tx, _)| {
-                let client = client.clone();
-                async move {
-                    let s = Instant::now();
-                    let code = submit_one(&client, &tx).await;
-                    (s.elapsed(), code)
-                }
-            }))
-            .buffer_unordered(opts.concurrency)
-            .collect()
-            .await
+            let per_request: Vec<Vec<(Duration, Result<(), String>)>> =
+                futures::stream::iter(requests.into_iter().map(|req| {
+                    let (http, base) = (http.clone(), base.clone());
+                    async move {
+                        let s = Instant::now();
+                        let out = wire::send(&http, &base, w, &req).await;
+                        let d = s.elapsed();
+                        out.into_iter().map(|r| (d, r)).collect()
+                    }
+                }))
+                .buffer_unordered(opts.concurrency)
+                .collect()
+                .await;
+            per_request.into_iter().flatten().collect()
         }
     };
     let submit = t0.elapsed();
@@ -462,15 +490,6 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         verification_ceiling_per_second: ceiling,
         ratio_to_ceiling: rate / ceiling,
         tx_bytes,
-    })
-}
-
-/// Submits one transfer; the error code on refusal.
-async fn submit_one(client: &BankClient, tx: &Transaction) -> Result<(), String> {
-    client.submit(tx).await.map(|_| ()).map_err(|e| match e {
-        ClientError::Rejected { code, .. } => code,
-        ClientError::Unreachable { .. } => "unreachable".into(),
-        ClientError::Server { status, .. } => format!("server_{status}"),
-        ClientError::Decode(_) => "decode".into(),
+        wire: opts.wire.name(),
     })
 }

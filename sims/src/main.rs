@@ -118,6 +118,16 @@ enum Cmd {
         /// the answers, and count latency from the scheduled time. Without it: closed loop.
         #[arg(long)]
         rate: Option<f64>,
+        /// Submission format: `json` (hex in JSON), `binary` (canonical bytes) or `batch`
+        /// (binary batches of `--batch-size` per request).
+        #[arg(long, default_value = "json")]
+        wire: String,
+        /// Transfers per request with `--wire batch`.
+        #[arg(long, default_value_t = 32)]
+        batch_size: usize,
+        /// Create this file when the submission phase starts (setup done), for profilers.
+        #[arg(long)]
+        mark_submit: Option<PathBuf>,
         /// Print JSON only (otherwise JSON and a one-line summary on stderr).
         #[arg(long)]
         json: bool,
@@ -200,9 +210,15 @@ fn main() -> Result<()> {
             seed,
             verify_samples,
             rate,
+            wire,
+            batch_size,
+            mark_submit,
             json,
         } => {
+            let wire = load::Wire::parse(&wire, batch_size).map_err(anyhow::Error::msg)?;
             let opts = LoadOptions {
+                wire,
+                mark_submit,
                 bank,
                 data,
                 payments,

@@ -12,6 +12,7 @@ mod faults;
 mod hardening;
 mod hostile;
 mod model;
+mod submission;
 mod tamper;
 
 use std::path::Path;
