@@ -224,7 +224,11 @@ segments = []
 "#;
     let s = Scenario::from_toml(text).unwrap();
     let r = run(&s, 1, Fidelity::Fast, |_| {}).unwrap().report;
-    assert_eq!(r.payments.completed, 48, "{:?}", r.payments.failed_by_reason);
+    assert_eq!(
+        r.payments.completed, 48,
+        "{:?}",
+        r.payments.failed_by_reason
+    );
     let balance = |name: &str| {
         r.segments
             .iter()
@@ -265,5 +269,8 @@ fn fees_in_offline_payments_keep_the_identity() {
     let moved: f64 = r.costs.fees_moved_to_scheme.parse().unwrap();
     let unsettled: f64 = r.accounting.unsettled.parse().unwrap();
     assert!(held > 0.0 && held <= moved, "{held} {moved}");
-    assert!(moved - held <= unsettled + 1e-9, "{moved} {held} {unsettled}");
+    assert!(
+        moved - held <= unsettled + 1e-9,
+        "{moved} {held} {unsettled}"
+    );
 }

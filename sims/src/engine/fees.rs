@@ -199,6 +199,8 @@ impl Sim<'_> {
 
     /// Whether `addr` is the scheme's.
     pub(super) fn is_scheme(&self, owner: &PublicKey) -> bool {
-        self.scheme.as_ref().is_some_and(|s| s.address.spend == *owner)
+        self.scheme
+            .as_ref()
+            .is_some_and(|s| s.address.spend == *owner)
     }
 }

@@ -134,7 +134,10 @@ impl Sim<'_> {
         } else {
             tx.outputs.iter().position(|o| o.owner == payee_owner)
         };
-        match self.proto.submit(&mut self.ledger, &tx, hold, &mut self.work) {
+        match self
+            .proto
+            .submit(&mut self.ledger, &tx, hold, &mut self.work)
+        {
             Ok(ids) => {
                 let pk = &mut self.packets[p];
                 pk.state = PacketState::Settled;
@@ -248,12 +251,10 @@ impl Sim<'_> {
             _ if self.agents[pk.payee].address.spend == owner => &self.agents[pk.payee].keys.view,
             _ => &self.agents[pk.payer].keys.view,
         };
-        tx.outputs[k]
-            .open(view)
-            .map_err(|_| SimError::Ledger {
-                what: "an output opening",
-                source: TxError::Unbalanced,
-            })
+        tx.outputs[k].open(view).map_err(|_| SimError::Ledger {
+            what: "an output opening",
+            source: TxError::Unbalanced,
+        })
     }
 
     /// Online wallets with a purse get a fresh checkpoint and proofs for their purse notes.

@@ -18,8 +18,8 @@ mod inclusion;
 mod report;
 mod turnover;
 pub use costs::CostReport;
-pub use turnover::TurnoverReport;
 pub use report::*;
+pub use turnover::TurnoverReport;
 
 /// Why a payment failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
