@@ -19,17 +19,28 @@ use crate::validate::{self, Account, LedgerNote, LedgerView};
 pub struct StoredNote {
     /// The output that created it.
     pub output: Output,
-    /// Whether it has been spent.
+    /// Whether it has been spent: always false in [`MemoryLedger::unspent`], since a spent note
+    /// leaves the map and only its id is kept.
     pub spent: bool,
     /// Whether it is pending (received, not yet claimed).
     pub pending: bool,
 }
 
 /// The ledger state: notes, the spent set, the supply and the running excess sum.
+///
+/// Unspent notes are kept whole; a spent note is kept as its id only, because nothing reads a
+/// spent note's output again (every rule refuses a spent input before looking at its commitment
+/// or owner) and a long simulation creates tens of millions of notes. [`LedgerView::note`]
+/// reports a spent note as `spent` with a placeholder commitment and owner (the base point).
 #[derive(Clone, Debug)]
 pub struct MemoryLedger {
     params: NetworkParams,
+    /// Unspent notes (pending or not).
     notes: HashMap<NoteId, StoredNote>,
+    /// Spent notes, by id only.
+    spent: HashSet<NoteId>,
+    /// What [`LedgerView::note`] gives as the commitment and owner of a spent note.
+    spent_placeholder: (Commitment, PublicKey),
     commitments: HashSet<[u8; 32]>,
     supply: Amount,
     audit: SupplyAudit,
@@ -44,6 +55,15 @@ pub struct MemoryLedger {
 
 impl LedgerView for MemoryLedger {
     fn note(&self, id: &NoteId) -> Option<LedgerNote> {
+        if self.spent.contains(id) {
+            let (commitment, owner) = self.spent_placeholder;
+            return Some(LedgerNote {
+                commitment,
+                owner,
+                spent: true,
+                pending: false,
+            });
+        }
         self.notes.get(id).map(|n| LedgerNote {
             commitment: n.output.commitment,
             owner: n.output.owner,
@@ -73,6 +93,8 @@ impl MemoryLedger {
         MemoryLedger {
             params,
             notes: HashMap::new(),
+            spent: HashSet::new(),
+            spent_placeholder: spent_placeholder(),
             commitments: HashSet::new(),
             supply: Amount::ZERO,
             audit: SupplyAudit::new(),
@@ -157,12 +179,17 @@ impl MemoryLedger {
 
     /// Unspent notes.
     pub fn unspent(&self) -> impl Iterator<Item = (&NoteId, &StoredNote)> {
-        self.notes.iter().filter(|(_, n)| !n.spent)
+        self.notes.iter()
     }
 
     /// Number of unspent notes.
     pub fn unspent_count(&self) -> usize {
-        self.notes.values().filter(|n| !n.spent).count()
+        self.notes.len()
+    }
+
+    /// Number of spent notes (kept as ids).
+    pub fn spent_count(&self) -> usize {
+        self.spent.len()
     }
 
     /// Validates `tx` fully and applies it. On error the ledger is unchanged.
@@ -203,8 +230,8 @@ impl MemoryLedger {
             }
         }
         for id in &tx.inputs {
-            if let Some(n) = self.notes.get_mut(id) {
-                n.spent = true;
+            if self.notes.remove(id).is_some() {
+                self.spent.insert(*id);
             }
         }
         let ids = tx.output_ids();
@@ -241,4 +268,13 @@ impl MemoryLedger {
         }
         audit.check(self.supply)
     }
+}
+
+/// The base point as a commitment and a key: what a spent note's commitment and owner read as.
+fn spent_placeholder() -> (Commitment, PublicKey) {
+    let bytes = curve25519_dalek::constants::RISTRETTO_BASEPOINT_COMPRESSED.to_bytes();
+    (
+        Commitment::from_bytes(&bytes).expect("the base point is a canonical, non-identity point"),
+        PublicKey::from_bytes(&bytes).expect("the base point is a canonical, non-identity point"),
+    )
 }

@@ -530,7 +530,21 @@ fn spent_unknown_and_batch_double_spends_are_refused() {
             note: first.clone()
         })
     );
+    let spent_before = f.ledger.spent_count();
+    let unspent_before = f.ledger.unspent_count();
     f.ledger.apply(&tx).unwrap();
+    // The spent inputs leave the note map and are kept as ids only; the ledger still knows them.
+    assert_eq!(f.ledger.spent_count(), spent_before + tx.inputs.len());
+    assert_eq!(
+        f.ledger.unspent_count(),
+        unspent_before - tx.inputs.len() + tx.outputs.len()
+    );
+    assert!(f.ledger.unspent().all(|(id, _)| !tx.inputs.contains(id)));
+    assert!(tx
+        .inputs
+        .iter()
+        .all(|id| dfc_core::LedgerView::note(&f.ledger, id).is_some_and(|n| n.spent)));
+    f.ledger.audit().unwrap();
     rejects(
         &mut f,
         &double,

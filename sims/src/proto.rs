@@ -125,7 +125,12 @@ pub struct Protocol {
 
 impl Protocol {
     /// A 2-of-3 network whose keys derive from `seed`.
-    pub fn new(fidelity: Fidelity, seed: u64, tiers: Vec<dfc_core::TierLimits>) -> Self {
+    pub fn new(
+        fidelity: Fidelity,
+        seed: u64,
+        tiers: Vec<dfc_core::TierLimits>,
+        turnover_period_days: u32,
+    ) -> Self {
         let key = |label: u8| {
             let mut bytes = [0u8; 32];
             bytes[..8].copy_from_slice(&seed.to_le_bytes());
@@ -146,7 +151,7 @@ impl Protocol {
             node_key: node.public(),
             limits: dfc_core::Limits::default(),
             tiers,
-            turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
+            turnover_period_days,
             // The simulated network has no regulator disclosure rules.
             compliance: None,
             genesis_hash: dfc_core::Hash32([0x51; 32]),
@@ -270,14 +275,16 @@ impl Protocol {
     }
 
     /// Commits a transaction that passed [`Protocol::preverify`]: the state checks run again.
+    /// Its outputs are settled as their owners' claims would settle them, except output `hold`
+    /// (a payee's note beyond its turnover limit), which stays pending on the ledger.
     pub fn commit(
         &self,
         ledger: &mut MemoryLedger,
         tx: &Transaction,
+        hold: Option<usize>,
     ) -> Result<Vec<NoteId>, TxError> {
         let ids = ledger.apply_prevalidated(tx)?;
-        // The engine checked the payee's holding limit in the clear before paying.
-        ledger.settle_unproven(&ids);
+        settle_except(ledger, &ids, hold);
         Ok(ids)
     }
 
@@ -286,6 +293,7 @@ impl Protocol {
         &self,
         ledger: &mut MemoryLedger,
         tx: &Transaction,
+        hold: Option<usize>,
         work: &mut Work,
     ) -> Result<Vec<NoteId>, TxError> {
         let ids = if self.templates.is_none() {
@@ -295,8 +303,7 @@ impl Protocol {
             validate::check_structure(tx, &self.params)?;
             ledger.apply_prevalidated(tx)?
         };
-        // The engine checked the payee's holding limit in the clear before paying.
-        ledger.settle_unproven(&ids);
+        settle_except(ledger, &ids, hold);
         Ok(ids)
     }
 
@@ -390,6 +397,24 @@ impl Protocol {
             &self.node,
         );
         (cp, tree)
+    }
+}
+
+/// Settles the pending outputs `ids` but `hold` without a claim proof: the engine checked the
+/// owner's holding and turnover limits in the clear (its claim would fit), and leaves a payee's
+/// note that does not fit pending, as the wallet does.
+fn settle_except(ledger: &mut MemoryLedger, ids: &[NoteId], hold: Option<usize>) {
+    match hold {
+        None => ledger.settle_unproven(ids),
+        Some(h) => {
+            let rest: Vec<NoteId> = ids
+                .iter()
+                .enumerate()
+                .filter(|(k, _)| *k != h)
+                .map(|(_, id)| *id)
+                .collect();
+            ledger.settle_unproven(&rest);
+        }
     }
 }
 

@@ -112,6 +112,10 @@ pub struct Policy {
     /// Domestic fee schedule (optional).
     #[serde(default)]
     pub fees: Fees,
+    /// Length of the turnover period in days (1..366; optional, the protocol's default of 30):
+    /// a tier's `max_inflow` applies to what a wallet receives in one period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turnover_period_days: Option<u32>,
 }
 
 /// One KYC tier.
@@ -127,6 +131,10 @@ pub struct Tier {
     pub max_balance: Money,
     /// Most a wallet of the tier may hold in its offline purse (and pay in one offline payment).
     pub offline_cap: Money,
+    /// Turnover limit: the most a wallet of the tier may receive (claim) in one turnover period
+    /// (optional: no limit). Money received beyond it is held, pending, until a later period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_inflow: Option<Money>,
 }
 
 /// A payee's offline acceptance policy (the same fields as `dfc_core::offline::AcceptPolicy`).
@@ -635,6 +643,14 @@ impl Scenario {
             }
         }
         p.fees.validate()?;
+        if let Some(d) = p.turnover_period_days {
+            if d == 0 || d > 366 {
+                return Err(invalid(
+                    "policy.turnover_period_days",
+                    format!("{d} days: must be between 1 and 366"),
+                ));
+            }
+        }
         if p.purse_notes == 0 || p.purse_notes > 8 {
             return Err(invalid("policy.purse_notes", "must be between 1 and 8"));
         }

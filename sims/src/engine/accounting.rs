@@ -16,6 +16,8 @@ pub struct Identity {
     /// Double spenders' accepted payments not resolved: claims backed only by notes the cheat
     /// still holds (counted in `balances`), so not part of the identity.
     pub double_spend_claims: u64,
+    /// Fees the payment scheme's wallet holds (part of `balances`).
+    pub scheme: u64,
 }
 
 impl Sim<'_> {
@@ -41,7 +43,7 @@ impl Sim<'_> {
                 } else {
                     a.purse_units()
                 };
-                a.online_units() + purse
+                a.online_units() + purse + a.held_units()
             })
             .collect()
     }
@@ -49,9 +51,11 @@ impl Sim<'_> {
     /// Checks supply = Σ balances + Σ unsettled + Σ pending change; a broken identity stops the
     /// run.
     fn check_identity(&self, day: u64, holdings: &[u64]) -> Result<Identity, SimError> {
+        let scheme = self.scheme.as_ref().map_or(0, fees::Scheme::units);
         let id = Identity {
             supply: self.ledger.supply().units(),
-            balances: holdings.iter().sum(),
+            balances: holdings.iter().sum::<u64>() + scheme,
+            scheme,
             unsettled: self.pending.unsettled_units,
             pending_change: self.pending.change_units,
             double_spend_claims: self.pending.claims_units,
@@ -101,7 +105,7 @@ impl Sim<'_> {
         let mut pending = 0u64;
         let mut pending_value = 0u64;
         let mut pending_fraud_value = 0u64;
-        for p in &self.packets {
+        for p in self.packets.values() {
             if p.state == PacketState::Pending {
                 pending += 1;
                 pending_value += p.amount.units();
@@ -123,6 +127,13 @@ impl Sim<'_> {
                 pending_fraud_value,
                 tx_count: self.ledger.tx_count(),
                 unspent: u64::try_from(self.ledger.unspent_count()).unwrap_or(u64::MAX),
+                spent: u64::try_from(self.ledger.spent_count()).unwrap_or(u64::MAX),
+                held: self.agents.iter().fold((0, 0), |(n, v), a| {
+                    (
+                        n + u64::try_from(a.held.len()).unwrap_or(u64::MAX),
+                        v + a.held_units(),
+                    )
+                }),
                 identity,
             },
             &balances,

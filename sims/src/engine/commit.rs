@@ -81,7 +81,7 @@ impl Sim<'_> {
                 a.inflight_change_units = a.inflight_change_units.saturating_sub(total);
                 let result = r
                     .verdict
-                    .and_then(|()| self.proto.commit(&mut self.ledger, &r.tx));
+                    .and_then(|()| self.proto.commit(&mut self.ledger, &r.tx, None));
                 match result {
                     Ok(ids) => {
                         for (k, (id, opening)) in ids.into_iter().zip(r.openings).enumerate() {
@@ -106,30 +106,46 @@ impl Sim<'_> {
             JobKind::Online {
                 payer,
                 payee,
-                amount: amt,
+                split,
                 flow,
                 fee_micro,
             } => {
+                let payer_address = self.agents[payer].address;
+                let change: u64 = job
+                    .payments
+                    .iter()
+                    .filter(|p| p.to == payer_address)
+                    .map(|p| p.amount.units())
+                    .sum();
                 let payer_agent = &mut self.agents[payer];
-                let change: u64 = job.payments.get(1).map(|p| p.amount.units()).unwrap_or(0);
                 payer_agent.inflight_change_units =
                     payer_agent.inflight_change_units.saturating_sub(change);
+                // Output 0 pays the payee: claimed at once if it fits its limits, else held.
+                let claimed = self.can_claim(payee, split.payee_gets, t);
+                let hold = (!claimed).then_some(0);
                 let result = r
                     .verdict
-                    .and_then(|()| self.proto.commit(&mut self.ledger, &r.tx));
+                    .and_then(|()| self.proto.commit(&mut self.ledger, &r.tx, hold));
                 match result {
                     Ok(ids) => {
                         for (k, (id, opening)) in ids.into_iter().zip(r.openings).enumerate() {
-                            let owner = if k == 0 { payee } else { payer };
-                            self.agents[owner].notes.push(Held { id, opening });
+                            let note = Held { id, opening };
+                            if k == 0 {
+                                self.receive(payee, note, claimed, t);
+                            } else if job.payments[k].to == payer_address {
+                                self.agents[payer].notes.push(note);
+                            } else if let Some(s) = self.scheme.as_mut() {
+                                s.notes.push(note);
+                            }
                         }
+                        self.metrics.fees_moved(split.scheme_gets, split.commission);
                         let (ps, qs) = (self.agents[payer].segment, self.agents[payee].segment);
                         self.metrics.completed(
                             flow,
                             PaymentPath::Online,
                             (payer, ps),
                             (payee, qs),
-                            amt.units(),
+                            split.amount,
                             fee_micro,
                             day,
                             (bytes, proof_bytes, 0),
@@ -147,6 +163,7 @@ impl Sim<'_> {
                 payer,
                 payee,
                 amount: amt,
+                split,
                 flow,
                 ..
             } => {
@@ -193,7 +210,6 @@ impl Sim<'_> {
                     Ok(()) => {
                         let txid = packet.tx.id();
                         let purse = packet.cert.purse.to_bytes();
-                        let p = self.packets.len();
                         let fraud = self.agents[payer].fraud;
                         // Only a double spender's notes can be offered twice.
                         if fraud {
@@ -203,11 +219,12 @@ impl Sim<'_> {
                         }
                         let inputs_units: u64 =
                             job.inputs.iter().map(|i| i.opening.amount.units()).sum();
-                        let change_units = inputs_units - amt.units();
+                        let fee_units = split.scheme_gets;
+                        let change_units = inputs_units - amt.units() - fee_units;
                         if fraud {
-                            self.pending.claims_units += amt.units();
+                            self.pending.claims_units += amt.units() + fee_units;
                         } else {
-                            self.pending.unsettled_units += amt.units();
+                            self.pending.unsettled_units += amt.units() + fee_units;
                             self.pending.change_units += change_units;
                         }
                         self.agents[payee].owed_units += amt.units();
@@ -216,7 +233,7 @@ impl Sim<'_> {
                             self.metrics
                                 .merchant_exposure(self.agents[payee].owed_units);
                         }
-                        self.packets.push(Packet {
+                        let p = self.packets.push(Packet {
                             tx: Some(packet.tx.clone()),
                             cert: Some(packet.cert.clone()),
                             txid,
@@ -229,6 +246,7 @@ impl Sim<'_> {
                             double_spend: reused,
                             fraud,
                             change_units,
+                            fee_units,
                             inputs: job.held,
                         });
                         let book = &mut self.agents[payee].book;
@@ -247,12 +265,13 @@ impl Sim<'_> {
                             PaymentPath::Offline,
                             (payer, ps),
                             (payee, qs),
-                            amt.units(),
+                            split.amount,
                             0,
                             day,
                             (bytes, proof_bytes, packet_bytes),
                             packet.tx.inputs.len(),
                         );
+                        self.metrics.fees_moved(split.scheme_gets, split.commission);
                     }
                     Err(reason) => {
                         // The refused packet is discarded; an honest purse takes its notes back

@@ -41,6 +41,7 @@ pub(super) fn base_tiers(s: &Scenario) -> Vec<TierNow> {
             max_payment: t.max_payment.units(),
             max_balance: t.max_balance.units(),
             offline_cap: t.offline_cap.units(),
+            max_inflow: t.max_inflow.map_or(u64::MAX, |m| m.units()),
         })
         .collect()
 }

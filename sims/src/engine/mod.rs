@@ -153,6 +153,12 @@ struct Agent {
     owed_units: u64,
     /// Change of this wallet's online payments being built this tick (spendable once committed).
     inflight_change_units: u64,
+    /// Notes received beyond the turnover limit: pending on the ledger, not spendable, claimed
+    /// (oldest first) when a later period leaves room, as the wallet does.
+    held: Vec<Held>,
+    /// Value claimed in the turnover period `inflow_period`.
+    inflow_units: u64,
+    inflow_period: u64,
 }
 
 impl Agent {
@@ -165,8 +171,14 @@ impl Agent {
     /// Settled holdings plus value accepted offline and not yet resolved: what the balance limit
     /// applies to. (Counting the payee's book instead would count a payment twice once the payer
     /// has settled it and the payee's device has not synced yet.)
+    ///
+    /// Held notes count too: a payment the payee could never claim within its holding limit is
+    /// refused like any other over it, so claiming a held note is bounded by turnover alone.
     fn balance_units(&self) -> u64 {
-        self.online_units() + self.purse_units() + self.owed_units
+        self.online_units() + self.purse_units() + self.owed_units + self.held_units()
+    }
+    fn held_units(&self) -> u64 {
+        self.held.iter().map(|n| n.opening.amount.units()).sum()
     }
 }
 
@@ -194,10 +206,57 @@ struct Packet {
     double_spend: bool,
     /// Whether the payer is a double spender (its inputs stay in its purse).
     fraud: bool,
-    /// Value of the inputs above the amount: the purse's change.
+    /// Value of the inputs above the amount and the fee: the purse's change.
     change_units: u64,
+    /// The scheme's fee output.
+    fee_units: u64,
     /// An honest payer's input notes, given back to its purse if settlement is refused.
     inputs: Vec<Held>,
+}
+
+/// Offline payments accepted and not yet forgotten, by number. A packet is dropped once its payee
+/// has learned how it was resolved, so a long run keeps only the packets in flight (a payer's
+/// reference to a dropped packet is a no-op: it was resolved).
+#[derive(Default)]
+struct Packets {
+    map: HashMap<usize, Packet>,
+    next: usize,
+}
+
+impl Packets {
+    /// Adds a packet under the next number.
+    fn push(&mut self, packet: Packet) -> usize {
+        let p = self.next;
+        self.next += 1;
+        self.map.insert(p, packet);
+        p
+    }
+    fn get(&self, p: usize) -> Option<&Packet> {
+        self.map.get(&p)
+    }
+    fn remove(&mut self, p: usize) {
+        self.map.remove(&p);
+    }
+    fn values(&self) -> impl Iterator<Item = &Packet> {
+        self.map.values()
+    }
+}
+
+impl std::ops::Index<usize> for Packets {
+    type Output = Packet;
+    fn index(&self, p: usize) -> &Packet {
+        self.map
+            .get(&p)
+            .expect("packets are dropped only after their payee has learned their fate")
+    }
+}
+
+impl std::ops::IndexMut<usize> for Packets {
+    fn index_mut(&mut self, p: usize) -> &mut Packet {
+        self.map
+            .get_mut(&p)
+            .expect("packets are dropped only after their payee has learned their fate")
+    }
 }
 
 /// What a tick's job builds.
@@ -205,7 +264,7 @@ enum JobKind {
     Online {
         payer: usize,
         payee: usize,
-        amount: Amount,
+        split: fees::Split,
         flow: FlowKind,
         /// Sender's fee, in millionths of a minor unit (exact: rounded once, in the report).
         fee_micro: u128,
@@ -213,7 +272,9 @@ enum JobKind {
     Offline {
         payer: usize,
         payee: usize,
+        /// What the payee's output holds (what it checks the packet against).
         amount: Amount,
+        split: fees::Split,
         flow: FlowKind,
         counter: u64,
         proofs: Vec<MerkleProof>,
@@ -264,6 +325,8 @@ struct TierNow {
     max_payment: u64,
     max_balance: u64,
     offline_cap: u64,
+    /// Turnover limit per period (`u64::MAX`: none).
+    max_inflow: u64,
 }
 
 /// A payment decided but waiting for its payer's change from earlier in the same hour.
@@ -293,7 +356,7 @@ pub struct Sim<'a> {
     proto: Protocol,
     ledger: MemoryLedger,
     agents: Vec<Agent>,
-    packets: Vec<Packet>,
+    packets: Packets,
     /// Which offline transaction of a double spender spent a note, for the evidence against it
     /// (honest payers never reuse a note, so theirs are not kept).
     spent_by: HashMap<NoteId, TxId>,
@@ -306,6 +369,10 @@ pub struct Sim<'a> {
     pending: Pending,
     tiers: Vec<TierNow>,
     conditions: events::Conditions,
+    /// Domestic fees moved on the ledger, and the scheme's wallet that collects them (only when
+    /// the scenario charges any).
+    fee_plan: fees::FeePlan,
+    scheme: Option<fees::Scheme>,
     /// Metrics collected so far.
     pub metrics: Metrics,
     /// Cryptographic work done.
@@ -362,9 +429,11 @@ mod accounting;
 pub use accounting::Identity;
 mod commit;
 mod events;
+mod fees;
 mod pay;
 mod settle;
 mod setup;
+mod turnover;
 
 impl Sim<'_> {
     fn tier(&self, tier: u8) -> TierNow {
@@ -393,6 +462,7 @@ impl Sim<'_> {
     }
 
     fn tick(&mut self, t: u64) -> Result<(), SimError> {
+        self.ledger.set_time(Self::now_ms(t));
         if t % TICKS_PER_DAY == 0 {
             self.apply_events(t / TICKS_PER_DAY);
             self.top_up(t)?;

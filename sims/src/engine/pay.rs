@@ -175,7 +175,8 @@ impl Sim<'_> {
         if units > payer_tier.max_payment {
             return fail(self, FailReason::OverPaymentLimit);
         }
-        if b.balance_units() + units > payee_tier.max_balance {
+        let split = self.fee_plan.split(kind, units);
+        if b.balance_units() + split.payee_gets > payee_tier.max_balance {
             return fail(self, FailReason::PayeeOverBalanceLimit);
         }
         let online = if kind.in_person() {
@@ -190,13 +191,13 @@ impl Sim<'_> {
             if a.frozen {
                 return fail(self, FailReason::WalletFrozen);
             }
-            return self.decide_online(intent, fee_micro, t);
+            return self.decide_online(intent, split, fee_micro, t);
         }
         let devs = &self.scenario.devices;
         if !devs[a.device].offline_payments || !devs[b.device].offline_payments {
             return fail(self, FailReason::NoOfflineSupport);
         }
-        match self.decide_offline(intent) {
+        match self.decide_offline(intent, split) {
             Some(job) => Decision::Job(Box::new(job)),
             None => fail(self, FailReason::PurseInsufficient),
         }
@@ -205,13 +206,21 @@ impl Sim<'_> {
     /// An online payment spends the wallet's online notes and, when they do not cover it, its
     /// purse notes too (they are ordinary ledger notes under the purse key). A double spender's
     /// purse notes already spent offline are left out: spending them online is not modelled.
-    fn decide_online(&mut self, intent: Intent, fee_micro: u128, t: u64) -> Decision {
+    fn decide_online(
+        &mut self,
+        intent: Intent,
+        split: fees::Split,
+        fee_micro: u128,
+        t: u64,
+    ) -> Decision {
         let Intent {
             flow: f,
             payer,
             payee,
-            units,
+            ..
         } = intent;
+        // What leaves the wallet: the amount and any fee on top.
+        let units = split.payer_pays;
         let kind = self.flows[f].kind;
         let day = t / TICKS_PER_DAY;
         let max_in = self.proto.params.limits.max_inputs;
@@ -275,19 +284,8 @@ impl Sim<'_> {
                 .iter()
                 .map(|h| h.opening.amount.units())
                 .sum::<u64>();
-        let mut payments = vec![Payment {
-            to: self.agents[payee].address,
-            amount: amount(units),
-            memo: Vec::new(),
-        }];
         let change = total - units;
-        if change > 0 {
-            payments.push(Payment {
-                to: a.address,
-                amount: amount(change),
-                memo: Vec::new(),
-            });
-        }
+        let payments = self.payment_outputs(payee, split, total, a.address);
         let mut inputs: Vec<SpendInput> = held
             .iter()
             .map(|h| SpendInput {
@@ -309,7 +307,7 @@ impl Sim<'_> {
             kind: JobKind::Online {
                 payer,
                 payee,
-                amount: amount(units),
+                split,
                 flow: kind,
                 fee_micro,
             },
@@ -321,13 +319,15 @@ impl Sim<'_> {
     }
 
     /// An offline payment spends certified purse notes; `None` when they do not cover it.
-    fn decide_offline(&mut self, intent: Intent) -> Option<Job> {
+    fn decide_offline(&mut self, intent: Intent, split: fees::Split) -> Option<Job> {
         let Intent {
             flow: f,
             payer,
             payee,
-            units,
+            ..
         } = intent;
+        // What leaves the purse: the amount and any fee on top.
+        let units = split.payer_pays;
         let kind = self.flows[f].kind;
         let max_in = self.proto.params.limits.max_inputs;
         let a = &self.agents[payer];
@@ -355,19 +355,8 @@ impl Sim<'_> {
         let a = &mut self.agents[payer];
         a.counter += 1;
         let total: u64 = notes.iter().map(|n| n.opening.amount.units()).sum();
-        let mut payments = vec![Payment {
-            to: self.agents[payee].address,
-            amount: amount(units),
-            memo: Vec::new(),
-        }];
+        let payments = self.payment_outputs(payee, split, total, self.agents[payer].purse_address);
         let a = &self.agents[payer];
-        if total > units {
-            payments.push(Payment {
-                to: a.purse_address,
-                amount: amount(total - units),
-                memo: Vec::new(),
-            });
-        }
         let id = self.next_job;
         self.next_job += 1;
         Some(Job {
@@ -375,7 +364,8 @@ impl Sim<'_> {
             kind: JobKind::Offline {
                 payer,
                 payee,
-                amount: amount(units),
+                amount: amount(split.payee_gets),
+                split,
                 flow: kind,
                 counter: a.counter,
                 proofs: notes

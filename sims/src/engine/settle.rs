@@ -41,7 +41,12 @@ impl Sim<'_> {
         // Payer side: honest payers submit their own offline payments.
         let outgoing = std::mem::take(&mut self.agents[i].outgoing);
         for p in outgoing {
-            if self.packets[p].state == PacketState::Pending {
+            // Gone: its payee already learned how it was resolved.
+            if self
+                .packets
+                .get(p)
+                .is_some_and(|pk| pk.state == PacketState::Pending)
+            {
                 self.settle(p, t)?;
             }
         }
@@ -53,6 +58,8 @@ impl Sim<'_> {
             }
             let pk = &self.packets[p];
             let (purse, txid, amt) = (pk.purse, pk.txid, pk.amount);
+            // Resolved, and its payee knows: nothing refers to it any more.
+            self.packets.remove(p);
             let book = &mut self.agents[i].book;
             book.txids.remove(&txid);
             if let Some(v) = book.per_purse.get_mut(&purse) {
@@ -60,6 +67,8 @@ impl Sim<'_> {
             }
             book.total = book.total.checked_sub(amt).unwrap_or(Amount::ZERO);
         }
+        // Held notes that now fit the limits are claimed.
+        self.claim_held(i, t);
         // The wallet syncs: purse notes spent on the ledger are dropped.
         let ledger = &self.ledger;
         self.agents[i]
@@ -110,14 +119,25 @@ impl Sim<'_> {
             let (amt, change, fraud, payee) =
                 (pk.amount.units(), pk.change_units, pk.fraud, pk.payee);
             if fraud {
-                self.pending.claims_units -= amt;
+                self.pending.claims_units -= amt + pk.fee_units;
             } else {
-                self.pending.unsettled_units -= amt;
+                self.pending.unsettled_units -= amt + pk.fee_units;
                 self.pending.change_units -= change;
             }
             self.agents[payee].owed_units -= amt;
         }
-        match self.proto.submit(&mut self.ledger, &tx, &mut self.work) {
+        let (payee, amt) = (self.packets[p].payee, self.packets[p].amount.units());
+        let payee_owner = self.agents[payee].address.spend;
+        let claimed = self.can_claim(payee, amt, t);
+        let hold = if claimed {
+            None
+        } else {
+            tx.outputs.iter().position(|o| o.owner == payee_owner)
+        };
+        match self
+            .proto
+            .submit(&mut self.ledger, &tx, hold, &mut self.work)
+        {
             Ok(ids) => {
                 let pk = &mut self.packets[p];
                 pk.state = PacketState::Settled;
@@ -127,9 +147,13 @@ impl Sim<'_> {
                 let payee_owner = self.agents[payee].address.spend;
                 for (k, (id, o)) in ids.iter().zip(&tx.outputs).enumerate() {
                     // Output 0 pays the payee; output 1, if any, is the purse's change.
-                    let opening = self.open_output(&tx, p, k, o.owner == payee_owner)?;
+                    let opening = self.open_output(&tx, p, k)?;
                     if o.owner == payee_owner {
-                        self.agents[payee].notes.push(Held { id: *id, opening });
+                        self.receive(payee, Held { id: *id, opening }, claimed, t);
+                    } else if self.is_scheme(&o.owner) {
+                        if let Some(s) = self.scheme.as_mut() {
+                            s.notes.push(Held { id: *id, opening });
+                        }
                     } else {
                         self.agents[payer].purse.push(PurseNote {
                             id: *id,
@@ -213,22 +237,24 @@ impl Sim<'_> {
     }
 
     /// The opening of output `k` of packet `p`'s transaction, as its owner reads it: the payee
-    /// with its view key, the payer (change) with its own.
+    /// with its view key, the scheme (fee) with its own, the payer (change) with its own.
     pub(super) fn open_output(
         &self,
         tx: &Transaction,
         p: usize,
         k: usize,
-        payee: bool,
     ) -> Result<Opening, SimError> {
         let pk = &self.packets[p];
-        let who = if payee { pk.payee } else { pk.payer };
-        tx.outputs[k]
-            .open(&self.agents[who].keys.view)
-            .map_err(|_| SimError::Ledger {
-                what: "an output opening",
-                source: TxError::Unbalanced,
-            })
+        let owner = tx.outputs[k].owner;
+        let view = match &self.scheme {
+            Some(s) if s.address.spend == owner => &s.keys.view,
+            _ if self.agents[pk.payee].address.spend == owner => &self.agents[pk.payee].keys.view,
+            _ => &self.agents[pk.payer].keys.view,
+        };
+        tx.outputs[k].open(view).map_err(|_| SimError::Ledger {
+            what: "an output opening",
+            source: TxError::Unbalanced,
+        })
     }
 
     /// Online wallets with a purse get a fresh checkpoint and proofs for their purse notes.

@@ -14,12 +14,18 @@ impl<'a> Sim<'a> {
                 max_payment: t.max_payment.0,
                 max_balance: t.max_balance.0,
                 offline_cap: t.offline_cap.0,
-                // The engine bounds holdings in the clear; the turnover limit is not modelled.
-                max_inflow: dfc_core::Amount::from_units(dfc_core::Amount::MAX_SUPPLY)
-                    .unwrap_or(t.max_balance.0),
+                // No turnover limit unless the scenario sets one.
+                max_inflow: t.max_inflow.map(|m| m.0).unwrap_or_else(|| {
+                    dfc_core::Amount::from_units(dfc_core::Amount::MAX_SUPPLY)
+                        .unwrap_or(t.max_balance.0)
+                }),
             })
             .collect();
-        let proto = Protocol::new(fidelity, seed, tiers);
+        let period_days = scenario
+            .policy
+            .turnover_period_days
+            .unwrap_or(dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS);
+        let proto = Protocol::new(fidelity, seed, tiers, period_days);
         let network = proto.params.network_id;
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
         let mut agents = Vec::new();
@@ -67,6 +73,9 @@ impl<'a> Sim<'a> {
                     outgoing: Vec::new(),
                     owed_units: 0,
                     inflight_change_units: 0,
+                    held: Vec::new(),
+                    inflow_units: 0,
+                    inflow_period: 0,
                 });
             }
         }
@@ -125,13 +134,17 @@ impl<'a> Sim<'a> {
         let ledger = MemoryLedger::new(proto.params.clone());
         let tiers = events::base_tiers(scenario);
         let conditions = events::Conditions::base(scenario);
+        let fee_plan = fees::FeePlan::new(&scenario.policy.fees);
+        let scheme = fee_plan
+            .any()
+            .then(|| fees::Scheme::new(seed, proto.params.network_id));
         let mut sim = Sim {
             scenario,
             seed,
             proto,
             ledger,
             agents,
-            packets: Vec::new(),
+            packets: Packets::default(),
             spent_by: HashMap::new(),
             offline_txs: HashMap::new(),
             flows,
@@ -142,6 +155,8 @@ impl<'a> Sim<'a> {
             pending: Pending::default(),
             tiers,
             conditions,
+            fee_plan,
+            scheme,
             metrics,
             work: Work::default(),
         };
@@ -212,7 +227,7 @@ impl Sim<'_> {
             self.work.add(work);
             let ids = self
                 .proto
-                .submit(&mut self.ledger, &built.tx, &mut self.work)
+                .submit(&mut self.ledger, &built.tx, None, &mut self.work)
                 .map_err(|source| SimError::Ledger {
                     what: "the initial issuance",
                     source,
@@ -263,7 +278,7 @@ impl Sim<'_> {
         self.work.add(work);
         let ids = self
             .proto
-            .submit(&mut self.ledger, &built.tx, &mut self.work)
+            .submit(&mut self.ledger, &built.tx, None, &mut self.work)
             .map_err(|source| SimError::Ledger {
                 what: "an issuance",
                 source,

@@ -1,5 +1,5 @@
 //! Costs of payments under the scenario's fee schedule (`policy.fees`): to users, to merchants,
-//! and the agents' commission against their float rebalancing.
+//! and the agents' commission against their float rebalancing; and what was moved on the ledger.
 
 use serde::Serialize;
 
@@ -33,6 +33,8 @@ pub(super) struct Costs {
     merchant_value: u64,
     commission_micro: u128,
     rebalancing_trips: u64,
+    moved_to_scheme: u64,
+    commission_moved: u64,
 }
 
 impl Costs {
@@ -85,6 +87,13 @@ impl Costs {
         self.user_value += units;
     }
 
+    /// Fees moved on the ledger with a completed payment: to the scheme, and the commission in
+    /// the agent's output (whole minor units, each rounded half up from the exact price).
+    pub(super) fn moved(&mut self, scheme: u64, commission: u64) {
+        self.moved_to_scheme += scheme;
+        self.commission_moved += commission;
+    }
+
     /// Agents whose float ended the day below the rebalancing threshold.
     pub(super) fn low_float_agents(&mut self, count: u64) {
         self.rebalancing_trips += count;
@@ -125,6 +134,8 @@ impl Costs {
             merchant_fees: money(round_micro(self.merchant_fee_micro)),
             merchant_cost_percent_of_value: r4(pct(self.merchant_fee_micro, self.merchant_value)),
             agent_commission: money(round_micro(self.commission_micro)),
+            fees_moved_to_scheme: money(self.moved_to_scheme),
+            agent_commission_moved: money(self.commission_moved),
             agent_rebalancing_trips: self.rebalancing_trips,
             agent_rebalancing_cost: money(round_micro(trips_micro)),
             agent_net_income_per_agent_day: r4(if agent_days == 0 {
@@ -139,7 +150,7 @@ impl Costs {
     }
 }
 
-/// Costs under `policy.fees` (fees are priced, not moved on the simulated ledger).
+/// Costs under `policy.fees`: priced exactly, and moved on the ledger (`engine/fees.rs`).
 #[derive(Clone, Debug, Serialize)]
 pub struct CostReport {
     /// Fees users paid: p2p payers' fees and cash-in/cash-out fees.
@@ -156,6 +167,11 @@ pub struct CostReport {
     pub merchant_cost_percent_of_value: f64,
     /// Commission agents earned on cash-in and cash-out.
     pub agent_commission: String,
+    /// Fees moved on the ledger to the payment scheme's wallet (customer and merchant fees less
+    /// the commissions paid out of them), each payment's rounded half up to minor units.
+    pub fees_moved_to_scheme: String,
+    /// Commission moved on the ledger into agents' outputs (at most the customer's fee).
+    pub agent_commission_moved: String,
     /// Agent-days that ended with float below `agent_rebalance_below` (one trip each).
     pub agent_rebalancing_trips: u64,
     /// trips × `agent_rebalance_cost`.

@@ -16,8 +16,10 @@ use crate::scenario::{FlowKind, LossBearer, Scenario, DECIMALS};
 mod costs;
 mod inclusion;
 mod report;
+mod turnover;
 pub use costs::CostReport;
 pub use report::*;
+pub use turnover::TurnoverReport;
 
 /// Why a payment failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -274,6 +276,8 @@ pub struct Metrics {
     pub issued_compensation: u64,
     /// Notes spent by accepted offline packets.
     pub offline_spent_notes: HashSet<NoteId>,
+    /// Notes held beyond the turnover limit.
+    pub turnover: turnover::TurnoverStats,
     end: Option<EndState>,
 }
 
@@ -289,6 +293,10 @@ pub struct EndInput {
     pub tx_count: u64,
     /// Unspent notes.
     pub unspent: u64,
+    /// Spent notes (the ledger keeps their ids only).
+    pub spent: u64,
+    /// Notes held beyond the turnover limit at the end, and their value.
+    pub held: (u64, u64),
     /// The accounting identity at the end.
     pub identity: Identity,
 }
@@ -418,6 +426,7 @@ impl Metrics {
             issued_topup: 0,
             issued_compensation: 0,
             offline_spent_notes: HashSet::new(),
+            turnover: turnover::TurnoverStats::default(),
             end: None,
         }
     }
@@ -457,6 +466,11 @@ impl Metrics {
     /// A merchant now holds `owed` unsettled.
     pub fn merchant_exposure(&mut self, owed: u64) {
         self.merchant_exposure_peak = self.merchant_exposure_peak.max(owed);
+    }
+
+    /// Fees moved on the ledger with a completed payment (minor units).
+    pub fn fees_moved(&mut self, scheme: u64, commission: u64) {
+        self.costs.moved(scheme, commission);
     }
 
     /// A payment was attempted.
@@ -758,6 +772,7 @@ impl Metrics {
             ledger: LedgerReport {
                 transactions: end.map(|e| e.input.tx_count).unwrap_or(0),
                 unspent_notes: end.map(|e| e.input.unspent).unwrap_or(0),
+                spent_notes: end.map(|e| e.input.spent).unwrap_or(0),
                 purse_fundings: self.purse_fundings,
                 supply_audit: "passed".into(),
             },
@@ -766,6 +781,9 @@ impl Metrics {
                 .unwrap_or_default(),
             calibration: Vec::new(),
             costs: self.costs.report(),
+            turnover: self
+                .turnover
+                .report(end.map(|e| e.input.held).unwrap_or((0, 0))),
             exposure: {
                 let (peak_day, peak) = self
                     .days_rows

@@ -46,6 +46,8 @@ pub struct Report {
     pub calibration: Vec<CalibrationRow>,
     /// Costs under the fee schedule.
     pub costs: super::CostReport,
+    /// Money received beyond the turnover limit.
+    pub turnover: super::TurnoverReport,
     /// Offline exposure: value merchants held unsettled.
     pub exposure: ExposureReport,
     /// Measured connectivity by device profile.
@@ -264,6 +266,8 @@ pub struct AccountingReport {
     /// Double spenders' accepted payments not resolved (not money: claims on notes the cheat
     /// still holds).
     pub double_spend_claims: String,
+    /// Fees held by the payment scheme's wallet (included in `balances`).
+    pub scheme_fees_held: String,
 }
 
 impl AccountingReport {
@@ -287,6 +291,7 @@ impl AccountingReport {
                 super::money(u64::try_from(diff).unwrap_or(u64::MAX))
             },
             double_spend_claims: super::money(id.double_spend_claims),
+            scheme_fees_held: super::money(id.scheme),
         }
     }
 }
@@ -324,6 +329,8 @@ pub struct LedgerReport {
     pub transactions: u64,
     /// Unspent notes.
     pub unspent_notes: u64,
+    /// Spent notes (kept as ids only).
+    pub spent_notes: u64,
     /// Purse fundings.
     pub purse_fundings: u64,
     /// The supply audit (`MemoryLedger::audit`) at the end.

@@ -1,6 +1,7 @@
 //! The domestic fee schedule: what users, merchants and the scheme pay per payment. Fees are
-//! priced on completed payments and reported; they do not move money on the simulated ledger
-//! (so the accounting identity is unaffected).
+//! priced exactly on completed payments and reported, and moved on the simulated ledger with each
+//! payment (`engine/fees.rs`), to the payment scheme's wallet, which the accounting identity
+//! counts among balances.
 
 use serde::{Deserialize, Serialize};
 
