@@ -191,12 +191,14 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
         OperatorAction::Freeze {
             wallet: alice.address.spend,
             reason: "x".into(),
+            registry_version: 0,
         },
     );
     let mut tampered = frozen_req.clone();
     tampered.action = OperatorAction::Freeze {
         wallet: bob.address.spend,
         reason: "x".into(),
+        registry_version: 0,
     };
     assert_eq!(code(client.operator(&tampered).await), "bad_signature");
     assert_eq!(
@@ -276,6 +278,7 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
         OperatorAction::Freeze {
             wallet: alice.address.spend,
             reason: "x".into(),
+            registry_version: 0,
         },
     );
     client.operator(&frozen_req).await.expect("freeze alice");

@@ -46,6 +46,8 @@ pub fn console(tab: Tab) -> Vec<KeyHelp> {
             ("u", "unfreeze it (reason, then y/n)"),
             ("t", "change its tier (tier number, then y/n)"),
             ("i", "issue to it"),
+            ("/", "filter by label or address (Enter keeps, Esc clears)"),
+            ("mouse", "click a wallet to select it; wheel scrolls"),
         ],
         Tab::Audit => &[("r", "run the audit again")],
         Tab::Regulator => &[("r", "read the disclosed payments again")],
