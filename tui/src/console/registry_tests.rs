@@ -133,7 +133,7 @@ fn slash_filters_the_registry_and_esc_clears_it() {
     key(&mut c, KeyCode::Char('5'));
     key(&mut c, KeyCode::Char('/'));
     assert_eq!(c.mode, Mode::Filter);
-    for ch in "DA".chars() {
+    for ch in "DAVE".chars() {
         key(&mut c, KeyCode::Char(ch));
     }
     // Case-insensitive on labels: only dave.

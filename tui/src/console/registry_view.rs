@@ -144,21 +144,8 @@ pub(super) fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
         return;
     };
     let d = c.params.as_ref().map(|p| p.decimals).unwrap_or(0);
-    let mut lines = vec![Line::from(w.address.to_string())];
-    if let Some(t) = c.params.as_ref().and_then(|p| p.tier(w.tier)) {
-        lines.push(Line::from(format!(
-            "Tier {} {}: pays ≤ {} · holds ≤ {} · offline ≤ {} {}",
-            t.tier,
-            t.name,
-            t.max_payment.display(d),
-            t.max_balance.display(d),
-            t.offline_cap.display(d),
-            c.params
-                .as_ref()
-                .map(|p| p.currency.as_str())
-                .unwrap_or_default()
-        )));
-    }
+    // Status and the freeze reason first: on a small screen they are what must show.
+    let mut lines = Vec::new();
     lines.push(Line::from(vec![
         if w.frozen {
             Span::styled("Frozen", Style::new().fg(Color::Red).bold())
@@ -182,6 +169,21 @@ pub(super) fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
                     .unwrap_or_else(|| "(no reason recorded)".into()),
             ),
         ]));
+    }
+    lines.push(Line::from(w.address.to_string()));
+    if let Some(t) = c.params.as_ref().and_then(|p| p.tier(w.tier)) {
+        lines.push(Line::from(format!(
+            "Tier {} {}: pays ≤ {} · holds ≤ {} · offline ≤ {} {}",
+            t.tier,
+            t.name,
+            t.max_payment.display(d),
+            t.max_balance.display(d),
+            t.offline_cap.display(d),
+            c.params
+                .as_ref()
+                .map(|p| p.currency.as_str())
+                .unwrap_or_default()
+        )));
     }
     let bottom = match c.mode {
         Mode::WalletPrompt(kind) => {
