@@ -143,11 +143,7 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
         let resp = http.get(format!("{url}{q}")).send().await.expect("sent");
         expect_error(resp, 400, "bad_query", q).await;
     }
-    for q in [
-        "/v1/transactions/zz",
-        "/v1/notes/00",
-        "/v1/wallets/ff",
-    ] {
+    for q in ["/v1/transactions/zz", "/v1/notes/00", "/v1/wallets/ff"] {
         let resp = http.get(format!("{url}{q}")).send().await.expect("sent");
         expect_error(resp, 400, "malformed_id", q).await;
     }

@@ -82,7 +82,7 @@ pub fn wallet(tab: WTab) -> Vec<KeyHelp> {
             ("p", "pay offline (makes a packet)"),
             ("a", "accept a packet (file path or text)"),
             ("f", "fund the offline purse"),
-            ("↑ ↓, j k", "scroll the packets"),
+            ("↑ ↓, j k", "scroll the packets, or a shown packet's text"),
         ],
     };
     let mut keys = own.to_vec();
