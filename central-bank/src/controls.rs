@@ -217,6 +217,8 @@ mod tests {
             frozen,
             flags: 0,
             registered_ms: 1,
+            registry_version: 0,
+            freeze_reason: None,
         }
     }
 
@@ -348,6 +350,7 @@ mod tests {
             OperatorAction::Freeze {
                 wallet: alice.spend.public(),
                 reason: "test".into(),
+                registry_version: 0,
             },
         ))
         .expect("frozen");

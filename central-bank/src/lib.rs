@@ -35,6 +35,7 @@ pub mod openapi;
 pub mod ops;
 pub mod opseq;
 pub mod proposals;
+pub mod registry;
 pub mod regulator;
 pub mod sequencer;
 pub mod server;

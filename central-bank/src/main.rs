@@ -297,6 +297,11 @@ enum WalletCmd {
         /// Why (kept in the audit log).
         #[arg(long)]
         reason: String,
+        /// The wallet's registry version the decision was made on (`dfc-bank wallet list`
+        /// shows it). Without it, the version the command reads from the node just before;
+        /// either way the node refuses the change (`stale_registry`) if the record has moved.
+        #[arg(long)]
+        registry_version: Option<u64>,
     },
     /// Unfreeze a wallet.
     Unfreeze {
@@ -307,6 +312,11 @@ enum WalletCmd {
         /// Why.
         #[arg(long, default_value = "")]
         reason: String,
+        /// The wallet's registry version the decision was made on (`dfc-bank wallet list`
+        /// shows it). Without it, the version the command reads from the node just before;
+        /// either way the node refuses the change (`stale_registry`) if the record has moved.
+        #[arg(long)]
+        registry_version: Option<u64>,
     },
     /// Set a wallet's KYC tier.
     SetTier {
@@ -316,6 +326,11 @@ enum WalletCmd {
         wallet: String,
         /// New tier.
         tier: u8,
+        /// The wallet's registry version the decision was made on (`dfc-bank wallet list`
+        /// shows it). Without it, the version the command reads from the node just before;
+        /// either way the node refuses the change (`stale_registry`) if the record has moved.
+        #[arg(long)]
+        registry_version: Option<u64>,
     },
 }
 
@@ -427,6 +442,19 @@ async fn regulator_cmd(bank: &str, key: &Path, json: bool) -> Result<()> {
 }
 
 /// Signs a registry action (freeze, unfreeze, set tier) as the operator and shows the answer.
+/// The registry version a registry change is made against: the one given, or the record's
+/// current one read from the node now.
+async fn registry_version_of(
+    client: &BankClient,
+    wallet: &PublicKey,
+    given: Option<u64>,
+) -> Result<u64> {
+    match given {
+        Some(v) => Ok(v),
+        None => Ok(client.wallet(wallet).await?.registry_version),
+    }
+}
+
 async fn registry_action(
     client: &BankClient,
     params: &NetworkParams,
@@ -653,14 +681,18 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             let evidence = client.evidence(None, None).await?;
             for w in list {
                 println!(
-                    "{}  tier {}  {}  flags {}  {}  {}",
+                    "{}  tier {}  {}  flags {}  registry version {}  {}  {}",
                     hex::encode(w.address.spend.to_bytes()),
                     w.tier,
                     if w.frozen { "FROZEN" } else { "active" },
                     w.flags,
+                    w.registry_version,
                     w.label,
                     w.address
                 );
+                if let Some(reason) = &w.freeze_reason {
+                    println!("    frozen because: {reason}");
+                }
                 for e in evidence.iter().filter(|e| e.wallet == w.address.spend) {
                     println!(
                         "    double spend: evidence {} (purse certificate {}, note {}, committed {}, refused {})",
@@ -712,30 +744,57 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             cmd: RedeemCmd::Approve { op, txid, yes },
         } => approve(&client, &params, &op, &txid, TxKind::Redeem, json || yes).await?,
         Cmd::Wallet {
-            cmd: WalletCmd::Freeze { op, wallet, reason },
+            cmd:
+                WalletCmd::Freeze {
+                    op,
+                    wallet,
+                    reason,
+                    registry_version,
+                },
         } => {
             let wallet = parse_wallet(&wallet)?;
-            registry_action(
-                &client,
-                &params,
-                &op,
-                OperatorAction::Freeze { wallet, reason },
-                json,
-            )
-            .await?
-        }
-        Cmd::Wallet {
-            cmd: WalletCmd::Unfreeze { op, wallet, reason },
-        } => {
-            let wallet = parse_wallet(&wallet)?;
-            let action = OperatorAction::Unfreeze { wallet, reason };
+            let registry_version = registry_version_of(&client, &wallet, registry_version).await?;
+            let action = OperatorAction::Freeze {
+                wallet,
+                reason,
+                registry_version,
+            };
             registry_action(&client, &params, &op, action, json).await?
         }
         Cmd::Wallet {
-            cmd: WalletCmd::SetTier { op, wallet, tier },
+            cmd:
+                WalletCmd::Unfreeze {
+                    op,
+                    wallet,
+                    reason,
+                    registry_version,
+                },
         } => {
             let wallet = parse_wallet(&wallet)?;
-            let action = OperatorAction::SetTier { wallet, tier };
+            let registry_version = registry_version_of(&client, &wallet, registry_version).await?;
+            let action = OperatorAction::Unfreeze {
+                wallet,
+                reason,
+                registry_version,
+            };
+            registry_action(&client, &params, &op, action, json).await?
+        }
+        Cmd::Wallet {
+            cmd:
+                WalletCmd::SetTier {
+                    op,
+                    wallet,
+                    tier,
+                    registry_version,
+                },
+        } => {
+            let wallet = parse_wallet(&wallet)?;
+            let registry_version = registry_version_of(&client, &wallet, registry_version).await?;
+            let action = OperatorAction::SetTier {
+                wallet,
+                tier,
+                registry_version,
+            };
             registry_action(&client, &params, &op, action, json).await?
         }
         Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } | Cmd::Regulator { .. } => {

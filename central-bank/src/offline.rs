@@ -18,26 +18,29 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::Json;
-use dfc_core::api::Receipt;
+use dfc_core::api::{ApiError, Receipt};
 use dfc_core::offline::{DoubleSpendEvidence, PaymentPacket, PurseCertificate};
 use dfc_core::offline_api::{
     evidence_id, EvidenceRecord, ProofsRequest, ProofsResponse, PurseRequest, SettleRequest,
     MAX_PROOF_NOTES,
 };
-use dfc_core::{LedgerView, NoteId};
+use dfc_core::{Hash32, LedgerView, NoteId, PublicKey};
 use rusqlite::Connection;
 
 use crate::datadir::now_ms;
 use crate::error::{ApiErr, StoreError};
 use crate::sequencer::{Command, MAX_CLOCK_SKEW_MS};
 use crate::server::{
-    parse_hash, parse_key, submit_transfer, ApiJson, AppState, MAX_EVIDENCE_PER_PAGE,
+    parse_hash, parse_key_lookup, submit_transfer, ApiJson, AppState, MAX_EVIDENCE_PER_PAGE,
 };
 use crate::store::{self, DbView};
 
-#[utoipa::path(post, path = "/v1/checkpoint/proofs", request_body(content = serde_json::Value, description = "ProofsRequest {notes: [id hex]}, at most 64"),
-    responses((status = 200, description = "ProofsResponse {checkpoint, proofs}", body = serde_json::Value), (status = 400, description = "no_notes / too_many_notes"),
-              (status = 404, description = "unknown_note"), (status = 409, description = "note_spent")))]
+#[utoipa::path(post, path = "/v1/checkpoint/proofs", operation_id = "checkpoint_proofs", tag = "offline",
+    request_body = ProofsRequest,
+    responses((status = 200, description = "A signed checkpoint and one proof per note, in request order", body = ProofsResponse),
+              (status = 400, description = "`malformed_json`, `no_notes`, `too_many_notes`", body = ApiError),
+              (status = 404, description = "`unknown_note`", body = ApiError),
+              (status = 409, description = "`note_spent`", body = ApiError)))]
 pub(crate) async fn checkpoint_proofs(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<ProofsRequest>,
@@ -85,9 +88,12 @@ pub(crate) async fn checkpoint_proofs(
     Ok(Json(ProofsResponse { checkpoint, proofs }))
 }
 
-#[utoipa::path(post, path = "/v1/purses", request_body(content = serde_json::Value, description = "PurseRequest signed by the wallet's spend key"),
-    responses((status = 200, description = "PurseCertificate", body = serde_json::Value), (status = 400, description = "bad_signature / clock_skew / bad_ttl"),
-              (status = 403, description = "unknown_wallet / frozen_wallet / offline_not_allowed"), (status = 409, description = "purse_taken")))]
+#[utoipa::path(post, path = "/v1/purses", operation_id = "certify_purse", tag = "offline",
+    request_body(content = PurseRequest, description = "Signed by the wallet's spend key"),
+    responses((status = 200, description = "The purse certificate", body = PurseCertificate),
+              (status = 400, description = "`malformed_json`, `bad_signature`, `clock_skew`, `bad_ttl`", body = ApiError),
+              (status = 403, description = "`unknown_wallet`, `frozen_wallet`, `offline_not_allowed`", body = ApiError),
+              (status = 409, description = "`purse_taken`, `purse_key`", body = ApiError)))]
 pub(crate) async fn purse(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<PurseRequest>,
@@ -227,11 +233,14 @@ async fn convict(s: &AppState, evidence: DoubleSpendEvidence) -> Result<Option<A
     )))
 }
 
-#[utoipa::path(post, path = "/v1/offline/settle", request_body(content = serde_json::Value, description = "SettleRequest {packet: text}"),
-    responses((status = 200, description = "Durable receipt (the same one on a repeat)", body = serde_json::Value),
-              (status = 400, description = "malformed_packet / wrong_network / kind_not_allowed / proof_count / certificate_expired / bad_certificate / bad_checkpoint / bad_counter_signature / bad_inclusion_proof / not_purse_note / invalid transaction"),
-              (status = 403, description = "frozen_wallet (the paying wallet is frozen: the packet settles once it is unfrozen)"),
-              (status = 404, description = "unknown_purse / unknown_input"), (status = 409, description = "double_spend / input_spent")))]
+#[utoipa::path(post, path = "/v1/offline/settle", operation_id = "settle_packet", tag = "offline",
+    request_body = SettleRequest,
+    responses((status = 200, description = "Durable receipt (the same one on a repeat)", body = Receipt,
+                  links(("status" = (operation_id = "get_transaction", parameters(("txid" = "$response.body#/txid")), description = "The settled transaction's status")))),
+              (status = 400, description = "`malformed_packet`, `wrong_network`, `kind_not_allowed`, `proof_count`, `certificate_expired`, `bad_certificate`, `bad_checkpoint`, `bad_counter_signature`, `bad_inclusion_proof`, `not_purse_note` or a transaction rule", body = ApiError),
+              (status = 403, description = "`frozen_wallet`: the paying wallet is frozen (the packet settles once it is unfrozen)", body = ApiError),
+              (status = 404, description = "`unknown_purse`, `unknown_input`", body = ApiError),
+              (status = 409, description = "`double_spend`, `input_spent`", body = ApiError)))]
 pub(crate) async fn settle(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<SettleRequest>,
@@ -268,13 +277,21 @@ pub(crate) async fn settle(
     }
 }
 
-#[utoipa::path(get, path = "/v1/evidence", params(("wallet" = Option<String>, Query, description = "hex spend key"), ("txid" = Option<String>, Query, description = "hex id of the refused transaction")),
-    responses((status = 200, description = "Vec<EvidenceRecord>, newest first, at most 1000", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/evidence", operation_id = "list_evidence", tag = "offline",
+    params(("wallet" = Option<PublicKey>, Query, description = "Only evidence against this wallet (spend key)"),
+           ("txid" = Option<Hash32>, Query, description = "Only evidence whose refused transaction has this id")),
+    responses((status = 200, description = "Double-spend evidence, newest first, at most 1000", body = Vec<EvidenceRecord>),
+              (status = 400, description = "`malformed_id`", body = ApiError)))]
 pub(crate) async fn evidence(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<EvidenceRecord>>, ApiErr> {
-    let wallet = q.get("wallet").map(|w| parse_key(w)).transpose()?;
+    let wallet = match q.get("wallet").map(|w| parse_key_lookup(w)).transpose()? {
+        // Hex that is no valid key names no wallet: nothing matches.
+        Some(None) => return Ok(Json(Vec::new())),
+        Some(Some(key)) => Some(key),
+        None => None,
+    };
     let txid = q
         .get("txid")
         .map(|t| parse_hash(t, "transaction id"))

@@ -666,17 +666,32 @@ impl Sequencer {
                 };
                 (message, proposal, block, ("approve", detail))
             }
-            OperatorAction::Freeze { wallet, reason }
-            | OperatorAction::Unfreeze { wallet, reason } => {
+            OperatorAction::Freeze {
+                wallet,
+                reason,
+                registry_version,
+            }
+            | OperatorAction::Unfreeze {
+                wallet,
+                reason,
+                registry_version,
+            } => {
                 let freeze = matches!(req.action, OperatorAction::Freeze { .. });
-                if !store::set_frozen(&db, wallet, freeze)? {
+                if let Err(e) = crate::registry::check_version(&db, wallet, *registry_version)? {
+                    return Ok(Err(e));
+                }
+                if !crate::registry::set_frozen(&db, wallet, freeze, reason)? {
                     return Ok(Err(unknown_wallet(wallet)));
                 }
                 let name = if freeze { "freeze" } else { "unfreeze" };
-                let detail = serde_json::json!({ "wallet": hex::encode(wallet.to_bytes()), "reason": reason }).to_string();
+                let detail = serde_json::json!({ "wallet": hex::encode(wallet.to_bytes()), "reason": reason, "registry_version": registry_version }).to_string();
                 (format!("wallet {name} done"), None, None, (name, detail))
             }
-            OperatorAction::SetTier { wallet, tier } => {
+            OperatorAction::SetTier {
+                wallet,
+                tier,
+                registry_version,
+            } => {
                 if self.shared.params.tier(*tier).is_none() {
                     return Ok(Err(ApiErr::bad_request(
                         "unknown_tier",
@@ -686,12 +701,14 @@ impl Sequencer {
                         ),
                     )));
                 }
-                if !store::set_tier(&db, wallet, *tier)? {
+                if let Err(e) = crate::registry::check_version(&db, wallet, *registry_version)? {
+                    return Ok(Err(e));
+                }
+                if !crate::registry::set_tier(&db, wallet, *tier)? {
                     return Ok(Err(unknown_wallet(wallet)));
                 }
-                let detail =
-                    serde_json::json!({ "wallet": hex::encode(wallet.to_bytes()), "tier": tier })
-                        .to_string();
+                let detail = serde_json::json!({ "wallet": hex::encode(wallet.to_bytes()), "tier": tier, "registry_version": registry_version })
+                    .to_string();
                 (
                     format!("wallet tier set to {tier}"),
                     None,

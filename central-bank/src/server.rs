@@ -19,8 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use dfc_core::api::{
-    BlocksResponse, Checkpoint, OperatorAction, OperatorRequest, OperatorResponse, Proposal,
-    Receipt, RegisterRequest, SubmitRequest, SupplySummary, TxStatus, WalletInfo,
+    ApiError, AuditEntry, BlocksResponse, Checkpoint, NoteStatus, OperatorAction, OperatorRequest,
+    OperatorResponse, Proposal, Receipt, RegisterRequest, SubmitRequest, SupplySummary, TxStatus,
+    WalletInfo,
 };
 use dfc_core::merkle::LedgerTree;
 use dfc_core::validate::{check_outputs_fresh, check_structure, next_supply, resolve_inputs};
@@ -456,6 +457,13 @@ async fn json_error_body(resp: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }
+    // Headers the layer set (`Allow` on a 405, `Retry-After` on a 429) stay on the answer.
+    let kept: Vec<(header::HeaderName, header::HeaderValue)> = resp
+        .headers()
+        .iter()
+        .filter(|(name, _)| **name != header::CONTENT_TYPE && **name != header::CONTENT_LENGTH)
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
     let message = if status.is_server_error() {
         status
             .canonical_reason()
@@ -472,15 +480,20 @@ async fn json_error_body(resp: Response) -> Response {
             text
         }
     };
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiErr::new(
+    let mut out = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiErr::new(
             status,
             "body_too_large",
             format!("request bodies are limited to {MAX_BODY_BYTES} bytes"),
         )
-        .into_response();
+        .into_response()
+    } else {
+        ApiErr::new(status, status_code_name(status), message).into_response()
+    };
+    for (name, value) in kept {
+        out.headers_mut().insert(name, value);
     }
-    ApiErr::new(status, status_code_name(status), message).into_response()
+    out
 }
 
 async fn not_found() -> ApiErr {
@@ -542,7 +555,7 @@ pub fn app(state: AppState) -> Router {
 // ---------------------------------------------------------------- handlers
 
 /// Body of `GET /healthz`.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
 pub struct Health {
     /// `ok` or `halted`.
     pub status: String,
@@ -550,7 +563,9 @@ pub struct Health {
     pub height: u64,
 }
 
-#[utoipa::path(get, path = "/healthz", responses((status = 200, description = "Node is up", body = serde_json::Value), (status = 503, description = "Node halted")))]
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "node",
+    responses((status = 200, description = "The node is up and writing", body = Health),
+              (status = 503, description = "The node halted (its sequencer stopped on a storage failure): `status` is `halted`", body = Health)))]
 async fn healthz(State(s): State<AppState>) -> Response {
     let st = s.status();
     let status = if st.halted {
@@ -569,12 +584,14 @@ async fn healthz(State(s): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
-#[utoipa::path(get, path = "/v1/openapi.json", responses((status = 200, description = "This document", body = serde_json::Value)))]
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+#[utoipa::path(get, path = "/v1/openapi.json", operation_id = "openapi", tag = "node",
+    responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
+async fn openapi() -> Json<serde_json::Value> {
     Json(crate::openapi::document())
 }
 
-#[utoipa::path(get, path = "/v1/params", responses((status = 200, description = "Network parameters (NetworkParams)", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/params", operation_id = "get_params", tag = "node",
+    responses((status = 200, description = "The network parameters, fixed at genesis", body = NetworkParams)))]
 async fn params(State(s): State<AppState>) -> Json<NetworkParams> {
     Json(s.params().clone())
 }
@@ -646,10 +663,14 @@ fn frozen(key: &PublicKey) -> ApiErr {
     )
 }
 
-#[utoipa::path(post, path = "/v1/transactions", request_body(content = serde_json::Value, description = "SubmitRequest {tx: hex} as JSON, or the canonical transaction bytes as application/octet-stream"),
-    responses((status = 200, description = "Durable receipt", body = serde_json::Value), (status = 400, description = "Invalid transaction"),
-              (status = 403, description = "unknown_wallet / frozen_wallet"), (status = 409, description = "input_spent / commitment_exists"),
-              (status = 503, description = "queue_full / node_halted")))]
+#[utoipa::path(post, path = "/v1/transactions", operation_id = "submit_transaction", tag = "transactions",
+    request_body(content = SubmitRequest, description = "`{tx: hex}` as JSON; the same canonical transaction bytes are also accepted as `application/octet-stream`"),
+    responses((status = 200, description = "Durable receipt (the same one for a transaction already committed)", body = Receipt,
+                  links(("status" = (operation_id = "get_transaction", parameters(("txid" = "$response.body#/txid")), description = "The committed transaction's status")))),
+              (status = 400, description = "`malformed_json`, `kind_not_allowed` (issue and redeem go through proposals) or a transaction rule (`malformed_tx`, `wrong_network`, `unbalanced`, `bad_range_proof`, `bad_owner_signature`, ...; docs/api.md lists them)", body = ApiError),
+              (status = 403, description = "`unknown_wallet`, `frozen_wallet`, `wrong_tier`, `claim_not_owner`, `claimant_not_account`", body = ApiError),
+              (status = 404, description = "`unknown_input`: an input note does not exist", body = ApiError),
+              (status = 409, description = "`input_spent`, `commitment_exists`, `input_pending`, `note_not_pending`, `stale_balance`, `stale_inflow`, `wrong_period`", body = ApiError)))]
 async fn submit(
     State(s): State<AppState>,
     crate::submit::TxBody(tx): crate::submit::TxBody,
@@ -701,8 +722,10 @@ pub(crate) fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiErr> {
         .map_err(|e| ApiErr::bad_request("malformed_id", format!("{what} '{text}': {e}")))
 }
 
-#[utoipa::path(get, path = "/v1/transactions/{txid}", params(("txid" = String, Path, description = "hex txid")),
-    responses((status = 200, description = "TxStatus: committed (with receipt), awaiting_approval or unknown", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/transactions/{txid}", operation_id = "get_transaction", tag = "transactions",
+    params(("txid" = Hash32, Path, description = "Transaction id, 64 hex digits")),
+    responses((status = 200, description = "`committed` (with its receipt), `awaiting_approval` or `unknown`", body = TxStatus),
+              (status = 400, description = "`malformed_id`: the id is not 64 hex digits", body = ApiError)))]
 async fn tx_status(
     State(s): State<AppState>,
     UrlPath(txid): UrlPath<String>,
@@ -726,12 +749,14 @@ async fn tx_status(
     Ok(Json(status))
 }
 
-#[utoipa::path(get, path = "/v1/notes/{id}", params(("id" = String, Path, description = "hex note id")),
-    responses((status = 200, description = "NoteStatus", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/notes/{id}", operation_id = "get_note", tag = "transactions",
+    params(("id" = Hash32, Path, description = "Note id, 64 hex digits")),
+    responses((status = 200, description = "Whether the note exists and is spent", body = NoteStatus),
+              (status = 400, description = "`malformed_id`", body = ApiError)))]
 async fn note_status(
     State(s): State<AppState>,
     UrlPath(id): UrlPath<String>,
-) -> Result<Json<dfc_core::api::NoteStatus>, ApiErr> {
+) -> Result<Json<NoteStatus>, ApiErr> {
     let id = parse_hash(&id, "note id")?;
     Ok(Json(
         s.read(move |c| Ok(store::note_status(c, &id)?)).await?,
@@ -754,8 +779,11 @@ pub(crate) fn query_u64(
     }
 }
 
-#[utoipa::path(get, path = "/v1/blocks", params(("from" = u64, Query, description = "first height"), ("limit" = u32, Query, description = "at most 500")),
-    responses((status = 200, description = "BlocksResponse", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/blocks", operation_id = "get_blocks", tag = "ledger",
+    params(("from" = Option<u64>, Query, description = "First height (default 0)"),
+           ("limit" = Option<u64>, Query, description = "Most blocks to return (default 100, at most 500)")),
+    responses((status = 200, description = "Blocks from `from` on, and the tip height", body = BlocksResponse),
+              (status = 400, description = "`bad_query`: a parameter is not a whole number", body = ApiError)))]
 async fn blocks(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
@@ -778,13 +806,15 @@ async fn blocks(
     Ok(Json(BlocksResponse { blocks, tip_height }))
 }
 
-#[utoipa::path(get, path = "/v1/checkpoint", responses((status = 200, description = "Signed Checkpoint", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/checkpoint", operation_id = "get_checkpoint", tag = "offline",
+    responses((status = 200, description = "A checkpoint of the tip, signed now", body = Checkpoint)))]
 async fn checkpoint(State(s): State<AppState>) -> Result<Json<Checkpoint>, ApiErr> {
     let (cp, _) = s.checkpoint_tree().await?;
     Ok(Json(cp))
 }
 
-#[utoipa::path(get, path = "/v1/supply", responses((status = 200, description = "SupplySummary", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/supply", operation_id = "get_supply", tag = "ledger",
+    responses((status = 200, description = "The public supply and ledger counters", body = SupplySummary)))]
 async fn supply(State(s): State<AppState>) -> Json<SupplySummary> {
     let st = s.status();
     Json(SupplySummary {
@@ -794,12 +824,15 @@ async fn supply(State(s): State<AppState>) -> Json<SupplySummary> {
         tip_hash: st.tip_hash,
         invariant_ok: st.invariant_ok,
         tx_count: st.tx_count,
+        halted: st.halted,
     })
 }
 
-#[utoipa::path(post, path = "/v1/wallets", request_body(content = serde_json::Value, description = "RegisterRequest"),
-    responses((status = 200, description = "WalletInfo (the existing record on re-registration)", body = serde_json::Value), (status = 400, description = "bad_signature / wrong_network / label_too_long"),
-              (status = 409, description = "purse_key: a certified purse key cannot register as a wallet")))]
+#[utoipa::path(post, path = "/v1/wallets", operation_id = "register_wallet", tag = "wallets",
+    request_body = RegisterRequest,
+    responses((status = 200, description = "The registry record (the existing one on re-registration)", body = WalletInfo),
+              (status = 400, description = "`malformed_json`, `wrong_network`, `label_too_long`, `bad_signature`", body = ApiError),
+              (status = 409, description = "`purse_key`: a certified purse key cannot register as a wallet", body = ApiError)))]
 async fn register(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<RegisterRequest>,
@@ -834,24 +867,35 @@ async fn register(
         frozen: false,
         flags: 0,
         registered_ms: now_ms(),
+        registry_version: 0,
+        freeze_reason: None,
     };
     Ok(Json(
         s.send(|reply| Command::Register { info, reply }).await?,
     ))
 }
 
-#[utoipa::path(get, path = "/v1/wallets", responses((status = 200, description = "Vec<WalletInfo>", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/wallets", operation_id = "list_wallets", tag = "wallets",
+    responses((status = 200, description = "The registry, at most 10,000 wallets", body = Vec<WalletInfo>)))]
 async fn wallets(State(s): State<AppState>) -> Result<Json<Vec<WalletInfo>>, ApiErr> {
     Ok(Json(s.read(|c| Ok(store::wallets(c, MAX_LIST)?)).await?))
 }
 
-#[utoipa::path(get, path = "/v1/wallets/{key}", params(("key" = String, Path, description = "hex spend key")),
-    responses((status = 200, description = "WalletInfo", body = serde_json::Value), (status = 404, description = "unknown_wallet")))]
+#[utoipa::path(get, path = "/v1/wallets/{key}", operation_id = "get_wallet", tag = "wallets",
+    params(("key" = PublicKey, Path, description = "The wallet's spend key, 64 hex digits")),
+    responses((status = 200, description = "The registry record", body = WalletInfo),
+              (status = 400, description = "`malformed_id`: not 64 hex digits", body = ApiError),
+              (status = 404, description = "`unknown_wallet` (also for hex that is not a valid key: no wallet has it)", body = ApiError)))]
 async fn wallet(
     State(s): State<AppState>,
     UrlPath(key): UrlPath<String>,
 ) -> Result<Json<WalletInfo>, ApiErr> {
-    let key = parse_key(&key)?;
+    let Some(key) = parse_key_lookup(&key)? else {
+        return Err(ApiErr::not_found(
+            "unknown_wallet",
+            format!("no wallet has the key {key}: it is not a valid public key"),
+        ));
+    };
     let w = s.read(move |c| Ok(store::wallet(c, &key)?)).await?;
     w.map(Json).ok_or_else(|| {
         ApiErr::not_found(
@@ -861,10 +905,12 @@ async fn wallet(
     })
 }
 
-pub(crate) fn parse_key(text: &str) -> Result<PublicKey, ApiErr> {
+/// A key to look up: `None` for 64 hex digits that are not a valid public key, which no wallet
+/// can have (a lookup answers "not found" rather than "malformed"); 400 for text that is not 32
+/// bytes of hex.
+pub(crate) fn parse_key_lookup(text: &str) -> Result<Option<PublicKey>, ApiErr> {
     let bytes = parse_hash(text, "key")?;
-    PublicKey::from_bytes(&bytes.0)
-        .map_err(|e| ApiErr::bad_request("malformed_id", format!("key '{text}': {e}")))
+    Ok(PublicKey::from_bytes(&bytes.0).ok())
 }
 
 /// Stateless checks of an issue or redeem transaction waiting for approvals: everything
@@ -912,8 +958,15 @@ async fn check_proposal(s: &AppState, tx: &Transaction) -> Result<Option<WalletI
     Ok(wallet)
 }
 
-#[utoipa::path(post, path = "/v1/redemptions", request_body(content = serde_json::Value, description = "SubmitRequest with an owner-signed redeem tx"),
-    responses((status = 200, description = "Proposal, pending operator approval", body = serde_json::Value), (status = 403, description = "over_tier_limit / frozen_wallet")))]
+#[utoipa::path(post, path = "/v1/redemptions", operation_id = "request_redemption", tag = "proposals",
+    request_body(content = SubmitRequest, description = "An owner-signed redeem transaction without issuer signatures"),
+    responses((status = 200, description = "The proposal, pending operator approval", body = Proposal,
+                  links(("proposal" = (operation_id = "get_proposal", parameters(("txid" = "$response.body#/txid")), description = "The proposal with its transaction, for approvers")),
+                        ("status" = (operation_id = "get_transaction", parameters(("txid" = "$response.body#/txid")), description = "Its status: awaiting approval, then committed")))),
+              (status = 400, description = "`malformed_json`, `kind_not_allowed`, `issuer_signatures_not_allowed`, `no_inputs` or a transaction rule", body = ApiError),
+              (status = 403, description = "`over_tier_limit`, `frozen_wallet`, `unknown_wallet`", body = ApiError),
+              (status = 404, description = "`unknown_input`", body = ApiError),
+              (status = 409, description = "`input_spent`, `proposal_exists`, `supply_underflow`", body = ApiError)))]
 async fn redemption(
     State(s): State<AppState>,
     ApiJson(req): ApiJson<SubmitRequest>,
@@ -946,10 +999,17 @@ async fn redemption(
     ))
 }
 
-#[utoipa::path(post, path = "/v1/operator", request_body(content = serde_json::Value, description = "Signed OperatorRequest"),
-    responses((status = 200, description = "OperatorResponse", body = serde_json::Value), (status = 401, description = "bad_signature"),
-              (status = 400, description = "clock_skew / approval_mismatch / openings_required / bad_opening"), (status = 403, description = "frozen_wallet / over_tier_limit"),
-              (status = 409, description = "replayed_nonce / proposal_exists / proposal_expired")))]
+#[utoipa::path(post, path = "/v1/operator", operation_id = "operator_request", tag = "proposals",
+    request_body(content = OperatorRequest, description = "A request signed by an operator key (docs/api.md: signing)"),
+    responses((status = 200, description = "What happened; the proposal for propose and approve; the receipt when an approval committed it", body = OperatorResponse,
+                  links(("proposal" = (operation_id = "get_proposal", parameters(("txid" = "$response.body#/proposal/txid")), description = "The proposal, to approve it")),
+                        ("approve" = (operation_id = "operator_request", description = "Approve the proposal (a new signed request naming `proposal.txid`)")),
+                        ("status" = (operation_id = "get_transaction", parameters(("txid" = "$response.body#/proposal/txid")), description = "The proposed transaction's status")))),
+              (status = 400, description = "`malformed_json`, `clock_skew`, `approval_mismatch`, `bad_issuer_signature`, `openings_required`, `bad_opening`, `kind_not_allowed` or a transaction rule", body = ApiError),
+              (status = 401, description = "`bad_signature`: not signed by the operator's key", body = ApiError),
+              (status = 403, description = "`unknown_operator`, `frozen_wallet`, `over_tier_limit`, `unknown_wallet`", body = ApiError),
+              (status = 404, description = "`unknown_proposal`, `unknown_wallet`, `unknown_input`, `unknown_tier`", body = ApiError),
+              (status = 409, description = "`replayed_nonce`, `stale_sequence`, `stale_registry`, `proposal_exists`, `proposal_expired`, `already_approved`, `input_spent`", body = ApiError)))]
 async fn operator(
     State(s): State<AppState>,
     ApiJson(mut req): ApiJson<OperatorRequest>,
@@ -1038,7 +1098,8 @@ fn check_approval(
     Ok(())
 }
 
-#[utoipa::path(get, path = "/v1/proposals", responses((status = 200, description = "Vec<Proposal>, pending first", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/proposals", operation_id = "list_proposals", tag = "proposals",
+    responses((status = 200, description = "Proposals, pending first", body = Vec<Proposal>)))]
 async fn proposals(State(s): State<AppState>) -> Result<Json<Vec<Proposal>>, ApiErr> {
     let threshold = s.params().threshold;
     Ok(Json(
@@ -1050,8 +1111,11 @@ async fn proposals(State(s): State<AppState>) -> Result<Json<Vec<Proposal>>, Api
 /// Body of `GET /v1/proposals/{txid}` (a wire type of `dfc-core`).
 pub use dfc_core::api::ProposalDetail;
 
-#[utoipa::path(get, path = "/v1/proposals/{txid}", params(("txid" = String, Path, description = "hex txid")),
-    responses((status = 200, description = "ProposalDetail {proposal, tx}", body = serde_json::Value), (status = 404, description = "unknown_proposal")))]
+#[utoipa::path(get, path = "/v1/proposals/{txid}", operation_id = "get_proposal", tag = "proposals",
+    params(("txid" = Hash32, Path, description = "The proposed transaction's id")),
+    responses((status = 200, description = "The proposal and its transaction, which an approver signs", body = ProposalDetail),
+              (status = 400, description = "`malformed_id`", body = ApiError),
+              (status = 404, description = "`unknown_proposal`", body = ApiError)))]
 async fn proposal(
     State(s): State<AppState>,
     UrlPath(txid): UrlPath<String>,
@@ -1069,12 +1133,14 @@ async fn proposal(
     }))
 }
 
-#[utoipa::path(get, path = "/v1/audit-log", params(("from" = u64, Query, description = "first sequence number")),
-    responses((status = 200, description = "Vec<AuditEntry>, at most 1000", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/audit-log", operation_id = "get_audit_log", tag = "ledger",
+    params(("from" = Option<u64>, Query, description = "First sequence number (default 1)")),
+    responses((status = 200, description = "Audit-log entries from `from`, at most 1000", body = Vec<AuditEntry>),
+              (status = 400, description = "`bad_query`", body = ApiError)))]
 async fn audit_log(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Vec<dfc_core::api::AuditEntry>>, ApiErr> {
+) -> Result<Json<Vec<AuditEntry>>, ApiErr> {
     let from = query_u64(&q, "from", 1)?;
     if i64::try_from(from).is_err() {
         // No entry has a sequence number beyond SQLite's integers.

@@ -19,14 +19,16 @@ use crate::tx::{IssuerSignature, Transaction, TxKind};
 pub mod batch;
 
 /// Domain label of operator request signatures.
-/// `v2`: the signed bytes include the request's sequence number.
-pub const OPERATOR_DOMAIN: &[u8] = b"dfc/operator/v2";
+/// `v2`: the signed bytes include the request's sequence number. `v3`: registry changes (freeze,
+/// unfreeze, tier) include the registry version they were made against.
+pub const OPERATOR_DOMAIN: &[u8] = b"dfc/operator/v3";
 /// Domain label of wallet registration signatures.
 pub const REGISTER_DOMAIN: &[u8] = b"dfc/register/v1";
 /// Domain label of checkpoints.
 pub const CHECKPOINT_DOMAIN: &[u8] = b"dfc/checkpoint/v1";
 
 /// `POST /v1/transactions`: submit a transfer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitRequest {
@@ -35,6 +37,7 @@ pub struct SubmitRequest {
 }
 
 /// Proof that the node committed a transaction: returned only after the block is durable.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Receipt {
@@ -67,6 +70,7 @@ impl Receipt {
 }
 
 /// Status of a transaction.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum TxStatus {
@@ -87,6 +91,7 @@ pub enum TxStatus {
 }
 
 /// `GET /v1/notes/{id}`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NoteStatus {
     /// Note id.
@@ -102,6 +107,7 @@ pub struct NoteStatus {
 }
 
 /// `GET /v1/blocks?from=H&limit=N`: blocks for wallet sync.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct BlocksResponse {
     /// Blocks from `from` on, in height order.
@@ -111,6 +117,7 @@ pub struct BlocksResponse {
 }
 
 /// A statement by the node of its ledger state at a height, for offline verification.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkpoint {
@@ -179,6 +186,7 @@ impl Checkpoint {
 }
 
 /// `GET /v1/supply`: the public supply and the last audit.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SupplySummary {
     /// Public supply.
@@ -193,15 +201,22 @@ pub struct SupplySummary {
     pub invariant_ok: bool,
     /// Transactions committed in all.
     pub tx_count: u64,
+    /// The node has halted: its sequencer stopped after a storage failure, so it refuses every
+    /// change (503 `node_halted`) and the figures above are its last. Monitors show it as an
+    /// alert, never as a healthy node.
+    #[serde(default)]
+    pub halted: bool,
 }
 
 /// `POST /v1/wallets`: a wallet asks to be registered. Signed by its spend key.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
     /// The wallet's address.
     pub address: Address,
     /// Optional display label (e.g. a phone number hash); at most 64 bytes.
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub label: String,
     /// Signature by the address's spend key over [`RegisterRequest::signing_hash`].
     pub signature: Signature,
@@ -227,6 +242,7 @@ impl RegisterRequest {
 }
 
 /// A registered wallet as the node's registry holds it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WalletInfo {
     /// Address.
@@ -241,12 +257,22 @@ pub struct WalletInfo {
     pub flags: u32,
     /// Registration time, ms since the Unix epoch.
     pub registered_ms: u64,
+    /// Version of this wallet's registry record: 0 at registration, one more at every freeze,
+    /// unfreeze and tier change. A registry change names the version it was decided on
+    /// ([`OperatorAction::Freeze::registry_version`]) and is refused (`stale_registry`) if the
+    /// record has moved since.
+    #[serde(default)]
+    pub registry_version: u64,
+    /// Why the wallet is frozen: the reason of the freeze in force (`None` when not frozen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_reason: Option<String>,
 }
 
 /// What an operator asks the node to do.
 // A proposal carries a whole transaction (larger since version 3: genesis hash, claim section);
 // operator actions are rare, short-lived messages, so boxing it would only burden every caller.
 #[allow(clippy::large_enum_variant)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OperatorAction {
@@ -274,8 +300,10 @@ pub enum OperatorAction {
     Freeze {
         /// The wallet's spend key.
         wallet: PublicKey,
-        /// Why (kept in the audit log).
+        /// Why (kept in the audit log and shown with the wallet).
         reason: String,
+        /// The wallet's [`WalletInfo::registry_version`] the operator decided on.
+        registry_version: u64,
     },
     /// Unfreeze a wallet.
     Unfreeze {
@@ -283,6 +311,8 @@ pub enum OperatorAction {
         wallet: PublicKey,
         /// Why.
         reason: String,
+        /// The wallet's [`WalletInfo::registry_version`] the operator decided on.
+        registry_version: u64,
     },
     /// Set a wallet's KYC tier.
     SetTier {
@@ -290,6 +320,8 @@ pub enum OperatorAction {
         wallet: PublicKey,
         /// New tier.
         tier: u8,
+        /// The wallet's [`WalletInfo::registry_version`] the operator decided on.
+        registry_version: u64,
     },
 }
 
@@ -320,20 +352,35 @@ impl OperatorAction {
                 t.append_message(b"index", &[approval.index]);
                 t.append_message(b"sig", &approval.signature.to_bytes());
             }
-            OperatorAction::Freeze { wallet, reason } => {
+            OperatorAction::Freeze {
+                wallet,
+                reason,
+                registry_version,
+            } => {
                 t.append_message(b"action", b"freeze");
                 t.append_message(b"wallet", &wallet.to_bytes());
                 t.append_message(b"reason", reason.as_bytes());
+                t.append_u64_le(b"registry_version", *registry_version);
             }
-            OperatorAction::Unfreeze { wallet, reason } => {
+            OperatorAction::Unfreeze {
+                wallet,
+                reason,
+                registry_version,
+            } => {
                 t.append_message(b"action", b"unfreeze");
                 t.append_message(b"wallet", &wallet.to_bytes());
                 t.append_message(b"reason", reason.as_bytes());
+                t.append_u64_le(b"registry_version", *registry_version);
             }
-            OperatorAction::SetTier { wallet, tier } => {
+            OperatorAction::SetTier {
+                wallet,
+                tier,
+                registry_version,
+            } => {
                 t.append_message(b"action", b"set_tier");
                 t.append_message(b"wallet", &wallet.to_bytes());
                 t.append_message(b"tier", &[*tier]);
+                t.append_u64_le(b"registry_version", *registry_version);
             }
         }
     }
@@ -344,6 +391,7 @@ pub const MAX_OPERATOR_SEQUENCE: u64 = u64::MAX >> 1;
 
 /// A signed operator request: the action, who asks, when, a nonce against replay, and a sequence
 /// number against reordering.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OperatorRequest {
@@ -358,6 +406,7 @@ pub struct OperatorRequest {
     /// overtake (undo) a later decision. At most [`MAX_OPERATOR_SEQUENCE`]. Clients use the
     /// time in microseconds, bumped past their own previous value (see `Operator::request` in
     /// the node crate).
+    #[cfg_attr(feature = "openapi", schema(maximum = 9_223_372_036_854_775_807_u64))]
     pub sequence: u64,
     /// What to do.
     pub action: OperatorAction,
@@ -419,6 +468,7 @@ impl OperatorRequest {
 }
 
 /// A pending issue or redeem proposal.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal {
     /// Transaction id.
@@ -452,6 +502,7 @@ pub struct Proposal {
 /// Body of `GET /v1/proposals/{txid}`: the proposal and its transaction, which an approving
 /// operator signs.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProposalDetail {
     /// The proposal.
     pub proposal: Proposal,
@@ -460,6 +511,7 @@ pub struct ProposalDetail {
 }
 
 /// Result of an operator request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OperatorResponse {
     /// What happened, in words.
@@ -471,6 +523,7 @@ pub struct OperatorResponse {
 }
 
 /// An entry of the operator audit log.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// Sequence number from 1.
@@ -514,6 +567,7 @@ impl AuditEntry {
 }
 
 /// A JSON error body: every 4xx and 5xx carries one.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
     /// A stable machine-readable code, e.g. `input_spent`.

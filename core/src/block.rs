@@ -11,6 +11,7 @@ use crate::transcript::{TranscriptProtocol, BLOCK_DOMAIN, TX_ROOT_DOMAIN};
 use crate::tx::Transaction;
 
 /// A block header: what the node signs and the next block chains to.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlockHeader {
@@ -70,6 +71,7 @@ pub fn tx_root_of_hashes(hashes: impl IntoIterator<Item = Hash32>) -> Hash32 {
 }
 
 /// A sealed block.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Block {

@@ -63,6 +63,7 @@ const DISCLOSURE_DOMAIN: &[u8] = b"dfc/disclosure/v1";
 const RECOMPOSE_DOMAIN: &[u8] = b"dfc/disclosure-recompose/v1";
 
 /// The compliance rules of a network.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceParams {

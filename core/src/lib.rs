@@ -29,6 +29,8 @@ pub mod offline_api;
 pub mod params;
 pub mod proposal;
 pub mod range;
+#[cfg(feature = "openapi")]
+pub mod schema;
 pub mod supply;
 pub mod time;
 pub mod transcript;

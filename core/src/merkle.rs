@@ -149,6 +149,7 @@ impl LedgerTree {
 }
 
 /// Proof that a leaf sits at `index` of a tree of `leaf_count` leaves.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MerkleProof {
     /// Leaf position.
@@ -157,6 +158,7 @@ pub struct MerkleProof {
     pub leaf_count: u64,
     /// Sibling hashes from the leaf up, skipping levels where the node had no sibling.
     #[serde(with = "hex_hashes")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::note::Hash32>))]
     pub siblings: Vec<[u8; 32]>,
 }
 

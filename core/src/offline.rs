@@ -40,6 +40,7 @@ pub const MAX_PACKET_TEXT_CHARS: usize = 4_296;
 
 /// A node-signed statement that `purse` is `wallet`'s offline purse, up to `cap`, until
 /// `expires_ms`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PurseCertificate {
@@ -775,6 +776,7 @@ pub fn check_packet_amount(
 
 /// Two different transactions, each signed by the purse key, spending the same purse note: proof
 /// that the certificate's wallet double-spent offline.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DoubleSpendEvidence {

@@ -20,6 +20,7 @@ pub const PURSE_REQUEST_DOMAIN: &[u8] = b"dfc/purse-request/v1";
 pub const MAX_PROOF_NOTES: usize = 64;
 
 /// `POST /v1/purses`: a registered wallet asks the node to certify `purse` as its offline purse.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PurseRequest {
@@ -28,6 +29,7 @@ pub struct PurseRequest {
     /// The purse key (from `WalletKeys::purse_key`).
     pub purse: PublicKey,
     /// A shorter validity than the node's default, in ms; the node never exceeds its own.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub ttl_ms: Option<u64>,
     /// Request time, ms since the Unix epoch; the node refuses requests far from its clock.
     pub time_ms: u64,
@@ -92,15 +94,18 @@ impl PurseRequest {
 }
 
 /// `POST /v1/checkpoint/proofs`: the notes to prove unspent.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProofsRequest {
     /// Note ids, at most [`MAX_PROOF_NOTES`].
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 64))]
     pub notes: Vec<NoteId>,
 }
 
 /// Answer of `POST /v1/checkpoint/proofs`: a signed checkpoint and one proof per asked note, in
 /// the order asked, all against the checkpoint's `ledger_root`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProofsResponse {
     /// The checkpoint.
@@ -110,6 +115,7 @@ pub struct ProofsResponse {
 }
 
 /// `POST /v1/offline/settle`: a payment packet in its text form (`DFCPAY2:...`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettleRequest {
@@ -118,6 +124,7 @@ pub struct SettleRequest {
 }
 
 /// A double spend the node caught at settlement, as stored and listed by `GET /v1/evidence`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceRecord {
     /// [`evidence_id`] of the evidence.

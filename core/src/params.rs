@@ -20,6 +20,7 @@ pub const MAX_ISSUERS_CAP: usize = 32;
 pub const MAX_TX_BYTES_CAP: usize = 64 * 1024;
 
 /// Limits on a single transaction.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
@@ -42,6 +43,7 @@ impl Default for Limits {
 }
 
 /// Limits of one KYC tier.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TierLimits {
@@ -61,6 +63,7 @@ pub struct TierLimits {
 }
 
 /// Parameters of one network, fixed at genesis and hashed into every block.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkParams {

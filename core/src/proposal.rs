@@ -20,6 +20,7 @@ use crate::note::{Commitment, Hash32, Opening, Output};
 
 /// The opening of one output, disclosed to the node and the operators with an issuance proposal.
 /// Memos are not disclosed: they are the recipient's.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisclosedOpening {
@@ -65,6 +66,7 @@ pub fn disclose(openings: &[Opening]) -> Vec<DisclosedOpening> {
 }
 
 /// One output of a proposal as every operator sees it before approving.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProposalOutput {

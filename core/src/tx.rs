@@ -26,6 +26,7 @@ use crate::transcript::{
 pub const TX_VERSION: u8 = 3;
 
 /// What a transaction does to the supply.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TxKind {
@@ -77,6 +78,7 @@ impl TxKind {
 }
 
 /// A signature by issuer key number `index` of the network parameters.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuerSignature {
     /// Index into `NetworkParams::issuers`.

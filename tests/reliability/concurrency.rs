@@ -160,6 +160,7 @@ async fn racing_clients_get_exactly_one_outcome_each() {
         OperatorAction::SetTier {
             wallet: bob.address.spend,
             tier: 1,
+            registry_version: 0,
         },
     ));
     let mut tasks = Vec::new();

@@ -91,12 +91,15 @@ async fn health(url: &str) -> (u16, serde_json::Value) {
     (status, resp.json().await.expect("json"))
 }
 
-/// After a fault: the node answers 503 `node_halted` to every write and `/healthz` says halted.
+/// After a fault: the node answers 503 `node_halted` to every write, and `/healthz` and
+/// `/v1/supply` say halted.
 async fn assert_halted(node: &InProc, params: &NetworkParams, alice: &TestWallet) {
     let (status, body) = health(&node.url).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["status"], "halted");
     let client = node.client();
+    // The supply summary (what the console polls) says so too: its dashboard turns red.
+    assert!(client.supply().await.expect("supply").halted);
     let other = alice
         .pay_note(params, alice.notes.len() - 1, &alice.address)
         .expect("builds");

@@ -431,6 +431,7 @@ async fn a_held_back_unfreeze_cannot_overtake_a_later_freeze() {
         OperatorAction::Unfreeze {
             wallet,
             reason: "cleared".into(),
+            registry_version: 0,
         },
     );
     tracing::info!("--- the operator then freezes the wallet: delivered");
@@ -440,6 +441,7 @@ async fn a_held_back_unfreeze_cannot_overtake_a_later_freeze() {
             OperatorAction::Freeze {
                 wallet,
                 reason: "fraud report".into(),
+                registry_version: 0,
             },
         ))
         .await
@@ -459,10 +461,131 @@ async fn a_held_back_unfreeze_cannot_overtake_a_later_freeze() {
             OperatorAction::Unfreeze {
                 wallet,
                 reason: "cleared".into(),
+                registry_version: 1,
             },
         ))
         .await
         .expect("unfreeze");
     assert!(!client.wallet(&wallet).await.expect("wallet").frozen);
+    audit_passes(&data);
+}
+
+/// Registry changes name the registry version they were decided on: a freeze decided by one
+/// operator on a record that another operator has since changed (here, a tier change) is
+/// refused with `stale_registry`, changes nothing and consumes nothing; decided again on the
+/// record as it is now, it is applied, and the wallet shows its freeze reason. The CLI reads the
+/// version itself, or sends the one it is given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_registry_change_decided_on_a_moved_record_is_refused() {
+    init_tracing();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("bank");
+    let params = init_sandbox(&data);
+    let node = Node::start(&data);
+    let client = node.client();
+    let alice = TestWallet::new("stale-alice", &params);
+    register(&client, &alice).await;
+    let op0 = sandbox_operator(&data, &params, 0);
+    let op1 = sandbox_operator(&data, &params, 1);
+    let wallet = alice.address.spend;
+    let shown = client.wallet(&wallet).await.expect("wallet");
+    assert_eq!(shown.registry_version, 0);
+    assert_eq!(shown.freeze_reason, None);
+
+    tracing::info!(
+        "--- operator 1 decides to freeze on version 0; operator 0 raises the tier first"
+    );
+    let freeze = op1.request(
+        &params,
+        OperatorAction::Freeze {
+            wallet,
+            reason: "fraud report".into(),
+            registry_version: shown.registry_version,
+        },
+    );
+    client
+        .operator(&op0.request(
+            &params,
+            OperatorAction::SetTier {
+                wallet,
+                tier: 1,
+                registry_version: 0,
+            },
+        ))
+        .await
+        .expect("tier set");
+    let moved = client.wallet(&wallet).await.expect("wallet");
+    assert_eq!((moved.tier, moved.registry_version), (1, 1));
+    let before = ledger_rows(&data, &[]);
+
+    tracing::info!("--- the freeze decided on the old record is refused and changes nothing");
+    assert_eq!(code(client.operator(&freeze).await), "stale_registry");
+    assert_eq!(before, ledger_rows(&data, &[]), "nothing changed");
+    assert!(!client.wallet(&wallet).await.expect("wallet").frozen);
+
+    tracing::info!("--- decided again on version 1: applied, and the reason is shown");
+    client
+        .operator(&op1.request(
+            &params,
+            OperatorAction::Freeze {
+                wallet,
+                reason: "fraud report".into(),
+                registry_version: 1,
+            },
+        ))
+        .await
+        .expect("freeze on the current record");
+    let frozen = client.wallet(&wallet).await.expect("wallet");
+    assert!(frozen.frozen);
+    assert_eq!(frozen.registry_version, 2);
+    assert_eq!(frozen.freeze_reason.as_deref(), Some("fraud report"));
+
+    tracing::info!("--- the CLI: a stale --registry-version is refused with the typed code");
+    let data_s = data.to_str().expect("utf-8");
+    let key = hex::encode(wallet.to_bytes());
+    let out = dfc_bank(&[
+        "wallet",
+        "unfreeze",
+        "--data",
+        data_s,
+        "--operator",
+        "0",
+        "--bank",
+        node.url(),
+        "--json",
+        &key,
+        "--reason",
+        "cleared",
+        "--registry-version",
+        "1",
+    ]);
+    assert!(!out.status.success(), "a stale version fails the command");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains("stale_registry") || stdout.contains("stale_registry"),
+        "{stdout}{stderr}"
+    );
+    assert!(client.wallet(&wallet).await.expect("wallet").frozen);
+
+    tracing::info!("--- without --registry-version the CLI decides on the record it reads");
+    let out = dfc_bank(&[
+        "wallet",
+        "unfreeze",
+        "--data",
+        data_s,
+        "--operator",
+        "1",
+        "--bank",
+        node.url(),
+        &key,
+        "--reason",
+        "cleared",
+    ]);
+    assert!(out.status.success(), "{:?}", out);
+    let unfrozen = client.wallet(&wallet).await.expect("wallet");
+    assert!(!unfrozen.frozen);
+    assert_eq!(unfrozen.freeze_reason, None);
+    assert_eq!(unfrozen.registry_version, 3);
     audit_passes(&data);
 }

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use ratatui::crossterm::event::{Event, EventStream, KeyEvent, KeyEventKind};
+use ratatui::crossterm::event::{
+    DisableMouseCapture, EnableMouseCapture, Event, EventStream, KeyEvent, KeyEventKind, MouseEvent,
+};
 use ratatui::{DefaultTerminal, Frame};
 use tokio::sync::mpsc;
 
@@ -16,6 +18,8 @@ pub trait Screen {
     type Msg: Send + 'static;
     /// A key was pressed.
     fn on_key(&mut self, key: KeyEvent);
+    /// A mouse click or wheel turn (the terminal selects text with Shift held meanwhile).
+    fn on_mouse(&mut self, _mouse: MouseEvent) {}
     /// A background task reported.
     fn on_msg(&mut self, msg: Self::Msg);
     /// The tick: time-based state (polling, clocks).
@@ -33,6 +37,8 @@ pub async fn run<S: Screen>(
     rx: &mut mpsc::UnboundedReceiver<S::Msg>,
     tick: Duration,
 ) -> std::io::Result<()> {
+    // Mouse reports on for the loop's lifetime; the guard turns them off on every way out.
+    let _mouse = MouseCapture::start();
     let mut events = EventStream::new();
     let mut ticker = tokio::time::interval(tick);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -44,6 +50,7 @@ pub async fn run<S: Screen>(
         tokio::select! {
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(key))) if key.kind == KeyEventKind::Press => screen.on_key(key),
+                Some(Ok(Event::Mouse(mouse))) => screen.on_mouse(mouse),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e),
                 None => return Ok(()),
@@ -51,6 +58,24 @@ pub async fn run<S: Screen>(
             _ = ticker.tick() => screen.on_tick(),
             Some(msg) = rx.recv() => screen.on_msg(msg),
         }
+    }
+}
+
+/// Mouse capture while the loop runs: turned off when dropped, on return, error or panic.
+struct MouseCapture;
+
+impl MouseCapture {
+    fn start() -> Self {
+        if let Err(e) = ratatui::crossterm::execute!(std::io::stdout(), EnableMouseCapture) {
+            tracing::warn!(error = %e, "no mouse: the terminal refused mouse capture");
+        }
+        MouseCapture
+    }
+}
+
+impl Drop for MouseCapture {
+    fn drop(&mut self) {
+        let _ = ratatui::crossterm::execute!(std::io::stdout(), DisableMouseCapture);
     }
 }
 

@@ -63,6 +63,8 @@ pub fn wallets() -> Vec<WalletInfo> {
         frozen: *frozen,
         flags: *flags,
         registered_ms: T0 + 60_000 * i as u64,
+        registry_version: if *frozen { 1 } else { 0 },
+        freeze_reason: frozen.then(|| "court order 17/2026".to_string()),
     })
     .collect()
 }
@@ -178,6 +180,7 @@ pub fn supply() -> SupplySummary {
         tip_hash: Hash32([12; 32]),
         invariant_ok: true,
         tx_count: 32,
+        halted: false,
     }
 }
 

@@ -46,6 +46,8 @@ pub fn console(tab: Tab) -> Vec<KeyHelp> {
             ("u", "unfreeze it (reason, then y/n)"),
             ("t", "change its tier (tier number, then y/n)"),
             ("i", "issue to it"),
+            ("/", "filter by label or address (Enter keeps, Esc clears)"),
+            ("mouse", "click a wallet to select it; wheel scrolls"),
         ],
         Tab::Audit => &[("r", "run the audit again")],
         Tab::Regulator => &[("r", "read the disclosed payments again")],
@@ -80,7 +82,7 @@ pub fn wallet(tab: WTab) -> Vec<KeyHelp> {
             ("p", "pay offline (makes a packet)"),
             ("a", "accept a packet (file path or text)"),
             ("f", "fund the offline purse"),
-            ("↑ ↓, j k", "scroll the packets"),
+            ("↑ ↓, j k", "scroll the packets, or a shown packet's text"),
         ],
     };
     let mut keys = own.to_vec();

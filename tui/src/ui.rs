@@ -27,6 +27,8 @@ pub enum Conn {
         /// Failed attempts in a row.
         attempts: u32,
     },
+    /// The node answers but has halted: it stopped writing after a storage failure.
+    Halted,
     /// Cannot continue (e.g. the in-process node stopped).
     Error(String),
 }
@@ -41,6 +43,7 @@ impl Conn {
                 format!("reconnecting (attempt {attempts}): {error}"),
                 Color::Yellow,
             ),
+            Conn::Halted => ("NODE HALTED".into(), Color::Red),
             Conn::Error(e) => (format!("error: {e}"), Color::Red),
         }
     }

@@ -3,7 +3,9 @@
 #[allow(unused_imports)]
 use super::*;
 
-fn wallet_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, bool, i64, i64)> {
+type WalletRow = (String, String, i64, bool, i64, i64, i64, Option<String>);
+
+fn wallet_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WalletRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -11,11 +13,13 @@ fn wallet_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, i64, b
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
     ))
 }
 
-fn decode_wallet(row: (String, String, i64, bool, i64, i64)) -> StoreResult<WalletInfo> {
-    let (address, label, tier, frozen, flags, registered) = row;
+fn decode_wallet(row: WalletRow) -> StoreResult<WalletInfo> {
+    let (address, label, tier, frozen, flags, registered, version, freeze_reason) = row;
     Ok(WalletInfo {
         address: address
             .parse::<Address>()
@@ -27,10 +31,13 @@ fn decode_wallet(row: (String, String, i64, bool, i64, i64)) -> StoreResult<Wall
         flags: u32::try_from(flags)
             .map_err(|_| StoreError::corrupt("wallets", "flags out of range"))?,
         registered_ms: to_u64(registered, "wallets")?,
+        registry_version: to_u64(version, "wallets")?,
+        freeze_reason: if frozen { freeze_reason } else { None },
     })
 }
 
-const WALLET_COLS: &str = "address, label, tier, frozen, flags, registered_ms";
+const WALLET_COLS: &str =
+    "address, label, tier, frozen, flags, registered_ms, registry_version, freeze_reason";
 
 /// The wallet registered with spend key `key`.
 pub fn wallet(conn: &Connection, key: &PublicKey) -> StoreResult<Option<WalletInfo>> {
@@ -187,18 +194,3 @@ pub fn insert_wallet(conn: &Connection, info: &WalletInfo) -> StoreResult<()> {
     Ok(())
 }
 
-/// Sets a wallet's frozen flag. Returns false when the wallet is not registered.
-pub fn set_frozen(conn: &Connection, key: &PublicKey, frozen: bool) -> StoreResult<bool> {
-    let n = conn
-        .prepare_cached("UPDATE wallets SET frozen = ?2 WHERE spend_key = ?1")?
-        .execute(params![&key.to_bytes()[..], frozen])?;
-    Ok(n == 1)
-}
-
-/// Sets a wallet's tier. Returns false when the wallet is not registered.
-pub fn set_tier(conn: &Connection, key: &PublicKey, tier: u8) -> StoreResult<bool> {
-    let n = conn
-        .prepare_cached("UPDATE wallets SET tier = ?2 WHERE spend_key = ?1")?
-        .execute(params![&key.to_bytes()[..], i64::from(tier)])?;
-    Ok(n == 1)
-}

@@ -13,6 +13,7 @@ impl Console {
             Mode::IssueForm { on_to: false } => Some(&mut self.issue_amount),
             Mode::IssueForm { on_to: true } => Some(&mut self.issue_to),
             Mode::WalletPrompt(_) => Some(&mut self.prompt),
+            Mode::Filter => Some(&mut self.filter),
             Mode::Normal | Mode::WalletConfirm(_) | Mode::ProposalDetail { .. } => None,
         }
     }
@@ -21,6 +22,11 @@ impl Console {
     pub(super) fn edit_field(&mut self, op: EditKey) {
         if let Some(field) = self.focused_input() {
             field.edit(op, MAX_INPUT_CHARS);
+        }
+        if self.mode == Mode::Filter {
+            // The list shrinks as the filter grows: keep the selection on it.
+            self.sel[3] = 0;
+            self.clamp_selection();
         }
     }
 

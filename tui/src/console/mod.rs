@@ -2,11 +2,17 @@
 //! [`view`], network work in [`net`], the in-process sandbox node in [`sandbox`].
 
 mod approve;
+mod audit_view;
 mod detail;
 mod forms;
+mod keys;
+mod mouse;
 pub mod net;
+mod registry_view;
 pub mod sandbox;
 pub mod view;
+
+pub use mouse::ListArea;
 
 use std::collections::VecDeque;
 
@@ -14,7 +20,7 @@ use dfc_central_bank::audit::AuditReport;
 use dfc_central_bank::regulator::DisclosedPayment;
 use dfc_core::api::{Proposal, SupplySummary, WalletInfo};
 use dfc_core::{Address, Amount, NetworkParams, PublicKey, TxId, TxKind};
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use ratatui::Frame;
 use tokio::sync::mpsc;
 
@@ -194,6 +200,8 @@ pub enum Mode {
     WalletPrompt(WalletPromptKind),
     /// The prompt's action spelled out, asking y (send it) or n (back to the prompt).
     WalletConfirm(WalletPromptKind),
+    /// Typing the filter of the Wallets tab's registry (`/`): Enter keeps it, Esc clears it.
+    Filter,
     /// The detail of a proposal: every output's recipient and amount. With `confirm`, it asks
     /// whether to approve it as the current operator (y or n): nothing is signed before that.
     ProposalDetail {
@@ -246,6 +254,8 @@ pub enum Action {
     Submit,
     /// Close the form.
     Cancel,
+    /// Type a filter for the registry.
+    Filter,
 }
 
 /// Work for the background tasks.
@@ -277,6 +287,8 @@ pub enum Command {
         wallet: PublicKey,
         /// Why.
         reason: String,
+        /// The registry version of the record the operator saw.
+        registry_version: u64,
     },
     /// Unfreeze a wallet.
     Unfreeze {
@@ -286,6 +298,8 @@ pub enum Command {
         wallet: PublicKey,
         /// Why.
         reason: String,
+        /// The registry version of the record the operator saw.
+        registry_version: u64,
     },
     /// Set a wallet's tier.
     SetTier {
@@ -295,6 +309,8 @@ pub enum Command {
         wallet: PublicKey,
         /// New tier.
         tier: u8,
+        /// The registry version of the record the operator saw.
+        registry_version: u64,
     },
     /// Run the audit.
     Audit,
@@ -387,6 +403,12 @@ pub struct Console {
     pub issue_to: Input,
     /// Wallets prompt text.
     pub prompt: Input,
+    /// Where each list (issuance, redemption, ledger, wallets) was last drawn and its first
+    /// visible row, for mouse clicks. Set while drawing, hence a `Cell`.
+    pub list_areas: std::cell::Cell<[Option<ListArea>; 4]>,
+    /// The registry filter (`/` on the Wallets tab): wallets whose label or address contains it,
+    /// case-insensitively.
+    pub filter: Input,
     /// Selected row per list: issuance, redemption, ledger, wallets.
     pub sel: [usize; 4],
     /// Result of the last action.
@@ -439,6 +461,8 @@ impl Console {
             issue_amount: Input::default(),
             issue_to: Input::default(),
             prompt: Input::default(),
+            filter: Input::default(),
+            list_areas: std::cell::Cell::new([None; 4]),
             sel: [0; 4],
             notice: None,
             notice_timer: NoticeTimer::default(),
@@ -480,8 +504,19 @@ impl Console {
     }
 
     /// The registry in display order: by tier, then oldest first.
+    /// The registry as the Wallets tab lists it: by tier, then registration, only the wallets
+    /// the filter matches (every one without a filter).
     pub fn wallets_by_tier(&self) -> Vec<&WalletInfo> {
-        let mut w: Vec<&WalletInfo> = self.wallets.iter().collect();
+        let needle = self.filter.text.trim().to_lowercase();
+        let mut w: Vec<&WalletInfo> = self
+            .wallets
+            .iter()
+            .filter(|w| {
+                needle.is_empty()
+                    || w.label.to_lowercase().contains(&needle)
+                    || w.address.to_string().to_lowercase().contains(&needle)
+            })
+            .collect();
         w.sort_by_key(|w| (w.tier, w.registered_ms));
         w
     }
@@ -527,7 +562,7 @@ impl Console {
             0 => self.proposals_of(TxKind::Issue).len(),
             1 => self.proposals_of(TxKind::Redeem).len(),
             2 => self.blocks.len(),
-            _ => self.wallets.len(),
+            _ => self.wallets_by_tier().len(),
         }
     }
 
@@ -556,89 +591,6 @@ impl Console {
         }
     }
 
-    /// The action a key asks for in the current mode.
-    pub fn key_action(&self, key: KeyEvent) -> Option<Action> {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            return Some(Action::Quit);
-        }
-        if self.help {
-            return Some(Action::ToggleHelp);
-        }
-        match self.mode {
-            Mode::ProposalDetail { confirm, .. } => match key.code {
-                KeyCode::Esc | KeyCode::Enter | KeyCode::Char('q') if !confirm => {
-                    Some(Action::Cancel)
-                }
-                KeyCode::Char('a') if !confirm => Some(Action::Approve),
-                KeyCode::Char('y') | KeyCode::Char('Y') if confirm => Some(Action::ConfirmApprove),
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc if confirm => {
-                    Some(Action::Cancel)
-                }
-                _ => None,
-            },
-            Mode::WalletConfirm(_) => match key.code {
-                KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::Submit),
-                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::Cancel),
-                _ => None,
-            },
-            Mode::IssueForm { .. } | Mode::WalletPrompt(_) => match key.code {
-                KeyCode::Esc => Some(Action::Cancel),
-                KeyCode::Enter => Some(Action::Submit),
-                KeyCode::Tab | KeyCode::BackTab | KeyCode::Up | KeyCode::Down => {
-                    Some(Action::SwitchField)
-                }
-                _ => EditKey::from_key(key).map(Action::Edit),
-            },
-            Mode::Normal => {
-                let tab_key = match key.code {
-                    KeyCode::Char(c @ '1'..='7') => {
-                        let i = usize::from(u8::try_from(c).unwrap_or(b'1') - b'1');
-                        Tab::ALL.get(i).copied()
-                    }
-                    _ => None,
-                };
-                if let Some(t) = tab_key {
-                    return Some(Action::GoTab(t));
-                }
-                match key.code {
-                    KeyCode::Char('q') => Some(Action::Quit),
-                    KeyCode::Char('?') => Some(Action::ToggleHelp),
-                    KeyCode::Tab | KeyCode::Right => Some(Action::NextTab),
-                    KeyCode::BackTab | KeyCode::Left => Some(Action::PrevTab),
-                    KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
-                    KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
-                    KeyCode::Char('o') => Some(Action::CycleOperator),
-                    KeyCode::Char('n') if self.tab == Tab::Issuance => Some(Action::NewIssue(None)),
-                    KeyCode::Char('a') if matches!(self.tab, Tab::Issuance | Tab::Redemption) => {
-                        Some(Action::Approve)
-                    }
-                    KeyCode::Enter if matches!(self.tab, Tab::Issuance | Tab::Redemption) => {
-                        Some(Action::ShowProposal)
-                    }
-                    KeyCode::Char('f') if self.tab == Tab::Wallets => {
-                        Some(Action::Prompt(WalletPromptKind::Freeze))
-                    }
-                    KeyCode::Char('u') if self.tab == Tab::Wallets => {
-                        Some(Action::Prompt(WalletPromptKind::Unfreeze))
-                    }
-                    KeyCode::Char('t') if self.tab == Tab::Wallets => {
-                        Some(Action::Prompt(WalletPromptKind::SetTier))
-                    }
-                    KeyCode::Char('i') if self.tab == Tab::Wallets => {
-                        let w = self.wallets_by_tier();
-                        w.get(self.sel[3])
-                            .map(|w| Action::NewIssue(Some(w.address.to_string())))
-                    }
-                    KeyCode::Char('r') if matches!(self.tab, Tab::Audit | Tab::Dashboard) => {
-                        Some(Action::RunAudit)
-                    }
-                    KeyCode::Char('r') if self.tab == Tab::Regulator => Some(Action::Disclosed),
-                    _ => None,
-                }
-            }
-        }
-    }
-
     /// Applies an action.
     pub fn update(&mut self, action: Action) {
         match action {
@@ -653,7 +605,7 @@ impl Console {
                 if self.can_disclose() {
                     self.refresh_disclosed();
                 } else {
-                    self.notice = Some(Notice::err(view::regulator_unavailable(self)));
+                    self.notice = Some(Notice::err(audit_view::regulator_unavailable(self)));
                 }
             }
             Action::Up => {
@@ -729,6 +681,11 @@ impl Console {
                         confirm: false,
                     },
                     Mode::WalletConfirm(kind) => Mode::WalletPrompt(kind),
+                    Mode::Filter => {
+                        self.filter.clear();
+                        self.clamp_selection();
+                        Mode::Normal
+                    }
                     _ => {
                         self.clear_forms();
                         Mode::Normal
@@ -736,6 +693,7 @@ impl Console {
                 }
             }
             Action::Submit => self.submit(),
+            Action::Filter => self.mode = Mode::Filter,
         }
     }
 
@@ -752,6 +710,7 @@ impl Console {
             Mode::IssueForm { on_to: false } => self.mode = Mode::IssueForm { on_to: true },
             Mode::IssueForm { on_to: true } => self.submit_issue(),
             Mode::WalletPrompt(kind) | Mode::WalletConfirm(kind) => self.submit_prompt(kind),
+            Mode::Filter => self.mode = Mode::Normal,
             Mode::Normal | Mode::ProposalDetail { .. } => {}
         }
     }
@@ -839,6 +798,7 @@ impl Console {
                         operator: op,
                         wallet: w.address.spend,
                         reason: text,
+                        registry_version: w.registry_version,
                     },
                     format!("freezing {who}"),
                 )
@@ -848,6 +808,7 @@ impl Console {
                     operator: op,
                     wallet: w.address.spend,
                     reason: text,
+                    registry_version: w.registry_version,
                 },
                 format!("unfreezing {who}"),
             ),
@@ -859,6 +820,7 @@ impl Console {
                             operator: op,
                             wallet: w.address.spend,
                             tier: t,
+                            registry_version: w.registry_version,
                         },
                         format!("setting {who} to tier {t}"),
                     ),
@@ -902,8 +864,13 @@ impl Console {
                 }
             }
             Msg::Polled(poll) => {
-                self.conn = Conn::Connected;
                 let poll = *poll;
+                // A node that answers but has halted is an alert, never "connected".
+                self.conn = if poll.supply.halted {
+                    Conn::Halted
+                } else {
+                    Conn::Connected
+                };
                 self.supply = Some(poll.supply);
                 self.proposals = poll.proposals;
                 self.wallets = poll.wallets;
@@ -998,6 +965,9 @@ impl Screen for Console {
             self.update(a);
         }
     }
+    fn on_mouse(&mut self, mouse: MouseEvent) {
+        self.mouse(mouse);
+    }
     fn on_msg(&mut self, msg: Msg) {
         self.apply(msg);
     }
@@ -1014,5 +984,7 @@ impl Screen for Console {
 
 #[cfg(test)]
 mod newcomer_tests;
+#[cfg(test)]
+mod registry_tests;
 #[cfg(test)]
 mod tests;

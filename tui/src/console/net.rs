@@ -312,17 +312,41 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
             operator,
             wallet,
             reason,
-        } => op_of(operator)?.request(params, OperatorAction::Freeze { wallet, reason }),
+            registry_version,
+        } => op_of(operator)?.request(
+            params,
+            OperatorAction::Freeze {
+                wallet,
+                reason,
+                registry_version,
+            },
+        ),
         Command::Unfreeze {
             operator,
             wallet,
             reason,
-        } => op_of(operator)?.request(params, OperatorAction::Unfreeze { wallet, reason }),
+            registry_version,
+        } => op_of(operator)?.request(
+            params,
+            OperatorAction::Unfreeze {
+                wallet,
+                reason,
+                registry_version,
+            },
+        ),
         Command::SetTier {
             operator,
             wallet,
             tier,
-        } => op_of(operator)?.request(params, OperatorAction::SetTier { wallet, tier }),
+            registry_version,
+        } => op_of(operator)?.request(
+            params,
+            OperatorAction::SetTier {
+                wallet,
+                tier,
+                registry_version,
+            },
+        ),
         Command::Audit | Command::Disclosed => {
             return Err("not an operator action".into());
         }

@@ -1,4 +1,6 @@
-//! Rendering of the console: a pure function of [`Console`].
+//! Rendering of the console: a pure function of [`Console`]. This file holds the frame, the
+//! dashboard and its alerts, the proposal lists and the ledger; the registry is drawn by
+//! [`super::registry_view`], the audit and regulator tabs by [`super::audit_view`].
 
 use dfc_core::api::Proposal;
 use dfc_core::TxKind;
@@ -8,7 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Sparkline, Table, TableState, Wrap};
 use ratatui::Frame;
 
-use super::{Console, Mode, Tab, WalletPromptKind};
+use super::{Console, Mode, Tab};
 use crate::ui::{self, date_time, hms, short, short_address};
 
 /// Draws the whole console.
@@ -35,9 +37,9 @@ pub fn draw(frame: &mut Frame, c: &Console) {
         Tab::Issuance => issuance(frame, body, c),
         Tab::Redemption => redemption(frame, body, c),
         Tab::Ledger => ledger(frame, body, c),
-        Tab::Wallets => wallets(frame, body, c),
-        Tab::Audit => audit(frame, body, c),
-        Tab::Regulator => regulator(frame, body, c),
+        Tab::Wallets => super::registry_view::wallets(frame, body, c),
+        Tab::Audit => super::audit_view::audit(frame, body, c),
+        Tab::Regulator => super::audit_view::regulator(frame, body, c),
     }
     ui::notice_line(frame, notice, c.notice.as_ref(), c.busy.as_deref());
     let mut segs = Vec::new();
@@ -66,14 +68,14 @@ pub(super) fn state_cell_style(state: &str) -> Style {
     })
 }
 
-fn kv(label: &str, value: String, width: usize) -> Line<'static> {
+pub(super) fn kv(label: &str, value: String, width: usize) -> Line<'static> {
     Line::from(vec![
         Span::styled(format!("{label:<width$}"), ui::label()),
         Span::raw(value),
     ])
 }
 
-fn audit_summary(c: &Console) -> (String, Color) {
+pub(super) fn audit_summary(c: &Console) -> (String, Color) {
     match (&c.audit, c.auditing) {
         (_, true) => ("running".into(), Color::Yellow),
         (Some(a), false) if a.pass() => (format!("PASS at {} UTC", hms(a.time_ms)), Color::Green),
@@ -82,7 +84,7 @@ fn audit_summary(c: &Console) -> (String, Color) {
     }
 }
 
-fn dashboard(frame: &mut Frame, area: Rect, c: &Console) {
+pub(super) fn dashboard(frame: &mut Frame, area: Rect, c: &Console) {
     let [stats, rate, alerts] = Layout::vertical([
         Constraint::Length(6),
         Constraint::Min(5),
@@ -173,7 +175,7 @@ fn dashboard(frame: &mut Frame, area: Rect, c: &Console) {
     );
 }
 
-fn alert_lines(c: &Console) -> Vec<Line<'static>> {
+pub(super) fn alert_lines(c: &Console) -> Vec<Line<'static>> {
     let red = Style::new().fg(Color::Red).bold();
     let yellow = Style::new().fg(Color::Yellow);
     let mut out = Vec::new();
@@ -190,6 +192,13 @@ fn alert_lines(c: &Console) -> Vec<Line<'static>> {
                 "The node at {} is unreachable ({attempts} failed attempt{}): {error}. Figures are from its last answer.",
                 c.bank_url,
                 if *attempts == 1 { "" } else { "s" }
+            ),
+            red,
+        )),
+        ui::Conn::Halted => out.push(Line::styled(
+            format!(
+                "The node at {} has HALTED: it stopped writing after a storage failure and refuses every change. Figures are its last; see its log, fix the store and restart it.",
+                c.bank_url
             ),
             red,
         )),
@@ -283,7 +292,7 @@ fn alert_lines(c: &Console) -> Vec<Line<'static>> {
     out
 }
 
-fn wallet_name(label: &str, address: &str) -> String {
+pub(super) fn wallet_name(label: &str, address: &str) -> String {
     if label.is_empty() {
         short_address(address, 8)
     } else {
@@ -305,11 +314,11 @@ pub(super) fn approvals_text(p: &Proposal) -> String {
     )
 }
 
-fn state_cell(state: &str) -> Cell<'static> {
+pub(super) fn state_cell(state: &str) -> Cell<'static> {
     Cell::from(state.to_string()).style(state_cell_style(state))
 }
 
-fn issuance(frame: &mut Frame, area: Rect, c: &Console) {
+pub(super) fn issuance(frame: &mut Frame, area: Rect, c: &Console) {
     let [form, list] = Layout::vertical([Constraint::Length(5), Constraint::Min(3)]).areas(area);
     let editing = matches!(c.mode, Mode::IssueForm { .. });
     let on_to = matches!(c.mode, Mode::IssueForm { on_to: true });
@@ -347,11 +356,11 @@ fn issuance(frame: &mut Frame, area: Rect, c: &Console) {
     proposal_table(frame, list, c, TxKind::Issue);
 }
 
-fn redemption(frame: &mut Frame, area: Rect, c: &Console) {
+pub(super) fn redemption(frame: &mut Frame, area: Rect, c: &Console) {
     proposal_table(frame, area, c, TxKind::Redeem);
 }
 
-fn proposal_table(frame: &mut Frame, area: Rect, c: &Console, kind: TxKind) {
+pub(super) fn proposal_table(frame: &mut Frame, area: Rect, c: &Console, kind: TxKind) {
     let list = c.proposals_of(kind);
     let sel = if kind == TxKind::Issue {
         c.sel[0]
@@ -434,9 +443,11 @@ fn proposal_table(frame: &mut Frame, area: Rect, c: &Console, kind: TxKind) {
         .block(block);
     let mut state = TableState::default().with_selected(Some(sel));
     frame.render_stateful_widget(table, area, &mut state);
+    let i = if kind == TxKind::Issue { 0 } else { 1 };
+    c.record_list(i, area, state.offset());
 }
 
-fn ledger(frame: &mut Frame, area: Rect, c: &Console) {
+pub(super) fn ledger(frame: &mut Frame, area: Rect, c: &Console) {
     let [left, right] = if area.width >= 70 {
         Layout::horizontal([Constraint::Length(32), Constraint::Min(30)]).areas(area)
     } else {
@@ -466,6 +477,7 @@ fn ledger(frame: &mut Frame, area: Rect, c: &Console) {
     .block(Block::bordered().title(" Blocks (newest first) "));
     let mut state = TableState::default().with_selected(Some(c.sel[2]));
     frame.render_stateful_widget(table, left, &mut state);
+    c.record_list(2, left, state.offset());
 
     let Some(b) = newest_first.get(c.sel[2]) else {
         frame.render_widget(
@@ -526,488 +538,4 @@ fn ledger(frame: &mut Frame, area: Rect, c: &Console) {
         usize::from(right.width).saturating_sub(2),
     )));
     frame.render_widget(table, right);
-}
-
-fn wallets(frame: &mut Frame, area: Rect, c: &Console) {
-    let ws = c.wallets_by_tier();
-    let evidence = ws
-        .get(c.sel[3])
-        .map(|w| c.evidence_of(&w.address.spend))
-        .unwrap_or_default();
-    let ev_rows = if evidence.is_empty() {
-        0
-    } else {
-        // Header and borders, and as many records as the screen allows.
-        let room = area.height.saturating_sub(7 + 7 + 3);
-        u16::try_from(evidence.len())
-            .unwrap_or(u16::MAX)
-            .min(room.max(1))
-            + 3
-    };
-    let [list, detail, ev] = Layout::vertical([
-        Constraint::Min(7),
-        Constraint::Length(7),
-        Constraint::Length(ev_rows),
-    ])
-    .areas(area);
-    if !evidence.is_empty() {
-        evidence_table(frame, ev, &evidence);
-    }
-    let wide = area.width >= 120;
-    let rows: Vec<Row> = ws
-        .iter()
-        .map(|w| {
-            let tier_name = c
-                .params
-                .as_ref()
-                .and_then(|p| p.tier(w.tier))
-                .map(|t| t.name.clone())
-                .unwrap_or_default();
-            Row::new(vec![
-                Cell::from(format!("{} {tier_name}", w.tier)),
-                Cell::from(w.label.clone()),
-                Cell::from(short_address(
-                    &w.address.to_string(),
-                    if wide { 20 } else { 8 },
-                )),
-                if w.frozen {
-                    Cell::from("frozen").style(Style::new().fg(Color::Red))
-                } else {
-                    Cell::from("active").style(Style::new().fg(Color::Green))
-                },
-                if w.flags > 0 {
-                    Cell::from(w.flags.to_string()).style(Style::new().fg(Color::Red).bold())
-                } else {
-                    Cell::from("0")
-                },
-                Cell::from(date_time(w.registered_ms)),
-            ])
-        })
-        .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(13),
-            Constraint::Min(8),
-            Constraint::Length(if wide { 41 } else { 17 }),
-            Constraint::Length(6),
-            Constraint::Length(5),
-            Constraint::Length(16),
-        ],
-    )
-    .header(
-        Row::new(vec![
-            "Tier",
-            "Label",
-            "Address",
-            "Status",
-            "Flags",
-            "Registered UTC",
-        ])
-        .style(ui::label()),
-    )
-    .row_highlight_style(ui::selected())
-    .block(Block::bordered().title(format!(" Registry by tier: {} wallets ", ws.len())));
-    if ws.is_empty() {
-        frame.render_widget(
-            Paragraph::new(
-                "No wallet is registered yet. Wallets register with `dfc-wallet register`.",
-            )
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(" Registry by tier ")),
-            list,
-        );
-    } else {
-        let mut state = TableState::default().with_selected(Some(c.sel[3]));
-        frame.render_stateful_widget(table, list, &mut state);
-    }
-
-    let prompting = matches!(c.mode, Mode::WalletPrompt(_) | Mode::WalletConfirm(_));
-    let block = ui::form_block(" Selected wallet ", prompting, detail.width);
-    let inner = block.inner(detail);
-    frame.render_widget(block, detail);
-    let Some(w) = ws.get(c.sel[3]) else {
-        return;
-    };
-    let d = c.params.as_ref().map(|p| p.decimals).unwrap_or(0);
-    let mut lines = vec![Line::from(w.address.to_string())];
-    if let Some(t) = c.params.as_ref().and_then(|p| p.tier(w.tier)) {
-        lines.push(Line::from(format!(
-            "Tier {} {}: pays ≤ {} · holds ≤ {} · offline ≤ {} {}",
-            t.tier,
-            t.name,
-            t.max_payment.display(d),
-            t.max_balance.display(d),
-            t.offline_cap.display(d),
-            c.params
-                .as_ref()
-                .map(|p| p.currency.as_str())
-                .unwrap_or_default()
-        )));
-    }
-    lines.push(Line::from(vec![
-        if w.frozen {
-            Span::styled("Frozen", Style::new().fg(Color::Red).bold())
-        } else {
-            Span::styled("Active", Style::new().fg(Color::Green))
-        },
-        Span::raw(format!(
-            " · {} offline double-spend flag{} · label {}",
-            w.flags,
-            if w.flags == 1 { "" } else { "s" },
-            if w.label.is_empty() { "none" } else { &w.label }
-        )),
-    ]));
-    let bottom = match c.mode {
-        Mode::WalletPrompt(kind) => {
-            let label = match kind {
-                WalletPromptKind::Freeze => "Freeze, why".to_string(),
-                WalletPromptKind::Unfreeze => "Unfreeze, why".to_string(),
-                // The prompt names the tiers, so nobody has to look up what "2" means.
-                WalletPromptKind::SetTier => format!(
-                    "New tier ({})",
-                    c.params
-                        .as_ref()
-                        .map(|p| p
-                            .tiers
-                            .iter()
-                            .map(|t| format!("{} {}", t.tier, t.name))
-                            .collect::<Vec<_>>()
-                            .join(" · "))
-                        .unwrap_or_default()
-                ),
-            };
-            c.prompt.line(&label, true, inner.width)
-        }
-        Mode::WalletConfirm(kind) => confirm_line(c, kind, w),
-        _ => Line::from("f freeze · u unfreeze · t set tier · i issue to this wallet").dim(),
-    };
-    let [top, last] = Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
-    frame.render_widget(Paragraph::new(bottom), last);
-}
-
-/// The question asked before a freeze, unfreeze or tier change is sent: the action, the wallet
-/// and the reason or tier in full, answered with y or n.
-fn confirm_line(
-    c: &Console,
-    kind: WalletPromptKind,
-    w: &dfc_core::api::WalletInfo,
-) -> Line<'static> {
-    let who = wallet_name(&w.label, &w.address.to_string());
-    let text = c.prompt.text.trim();
-    let question = match kind {
-        WalletPromptKind::Freeze => format!("Freeze {who} (reason: {text})?"),
-        WalletPromptKind::Unfreeze => format!("Unfreeze {who} (reason: {text})?"),
-        WalletPromptKind::SetTier => {
-            let name = text
-                .parse::<u8>()
-                .ok()
-                .and_then(|t| c.params.as_ref().and_then(|p| p.tier(t)))
-                .map(|t| format!(" {}", t.name))
-                .unwrap_or_default();
-            format!("Move {who} from tier {} to tier {text}{name}?", w.tier)
-        }
-    };
-    Line::from(vec![
-        Span::styled(question, Style::new().fg(Color::Yellow).bold()),
-        Span::raw("  y yes · n back"),
-    ])
-}
-
-fn audit(frame: &mut Frame, area: Rect, c: &Console) {
-    let ok = |b: bool| {
-        if b {
-            Span::styled("✓ ", Style::new().fg(Color::Green).bold())
-        } else {
-            Span::styled("✗ ", Style::new().fg(Color::Red).bold())
-        }
-    };
-    let mut lines = Vec::new();
-    match &c.audit {
-        None => lines.push(Line::from(match (c.auditing, c.has_data_dir) {
-            (true, _) => "The audit is running.",
-            (false, true) => {
-                "No audit has run yet: press r to check the supply invariant, the audit log and replay the ledger from genesis."
-            }
-            (false, false) => {
-                "No audit has run yet: press r to check the supply invariant and the audit log."
-            }
-        })),
-        Some(a) => {
-            let verdict = if a.pass() {
-                Span::styled("PASS", Style::new().fg(Color::Green).bold())
-            } else {
-                Span::styled("FAIL", Style::new().fg(Color::Red).bold())
-            };
-            lines.push(Line::from(vec![
-                Span::raw(format!("Audit of {} UTC: ", date_time(a.time_ms))),
-                verdict,
-            ]));
-            lines.push(Line::default());
-            let s = &a.summary;
-            lines.push(Line::from(vec![
-                ok(s.invariant_ok),
-                Span::raw(format!(
-                    "Supply invariant (node): {} in {} unspent notes at height {}; every block is validated before commit.",
-                    c.fmt(s.supply),
-                    s.notes_outstanding,
-                    s.height
-                )),
-            ]));
-            lines.push(Line::from(match &a.log {
-                Ok(n) => vec![
-                    ok(true),
-                    Span::raw(format!("Operator audit log: {n} entries, hash chain intact.")),
-                ],
-                Err(e) => vec![ok(false), Span::raw(format!("Operator audit log: {e}."))],
-            }));
-            lines.push(Line::from(match &a.replay {
-                Some(r) if r.pass => vec![
-                    ok(true),
-                    Span::raw(format!(
-                        "Replay from genesis (dfc-bank audit): every block, proof and signature re-verified; height {}, supply {}, {} notes, {} transactions.",
-                        r.height.unwrap_or(0),
-                        r.supply.clone().unwrap_or_default(),
-                        r.notes_outstanding.unwrap_or(0),
-                        r.tx_count.unwrap_or(0)
-                    )),
-                ],
-                Some(r) => vec![
-                    ok(false),
-                    Span::raw(format!(
-                        "Replay from genesis (dfc-bank audit): {}",
-                        r.error.clone().unwrap_or_default()
-                    )),
-                ],
-                None => vec![
-                    Span::styled("– ", Style::new().dim()),
-                    Span::raw(
-                        "Replay from genesis: needs the ledger file; run the console with --sandbox or --data DIR on the node's machine.",
-                    )
-                    .dim(),
-                ],
-            }));
-        }
-    }
-    lines.push(Line::default());
-    lines.push(
-        Line::from(if c.auditing {
-            "Running…"
-        } else {
-            "Press r to run the audit now."
-        })
-        .dim(),
-    );
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(" Supply audit ")),
-        area,
-    );
-}
-
-fn evidence_table(frame: &mut Frame, area: Rect, evidence: &[&super::EvidenceRow]) {
-    let wide = area.width >= 120;
-    let id = |h: &[u8; 32]| short(&hex::encode(h), if wide { 24 } else { 10 });
-    let rows: Vec<Row> = evidence
-        .iter()
-        .map(|e| {
-            Row::new(vec![
-                Cell::from(if wide {
-                    date_time(e.recorded_ms)
-                } else {
-                    hms(e.recorded_ms)
-                }),
-                Cell::from(id(&e.note.0)),
-                Cell::from(id(&e.committed.0)).style(Style::new().fg(Color::Green)),
-                Cell::from(id(&e.conflicting.0)).style(Style::new().fg(Color::Red)),
-                Cell::from(format!("#{}", e.serial)),
-            ])
-        })
-        .collect();
-    let idw = if wide { 25 } else { 11 };
-    let title = format!(
-        " Double-spend evidence: {} record{}, newest first (checkable with the node key) ",
-        evidence.len(),
-        if evidence.len() == 1 { "" } else { "s" }
-    );
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(if wide { 16 } else { 8 }),
-            Constraint::Length(idw),
-            Constraint::Length(idw),
-            Constraint::Length(idw),
-            Constraint::Min(6),
-        ],
-    )
-    .header(
-        Row::new(vec![
-            if wide { "Recorded UTC" } else { "UTC" },
-            "Note",
-            "Committed",
-            "Refused",
-            "Cert.",
-        ])
-        .style(ui::label()),
-    )
-    .block(
-        Block::bordered()
-            .title(ui::truncate(
-                &title,
-                usize::from(area.width).saturating_sub(2),
-            ))
-            .border_style(Style::new().fg(Color::Red)),
-    );
-    frame.render_widget(table, area);
-}
-
-/// Why the Regulator tab cannot list disclosures, in one line; `None` when it can.
-pub fn regulator_unavailable(c: &Console) -> String {
-    match &c.params {
-        None => "Not connected to the node yet.".into(),
-        Some(p) if p.compliance.is_none() => {
-            "No compliance rules on this network: no payment is disclosed to a regulator.".into()
-        }
-        Some(_) if !c.has_regulator_key => {
-            "No regulator key loaded: start the console with --regulator-key FILE.".into()
-        }
-        Some(_) => String::new(),
-    }
-}
-
-fn regulator(frame: &mut Frame, area: Rect, c: &Console) {
-    let block =
-        Block::bordered().title(" Regulator: payments disclosed at or above the threshold ");
-    let threshold = c
-        .params
-        .as_ref()
-        .and_then(|p| p.compliance.as_ref())
-        .map(|r| c.fmt(r.reporting_threshold));
-    let Some(threshold) = threshold.filter(|_| c.can_disclose()) else {
-        frame.render_widget(
-            Paragraph::new(regulator_unavailable(c))
-                .wrap(Wrap { trim: true })
-                .block(block),
-            area,
-        );
-        return;
-    };
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
-    let [head, list] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(inner);
-    let d = match &c.disclosed {
-        None => {
-            frame.render_widget(
-                Paragraph::new("Reading every block's disclosures…").wrap(Wrap { trim: true }),
-                inner,
-            );
-            return;
-        }
-        Some(Err(e)) => {
-            frame.render_widget(
-                Paragraph::new(vec![
-                    Line::styled(
-                        format!("Cannot read the disclosures: {e}."),
-                        Style::new().fg(Color::Red),
-                    ),
-                    Line::from("Press r to try again.").dim(),
-                ])
-                .wrap(Wrap { trim: true }),
-                inner,
-            );
-            return;
-        }
-        Some(Ok(d)) => d,
-    };
-    let total = dfc_core::Amount::sum(d.payments.iter().filter_map(|p| p.amount));
-    let unreadable = d.payments.iter().filter(|p| p.amount.is_none()).count();
-    let mut summary = format!("At or above {threshold}: {} disclosed", d.payments.len(),);
-    if let Ok(t) = total {
-        summary.push_str(&format!(", {} in all", c.fmt(t)));
-    }
-    if unreadable > 0 {
-        summary.push_str(&format!(" · {unreadable} unreadable"));
-    }
-    let status = format!(
-        "Height {} at {} UTC{} · r re-reads · smaller payments disclose nothing",
-        d.height,
-        hms(d.time_ms),
-        if c.disclosing {
-            ", reading again…"
-        } else {
-            ""
-        }
-    );
-    frame.render_widget(
-        Paragraph::new(vec![
-            Line::from(ui::truncate(&summary, usize::from(head.width))).bold(),
-            Line::from(ui::truncate(&status, usize::from(head.width))).dim(),
-        ]),
-        head,
-    );
-    if d.payments.is_empty() {
-        frame.render_widget(
-            Paragraph::new(format!("No payment at or above {threshold} yet.")),
-            list,
-        );
-        return;
-    }
-    let wide = area.width >= 120;
-    let rows: Vec<Row> = d
-        .payments
-        .iter()
-        .rev()
-        .map(|p| {
-            let who = c
-                .wallet_label(&p.recipient)
-                .filter(|l| !l.is_empty())
-                .map(str::to_string)
-                .unwrap_or_else(|| short(&hex::encode(p.recipient.to_bytes()), 10));
-            Row::new(vec![
-                Cell::from(p.height.to_string()),
-                Cell::from(if wide {
-                    date_time(p.time_ms)
-                } else {
-                    hms(p.time_ms)
-                }),
-                Cell::from(format!(
-                    "{}:{}",
-                    short(&p.txid.to_hex(), if wide { 24 } else { 10 }),
-                    p.output
-                )),
-                Cell::from(who),
-                match p.amount {
-                    Some(a) => Cell::from(c.fmt(a)).style(Style::new().bold()),
-                    None => Cell::from("not readable").style(Style::new().fg(Color::Red)),
-                },
-            ])
-        })
-        .collect();
-    let table = Table::new(
-        rows,
-        [
-            Constraint::Length(7),
-            Constraint::Length(if wide { 16 } else { 8 }),
-            Constraint::Length(if wide { 28 } else { 14 }),
-            Constraint::Length(if wide { 24 } else { 12 }),
-            Constraint::Min(12),
-        ],
-    )
-    .header(
-        Row::new(vec![
-            "Height",
-            if wide { "Time UTC" } else { "UTC" },
-            if wide {
-                "Transaction:output"
-            } else {
-                "Tx:output"
-            },
-            "Recipient",
-            "Amount",
-        ])
-        .style(ui::label()),
-    );
-    frame.render_widget(table, list);
 }

@@ -144,6 +144,8 @@ pub struct OfflineTab {
     pub busy: Option<String>,
     /// Packet list scroll position.
     pub scroll: usize,
+    /// First row of the packet's text form shown when it does not fit the screen whole.
+    pub packet_scroll: usize,
 }
 
 /// The wallet app's state.
@@ -306,6 +308,13 @@ impl WalletApp {
             WAction::NextTab => self.tab = WTab::ALL[(self.tab.index() + 1) % WTab::ALL.len()],
             WAction::PrevTab => {
                 self.tab = WTab::ALL[(self.tab.index() + WTab::ALL.len() - 1) % WTab::ALL.len()]
+            }
+            WAction::Up if self.tab == WTab::Offline && self.offline.showing_packet => {
+                self.offline.packet_scroll = self.offline.packet_scroll.saturating_sub(1)
+            }
+            WAction::Down if self.tab == WTab::Offline && self.offline.showing_packet => {
+                // Clamped when drawn, where the text's rows at this width are known.
+                self.offline.packet_scroll = self.offline.packet_scroll.saturating_add(1)
             }
             WAction::Up if self.tab == WTab::Offline => {
                 self.offline.scroll = self.offline.scroll.saturating_sub(1)
@@ -638,6 +647,7 @@ impl WalletApp {
                         }
                         self.offline.packet = Some(p);
                         self.offline.showing_packet = true;
+                        self.offline.packet_scroll = 0;
                     }
                     Err(e) => {
                         self.notice = Some(Notice::err(format!("offline payment refused: {e}")));

@@ -434,9 +434,17 @@ fn packet_source_reads_text_or_a_file() {
 }
 
 #[test]
-fn text_rows_end_in_an_ellipsis_when_cut() {
-    assert_eq!(view::text_rows("abcdefgh", 3, 2), vec!["abc", "de…"]);
-    assert_eq!(view::text_rows("abcdef", 3, 2), vec!["abc", "def"]);
+fn text_window_keeps_every_character_and_scrolls() {
+    assert_eq!(
+        view::text_window("abcdefgh", 3, 2, 0),
+        (vec!["abc".to_string(), "def".to_string()], 0, 3)
+    );
+    // Scrolled past the end: clamped to the last full window.
+    assert_eq!(
+        view::text_window("abcdefgh", 3, 2, 9),
+        (vec!["def".to_string(), "gh".to_string()], 1, 3)
+    );
+    assert_eq!(view::text_window("abcdef", 3, 2, 0).0.concat(), "abcdef");
 }
 
 /// Sizes of the screens changed for issue 19 (newcomer's rough edges).

@@ -640,23 +640,25 @@ fn offline_mid(frame: &mut Frame, area: Rect, w: &WalletApp) {
     );
 }
 
-/// `text` cut into rows of `width` characters, at most `rows` of them; the last row shown ends in
-/// `…` when text is left over.
-pub fn text_rows(text: &str, width: usize, rows: usize) -> Vec<String> {
+/// `text` cut into rows of `width` characters, every character kept (no `…`: the text form must
+/// be copyable whole), and the `rows` of them from `first` on, with `first` clamped so the last
+/// window is full. Returns the rows shown, the first shown and the total.
+pub fn text_window(
+    text: &str,
+    width: usize,
+    rows: usize,
+    first: usize,
+) -> (Vec<String>, usize, usize) {
     let chars: Vec<char> = text.chars().collect();
-    let width = width.max(2);
-    let mut out: Vec<String> = chars
-        .chunks(width)
-        .take(rows)
-        .map(|c| c.iter().collect())
-        .collect();
-    if chars.len() > width * rows {
-        if let Some(last) = out.last_mut() {
-            last.pop();
-            last.push('…');
-        }
-    }
-    out
+    let width = width.max(1);
+    let all: Vec<String> = chars.chunks(width).map(|c| c.iter().collect()).collect();
+    let total = all.len();
+    let first = first.min(total.saturating_sub(rows.max(1)));
+    (
+        all.into_iter().skip(first).take(rows).collect(),
+        first,
+        total,
+    )
 }
 
 fn packet(frame: &mut Frame, area: Rect, w: &WalletApp, p: &super::worker::PacketOut) {
@@ -724,12 +726,28 @@ fn packet(frame: &mut Frame, area: Rect, w: &WalletApp, p: &super::worker::Packe
                 )
             };
             lines.push(need);
-            let [top, rest] =
-                Layout::vertical([Constraint::Length(6), Constraint::Min(0)]).areas(inner);
+            let [top, hint, rest] = Layout::vertical([
+                Constraint::Length(6),
+                Constraint::Length(1),
+                Constraint::Min(0),
+            ])
+            .areas(inner);
             frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), top);
-            let rows = text_rows(&pay.text, usize::from(rest.width), usize::from(rest.height));
+            let (rows, first, total) = text_window(
+                &pay.text,
+                usize::from(rest.width),
+                usize::from(rest.height),
+                w.offline.packet_scroll,
+            );
+            let last = first + rows.len();
+            let whole = if total <= rows.len() {
+                "The text form, whole:".to_string()
+            } else {
+                format!("The text form, rows {}–{last} of {total} (↑↓ scroll; whole in the .txt beside the file):", first + 1)
+            };
+            frame.render_widget(Paragraph::new(Line::styled(whole, ui::label())), hint);
             frame.render_widget(
-                Paragraph::new(rows.into_iter().map(Line::from).collect::<Vec<_>>()).dim(),
+                Paragraph::new(rows.into_iter().map(Line::from).collect::<Vec<_>>()),
                 rest,
             );
         }

@@ -196,7 +196,18 @@ fn write_packet(dir: &Path, p: &OfflinePayment) -> Result<PathBuf, String> {
             f.sync_all()
         })
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    // The text form beside it, whole, to copy or paste (the screen may be too small for it).
+    let text_path = text_path_of(&path);
+    std::fs::write(&text_path, format!("{}\n", p.text))
+        .map_err(|e| format!("cannot write {}: {e}", text_path.display()))?;
     Ok(path)
+}
+
+/// Where the text form of the packet file `path` is written: the same name with `.txt` added.
+pub fn text_path_of(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".txt");
+    PathBuf::from(name)
 }
 
 /// The bytes of a packet given as its text form, or as the path of a file holding either form.
