@@ -10,6 +10,7 @@
 //! | [`sequencer`] | the single writer: group commit of blocks, registrations, operator actions |
 //! | [`server`] | the axum router, handlers, limits |
 //! | [`admission`] | connection caps and timeouts, per-client rate limit (429), load shedding (503) |
+//! | [`network_pin`] | refuses a request pinned to another network's genesis (`wrong_network`) |
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
 //! | [`datadir`] | `init`, key files, parameters |
@@ -28,6 +29,7 @@ pub mod datadir;
 pub mod error;
 pub mod holdings;
 pub mod lock;
+pub mod network_pin;
 pub mod offline;
 pub mod openapi;
 pub mod ops;

@@ -439,6 +439,7 @@ async fn not_found() -> ApiErr {
 
 /// The router with every route and limit. Tests call it without a socket.
 pub fn app(state: AppState) -> Router {
+    let genesis = state.params().genesis_hash;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/openapi.json", get(openapi))
@@ -465,6 +466,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/audit-log", get(audit_log))
         .fallback(not_found)
         .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            genesis,
+            crate::network_pin::check,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
@@ -532,7 +537,7 @@ fn precheck(
     for input in &inputs {
         let w = registered(conn, &input.owner)?;
         if w.frozen {
-            return Err(frozen(&input.owner));
+            return Err(frozen(&w, &input.owner));
         }
         first.get_or_insert(w);
     }
@@ -542,7 +547,7 @@ fn precheck(
     for o in &tx.outputs {
         let w = registered(conn, &o.owner)?;
         if tx.kind == TxKind::Issue && w.frozen {
-            return Err(frozen(&o.owner));
+            return Err(frozen(&w, &o.owner));
         }
     }
     Ok((inputs, first))
@@ -573,14 +578,8 @@ fn registered(conn: &Connection, key: &PublicKey) -> Result<WalletInfo, ApiErr> 
     })
 }
 
-fn frozen(key: &PublicKey) -> ApiErr {
-    ApiErr::forbidden(
-        "frozen_wallet",
-        format!(
-            "wallet {} is frozen and cannot spend or receive issuance",
-            hex::encode(key.to_bytes())
-        ),
-    )
+fn frozen(w: &WalletInfo, key: &PublicKey) -> ApiErr {
+    crate::controls::frozen(w, key, "spend or receive issuance")
 }
 
 #[utoipa::path(post, path = "/v1/transactions", request_body(content = serde_json::Value, description = "SubmitRequest {tx: hex}"),

@@ -472,5 +472,6 @@ async fn submit_one(client: &BankClient, tx: &Transaction) -> Result<(), String>
         ClientError::Unreachable { .. } => "unreachable".into(),
         ClientError::Server { status, .. } => format!("server_{status}"),
         ClientError::Decode(_) => "decode".into(),
+        ClientError::WrongNetwork { .. } => "wrong_network".into(),
     })
 }
