@@ -81,6 +81,7 @@ pub fn error_code(e: &anyhow::Error) -> String {
             ClientError::Unreachable { .. } => "node_unreachable".into(),
             ClientError::Server { .. } => "node_error".into(),
             ClientError::Decode(_) => "bad_answer".into(),
+            ClientError::WrongNetwork { .. } => "wrong_network".into(),
         };
     }
     "error".into()

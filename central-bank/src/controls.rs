@@ -55,13 +55,30 @@ pub fn owner(conn: &Connection, key: &PublicKey) -> Checked<WalletInfo> {
     }))
 }
 
-/// The refusal of a frozen wallet's `key` for `what` ("spend", "receive issuance").
-pub fn frozen(key: &PublicKey, what: &str) -> ApiErr {
+/// The refusal of frozen wallet `w` for `what` ("spend", "receive issuance"), through its key
+/// `key`. The message names the registry's wallet (its address and label), which an operator
+/// can look up and unfreeze, and the purse key only as the note owner when it is one (issue 19:
+/// naming only the purse key pointed at no wallet in the registry).
+pub fn frozen(w: &WalletInfo, key: &PublicKey, what: &str) -> ApiErr {
+    let via = if *key == w.address.spend {
+        String::new()
+    } else {
+        format!(
+            " (through its offline purse key {})",
+            hex::encode(key.to_bytes())
+        )
+    };
+    let label = if w.label.is_empty() {
+        String::new()
+    } else {
+        format!(" \"{}\"", w.label)
+    };
     ApiErr::forbidden(
         "frozen_wallet",
         format!(
-            "wallet {} is frozen and cannot {what}",
-            hex::encode(key.to_bytes())
+            "wallet {}{label} (spend key {}) is frozen and cannot {what}{via}",
+            w.address,
+            hex::encode(w.address.spend.to_bytes())
         ),
     )
 }
@@ -81,7 +98,7 @@ fn spenders(conn: &Connection, tx: &Transaction) -> Checked<(Vec<WalletInfo>, Ve
             Err(e) => return Ok(Err(e)),
         };
         if w.frozen {
-            return Ok(Err(frozen(&note.owner, "spend")));
+            return Ok(Err(frozen(&w, &note.owner, "spend")));
         }
         wallets.push(w);
         inputs.push(InputNote {
@@ -105,7 +122,7 @@ pub fn admit_transfer(conn: &Connection, _params: &NetworkParams, tx: &Transacti
             Err(e) => return Ok(Err(e)),
         };
         if w.frozen {
-            return Ok(Err(frozen(&claim.claimant, "claim")));
+            return Ok(Err(frozen(&w, &claim.claimant, "claim")));
         }
     }
     Ok(spenders(conn, tx)?.map(|_| ()))
@@ -125,7 +142,7 @@ pub fn check_proposal(conn: &Connection, params: &NetworkParams, tx: &Transactio
                     Err(e) => return Ok(Err(e)),
                 };
                 if w.frozen {
-                    return Ok(Err(frozen(&o.owner, "receive issuance")));
+                    return Ok(Err(frozen(&w, &o.owner, "receive issuance")));
                 }
             }
             Ok(Ok(()))

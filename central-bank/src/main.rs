@@ -226,9 +226,10 @@ struct InitArgs {
 
 #[derive(Args, Clone)]
 struct OpArgs {
-    /// The node's URL.
-    #[arg(long, default_value = "http://127.0.0.1:7400")]
-    bank: String,
+    /// The node's URL (default: the one in DATA/node-url with --data, written by `serve` and
+    /// the console's sandbox; else http://127.0.0.1:7400).
+    #[arg(long)]
+    bank: Option<String>,
     /// The operator's key file.
     #[arg(long)]
     key: Option<PathBuf>,
@@ -242,6 +243,24 @@ struct OpArgs {
     #[arg(long)]
     json: bool,
 }
+
+impl OpArgs {
+    /// `--bank`, else the URL kept in `--data`'s directory, else the default local node.
+    fn bank_url(&self) -> Result<String> {
+        match (&self.bank, &self.data) {
+            (Some(b), _) => Ok(b.clone()),
+            (None, Some(d)) => match dfc_client::endpoint::read_node_url(d) {
+                Ok(url) => Ok(url),
+                Err(dfc_client::endpoint::EndpointError::Missing { .. }) => Ok(DEFAULT_BANK.into()),
+                Err(e) => Err(e.into()),
+            },
+            (None, None) => Ok(DEFAULT_BANK.into()),
+        }
+    }
+}
+
+/// The node the operator commands talk to when given neither --bank nor --data.
+const DEFAULT_BANK: &str = "http://127.0.0.1:7400";
 
 #[derive(Subcommand)]
 enum IssueCmd {
@@ -537,7 +556,12 @@ async fn serve(
         let _ = halt_tx.send(());
         r
     });
-    println!("listening on http://{addr}");
+    let url = format!("http://{addr}");
+    // Kept beside the ledger: `dfc-bank --data DIR` and `dfc-wallet --sandbox DIR` find it.
+    if let Err(e) = dfc_client::endpoint::write_node_url(data, &url) {
+        tracing::warn!(error = %e, "cannot record the node's URL in the data directory");
+    }
+    println!("listening on {url}");
     tracing::info!(%addr, "listening");
     let shutdown = async move {
         tokio::select! {
@@ -654,7 +678,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             bail!("not an operator command")
         }
     };
-    let client = BankClient::new(&op_args.bank);
+    let client = BankClient::new(&op_args.bank_url()?);
     let params = client.params().await?;
     let json = op_args.json;
     match cmd {

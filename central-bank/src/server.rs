@@ -514,6 +514,7 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(
             dfc_core::api::batch::MAX_BATCH_BODY_BYTES,
         ));
+    let genesis = state.params().genesis_hash;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/v1/openapi.json", get(openapi))
@@ -543,6 +544,10 @@ pub fn app(state: AppState) -> Router {
         .merge(batch)
         .fallback(not_found)
         .with_state(state)
+        .layer(middleware::from_fn_with_state(
+            genesis,
+            crate::network_pin::check,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -612,7 +617,7 @@ fn precheck(
     for input in &inputs {
         let w = registered(conn, &input.owner)?;
         if w.frozen {
-            return Err(frozen(&input.owner));
+            return Err(frozen(&w, &input.owner));
         }
         first.get_or_insert(w);
     }
@@ -622,7 +627,7 @@ fn precheck(
     for o in &tx.outputs {
         let w = registered(conn, &o.owner)?;
         if tx.kind == TxKind::Issue && w.frozen {
-            return Err(frozen(&o.owner));
+            return Err(frozen(&w, &o.owner));
         }
     }
     Ok((inputs, first))
@@ -653,14 +658,8 @@ fn registered(conn: &Connection, key: &PublicKey) -> Result<WalletInfo, ApiErr> 
     })
 }
 
-fn frozen(key: &PublicKey) -> ApiErr {
-    ApiErr::forbidden(
-        "frozen_wallet",
-        format!(
-            "wallet {} is frozen and cannot spend or receive issuance",
-            hex::encode(key.to_bytes())
-        ),
-    )
+fn frozen(w: &WalletInfo, key: &PublicKey) -> ApiErr {
+    crate::controls::frozen(w, key, "spend or receive issuance")
 }
 
 #[utoipa::path(post, path = "/v1/transactions", operation_id = "submit_transaction", tag = "transactions",

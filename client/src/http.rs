@@ -4,12 +4,13 @@
 
 use std::time::Duration;
 
+use dfc_core::api::GENESIS_HEADER;
 use dfc_core::api::{
     ApiError, AuditEntry, BlocksResponse, Checkpoint, NoteStatus, OperatorRequest,
     OperatorResponse, Proposal, ProposalDetail, Receipt, RegisterRequest, SubmitRequest,
     SupplySummary, TxStatus, WalletInfo,
 };
-use dfc_core::{NetworkParams, NoteId, PublicKey, Transaction, TxId};
+use dfc_core::{Hash32, NetworkParams, NoteId, PublicKey, Transaction, TxId};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -42,6 +43,16 @@ pub enum ClientError {
         /// The node's message.
         message: String,
     },
+    /// The node is on another network than the one this client is pinned to
+    /// ([`BankClient::pinned_to`]): the node refused the request (`wrong_network`) or, for a
+    /// check the caller made, answered with another genesis.
+    #[error("the node at {url} is on another network: {message}")]
+    WrongNetwork {
+        /// The node.
+        url: String,
+        /// The node's message, or what the caller found.
+        message: String,
+    },
     /// The node answered something this client cannot read.
     #[error("unexpected answer from the node: {0}")]
     Decode(String),
@@ -52,6 +63,7 @@ impl ClientError {
     pub fn code(&self) -> Option<&str> {
         match self {
             ClientError::Rejected { code, .. } => Some(code),
+            ClientError::WrongNetwork { .. } => Some("wrong_network"),
             _ => None,
         }
     }
@@ -74,6 +86,7 @@ pub fn base_url_of(text: &str) -> String {
 pub struct BankClient {
     base: String,
     http: reqwest::Client,
+    genesis: Option<Hash32>,
 }
 
 impl BankClient {
@@ -88,6 +101,26 @@ impl BankClient {
         BankClient {
             base: base_url_of(base_url),
             http,
+            genesis: None,
+        }
+    }
+
+    /// The same client, sending `genesis` with every request ([`GENESIS_HEADER`]): a node of
+    /// another network refuses each call with [`ClientError::WrongNetwork`] before doing anything.
+    pub fn pinned_to(mut self, genesis: Hash32) -> Self {
+        self.genesis = Some(genesis);
+        self
+    }
+
+    /// The genesis this client is pinned to, if any.
+    pub fn pinned_genesis(&self) -> Option<Hash32> {
+        self.genesis
+    }
+
+    fn pin(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.genesis {
+            Some(g) => req.header(GENESIS_HEADER, g.to_hex()),
+            None => req,
         }
     }
 
@@ -117,6 +150,14 @@ impl BankClient {
             code: "unknown".into(),
             message: String::from_utf8_lossy(&bytes).into_owned(),
         });
+        // 409 `wrong_network` is the network pin's refusal (400 `wrong_network` is a transaction
+        // naming another network id, a rejection of that transaction).
+        if status.as_u16() == 409 && err.code == "wrong_network" {
+            return Err(ClientError::WrongNetwork {
+                url: url.to_string(),
+                message: err.message,
+            });
+        }
         if status.is_client_error() {
             Err(ClientError::Rejected {
                 status: status.as_u16(),
@@ -133,7 +174,7 @@ impl BankClient {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let resp = self.http.get(&url).send().await;
+        let resp = self.pin(self.http.get(&url)).send().await;
         self.read(&url, resp).await
     }
 
@@ -143,7 +184,7 @@ impl BankClient {
         body: &B,
     ) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let resp = self.http.post(&url).json(body).send().await;
+        let resp = self.pin(self.http.post(&url)).json(body).send().await;
         self.read(&url, resp).await
     }
 

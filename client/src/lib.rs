@@ -5,6 +5,7 @@
 //!
 //! | module | role |
 //! |---|---|
+//! | [`endpoint`] | the node's URL kept in its data directory (`node-url`), for `--sandbox DIR` / `--data DIR` |
 //! | [`http`] | [`BankClient`]: one async method per endpoint; errors keep the node's `code` |
 //! | [`keyfile`] | reading operator key files (`operator-N.key`) |
 //! | [`operator`] | [`Operator`]: signing operator requests (domain `dfc/operator/v2`, sequence numbers) |
@@ -12,6 +13,7 @@
 //! The wire types are `dfc-core`'s, re-exported here ([`api`], [`offline_api`]) so a client
 //! needs no second dependency to name a request or a response.
 
+pub mod endpoint;
 pub mod http;
 pub mod keyfile;
 pub mod operator;

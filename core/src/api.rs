@@ -27,6 +27,12 @@ pub const REGISTER_DOMAIN: &[u8] = b"dfc/register/v1";
 /// Domain label of checkpoints.
 pub const CHECKPOINT_DOMAIN: &[u8] = b"dfc/checkpoint/v1";
 
+/// Request header naming the network a client expects: the hex of its pinned genesis hash
+/// ([`crate::NetworkParams::genesis_hash`]). A node whose genesis differs refuses the request
+/// (409 `wrong_network`) before doing anything, so a wallet pointed at another node changes
+/// nothing there, and nothing in the wallet is decided from that node's answer.
+pub const GENESIS_HEADER: &str = "x-dfc-genesis";
+
 /// `POST /v1/transactions`: submit a transfer.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -17,6 +17,7 @@
 //! | [`load`] | the load generator against a live node |
 
 pub mod charts;
+pub mod cli_error;
 pub mod engine;
 pub mod experiment;
 pub mod load;

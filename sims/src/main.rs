@@ -134,8 +134,23 @@ enum Cmd {
     },
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // `--json` belongs to `load`; given anywhere, errors come as JSON too (as `dfc-bank` does).
+    let json = std::env::args().any(|a| a == "--json");
+    match run_cli(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                println!("{}", dfc_sims::cli_error::error_json(&e));
+            }
+            eprintln!("error: {}", dfc_sims::cli_error::error_line(&e));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_cli(cli: Cli) -> Result<()> {
     match cli.command {
         Cmd::List { show: Some(name) } => {
             let text = bundled(&name).with_context(|| format!("no bundled scenario '{name}'"))?;

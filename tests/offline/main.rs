@@ -16,6 +16,8 @@ mod bank;
 #[path = "../wallet/cli.rs"]
 #[allow(dead_code)]
 mod cli;
+mod network_pin;
+mod reconcile;
 
 use std::path::Path;
 

@@ -240,3 +240,53 @@ fn replications_sweep_and_compare_end_to_end() {
     let md = std::fs::read_to_string(cmp.join("comparison.md")).unwrap();
     assert!(md.contains("| payments_completed | baseline: "), "{md}");
 }
+
+/// `dfc-sim` errors: one line on stderr with no backtrace even with `RUST_BACKTRACE=1`, and under
+/// `--json` an object with a stable `code` (issue 19), as `dfc-bank` and `dfc-wallet` print them.
+#[test]
+fn errors_are_one_line_with_a_stable_code() {
+    init_tracing();
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(bin_path("dfc-sim"))
+        .args(["run", "no-such-scenario.toml", "--out"])
+        .arg(dir.path().join("o"))
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(
+        !err.contains("Caused by") && !err.contains("backtrace"),
+        "{err}"
+    );
+
+    tracing::info!("--- load --json against no node: a JSON object with a code, one stderr line");
+    let out = Command::new(bin_path("dfc-sim"))
+        .args([
+            "load",
+            "--bank",
+            "127.0.0.1:9",
+            "--payments",
+            "1",
+            "--json",
+            "--data",
+        ])
+        .arg(dir.path())
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    assert_eq!(v["code"], "node_unreachable", "{v}");
+    assert_eq!(v["error"], v["code"]);
+    assert!(v["message"].as_str().is_some_and(|m| !m.contains('\n')));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+}

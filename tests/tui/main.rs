@@ -6,6 +6,8 @@
 //! screen. Then `dfc-tui wallet` pays another wallet and the balance is read from the
 //! screen. Skipped (with a message) only when tmux is not installed.
 
+mod reopen;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};

@@ -39,13 +39,18 @@ enum Cmd {
 #[derive(Args)]
 struct ConsoleArgs {
     /// Run a sandbox node inside the console: creates the data directory (--data, default
-    /// ./sandbox) with `dfc-bank init` if it has no ledger, serves it on a free loopback port and
+    /// ./sandbox) with `dfc-bank init` if it has no ledger, serves it on a loopback port (chosen
+    /// at the first start and kept in DATA/node-url, so the URL is the same at every reopen) and
     /// loads every operator key in it (press o to switch operator).
     #[arg(long)]
     sandbox: bool,
     /// The node's URL (without --sandbox).
     #[arg(long, default_value = "http://127.0.0.1:7400")]
     bank: String,
+    /// With --sandbox: the address to serve the sandbox on (e.g. 127.0.0.1:7400), instead of
+    /// the one chosen at its first start and kept in DATA/node-url.
+    #[arg(long, requires = "sandbox")]
+    listen: Option<String>,
     /// The operator's key file.
     #[arg(long, conflicts_with = "sandbox")]
     key: Option<PathBuf>,
@@ -79,6 +84,10 @@ struct WalletArgs {
     /// Node URL; overrides the one stored at registration.
     #[arg(long)]
     bank: Option<String>,
+    /// The node of a sandbox or data directory (its URL is in DIR/node-url; default
+    /// ./sandbox); overrides the one stored at registration.
+    #[arg(long, num_args = 0..=1, default_missing_value = dfc_client::endpoint::DEFAULT_SANDBOX_DIR, conflicts_with = "bank")]
+    sandbox: Option<PathBuf>,
     /// Log file (default: WALLET/dfc-tui.log).
     #[arg(long)]
     log: Option<PathBuf>,
@@ -145,7 +154,9 @@ async fn console(a: ConsoleArgs) -> Result<()> {
         .transpose()?;
     let (msg_tx, mut msg_rx) = mpsc::unbounded_channel();
     let node = match (&data, a.sandbox) {
-        (Some(d), true) => Some(sandbox::start(d, threshold, msg_tx.clone()).await?),
+        (Some(d), true) => {
+            Some(sandbox::start(d, threshold, a.listen.as_deref(), msg_tx.clone()).await?)
+        }
         _ => None,
     };
     let url = node
@@ -240,9 +251,14 @@ fn wallet(a: WalletArgs) -> Result<impl std::future::Future<Output = Result<()>>
         .clone()
         .unwrap_or_else(|| a.wallet.join("dfc-tui.log"));
     dfc_tui::app::log_to_file(&log)?;
+    let bank = match (&a.bank, &a.sandbox) {
+        (Some(b), _) => Some(b.clone()),
+        (None, Some(d)) => Some(dfc_client::endpoint::read_node_url(d)?),
+        (None, None) => None,
+    };
     let pass = passphrase()?;
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
-    let handle = wallet_app::worker::open(&a.wallet, &pass, a.bank.clone(), msg_tx)?;
+    let handle = wallet_app::worker::open(&a.wallet, &pass, bank, msg_tx)?;
     Ok(async move {
         let mut msg_rx = msg_rx;
         let mut screen = WalletApp::new(&handle);

@@ -36,6 +36,11 @@ struct Cli {
     /// Node URL; overrides the one stored at registration.
     #[arg(long, global = true)]
     bank: Option<String>,
+    /// The node of a sandbox or data directory, found from its URL file DIR/node-url (written by
+    /// `dfc-tui console --sandbox` and `dfc-bank serve`); without DIR, ./sandbox. Instead of --bank.
+    #[arg(long, global = true, num_args = 0..=1, value_name = "DIR",
+          default_missing_value = dfc_client::endpoint::DEFAULT_SANDBOX_DIR, conflicts_with = "bank")]
+    sandbox: Option<PathBuf>,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     json: bool,
@@ -216,9 +221,18 @@ fn open(cli: &Cli) -> anyhow::Result<Wallet> {
     }
     let pass = passphrase(false)?;
     let mut w = Wallet::open(&cli.wallet, &pass)?;
-    w.set_bank_override(cli.bank.clone());
+    w.set_bank_override(bank_of(cli)?);
     w.set_fault(fault_from_env()?);
     Ok(w)
+}
+
+/// The node's URL: `--bank`, or the one kept in `--sandbox DIR`, or none (the stored one).
+fn bank_of(cli: &Cli) -> anyhow::Result<Option<String>> {
+    Ok(match (&cli.bank, &cli.sandbox) {
+        (Some(b), _) => Some(b.clone()),
+        (None, Some(dir)) => Some(dfc_client::endpoint::read_node_url(dir)?),
+        (None, None) => None,
+    })
 }
 
 fn print<T: Serialize>(json_out: bool, value: &T, human: impl FnOnce() -> String) {
@@ -435,8 +449,8 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         }
         Command::Register { label } => {
             let mut w = open(cli)?;
-            let Some(bank) = cli.bank.clone() else {
-                bail!("register needs --bank URL");
+            let Some(bank) = bank_of(cli)? else {
+                bail!("register needs --bank URL (or --sandbox DIR)");
             };
             let r = w.register(&bank, label).await?;
             print(j, &r, || {
@@ -622,6 +636,12 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
 
 /// A stable machine-readable code for each wallet error, for `--json` scripts.
 fn error_code(e: &anyhow::Error) -> &'static str {
+    if let Some(e) = e.downcast_ref::<dfc_client::endpoint::EndpointError>() {
+        return match e {
+            dfc_client::endpoint::EndpointError::Missing { .. } => "no_node_url",
+            dfc_client::endpoint::EndpointError::Invalid { .. } => "bad_node_url",
+        };
+    }
     let Some(w) = e.downcast_ref::<WalletError>() else {
         return "error";
     };
@@ -642,6 +662,7 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::TooManyInputs { .. } => "too_many_inputs",
         WalletError::NotRegistered => "not_registered",
         WalletError::ParamsChanged { .. } => "params_changed",
+        WalletError::Node(dfc_client::ClientError::WrongNetwork { .. }) => "wrong_network",
         WalletError::Node(dfc_client::ClientError::Unreachable { .. }) => "node_unreachable",
         WalletError::Node(_) => "node_error",
         WalletError::Frozen { .. } => "frozen_wallet",

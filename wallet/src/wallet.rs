@@ -20,6 +20,7 @@ use zeroize::Zeroizing;
 use crate::error::{Result, WalletError};
 use crate::keystore::{self, DataKey, KdfCost, PublicKeys};
 use crate::select::{self, Candidate, SelectError};
+use crate::store::offline::packet_state;
 use crate::store::{HistoryDetail, Outgoing, OutgoingDetail, OutgoingState, Store};
 
 mod claims;
@@ -170,7 +171,11 @@ pub struct Balance {
 pub struct HistoryLine {
     /// Transaction id.
     pub txid: String,
-    /// `incoming`, `outgoing`, `issue`, `redeem`, `self`, or `pending_*` for unconfirmed ones.
+    /// `incoming`, `outgoing`, `issue`, `redeem`, `self`, `purse_fund`, `offline_outgoing`, or
+    /// `pending_*` for unconfirmed ones (`pending_offline_outgoing`: an offline payment not
+    /// settled yet, already out of the balance), or `failed_offline_outgoing` (an offline payment
+    /// refused at settlement: see `reason`; its money is back in the balance unless it was a
+    /// double spend).
     pub kind: String,
     /// Amount, formatted.
     pub amount: String,
@@ -187,6 +192,9 @@ pub struct HistoryLine {
     /// Of what this entry received, the part still held over the holding or turnover limit (not
     /// in the balance until claimed, or redeemed to the bank account).
     pub held_units: u64,
+    /// Why it failed, for `failed_offline_outgoing`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A payment or redemption as stored and (maybe) sent.
@@ -374,16 +382,60 @@ impl Wallet {
                 .meta("bank_url")?
                 .ok_or(WalletError::NotRegistered)?,
         };
-        Ok(BankClient::new(&url))
+        let client = BankClient::new(&url);
+        // Every call names the pinned network, so a node of another one refuses it before
+        // doing anything (`wrong_network`).
+        Ok(match self.store.params()? {
+            Some(p) => client.pinned_to(p.genesis_hash),
+            None => client,
+        })
+    }
+
+    /// Checks that the node `client` talks to is the pinned network's: same genesis and same
+    /// parameters. The node also refuses pinned requests from another network; this check covers
+    /// what the wallet reads (a node that ignored the pin, or one answering without it).
+    async fn check_network(&self, client: &BankClient, pinned: &NetworkParams) -> Result<()> {
+        let params = client.params().await?;
+        if params.genesis_hash != pinned.genesis_hash {
+            return Err(WalletError::Node(ClientError::WrongNetwork {
+                url: client.base_url().to_string(),
+                message: format!(
+                    "its genesis is {}, this wallet is pinned to {} (registered on another \
+                     node; use that node's URL, or another wallet directory for this one)",
+                    params.genesis_hash, pinned.genesis_hash
+                ),
+            }));
+        }
+        if params.hash() != pinned.hash() {
+            return Err(WalletError::ParamsChanged {
+                url: client.base_url().to_string(),
+                pinned: pinned.hash().to_hex(),
+                got: params.hash().to_hex(),
+            });
+        }
+        Ok(())
     }
 
     /// Registers with the bank at `bank_url`: pins its parameters and node key, and reports the
     /// tier granted. Registering again with the same bank is allowed (it refreshes the tier); a bank
     /// whose parameters differ from the pinned ones is refused.
     pub async fn register(&mut self, bank_url: &str, label: &str) -> Result<Registration> {
-        let client = BankClient::new(bank_url);
+        let pinned = self.store.params()?;
+        let client = match &pinned {
+            Some(p) => BankClient::new(bank_url).pinned_to(p.genesis_hash),
+            None => BankClient::new(bank_url),
+        };
         let params = client.params().await?;
-        if let Some(pinned) = self.store.params()? {
+        if let Some(pinned) = pinned {
+            if pinned.genesis_hash != params.genesis_hash {
+                return Err(WalletError::Node(ClientError::WrongNetwork {
+                    url: client.base_url().to_string(),
+                    message: format!(
+                        "its genesis is {}, this wallet is pinned to {}",
+                        params.genesis_hash, pinned.genesis_hash
+                    ),
+                }));
+            }
             if pinned.hash() != params.hash() {
                 return Err(WalletError::ParamsChanged {
                     url: bank_url.to_string(),
@@ -426,6 +478,9 @@ impl Wallet {
     pub async fn sync(&mut self) -> Result<SyncReport> {
         let params = self.params()?;
         let client = self.client()?;
+        // Before anything is resumed, settled or applied: a node of another network must change
+        // nothing here (a settled offline packet once came back "failed" from the wrong node).
+        self.check_network(&client, &params).await?;
         let mut report = SyncReport {
             resumed: self.resume(&client, &params).await?,
             ..SyncReport::default()
@@ -798,6 +853,7 @@ impl Wallet {
         let total = spendable
             .checked_add(reserved)
             .and_then(|t| t.checked_add(offline.purse))
+            .and_then(|t| t.checked_add(offline.pending_change))
             .map_err(dfc_core::BuildError::from)?;
         let pending = self
             .store
@@ -858,6 +914,7 @@ impl Wallet {
                 time_ms: h.time_ms,
                 counterparty: h.detail.counterparty,
                 memo: h.detail.memo,
+                reason: None,
             })
             .collect();
         let mut open: Vec<Outgoing> = self.store.outgoing(&self.data, true)?;
@@ -872,7 +929,30 @@ impl Wallet {
             time_ms: o.created_ms,
             counterparty: o.detail.to,
             memo: o.detail.memo,
+            reason: None,
         }));
+        // Offline payments not settled, and those refused at settlement with the reason: so the
+        // history accounts for every change of the balance (issue 19: 892.75 in the history
+        // against 887.75 in the balance, with no line for the difference).
+        for p in self.store.offline_packets(&self.data, false)? {
+            let kind = match p.state.as_str() {
+                packet_state::PENDING => "pending_offline_outgoing",
+                packet_state::FAILED => "failed_offline_outgoing",
+                _ => continue,
+            };
+            lines.push(HistoryLine {
+                held_units: 0,
+                txid: p.txid.to_hex(),
+                kind: kind.to_string(),
+                amount: fmt(p.detail.amount_units),
+                amount_units: p.detail.amount_units,
+                height: None,
+                time_ms: p.created_ms,
+                counterparty: p.detail.to,
+                memo: p.detail.memo,
+                reason: p.error,
+            });
+        }
         Ok(lines)
     }
 

@@ -1,5 +1,7 @@
 //! The newcomer's sandbox: `dfc-bank init` if the directory has no ledger, then the node served
-//! in-process on a free loopback port, its logs in the console's log file.
+//! in-process on a loopback port, its logs in the console's log file. The port is chosen once (a
+//! free one) and kept in the sandbox directory (`node-url`, see [`dfc_client::endpoint`]), so
+//! every reopen serves the same URL and registered wallets keep working; `--listen` overrides it.
 
 use std::path::{Path, PathBuf};
 
@@ -7,6 +9,7 @@ use anyhow::{Context, Result};
 use dfc_central_bank::audit::{self, AuditReport};
 use dfc_central_bank::datadir::{self, InitOptions};
 use dfc_central_bank::{server, store};
+use dfc_client::endpoint;
 use dfc_core::{Amount, NetworkParams};
 use tokio::sync::{mpsc, oneshot};
 
@@ -41,19 +44,55 @@ pub fn ensure_init(dir: &Path, reporting_threshold: Option<Amount>) -> Result<bo
     Ok(true)
 }
 
-/// Starts the node on `dir` (created first if needed, see [`ensure_init`]); a stop of its
-/// sequencer is reported on `msgs`.
+/// The address the sandbox in `dir` listens on: `listen` if given, else the one kept from its
+/// first start, else a free loopback port (`127.0.0.1:0`).
+pub fn listen_address(dir: &Path, listen: Option<&str>) -> Result<(String, bool)> {
+    if let Some(l) = listen {
+        return Ok((l.to_string(), false));
+    }
+    match endpoint::read_node_url(dir) {
+        Ok(url) => Ok((
+            endpoint::listen_address_of(&url)
+                .with_context(|| format!("{}: no address in {url}", dir.display()))?
+                .to_string(),
+            true,
+        )),
+        Err(endpoint::EndpointError::Missing { .. }) => Ok(("127.0.0.1:0".to_string(), false)),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Starts the node on `dir` (created first if needed, see [`ensure_init`]) on `listen`, else
+/// on the address kept in `dir` ([`listen_address`]), and records the URL it serves in `dir`; a
+/// stop of its sequencer is reported on `msgs`.
 pub async fn start(
     dir: &Path,
     reporting_threshold: Option<Amount>,
+    listen: Option<&str>,
     msgs: mpsc::UnboundedSender<Msg>,
 ) -> Result<Sandbox> {
     let created = ensure_init(dir, reporting_threshold)?;
-    let started = server::start(dir).with_context(|| format!("cannot serve {}", dir.display()))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    let (addr, kept) = listen_address(dir, listen)?;
+    // Bound before the node starts, so a taken port changes nothing and says what to do.
+    let listener = tokio::net::TcpListener::bind(&addr)
         .await
-        .context("cannot listen on a loopback port")?;
+        .with_context(|| {
+            if kept {
+                format!(
+                    "cannot listen on {addr}, the sandbox's address (kept in {}): is this sandbox \
+                 already open in another console, or the port taken? Use --listen ADDR to serve \
+                 it elsewhere (registered wallets then need --bank URL or --sandbox DIR)",
+                    endpoint::node_url_path(dir).display()
+                )
+            } else {
+                format!("cannot listen on {addr}")
+            }
+        })?;
+    let started = server::start(dir).with_context(|| format!("cannot serve {}", dir.display()))?;
     let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    endpoint::write_node_url(dir, &url)
+        .with_context(|| format!("cannot write {}", endpoint::node_url_path(dir).display()))?;
     tracing::info!(%addr, dir = %dir.display(), "sandbox node listening");
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let server = tokio::spawn(server::serve(started.state, listener, async move {
@@ -70,7 +109,7 @@ pub async fn start(
         let _ = msgs.send(Msg::NodeStopped(why));
     });
     Ok(Sandbox {
-        url: format!("http://{addr}"),
+        url,
         created,
         shutdown: Some(stop_tx),
         server,

@@ -53,6 +53,7 @@ fn app() -> WalletApp {
                 time_ms: T0 + 60_000,
                 counterparty: None,
                 memo: String::new(),
+                reason: None,
             },
             HistoryLine {
                 held_units: 0,
@@ -64,6 +65,7 @@ fn app() -> WalletApp {
                 time_ms: T0 + 120_000,
                 counterparty: Some(bob),
                 memo: "rent".into(),
+                reason: None,
             },
         ],
     });

@@ -338,6 +338,38 @@ impl Store {
         Ok(out)
     }
 
+    /// Marks a packet this wallet paid as failed at settlement and, with `release`, gives its
+    /// purse notes back to the purse in the same transaction: the node refused the packet for
+    /// good, so its notes are still unspent on the ledger and the money is ours again (issue 19:
+    /// it had vanished from the balance). They come back unproven, usable offline once the next
+    /// checkpoint proves them. Not for a double spend, whose notes another transaction spent.
+    /// Returns how many notes came back.
+    pub fn fail_paid_packet(
+        &mut self,
+        txid: &TxId,
+        error: &str,
+        evidence: Option<&str>,
+        release: bool,
+    ) -> Result<usize> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE offline_out SET state = 'failed', error = ?2, evidence = ?3 WHERE txid = ?1 AND state = 'pending'",
+            params![txid.to_hex(), error, evidence],
+        )?;
+        let released = if release {
+            tx.execute(
+                "UPDATE purse_notes SET state = 'unproven', spent_txid = NULL WHERE spent_txid = ?1 AND state = 'spent_offline'",
+                params![txid.to_hex()],
+            )?
+        } else {
+            0
+        };
+        tx.commit()?;
+        Ok(released)
+    }
+
     /// Sets the state of a packet (paid or accepted) after a settlement attempt.
     pub fn set_packet_state(
         &mut self,

@@ -179,6 +179,9 @@ pub struct PurseStatus {
 pub struct OfflineTotals {
     /// Purse notes not spent (ready or unproven), minor units.
     pub purse: Amount,
+    /// The change of paid packets not settled yet: it comes back to the purse when they settle,
+    /// so it counts in the balance's total meanwhile, minor units.
+    pub pending_change: Amount,
     /// Accepted packets not settled, minor units.
     pub unsettled_in: Amount,
     /// Paid packets not settled, minor units.
@@ -312,6 +315,17 @@ impl Wallet {
                     let a = Amount::from_units(r.detail.amount_units)
                         .map_err(dfc_core::BuildError::from)?;
                     *slot = slot.checked_add(a).map_err(dfc_core::BuildError::from)?;
+                    if !incoming {
+                        // The change of a paid packet comes back to the purse when it settles:
+                        // it is ours meanwhile, so only the amount paid leaves the balance (and
+                        // the history's `pending_offline_outgoing` line accounts for it).
+                        let change = Amount::from_units(r.detail.change_units)
+                            .map_err(dfc_core::BuildError::from)?;
+                        t.pending_change = t
+                            .pending_change
+                            .checked_add(change)
+                            .map_err(dfc_core::BuildError::from)?;
+                    }
                 }
             }
         }
@@ -824,10 +838,18 @@ impl Wallet {
                     // wallet and settles it if the freeze is lifted (docs/offline.md), so it
                     // stays pending rather than failing.
                     Err(ClientError::Rejected { code, message, .. }) if code == "frozen_wallet" => {
-                        (
+                        let why =
+                            format!("{code}: {message}; kept pending until the payer is unfrozen");
+                        // Kept with the packet, so its history line says why it waits.
+                        self.store.set_packet_state(
+                            incoming,
+                            &r.txid,
                             packet_state::PENDING,
-                            format!("{code}: {message}; kept pending until the payer is unfrozen"),
-                        )
+                            None,
+                            Some(&why),
+                            None,
+                        )?;
+                        (packet_state::PENDING, why)
                     }
                     Err(ClientError::Rejected {
                         status,
@@ -844,16 +866,35 @@ impl Wallet {
                             None
                         };
                         let error = format!("{code}: {message}");
-                        self.store.set_packet_state(
-                            incoming,
-                            &r.txid,
-                            packet_state::FAILED,
-                            None,
-                            Some(&error),
-                            evidence.as_deref(),
-                        )?;
-                        (packet_state::FAILED, error)
+                        if incoming {
+                            self.store.set_packet_state(
+                                incoming,
+                                &r.txid,
+                                packet_state::FAILED,
+                                None,
+                                Some(&error),
+                                evidence.as_deref(),
+                            )?;
+                            (packet_state::FAILED, error)
+                        } else {
+                            // Refused for good and not spent twice: the purse notes are still
+                            // ours on the ledger, so they come back to the balance.
+                            let released = self.store.fail_paid_packet(
+                                &r.txid,
+                                &error,
+                                evidence.as_deref(),
+                                code != "double_spend",
+                            )?;
+                            let back = if released > 0 {
+                                format!("; its {released} purse note(s) are back in the balance")
+                            } else {
+                                String::new()
+                            };
+                            (packet_state::FAILED, format!("{error}{back}"))
+                        }
                     }
+                    // Another network's node decides nothing about this packet.
+                    Err(e @ ClientError::WrongNetwork { .. }) => return Err(e.into()),
                     Err(e) => (packet_state::PENDING, e.to_string()),
                 };
                 out.push(Resumed {
