@@ -281,4 +281,3 @@ mod tests {
         assert_eq!((mode.as_str(), sync), ("wal", 2));
     }
 }
-
