@@ -21,7 +21,7 @@ use dfc_core::offline::PurseCertificate;
 use dfc_core::offline_api::EvidenceRecord;
 use dfc_core::validate::{check_structure, next_supply, resolve_inputs, verify_crypto};
 use dfc_core::{
-    Amount, BatchState, Effects, Block, BlockHeader, Hash32, NetworkParams, Signature, SigningKey,
+    Amount, BatchState, Block, BlockHeader, Effects, Hash32, NetworkParams, Signature, SigningKey,
     Transaction, TxId, TxKind,
 };
 use rusqlite::{Connection, TransactionBehavior};

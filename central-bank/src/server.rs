@@ -326,7 +326,7 @@ impl AppState {
         tx: &Transaction,
         txid: &dfc_core::TxId,
         inputs: &[InputNote],
-        payer: Option<&WalletInfo>,
+        payer: Option<PublicKey>,
     ) -> Result<(), ApiErr> {
         if self.inner.options.wallet_rate_per_second == 0 {
             return Ok(());
@@ -346,7 +346,7 @@ impl AppState {
                 index: 0,
             }));
         }
-        let wallet = payer.map_or(signer, |w| w.address.spend);
+        let wallet = payer.unwrap_or(signer);
         self.inner.wallet_limits.charge(&wallet)
     }
 
@@ -504,10 +504,7 @@ async fn not_found() -> ApiErr {
 pub fn app(state: AppState) -> Router {
     // Batches have their own, larger body limit (each transaction in them is still capped).
     let batch = Router::new()
-        .route(
-            "/v1/transactions/batch",
-            post(crate::submit::submit_batch),
-        )
+        .route("/v1/transactions/batch", post(crate::submit::submit_batch))
         .layer(axum::extract::DefaultBodyLimit::max(
             dfc_core::api::batch::MAX_BATCH_BODY_BYTES,
         ))
@@ -696,12 +693,12 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
             }
             let (inputs, payer) = precheck(&snap, &probe)?;
             check_rules(&snap, &params, &probe)?;
-            Ok(Seen::Fresh(inputs, payer))
+            Ok(Seen::Fresh(inputs, payer.map(|w| w.address.spend)))
         })
         .await?;
     let inputs = match inputs {
         Seen::Fresh(inputs, payer) => {
-            s.charge_wallet(&tx, &txid, &inputs, payer.as_ref())?;
+            s.charge_wallet(&tx, &txid, &inputs, payer)?;
             inputs
         }
         Seen::Committed(receipt) => return Ok(receipt),
@@ -713,7 +710,7 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
 enum Seen {
     Committed(Receipt),
     /// Not committed: the resolved inputs and the wallet of the first input.
-    Fresh(Vec<InputNote>, Option<WalletInfo>),
+    Fresh(Vec<InputNote>, Option<PublicKey>),
 }
 
 pub(crate) fn parse_hash(text: &str, what: &str) -> Result<Hash32, ApiErr> {

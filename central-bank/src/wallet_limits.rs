@@ -52,7 +52,8 @@ impl WalletLimiter {
         let limiter = match NonZeroU32::new(rate) {
             None => None,
             Some(r) => {
-                let b = NonZeroU32::new(burst).ok_or(AdmissionError::Zero("--wallet-rate-burst"))?;
+                let b =
+                    NonZeroU32::new(burst).ok_or(AdmissionError::Zero("--wallet-rate-burst"))?;
                 Some(DefaultKeyedRateLimiter::keyed(
                     Quota::per_second(r).allow_burst(b),
                 ))

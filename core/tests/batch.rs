@@ -452,7 +452,11 @@ fn failed_batch_is_bisected_not_reverified_one_by_one() {
         let (got, checks) = verify_batch_counted(&refs(&owned), &b.f.n.params, &mut rng(8));
         assert_eq!(got, one_by_one(&b.f, &owned), "bad at {bad_at:?}");
         for (i, r) in got.iter().enumerate() {
-            assert_eq!(r.is_err(), bad_at.contains(&i), "item {i}, bad at {bad_at:?}");
+            assert_eq!(
+                r.is_err(),
+                bad_at.contains(&i),
+                "item {i}, bad at {bad_at:?}"
+            );
         }
         // Each bad item costs at most two checks per level (the half it is in and its sibling)
         // plus its own one-by-one verification.
@@ -462,7 +466,10 @@ fn failed_batch_is_bisected_not_reverified_one_by_one() {
             "{checks} checks for {} bad of {n} (bound {bound})",
             bad_at.len()
         );
-        assert!(checks < n || bad_at.len() > 2, "{checks} checks: no better than one by one");
+        assert!(
+            checks < n || bad_at.len() > 2,
+            "{checks} checks: no better than one by one"
+        );
     }
 }
 

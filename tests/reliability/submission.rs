@@ -85,9 +85,16 @@ async fn binary_and_batch_submissions_answer_like_single_ones() {
             bad,
         )
         .await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("malformed_batch")));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("malformed_batch"))
+        );
     }
-    assert_eq!(crate::ledger_rows(&data, &[]), before_bad_framing, "nothing written");
+    assert_eq!(
+        crate::ledger_rows(&data, &[]),
+        before_bad_framing,
+        "nothing written"
+    );
     let (status, _, body) = post(
         node.url(),
         "/v1/transactions/batch",
@@ -119,7 +126,10 @@ async fn binary_and_batch_submissions_answer_like_single_ones() {
     assert!(
         matches!(
             client.note_status(&forged.inputs[0]).await.expect("status"),
-            NoteStatus { spent_height: None, .. }
+            NoteStatus {
+                spent_height: None,
+                ..
+            }
         ),
         "the forged transfer's input is still unspent"
     );
@@ -152,7 +162,10 @@ async fn a_wallet_over_its_rate_gets_429_and_forgeries_cannot_spend_its_budget()
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().join("bank");
     let params = init_sandbox(&data);
-    let node = Node::start_with(&data, &["--wallet-rate-limit", "1", "--wallet-rate-burst", "2"]);
+    let node = Node::start_with(
+        &data,
+        &["--wallet-rate-limit", "1", "--wallet-rate-burst", "2"],
+    );
     let client = node.client();
     let mut alice = TestWallet::new("wrate-alice", &params);
     let mut bob = TestWallet::new("wrate-bob", &params);
@@ -174,7 +187,10 @@ async fn a_wallet_over_its_rate_gets_429_and_forgeries_cannot_spend_its_budget()
             forged.encode(),
         )
         .await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("bad_owner_signature")));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("bad_owner_signature"))
+        );
     }
 
     tracing::info!("--- eight of alice's transfers at once");
@@ -195,8 +211,14 @@ async fn a_wallet_over_its_rate_gets_429_and_forgeries_cannot_spend_its_budget()
     let committed = answers.iter().filter(|(s, _, _)| *s == 200).count();
     let limited: Vec<_> = answers.iter().filter(|(s, _, _)| *s == 429).collect();
     tracing::info!(committed, limited = limited.len(), "alice's burst answered");
-    assert!(committed >= 1, "her budget was not spent by the forgeries: {answers:?}");
-    assert!(!limited.is_empty(), "past her burst she is limited: {answers:?}");
+    assert!(
+        committed >= 1,
+        "her budget was not spent by the forgeries: {answers:?}"
+    );
+    assert!(
+        !limited.is_empty(),
+        "past her burst she is limited: {answers:?}"
+    );
     assert_eq!(committed + limited.len(), 8, "{answers:?}");
     for (_, retry, body) in &limited {
         assert!(*retry, "429 carries Retry-After");
@@ -209,7 +231,11 @@ async fn a_wallet_over_its_rate_gets_429_and_forgeries_cannot_spend_its_budget()
             unspent += 1;
         }
     }
-    assert_eq!(unspent, limited.len(), "every limited transfer left its note unspent");
+    assert_eq!(
+        unspent,
+        limited.len(),
+        "every limited transfer left its note unspent"
+    );
 
     tracing::info!("--- bob, from the same address, is not limited by alice's rate");
     let tx = bob.pay_note(&params, 0, &alice.address).expect("builds");

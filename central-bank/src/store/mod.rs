@@ -282,4 +282,3 @@ mod tests {
         assert_eq!((mode.as_str(), sync), ("wal", 2));
     }
 }
-

@@ -31,9 +31,7 @@ impl Wire {
             "batch" => Err(format!(
                 "--batch-size must be between 1 and {MAX_BATCH_SUBMIT}"
             )),
-            other => Err(format!(
-                "unknown --wire '{other}' (json, binary or batch)"
-            )),
+            other => Err(format!("unknown --wire '{other}' (json, binary or batch)")),
         }
     }
 
