@@ -37,6 +37,7 @@ pub mod regulator;
 pub mod sequencer;
 pub mod server;
 pub mod store;
+pub mod summary;
 pub mod verifier;
 
 pub use server::{app, start, AppState};

@@ -126,6 +126,8 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
     M::up(crate::proposals::SCHEMA),
     M::up(crate::opseq::SCHEMA),
+    // Issue 22: running table digests and the signed ledger summary (its own numbered step).
+    M::up(crate::summary::SCHEMA),
 ];
 
 /// The schema migrations, applied in order on open.

@@ -369,6 +369,7 @@ pub fn replay(dir: &std::path::Path, params: &NetworkParams) -> AuditReport {
         tx_count: None,
         audit_entries: None,
         error: Some(e),
+        verify_us: None,
     };
     let conn = match store::open_reader(&dir.join(datadir::LEDGER_FILE)) {
         Ok(c) => c,
