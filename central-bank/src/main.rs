@@ -386,7 +386,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 from_checkpoint: from_checkpoint.as_deref(),
                 save_checkpoint: save_checkpoint.as_deref(),
             },
-            |r| print_json(r),
+            print_json,
         ),
         Cmd::Regulator { bank, key, json } => {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -249,7 +249,7 @@ fn row_mac(key: &[u8; 32], table: &[u8], values: &[ValueRef<'_>]) -> [u8; ACC_LE
 fn acc_combine(a: &[u8], b: &[u8], subtract: bool) -> [u8; ACC_LEN] {
     let mut out = [0u8; ACC_LEN];
     let mut carry: i16 = 0;
-    for i in 0..ACC_LEN {
+    for (i, o) in out.iter_mut().enumerate() {
         let x = i16::from(a.get(i).copied().unwrap_or(0));
         let y = i16::from(b.get(i).copied().unwrap_or(0));
         let mut v = if subtract { x - y } else { x + y } + carry;
@@ -261,7 +261,7 @@ fn acc_combine(a: &[u8], b: &[u8], subtract: bool) -> [u8; ACC_LEN] {
             v -= 256;
             carry = 1;
         }
-        out[i] = u8::try_from(v).unwrap_or(0);
+        *o = u8::try_from(v).unwrap_or(0);
     }
     out
 }
