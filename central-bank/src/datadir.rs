@@ -163,6 +163,20 @@ pub fn read_key(path: &Path) -> Result<SigningKey, DataDirError> {
     })
 }
 
+/// Reads a key file's 32-byte seed.
+pub fn read_seed(path: &Path) -> Result<[u8; 32], DataDirError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let bytes = hex::decode(text.trim()).map_err(|e| DataDirError::Invalid {
+        path: path.to_path_buf(),
+        reason: format!("not hex: {e}"),
+    })?;
+    let seed: [u8; 32] = bytes.try_into().map_err(|_| DataDirError::Invalid {
+        path: path.to_path_buf(),
+        reason: "a key file holds 32 bytes as 64 hex characters".into(),
+    })?;
+    Ok(seed)
+}
+
 fn new_seed() -> [u8; 32] {
     let mut seed = [0u8; 32];
     OsRng.fill_bytes(&mut seed);
@@ -291,6 +305,8 @@ pub struct DataDir {
     pub params: NetworkParams,
     /// The node's signing key.
     pub node_key: SigningKey,
+    /// The key of the ledger's table digests, derived from the node key's seed.
+    pub digest_key: crate::summary::DigestKey,
 }
 
 impl DataDir {
@@ -317,7 +333,9 @@ pub fn load_params(dir: &Path) -> Result<NetworkParams, DataDirError> {
 pub fn open(dir: &Path) -> Result<DataDir, DataDirError> {
     let params = load_params(dir)?;
     let key_path = dir.join(NODE_KEY_FILE);
-    let node_key = read_key(&key_path)?;
+    let seed = read_seed(&key_path)?;
+    let node_key = SigningKey::from_seed(&seed);
+    let digest_key = crate::summary::DigestKey::from_seed(&seed);
     if node_key.public() != params.node_key {
         return Err(DataDirError::Invalid {
             path: key_path,
@@ -335,5 +353,6 @@ pub fn open(dir: &Path) -> Result<DataDir, DataDirError> {
         dir: dir.to_path_buf(),
         params,
         node_key,
+        digest_key,
     })
 }

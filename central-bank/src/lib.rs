@@ -43,6 +43,7 @@ pub mod sequencer;
 pub mod server;
 pub mod store;
 pub mod submit;
+pub mod summary;
 pub mod verifier;
 pub mod wallet_limits;
 

@@ -346,6 +346,8 @@ impl Sequencer {
         fail::fail_point!("seq::block::before_commit", |_| Err(injected(
             "before_commit"
         )));
+        // The signed summary describes exactly what this transaction commits (see `summary`).
+        crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
         // Committed but nobody answered yet: a failure here must not lose the block.
         fail::fail_point!("seq::block::after_commit", |_| Err(injected(
@@ -477,6 +479,8 @@ impl Sequencer {
         })
         .to_string();
         store::append_audit(&db, issued_ms, None, "purse_issued", &detail)?;
+        // The signed summary describes exactly what this transaction commits (see `summary`).
+        crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
         Ok(Ok(cert))
     }
@@ -493,6 +497,8 @@ impl Sequencer {
             .to_string();
             store::append_audit(&db, record.recorded_ms, None, "double_spend", &detail)?;
         }
+        // The signed summary describes exactly what this transaction commits (see `summary`).
+        crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
         Ok(Ok(new))
     }
@@ -509,6 +515,8 @@ impl Sequencer {
         let detail =
             serde_json::json!({ "address": info.address, "label": info.label }).to_string();
         store::append_audit(&db, info.registered_ms, None, "register", &detail)?;
+        // The signed summary describes exactly what this transaction commits (see `summary`).
+        crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
         Ok(Ok(info))
     }
@@ -552,6 +560,8 @@ impl Sequencer {
         let wallet = serde_json::json!(hex::encode(wallet.to_bytes()));
         let detail = crate::proposals::audit_detail(&proposal, &[("wallet", wallet)]);
         store::append_audit(&db, now, None, "redemption_requested", &detail)?;
+        // The signed summary describes exactly what this transaction commits (see `summary`).
+        crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
         Ok(Ok(proposal))
     }
@@ -728,6 +738,8 @@ impl Sequencer {
         fail::fail_point!("seq::operator::before_commit", |_| Err(injected(
             "operator before_commit"
         )));
+        // The signed summary describes exactly what this transaction commits (see `summary`).
+        crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
         fail::fail_point!("seq::operator::after_commit", |_| Err(injected(
             "operator after_commit"

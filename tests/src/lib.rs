@@ -50,15 +50,50 @@ pub fn target_dir() -> PathBuf {
     dir
 }
 
-/// Path of the workspace binary `name`; panics with how to build it if it is missing.
+/// Path of the workspace binary `name`. When it is missing (a fresh checkout where only
+/// `cargo test` ran), builds the workspace's binaries once, with the profile and target directory
+/// of the running test, so every documented test command works as written.
 pub fn bin_path(name: &str) -> PathBuf {
     let path = target_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    if !path.exists() {
+        build_bins();
+    }
     assert!(
         path.exists(),
-        "{} not found: run cargo build --workspace --bins first",
+        "{} not found even after cargo build --workspace --bins",
         path.display()
     );
     path
+}
+
+/// Runs `cargo build --workspace --bins` (with the node's fail points) once per test process. Cargo releases the target
+/// directory's lock before it runs tests, so this does not wait on the `cargo test` that started
+/// us.
+fn build_bins() {
+    static BUILT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    BUILT.get_or_init(|| {
+        let profile_dir = target_dir();
+        let release = profile_dir.ends_with("release");
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        // With the fail points, as `cargo test --workspace` builds the node for these tests
+        // (`faults.rs` switches them on through `FAIL_POINTS`).
+        cmd.args([
+            "build",
+            "--workspace",
+            "--bins",
+            "--features",
+            "dfc-central-bank/failpoints",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+        if release {
+            cmd.arg("--release");
+        }
+        if let Some(target) = profile_dir.parent() {
+            cmd.env("CARGO_TARGET_DIR", target);
+        }
+        eprintln!("workspace binaries missing: running {cmd:?}");
+        cmd.status().map(|s| s.success()).unwrap_or(false)
+    });
 }
 
 /// Runs `dfc-bank` with `args` and returns its output.

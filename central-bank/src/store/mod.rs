@@ -132,6 +132,8 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(crate::proposals::SCHEMA),
     M::up(crate::opseq::SCHEMA),
     M::up(crate::registry::SCHEMA),
+    // Issue 22: running table digests and the signed ledger summary.
+    M::up(crate::summary::SCHEMA),
 ];
 
 /// The schema migrations, applied in order on open.

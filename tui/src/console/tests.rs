@@ -39,6 +39,7 @@ pub(super) fn console() -> Console {
             tx_count: Some(32),
             audit_entries: Some(7),
             error: None,
+            verify_us: None,
         }),
     }))));
     c.notice = None;
