@@ -156,8 +156,9 @@ pub fn operator_keys(dir: &Path) -> Result<Vec<KeyFile>> {
 }
 
 /// `dfc-bank audit` over the sandbox's data directory (the console's in-process node, whose
-/// ledger is on this machine; a console of a remote node audits through the API only), in one read transaction so a block committed by the
-/// running node meanwhile cannot mix two states into the report.
+/// ledger is on this machine; a console of a remote node audits through the API only), in one
+/// read transaction so a block committed by the running node meanwhile cannot mix two states
+/// into the report.
 pub fn replay(dir: &std::path::Path, params: &NetworkParams) -> AuditReport {
     let failed = |e: String| AuditReport {
         pass: false,
@@ -168,6 +169,7 @@ pub fn replay(dir: &std::path::Path, params: &NetworkParams) -> AuditReport {
         tx_count: None,
         audit_entries: None,
         error: Some(e),
+        verify_us: None,
     };
     let conn = match store::open_reader(&dir.join(datadir::LEDGER_FILE)) {
         Ok(c) => c,
