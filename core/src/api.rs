@@ -289,6 +289,21 @@ pub enum OperatorAction {
         /// New tier.
         tier: u8,
     },
+    /// Propose a change of the network parameters ([`crate::governance`]); the proposer's own
+    /// approval counts as the first.
+    ProposeChange {
+        /// The change.
+        change: crate::governance::ParamsChange,
+        /// The proposer's issuer signature over the change's digest.
+        approval: IssuerSignature,
+    },
+    /// Approve a pending parameter change.
+    ApproveChange {
+        /// The change's digest ([`crate::governance::ParamsChange::digest`]).
+        digest: Hash32,
+        /// The approver's issuer signature over that digest.
+        approval: IssuerSignature,
+    },
 }
 
 impl OperatorAction {
@@ -332,6 +347,18 @@ impl OperatorAction {
                 t.append_message(b"action", b"set_tier");
                 t.append_message(b"wallet", &wallet.to_bytes());
                 t.append_message(b"tier", &[*tier]);
+            }
+            OperatorAction::ProposeChange { change, approval } => {
+                t.append_message(b"action", b"propose_change");
+                t.append_message(b"change", &change.digest().0);
+                t.append_message(b"index", &[approval.index]);
+                t.append_message(b"sig", &approval.signature.to_bytes());
+            }
+            OperatorAction::ApproveChange { digest, approval } => {
+                t.append_message(b"action", b"approve_change");
+                t.append_message(b"change", &digest.0);
+                t.append_message(b"index", &[approval.index]);
+                t.append_message(b"sig", &approval.signature.to_bytes());
             }
         }
     }
