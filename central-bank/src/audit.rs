@@ -128,12 +128,18 @@ fn bad(height: u64, reason: impl Into<String>) -> IntegrityError {
 }
 
 /// Verifies the ledger in `conn` from genesis to its tip.
+///
+/// `genesis` are the genesis parameters; every block is checked against the parameters in force
+/// at its height ([`dfc_core::governance::ParamsHistory::at`]), from the history of approved
+/// changes in the ledger, each of whose approvals is verified again here.
 pub fn verify_ledger(
     conn: &Connection,
-    params: &NetworkParams,
+    genesis: &NetworkParams,
     depth: Depth,
 ) -> Result<LedgerSummary, IntegrityError> {
-    let params_hash = params.hash();
+    let history = crate::governance::store::load_history(conn, genesis)?;
+    let mut params = history.at(0);
+    let mut params_hash = params.hash();
     let mut replay = Replay {
         conn,
         notes: HashMap::new(),
@@ -154,6 +160,11 @@ pub fn verify_ledger(
         }
         for (height, stored) in headers {
             let h = &stored.header;
+            let in_force = history.at(height);
+            if !std::ptr::eq(in_force, params) {
+                params = in_force;
+                params_hash = params.hash();
+            }
             if height != h.height {
                 return Err(bad(
                     height,

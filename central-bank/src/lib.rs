@@ -26,6 +26,7 @@ pub mod client;
 pub mod controls;
 pub mod datadir;
 pub mod error;
+pub mod governance;
 pub mod holdings;
 pub mod lock;
 pub mod offline;

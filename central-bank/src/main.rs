@@ -15,6 +15,7 @@ use dfc_core::{Address, Amount, Hash32, NetworkParams, PublicKey, TxKind};
 use serde::Serialize;
 
 mod cli_out;
+mod gov_cli;
 use cli_out::CliError;
 
 #[derive(Parser)]
@@ -98,6 +99,12 @@ enum Cmd {
     Wallet {
         #[command(subcommand)]
         cmd: WalletCmd,
+    },
+    /// Parameter changes approved by k of n operators (tier limits, caps, operators, the
+    /// regulator key).
+    Governance {
+        #[command(subcommand)]
+        cmd: gov_cli::GovCmd,
     },
     /// Double-spend evidence caught when offline payments settled.
     Evidence {
@@ -360,6 +367,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit { data, json } => audit_cmd(&data, json),
+        Cmd::Governance { cmd } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(gov_cli::run(cmd))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Regulator { bank, key, json } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -612,7 +626,11 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
                 | WalletCmd::Unfreeze { op, .. }
                 | WalletCmd::SetTier { op, .. },
         } => op.clone(),
-        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } | Cmd::Regulator { .. } => {
+        Cmd::Init(_)
+        | Cmd::Serve { .. }
+        | Cmd::Audit { .. }
+        | Cmd::Regulator { .. }
+        | Cmd::Governance { .. } => {
             bail!("not an operator command")
         }
     };
@@ -728,7 +746,11 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             let action = OperatorAction::SetTier { wallet, tier };
             registry_action(&client, &params, &op, action, json).await?
         }
-        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } | Cmd::Regulator { .. } => {
+        Cmd::Init(_)
+        | Cmd::Serve { .. }
+        | Cmd::Audit { .. }
+        | Cmd::Regulator { .. }
+        | Cmd::Governance { .. } => {
             bail!("not an operator command")
         }
     }

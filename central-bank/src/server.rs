@@ -174,6 +174,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     let lock = crate::lock::LedgerLock::acquire(dir)?;
     let conn = store::open_writer(&ledger)?;
     let summary = verify_ledger(&conn, &data.params, Depth::Structure)?;
+    let history = crate::governance::store::load_history(&conn, &data.params)?;
     tracing::info!(
         height = summary.height,
         supply = %data.params.format(summary.supply),
@@ -181,6 +182,8 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         audit_entries = summary.audit_entries,
         "ledger verified"
     );
+    let genesis_params = data.params.clone();
+    let next_height = summary.tip.height + 1;
     let status = LedgerStatus {
         tip_hash: summary.tip.hash(),
         tip: summary.tip,
@@ -190,8 +193,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         halted: false,
     };
     let shared = Arc::new(Shared {
-        params_hash: data.params.hash(),
-        params: data.params,
+        rules: std::sync::RwLock::new(crate::governance::Rules::new(history, next_height)),
         node_key: data.node_key,
         proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
@@ -217,8 +219,8 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
             .unwrap_or(2),
         n => n,
     };
-    let verifier = Verifier::start(shared.params.clone(), workers, options.batch_verification)
-        .map_err(|e| {
+    let verifier =
+        Verifier::start(genesis_params, workers, options.batch_verification).map_err(|e| {
             StartError::DataDir(DataDirError::Io {
                 path: ledger.clone(),
                 source: e,
@@ -241,8 +243,13 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
 }
 
 impl AppState {
-    pub(crate) fn params(&self) -> &NetworkParams {
-        &self.inner.shared.params
+    /// The parameters in force at the next block.
+    pub(crate) fn params(&self) -> Arc<NetworkParams> {
+        self.inner.shared.params()
+    }
+    /// The parameter history and the rules in force.
+    pub(crate) fn rules(&self) -> crate::governance::Rules {
+        self.inner.shared.rules()
     }
     pub(crate) fn options(&self) -> &NodeOptions {
         &self.inner.options
@@ -463,6 +470,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/proposals", get(proposals))
         .route("/v1/proposals/{txid}", get(proposal))
         .route("/v1/audit-log", get(audit_log))
+        .merge(crate::governance::api::routes())
         .fallback(not_found)
         .with_state(state)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -513,7 +521,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 
 #[utoipa::path(get, path = "/v1/params", responses((status = 200, description = "Network parameters (NetworkParams)", body = serde_json::Value)))]
 async fn params(State(s): State<AppState>) -> Json<NetworkParams> {
-    Json(s.params().clone())
+    Json((*s.params()).clone())
 }
 
 /// Checks of a transaction against the registry and the ledger, on a reader connection: inputs
@@ -609,7 +617,7 @@ async fn submit(
 /// verification pool, then the sequencer.
 pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Receipt, ApiErr> {
     let txid = tx.id();
-    check_structure(&tx, s.params())?;
+    check_structure(&tx, &s.params())?;
     let probe = tx.clone();
     let params = s.params().clone();
     let inputs = s
@@ -873,7 +881,7 @@ async fn redemption(
             "a redemption request carries no issuer signatures: operators add them by approving",
         ));
     }
-    check_proposal_structure(&tx, s.params())?;
+    check_proposal_structure(&tx, &s.params())?;
     let wallet = check_proposal(&s, &tx)
         .await?
         .ok_or_else(|| ApiErr::bad_request("no_inputs", "a redemption spends notes"))?;
@@ -937,13 +945,26 @@ async fn operator(
             approval,
             openings,
         } => {
-            check_approval(params, op, &tx.id(), approval)?;
+            check_approval(&params, op, &tx.id(), approval)?;
             tx.issuer_signatures.clear();
-            check_proposal_structure(tx, params)?;
+            check_proposal_structure(tx, &params)?;
             crate::proposals::check_openings(tx, openings)?;
             check_proposal(&s, tx).await?;
         }
-        OperatorAction::Approve { txid, approval } => check_approval(params, op, txid, approval)?,
+        OperatorAction::Approve { txid, approval } => check_approval(&params, op, txid, approval)?,
+        OperatorAction::ProposeChange { change, approval } => {
+            let history = s.rules().history();
+            crate::governance::apply::check_approval(
+                history.latest(),
+                op,
+                &change.digest(),
+                approval,
+            )?;
+        }
+        OperatorAction::ApproveChange { digest, approval } => {
+            let history = s.rules().history();
+            crate::governance::apply::check_approval(history.latest(), op, digest, approval)?;
+        }
         OperatorAction::Freeze { .. }
         | OperatorAction::Unfreeze { .. }
         | OperatorAction::SetTier { .. } => {}
@@ -1063,7 +1084,9 @@ async fn audit_log(
         operator,
         proposals,
         proposal,
-        audit_log
+        audit_log,
+        crate::governance::api::history,
+        crate::governance::api::changes
     )
 )]
 pub struct ApiDoc;

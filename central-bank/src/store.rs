@@ -126,6 +126,7 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
     M::up(crate::proposals::SCHEMA),
     M::up(crate::opseq::SCHEMA),
+    M::up(crate::governance::store::SCHEMA),
 ];
 
 /// The schema migrations, applied in order on open.

@@ -421,7 +421,10 @@ pub fn diff(before: &NetworkParams, after: &NetworkParams) -> Vec<FieldChange> {
             b.map(|x| x.name.clone()).unwrap_or_else(|| "-".into()),
         );
         for (name, f) in [
-            ("max_payment", (|x: &crate::params::TierLimits| x.max_payment) as fn(&_) -> _),
+            (
+                "max_payment",
+                (|x: &crate::params::TierLimits| x.max_payment) as fn(&_) -> _,
+            ),
             ("max_balance", |x| x.max_balance),
             ("offline_cap", |x| x.offline_cap),
             ("max_inflow", |x| x.max_inflow),

@@ -642,6 +642,7 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::TooManyInputs { .. } => "too_many_inputs",
         WalletError::NotRegistered => "not_registered",
         WalletError::ParamsChanged { .. } => "params_changed",
+        WalletError::HistoryRewritten { .. } => "history_rewritten",
         WalletError::Node(dfc_central_bank::client::ClientError::Unreachable { .. }) => {
             "node_unreachable"
         }

@@ -8,6 +8,7 @@ use bip39::Mnemonic;
 use dfc_central_bank::client::{BankClient, ClientError};
 use dfc_core::api::{Receipt, RegisterRequest, TxStatus};
 use dfc_core::compliance::ComplianceContext;
+use dfc_core::governance::ParamsHistory;
 use dfc_core::note::MAX_MEMO_BYTES;
 use dfc_core::{
     build_with, Address, Amount, Block, BuildOptions, Hash32, NetworkParams, Payment, SpendInput,
@@ -31,6 +32,8 @@ pub const KEY_FILE: &str = "keys.json";
 pub const DB_FILE: &str = "wallet.db";
 /// Blocks asked for per request while syncing.
 const SYNC_BATCH_BLOCKS: u32 = 100;
+/// Meta key of the parameter history seen at the last sync.
+const HISTORY_META: &str = "params_history";
 /// Words of a new recovery phrase (256 bits of entropy).
 const PHRASE_WORDS_ENTROPY_BYTES: usize = 32;
 
@@ -356,9 +359,53 @@ impl Wallet {
         &self.dir
     }
 
-    /// The pinned parameters, or [`WalletError::NotRegistered`].
+    /// The parameters in force at the next block: the pinned genesis parameters as changed by
+    /// every approved change the wallet has seen at sync, or [`WalletError::NotRegistered`].
     pub fn params(&self) -> Result<NetworkParams> {
-        self.store.params()?.ok_or(WalletError::NotRegistered)
+        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
+        match self.history()? {
+            Some(h) => Ok(h.at(self.store.sync_height()?).clone()),
+            None => Ok(genesis),
+        }
+    }
+
+    /// The parameter history seen at the last sync (verified when it was stored and again when
+    /// read: a history decodes only if every change has k approvals).
+    pub fn history(&self) -> Result<Option<ParamsHistory>> {
+        match self.store.meta(HISTORY_META)? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+                self.store
+                    .corrupted(format!("stored parameter history unreadable: {e}"))
+            }),
+        }
+    }
+
+    /// Fetches the node's parameter history and keeps it if it starts from the pinned genesis
+    /// parameters and extends the history already seen (a node cannot drop an approved change).
+    async fn refresh_history(&self, client: &BankClient) -> Result<ParamsHistory> {
+        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
+        let fetched = client.params_history().await?;
+        if fetched.genesis().hash() != genesis.hash()
+            || fetched.genesis().genesis_hash != genesis.genesis_hash
+        {
+            return Err(WalletError::ParamsChanged {
+                url: client.base_url().to_string(),
+                pinned: genesis.hash().to_hex(),
+                got: fetched.genesis().hash().to_hex(),
+            });
+        }
+        if let Some(seen) = self.history()? {
+            if fetched.changes().get(..seen.changes().len()) != Some(seen.changes()) {
+                return Err(WalletError::HistoryRewritten {
+                    url: client.base_url().to_string(),
+                });
+            }
+        }
+        let text = serde_json::to_string(&fetched)
+            .map_err(|e| self.store.corrupted(format!("parameter history: {e}")))?;
+        self.store.set_meta(HISTORY_META, &text)?;
+        Ok(fetched)
     }
 
     /// The wallet's address on its network.
@@ -382,7 +429,10 @@ impl Wallet {
     /// whose parameters differ from the pinned ones is refused.
     pub async fn register(&mut self, bank_url: &str, label: &str) -> Result<Registration> {
         let client = BankClient::new(bank_url);
-        let params = client.params().await?;
+        // Pin the genesis parameters: every later set is reached from them by changes that k
+        // operators approved, which the wallet verifies at every sync.
+        let history = client.params_history().await?;
+        let params = history.genesis().clone();
         if let Some(pinned) = self.store.params()? {
             if pinned.hash() != params.hash() {
                 return Err(WalletError::ParamsChanged {
@@ -404,6 +454,7 @@ impl Wallet {
         };
         self.store
             .set_registration(&params, client.base_url(), info.tier)?;
+        let params = self.refresh_history(&client).await?.latest().clone();
         let tier = params.tier(info.tier);
         Ok(Registration {
             address: address.to_string(),
@@ -424,21 +475,22 @@ impl Wallet {
 
     /// Resumes stored transactions, then downloads and applies every block since the last sync.
     pub async fn sync(&mut self) -> Result<SyncReport> {
-        let params = self.params()?;
         let client = self.client()?;
+        let history = self.refresh_history(&client).await?;
+        let params = self.params()?;
         let mut report = SyncReport {
             resumed: self.resume(&client, &params).await?,
             ..SyncReport::default()
         };
         report.offline = self.settle_offline(&client, &params).await?;
-        self.download(&client, &params, &mut report).await?;
+        self.download(&client, &history, &mut report).await?;
         // A claim takes at most 16 notes: claim until nothing more fits (bounded, in case the
         // node keeps refusing as stale).
         for _ in 0..64 {
             if !self.claim_pending(&client, &params, &mut report).await? {
                 break;
             }
-            self.download(&client, &params, &mut report).await?;
+            self.download(&client, &history, &mut report).await?;
         }
         report.held_count(self)?;
         report.height = self.store.sync_height()?;
@@ -454,7 +506,7 @@ impl Wallet {
     async fn download(
         &mut self,
         client: &BankClient,
-        params: &NetworkParams,
+        history: &ParamsHistory,
         report: &mut SyncReport,
     ) -> Result<()> {
         loop {
@@ -464,7 +516,8 @@ impl Wallet {
                 return Ok(());
             }
             for block in &resp.blocks {
-                self.apply_block(block, params, report)?;
+                // Each block under the parameters in force at its height.
+                self.apply_block(block, history.at(block.header.height), report)?;
             }
             if self.store.sync_height()? > resp.tip_height {
                 return Ok(());

@@ -77,14 +77,20 @@ fn one_operator_alone_changes_nothing() {
     // The same key twice does not make two.
     let mut twice = approve(&c, &[1]);
     twice.approvals.push(twice.approvals[0]);
-    assert_eq!(h.push(twice).expect_err("twice").code(), "duplicate_approval");
+    assert_eq!(
+        h.push(twice).expect_err("twice").code(),
+        "duplicate_approval"
+    );
     // Nor does one key's signature under another operator's index.
     let mut borrowed = approve(&c, &[1]);
     borrowed.approvals.push(IssuerSignature {
         index: 0,
         signature: borrowed.approvals[0].signature,
     });
-    assert_eq!(h.push(borrowed).expect_err("borrowed").code(), "bad_approval");
+    assert_eq!(
+        h.push(borrowed).expect_err("borrowed").code(),
+        "bad_approval"
+    );
     assert_eq!(h.changes().len(), 0, "refusals change nothing");
     assert_eq!(h.latest(), &g);
 }
@@ -193,7 +199,8 @@ fn removed_and_rotated_keys_approve_nothing() {
             },
         ],
     };
-    h.push(rm_approved).expect("removal approved by the new key");
+    h.push(rm_approved)
+        .expect("removal approved by the new key");
     let after = raise_tier0(&removed, 9);
     let by_removed = ApprovedChange {
         change: after.clone(),
@@ -220,13 +227,22 @@ fn fixed_fields_and_orderly_heights() {
     let g = genesis();
     let mut c = raise_tier0(&g, 5);
     c.params.currency = "EUR".into();
-    assert_eq!(c.check_against(&g).expect_err("currency").code(), "immutable_param");
+    assert_eq!(
+        c.check_against(&g).expect_err("currency").code(),
+        "immutable_param"
+    );
     let mut c = raise_tier0(&g, 5);
     c.params.limits.max_inputs = 2;
-    assert_eq!(c.check_against(&g).expect_err("limits").code(), "immutable_param");
+    assert_eq!(
+        c.check_against(&g).expect_err("limits").code(),
+        "immutable_param"
+    );
     let mut c = raise_tier0(&g, 5);
     c.params.tiers.pop();
-    assert_eq!(c.check_against(&g).expect_err("tiers").code(), "tier_removed");
+    assert_eq!(
+        c.check_against(&g).expect_err("tiers").code(),
+        "tier_removed"
+    );
     let mut c = raise_tier0(&g, 5);
     c.params.threshold = 4;
     assert_eq!(c.check_against(&g).expect_err("k > n").code(), "bad_params");
@@ -235,9 +251,15 @@ fn fixed_fields_and_orderly_heights() {
         effective_height: 5,
         params: g.clone(),
     };
-    assert_eq!(same.check_against(&g).expect_err("same").code(), "no_change");
     assert_eq!(
-        raise_tier0(&g, 0).check_against(&g).expect_err("genesis").code(),
+        same.check_against(&g).expect_err("same").code(),
+        "no_change"
+    );
+    assert_eq!(
+        raise_tier0(&g, 0)
+            .check_against(&g)
+            .expect_err("genesis")
+            .code(),
         "bad_effective_height"
     );
     let mut h = ParamsHistory::new(g.clone());
@@ -251,7 +273,9 @@ fn fixed_fields_and_orderly_heights() {
         params: second,
     };
     assert_eq!(
-        h.push(approve(&early, &[0, 1])).expect_err("same height").code(),
+        h.push(approve(&early, &[0, 1]))
+            .expect_err("same height")
+            .code(),
         "bad_effective_height"
     );
 }
