@@ -182,7 +182,6 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         audit_entries = summary.audit_entries,
         "ledger verified"
     );
-    let genesis_params = data.params.clone();
     let next_height = summary.tip.height + 1;
     let status = LedgerStatus {
         tip_hash: summary.tip.hash(),
@@ -219,13 +218,12 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
             .unwrap_or(2),
         n => n,
     };
-    let verifier =
-        Verifier::start(genesis_params, workers, options.batch_verification).map_err(|e| {
-            StartError::DataDir(DataDirError::Io {
-                path: ledger.clone(),
-                source: e,
-            })
-        })?;
+    let verifier = Verifier::start(workers, options.batch_verification).map_err(|e| {
+        StartError::DataDir(DataDirError::Io {
+            path: ledger.clone(),
+            source: e,
+        })
+    })?;
     let state = AppState {
         inner: Arc::new(Inner {
             shared,
@@ -313,7 +311,7 @@ impl AppState {
 
     /// Verifies signatures and proofs on the bounded blocking pool.
     async fn verify(&self, tx: Transaction, inputs: Vec<InputNote>) -> Result<(), ApiErr> {
-        match self.inner.verifier.verify(tx, inputs).await {
+        match self.inner.verifier.verify(tx, inputs, self.params()).await {
             Ok(()) => Ok(()),
             Err(VerifyError::Rejected(e)) => Err(ApiErr::from(e)),
             Err(VerifyError::QueueFull) => Err(ApiErr::unavailable(

@@ -81,8 +81,8 @@ impl ParamsChange {
             ("currency", p.currency == base.currency),
             ("decimals", p.decimals == base.decimals),
             ("genesis_hash", p.genesis_hash == base.genesis_hash),
-            // The transfer verifiers hold the per-transaction limits from start-up; changing
-            // them needs a restart, so they are fixed at genesis for now.
+            // Per-transaction limits bound what every node and wallet decodes and builds; this
+            // version keeps them fixed at genesis.
             ("limits", p.limits == base.limits),
         ] {
             if !same {

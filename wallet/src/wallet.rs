@@ -363,7 +363,7 @@ impl Wallet {
     /// every approved change the wallet has seen at sync, or [`WalletError::NotRegistered`].
     pub fn params(&self) -> Result<NetworkParams> {
         let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
-        match self.history()? {
+        match self.params_history()? {
             Some(h) => Ok(h.at(self.store.sync_height()?).clone()),
             None => Ok(genesis),
         }
@@ -371,7 +371,7 @@ impl Wallet {
 
     /// The parameter history seen at the last sync (verified when it was stored and again when
     /// read: a history decodes only if every change has k approvals).
-    pub fn history(&self) -> Result<Option<ParamsHistory>> {
+    pub fn params_history(&self) -> Result<Option<ParamsHistory>> {
         match self.store.meta(HISTORY_META)? {
             None => Ok(None),
             Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
@@ -395,7 +395,7 @@ impl Wallet {
                 got: fetched.genesis().hash().to_hex(),
             });
         }
-        if let Some(seen) = self.history()? {
+        if let Some(seen) = self.params_history()? {
             if fetched.changes().get(..seen.changes().len()) != Some(seen.changes()) {
                 return Err(WalletError::HistoryRewritten {
                     url: client.base_url().to_string(),
