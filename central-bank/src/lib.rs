@@ -29,6 +29,7 @@ pub mod client;
 pub mod controls;
 pub mod datadir;
 pub mod error;
+pub mod governance;
 pub mod holdings;
 pub mod lock;
 pub mod network_pin;

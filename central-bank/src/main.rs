@@ -16,6 +16,7 @@ use serde::Serialize;
 
 mod audit_cmd;
 mod cli_out;
+mod gov_cli;
 use cli_out::CliError;
 
 #[derive(Parser)]
@@ -111,6 +112,12 @@ enum Cmd {
     Wallet {
         #[command(subcommand)]
         cmd: WalletCmd,
+    },
+    /// Parameter changes approved by k of n operators (tier limits, caps, operators, the
+    /// regulator key).
+    Governance {
+        #[command(subcommand)]
+        cmd: gov_cli::GovCmd,
     },
     /// Double-spend evidence caught when offline payments settled.
     Evidence {
@@ -432,6 +439,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             },
             print_json,
         ),
+        Cmd::Governance { cmd } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(gov_cli::run(cmd))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Regulator { bank, key, json } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -673,7 +687,11 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
                 | WalletCmd::Unfreeze { op, .. }
                 | WalletCmd::SetTier { op, .. },
         } => op.clone(),
-        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } | Cmd::Regulator { .. } => {
+        Cmd::Init(_)
+        | Cmd::Serve { .. }
+        | Cmd::Audit { .. }
+        | Cmd::Regulator { .. }
+        | Cmd::Governance { .. } => {
             bail!("not an operator command")
         }
     };
@@ -820,7 +838,11 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             };
             registry_action(&client, &params, &op, action, json).await?
         }
-        Cmd::Init(_) | Cmd::Serve { .. } | Cmd::Audit { .. } | Cmd::Regulator { .. } => {
+        Cmd::Init(_)
+        | Cmd::Serve { .. }
+        | Cmd::Audit { .. }
+        | Cmd::Regulator { .. }
+        | Cmd::Governance { .. } => {
             bail!("not an operator command")
         }
     }

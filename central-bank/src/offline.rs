@@ -250,7 +250,7 @@ pub(crate) async fn settle(
     // The same checks the payee ran offline (core's code), except its own policy: networks,
     // kind, proofs per input, the certificate's validity window, the certificate's, checkpoint's
     // and counter's signatures, and every inclusion proof under the checkpoint root.
-    dfc_core::offline::verify_settlement(&packet, s.params())
+    dfc_core::offline::verify_settlement(&packet, &s.params())
         .map_err(crate::controls::settlement_refusal)?;
     let probe = packet.clone();
     match s.read(move |c| standing(c, &probe)).await? {

@@ -111,10 +111,9 @@ pub struct LedgerStatus {
 
 /// State shared by the handlers and the sequencer.
 pub struct Shared {
-    /// Network parameters.
-    pub params: NetworkParams,
-    /// Their hash.
-    pub params_hash: Hash32,
+    /// The parameter history and the parameters in force at the next block
+    /// ([`crate::governance`]).
+    pub rules: RwLock<crate::governance::Rules>,
     /// The node's signing key.
     pub node_key: SigningKey,
     /// Lifetime of a new issue or redeem proposal, ms (`dfc-bank serve --proposal-ttl`).
@@ -129,6 +128,26 @@ impl Shared {
         match self.status.read() {
             Ok(s) => s.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+    /// A copy of the rules.
+    pub fn rules(&self) -> crate::governance::Rules {
+        match self.rules.read() {
+            Ok(r) => r.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+    /// The parameters in force at the next block.
+    pub fn params(&self) -> Arc<NetworkParams> {
+        match self.rules.read() {
+            Ok(r) => r.current(),
+            Err(poisoned) => poisoned.into_inner().current(),
+        }
+    }
+    fn update_rules(&self, f: impl FnOnce(&mut crate::governance::Rules)) {
+        match self.rules.write() {
+            Ok(mut r) => f(&mut r),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
         }
     }
     pub(crate) fn update(&self, f: impl FnOnce(&mut LedgerStatus)) {
@@ -219,7 +238,7 @@ impl Sequencer {
     /// The time of the next block (never before the tip's) and its turnover period.
     fn next_time(&self) -> (u64, u64) {
         let time_ms = now_ms().max(self.shared.status().tip.time_ms);
-        (time_ms, self.shared.params.turnover_period(time_ms))
+        (time_ms, self.shared.params().turnover_period(time_ms))
     }
 
     fn seal(
@@ -231,14 +250,14 @@ impl Sequencer {
     ) -> (Block, Vec<Signature>) {
         let status = self.shared.status();
         let header = BlockHeader {
-            network: self.shared.params.network_id,
+            network: self.shared.params().network_id,
             height: status.tip.height + 1,
             prev_hash: status.tip_hash,
             time_ms,
             tx_root: Hash32([0u8; 32]),
             tx_count: 0,
             supply,
-            params_hash: self.shared.params_hash,
+            params_hash: self.shared.rules().current_hash(),
             audit_seq: audit.0,
             audit_head: audit.1,
         };
@@ -282,6 +301,8 @@ impl Sequencer {
             s.notes_outstanding = (s.notes_outstanding + created).saturating_sub(spent);
             s.tx_count += block.txs.len() as u64;
         });
+        let next = block.header.height + 1;
+        self.shared.update_rules(|r| r.advance_to(next));
     }
 
     fn commit_transfers(&mut self, pending: Vec<Pending>) -> Result<(), StoreError> {
@@ -304,10 +325,10 @@ impl Sequencer {
                 answer(p.replies, Ok(r));
                 continue;
             }
-            let verdict = crate::controls::admit_transfer(&db, &self.shared.params, &p.tx)?
+            let verdict = crate::controls::admit_transfer(&db, &self.shared.params(), &p.tx)?
                 .and_then(|()| {
                     batch
-                        .admit(&p.tx, &self.shared.params, &view)
+                        .admit(&p.tx, &self.shared.params(), &view)
                         .map_err(ApiErr::from)
                 });
             view.finish()?;
@@ -445,7 +466,8 @@ impl Sequencer {
                 ),
             )));
         }
-        let params = &self.shared.params;
+        let rules_now = self.shared.params();
+        let params = &*rules_now;
         let Some(tier) = params.tier(w.tier) else {
             return Ok(Err(ApiErr::internal(format!(
                 "wallet has tier {} which the params lack",
@@ -524,7 +546,7 @@ impl Sequencer {
     fn redemption(&mut self, tx: Transaction, wallet: dfc_core::PublicKey) -> Outcome<Proposal> {
         let db = self.begin()?;
         let txid = tx.id();
-        if let Some(stored) = store::proposal(&db, &txid, self.shared.params.threshold)? {
+        if let Some(stored) = store::proposal(&db, &txid, self.shared.params().threshold)? {
             // An expired request says so: its wallet releases the notes and may ask again.
             if let Err(e) = crate::proposals::check_approvable(&stored.proposal) {
                 return Ok(Err(e));
@@ -537,7 +559,7 @@ impl Sequencer {
         if let Err(e) = state_checks(&db, &tx) {
             return Ok(Err(e));
         }
-        if let Err(e) = crate::controls::check_proposal(&db, &self.shared.params, &tx)? {
+        if let Err(e) = crate::controls::check_proposal(&db, &self.shared.params(), &tx)? {
             return Ok(Err(e));
         }
         let now = now_ms();
@@ -547,7 +569,7 @@ impl Sequencer {
             amount: tx.public_amount,
             wallet: Some(wallet),
             approvals: Vec::new(),
-            threshold: self.shared.params.threshold,
+            threshold: self.shared.params().threshold,
             created_ms: now,
             state: "pending".into(),
             proposed_by: None,
@@ -568,6 +590,12 @@ impl Sequencer {
 
     fn operator(&mut self, req: OperatorRequest) -> Outcome<OperatorResponse> {
         let now = now_ms();
+        if matches!(
+            req.action,
+            OperatorAction::ProposeChange { .. } | OperatorAction::ApproveChange { .. }
+        ) {
+            return self.governance(req, now);
+        }
         let db = self.begin()?;
         if !store::record_nonce(
             &db,
@@ -584,7 +612,7 @@ impl Sequencer {
             return Ok(Err(e));
         }
         let op = req.operator;
-        let threshold = self.shared.params.threshold;
+        let threshold = self.shared.params().threshold;
         let (message, proposal, block, detail) = match &req.action {
             OperatorAction::Propose {
                 tx,
@@ -607,7 +635,7 @@ impl Sequencer {
                 if let Err(e) = state_checks(&db, tx) {
                     return Ok(Err(e));
                 }
-                if let Err(e) = crate::controls::check_proposal(&db, &self.shared.params, tx)? {
+                if let Err(e) = crate::controls::check_proposal(&db, &self.shared.params(), tx)? {
                     return Ok(Err(e));
                 }
                 let mut bare = tx.clone();
@@ -656,7 +684,8 @@ impl Sequencer {
                         format!("proposal {txid} is {}", stored.proposal.state),
                     )));
                 }
-                let params = &self.shared.params;
+                let rules_now = self.shared.params();
+                let params = &*rules_now;
                 if let Err(e) = crate::controls::check_proposal(&db, params, &stored.tx)? {
                     return Ok(Err(e));
                 }
@@ -697,17 +726,22 @@ impl Sequencer {
                 let detail = serde_json::json!({ "wallet": hex::encode(wallet.to_bytes()), "reason": reason, "registry_version": registry_version }).to_string();
                 (format!("wallet {name} done"), None, None, (name, detail))
             }
+            OperatorAction::ProposeChange { .. } | OperatorAction::ApproveChange { .. } => {
+                return Ok(Err(ApiErr::internal(
+                    "governance request in the operator path",
+                )));
+            }
             OperatorAction::SetTier {
                 wallet,
                 tier,
                 registry_version,
             } => {
-                if self.shared.params.tier(*tier).is_none() {
+                if self.shared.params().tier(*tier).is_none() {
                     return Ok(Err(ApiErr::bad_request(
                         "unknown_tier",
                         format!(
                             "tier {tier} does not exist; the network has {} tiers",
-                            self.shared.params.tiers.len()
+                            self.shared.params().tiers.len()
                         ),
                     )));
                 }
@@ -755,6 +789,61 @@ impl Sequencer {
         }))
     }
 
+    /// Applies a governance request ([`crate::governance::apply`]) with its nonce, sequence and
+    /// audit-log entry in one transaction; a change that reached k approvals joins the rules
+    /// only after that transaction commits.
+    fn governance(&mut self, req: OperatorRequest, now: u64) -> Outcome<OperatorResponse> {
+        let db = self.begin()?;
+        if !store::record_nonce(
+            &db,
+            &req.nonce,
+            req.time_ms,
+            now.saturating_sub(3 * MAX_CLOCK_SKEW_MS),
+        )? {
+            return Ok(Err(ApiErr::conflict(
+                "replayed_nonce",
+                "this request nonce was already used",
+            )));
+        }
+        if let Err(e) = crate::opseq::advance(&db, req.operator, req.sequence)? {
+            return Ok(Err(e));
+        }
+        let rules = self.shared.rules();
+        let cx = crate::governance::apply::Context {
+            rules: &rules,
+            tip_height: self.shared.status().tip.height,
+            ttl_ms: self.shared.proposal_ttl_ms,
+            now_ms: now,
+        };
+        let applied = match crate::governance::apply::apply(&db, &cx, req.operator, &req.action)? {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(e)),
+        };
+        store::append_audit(
+            &db,
+            now,
+            Some(req.operator),
+            applied.action,
+            &applied.detail,
+        )?;
+        db.commit()?;
+        if let Some(change) = applied.scheduled {
+            let mut refused = None;
+            self.shared
+                .update_rules(|r| refused = r.schedule(change).err());
+            if let Some(e) = refused {
+                // Checked in the same order under the same rules before commit: a refusal here
+                // means the stored history and the rules in memory disagree.
+                return Err(StoreError::corrupt("param_changes", e));
+            }
+        }
+        Ok(Ok(OperatorResponse {
+            message: applied.message,
+            proposal: None,
+            receipt: None,
+        }))
+    }
+
     /// If the proposal has k approvals, assembles the signed transaction, validates it fully and
     /// writes its block (the caller commits).
     #[allow(clippy::type_complexity)]
@@ -763,7 +852,8 @@ impl Sequencer {
         db: &Connection,
         txid: &TxId,
     ) -> Outcome<(String, Option<Proposal>, Option<(Block, Vec<Signature>)>)> {
-        let params = &self.shared.params;
+        let rules_now = self.shared.params();
+        let params = &*rules_now;
         let Some(stored) = store::proposal(db, txid, params.threshold)? else {
             return Ok(Err(ApiErr::not_found(
                 "unknown_proposal",

@@ -187,6 +187,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     // summary (see `summary`). The triggers then keep the digests current on this connection.
     let summary =
         crate::summary::startup_check(&conn, &data.params, &data.node_key, &data.digest_key)?;
+    let history = crate::governance::store::load_history(&conn, &data.params)?;
     tracing::info!(
         height = summary.tip.height,
         supply = %data.params.format(summary.supply),
@@ -196,6 +197,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         elapsed_ms = u64::try_from(started_at.elapsed().as_millis()).unwrap_or(u64::MAX),
         "ledger verified"
     );
+    let next_height = summary.tip.height + 1;
     let status = LedgerStatus {
         tip_hash: summary.tip.hash(),
         tip: summary.tip,
@@ -205,8 +207,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         halted: false,
     };
     let shared = Arc::new(Shared {
-        params_hash: data.params.hash(),
-        params: data.params,
+        rules: std::sync::RwLock::new(crate::governance::Rules::new(history, next_height)),
         node_key: data.node_key,
         proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
@@ -232,13 +233,12 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
             .unwrap_or(2),
         n => n,
     };
-    let verifier = Verifier::start(shared.params.clone(), workers, options.batch_verification)
-        .map_err(|e| {
-            StartError::DataDir(DataDirError::Io {
-                path: ledger.clone(),
-                source: e,
-            })
-        })?;
+    let verifier = Verifier::start(workers, options.batch_verification).map_err(|e| {
+        StartError::DataDir(DataDirError::Io {
+            path: ledger.clone(),
+            source: e,
+        })
+    })?;
     let wallet_limits =
         WalletLimiter::new(options.wallet_rate_per_second, options.wallet_rate_burst)
             .unwrap_or_else(|_| WalletLimiter::off());
@@ -260,8 +260,13 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
 }
 
 impl AppState {
-    pub(crate) fn params(&self) -> &NetworkParams {
-        &self.inner.shared.params
+    /// The parameters in force at the next block.
+    pub(crate) fn params(&self) -> Arc<NetworkParams> {
+        self.inner.shared.params()
+    }
+    /// The parameter history and the rules in force.
+    pub(crate) fn rules(&self) -> crate::governance::Rules {
+        self.inner.shared.rules()
     }
     pub(crate) fn options(&self) -> &NodeOptions {
         &self.inner.options
@@ -363,7 +368,7 @@ impl AppState {
 
     /// Verifies signatures and proofs on the bounded blocking pool.
     async fn verify(&self, tx: Transaction, inputs: Vec<InputNote>) -> Result<(), ApiErr> {
-        match self.inner.verifier.verify(tx, inputs).await {
+        match self.inner.verifier.verify(tx, inputs, self.params()).await {
             Ok(()) => Ok(()),
             Err(VerifyError::Rejected(e)) => Err(ApiErr::from(e)),
             Err(VerifyError::QueueFull) => Err(ApiErr::unavailable(
@@ -542,6 +547,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/proposals", get(proposals))
         .route("/v1/proposals/{txid}", get(proposal))
         .route("/v1/audit-log", get(audit_log))
+        .merge(crate::governance::api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(batch)
@@ -601,7 +607,7 @@ async fn openapi() -> Json<serde_json::Value> {
 #[utoipa::path(get, path = "/v1/params", operation_id = "get_params", tag = "node",
     responses((status = 200, description = "The network parameters, fixed at genesis", body = NetworkParams)))]
 async fn params(State(s): State<AppState>) -> Json<NetworkParams> {
-    Json(s.params().clone())
+    Json((*s.params()).clone())
 }
 
 /// Checks of a transaction against the registry and the ledger, on a reader connection: inputs
@@ -686,7 +692,7 @@ async fn submit(
 /// verification pool, then the sequencer.
 pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Receipt, ApiErr> {
     let txid = tx.id();
-    check_structure(&tx, s.params())?;
+    check_structure(&tx, &s.params())?;
     let probe = tx.clone();
     let params = s.params().clone();
     let inputs = s
@@ -986,7 +992,7 @@ async fn redemption(
             "a redemption request carries no issuer signatures: operators add them by approving",
         ));
     }
-    check_proposal_structure(&tx, s.params())?;
+    check_proposal_structure(&tx, &s.params())?;
     let wallet = check_proposal(&s, &tx)
         .await?
         .ok_or_else(|| ApiErr::bad_request("no_inputs", "a redemption spends notes"))?;
@@ -1057,13 +1063,26 @@ async fn operator(
             approval,
             openings,
         } => {
-            check_approval(params, op, &tx.id(), approval)?;
+            check_approval(&params, op, &tx.id(), approval)?;
             tx.issuer_signatures.clear();
-            check_proposal_structure(tx, params)?;
+            check_proposal_structure(tx, &params)?;
             crate::proposals::check_openings(tx, openings)?;
             check_proposal(&s, tx).await?;
         }
-        OperatorAction::Approve { txid, approval } => check_approval(params, op, txid, approval)?,
+        OperatorAction::Approve { txid, approval } => check_approval(&params, op, txid, approval)?,
+        OperatorAction::ProposeChange { change, approval } => {
+            let history = s.rules().history();
+            crate::governance::apply::check_approval(
+                history.latest(),
+                op,
+                &change.digest(),
+                approval,
+            )?;
+        }
+        OperatorAction::ApproveChange { digest, approval } => {
+            let history = s.rules().history();
+            crate::governance::apply::check_approval(history.latest(), op, digest, approval)?;
+        }
         OperatorAction::Freeze { .. }
         | OperatorAction::Unfreeze { .. }
         | OperatorAction::SetTier { .. } => {}
@@ -1183,7 +1202,9 @@ async fn audit_log(
         operator,
         proposals,
         proposal,
-        audit_log
+        audit_log,
+        crate::governance::api::history,
+        crate::governance::api::changes
     )
 )]
 pub struct ApiDoc;

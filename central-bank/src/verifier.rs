@@ -24,6 +24,8 @@ pub const MAX_WAITING: usize = 4096;
 struct Job {
     tx: Transaction,
     inputs: Vec<InputNote>,
+    /// The parameters in force when it was submitted (governance can change them).
+    params: Arc<NetworkParams>,
     reply: oneshot::Sender<Result<(), TxError>>,
 }
 
@@ -48,25 +50,33 @@ pub struct Verifier {
 }
 
 impl Verifier {
-    /// Starts `workers` worker threads verifying against `params`, batching if `batch`.
-    pub fn start(params: NetworkParams, workers: usize, batch: bool) -> std::io::Result<Verifier> {
+    /// Starts `workers` worker threads, batching if `batch`.
+    pub fn start(workers: usize, batch: bool) -> std::io::Result<Verifier> {
         let (queue, rx) = sync_channel::<Job>(MAX_WAITING);
         let rx = Arc::new(Mutex::new(rx));
-        let params = Arc::new(params);
         for i in 0..workers.max(1) {
             let rx = rx.clone();
-            let params = params.clone();
             std::thread::Builder::new()
                 .name(format!("verifier-{i}"))
-                .spawn(move || work(&rx, &params, batch))?;
+                .spawn(move || work(&rx, batch))?;
         }
         Ok(Verifier { queue })
     }
 
-    /// Verifies `tx` (its inputs already resolved) and waits for the verdict.
-    pub async fn verify(&self, tx: Transaction, inputs: Vec<InputNote>) -> Result<(), VerifyError> {
+    /// Verifies `tx` (its inputs already resolved) under `params` and waits for the verdict.
+    pub async fn verify(
+        &self,
+        tx: Transaction,
+        inputs: Vec<InputNote>,
+        params: Arc<NetworkParams>,
+    ) -> Result<(), VerifyError> {
         let (reply, verdict) = oneshot::channel();
-        match self.queue.try_send(Job { tx, inputs, reply }) {
+        match self.queue.try_send(Job {
+            tx,
+            inputs,
+            params,
+            reply,
+        }) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(VerifyError::QueueFull),
             Err(TrySendError::Disconnected(_)) => return Err(VerifyError::Stopped),
@@ -95,16 +105,19 @@ fn take(rx: &Mutex<Receiver<Job>>, batch: bool) -> Option<Vec<Job>> {
     Some(jobs)
 }
 
-fn work(rx: &Mutex<Receiver<Job>>, params: &NetworkParams, batch: bool) {
+fn work(rx: &Mutex<Receiver<Job>>, batch: bool) {
     while let Some(jobs) = take(rx, batch) {
-        let verdicts: Vec<Result<(), TxError>> = if jobs.len() == 1 {
+        // A batch shares one set of parameters; jobs submitted across a parameter change are
+        // verified one by one, each under its own.
+        let shared = jobs.iter().all(|j| Arc::ptr_eq(&j.params, &jobs[0].params));
+        let verdicts: Vec<Result<(), TxError>> = if jobs.len() == 1 || !shared {
             jobs.iter()
-                .map(|j| verify_crypto(&j.tx, params, &j.inputs))
+                .map(|j| verify_crypto(&j.tx, &j.params, &j.inputs))
                 .collect()
         } else {
             let items: Vec<dfc_core::batch::BatchItem<'_>> =
                 jobs.iter().map(|j| (&j.tx, j.inputs.as_slice())).collect();
-            dfc_core::batch::verify_batch(&items, params)
+            dfc_core::batch::verify_batch(&items, &jobs[0].params)
         };
         for (job, verdict) in jobs.into_iter().zip(verdicts) {
             // A submitter that gave up (timeout, closed connection) no longer listens.

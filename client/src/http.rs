@@ -302,6 +302,21 @@ impl BankClient {
     }
 }
 
+/// Governance reads (issue 20).
+impl BankClient {
+    /// `GET /v1/governance/history`: the genesis parameters and every approved change. Decoding
+    /// verifies each change's approvals, so a history that k operators did not sign is refused.
+    pub async fn params_history(&self) -> Result<dfc_core::governance::ParamsHistory, ClientError> {
+        self.get("/v1/governance/history").await
+    }
+    /// `GET /v1/governance/changes`: proposed parameter changes, newest first.
+    pub async fn param_changes(
+        &self,
+    ) -> Result<Vec<dfc_core::governance::ChangeProposal>, ClientError> {
+        self.get("/v1/governance/changes").await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

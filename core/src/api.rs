@@ -329,6 +329,21 @@ pub enum OperatorAction {
         /// The wallet's [`WalletInfo::registry_version`] the operator decided on.
         registry_version: u64,
     },
+    /// Propose a change of the network parameters ([`crate::governance`]); the proposer's own
+    /// approval counts as the first.
+    ProposeChange {
+        /// The change.
+        change: crate::governance::ParamsChange,
+        /// The proposer's issuer signature over the change's digest.
+        approval: IssuerSignature,
+    },
+    /// Approve a pending parameter change.
+    ApproveChange {
+        /// The change's digest ([`crate::governance::ParamsChange::digest`]).
+        digest: Hash32,
+        /// The approver's issuer signature over that digest.
+        approval: IssuerSignature,
+    },
 }
 
 impl OperatorAction {
@@ -387,6 +402,18 @@ impl OperatorAction {
                 t.append_message(b"wallet", &wallet.to_bytes());
                 t.append_message(b"tier", &[*tier]);
                 t.append_u64_le(b"registry_version", *registry_version);
+            }
+            OperatorAction::ProposeChange { change, approval } => {
+                t.append_message(b"action", b"propose_change");
+                t.append_message(b"change", &change.digest().0);
+                t.append_message(b"index", &[approval.index]);
+                t.append_message(b"sig", &approval.signature.to_bytes());
+            }
+            OperatorAction::ApproveChange { digest, approval } => {
+                t.append_message(b"action", b"approve_change");
+                t.append_message(b"change", &digest.0);
+                t.append_message(b"index", &[approval.index]);
+                t.append_message(b"sig", &approval.signature.to_bytes());
             }
         }
     }

@@ -109,6 +109,12 @@ pub enum WalletError {
         /// Hash of the node's parameters.
         got: String,
     },
+    /// The node's parameter history leaves out or alters a change this wallet already saw.
+    #[error("the node at {url} serves a parameter history that drops or alters an approved change this wallet already saw")]
+    HistoryRewritten {
+        /// The node.
+        url: String,
+    },
     /// A call to the node failed (unreachable, rejected, server error).
     #[error(transparent)]
     Node(#[from] ClientError),

@@ -664,6 +664,7 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::ParamsChanged { .. } => "params_changed",
         WalletError::Node(dfc_client::ClientError::WrongNetwork { .. }) => "wrong_network",
         WalletError::Node(dfc_client::ClientError::Unreachable { .. }) => "node_unreachable",
+        WalletError::HistoryRewritten { .. } => "history_rewritten",
         WalletError::Node(_) => "node_error",
         WalletError::Frozen { .. } => "frozen_wallet",
         WalletError::Rejected { .. } => "rejected",

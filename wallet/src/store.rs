@@ -309,7 +309,7 @@ impl Store {
         &self.path
     }
 
-    fn corrupted(&self, reason: impl Into<String>) -> WalletError {
+    pub(crate) fn corrupted(&self, reason: impl Into<String>) -> WalletError {
         WalletError::CorruptedDatabase {
             path: self.path.clone(),
             reason: reason.into(),

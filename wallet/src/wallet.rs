@@ -8,6 +8,7 @@ use bip39::Mnemonic;
 use dfc_client::{BankClient, ClientError};
 use dfc_core::api::{Receipt, RegisterRequest, TxStatus};
 use dfc_core::compliance::ComplianceContext;
+use dfc_core::governance::ParamsHistory;
 use dfc_core::note::MAX_MEMO_BYTES;
 use dfc_core::{
     build_with, Address, Amount, Block, BuildOptions, Hash32, NetworkParams, Payment, SpendInput,
@@ -32,6 +33,8 @@ pub const KEY_FILE: &str = "keys.json";
 pub const DB_FILE: &str = "wallet.db";
 /// Blocks asked for per request while syncing.
 const SYNC_BATCH_BLOCKS: u32 = 100;
+/// Meta key of the parameter history seen at the last sync.
+const HISTORY_META: &str = "params_history";
 /// Words of a new recovery phrase (256 bits of entropy).
 const PHRASE_WORDS_ENTROPY_BYTES: usize = 32;
 
@@ -364,9 +367,53 @@ impl Wallet {
         &self.dir
     }
 
-    /// The pinned parameters, or [`WalletError::NotRegistered`].
+    /// The parameters in force at the next block: the pinned genesis parameters as changed by
+    /// every approved change the wallet has seen at sync, or [`WalletError::NotRegistered`].
     pub fn params(&self) -> Result<NetworkParams> {
-        self.store.params()?.ok_or(WalletError::NotRegistered)
+        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
+        match self.params_history()? {
+            Some(h) => Ok(h.at(self.store.sync_height()?).clone()),
+            None => Ok(genesis),
+        }
+    }
+
+    /// The parameter history seen at the last sync (verified when it was stored and again when
+    /// read: a history decodes only if every change has k approvals).
+    pub fn params_history(&self) -> Result<Option<ParamsHistory>> {
+        match self.store.meta(HISTORY_META)? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text).map(Some).map_err(|e| {
+                self.store
+                    .corrupted(format!("stored parameter history unreadable: {e}"))
+            }),
+        }
+    }
+
+    /// Fetches the node's parameter history and keeps it if it starts from the pinned genesis
+    /// parameters and extends the history already seen (a node cannot drop an approved change).
+    async fn refresh_history(&self, client: &BankClient) -> Result<ParamsHistory> {
+        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
+        let fetched = client.params_history().await?;
+        if fetched.genesis().hash() != genesis.hash()
+            || fetched.genesis().genesis_hash != genesis.genesis_hash
+        {
+            return Err(WalletError::ParamsChanged {
+                url: client.base_url().to_string(),
+                pinned: genesis.hash().to_hex(),
+                got: fetched.genesis().hash().to_hex(),
+            });
+        }
+        if let Some(seen) = self.params_history()? {
+            if fetched.changes().get(..seen.changes().len()) != Some(seen.changes()) {
+                return Err(WalletError::HistoryRewritten {
+                    url: client.base_url().to_string(),
+                });
+            }
+        }
+        let text = serde_json::to_string(&fetched)
+            .map_err(|e| self.store.corrupted(format!("parameter history: {e}")))?;
+        self.store.set_meta(HISTORY_META, &text)?;
+        Ok(fetched)
     }
 
     /// The wallet's address on its network.
@@ -391,9 +438,9 @@ impl Wallet {
         })
     }
 
-    /// Checks that the node `client` talks to is the pinned network's: same genesis and same
-    /// parameters. The node also refuses pinned requests from another network; this check covers
-    /// what the wallet reads (a node that ignored the pin, or one answering without it).
+    /// Checks that the node `client` talks to is the pinned network's: same genesis. The node
+    /// also refuses pinned requests from another network; this check covers what the wallet
+    /// reads (a node that ignored the pin, or one answering without it).
     async fn check_network(&self, client: &BankClient, pinned: &NetworkParams) -> Result<()> {
         let params = client.params().await?;
         if params.genesis_hash != pinned.genesis_hash {
@@ -406,13 +453,9 @@ impl Wallet {
                 ),
             }));
         }
-        if params.hash() != pinned.hash() {
-            return Err(WalletError::ParamsChanged {
-                url: client.base_url().to_string(),
-                pinned: pinned.hash().to_hex(),
-                got: params.hash().to_hex(),
-            });
-        }
+        // The parameters themselves may have changed by governance since genesis: the history
+        // (`refresh_history`) is what shows the genesis parameters unchanged and every change
+        // approved by k operators.
         Ok(())
     }
 
@@ -425,7 +468,10 @@ impl Wallet {
             Some(p) => BankClient::new(bank_url).pinned_to(p.genesis_hash),
             None => BankClient::new(bank_url),
         };
-        let params = client.params().await?;
+        // Pin the genesis parameters: every later set is reached from them by changes that k
+        // operators approved, which the wallet verifies at every sync.
+        let history = client.params_history().await?;
+        let params = history.genesis().clone();
         if let Some(pinned) = pinned {
             if pinned.genesis_hash != params.genesis_hash {
                 return Err(WalletError::Node(ClientError::WrongNetwork {
@@ -456,6 +502,7 @@ impl Wallet {
         };
         self.store
             .set_registration(&params, client.base_url(), info.tier)?;
+        let params = self.refresh_history(&client).await?.latest().clone();
         let tier = params.tier(info.tier);
         Ok(Registration {
             address: address.to_string(),
@@ -476,24 +523,26 @@ impl Wallet {
 
     /// Resumes stored transactions, then downloads and applies every block since the last sync.
     pub async fn sync(&mut self) -> Result<SyncReport> {
-        let params = self.params()?;
         let client = self.client()?;
         // Before anything is resumed, settled or applied: a node of another network must change
         // nothing here (a settled offline packet once came back "failed" from the wrong node).
-        self.check_network(&client, &params).await?;
+        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
+        self.check_network(&client, &genesis).await?;
+        let history = self.refresh_history(&client).await?;
+        let params = self.params()?;
         let mut report = SyncReport {
             resumed: self.resume(&client, &params).await?,
             ..SyncReport::default()
         };
         report.offline = self.settle_offline(&client, &params).await?;
-        self.download(&client, &params, &mut report).await?;
+        self.download(&client, &history, &mut report).await?;
         // A claim takes at most 16 notes: claim until nothing more fits (bounded, in case the
         // node keeps refusing as stale).
         for _ in 0..64 {
             if !self.claim_pending(&client, &params, &mut report).await? {
                 break;
             }
-            self.download(&client, &params, &mut report).await?;
+            self.download(&client, &history, &mut report).await?;
         }
         report.held_count(self)?;
         report.height = self.store.sync_height()?;
@@ -509,7 +558,7 @@ impl Wallet {
     async fn download(
         &mut self,
         client: &BankClient,
-        params: &NetworkParams,
+        history: &ParamsHistory,
         report: &mut SyncReport,
     ) -> Result<()> {
         loop {
@@ -519,7 +568,8 @@ impl Wallet {
                 return Ok(());
             }
             for block in &resp.blocks {
-                self.apply_block(block, params, report)?;
+                // Each block under the parameters in force at its height.
+                self.apply_block(block, history.at(block.header.height), report)?;
             }
             if self.store.sync_height()? > resp.tip_height {
                 return Ok(());

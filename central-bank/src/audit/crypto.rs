@@ -75,6 +75,13 @@ impl<'p> Pipeline<'p> {
         })
     }
 
+    /// Verifies the transactions queued from now on under `params` (a governance change in force
+    /// from the next block): what was gathered under the old parameters is submitted first.
+    pub fn set_params(&mut self, params: &NetworkParams) {
+        self.submit();
+        self.params = params.clone();
+    }
+
     /// Queues one transaction; submits a batch when [`BATCH_TXS`] are gathered.
     pub fn push(&mut self, item: Item) {
         self.gathering.push(item);

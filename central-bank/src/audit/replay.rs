@@ -154,7 +154,11 @@ fn replay_blocks<'a>(
     start: Start<'a>,
     mut pipeline: Option<&mut Pipeline<'_>>,
 ) -> Result<Replayed<'a>, IntegrityError> {
-    let params_hash = params.hash();
+    // Every block is checked under the parameters in force at its height, from the history of
+    // approved changes in the ledger (each change's approvals are verified when it is loaded).
+    let history = crate::governance::store::load_history(conn, params)?;
+    let mut params = history.at(0);
+    let mut params_hash = params.hash();
     let Start {
         mut replay,
         mut audit,
@@ -182,6 +186,14 @@ fn replay_blocks<'a>(
                 }
             }
             let h = &stored.header;
+            let in_force = history.at(height);
+            if !std::ptr::eq(in_force, params) {
+                params = in_force;
+                params_hash = params.hash();
+                if let Some(p) = pipeline.as_deref_mut() {
+                    p.set_params(params);
+                }
+            }
             if height != h.height {
                 return Err(bad(
                     height,

@@ -134,6 +134,8 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(crate::registry::SCHEMA),
     // Issue 22: running table digests and the signed ledger summary.
     M::up(crate::summary::SCHEMA),
+    // Issue 20: approved parameter changes.
+    M::up(crate::governance::store::SCHEMA),
 ];
 
 /// The schema migrations, applied in order on open.
