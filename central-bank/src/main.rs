@@ -7,7 +7,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use dfc_central_bank::admission::{Admission, AdmissionConfig};
 use dfc_central_bank::datadir::{self, InitOptions};
-use dfc_central_bank::{audit, server, store};
+use dfc_central_bank::server;
 use dfc_client::BankClient;
 use dfc_client::Operator;
 use dfc_core::api::{OperatorAction, OperatorResponse};

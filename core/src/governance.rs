@@ -38,6 +38,7 @@ pub const MAX_CHANGES: usize = 4096;
 
 /// A change of the network parameters: `params` replaces the parameters whose hash is
 /// `base_hash` from block `effective_height` on.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParamsChange {
@@ -103,6 +104,7 @@ impl ParamsChange {
 }
 
 /// A change with the approvals that made it take effect.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApprovedChange {
@@ -143,6 +145,7 @@ pub fn verify_approvals(
 }
 
 /// The genesis parameters and every approved change, in order of effect.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "RawHistory", into = "RawHistory")]
 pub struct ParamsHistory {
@@ -342,6 +345,7 @@ impl GovernanceError {
 }
 
 /// A proposed parameter change as the node lists it to operators.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeProposal {
@@ -365,6 +369,7 @@ pub struct ChangeProposal {
 }
 
 /// One line of a parameter diff: a field, its value before and after.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     /// Field name, e.g. `tiers[0].max_balance`.

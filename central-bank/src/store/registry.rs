@@ -193,4 +193,3 @@ pub fn insert_wallet(conn: &Connection, info: &WalletInfo) -> StoreResult<()> {
     ])?;
     Ok(())
 }
-
