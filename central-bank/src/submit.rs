@@ -92,10 +92,11 @@ fn outcome(r: Result<dfc_core::api::Receipt, ApiErr>) -> BatchOutcome {
 /// `POST /v1/transactions/batch`: many transfers or claims, one outcome each, in order. The
 /// request fails as a whole only when its framing is bad (400 `malformed_batch`); a transaction
 /// that does not decode or is refused gets its own error outcome.
-#[utoipa::path(post, path = "/v1/transactions/batch",
-    request_body(content = serde_json::Value, description = "binary framing (application/octet-stream) or SubmitBatchRequest {txs: [hex]}"),
-    responses((status = 200, description = "SubmitBatchResponse: a receipt or an error per transaction, in order", body = serde_json::Value),
-              (status = 400, description = "malformed_batch"), (status = 413, description = "body_too_large")))]
+#[utoipa::path(post, path = "/v1/transactions/batch", operation_id = "submit_batch", tag = "transactions",
+    request_body(content = serde_json::Value, description = "`{txs: [hex]}` (1 to 256 transactions) as JSON, or the binary framing as application/octet-stream (docs/api.md)"),
+    responses((status = 200, description = "`{outcomes: [...]}`: a receipt or an error per transaction, in request order", body = serde_json::Value),
+              (status = 400, description = "`malformed_batch` (bad framing or count), `malformed_json`, `malformed_body`", body = dfc_core::api::ApiError),
+              (status = 413, description = "`body_too_large` (batches are limited to 2 MiB)", body = dfc_core::api::ApiError)))]
 pub async fn submit_batch(
     State(s): State<AppState>,
     req: Request,

@@ -42,17 +42,30 @@ impl Tmux {
             session: session.to_string(),
         };
         let line = format!("{cmd}; echo \"EXITED $?\"; sleep 3600");
-        let out = t.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            session,
-            "-x",
-            "120",
-            "-y",
-            "40",
-            &line,
-        ])?;
+        // A session started just after the last one on this socket was killed can meet the
+        // old tmux server on its way out ("server exited unexpectedly"): start it again then.
+        let mut out = None;
+        for _ in 0..10 {
+            let o = t.tmux(&[
+                "new-session",
+                "-d",
+                "-s",
+                session,
+                "-x",
+                "120",
+                "-y",
+                "40",
+                &line,
+            ])?;
+            let retry = !o.status.success()
+                && String::from_utf8_lossy(&o.stderr).contains("server exited unexpectedly");
+            out = Some(o);
+            if !retry {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        let out = out.context("tmux new-session ran")?;
         ensure!(out.status.success(), "tmux new-session: {out:?}");
         Ok(t)
     }
