@@ -93,8 +93,8 @@ fn outcome(r: Result<dfc_core::api::Receipt, ApiErr>) -> BatchOutcome {
 /// request fails as a whole only when its framing is bad (400 `malformed_batch`); a transaction
 /// that does not decode or is refused gets its own error outcome.
 #[utoipa::path(post, path = "/v1/transactions/batch", operation_id = "submit_batch", tag = "transactions",
-    request_body(content = serde_json::Value, description = "`{txs: [hex]}` (1 to 256 transactions) as JSON, or the binary framing as application/octet-stream (docs/api.md)"),
-    responses((status = 200, description = "`{outcomes: [...]}`: a receipt or an error per transaction, in request order", body = serde_json::Value),
+    request_body(content = dfc_core::api::batch::SubmitBatchRequest, description = "1 to 256 transactions as JSON; the binary framing is also accepted as application/octet-stream (docs/api.md)"),
+    responses((status = 200, description = "A receipt or an error per transaction, in request order", body = dfc_core::api::batch::SubmitBatchResponse),
               (status = 400, description = "`malformed_batch` (bad framing or count), `malformed_json`, `malformed_body`", body = dfc_core::api::ApiError),
               (status = 413, description = "`body_too_large` (batches are limited to 2 MiB)", body = dfc_core::api::ApiError)))]
 pub async fn submit_batch(

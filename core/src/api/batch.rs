@@ -24,15 +24,18 @@ pub const MAX_BATCH_SUBMIT: usize = 256;
 pub const MAX_BATCH_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// `POST /v1/transactions/batch` as JSON.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitBatchRequest {
     /// The transactions, each as hex of its canonical encoding.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 256))]
     pub txs: Vec<Transaction>,
 }
 
 /// The outcome of one transaction of a batch: its durable receipt, or why it was refused (the
 /// error `POST /v1/transactions` would have given, with its HTTP status).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum BatchOutcome {
@@ -48,6 +51,7 @@ pub enum BatchOutcome {
 }
 
 /// The answer to a batch: one outcome per transaction, in request order.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubmitBatchResponse {
