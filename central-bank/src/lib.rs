@@ -18,6 +18,10 @@
 //! | [`offline`] | purse certificates, checkpoint proofs, settlement, double-spend evidence |
 //! | [`client`] | the async client of the API |
 //! | [`controls`] | the registry rule (purse = its wallet, freezes, tiers) at approval and commit |
+//! | [`light`] | the owner index behind light sync and its queries |
+//! | [`light_api`] | `/v1/light/*`: filtered, signed, provable answers for light wallets |
+//! | [`remote_audit`] | the supply audit of a remote node with an auditor key |
+//! | [`reads`] | signed read credentials and who may read what |
 //! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 
 pub mod admission;
@@ -27,13 +31,17 @@ pub mod controls;
 pub mod datadir;
 pub mod error;
 pub mod holdings;
+pub mod light;
+pub mod light_api;
 pub mod lock;
 pub mod offline;
 pub mod openapi;
 pub mod ops;
 pub mod opseq;
 pub mod proposals;
+pub mod reads;
 pub mod regulator;
+pub mod remote_audit;
 pub mod sequencer;
 pub mod server;
 pub mod store;

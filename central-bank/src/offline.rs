@@ -269,9 +269,11 @@ pub(crate) async fn settle(
 }
 
 #[utoipa::path(get, path = "/v1/evidence", params(("wallet" = Option<String>, Query, description = "hex spend key"), ("txid" = Option<String>, Query, description = "hex id of the refused transaction")),
-    responses((status = 200, description = "Vec<EvidenceRecord>, newest first, at most 1000", body = serde_json::Value)))]
+    responses((status = 200, description = "Vec<EvidenceRecord>, newest first, at most 1000", body = serde_json::Value),
+              (status = 401, description = "no or bad read credential"), (status = 403, description = "read_forbidden: only a txid query is open to wallets")))]
 pub(crate) async fn evidence(
     State(s): State<AppState>,
+    reader: crate::reads::Reader,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<EvidenceRecord>>, ApiErr> {
     let wallet = q.get("wallet").map(|w| parse_key(w)).transpose()?;
@@ -279,6 +281,11 @@ pub(crate) async fn evidence(
         .get("txid")
         .map(|t| parse_hash(t, "transaction id"))
         .transpose()?;
+    // A wallet may ask why its own refused transaction was refused: knowing the txid is the
+    // reason (only the parties to a packet know it). Anything wider is for operators and auditors.
+    if wallet.is_some() || txid.is_none() {
+        reader.require_privileged("the evidence listing")?;
+    }
     Ok(Json(
         s.read(move |c| {
             Ok(store::evidence(

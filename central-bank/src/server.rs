@@ -36,6 +36,7 @@ use tower_http::trace::TraceLayer;
 use crate::audit::{verify_ledger, Depth, IntegrityError};
 use crate::datadir::{self, now_ms, DataDirError};
 use crate::error::{status_code_name, ApiErr, StoreError};
+use crate::reads::Reader;
 use crate::sequencer::{Command, LedgerStatus, Sequencer, Shared, MAX_CLOCK_SKEW_MS};
 use crate::store::{self, DbView};
 use crate::verifier::{Verifier, VerifyError};
@@ -114,6 +115,7 @@ struct Inner {
     verifier: Verifier,
     ledger_tree: Mutex<Option<(u64, Arc<LedgerTree>)>>,
     options: NodeOptions,
+    read_nonces: crate::reads::ReadNonces,
 }
 
 /// Settings of a running node that are not network parameters.
@@ -235,6 +237,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
             verifier,
             ledger_tree: Mutex::new(None),
             options,
+            read_nonces: Default::default(),
         }),
     };
     Ok(Started { state, sequencer })
@@ -246,6 +249,15 @@ impl AppState {
     }
     pub(crate) fn options(&self) -> &NodeOptions {
         &self.inner.options
+    }
+    pub(crate) fn read_nonces(&self) -> &crate::reads::ReadNonces {
+        &self.inner.read_nonces
+    }
+    pub(crate) fn node_key(&self) -> &dfc_core::SigningKey {
+        &self.inner.shared.node_key
+    }
+    pub(crate) fn tip_height(&self) -> u64 {
+        self.status().tip.height
     }
 
     /// A checkpoint of the tip, signed now, with the Merkle tree over the unspent notes at its
@@ -447,6 +459,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/transactions/{txid}", get(tx_status))
         .route("/v1/notes/{id}", get(note_status))
         .route("/v1/blocks", get(blocks))
+        .route("/v1/light/sync", get(crate::light_api::sync))
+        .route("/v1/light/notes", get(crate::light_api::notes))
+        .route("/v1/light/headers", get(crate::light_api::headers))
         .route("/v1/checkpoint", get(checkpoint))
         .route(
             "/v1/checkpoint/proofs",
@@ -697,11 +712,14 @@ pub(crate) fn query_u64(
 }
 
 #[utoipa::path(get, path = "/v1/blocks", params(("from" = u64, Query, description = "first height"), ("limit" = u32, Query, description = "at most 500")),
-    responses((status = 200, description = "BlocksResponse", body = serde_json::Value)))]
+    responses((status = 200, description = "BlocksResponse", body = serde_json::Value),
+              (status = 401, description = "no or bad read credential"), (status = 403, description = "read_forbidden: not an operator, auditor, regulator or replica key")))]
 async fn blocks(
     State(s): State<AppState>,
+    reader: Reader,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<BlocksResponse>, ApiErr> {
+    reader.require_privileged("full blocks")?;
     let from = query_u64(&q, "from", 0)?;
     let limit = usize::try_from(query_u64(&q, "limit", 100)?)
         .unwrap_or(MAX_BLOCKS_PER_PAGE)
@@ -782,18 +800,26 @@ async fn register(
     ))
 }
 
-#[utoipa::path(get, path = "/v1/wallets", responses((status = 200, description = "Vec<WalletInfo>", body = serde_json::Value)))]
-async fn wallets(State(s): State<AppState>) -> Result<Json<Vec<WalletInfo>>, ApiErr> {
+#[utoipa::path(get, path = "/v1/wallets", responses((status = 200, description = "Vec<WalletInfo>", body = serde_json::Value),
+    (status = 401, description = "no or bad read credential"), (status = 403, description = "read_forbidden")))]
+async fn wallets(
+    State(s): State<AppState>,
+    reader: Reader,
+) -> Result<Json<Vec<WalletInfo>>, ApiErr> {
+    reader.require_privileged("the registry listing")?;
     Ok(Json(s.read(|c| Ok(store::wallets(c, MAX_LIST)?)).await?))
 }
 
 #[utoipa::path(get, path = "/v1/wallets/{key}", params(("key" = String, Path, description = "hex spend key")),
-    responses((status = 200, description = "WalletInfo", body = serde_json::Value), (status = 404, description = "unknown_wallet")))]
+    responses((status = 200, description = "WalletInfo", body = serde_json::Value), (status = 404, description = "unknown_wallet"),
+              (status = 401, description = "no or bad read credential"), (status = 403, description = "read_forbidden: another wallet's entry")))]
 async fn wallet(
     State(s): State<AppState>,
+    reader: Reader,
     UrlPath(key): UrlPath<String>,
 ) -> Result<Json<WalletInfo>, ApiErr> {
     let key = parse_key(&key)?;
+    reader.require_self_or_privileged(&key, "the registry entry")?;
     let w = s.read(move |c| Ok(store::wallet(c, &key)?)).await?;
     w.map(Json).ok_or_else(|| {
         ApiErr::not_found(
@@ -980,8 +1006,13 @@ fn check_approval(
     Ok(())
 }
 
-#[utoipa::path(get, path = "/v1/proposals", responses((status = 200, description = "Vec<Proposal>, pending first", body = serde_json::Value)))]
-async fn proposals(State(s): State<AppState>) -> Result<Json<Vec<Proposal>>, ApiErr> {
+#[utoipa::path(get, path = "/v1/proposals", responses((status = 200, description = "Vec<Proposal>, pending first", body = serde_json::Value),
+    (status = 401, description = "no or bad read credential"), (status = 403, description = "read_forbidden")))]
+async fn proposals(
+    State(s): State<AppState>,
+    reader: Reader,
+) -> Result<Json<Vec<Proposal>>, ApiErr> {
+    reader.require_privileged("the proposal listing")?;
     let threshold = s.params().threshold;
     Ok(Json(
         s.read(move |c| Ok(store::proposals(c, threshold, MAX_LIST)?))
@@ -1019,11 +1050,14 @@ async fn proposal(
 }
 
 #[utoipa::path(get, path = "/v1/audit-log", params(("from" = u64, Query, description = "first sequence number")),
-    responses((status = 200, description = "Vec<AuditEntry>, at most 1000", body = serde_json::Value)))]
+    responses((status = 200, description = "Vec<AuditEntry>, at most 1000", body = serde_json::Value),
+              (status = 401, description = "no or bad read credential"), (status = 403, description = "read_forbidden")))]
 async fn audit_log(
     State(s): State<AppState>,
+    reader: Reader,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<dfc_core::api::AuditEntry>>, ApiErr> {
+    reader.require_privileged("the audit log")?;
     let from = query_u64(&q, "from", 1)?;
     if i64::try_from(from).is_err() {
         // No entry has a sequence number beyond SQLite's integers.
@@ -1050,6 +1084,9 @@ async fn audit_log(
         tx_status,
         note_status,
         blocks,
+        crate::light_api::sync,
+        crate::light_api::notes,
+        crate::light_api::headers,
         checkpoint,
         crate::offline::checkpoint_proofs,
         crate::offline::purse,

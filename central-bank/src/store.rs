@@ -120,18 +120,23 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_wallet ON evidence (wallet);
 ";
 
-const MIGRATIONS_SLICE: &[M<'static>] = &[
-    M::up(SCHEMA_V1),
-    M::up(SCHEMA_V2_OFFLINE),
-    M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
-    M::up(crate::proposals::SCHEMA),
-    M::up(crate::opseq::SCHEMA),
-];
-
 /// The schema migrations, applied in order on open.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::from_slice(MIGRATIONS_SLICE)
+    Migrations::new(vec![
+        M::up(SCHEMA_V1),
+        M::up(SCHEMA_V2_OFFLINE),
+        M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
+        M::up(crate::proposals::SCHEMA),
+        M::up(crate::opseq::SCHEMA),
+        M::up_with_hook(crate::light::SCHEMA, backfill_light_claims),
+    ])
 }
+
+fn backfill_light_claims(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    crate::light::backfill_claims(tx)
+        .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+}
+
 
 fn pragmas(conn: &Connection) -> StoreResult<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
@@ -398,6 +403,7 @@ pub fn insert_block(
         }
         crate::holdings::apply_tx(conn, tx, &resolved, period)?;
     }
+    crate::light::index_block(conn, block)?;
     Ok(())
 }
 

@@ -22,6 +22,7 @@ pub mod error;
 pub mod holdings;
 pub mod keys;
 pub mod ledger;
+pub mod light;
 pub mod merkle;
 pub mod note;
 pub mod offline;

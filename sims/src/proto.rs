@@ -149,6 +149,7 @@ impl Protocol {
             turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
             // The simulated network has no regulator disclosure rules.
             compliance: None,
+            auditors: Vec::new(),
             genesis_hash: dfc_core::Hash32([0x51; 32]),
         };
         let templates = (fidelity == Fidelity::Fast).then(Templates::new);

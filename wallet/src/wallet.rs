@@ -23,6 +23,7 @@ use crate::select::{self, Candidate, SelectError};
 use crate::store::{HistoryDetail, Outgoing, OutgoingDetail, OutgoingState, Store};
 
 mod claims;
+mod light;
 pub mod offline;
 
 /// File name of the encrypted key file inside the wallet directory.
@@ -53,6 +54,7 @@ pub struct Wallet {
     store: Store,
     bank_override: Option<String>,
     fault: Option<FaultPoint>,
+    full_sync: bool,
 }
 
 /// What `register` reports.
@@ -338,6 +340,7 @@ impl Wallet {
             store,
             bank_override: None,
             fault: None,
+            full_sync: false,
         })
     }
 
@@ -366,6 +369,14 @@ impl Wallet {
         Ok(self.keys.address(self.params()?.network_id))
     }
 
+    /// Whether `sync` downloads every full block (auditors and replicas) rather than only
+    /// what concerns this wallet (the default).
+    pub fn set_full_sync(&mut self, full: bool) {
+        self.full_sync = full;
+    }
+
+    /// A client of the wallet's bank that signs its reads with the wallet's spend key (so the
+    /// node serves it what concerns this wallet, and nothing else).
     fn client(&self) -> Result<BankClient> {
         let url = match &self.bank_override {
             Some(u) => u.clone(),
@@ -374,7 +385,11 @@ impl Wallet {
                 .meta("bank_url")?
                 .ok_or(WalletError::NotRegistered)?,
         };
-        Ok(BankClient::new(&url))
+        let client = BankClient::new(&url);
+        Ok(match self.store.params()? {
+            Some(params) => client.with_reader(&params, self.keys.spend.clone()),
+            None => client,
+        })
     }
 
     /// Registers with the bank at `bank_url`: pins its parameters and node key, and reports the
@@ -393,6 +408,7 @@ impl Wallet {
             }
         }
         let address = self.keys.address(params.network_id);
+        let client = client.with_reader(&params, self.keys.spend.clone());
         let req = RegisterRequest::new(address, label.to_string(), &self.keys.spend);
         let info = match client.register(&req).await {
             Ok(info) => info,
@@ -457,6 +473,20 @@ impl Wallet {
         params: &NetworkParams,
         report: &mut SyncReport,
     ) -> Result<()> {
+        if self.full_sync {
+            self.download_blocks(client, params, report).await
+        } else {
+            self.download_light(client, params, report).await
+        }
+    }
+
+    /// Full sync: every block, each verified whole.
+    async fn download_blocks(
+        &mut self,
+        client: &BankClient,
+        params: &NetworkParams,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         loop {
             let from = self.store.sync_height()?;
             let resp = client.blocks(from, SYNC_BATCH_BLOCKS).await?;
@@ -482,16 +512,30 @@ impl Wallet {
     ) -> Result<()> {
         let prev = self.store.tip_header()?;
         verify_block(block, prev.as_ref(), params)?;
+        self.apply_verified(&block.header, &block.txs, params, report)
+    }
+
+    /// Records what in the verified block `header` concerns us, all in one database
+    /// transaction. `txs` are the block's transactions (full sync) or those of them that concern
+    /// this wallet (light sync), in block order: either way every transaction that pays, spends
+    /// or claims for this wallet or its purse is there.
+    fn apply_verified(
+        &mut self,
+        header: &dfc_core::BlockHeader,
+        txs: &[Transaction],
+        params: &NetworkParams,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let own_spend = self.keys.spend.public();
         let purse = self.keys.purse_key(offline::PURSE_INDEX).public();
-        let height = block.header.height;
+        let height = header.height;
         let w = self.store.begin_block()?;
         if w.sync_height()? != height {
             // Another process applied this block meanwhile.
             return Ok(());
         }
-        let period = params.turnover_period(block.header.time_ms);
-        for tx in &block.txs {
+        let period = params.turnover_period(header.time_ms);
+        for tx in txs {
             let txid = tx.id();
             if let Some(claim) = tx.claim.as_ref().filter(|c| c.claimant == own_spend) {
                 for id in &claim.notes {
@@ -624,12 +668,12 @@ impl Wallet {
                     &txid,
                     kind,
                     height,
-                    block.header.time_ms,
+                    header.time_ms,
                     &detail,
                 )?;
             }
         }
-        w.finish(&block.header)?;
+        w.finish(header)?;
         report.blocks += 1;
         Ok(())
     }
