@@ -111,8 +111,13 @@ pub async fn audit_remote(
                     source,
                 };
                 check_structure(tx, params).map_err(bad)?;
-                let mut inputs = Vec::with_capacity(tx.inputs.len());
-                for (i, id) in tx.inputs.iter().enumerate() {
+                // A claim's proof is over the notes it claims (which stay unspent).
+                let named: &[NoteId] = match (&tx.claim, tx.kind) {
+                    (Some(c), TxKind::Claim) => &c.notes,
+                    _ => &tx.inputs,
+                };
+                let mut inputs = Vec::with_capacity(named.len());
+                for (i, id) in named.iter().enumerate() {
                     let (commitment, owner) = unspent
                         .get(id)
                         .copied()

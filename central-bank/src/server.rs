@@ -812,15 +812,30 @@ async fn wallets(
 
 #[utoipa::path(get, path = "/v1/wallets/{key}", params(("key" = String, Path, description = "hex spend key")),
     responses((status = 200, description = "WalletInfo", body = serde_json::Value), (status = 404, description = "unknown_wallet"),
-              (status = 401, description = "no or bad read credential"), (status = 403, description = "read_forbidden: another wallet's entry")))]
+              (status = 401, description = "no or bad read credential")))]
 async fn wallet(
     State(s): State<AppState>,
     reader: Reader,
     UrlPath(key): UrlPath<String>,
 ) -> Result<Json<WalletInfo>, ApiErr> {
     let key = parse_key(&key)?;
-    reader.require_self_or_privileged(&key, "the registry entry")?;
+    // A payer must state its payee's tier in the transaction, so any signed reader learns a
+    // wallet's tier and whether it is frozen (a payment to it would be refused anyway); the
+    // label, flags and registration time are its holder's and the readers' only.
+    let full = reader.require_self_or_privileged(&key, "the registry entry").is_ok();
     let w = s.read(move |c| Ok(store::wallet(c, &key)?)).await?;
+    let w = w.map(|w| {
+        if full {
+            w
+        } else {
+            WalletInfo {
+                label: String::new(),
+                flags: 0,
+                registered_ms: 0,
+                ..w
+            }
+        }
+    });
     w.map(Json).ok_or_else(|| {
         ApiErr::not_found(
             "unknown_wallet",

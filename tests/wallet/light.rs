@@ -106,7 +106,8 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
     load(ops, others)?;
     ops.issue(&a_addr, "150.00")?;
     ops.issue(&b_addr, "100.00")?;
-    ensure!(bob.synced_total()? == 10_000, "bob holds his issuance");
+    let synced = bob.ok(&["sync"])?;
+    ensure!(bob.total()? == 10_000, "bob holds his issuance: {synced}");
     bob.ok(&["pay", "--to", &a_addr, "--amount", "20.00", "--memo", "light"])?;
     load(ops, others)?;
 
@@ -241,7 +242,6 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
             "/v1/wallets".to_string(),
             "/v1/audit-log?from=1".to_string(),
             "/v1/evidence".to_string(),
-            format!("/v1/wallets/{alice_hex}"),
             format!("/v1/light/sync?key={alice_hex}&from=0"),
             format!("/v1/light/notes?key={alice_hex}"),
         ] {
@@ -252,6 +252,16 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
                 "{path}: {status} {code}"
             );
         }
+        // Another wallet's registry entry: only what a payer needs (tier, frozen).
+        let path = format!("/v1/wallets/{alice_hex}");
+        let auth = credential(&params, &path, &mallory, datadir::now_ms());
+        let resp = reqwest::Client::new()
+            .get(format!("{url}{path}"))
+            .header(READ_AUTH_HEADER, auth)
+            .send()
+            .await?;
+        let info: dfc_core::api::WalletInfo = resp.json().await?;
+        ensure!(info.label.is_empty() && info.registered_ms == 0, "{info:?}");
         // Its own (empty) answer is served.
         let own = format!("/v1/light/sync?key={mallory_hex}&from=0");
         let auth = credential(&params, &own, &mallory, datadir::now_ms());

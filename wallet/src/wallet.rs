@@ -512,17 +512,20 @@ impl Wallet {
     ) -> Result<()> {
         let prev = self.store.tip_header()?;
         verify_block(block, prev.as_ref(), params)?;
-        self.apply_verified(&block.header, &block.txs, params, report)
+        self.apply_verified(&block.header, &block.txs, block.header.height, params, report)
     }
 
     /// Records what in the verified block `header` concerns us, all in one database
     /// transaction. `txs` are the block's transactions (full sync) or those of them that concern
     /// this wallet (light sync), in block order: either way every transaction that pays, spends
-    /// or claims for this wallet or its purse is there.
+    /// or claims for this wallet or its purse is there. `expect_from` is the sync height the
+    /// wallet must be at (`header.height`, or lower when light sync skips verified headers with
+    /// nothing for it); otherwise another process applied it meanwhile and nothing is done.
     fn apply_verified(
         &mut self,
         header: &dfc_core::BlockHeader,
         txs: &[Transaction],
+        expect_from: u64,
         params: &NetworkParams,
         report: &mut SyncReport,
     ) -> Result<()> {
@@ -530,7 +533,7 @@ impl Wallet {
         let purse = self.keys.purse_key(offline::PURSE_INDEX).public();
         let height = header.height;
         let w = self.store.begin_block()?;
-        if w.sync_height()? != height {
+        if w.sync_height()? != expect_from {
             // Another process applied this block meanwhile.
             return Ok(());
         }

@@ -25,6 +25,7 @@ impl Wallet {
                 .verify(&own, from, prev.as_ref(), params)
                 .map_err(|source| WalletError::BadLightSync { from, source })?;
             let last = verified.len().saturating_sub(1);
+            let mut expect_from = from;
             for (i, (sh, txs)) in verified.into_iter().enumerate() {
                 // The whole chain is verified above; a header with nothing for us needs writing
                 // only as the new tip.
@@ -33,7 +34,8 @@ impl Wallet {
                     continue;
                 }
                 let txs: Vec<Transaction> = txs.into_iter().cloned().collect();
-                self.apply_verified(&sh.header, &txs, params, report)?;
+                self.apply_verified(&sh.header, &txs, expect_from, params, report)?;
+                expect_from = sh.header.height + 1;
             }
             if answer.headers.is_empty() || answer.to >= answer.tip_height {
                 return Ok(());
