@@ -29,11 +29,14 @@ INSERT OR IGNORE INTO light_index (owner, height, idx)
 pub fn backfill_claims(conn: &Connection) -> StoreResult<()> {
     let mut st = conn.prepare("SELECT height, idx, bytes FROM txs WHERE kind = 'claim'")?;
     let rows = st.query_map([], |r| {
-        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, Vec<u8>>(2)?))
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+        ))
     })?;
-    let mut ins = conn.prepare(
-        "INSERT OR IGNORE INTO light_index (owner, height, idx) VALUES (?1, ?2, ?3)",
-    )?;
+    let mut ins =
+        conn.prepare("INSERT OR IGNORE INTO light_index (owner, height, idx) VALUES (?1, ?2, ?3)")?;
     for row in rows {
         let (height, idx, bytes) = row?;
         let tx = Transaction::decode(&bytes).map_err(|e| StoreError::corrupt("txs", e))?;

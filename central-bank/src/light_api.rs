@@ -21,7 +21,10 @@ use crate::{light, store};
 
 fn key_param(q: &HashMap<String, String>) -> Result<PublicKey, ApiErr> {
     let text = q.get("key").ok_or_else(|| {
-        ApiErr::bad_request("bad_query", "query parameter key (hex spend key) is required")
+        ApiErr::bad_request(
+            "bad_query",
+            "query parameter key (hex spend key) is required",
+        )
     })?;
     parse_key(text)
 }

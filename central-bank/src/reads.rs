@@ -141,9 +141,9 @@ impl FromRequestParts<AppState> for Reader {
                 ),
             ));
         };
-        let text = value.to_str().map_err(|_| {
-            unauthorized("bad_read_credential", "the read credential is not ASCII")
-        })?;
+        let text = value
+            .to_str()
+            .map_err(|_| unauthorized("bad_read_credential", "the read credential is not ASCII"))?;
         let auth = ReadAuth::from_header(text)
             .map_err(|e| unauthorized("bad_read_credential", e.to_string()))?;
         let params = s.params();

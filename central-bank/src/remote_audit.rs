@@ -118,15 +118,12 @@ pub async fn audit_remote(
                 };
                 let mut inputs = Vec::with_capacity(named.len());
                 for (i, id) in named.iter().enumerate() {
-                    let (commitment, owner) = unspent
-                        .get(id)
-                        .copied()
-                        .ok_or_else(|| {
-                            bad(TxError::UnknownInput {
-                                index: i,
-                                note: id.to_hex(),
-                            })
-                        })?;
+                    let (commitment, owner) = unspent.get(id).copied().ok_or_else(|| {
+                        bad(TxError::UnknownInput {
+                            index: i,
+                            note: id.to_hex(),
+                        })
+                    })?;
                     inputs.push(InputNote {
                         id: *id,
                         commitment,

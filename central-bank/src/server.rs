@@ -822,7 +822,9 @@ async fn wallet(
     // A payer must state its payee's tier in the transaction, so any signed reader learns a
     // wallet's tier and whether it is frozen (a payment to it would be refused anyway); the
     // label, flags and registration time are its holder's and the readers' only.
-    let full = reader.require_self_or_privileged(&key, "the registry entry").is_ok();
+    let full = reader
+        .require_self_or_privileged(&key, "the registry entry")
+        .is_ok();
     let w = s.read(move |c| Ok(store::wallet(c, &key)?)).await?;
     let w = w.map(|w| {
         if full {

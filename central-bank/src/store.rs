@@ -137,7 +137,6 @@ fn backfill_light_claims(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::
         .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
 }
 
-
 fn pragmas(conn: &Connection) -> StoreResult<()> {
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -143,7 +143,9 @@ impl ReadAuth {
         let key = crate::codec::hex_array::<32>(key, "key")
             .map_err(|e| bad(&e.to_string()))
             .and_then(|b| PublicKey::from_bytes(&b).map_err(|e| bad(&e.to_string())))?;
-        let time_ms = time.parse().map_err(|_| bad("time is not a whole number"))?;
+        let time_ms = time
+            .parse()
+            .map_err(|_| bad("time is not a whole number"))?;
         let nonce = Hash32::from_hex(nonce).map_err(|e| bad(&e.to_string()))?;
         let signature = crate::codec::hex_array::<64>(sig, "signature")
             .map_err(|e| bad(&e.to_string()))
@@ -333,10 +335,7 @@ impl LightSync {
             .enumerate()
             .all(|(i, h)| Some(h.header.height) == from.checked_add(i as u64));
         if expected != Some(self.headers.len() as u64) || !heights_ok {
-            return Err(LightError::HeadersIncomplete {
-                from,
-                to: self.to,
-            });
+            return Err(LightError::HeadersIncomplete { from, to: self.to });
         }
         let params_hash = params.hash();
         let mut out: Vec<(&SignedHeader, Vec<&Transaction>)> = Vec::new();

@@ -163,9 +163,7 @@ fn lying_node_is_caught() {
     from1.from = 1;
     from1.headers.remove(0);
     let from1 = reseal(&f, from1);
-    assert!(from1
-        .verify(&key, 1, Some(&f.blocks[0].header), p)
-        .is_ok());
+    assert!(from1.verify(&key, 1, Some(&f.blocks[0].header), p).is_ok());
     assert!(matches!(
         from1.verify(&key, 1, Some(&other_genesis.header), p),
         Err(LightError::Chain(_))

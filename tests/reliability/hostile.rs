@@ -42,10 +42,9 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
     let http = reqwest::Client::new();
     // Blocks, the registry and the audit log need a reader's credential (here the sandbox
     // auditor's): the hostile input below is then refused for what it is, not for lack of one.
-    let auditor = dfc_central_bank::datadir::read_key(
-        &dfc_central_bank::datadir::auditor_key_path(&data, 0),
-    )
-    .expect("sandbox auditor key");
+    let auditor =
+        dfc_central_bank::datadir::read_key(&dfc_central_bank::datadir::auditor_key_path(&data, 0))
+            .expect("sandbox auditor key");
     let signed_get = |path: &str| {
         let auth = dfc_core::light::ReadAuth::sign(
             &params,

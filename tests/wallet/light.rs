@@ -102,13 +102,18 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(24);
 
-    tracing::info!(others, "--- others transact while alice is paid an issuance and by bob");
+    tracing::info!(
+        others,
+        "--- others transact while alice is paid an issuance and by bob"
+    );
     load(ops, others)?;
     ops.issue(&a_addr, "150.00")?;
     ops.issue(&b_addr, "100.00")?;
     let synced = bob.ok(&["sync"])?;
     ensure!(bob.total()? == 10_000, "bob holds his issuance: {synced}");
-    bob.ok(&["pay", "--to", &a_addr, "--amount", "20.00", "--memo", "light"])?;
+    bob.ok(&[
+        "pay", "--to", &a_addr, "--amount", "20.00", "--memo", "light",
+    ])?;
     load(ops, others)?;
 
     tracing::info!("--- alice syncs by filter: exactly her notes and balance");
@@ -132,7 +137,13 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
 
     tracing::info!("--- bytes: alice's light sync from genesis against every block");
     let auditor = datadir::read_key(&datadir::auditor_key_path(ops.data(), 0))?;
-    let light = ops.block_on(bytes_to_tip(&url, &params, &auditor, tip, Some(alice_hex.as_str())))?;
+    let light = ops.block_on(bytes_to_tip(
+        &url,
+        &params,
+        &auditor,
+        tip,
+        Some(alice_hex.as_str()),
+    ))?;
     let full = ops.block_on(bytes_to_tip(&url, &params, &auditor, tip, None))?;
     let txs = ops.supply()?.tx_count;
     tracing::info!(
@@ -148,7 +159,10 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
     tracing::info!("--- a real answer, tampered with, is refused by the wallet's checks");
     let reader = ops.node.client();
     let answer = ops.block_on(reader.light_sync(&alice_key.spend, 0))?;
-    ensure!(answer.txs.len() >= 3, "issue, bob's payment, and their claims");
+    ensure!(
+        answer.txs.len() >= 3,
+        "issue, bob's payment, and their claims"
+    );
     let started = std::time::Instant::now();
     answer
         .verify(&alice_key.spend, 0, None, &params)
@@ -268,17 +282,31 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
         let (status, code, _) = get(&url, &own, Some(auth.clone())).await?;
         ensure!(status == 200, "own light sync: {status} {code}");
 
-        tracing::info!("--- a credential cannot be replayed, moved to another request, or used late");
+        tracing::info!(
+            "--- a credential cannot be replayed, moved to another request, or used late"
+        );
         let (status, code, _) = get(&url, &own, Some(auth.clone())).await?;
-        ensure!(status == 401 && code == "replayed_read_credential", "{status} {code}");
+        ensure!(
+            status == 401 && code == "replayed_read_credential",
+            "{status} {code}"
+        );
         let moved = format!("/v1/light/sync?key={mallory_hex}&from=1");
         let (status, code, _) = get(&url, &moved, Some(auth)).await?;
-        ensure!(status == 401 && code == "bad_read_signature", "{status} {code}");
+        ensure!(
+            status == 401 && code == "bad_read_signature",
+            "{status} {code}"
+        );
         let late = credential(&params, &own, &mallory, datadir::now_ms() - 3_600_000);
         let (status, code, _) = get(&url, &own, Some(late)).await?;
-        ensure!(status == 401 && code == "stale_read_credential", "{status} {code}");
+        ensure!(
+            status == 401 && code == "stale_read_credential",
+            "{status} {code}"
+        );
         let (status, code, _) = get(&url, &own, Some("not-a-credential".into())).await?;
-        ensure!(status == 401 && code == "bad_read_credential", "{status} {code}");
+        ensure!(
+            status == 401 && code == "bad_read_credential",
+            "{status} {code}"
+        );
         anyhow::Ok(())
     })?;
 

@@ -320,4 +320,3 @@ fn light_sync_and_authenticated_reads() -> Result<()> {
     }
     light::run(&ops, &alice, &bob)
 }
-

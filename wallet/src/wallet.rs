@@ -512,7 +512,13 @@ impl Wallet {
     ) -> Result<()> {
         let prev = self.store.tip_header()?;
         verify_block(block, prev.as_ref(), params)?;
-        self.apply_verified(&block.header, &block.txs, block.header.height, params, report)
+        self.apply_verified(
+            &block.header,
+            &block.txs,
+            block.header.height,
+            params,
+            report,
+        )
     }
 
     /// Records what in the verified block `header` concerns us, all in one database
@@ -666,14 +672,7 @@ impl Wallet {
                     counterparty,
                     memo,
                 };
-                w.add_history(
-                    &self.data,
-                    &txid,
-                    kind,
-                    height,
-                    header.time_ms,
-                    &detail,
-                )?;
+                w.add_history(&self.data, &txid, kind, height, header.time_ms, &detail)?;
             }
         }
         w.finish(header)?;

@@ -4,7 +4,12 @@ use crate::merkle::tx_leaf_hash;
 
 fn hashes(n: usize) -> Vec<Hash32> {
     (0..n)
-        .map(|i| Hash32(crate::transcript::hash32(b"test", &[(b"i", &i.to_le_bytes())])))
+        .map(|i| {
+            Hash32(crate::transcript::hash32(
+                b"test",
+                &[(b"i", &i.to_le_bytes())],
+            ))
+        })
         .collect()
 }
 
