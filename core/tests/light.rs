@@ -59,7 +59,7 @@ fn answer(f: &Fixture, picks: &[(u64, usize)]) -> LightSync {
     let txs = picks
         .iter()
         .map(|(h, i)| {
-            let b = &f.blocks[*h as usize];
+            let b = &f.blocks[usize::try_from(*h).expect("small height")];
             ProvenTx {
                 height: *h,
                 tx: b.txs[*i].clone(),

@@ -202,7 +202,7 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
         Err(LightError::BadProof { .. }) | Err(LightError::OutOfOrder { .. })
     ));
     let mut fake = answer.clone();
-    let h = fake.txs[0].height as usize;
+    let h = usize::try_from(fake.txs[0].height)?;
     fake.headers[h].header.supply = dfc_core::Amount::from_units(1)?;
     ensure!(matches!(
         resign(fake)?.verify(&alice_key.spend, 0, None, &params),
