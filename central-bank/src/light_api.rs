@@ -16,7 +16,7 @@ use dfc_core::{Hash32, PublicKey};
 
 use crate::error::{ApiErr, StoreError};
 use crate::reads::Reader;
-use crate::server::{parse_key, query_u64, AppState, MAX_LIST};
+use crate::server::{parse_key_lookup, query_u64, AppState, MAX_LIST};
 use crate::{light, store};
 
 fn key_param(q: &HashMap<String, String>) -> Result<PublicKey, ApiErr> {
@@ -26,7 +26,12 @@ fn key_param(q: &HashMap<String, String>) -> Result<PublicKey, ApiErr> {
             "query parameter key (hex spend key) is required",
         )
     })?;
-    parse_key(text)
+    parse_key_lookup(text)?.ok_or_else(|| {
+        ApiErr::bad_request(
+            "malformed_id",
+            format!("key '{text}' is not a valid public key"),
+        )
+    })
 }
 
 #[utoipa::path(get, path = "/v1/light/sync",

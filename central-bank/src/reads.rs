@@ -146,7 +146,8 @@ impl FromRequestParts<AppState> for Reader {
             .map_err(|_| unauthorized("bad_read_credential", "the read credential is not ASCII"))?;
         let auth = ReadAuth::from_header(text)
             .map_err(|e| unauthorized("bad_read_credential", e.to_string()))?;
-        let params = s.params();
+        let params_now = s.params();
+        let params = &*params_now;
         let path = parts
             .uri
             .path_and_query()

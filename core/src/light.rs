@@ -17,6 +17,7 @@ use thiserror::Error;
 
 use crate::block::{verify_tx_proof, BlockHeader};
 use crate::error::AuditError;
+use crate::governance::ParamsHistory;
 use crate::keys::{PublicKey, Signature, SigningKey};
 use crate::merkle::MerkleProof;
 use crate::note::{Hash32, NoteId, TxId};
@@ -319,6 +320,21 @@ impl LightSync {
         prev: Option<&BlockHeader>,
         params: &NetworkParams,
     ) -> Result<Vec<(&SignedHeader, Vec<&Transaction>)>, LightError> {
+        self.verify_under(key, from, prev, &ParamsHistory::new(params.clone()))
+    }
+
+    /// [`Self::verify`] on a network whose parameters changed by governance: every header is
+    /// checked against the parameters in force at its height (`history`, verified by the caller).
+    pub fn verify_under(
+        &self,
+        key: &PublicKey,
+        from: u64,
+        prev: Option<&BlockHeader>,
+        history: &ParamsHistory,
+    ) -> Result<Vec<(&SignedHeader, Vec<&Transaction>)>, LightError> {
+        // The network id and the node key cannot change by governance: the answer's signature
+        // is checked with the newest parameters.
+        let params = history.latest();
         if self.key != *key || self.from != from {
             return Err(LightError::WrongQuestion {
                 key: hex::encode(self.key.to_bytes()),
@@ -337,13 +353,13 @@ impl LightSync {
         if expected != Some(self.headers.len() as u64) || !heights_ok {
             return Err(LightError::HeadersIncomplete { from, to: self.to });
         }
-        let params_hash = params.hash();
         let mut out: Vec<(&SignedHeader, Vec<&Transaction>)> = Vec::new();
         let mut prev = prev;
         for sh in &self.headers {
             let h = &sh.header;
-            h.check_link(&sh.signature, prev, &params.node_key)?;
-            if h.network != params.network_id || h.params_hash != params_hash {
+            let in_force = history.at(h.height);
+            h.check_link(&sh.signature, prev, &in_force.node_key)?;
+            if h.network != in_force.network_id || h.params_hash != in_force.hash() {
                 return Err(LightError::ParamsMismatch { height: h.height });
             }
             out.push((sh, Vec::new()));
@@ -423,4 +439,3 @@ pub struct Headers {
 
 #[cfg(test)]
 mod tests;
-

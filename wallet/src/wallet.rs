@@ -578,9 +578,9 @@ impl Wallet {
         report: &mut SyncReport,
     ) -> Result<()> {
         if self.full_sync {
-            self.download_blocks(client, params, report).await
+            self.download_blocks(client, history, report).await
         } else {
-            self.download_light(client, params, report).await
+            self.download_light(client, history, report).await
         }
     }
 
@@ -588,7 +588,7 @@ impl Wallet {
     async fn download_blocks(
         &mut self,
         client: &BankClient,
-        params: &NetworkParams,
+        history: &ParamsHistory,
         report: &mut SyncReport,
     ) -> Result<()> {
         loop {

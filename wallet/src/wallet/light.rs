@@ -1,8 +1,9 @@
 //! Light sync: the wallet downloads only what concerns it (`/v1/light/sync`), verified whole
 //! before anything is applied; see `dfc_core::light`.
 
-use dfc_central_bank::client::BankClient;
-use dfc_core::{NetworkParams, Transaction};
+use dfc_client::BankClient;
+use dfc_core::governance::ParamsHistory;
+use dfc_core::Transaction;
 
 use super::{SyncReport, Wallet};
 use crate::error::{Result, WalletError};
@@ -13,7 +14,7 @@ impl Wallet {
     pub(super) async fn download_light(
         &mut self,
         client: &BankClient,
-        params: &NetworkParams,
+        history: &ParamsHistory,
         report: &mut SyncReport,
     ) -> Result<()> {
         let own = self.keys.spend.public();
@@ -22,7 +23,7 @@ impl Wallet {
             let answer = client.light_sync(&own, from).await?;
             let prev = self.store.tip_header()?;
             let verified = answer
-                .verify(&own, from, prev.as_ref(), params)
+                .verify_under(&own, from, prev.as_ref(), history)
                 .map_err(|source| WalletError::BadLightSync { from, source })?;
             let last = verified.len().saturating_sub(1);
             let mut expect_from = from;
@@ -34,7 +35,13 @@ impl Wallet {
                     continue;
                 }
                 let txs: Vec<Transaction> = txs.into_iter().cloned().collect();
-                self.apply_verified(&sh.header, &txs, expect_from, params, report)?;
+                self.apply_verified(
+                    &sh.header,
+                    &txs,
+                    expect_from,
+                    history.at(sh.header.height),
+                    report,
+                )?;
                 expect_from = sh.header.height + 1;
             }
             if answer.headers.is_empty() || answer.to >= answer.tip_height {
