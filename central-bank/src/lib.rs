@@ -21,6 +21,10 @@
 //! | [`offline`] | purse certificates, checkpoint proofs, settlement, double-spend evidence |
 //! | [`client`] | the async client of the API: re-exported from `dfc-client` |
 //! | [`controls`] | the registry rule (purse = its wallet, freezes, tiers) at approval and commit |
+//! | [`light`] | the owner index behind light sync and its queries |
+//! | [`light_api`] | `/v1/light/*`: filtered, signed, provable answers for light wallets |
+//! | [`remote_audit`] | the supply audit of a remote node with an auditor key |
+//! | [`reads`] | signed read credentials and who may read what |
 //! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 
 pub mod admission;
@@ -31,6 +35,8 @@ pub mod datadir;
 pub mod error;
 pub mod governance;
 pub mod holdings;
+pub mod light;
+pub mod light_api;
 pub mod lock;
 pub mod network_pin;
 pub mod offline;
@@ -38,8 +44,10 @@ pub mod openapi;
 pub mod ops;
 pub mod opseq;
 pub mod proposals;
+pub mod reads;
 pub mod registry;
 pub mod regulator;
+pub mod remote_audit;
 pub mod sequencer;
 pub mod server;
 pub mod store;

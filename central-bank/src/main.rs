@@ -75,12 +75,20 @@ enum Cmd {
         #[arg(long)]
         json: bool,
     },
-    /// Re-verify the whole ledger (every proof and signature, with the batch verifier on all
-    /// cores) without the server. Shows a progress bar with an ETA on a terminal.
+    /// Re-verify the whole ledger: a local data directory without the server (every proof and
+    /// signature, with the batch verifier on all cores; a progress bar with an ETA on a
+    /// terminal), or a remote node over the API with an operator or auditor key
+    /// (`--bank URL --key FILE`).
     Audit {
-        /// Data directory.
+        /// Data directory (local audit).
+        #[arg(long, required_unless_present = "bank", conflicts_with = "bank")]
+        data: Option<PathBuf>,
+        /// The node's URL (remote audit; needs --key).
+        #[arg(long, requires = "key")]
+        bank: Option<String>,
+        /// An operator or auditor key file (remote audit).
         #[arg(long)]
-        data: PathBuf,
+        key: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -239,6 +247,10 @@ struct InitArgs {
     /// `regulator.key`.
     #[arg(long)]
     reporting_threshold: Option<String>,
+    /// Number of auditor keys to create (`auditor-N.key`, beside the operator keys): they may
+    /// read full blocks, the registry and the audit log, and run `dfc-bank audit --bank`.
+    #[arg(long, default_value_t = 1)]
+    auditors: usize,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -250,7 +262,8 @@ struct OpArgs {
     /// the console's sandbox; else http://127.0.0.1:7400).
     #[arg(long)]
     bank: Option<String>,
-    /// The operator's key file.
+    /// The operator's key file (for listings, an auditor key file also serves: reads are signed
+    /// with it).
     #[arg(long)]
     key: Option<PathBuf>,
     /// Sandbox data directory (with --operator instead of --key).
@@ -424,11 +437,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit {
-            data,
+            data: Some(data),
             json,
             jobs,
             from_checkpoint,
             save_checkpoint,
+            ..
         } => audit_cmd::run(
             &audit_cmd::AuditArgs {
                 data: &data,
@@ -439,6 +453,16 @@ fn run(cli: Cli) -> Result<ExitCode> {
             },
             print_json,
         ),
+        Cmd::Audit {
+            bank: Some(bank),
+            key: Some(key),
+            json,
+            ..
+        } => {
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(remote_audit_cmd(&bank, &key, json))
+        }
+        Cmd::Audit { .. } => bail!("give --data DIR, or --bank URL --key FILE"),
         Cmd::Governance { cmd } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -463,8 +487,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-async fn regulator_cmd(bank: &str, key: &Path, json: bool) -> Result<()> {
-    let key = datadir::read_regulator_key(key)?;
+async fn regulator_cmd(bank: &str, key_path: &Path, json: bool) -> Result<()> {
+    let key = datadir::read_regulator_key(key_path)?;
     let client = BankClient::new(bank);
     let params = client.params().await?;
     let Some(rules) = &params.compliance else {
@@ -476,6 +500,13 @@ async fn regulator_cmd(bank: &str, key: &Path, json: bool) -> Result<()> {
     if rules.regulator_key != key.public() {
         bail!("this key is not the network's regulator key");
     }
+    // Blocks are served to named readers only: the regulator reads with the signing key derived
+    // from the same seed, which `init` names among the auditors.
+    let reader = datadir::read_regulator_read_key(key_path)?;
+    if !params.auditors.contains(&reader.public()) {
+        bail!("the regulator's read key is not among this network's auditors (made by an older `dfc-bank init`?)");
+    }
+    let client = client.with_reader(&params, reader);
     let payments = dfc_central_bank::regulator::fetch_disclosed(&client, &key).await?;
     if json {
         return print_json(&payments);
@@ -548,6 +579,7 @@ fn init(a: InitArgs) -> Result<ExitCode> {
             .map(|t| dfc_core::Amount::parse(t, a.decimals))
             .transpose()
             .context("--reporting-threshold")?,
+        auditors: a.auditors,
     };
     let report = datadir::init(&a.data, &opts)?;
     if a.json {
@@ -571,6 +603,9 @@ fn init(a: InitArgs) -> Result<ExitCode> {
     }
     for k in &report.operator_keys {
         println!("operator key: {}", k.display());
+    }
+    for k in &report.auditor_keys {
+        println!("auditor key: {}", k.display());
     }
     println!(
         "run: dfc-bank serve --data {} --listen 127.0.0.1:7400",
@@ -618,6 +653,65 @@ async fn serve(
         Ok(Err(e)) => Err(anyhow!("the sequencer stopped on a storage failure: {e}")),
         Err(_) => Err(anyhow!("the sequencer panicked")),
     }
+}
+
+async fn remote_audit_cmd(bank: &str, key_path: &Path, json: bool) -> Result<ExitCode> {
+    let client = BankClient::new(bank);
+    let params = client.params().await?;
+    let key = datadir::read_key(key_path)?;
+    let public = key.public();
+    if !params.issuers.contains(&public) && !params.auditors.contains(&public) {
+        bail!(
+            "{} is neither an operator nor an auditor key of this network: the node serves blocks only to those",
+            key_path.display()
+        );
+    }
+    let client = client.with_reader(&params, key);
+    match dfc_central_bank::remote_audit::audit_remote(&client, &params).await {
+        Ok(r) => {
+            if json {
+                print_json(&serde_json::json!({"pass": true, "report": r}))?;
+            } else {
+                println!("height:            {}", r.height);
+                println!("supply:            {}", params.format(r.supply));
+                println!("notes outstanding: {}", r.notes_outstanding);
+                println!("transactions:      {}", r.tx_count);
+                println!("audit log entries: {}", r.audit_entries);
+                println!("PASS");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(dfc_central_bank::remote_audit::RemoteAuditError::Client(e)) => Err(e.into()),
+        Err(e) => {
+            if json {
+                print_json(&serde_json::json!({"pass": false, "error": e.to_string()}))?;
+            } else {
+                println!("FAIL: {e}");
+            }
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// The key that signs this command's reads: the operator key, or an auditor key given with
+/// `--key` (listings need one of the two; see docs/api.md).
+fn reader_of(op: &OpArgs, params: &NetworkParams) -> Result<dfc_core::SigningKey> {
+    let path = match (&op.key, &op.data, op.operator) {
+        (Some(k), _, _) => k.clone(),
+        (None, Some(d), Some(n)) => datadir::operator_key_path(d, n),
+        _ => bail!(
+            "listings are served to operators and auditors only: give --key FILE (an operator or auditor key) or --data DIR --operator N for a sandbox"
+        ),
+    };
+    let key = datadir::read_key(&path)?;
+    let public = key.public();
+    if !params.issuers.contains(&public) && !params.auditors.contains(&public) {
+        bail!(
+            "{} is neither an operator nor an auditor key of this network",
+            path.display()
+        );
+    }
+    Ok(key)
 }
 
 fn operator_of(op: &OpArgs, params: &NetworkParams) -> Result<Operator> {
@@ -698,6 +792,14 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
     let client = BankClient::new(&op_args.bank_url()?);
     let params = client.params().await?;
     let json = op_args.json;
+    let client = match &cmd {
+        Cmd::Proposals(_)
+        | Cmd::Evidence { .. }
+        | Cmd::Wallet {
+            cmd: WalletCmd::List(_),
+        } => client.with_reader(&params, reader_of(&op_args, &params)?),
+        _ => client,
+    };
     match cmd {
         Cmd::Proposals(_) => {
             let list = client.proposals().await?;

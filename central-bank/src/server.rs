@@ -37,6 +37,7 @@ use tower_http::trace::TraceLayer;
 use crate::audit::IntegrityError;
 use crate::datadir::{self, now_ms, DataDirError};
 use crate::error::{status_code_name, ApiErr, StoreError};
+use crate::reads::Reader;
 use crate::sequencer::{Command, LedgerStatus, Sequencer, Shared, MAX_CLOCK_SKEW_MS};
 use crate::store::{self, DbView};
 use crate::verifier::{Verifier, VerifyError};
@@ -117,6 +118,7 @@ struct Inner {
     ledger_tree: Mutex<Option<(u64, Arc<LedgerTree>)>>,
     options: NodeOptions,
     wallet_limits: WalletLimiter,
+    read_nonces: crate::reads::ReadNonces,
 }
 
 /// Settings of a running node that are not network parameters.
@@ -254,6 +256,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
             verifier,
             ledger_tree: Mutex::new(None),
             options,
+            read_nonces: Default::default(),
         }),
     };
     Ok(Started { state, sequencer })
@@ -270,6 +273,15 @@ impl AppState {
     }
     pub(crate) fn options(&self) -> &NodeOptions {
         &self.inner.options
+    }
+    pub(crate) fn read_nonces(&self) -> &crate::reads::ReadNonces {
+        &self.inner.read_nonces
+    }
+    pub(crate) fn node_key(&self) -> &dfc_core::SigningKey {
+        &self.inner.shared.node_key
+    }
+    pub(crate) fn tip_height(&self) -> u64 {
+        self.status().tip.height
     }
 
     /// A checkpoint of the tip, signed now, with the Merkle tree over the unspent notes at its
@@ -531,6 +543,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/transactions/{txid}", get(tx_status))
         .route("/v1/notes/{id}", get(note_status))
         .route("/v1/blocks", get(blocks))
+        .route("/v1/light/sync", get(crate::light_api::sync))
+        .route("/v1/light/notes", get(crate::light_api::notes))
+        .route("/v1/light/headers", get(crate::light_api::headers))
         .route("/v1/checkpoint", get(checkpoint))
         .route(
             "/v1/checkpoint/proofs",
@@ -791,11 +806,15 @@ pub(crate) fn query_u64(
     params(("from" = Option<u64>, Query, description = "First height (default 0)"),
            ("limit" = Option<u64>, Query, description = "Most blocks to return (default 100, at most 500)")),
     responses((status = 200, description = "Blocks from `from` on, and the tip height", body = BlocksResponse),
-              (status = 400, description = "`bad_query`: a parameter is not a whole number", body = ApiError)))]
+              (status = 400, description = "`bad_query`: a parameter is not a whole number", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
 async fn blocks(
     State(s): State<AppState>,
+    reader: Reader,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<BlocksResponse>, ApiErr> {
+    reader.require_privileged("full blocks")?;
     let from = query_u64(&q, "from", 0)?;
     let limit = usize::try_from(query_u64(&q, "limit", 100)?)
         .unwrap_or(MAX_BLOCKS_PER_PAGE)
@@ -884,8 +903,14 @@ async fn register(
 }
 
 #[utoipa::path(get, path = "/v1/wallets", operation_id = "list_wallets", tag = "wallets",
-    responses((status = 200, description = "The registry, at most 10,000 wallets", body = Vec<WalletInfo>)))]
-async fn wallets(State(s): State<AppState>) -> Result<Json<Vec<WalletInfo>>, ApiErr> {
+    responses((status = 200, description = "The registry, at most 10,000 wallets", body = Vec<WalletInfo>),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
+async fn wallets(
+    State(s): State<AppState>,
+    reader: Reader,
+) -> Result<Json<Vec<WalletInfo>>, ApiErr> {
+    reader.require_privileged("the registry listing")?;
     Ok(Json(s.read(|c| Ok(store::wallets(c, MAX_LIST)?)).await?))
 }
 
@@ -893,9 +918,11 @@ async fn wallets(State(s): State<AppState>) -> Result<Json<Vec<WalletInfo>>, Api
     params(("key" = PublicKey, Path, description = "The wallet's spend key, 64 hex digits")),
     responses((status = 200, description = "The registry record", body = WalletInfo),
               (status = 400, description = "`malformed_id`: not 64 hex digits", body = ApiError),
-              (status = 404, description = "`unknown_wallet` (also for hex that is not a valid key: no wallet has it)", body = ApiError)))]
+              (status = 404, description = "`unknown_wallet` (also for hex that is not a valid key: no wallet has it)", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError)))]
 async fn wallet(
     State(s): State<AppState>,
+    reader: Reader,
     UrlPath(key): UrlPath<String>,
 ) -> Result<Json<WalletInfo>, ApiErr> {
     let Some(key) = parse_key_lookup(&key)? else {
@@ -904,7 +931,25 @@ async fn wallet(
             format!("no wallet has the key {key}: it is not a valid public key"),
         ));
     };
+    // A payer must state its payee's tier in the transaction, so any signed reader learns a
+    // wallet's tier and whether it is frozen (a payment to it would be refused anyway); the
+    // label, flags and registration time are its holder's and the readers' only.
+    let full = reader
+        .require_self_or_privileged(&key, "the registry entry")
+        .is_ok();
     let w = s.read(move |c| Ok(store::wallet(c, &key)?)).await?;
+    let w = w.map(|w| {
+        if full {
+            w
+        } else {
+            WalletInfo {
+                label: String::new(),
+                flags: 0,
+                registered_ms: 0,
+                ..w
+            }
+        }
+    });
     w.map(Json).ok_or_else(|| {
         ApiErr::not_found(
             "unknown_wallet",
@@ -1120,8 +1165,14 @@ fn check_approval(
 }
 
 #[utoipa::path(get, path = "/v1/proposals", operation_id = "list_proposals", tag = "proposals",
-    responses((status = 200, description = "Proposals, pending first", body = Vec<Proposal>)))]
-async fn proposals(State(s): State<AppState>) -> Result<Json<Vec<Proposal>>, ApiErr> {
+    responses((status = 200, description = "Proposals, pending first", body = Vec<Proposal>),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
+async fn proposals(
+    State(s): State<AppState>,
+    reader: Reader,
+) -> Result<Json<Vec<Proposal>>, ApiErr> {
+    reader.require_privileged("the proposal listing")?;
     let threshold = s.params().threshold;
     Ok(Json(
         s.read(move |c| Ok(store::proposals(c, threshold, MAX_LIST)?))
@@ -1157,11 +1208,15 @@ async fn proposal(
 #[utoipa::path(get, path = "/v1/audit-log", operation_id = "get_audit_log", tag = "ledger",
     params(("from" = Option<u64>, Query, description = "First sequence number (default 1)")),
     responses((status = 200, description = "Audit-log entries from `from`, at most 1000", body = Vec<AuditEntry>),
-              (status = 400, description = "`bad_query`", body = ApiError)))]
+              (status = 400, description = "`bad_query`", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
 async fn audit_log(
     State(s): State<AppState>,
+    reader: Reader,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiErr> {
+    reader.require_privileged("the audit log")?;
     let from = query_u64(&q, "from", 1)?;
     if i64::try_from(from).is_err() {
         // No entry has a sequence number beyond SQLite's integers.
@@ -1189,6 +1244,9 @@ async fn audit_log(
         tx_status,
         note_status,
         blocks,
+        crate::light_api::sync,
+        crate::light_api::notes,
+        crate::light_api::headers,
         checkpoint,
         crate::offline::checkpoint_proofs,
         crate::offline::purse,

@@ -86,6 +86,7 @@ pub fn base_url_of(text: &str) -> String {
 pub struct BankClient {
     base: String,
     http: reqwest::Client,
+    reader: Option<std::sync::Arc<ReadKey>>,
     genesis: Option<Hash32>,
 }
 
@@ -101,6 +102,7 @@ impl BankClient {
         BankClient {
             base: base_url_of(base_url),
             http,
+            reader: None,
             genesis: None,
         }
     }
@@ -174,7 +176,11 @@ impl BankClient {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let resp = self.pin(self.http.get(&url)).send().await;
+        let mut req = self.pin(self.http.get(&url));
+        if let Some(r) = &self.reader {
+            req = req.header(READ_AUTH_HEADER, r.credential(path).to_header());
+        }
+        let resp = req.send().await;
         self.read(&url, resp).await
     }
 
@@ -314,6 +320,79 @@ impl BankClient {
         &self,
     ) -> Result<Vec<dfc_core::governance::ChangeProposal>, ClientError> {
         self.get("/v1/governance/changes").await
+    }
+}
+
+// ---------------------------------------------------------------- signed reads and light sync
+
+use dfc_core::light::{Headers, LightSync, OwnNotes, ReadAuth, READ_AUTH_HEADER};
+
+/// The key a client signs its reads with, and the network it signs them for.
+pub struct ReadKey {
+    params: NetworkParams,
+    key: dfc_core::SigningKey,
+}
+
+impl std::fmt::Debug for ReadKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReadKey({})", hex::encode(self.key.public().to_bytes()))
+    }
+}
+
+impl ReadKey {
+    fn credential(&self, path_and_query: &str) -> ReadAuth {
+        use rand_core::{OsRng, RngCore};
+        let mut nonce = [0u8; 32];
+        OsRng.fill_bytes(&mut nonce);
+        ReadAuth::sign(
+            &self.params,
+            path_and_query,
+            &self.key,
+            crate::now_ms(),
+            Hash32(nonce),
+        )
+    }
+}
+
+impl BankClient {
+    /// This client, signing every `GET` with `key` for the network of `params` (see
+    /// `dfc_core::light::ReadAuth`): an operator, auditor or regulator key reads everything, a
+    /// wallet key what concerns it.
+    pub fn with_reader(mut self, params: &NetworkParams, key: dfc_core::SigningKey) -> Self {
+        self.reader = Some(std::sync::Arc::new(ReadKey {
+            params: params.clone(),
+            key,
+        }));
+        self
+    }
+
+    /// The key this client signs reads with, if any.
+    pub fn reader_key(&self) -> Option<PublicKey> {
+        self.reader.as_ref().map(|r| r.key.public())
+    }
+
+    /// `GET /v1/light/sync?key=K&from=H`: what concerns `key` from height `from`, with proofs.
+    pub async fn light_sync(&self, key: &PublicKey, from: u64) -> Result<LightSync, ClientError> {
+        self.get(&format!(
+            "/v1/light/sync?key={}&from={from}",
+            hex::encode(key.to_bytes())
+        ))
+        .await
+    }
+
+    /// `GET /v1/light/notes?key=K`: the status of `key`'s notes.
+    pub async fn light_notes(&self, key: &PublicKey) -> Result<OwnNotes, ClientError> {
+        self.get(&format!(
+            "/v1/light/notes?key={}",
+            hex::encode(key.to_bytes())
+        ))
+        .await
+    }
+
+    /// `GET /v1/light/headers?from=H&limit=N`: signed headers only.
+    pub async fn light_headers(&self, from: u64, limit: u32) -> Result<Headers, ClientError> {
+        self.get(&format!("/v1/light/headers?from={from}&limit={limit}"))
+            .await
     }
 }
 

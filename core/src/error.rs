@@ -519,6 +519,13 @@ pub enum AuditError {
         /// Height.
         height: u64,
     },
+    /// A block's transaction root is of the retired format 1 (a transcript hash, before roots
+    /// became Merkle roots): the ledger was written by an older version.
+    #[error("block {height}: transaction root is of the retired format 1 (a ledger written before transaction roots became Merkle roots); re-create the ledger with this version")]
+    RetiredTxRoot {
+        /// Height.
+        height: u64,
+    },
     /// A block's recorded supply does not follow from its transactions.
     #[error("block {height}: recorded supply {recorded} but transactions give {computed}")]
     BadSupply {

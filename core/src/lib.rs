@@ -23,6 +23,7 @@ pub mod governance;
 pub mod holdings;
 pub mod keys;
 pub mod ledger;
+pub mod light;
 pub mod merkle;
 pub mod note;
 pub mod offline;

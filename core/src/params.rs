@@ -16,6 +16,8 @@ pub const MAX_INPUTS_CAP: usize = 16;
 pub const MAX_OUTPUTS_CAP: usize = MAX_AGGREGATION;
 /// Hard cap on issuer keys.
 pub const MAX_ISSUERS_CAP: usize = 32;
+/// Hard cap on auditor keys.
+pub const MAX_AUDITORS_CAP: usize = 32;
 /// Hard cap on the encoded size of a transaction.
 pub const MAX_TX_BYTES_CAP: usize = 64 * 1024;
 
@@ -94,6 +96,12 @@ pub struct NetworkParams {
     /// caps, holding and turnover limits are enforced on every network regardless.
     #[serde(default)]
     pub compliance: Option<ComplianceParams>,
+    /// Keys that may read what ordinary wallets may not (full blocks, the registry, the audit
+    /// log, evidence): auditors, the regulator's read key and replica nodes. Operators (issuer
+    /// keys) may always read. Hashed into [`NetworkParams::hash`] only when not empty, so
+    /// parameters without auditors keep the hash they had before the field existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auditors: Vec<PublicKey>,
     /// Hash of the genesis block. Every transaction binds it (with `network_id`), so no
     /// transaction of one ledger verifies on another, even one with the same network id. It is the
     /// one field not covered by [`NetworkParams::hash`]: the genesis block commits to that hash, so
@@ -136,6 +144,20 @@ pub enum ParamsError {
         /// Cap.
         cap: usize,
     },
+    /// Too many auditor keys.
+    #[error("{count} auditor keys is over the limit of {limit}")]
+    TooManyAuditors {
+        /// Count.
+        count: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// An auditor key appears twice.
+    #[error("auditor key {index} repeats an earlier key")]
+    DuplicateAuditor {
+        /// Index.
+        index: usize,
+    },
     /// Decimals over 8.
     #[error("decimals {0} is over 8")]
     BadDecimals(u8),
@@ -174,6 +196,17 @@ impl NetworkParams {
         for (i, key) in self.issuers.iter().enumerate() {
             if self.issuers[..i].contains(key) {
                 return Err(ParamsError::DuplicateIssuer { index: i });
+            }
+        }
+        if self.auditors.len() > MAX_AUDITORS_CAP {
+            return Err(ParamsError::TooManyAuditors {
+                count: self.auditors.len(),
+                limit: MAX_AUDITORS_CAP,
+            });
+        }
+        for (i, key) in self.auditors.iter().enumerate() {
+            if self.auditors[..i].contains(key) {
+                return Err(ParamsError::DuplicateAuditor { index: i });
             }
         }
         for (field, value, cap) in [
@@ -269,6 +302,9 @@ fn canonical_fields(p: &NetworkParams) -> String {
             "reporting_threshold",
             c.reporting_threshold.units().to_string(),
         );
+    }
+    for key in &p.auditors {
+        field("auditor", hex::encode(key.to_bytes()));
     }
     s
 }

@@ -172,7 +172,14 @@ async fn register(
     match client.register(&req).await {
         Ok(_) => Ok(()),
         // A rerun with the same seed finds its wallets registered already.
-        Err(ClientError::Rejected { .. }) if client.wallet(&keys.spend.public()).await.is_ok() => {
+        Err(ClientError::Rejected { .. })
+            if client
+                .clone()
+                .with_reader(params, keys.spend.clone())
+                .wallet(&keys.spend.public())
+                .await
+                .is_ok() =>
+        {
             Ok(())
         }
         Err(e) => Err(node(format!("registering {label}"))(e)),

@@ -32,6 +32,16 @@ impl Bank {
         })
     }
 
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// Runs `f` on the bank's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     /// The node's URL.
     pub fn url(&self) -> String {
         self.node.url().to_string()

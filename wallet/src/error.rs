@@ -153,6 +153,17 @@ pub enum WalletError {
         #[source]
         source: AuditError,
     },
+    /// A light-sync answer from the node does not verify: a header does not chain or is not
+    /// signed by the pinned node key, a transaction's inclusion proof fails, or the node's
+    /// signature over the answer is wrong. Nothing of the answer is applied.
+    #[error("refusing to sync: the node's light-sync answer from height {from} does not verify ({source}); the node is lying or broken")]
+    BadLightSync {
+        /// First height of the answer.
+        from: u64,
+        /// What failed.
+        #[source]
+        source: dfc_core::light::LightError,
+    },
     /// A block was made for another network or under other parameters.
     #[error(
         "refusing to sync: block {height} is for other network parameters than the pinned ones"

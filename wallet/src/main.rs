@@ -66,8 +66,14 @@ enum Command {
         #[arg(long)]
         qr: bool,
     },
-    /// Download and verify new blocks, find incoming notes, resume stored payments.
-    Sync,
+    /// Download and verify what concerns this wallet (its payments with inclusion proofs and the
+    /// signed header chain), find incoming notes, resume stored payments.
+    Sync {
+        /// Download and verify every full block instead (needs an auditor or operator key on
+        /// a node that serves blocks only to those; for replicas and audits).
+        #[arg(long)]
+        full: bool,
+    },
     /// Show the balance (from the last sync).
     Balance,
     /// Show the transaction history.
@@ -469,8 +475,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 None => text.clone(),
             });
         }
-        Command::Sync => {
+        Command::Sync { full } => {
             let mut w = open(cli)?;
+            w.set_full_sync(*full);
             let r = w.sync().await?;
             print(j, &r, || {
                 let mut s = format!(
@@ -670,6 +677,7 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::Rejected { .. } => "rejected",
         WalletError::NotConfirmed { .. } => "not_confirmed",
         WalletError::BadChain { .. } => "bad_chain",
+        WalletError::BadLightSync { .. } => "bad_light_sync",
         WalletError::BlockParamsMismatch { .. } => "block_params_mismatch",
         WalletError::BadReceipt { .. } => "bad_receipt",
         WalletError::UnknownTx { .. } => "unknown_tx",

@@ -25,6 +25,7 @@ use crate::store::offline::packet_state;
 use crate::store::{HistoryDetail, Outgoing, OutgoingDetail, OutgoingState, Store};
 
 mod claims;
+mod light;
 pub mod offline;
 
 /// File name of the encrypted key file inside the wallet directory.
@@ -57,6 +58,7 @@ pub struct Wallet {
     store: Store,
     bank_override: Option<String>,
     fault: Option<FaultPoint>,
+    full_sync: bool,
 }
 
 /// What `register` reports.
@@ -349,6 +351,7 @@ impl Wallet {
             store,
             bank_override: None,
             fault: None,
+            full_sync: false,
         })
     }
 
@@ -421,6 +424,14 @@ impl Wallet {
         Ok(self.keys.address(self.params()?.network_id))
     }
 
+    /// Whether `sync` downloads every full block (auditors and replicas) rather than only
+    /// what concerns this wallet (the default).
+    pub fn set_full_sync(&mut self, full: bool) {
+        self.full_sync = full;
+    }
+
+    /// A client of the wallet's bank that signs its reads with the wallet's spend key (so the
+    /// node serves it what concerns this wallet, and nothing else).
     fn client(&self) -> Result<BankClient> {
         let url = match &self.bank_override {
             Some(u) => u.clone(),
@@ -432,8 +443,12 @@ impl Wallet {
         let client = BankClient::new(&url);
         // Every call names the pinned network, so a node of another one refuses it before
         // doing anything (`wrong_network`).
+        // Reads are signed with the wallet's spend key (the node serves a wallet only what
+        // concerns it).
         Ok(match self.store.params()? {
-            Some(p) => client.pinned_to(p.genesis_hash),
+            Some(p) => client
+                .pinned_to(p.genesis_hash)
+                .with_reader(&p, self.keys.spend.clone()),
             None => client,
         })
     }
@@ -491,6 +506,7 @@ impl Wallet {
             }
         }
         let address = self.keys.address(params.network_id);
+        let client = client.with_reader(&params, self.keys.spend.clone());
         let req = RegisterRequest::new(address, label.to_string(), &self.keys.spend);
         let info = match client.register(&req).await {
             Ok(info) => info,
@@ -561,6 +577,20 @@ impl Wallet {
         history: &ParamsHistory,
         report: &mut SyncReport,
     ) -> Result<()> {
+        if self.full_sync {
+            self.download_blocks(client, history, report).await
+        } else {
+            self.download_light(client, history, report).await
+        }
+    }
+
+    /// Full sync: every block, each verified whole.
+    async fn download_blocks(
+        &mut self,
+        client: &BankClient,
+        history: &ParamsHistory,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         loop {
             let from = self.store.sync_height()?;
             let resp = client.blocks(from, SYNC_BATCH_BLOCKS).await?;
@@ -587,16 +617,39 @@ impl Wallet {
     ) -> Result<()> {
         let prev = self.store.tip_header()?;
         verify_block(block, prev.as_ref(), params)?;
+        self.apply_verified(
+            &block.header,
+            &block.txs,
+            block.header.height,
+            params,
+            report,
+        )
+    }
+
+    /// Records what in the verified block `header` concerns us, all in one database
+    /// transaction. `txs` are the block's transactions (full sync) or those of them that concern
+    /// this wallet (light sync), in block order: either way every transaction that pays, spends
+    /// or claims for this wallet or its purse is there. `expect_from` is the sync height the
+    /// wallet must be at (`header.height`, or lower when light sync skips verified headers with
+    /// nothing for it); otherwise another process applied it meanwhile and nothing is done.
+    fn apply_verified(
+        &mut self,
+        header: &dfc_core::BlockHeader,
+        txs: &[Transaction],
+        expect_from: u64,
+        params: &NetworkParams,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let own_spend = self.keys.spend.public();
         let purse = self.keys.purse_key(offline::PURSE_INDEX).public();
-        let height = block.header.height;
+        let height = header.height;
         let w = self.store.begin_block()?;
-        if w.sync_height()? != height {
+        if w.sync_height()? != expect_from {
             // Another process applied this block meanwhile.
             return Ok(());
         }
-        let period = params.turnover_period(block.header.time_ms);
-        for tx in &block.txs {
+        let period = params.turnover_period(header.time_ms);
+        for tx in txs {
             let txid = tx.id();
             if let Some(claim) = tx.claim.as_ref().filter(|c| c.claimant == own_spend) {
                 for id in &claim.notes {
@@ -724,17 +777,10 @@ impl Wallet {
                     counterparty,
                     memo,
                 };
-                w.add_history(
-                    &self.data,
-                    &txid,
-                    kind,
-                    height,
-                    block.header.time_ms,
-                    &detail,
-                )?;
+                w.add_history(&self.data, &txid, kind, height, header.time_ms, &detail)?;
             }
         }
-        w.finish(&block.header)?;
+        w.finish(header)?;
         report.blocks += 1;
         Ok(())
     }

@@ -102,6 +102,12 @@ async fn main_task(
     {
         return;
     }
+    // Listings, blocks and the audit log are served to operators and auditors only: the
+    // console signs its reads with the lowest-numbered operator key it holds.
+    let client = match operators.keys().min().and_then(|i| operators.get(i)) {
+        Some(op) => client.with_reader(&params, op.key.clone()),
+        None => client,
+    };
     let ctx = Arc::new(Ctx {
         client,
         params,
