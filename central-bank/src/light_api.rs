@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use axum::extract::{Query, State};
 use axum::Json;
+use dfc_core::api::ApiError;
 use dfc_core::block::tx_proof;
 use dfc_core::light::{
     LightSync, OwnNoteStatus, OwnNotes, ProvenTx, SignedHeader, MAX_LIGHT_HEADERS, MAX_LIGHT_TXS,
@@ -34,11 +35,12 @@ fn key_param(q: &HashMap<String, String>) -> Result<PublicKey, ApiErr> {
     })
 }
 
-#[utoipa::path(get, path = "/v1/light/sync",
-    params(("key" = String, Query, description = "hex wallet spend key"), ("from" = u64, Query, description = "first height")),
-    responses((status = 200, description = "LightSync: headers from..=to, the key's transactions with inclusion proofs, node-signed", body = serde_json::Value),
-              (status = 401, description = "read_auth_required / bad_read_signature / stale_read_credential / replayed_read_credential"),
-              (status = 403, description = "read_forbidden: another wallet's key")))]
+#[utoipa::path(get, path = "/v1/light/sync", operation_id = "light_sync", tag = "light",
+    params(("key" = String, Query, description = "hex wallet spend key"), ("from" = Option<u64>, Query, description = "first height (default 0)")),
+    responses((status = 200, description = "Headers from..=to and the key's transactions with inclusion proofs, node-signed over the complete list", body = LightSync),
+              (status = 400, description = "`malformed_id`, `bad_query`: a malformed key or height", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: another wallet's key", body = ApiError)))]
 pub(crate) async fn sync(
     State(s): State<AppState>,
     reader: Reader,
@@ -111,10 +113,12 @@ pub(crate) async fn sync(
     )))
 }
 
-#[utoipa::path(get, path = "/v1/light/notes",
+#[utoipa::path(get, path = "/v1/light/notes", operation_id = "light_notes", tag = "light",
     params(("key" = String, Query, description = "hex wallet spend key")),
-    responses((status = 200, description = "OwnNotes: the key's notes (and its purses'), unspent first", body = serde_json::Value),
-              (status = 401, description = "no or bad read credential"), (status = 403, description = "read_forbidden: another wallet's key")))]
+    responses((status = 200, description = "The key's notes (and its purses'), unspent first", body = OwnNotes),
+              (status = 400, description = "`malformed_id`: a malformed key", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: another wallet's key", body = ApiError)))]
 pub(crate) async fn notes(
     State(s): State<AppState>,
     reader: Reader,
@@ -149,9 +153,10 @@ pub(crate) async fn notes(
 /// Body of `GET /v1/light/headers` (a wire type of `dfc-core`).
 pub use dfc_core::light::Headers;
 
-#[utoipa::path(get, path = "/v1/light/headers",
-    params(("from" = u64, Query, description = "first height"), ("limit" = u32, Query, description = "at most 2000")),
-    responses((status = 200, description = "Headers: signed block headers (no transactions)", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/light/headers", operation_id = "light_headers", tag = "light",
+    params(("from" = Option<u64>, Query, description = "first height (default 0)"), ("limit" = Option<u32>, Query, description = "at most 2000")),
+    responses((status = 200, description = "Signed block headers (no transactions)", body = Headers),
+              (status = 400, description = "`bad_query`: a parameter is not a whole number", body = ApiError)))]
 pub(crate) async fn headers(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,

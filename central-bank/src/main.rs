@@ -699,8 +699,12 @@ fn reader_of(op: &OpArgs, params: &NetworkParams) -> Result<dfc_core::SigningKey
     let path = match (&op.key, &op.data, op.operator) {
         (Some(k), _, _) => k.clone(),
         (None, Some(d), Some(n)) => datadir::operator_key_path(d, n),
+        // A sandbox directory alone: read with its auditor key, which may read and sign nothing.
+        (None, Some(d), None) if datadir::auditor_key_path(d, 0).exists() => {
+            datadir::auditor_key_path(d, 0)
+        }
         _ => bail!(
-            "listings are served to operators and auditors only: give --key FILE (an operator or auditor key) or --data DIR --operator N for a sandbox"
+            "operator commands and listings need a key: give --key FILE (an operator or auditor key), or --data DIR for a sandbox"
         ),
     };
     let key = datadir::read_key(&path)?;
@@ -792,14 +796,10 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
     let client = BankClient::new(&op_args.bank_url()?);
     let params = client.params().await?;
     let json = op_args.json;
-    let client = match &cmd {
-        Cmd::Proposals(_)
-        | Cmd::Evidence { .. }
-        | Cmd::Wallet {
-            cmd: WalletCmd::List(_),
-        } => client.with_reader(&params, reader_of(&op_args, &params)?),
-        _ => client,
-    };
+    // Every operator command reads something only operators may (a listing, or the registry
+    // record a registry change is decided on), so its reads are signed with the operator key or
+    // the auditor key given.
+    let client = client.with_reader(&params, reader_of(&op_args, &params)?);
     match cmd {
         Cmd::Proposals(_) => {
             let list = client.proposals().await?;

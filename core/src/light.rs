@@ -161,6 +161,7 @@ impl ReadAuth {
 }
 
 /// A header with the node's signature over its hash.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SignedHeader {
@@ -171,6 +172,7 @@ pub struct SignedHeader {
 }
 
 /// A transaction with the proof that it is in the block at `height`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvenTx {
@@ -183,6 +185,7 @@ pub struct ProvenTx {
 }
 
 /// `GET /v1/light/sync?key=K&from=H`: what concerns `key` in blocks `from..=to`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LightSync {
@@ -401,6 +404,7 @@ impl LightSync {
 }
 
 /// One note of a wallet, as `GET /v1/light/notes` lists it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OwnNoteStatus {
@@ -417,6 +421,7 @@ pub struct OwnNoteStatus {
 }
 
 /// `GET /v1/light/notes?key=K`: the status of the wallet's notes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OwnNotes {
@@ -429,6 +434,7 @@ pub struct OwnNotes {
 }
 
 /// Body of `GET /v1/light/headers`: signed block headers without their transactions.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Headers {
     /// Signed headers from the asked height, in order.
@@ -436,6 +442,9 @@ pub struct Headers {
     /// The tip height.
     pub tip_height: u64,
 }
+
+mod omission;
+pub use omission::{contradicts, OmissionError, OmissionEvidence, PaymentProof};
 
 #[cfg(test)]
 mod tests;

@@ -111,9 +111,10 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
     ops.issue(&b_addr, "100.00")?;
     let synced = bob.ok(&["sync"])?;
     ensure!(bob.total()? == 10_000, "bob holds his issuance: {synced}");
-    bob.ok(&[
+    let paid = bob.ok(&[
         "pay", "--to", &a_addr, "--amount", "20.00", "--memo", "light",
     ])?;
+    let paid_txid = paid["txid"].as_str().context("txid")?.to_string();
     load(ops, others)?;
 
     tracing::info!("--- alice syncs by filter: exactly her notes and balance");
@@ -338,5 +339,6 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
             .as_deref()
             == Some("read_forbidden")
     );
+    crate::omission::run(ops, alice, bob, &paid_txid)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ mod bank;
 mod cli;
 mod light;
 mod newcomer;
+mod omission;
 
 use anyhow::{ensure, Context, Result};
 use bank::Bank;

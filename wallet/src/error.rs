@@ -271,6 +271,25 @@ pub enum WalletError {
         /// Why.
         reason: String,
     },
+    /// A payment proof or omission evidence does not hold (wrong receipt, not paying this
+    /// wallet, or no contradiction with the node's answer).
+    #[error("the payment proof does not hold: {source}")]
+    BadPaymentProof {
+        /// What failed.
+        #[source]
+        source: dfc_core::light::OmissionError,
+    },
+    /// The node signed a receipt for a payment to this wallet and then signed an answer that
+    /// leaves it out: the two are saved together as evidence.
+    #[error("the node left out payment {txid} (receipt at height {height}) from its signed answer to this wallet; signed evidence saved to {}", evidence.display())]
+    NodeOmittedPayment {
+        /// Transaction id.
+        txid: String,
+        /// Height the receipt names.
+        height: u64,
+        /// The evidence file.
+        evidence: PathBuf,
+    },
     /// SQLite failed.
     #[error("wallet database error: {0}")]
     Db(#[from] rusqlite::Error),

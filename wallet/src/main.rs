@@ -8,7 +8,7 @@
 //! `DFC_WALLET_TEST_OFFLINE_IGNORE_CAP=1` is a test-only hook that lets `offline pay` make a packet
 //! over the purse cap, so a test can show the payee refusing it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -94,6 +94,22 @@ enum Command {
     Receipt {
         /// Transaction id (hex).
         txid: String,
+        /// Also write the payment proof (the transaction and its receipt) to this file, for the
+        /// payee's `check-payment`.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// Check a payment a payer says they made to you (a file from their `receipt --export`):
+    /// the node must list it in its signed answer to this wallet, or its answer is saved as
+    /// signed evidence that it left the payment out.
+    CheckPayment {
+        /// The payment proof file.
+        file: PathBuf,
+    },
+    /// Verify an omission evidence file (from `check-payment`) against this wallet's network.
+    Evidence {
+        /// The evidence file.
+        file: PathBuf,
     },
     /// Ask the bank to redeem money out of the wallet (commits once operators approve).
     Redeem {
@@ -251,6 +267,13 @@ fn print<T: Serialize>(json_out: bool, value: &T, human: impl FnOnce() -> String
     } else {
         println!("{}", human());
     }
+}
+
+/// Reads and decodes a JSON file given on the command line.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 
 /// A QR code at the lowest error correction (L), so a whole packet fits one code.
@@ -612,15 +635,48 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 s
             });
         }
-        Command::Receipt { txid } => {
+        Command::Receipt { txid, export } => {
             let mut w = open(cli)?;
             let r = w.receipt(txid).await?;
+            if let Some(path) = export {
+                let proof = w.payment_proof(txid).await?;
+                std::fs::write(path, serde_json::to_string_pretty(&proof)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             print(j, &json!({"receipt": r, "verified": true}), || {
                 format!(
                     "Transaction {} committed at height {} in block {}.\nNode signature verified against the pinned node key.",
                     r.txid, r.height, r.block_hash
                 )
             });
+        }
+        Command::CheckPayment { file } => {
+            let mut w = open(cli)?;
+            let proof: dfc_core::light::PaymentProof = read_json(file)?;
+            let listed = w.check_payment(&proof).await?;
+            print(j, &listed, || {
+                format!(
+                    "Payment {} at height {} is in the node's signed answer to this wallet; `sync` applies it.",
+                    listed.txid, listed.height
+                )
+            });
+        }
+        Command::Evidence { file } => {
+            let w = open(cli)?;
+            let evidence: dfc_core::light::OmissionEvidence = read_json(file)?;
+            let txid = w.verify_evidence(&evidence)?;
+            print(
+                j,
+                &json!({"valid": true, "txid": txid.to_hex(), "height": evidence.payment.receipt.height}),
+                || {
+                    format!(
+                        "Valid evidence: the node signed a receipt for {} at height {} and a complete answer to wallet {} that leaves it out.",
+                        txid,
+                        evidence.payment.receipt.height,
+                        hex::encode(evidence.answer.key.to_bytes())
+                    )
+                },
+            );
         }
         Command::Offline { cmd } => offline(cli, cmd).await?,
         Command::Redeem { amount } => {
@@ -678,6 +734,8 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::NotConfirmed { .. } => "not_confirmed",
         WalletError::BadChain { .. } => "bad_chain",
         WalletError::BadLightSync { .. } => "bad_light_sync",
+        WalletError::BadPaymentProof { .. } => "bad_payment_proof",
+        WalletError::NodeOmittedPayment { .. } => "node_omitted_payment",
         WalletError::BlockParamsMismatch { .. } => "block_params_mismatch",
         WalletError::BadReceipt { .. } => "bad_receipt",
         WalletError::UnknownTx { .. } => "unknown_tx",

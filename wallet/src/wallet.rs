@@ -26,6 +26,8 @@ use crate::store::{HistoryDetail, Outgoing, OutgoingDetail, OutgoingState, Store
 
 mod claims;
 mod light;
+mod omission;
+pub use omission::PaymentListed;
 pub mod offline;
 
 /// File name of the encrypted key file inside the wallet directory.
