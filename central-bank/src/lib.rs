@@ -21,12 +21,14 @@
 //! | [`offline`] | purse certificates, checkpoint proofs, settlement, double-spend evidence |
 //! | [`client`] | the async client of the API: re-exported from `dfc-client` |
 //! | [`controls`] | the registry rule (purse = its wallet, freezes, tiers) at approval and commit |
+//! | [`cosign`] | operator co-signed checkpoints: stored, served, checked by the audit |
 //! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 
 pub mod admission;
 pub mod audit;
 pub mod client;
 pub mod controls;
+pub mod cosign;
 pub mod datadir;
 pub mod error;
 pub mod governance;

@@ -15,6 +15,7 @@ use dfc_core::{Address, Amount, Hash32, NetworkParams, PublicKey, TxKind};
 use serde::Serialize;
 
 mod audit_cmd;
+mod ckpt_cli;
 mod cli_out;
 mod gov_cli;
 use cli_out::CliError;
@@ -95,6 +96,10 @@ enum Cmd {
         /// checkpoint for the next `--from-checkpoint`.
         #[arg(long, value_name = "FILE")]
         save_checkpoint: Option<PathBuf>,
+        /// Also check the co-signed checkpoints in this file (`dfc-bank checkpoint list --json`
+        /// or `GET /v1/checkpoints/cosigned`, kept outside the node) against the ledger.
+        #[arg(long, value_name = "FILE")]
+        cosigned: Option<PathBuf>,
     },
     /// Issuance.
     Issue {
@@ -118,6 +123,11 @@ enum Cmd {
     Governance {
         #[command(subcommand)]
         cmd: gov_cli::GovCmd,
+    },
+    /// Operator co-signed checkpoints of the chain: sign one, sign every N blocks, list them.
+    Checkpoint {
+        #[command(subcommand)]
+        cmd: ckpt_cli::CkptCmd,
     },
     /// Double-spend evidence caught when offline payments settled.
     Evidence {
@@ -429,6 +439,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             jobs,
             from_checkpoint,
             save_checkpoint,
+            cosigned,
         } => audit_cmd::run(
             &audit_cmd::AuditArgs {
                 data: &data,
@@ -436,9 +447,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 jobs,
                 from_checkpoint: from_checkpoint.as_deref(),
                 save_checkpoint: save_checkpoint.as_deref(),
+                cosigned: cosigned.as_deref(),
             },
             print_json,
         ),
+        Cmd::Checkpoint { cmd } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(ckpt_cli::run(cmd))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Governance { cmd } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -691,7 +710,8 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
         | Cmd::Regulator { .. }
-        | Cmd::Governance { .. } => {
+        | Cmd::Governance { .. }
+        | Cmd::Checkpoint { .. } => {
             bail!("not an operator command")
         }
     };
@@ -842,7 +862,8 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
         | Cmd::Regulator { .. }
-        | Cmd::Governance { .. } => {
+        | Cmd::Governance { .. }
+        | Cmd::Checkpoint { .. } => {
             bail!("not an operator command")
         }
     }

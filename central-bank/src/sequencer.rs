@@ -83,6 +83,14 @@ pub enum Command {
         /// The certificate.
         reply: Reply<PurseCertificate>,
     },
+    /// Store an operator's checkpoint signature (verified; the block is re-checked here).
+    Cosign {
+        /// The signature.
+        sig: dfc_core::cosign::CheckpointSignature,
+        /// The checkpoint at that height with every stored signature, and whether this one was
+        /// new.
+        reply: Reply<(dfc_core::cosign::CosignedCheckpoint, bool)>,
+    },
     /// Store verified double-spend evidence and flag the wallet (once per evidence id).
     Evidence {
         /// The record.
@@ -422,6 +430,11 @@ impl Sequencer {
                 let _ = reply.send(out);
                 Ok(())
             }
+            Command::Cosign { sig, reply } => {
+                let out = self.cosign(&sig)?;
+                let _ = reply.send(out);
+                Ok(())
+            }
             Command::Evidence { record, reply } => {
                 let out = self.evidence(&record)?;
                 let _ = reply.send(out);
@@ -505,6 +518,51 @@ impl Sequencer {
         crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
         Ok(Ok(cert))
+    }
+
+    /// Stores an operator's checkpoint signature if the point is still a block of this chain,
+    /// with an audit-log entry when it is new.
+    fn cosign(
+        &mut self,
+        sig: &dfc_core::cosign::CheckpointSignature,
+    ) -> Outcome<(dfc_core::cosign::CosignedCheckpoint, bool)> {
+        let db = self.begin()?;
+        let p = &sig.point;
+        match store::header_at(&db, p.height)? {
+            Some(h) if h.hash == p.block_hash => {}
+            _ => {
+                return Ok(Err(ApiErr::conflict(
+                    "not_this_chain",
+                    format!("block {} of this ledger is not {}", p.height, p.block_hash),
+                )))
+            }
+        }
+        let now = now_ms();
+        let new = crate::cosign::store::insert(&db, sig, now)?;
+        if new {
+            let detail = serde_json::json!({
+                "height": p.height, "block_hash": p.block_hash, "operator": sig.signature.index,
+            })
+            .to_string();
+            store::append_audit(
+                &db,
+                now,
+                Some(sig.signature.index),
+                "checkpoint_signed",
+                &detail,
+            )?;
+        }
+        let params = self.shared.params();
+        let Some(cp) = crate::cosign::store::at(&db, &params, p.height, &p.block_hash)? else {
+            return Err(StoreError::corrupt(
+                "checkpoint_signatures",
+                "stored signature not found",
+            ));
+        };
+        // The signed summary describes exactly what this transaction commits (see `summary`).
+        crate::summary::seal(&db, &self.shared.node_key)?;
+        db.commit()?;
+        Ok(Ok((cp, new)))
     }
 
     fn evidence(&mut self, record: &EvidenceRecord) -> Outcome<bool> {
@@ -987,6 +1045,9 @@ fn fail(cmd: Command, e: ApiErr) {
             let _ = reply.send(Err(e));
         }
         Command::Evidence { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Command::Cosign { reply, .. } => {
             let _ = reply.send(Err(e));
         }
     }

@@ -307,7 +307,7 @@ impl AppState {
         );
         Ok((cp, tree))
     }
-    fn status(&self) -> LedgerStatus {
+    pub(crate) fn status(&self) -> LedgerStatus {
         self.inner.shared.status()
     }
 
@@ -548,6 +548,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/proposals/{txid}", get(proposal))
         .route("/v1/audit-log", get(audit_log))
         .merge(crate::governance::api::routes())
+        .merge(crate::cosign::api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(batch)

@@ -150,6 +150,28 @@ impl CosignedCheckpoint {
     }
 }
 
+/// Answer to a checkpoint signature.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosignResponse {
+    /// The checkpoint at that height with every signature stored for it.
+    pub checkpoint: CosignedCheckpoint,
+    /// Whether it now holds k signatures under the operators in force at its height.
+    pub anchored: bool,
+    /// Whether this signature was new (false: this operator had signed that height already).
+    pub new: bool,
+}
+
+/// `GET /v1/checkpoints/cosigned` answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CosignedList {
+    /// Checkpoints from `from` on, in height order, each with its signatures (anchored or not).
+    pub checkpoints: Vec<CosignedCheckpoint>,
+}
+
 /// Why a checkpoint or a checkpoint signature is refused.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum CosignError {

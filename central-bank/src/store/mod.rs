@@ -136,6 +136,8 @@ const MIGRATIONS_SLICE: &[M<'static>] = &[
     M::up(crate::summary::SCHEMA),
     // Issue 20: approved parameter changes.
     M::up(crate::governance::store::SCHEMA),
+    // Issue 20: operator signatures over checkpoints of the chain.
+    M::up(crate::cosign::store::SCHEMA),
 ];
 
 /// The schema migrations, applied in order on open.

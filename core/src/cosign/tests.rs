@@ -66,13 +66,19 @@ fn k_operators_anchor_a_point() {
 fn one_operator_alone_anchors_nothing() {
     let h = ParamsHistory::new(genesis());
     let one = cosign(point(10, 7), &[1]);
-    assert_eq!(one.verify(&h).expect_err("one of three").code(), "too_few_approvals");
+    assert_eq!(
+        one.verify(&h).expect_err("one of three").code(),
+        "too_few_approvals"
+    );
     one.verify_signatures(&h).expect("its signature is valid");
     assert!(!one.is_anchored(&h));
     // The same key twice does not make two.
     let mut twice = one.clone();
     twice.signatures.push(twice.signatures[0]);
-    assert_eq!(twice.verify(&h).expect_err("twice").code(), "duplicate_approval");
+    assert_eq!(
+        twice.verify(&h).expect_err("twice").code(),
+        "duplicate_approval"
+    );
 }
 
 #[test]
@@ -127,11 +133,17 @@ fn signatures_count_under_the_operators_in_force_at_the_height() {
         })
         .collect();
     let mut h = ParamsHistory::new(g);
-    h.push(ApprovedChange { change, approvals }).expect("approved");
+    h.push(ApprovedChange { change, approvals })
+        .expect("approved");
     // Before 20 the old key counts; from 20 on it does not.
-    cosign(point(19, 1), &[0, 1]).verify(&h).expect("old key at 19");
+    cosign(point(19, 1), &[0, 1])
+        .verify(&h)
+        .expect("old key at 19");
     assert_eq!(
-        cosign(point(20, 1), &[0, 1]).verify(&h).expect_err("old key at 20").code(),
+        cosign(point(20, 1), &[0, 1])
+            .verify(&h)
+            .expect_err("old key at 20")
+            .code(),
         "bad_approval"
     );
     let p = point(20, 1);
@@ -142,7 +154,8 @@ fn signatures_count_under_the_operators_in_force_at_the_height() {
             signature: key(7).sign(&p.digest().0),
         },
     };
-    new.verify(&h).expect("the rotated key counts from its height");
+    new.verify(&h)
+        .expect("the rotated key counts from its height");
 }
 
 #[test]
@@ -164,5 +177,8 @@ fn one_signature_is_checked_alone() {
         },
         ..good
     };
-    assert_eq!(unknown.verify(&h).expect_err("index").code(), "unknown_operator");
+    assert_eq!(
+        unknown.verify(&h).expect_err("index").code(),
+        "unknown_operator"
+    );
 }

@@ -1,0 +1,275 @@
+//! End-to-end test of operator co-signed checkpoints (issue 20) with the real `dfc-bank` and
+//! `dfc-wallet` binaries on loopback ports and real SQLite files:
+//!
+//! - one operator alone cannot co-sign a checkpoint into force (`checkpoint sign` by one of a
+//!   2-of-3 leaves it unanchored; its key under another index, the node key, another block and
+//!   another network are refused);
+//! - a second operator's signature anchors it, and `dfc-bank audit` reports the anchored height;
+//! - a copy of the ledger in which a committed block is rewritten and the chain re-signed from
+//!   there with the node key alone (blocks and receipts) fails `dfc-bank audit` at the first
+//!   co-signed checkpoint, naming its height; with the table of signatures deleted as well, the
+//!   checkpoints kept outside the node (`audit --cosigned FILE`) still fail it.
+
+#[path = "../wallet/bank.rs"]
+#[allow(dead_code)]
+mod bank;
+#[path = "../wallet/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+
+use std::path::Path;
+
+use anyhow::{ensure, Context, Result};
+use bank::Bank;
+use cli::WalletCli;
+use dfc_central_bank::client::ClientError;
+use dfc_core::cosign::{ChainPoint, CheckpointSignature};
+use dfc_core::{BlockHeader, Hash32, IssuerSignature, NetworkParams, Signature};
+use dfc_tests::{dfc_bank, sandbox_operator};
+use serde_json::Value;
+
+fn rejected_code(e: &ClientError) -> &str {
+    match e {
+        ClientError::Rejected { code, .. } => code,
+        _ => "",
+    }
+}
+
+fn audit(data: &Path, extra: &[&str]) -> Result<Value> {
+    let d = data.to_str().context("utf-8")?;
+    let mut args = vec!["audit", "--data", d, "--json"];
+    args.extend_from_slice(extra);
+    let out = dfc_bank(&args);
+    serde_json::from_slice(&out.stdout).with_context(|| {
+        format!(
+            "audit printed {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Rewrites block `from` (its time, one millisecond earlier) and re-signs it and every later
+/// block, with its receipts, with the node key alone: what a holder of the node key and the
+/// database can do.
+fn rewrite_and_resign(data: &Path, from: u64) -> Result<()> {
+    let node_key = dfc_central_bank::datadir::read_key(&data.join("node.key"))?;
+    let conn = rusqlite::Connection::open(data.join("ledger.sqlite"))?;
+    let mut rows: Vec<(u64, BlockHeader)> = Vec::new();
+    {
+        let mut st = conn
+            .prepare("SELECT height, header FROM blocks WHERE height >= ?1 - 1 ORDER BY height")?;
+        let it = st.query_map([i64::try_from(from)?], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        for row in it {
+            let (h, text) = row?;
+            rows.push((u64::try_from(h)?, serde_json::from_str(&text)?));
+        }
+    }
+    let mut prev_hash = rows[0].1.hash();
+    for (i, (height, header)) in rows.iter_mut().enumerate().skip(1) {
+        if i == 1 {
+            ensure!(header.time_ms > 0, "a block time to move");
+            header.time_ms -= 1;
+        }
+        header.prev_hash = prev_hash;
+        let hash = header.hash();
+        let sig: Signature = node_key.sign(&hash.0);
+        conn.execute(
+            "UPDATE blocks SET hash = ?1, header = ?2, signature = ?3 WHERE height = ?4",
+            rusqlite::params![
+                hash.0.to_vec(),
+                serde_json::to_string(&*header)?,
+                sig.to_bytes().to_vec(),
+                i64::try_from(*height)?
+            ],
+        )?;
+        let txids: Vec<Vec<u8>> = conn
+            .prepare("SELECT txid FROM txs WHERE height = ?1")?
+            .query_map([i64::try_from(*height)?], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        for txid in txids {
+            let id = Hash32(txid.as_slice().try_into()?);
+            let receipt =
+                node_key.sign(&dfc_core::api::Receipt::signing_hash(&id, *height, &hash).0);
+            conn.execute(
+                "UPDATE txs SET receipt_sig = ?1 WHERE txid = ?2",
+                rusqlite::params![receipt.to_bytes().to_vec(), txid],
+            )?;
+        }
+        prev_hash = hash;
+    }
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            std::fs::copy(e.path(), to.join(e.file_name()))?;
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn cosigned_checkpoints_end_to_end() -> Result<()> {
+    dfc_tests::init_tracing();
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("bank");
+    let bank = Bank::start(&data)?;
+    let url = bank.url();
+    let client = bank.node.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let genesis: NetworkParams = rt.block_on(client.params())?;
+    let ops: Vec<_> = (0..3)
+        .map(|n| sandbox_operator(&data, &genesis, n))
+        .collect();
+    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
+    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
+    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
+    for w in [&alice, &bob] {
+        w.ok(&["create"])?;
+        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
+    }
+    let bob_addr = bob.address()?;
+    bank.issue(&alice.address()?, "100.00")?;
+    for _ in 0..2 {
+        alice.ok(&["pay", "--to", &bob_addr, "--amount", "1.00"])?;
+    }
+    let tip = rt.block_on(client.blocks(0, 0))?.tip_height;
+    let tip_hash = rt.block_on(client.blocks(tip, 1))?.blocks[0].header.hash();
+
+    tracing::info!("--- one operator alone cannot co-sign a checkpoint into force");
+    let one = bank.operator(0, &["checkpoint", "sign", "--height", &tip.to_string()])?;
+    ensure!(
+        one["anchored"] == false && one["signers"] == serde_json::json!([0]),
+        "{one}"
+    );
+    let point = ChainPoint {
+        network: genesis.network_id,
+        genesis: genesis.genesis_hash,
+        height: tip,
+        block_hash: tip_hash,
+    };
+    let node_key = dfc_central_bank::datadir::read_key(&data.join("node.key"))?;
+    let forged = [
+        // Operator 0's key under operator 1's index.
+        (point, 1, ops[0].key.sign(&point.digest().0), "bad_approval"),
+        // The node key is no operator key.
+        (point, 1, node_key.sign(&point.digest().0), "bad_approval"),
+        // Another block at that height.
+        (
+            ChainPoint {
+                block_hash: Hash32([7; 32]),
+                ..point
+            },
+            1,
+            ops[1].key.sign(
+                &ChainPoint {
+                    block_hash: Hash32([7; 32]),
+                    ..point
+                }
+                .digest()
+                .0,
+            ),
+            "not_this_chain",
+        ),
+        // Another network.
+        (
+            ChainPoint {
+                network: point.network + 1,
+                ..point
+            },
+            1,
+            ops[1].key.sign(
+                &ChainPoint {
+                    network: point.network + 1,
+                    ..point
+                }
+                .digest()
+                .0,
+            ),
+            "wrong_network",
+        ),
+    ];
+    for (p, index, signature, code) in forged {
+        let e = rt
+            .block_on(client.cosign(&CheckpointSignature {
+                point: p,
+                signature: IssuerSignature { index, signature },
+            }))
+            .expect_err(code);
+        ensure!(rejected_code(&e) == code, "{code}: {e}");
+    }
+    let again = bank.operator(0, &["checkpoint", "sign", "--height", &tip.to_string()])?;
+    ensure!(
+        again["anchored"] == false && again["new"] == false,
+        "{again}"
+    );
+
+    tracing::info!("--- a second operator anchors it");
+    let two = bank.operator(1, &["checkpoint", "sign", "--height", &tip.to_string()])?;
+    ensure!(
+        two["anchored"] == true && two["signers"] == serde_json::json!([0, 1]),
+        "{two}"
+    );
+    let listed = bank.operator(2, &["checkpoint", "list"])?;
+    ensure!(
+        listed["checkpoints"][0]["point"]["height"] == tip,
+        "{listed}"
+    );
+    let outside = tmp.path().join("cosigned.json");
+    std::fs::write(&outside, serde_json::to_string(&listed)?)?;
+    let outside_s = outside.to_str().context("utf-8")?;
+    // The chain goes on after the checkpoint.
+    alice.ok(&["pay", "--to", &bob_addr, "--amount", "1.00"])?;
+    drop(bank);
+
+    tracing::info!("--- dfc-bank audit passes and names the anchored height");
+    let report = audit(&data, &["--cosigned", outside_s])?;
+    ensure!(report["pass"] == true, "{report}");
+    ensure!(
+        report["anchored_height"] == tip,
+        "anchored at {tip}: {report}"
+    );
+
+    tracing::info!("--- a chain rewritten and re-signed with the node key alone fails the audit");
+    let copy = tmp.path().join("rewritten");
+    copy_dir(&data, &copy)?;
+    rewrite_and_resign(&copy, tip - 1)?;
+    let report = audit(&copy, &[])?;
+    ensure!(report["pass"] == false, "{report}");
+    let error = report["error"].as_str().unwrap_or_default();
+    ensure!(
+        error.contains(&format!("co-signed checkpoint at height {tip}"))
+            && error.contains("rewritten"),
+        "names the first co-signed checkpoint: {report}"
+    );
+
+    tracing::info!(
+        "--- with the signatures deleted too, the checkpoints kept outside still fail it"
+    );
+    {
+        let conn = rusqlite::Connection::open(copy.join("ledger.sqlite"))?;
+        conn.execute("DELETE FROM checkpoint_signatures", [])?;
+    }
+    let report = audit(&copy, &[])?;
+    ensure!(
+        report["pass"] == true && report["anchored_height"].is_null(),
+        "without any checkpoint the re-signed chain verifies, unanchored: {report}"
+    );
+    let report = audit(&copy, &["--cosigned", outside_s])?;
+    ensure!(report["pass"] == false, "{report}");
+    ensure!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&format!("co-signed checkpoint at height {tip}"))),
+        "{report}"
+    );
+    Ok(())
+}
