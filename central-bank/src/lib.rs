@@ -12,6 +12,7 @@
 //! | [`submit`] | binary (`application/octet-stream`) and batch submission of transfers and claims |
 //! | [`admission`] | connection caps and timeouts, per-client rate limit (429), load shedding (503) |
 //! | [`wallet_limits`] | per-wallet-key rate limit on submissions (429), charged after the payer's signature |
+//! | [`node_keys`] | the node keys held across node-key rotations; the key of each height |
 //! | [`network_pin`] | refuses a request pinned to another network's genesis (`wrong_network`) |
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
@@ -35,6 +36,7 @@ pub mod governance;
 pub mod holdings;
 pub mod lock;
 pub mod network_pin;
+pub mod node_keys;
 pub mod offline;
 pub mod openapi;
 pub mod ops;

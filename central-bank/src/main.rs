@@ -124,6 +124,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: gov_cli::GovCmd,
     },
+    /// Create the next node key (DATA/node-next.key) for a node-key rotation, and print its
+    /// public key for the `node_key` of a governance change. Restart the node to load it.
+    NodeKeyNew {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Operator co-signed checkpoints of the chain: sign one, sign every N blocks, list them.
     Checkpoint {
         #[command(subcommand)]
@@ -451,6 +461,17 @@ fn run(cli: Cli) -> Result<ExitCode> {
             },
             print_json,
         ),
+        Cmd::NodeKeyNew { data, json } => {
+            let public = dfc_central_bank::node_keys::NodeKeys::create_next(&data)?;
+            let hex = hex::encode(public.to_bytes());
+            if json {
+                print_json(&serde_json::json!({ "node_key": hex }))?;
+            } else {
+                println!("next node key: {hex}");
+                println!("restart the node, then propose a change with this node_key");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Checkpoint { cmd } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -711,6 +732,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Audit { .. }
         | Cmd::Regulator { .. }
         | Cmd::Governance { .. }
+        | Cmd::NodeKeyNew { .. }
         | Cmd::Checkpoint { .. } => {
             bail!("not an operator command")
         }
@@ -863,6 +885,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Audit { .. }
         | Cmd::Regulator { .. }
         | Cmd::Governance { .. }
+        | Cmd::NodeKeyNew { .. }
         | Cmd::Checkpoint { .. } => {
             bail!("not an operator command")
         }

@@ -122,8 +122,11 @@ pub struct Shared {
     /// The parameter history and the parameters in force at the next block
     /// ([`crate::governance`]).
     pub rules: RwLock<crate::governance::Rules>,
-    /// The node's signing key.
+    /// The node's signing key (`node.key`: also the key of the ledger summary).
     pub node_key: SigningKey,
+    /// Every node key the node holds, for blocks after a node-key rotation
+    /// ([`crate::node_keys`]).
+    pub node_keys: crate::node_keys::NodeKeys,
     /// Lifetime of a new issue or redeem proposal, ms (`dfc-bank serve --proposal-ttl`).
     pub proposal_ttl_ms: u64,
     /// The ledger as of the last commit.
@@ -151,6 +154,21 @@ impl Shared {
             Ok(r) => r.current(),
             Err(poisoned) => poisoned.into_inner().current(),
         }
+    }
+    /// The key that signs blocks (and their receipts) at `height`: the one the parameters in
+    /// force there name. A change of node key is accepted only if the node holds the new key
+    /// (`governance::apply`), so the fallback to `node.key` is never used on a consistent node.
+    pub fn signer_at(&self, height: u64) -> SigningKey {
+        let rules = self.rules();
+        let public = rules.history().at(height).node_key;
+        self.node_keys
+            .for_public(&public)
+            .unwrap_or(&self.node_key)
+            .clone()
+    }
+    /// The key in force at the next block (purse certificates, offline checkpoints).
+    pub fn current_signer(&self) -> SigningKey {
+        self.signer_at(self.status().tip.height + 1)
     }
     fn update_rules(&self, f: impl FnOnce(&mut crate::governance::Rules)) {
         match self.rules.write() {
@@ -269,16 +287,13 @@ impl Sequencer {
             audit_seq: audit.0,
             audit_head: audit.1,
         };
-        let block = Block::seal(header, txs, &self.shared.node_key);
+        let signer = self.shared.signer_at(header.height);
+        let block = Block::seal(header, txs, &signer);
         let hash = block.header.hash();
         let sigs = block
             .txs
             .iter()
-            .map(|tx| {
-                self.shared
-                    .node_key
-                    .sign(&Receipt::signing_hash(&tx.id(), block.header.height, &hash).0)
-            })
+            .map(|tx| signer.sign(&Receipt::signing_hash(&tx.id(), block.header.height, &hash).0))
             .collect();
         (block, sigs)
     }
@@ -504,7 +519,7 @@ impl Sequencer {
             issued_ms,
             issued_ms.saturating_add(ttl_ms),
             serial,
-            &self.shared.node_key,
+            &self.shared.current_signer(),
         );
         store::insert_purse(&db, &cert)?;
         let detail = serde_json::json!({
@@ -868,6 +883,7 @@ impl Sequencer {
         }
         let rules = self.shared.rules();
         let cx = crate::governance::apply::Context {
+            node_keys: &self.shared.node_keys,
             rules: &rules,
             tip_height: self.shared.status().tip.height,
             ttl_ms: self.shared.proposal_ttl_ms,

@@ -208,6 +208,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     };
     let shared = Arc::new(Shared {
         rules: std::sync::RwLock::new(crate::governance::Rules::new(history, next_height)),
+        node_keys: crate::node_keys::NodeKeys::load(&data.dir, &data.node_key)?,
         node_key: data.node_key,
         proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
@@ -303,7 +304,7 @@ impl AppState {
             block_hash,
             tree.root(),
             now_ms(),
-            &self.inner.shared.node_key,
+            &self.inner.shared.current_signer(),
         );
         Ok((cp, tree))
     }

@@ -5,6 +5,10 @@
 //!   2-of-3 leaves it unanchored; its key under another index, the node key, another block and
 //!   another network are refused);
 //! - a second operator's signature anchors it, and `dfc-bank audit` reports the anchored height;
+//! - a node key rotated by 2 of 3 operators keeps the chain auditable: blocks from the change's
+//!   height are signed by the new key, payments go through before and after, wallets sync across
+//!   it, `dfc-bank audit` passes; one operator alone cannot rotate it, a node cannot be rotated to
+//!   a key it does not hold, and a block after the height signed by the old key fails the audit;
 //! - a copy of the ledger in which a committed block is rewritten and the chain re-signed from
 //!   there with the node key alone (blocks and receipts) fails `dfc-bank audit` at the first
 //!   co-signed checkpoint, naming its height; with the table of signatures deleted as well, the
@@ -269,6 +273,167 @@ fn cosigned_checkpoints_end_to_end() -> Result<()> {
         report["error"]
             .as_str()
             .is_some_and(|e| e.contains(&format!("co-signed checkpoint at height {tip}"))),
+        "{report}"
+    );
+    Ok(())
+}
+
+#[test]
+fn rotated_node_key_keeps_the_chain_auditable() -> Result<()> {
+    dfc_tests::init_tracing();
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("bank");
+    let bank = Bank::start(&data)?;
+    let url = bank.url();
+    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
+    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
+    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
+    for w in [&alice, &bob] {
+        w.ok(&["create"])?;
+        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
+    }
+    let bob_addr = bob.address()?;
+    bank.issue(&alice.address()?, "100.00")?;
+    alice.ok(&["pay", "--to", &bob_addr, "--amount", "1.00"])?;
+
+    tracing::info!("--- the next node key is created beside node.key; the node restarts with it");
+    drop(bank);
+    let data_s = data.to_str().context("utf-8")?;
+    let out = dfc_tests::dfc_bank_ok(&["node-key-new", "--data", data_s, "--json"]);
+    let v: Value = serde_json::from_str(&out)?;
+    let hex_key = v["node_key"].as_str().context("node_key")?;
+    let bytes: [u8; 32] = hex::decode(hex_key)?
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("32 bytes"))?;
+    let new_key = dfc_core::PublicKey::from_bytes(&bytes)?;
+    let bank = Bank::open(&data)?;
+    // The node serves on a new port: the wallets are pointed at it with --bank.
+    let url = bank.url();
+    let client = bank.node.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let genesis: NetworkParams = rt.block_on(client.params())?;
+    let old_key = genesis.node_key;
+    ensure!(old_key != new_key, "a new key");
+    let ops: Vec<_> = (0..3)
+        .map(|n| sandbox_operator(&data, &genesis, n))
+        .collect();
+
+    tracing::info!("--- a rotation to a key the node does not hold is refused");
+    let tip = rt.block_on(client.blocks(0, 0))?.tip_height;
+    let effective = tip + 3;
+    let mut unheld = genesis.clone();
+    unheld.node_key = dfc_core::SigningKey::from_seed(&[77; 32]).public();
+    let change = dfc_core::governance::ParamsChange {
+        base_hash: genesis.hash(),
+        effective_height: effective,
+        params: unheld,
+    };
+    let approval = IssuerSignature {
+        index: 2,
+        signature: ops[2].key.sign(&change.digest().0),
+    };
+    let req = ops[2].request(
+        &genesis,
+        dfc_core::api::OperatorAction::ProposeChange { change, approval },
+    );
+    let e = rt.block_on(client.operator(&req)).expect_err("unheld key");
+    ensure!(rejected_code(&e) == "node_key_unavailable", "{e}");
+
+    tracing::info!("--- operator 0 proposes the rotation: alone it changes nothing");
+    let mut rotated = genesis.clone();
+    rotated.node_key = new_key;
+    let file = tmp.path().join("rotated.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&rotated)?)?;
+    let proposed = bank.operator(
+        0,
+        &[
+            "governance",
+            "propose",
+            "--params",
+            file.to_str().context("utf-8")?,
+            "--height",
+            &effective.to_string(),
+        ],
+    )?;
+    let digest = proposed["digest"].as_str().context("digest")?.to_string();
+    ensure!(
+        rt.block_on(client.params_history())?.changes().is_empty(),
+        "one operator alone rotates nothing"
+    );
+    let again = bank.operator(0, &["governance", "approve", &digest, "--yes"])?;
+    ensure!(
+        rt.block_on(client.params_history())?.changes().is_empty(),
+        "approving twice rotates nothing: {again}"
+    );
+
+    tracing::info!("--- operator 1 approves: the new key signs from the stated height");
+    bank.operator(1, &["governance", "approve", &digest, "--yes"])?;
+    let history = rt.block_on(client.params_history())?;
+    ensure!(
+        history.at(effective).node_key == new_key && history.at(effective - 1).node_key == old_key
+    );
+    while rt.block_on(client.blocks(0, 0))?.tip_height < effective + 1 {
+        alice.ok(&["--bank", &url, "pay", "--to", &bob_addr, "--amount", "1.00"])?;
+    }
+    let blocks = rt.block_on(client.blocks(effective - 1, 3))?.blocks;
+    ensure!(blocks.len() == 3, "blocks around the rotation");
+    ensure!(
+        old_key.verify(&blocks[0].header.hash().0, &blocks[0].signature),
+        "before the height: the old key"
+    );
+    for b in &blocks[1..] {
+        ensure!(
+            new_key.verify(&b.header.hash().0, &b.signature)
+                && !old_key.verify(&b.header.hash().0, &b.signature),
+            "block {} is signed by the new key only",
+            b.header.height
+        );
+    }
+    alice.ok(&["--bank", &url, "pay", "--to", &bob_addr, "--amount", "2.00"])?;
+    alice.ok(&["--bank", &url, "sync"])?;
+    let left = alice.total()?;
+    ensure!(
+        left <= 10_000 - 400,
+        "alice paid across the rotation: {left}"
+    );
+    bob.ok(&["--bank", &url, "sync"])?;
+    ensure!(
+        bob.total()? == 10_000 - left,
+        "bob synced across the rotation"
+    );
+    for op in [0, 1] {
+        bank.operator(op, &["checkpoint", "sign"])?;
+    }
+    drop(bank);
+
+    tracing::info!("--- dfc-bank audit verifies each block under the key of its height");
+    let report = audit(&data, &[])?;
+    ensure!(report["pass"] == true, "{report}");
+    ensure!(
+        report["anchored_height"].as_u64() >= Some(effective),
+        "{report}"
+    );
+
+    tracing::info!("--- a block after the height signed by the old key fails the audit");
+    let copy = tmp.path().join("old-key");
+    copy_dir(&data, &copy)?;
+    {
+        let old = dfc_central_bank::datadir::read_key(&copy.join("node.key"))?;
+        let conn = rusqlite::Connection::open(copy.join("ledger.sqlite"))?;
+        let sig = old.sign(&blocks[1].header.hash().0);
+        conn.execute(
+            "UPDATE blocks SET signature = ?1 WHERE height = ?2",
+            rusqlite::params![sig.to_bytes().to_vec(), i64::try_from(effective)?],
+        )?;
+    }
+    let report = audit(&copy, &[])?;
+    ensure!(
+        report["pass"] == false
+            && report["error"]
+                .as_str()
+                .is_some_and(|e| e.contains(&format!("block {effective}"))),
         "{report}"
     );
     Ok(())

@@ -32,6 +32,19 @@ impl Bank {
         })
     }
 
+    /// Serves an existing data directory again (after a restart).
+    pub fn open(data: &Path) -> Result<Self> {
+        let node = Node::start(data);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Bank {
+            node,
+            data: data.to_path_buf(),
+            rt,
+        })
+    }
+
     /// The node's URL.
     pub fn url(&self) -> String {
         self.node.url().to_string()
