@@ -32,7 +32,8 @@ impl Bank {
         })
     }
 
-    /// Serves an existing data directory again (after a restart).
+    /// Serves an existing data directory again (after a restart; used by `tests/checkpoints`).
+    #[allow(dead_code)]
     pub fn open(data: &Path) -> Result<Self> {
         let node = Node::start(data);
         let rt = tokio::runtime::Builder::new_current_thread()
