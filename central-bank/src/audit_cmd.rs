@@ -191,6 +191,21 @@ pub fn run(
     );
     let report = audit::report_of(&result, &params);
     let anchored = result.as_ref().ok().and_then(|s| s.anchored_height);
+    // Whether the block the audit started from is co-signed by k operators (then the start is
+    // as good as k operator keys, not only the node key).
+    let from_cosigned = match &from {
+        Some(s) => {
+            let history = dfc_central_bank::governance::store::load_history(&conn, &params)?;
+            Some(audit::cosigned::is_cosigned(
+                &conn,
+                &history,
+                &cosigned,
+                s.height,
+                &s.block_hash,
+            )?)
+        }
+        None => None,
+    };
     progress.finish();
     let elapsed = started.elapsed();
     let saved = match (args.save_checkpoint, report.pass) {
@@ -203,11 +218,22 @@ pub fn run(
         if let Some(o) = v.as_object_mut() {
             // The highest height co-signed by k operators (null: none yet).
             o.insert("anchored_height".into(), serde_json::json!(anchored));
+            if let Some(c) = from_cosigned {
+                o.insert("from_checkpoint_cosigned".into(), serde_json::json!(c));
+            }
         }
         print_json(&v)?;
     } else if report.pass {
         if let Some(s) = &from {
-            println!("from checkpoint:   block {} ({})", s.height, s.block_hash);
+            let by = if from_cosigned == Some(true) {
+                "co-signed by k operators"
+            } else {
+                "signed by the node key only"
+            };
+            println!(
+                "from checkpoint:   block {} ({}), {by}",
+                s.height, s.block_hash
+            );
         }
         println!("height:            {}", report.height.unwrap_or(0));
         println!(

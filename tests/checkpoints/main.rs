@@ -409,11 +409,24 @@ fn rotated_node_key_keeps_the_chain_auditable() -> Result<()> {
     drop(bank);
 
     tracing::info!("--- dfc-bank audit verifies each block under the key of its height");
-    let report = audit(&data, &[])?;
+    let saved = tmp.path().join("summary.json");
+    let saved_s = saved.to_str().context("utf-8")?;
+    let report = audit(&data, &["--save-checkpoint", saved_s])?;
     ensure!(report["pass"] == true, "{report}");
     ensure!(
         report["anchored_height"].as_u64() >= Some(effective),
         "{report}"
+    );
+
+    tracing::info!("--- the node restarts after the rotation and goes on under the new key");
+    let bank = Bank::open(&data)?;
+    let url = bank.url();
+    alice.ok(&["--bank", &url, "pay", "--to", &bob_addr, "--amount", "1.00"])?;
+    drop(bank);
+    let report = audit(&data, &["--from-checkpoint", saved_s])?;
+    ensure!(
+        report["pass"] == true && report["from_checkpoint_cosigned"] == true,
+        "an audit from the co-signed block passes and says so: {report}"
     );
 
     tracing::info!("--- a block after the height signed by the old key fails the audit");

@@ -97,3 +97,21 @@ pub(super) fn check(
     }
     Ok(top)
 }
+
+/// Whether block `height` with hash `block_hash` is co-signed by k operators (stored in the
+/// ledger or brought by the auditor): what `dfc-bank audit --from-checkpoint` reports of the
+/// block it starts from.
+pub fn is_cosigned(
+    conn: &Connection,
+    history: &ParamsHistory,
+    brought: &[CosignedCheckpoint],
+    height: u64,
+    block_hash: &Hash32,
+) -> Result<bool, IntegrityError> {
+    let stored = stored(conn, history)?;
+    Ok(stored.iter().chain(brought).any(|cp| {
+        cp.point.height == height
+            && cp.point.block_hash == *block_hash
+            && cp.verify(history).is_ok()
+    }))
+}
