@@ -513,10 +513,29 @@ async fn regulator_cmd(bank: &str, key: &Path, json: bool) -> Result<()> {
             params.network_id
         );
     };
-    if rules.regulator_key != key.public() {
-        bail!("this key is not the network's regulator key");
+    // The regulator key can be rotated by k of n operators: a key reads the disclosures of the
+    // heights where it was in force, and no others.
+    let history = client.params_history().await?;
+    let key_at = |height: u64| {
+        history
+            .at(height)
+            .compliance
+            .as_ref()
+            .map(|c| c.regulator_key)
+    };
+    let ever = std::iter::once(history.genesis())
+        .chain(history.changes().iter().map(|c| &c.change.params))
+        .any(|p| p.compliance.as_ref().map(|c| c.regulator_key) == Some(key.public()));
+    if !ever {
+        bail!("this key is not the network's regulator key at any height");
     }
-    let payments = dfc_central_bank::regulator::fetch_disclosed(&client, &key).await?;
+    if rules.regulator_key != key.public() {
+        eprintln!(
+            "note: this regulator key was rotated out; listing the heights where it was in force"
+        );
+    }
+    let mut payments = dfc_central_bank::regulator::fetch_disclosed(&client, &key).await?;
+    payments.retain(|p| key_at(p.height) == Some(key.public()));
     if json {
         return print_json(&payments);
     }

@@ -9,6 +9,9 @@
 //!   height are signed by the new key, payments go through before and after, wallets sync across
 //!   it, `dfc-bank audit` passes; one operator alone cannot rotate it, a node cannot be rotated to
 //!   a key it does not hold, and a block after the height signed by the old key fails the audit;
+//! - a regulator key rotated by 2 of 3 operators: payments at or above the reporting threshold
+//!   are disclosed to the old key before the height and to the new key after it; each key reads
+//!   the disclosures of its own heights only;
 //! - a copy of the ledger in which a committed block is rewritten and the chain re-signed from
 //!   there with the node key alone (blocks and receipts) fails `dfc-bank audit` at the first
 //!   co-signed checkpoint, naming its height; with the table of signatures deleted as well, the
@@ -449,5 +452,129 @@ fn rotated_node_key_keeps_the_chain_auditable() -> Result<()> {
                 .is_some_and(|e| e.contains(&format!("block {effective}"))),
         "{report}"
     );
+    Ok(())
+}
+
+/// The payments `dfc-bank regulator` lists with the key in `key`, as (height, amount) pairs.
+fn regulator_sees(url: &str, key: &Path) -> Result<Vec<(u64, Option<u64>)>> {
+    let out = dfc_tests::dfc_bank_ok(&[
+        "regulator",
+        "--bank",
+        url,
+        "--key",
+        key.to_str().context("utf-8")?,
+        "--json",
+    ]);
+    let listed: Value = serde_json::from_str(&out)?;
+    Ok(listed
+        .as_array()
+        .context("a list")?
+        .iter()
+        .map(|p| (p["height"].as_u64().unwrap_or(0), p["amount"].as_u64()))
+        .collect())
+}
+
+#[test]
+fn rotated_regulator_key_reads_its_own_heights() -> Result<()> {
+    dfc_tests::init_tracing();
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("bank");
+    let data_s = data.to_str().context("utf-8")?;
+    dfc_tests::dfc_bank_ok(&[
+        "init",
+        "--data",
+        data_s,
+        "--reporting-threshold",
+        "1.50",
+        "--json",
+    ]);
+    let bank = Bank::open(&data)?;
+    let url = bank.url();
+    let client = bank.node.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let genesis: NetworkParams = rt.block_on(client.params())?;
+    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
+    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
+    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
+    for w in [&alice, &bob] {
+        w.ok(&["create"])?;
+        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
+    }
+    let bob_addr = bob.address()?;
+    bank.issue(&alice.address()?, "100.00")?;
+
+    tracing::info!("--- a 2.00 payment is disclosed to the genesis regulator key");
+    alice.ok(&["pay", "--to", &bob_addr, "--amount", "2.00"])?;
+    let old_file = data.join("regulator.key");
+    let before = regulator_sees(&url, &old_file)?;
+    ensure!(before.len() == 1 && before[0].1 == Some(200), "{before:?}");
+
+    tracing::info!("--- 2 of 3 operators rotate the regulator key from a stated height");
+    let seed = [42u8; 32];
+    let new_file = tmp.path().join("regulator-next.key");
+    std::fs::write(&new_file, hex::encode(seed))?;
+    let new_key = dfc_core::compliance::RegulatorKey::from_seed(&seed).public();
+    let mut rotated = genesis.clone();
+    rotated
+        .compliance
+        .as_mut()
+        .context("a network with a regulator")?
+        .regulator_key = new_key;
+    let tip = rt.block_on(client.blocks(0, 0))?.tip_height;
+    let effective = tip + 3;
+    let file = tmp.path().join("rotated.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&rotated)?)?;
+    let proposed = bank.operator(
+        0,
+        &[
+            "governance",
+            "propose",
+            "--params",
+            file.to_str().context("utf-8")?,
+            "--height",
+            &effective.to_string(),
+        ],
+    )?;
+    let digest = proposed["digest"].as_str().context("digest")?.to_string();
+    ensure!(
+        rt.block_on(client.params_history())?.changes().is_empty(),
+        "one operator alone rotates nothing"
+    );
+    bank.operator(1, &["governance", "approve", &digest, "--yes"])?;
+    while rt.block_on(client.blocks(0, 0))?.tip_height < effective {
+        alice.ok(&["pay", "--to", &bob_addr, "--amount", "1.00"])?;
+    }
+
+    tracing::info!("--- after the height a 3.00 payment is disclosed to the new key only");
+    alice.ok(&["pay", "--to", &bob_addr, "--amount", "3.00"])?;
+    let old_sees = regulator_sees(&url, &old_file)?;
+    let new_sees = regulator_sees(&url, &new_file)?;
+    ensure!(
+        old_sees == before,
+        "the old key reads its heights only: {old_sees:?}"
+    );
+    ensure!(
+        new_sees.len() == 1 && new_sees[0].0 > effective && new_sees[0].1 == Some(300),
+        "the new key reads the payment after the height: {new_sees:?}"
+    );
+    let stranger = tmp.path().join("stranger.key");
+    std::fs::write(&stranger, hex::encode([9u8; 32]))?;
+    let out = dfc_tests::dfc_bank(&[
+        "regulator",
+        "--bank",
+        &url,
+        "--key",
+        stranger.to_str().context("utf-8")?,
+    ]);
+    ensure!(
+        !out.status.success()
+            && String::from_utf8_lossy(&out.stderr).contains("not the network's regulator key"),
+        "a key never in force is refused"
+    );
+    drop(bank);
+    let report = audit(&data, &[])?;
+    ensure!(report["pass"] == true, "{report}");
     Ok(())
 }
