@@ -509,6 +509,9 @@ impl Sequencer {
             )));
         }
         let serial = store::next_purse_serial(&db)?;
+        // The certificate names the newest checkpoint co-signed by k operators.
+        let checkpoint =
+            crate::cosign::store::latest_anchored(&db, &self.shared.rules().history())?;
         let issued_ms = now_ms();
         let cert = PurseCertificate::issue(
             params.network_id,
@@ -519,6 +522,7 @@ impl Sequencer {
             issued_ms,
             issued_ms.saturating_add(ttl_ms),
             serial,
+            checkpoint,
             &self.shared.current_signer(),
         );
         store::insert_purse(&db, &cert)?;

@@ -4,7 +4,8 @@
 //! - one operator alone cannot co-sign a checkpoint into force (`checkpoint sign` by one of a
 //!   2-of-3 leaves it unanchored; its key under another index, the node key, another block and
 //!   another network are refused);
-//! - a second operator's signature anchors it, and `dfc-bank audit` reports the anchored height;
+//! - a second operator's signature anchors it, a purse certificate issued then names it, and
+//!   `dfc-bank audit` reports the anchored height;
 //! - a node key rotated by 2 of 3 operators keeps the chain auditable: blocks from the change's
 //!   height are signed by the new key, payments go through before and after, wallets sync across
 //!   it, `dfc-bank audit` passes; one operator alone cannot rotate it, a node cannot be rotated to
@@ -233,9 +234,24 @@ fn cosigned_checkpoints_end_to_end() -> Result<()> {
     let outside = tmp.path().join("cosigned.json");
     std::fs::write(&outside, serde_json::to_string(&listed)?)?;
     let outside_s = outside.to_str().context("utf-8")?;
+    tracing::info!("--- a purse certificate issued now names the co-signed checkpoint");
+    alice.ok(&["offline", "fund", "--amount", "5.00", "--notes", "1"])?;
     // The chain goes on after the checkpoint.
     alice.ok(&["pay", "--to", &bob_addr, "--amount", "1.00"])?;
     drop(bank);
+    {
+        let conn = rusqlite::Connection::open(data.join("ledger.sqlite"))?;
+        let cert: String = conn.query_row("SELECT cert FROM purses", [], |r| r.get(0))?;
+        let cert: dfc_core::offline::PurseCertificate = serde_json::from_str(&cert)?;
+        ensure!(
+            cert.checkpoint
+                == Some(dfc_core::offline::CheckpointRef {
+                    height: tip,
+                    block_hash: tip_hash,
+                }),
+            "the certificate names block {tip}: {cert:?}"
+        );
+    }
 
     tracing::info!("--- dfc-bank audit passes and names the anchored height");
     let report = audit(&data, &["--cosigned", outside_s])?;

@@ -115,3 +115,32 @@ pub fn at(
         .into_iter()
         .find(|c| c.point.height == height && c.point.block_hash == *block_hash))
 }
+
+/// Most heights looked at, newest first, for [`latest_anchored`].
+const ANCHOR_SCAN: u32 = 64;
+
+/// The newest stored checkpoint that holds k valid signatures under the parameters of its
+/// height (what a purse certificate names), among the newest [`ANCHOR_SCAN`] signed heights.
+pub fn latest_anchored(
+    conn: &Connection,
+    history: &dfc_core::governance::ParamsHistory,
+) -> Result<Option<dfc_core::offline::CheckpointRef>, StoreError> {
+    let heights: Vec<i64> = conn
+        .prepare_cached(
+            "SELECT DISTINCT height FROM checkpoint_signatures ORDER BY height DESC LIMIT ?1",
+        )?
+        .query_map([i64::from(ANCHOR_SCAN)], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for h in heights {
+        let h = u64::try_from(h).map_err(|_| StoreError::corrupt(TABLE, "negative height"))?;
+        for cp in list(conn, history.genesis(), h, 1)? {
+            if cp.point.height == h && cp.verify(history).is_ok() {
+                return Ok(Some(dfc_core::offline::CheckpointRef {
+                    height: h,
+                    block_hash: cp.point.block_hash,
+                }));
+            }
+        }
+    }
+    Ok(None)
+}
