@@ -6,6 +6,8 @@
 //!   another network are refused);
 //! - a second operator's signature anchors it, a purse certificate issued then names it, and
 //!   `dfc-bank audit` reports the anchored height;
+//! - `dfc-bank checkpoint watch --every 2` run by two operators co-signs the even heights as the
+//!   chain grows, unattended;
 //! - a node key rotated by 2 of 3 operators keeps the chain auditable: blocks from the change's
 //!   height are signed by the new key, payments go through before and after, wallets sync across
 //!   it, `dfc-bank audit` passes; one operator alone cannot rotate it, a node cannot be rotated to
@@ -592,5 +594,89 @@ fn rotated_regulator_key_reads_its_own_heights() -> Result<()> {
     drop(bank);
     let report = audit(&data, &[])?;
     ensure!(report["pass"] == true, "{report}");
+    Ok(())
+}
+
+/// A `dfc-bank checkpoint watch` process, killed on drop.
+struct Watcher(std::process::Child);
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn checkpoint_watch_cosigns_every_n_blocks() -> Result<()> {
+    dfc_tests::init_tracing();
+    let tmp = tempfile::tempdir()?;
+    let data = tmp.path().join("bank");
+    let bank = Bank::start(&data)?;
+    let url = bank.url();
+    let client = bank.node.client();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let data_s = data.to_str().context("utf-8")?;
+
+    tracing::info!("--- operators 0 and 1 run the watcher, signing every 2nd block");
+    let _watchers: Vec<Watcher> = ["0", "1"]
+        .iter()
+        .map(|op| {
+            std::process::Command::new(dfc_tests::bin_path("dfc-bank"))
+                .args([
+                    "checkpoint",
+                    "watch",
+                    "--every",
+                    "2",
+                    "--poll-secs",
+                    "1",
+                    "--data",
+                    data_s,
+                    "--operator",
+                    op,
+                    "--bank",
+                    &url,
+                    "--json",
+                ])
+                .env("RUST_LOG", "warn")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .map(Watcher)
+        })
+        .collect::<Result<_, _>>()?;
+    let alice = WalletCli::new(
+        "alice",
+        tmp.path().join("alice"),
+        &dfc_tests::bin_path("dfc-wallet"),
+    );
+    alice.ok(&["create"])?;
+    alice.ok(&["--bank", &url, "register", "--label", "alice"])?;
+    bank.issue(&alice.address()?, "10.00")?;
+    while rt.block_on(client.blocks(0, 0))?.tip_height < 2 {
+        bank.issue(&alice.address()?, "1.00")?;
+    }
+
+    tracing::info!("--- an even height is co-signed by both, with no one at the keyboard");
+    let history = rt.block_on(client.params_history())?;
+    let mut anchored = None;
+    // Bounded: 120 polls of 250 ms; the watchers poll every second.
+    for _ in 0..120 {
+        let list = rt.block_on(client.cosigned(0))?;
+        anchored = list
+            .checkpoints
+            .iter()
+            .rev()
+            .find(|c| c.verify(&history).is_ok())
+            .map(|c| c.point.height);
+        if anchored.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let h = anchored.context("the watchers co-signed a checkpoint")?;
+    ensure!(h >= 2 && h % 2 == 0, "an even height: {h}");
     Ok(())
 }
