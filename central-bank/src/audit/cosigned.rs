@@ -115,3 +115,99 @@ pub fn is_cosigned(
             && cp.verify(history).is_ok()
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use dfc_core::cosign::ChainPoint;
+    use dfc_core::IssuerSignature;
+
+    use super::*;
+    use crate::audit::{verify_with, AuditOptions, Depth};
+    use crate::datadir::{init, read_key, InitOptions, LEDGER_FILE};
+
+    /// A fresh ledger (genesis only) and a checkpoint at `height` signed by operators `signers`.
+    fn setup(
+        height: u64,
+        signers: &[usize],
+    ) -> (
+        tempfile::TempDir,
+        dfc_core::NetworkParams,
+        CosignedCheckpoint,
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let report = init(dir.path(), &InitOptions::default()).expect("init");
+        let p = &report.params;
+        let point = ChainPoint {
+            network: p.network_id,
+            genesis: p.genesis_hash,
+            height,
+            block_hash: p.genesis_hash,
+        };
+        let signatures = signers
+            .iter()
+            .map(|&i| IssuerSignature {
+                index: u8::try_from(i).expect("small"),
+                signature: read_key(&report.operator_keys[i])
+                    .expect("key")
+                    .sign(&point.digest().0),
+            })
+            .collect();
+        (dir, report.params, CosignedCheckpoint { point, signatures })
+    }
+
+    fn audit(
+        dir: &tempfile::TempDir,
+        params: &dfc_core::NetworkParams,
+        brought: &[CosignedCheckpoint],
+    ) -> Result<Option<u64>, IntegrityError> {
+        let conn = store::open_writer(&dir.path().join(LEDGER_FILE)).expect("open");
+        verify_with(
+            &conn,
+            params,
+            &AuditOptions {
+                depth: Depth::Structure,
+                cosigned: brought,
+                ..AuditOptions::full()
+            },
+        )
+        .map(|s| s.anchored_height)
+    }
+
+    #[test]
+    fn the_genesis_block_co_signed_by_k_is_the_anchor() {
+        let (dir, params, cp) = setup(0, &[0, 2]);
+        assert_eq!(audit(&dir, &params, &[cp]).expect("passes"), Some(0));
+    }
+
+    #[test]
+    fn a_ledger_cut_back_below_a_co_signed_height_fails_there() {
+        // Operators co-signed block 5 (as the genesis hash here); the ledger ends at 0.
+        let (dir, params, cp) = setup(5, &[0, 1]);
+        match audit(&dir, &params, &[cp]) {
+            Err(IntegrityError::Cosigned { height: 5, reason }) => {
+                assert!(reason.contains("ends at height 0"), "{reason}");
+            }
+            other => panic!("expected the cut-back chain to fail at 5, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_operator_alone_pins_nothing_and_fails_nothing() {
+        // One signature on another block at height 0: no anchor, no failure.
+        let (dir, params, mut cp) = setup(0, &[1]);
+        cp.point.block_hash = Hash32([9; 32]);
+        let key = read_key(&crate::datadir::operator_key_path(dir.path(), 1)).expect("key");
+        cp.signatures[0].signature = key.sign(&cp.point.digest().0);
+        assert_eq!(audit(&dir, &params, &[cp]).expect("passes"), None);
+    }
+
+    #[test]
+    fn a_signature_that_does_not_verify_fails_the_audit() {
+        let (dir, params, mut cp) = setup(0, &[0, 1]);
+        cp.signatures[1].index = 2;
+        assert!(matches!(
+            audit(&dir, &params, &[cp]),
+            Err(IntegrityError::Cosigned { height: 0, .. })
+        ));
+    }
+}
