@@ -12,6 +12,7 @@
 //! | [`submit`] | binary (`application/octet-stream`) and batch submission of transfers and claims |
 //! | [`admission`] | connection caps and timeouts, per-client rate limit (429), load shedding (503) |
 //! | [`wallet_limits`] | per-wallet-key rate limit on submissions (429), charged after the payer's signature |
+//! | [`node_keys`] | the node keys held across node-key rotations; the key of each height |
 //! | [`network_pin`] | refuses a request pinned to another network's genesis (`wrong_network`) |
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
@@ -25,12 +26,14 @@
 //! | [`light_api`] | `/v1/light/*`: filtered, signed, provable answers for light wallets |
 //! | [`remote_audit`] | the supply audit of a remote node with an auditor key |
 //! | [`reads`] | signed read credentials and who may read what |
+//! | [`cosign`] | operator co-signed checkpoints: stored, served, checked by the audit |
 //! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 
 pub mod admission;
 pub mod audit;
 pub mod client;
 pub mod controls;
+pub mod cosign;
 pub mod datadir;
 pub mod error;
 pub mod governance;
@@ -39,6 +42,7 @@ pub mod light;
 pub mod light_api;
 pub mod lock;
 pub mod network_pin;
+pub mod node_keys;
 pub mod offline;
 pub mod openapi;
 pub mod ops;

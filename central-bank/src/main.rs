@@ -15,6 +15,7 @@ use dfc_core::{Address, Amount, Hash32, NetworkParams, PublicKey, TxKind};
 use serde::Serialize;
 
 mod audit_cmd;
+mod ckpt_cli;
 mod cli_out;
 mod gov_cli;
 use cli_out::CliError;
@@ -103,6 +104,10 @@ enum Cmd {
         /// checkpoint for the next `--from-checkpoint`.
         #[arg(long, value_name = "FILE")]
         save_checkpoint: Option<PathBuf>,
+        /// Also check the co-signed checkpoints in this file (`dfc-bank checkpoint list --json`
+        /// or `GET /v1/checkpoints/cosigned`, kept outside the node) against the ledger.
+        #[arg(long, value_name = "FILE")]
+        cosigned: Option<PathBuf>,
     },
     /// Issuance.
     Issue {
@@ -126,6 +131,21 @@ enum Cmd {
     Governance {
         #[command(subcommand)]
         cmd: gov_cli::GovCmd,
+    },
+    /// Create the next node key (DATA/node-next.key) for a node-key rotation, and print its
+    /// public key for the `node_key` of a governance change. Restart the node to load it.
+    NodeKeyNew {
+        /// Data directory.
+        #[arg(long)]
+        data: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Operator co-signed checkpoints of the chain: sign one, sign every N blocks, list them.
+    Checkpoint {
+        #[command(subcommand)]
+        cmd: ckpt_cli::CkptCmd,
     },
     /// Double-spend evidence caught when offline payments settled.
     Evidence {
@@ -442,6 +462,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             jobs,
             from_checkpoint,
             save_checkpoint,
+            cosigned,
             ..
         } => audit_cmd::run(
             &audit_cmd::AuditArgs {
@@ -450,6 +471,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 jobs,
                 from_checkpoint: from_checkpoint.as_deref(),
                 save_checkpoint: save_checkpoint.as_deref(),
+                cosigned: cosigned.as_deref(),
             },
             print_json,
         ),
@@ -463,6 +485,24 @@ fn run(cli: Cli) -> Result<ExitCode> {
             rt.block_on(remote_audit_cmd(&bank, &key, json))
         }
         Cmd::Audit { .. } => bail!("give --data DIR, or --bank URL --key FILE"),
+        Cmd::NodeKeyNew { data, json } => {
+            let public = dfc_central_bank::node_keys::NodeKeys::create_next(&data)?;
+            let hex = hex::encode(public.to_bytes());
+            if json {
+                print_json(&serde_json::json!({ "node_key": hex }))?;
+            } else {
+                println!("next node key: {hex}");
+                println!("restart the node, then propose a change with this node_key");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Checkpoint { cmd } => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(ckpt_cli::run(cmd))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Governance { cmd } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -497,8 +537,26 @@ async fn regulator_cmd(bank: &str, key_path: &Path, json: bool) -> Result<()> {
             params.network_id
         );
     };
+    // The regulator key can be rotated by k of n operators: a key reads the disclosures of the
+    // heights where it was in force, and no others.
+    let history = client.params_history().await?;
+    let key_at = |height: u64| {
+        history
+            .at(height)
+            .compliance
+            .as_ref()
+            .map(|c| c.regulator_key)
+    };
+    let ever = std::iter::once(history.genesis())
+        .chain(history.changes().iter().map(|c| &c.change.params))
+        .any(|p| p.compliance.as_ref().map(|c| c.regulator_key) == Some(key.public()));
+    if !ever {
+        bail!("this key is not the network's regulator key at any height");
+    }
     if rules.regulator_key != key.public() {
-        bail!("this key is not the network's regulator key");
+        eprintln!(
+            "note: this regulator key was rotated out; listing the heights where it was in force"
+        );
     }
     // Blocks are served to named readers only: the regulator reads with the signing key derived
     // from the same seed, which `init` names among the auditors.
@@ -507,7 +565,8 @@ async fn regulator_cmd(bank: &str, key_path: &Path, json: bool) -> Result<()> {
         bail!("the regulator's read key is not among this network's auditors (made by an older `dfc-bank init`?)");
     }
     let client = client.with_reader(&params, reader);
-    let payments = dfc_central_bank::regulator::fetch_disclosed(&client, &key).await?;
+    let mut payments = dfc_central_bank::regulator::fetch_disclosed(&client, &key).await?;
+    payments.retain(|p| key_at(p.height) == Some(key.public()));
     if json {
         return print_json(&payments);
     }
@@ -789,7 +848,9 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
         | Cmd::Regulator { .. }
-        | Cmd::Governance { .. } => {
+        | Cmd::Governance { .. }
+        | Cmd::NodeKeyNew { .. }
+        | Cmd::Checkpoint { .. } => {
             bail!("not an operator command")
         }
     };
@@ -944,7 +1005,9 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
         | Cmd::Regulator { .. }
-        | Cmd::Governance { .. } => {
+        | Cmd::Governance { .. }
+        | Cmd::NodeKeyNew { .. }
+        | Cmd::Checkpoint { .. } => {
             bail!("not an operator command")
         }
     }

@@ -210,6 +210,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     };
     let shared = Arc::new(Shared {
         rules: std::sync::RwLock::new(crate::governance::Rules::new(history, next_height)),
+        node_keys: crate::node_keys::NodeKeys::load(&data.dir, &data.node_key)?,
         node_key: data.node_key,
         proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
@@ -315,11 +316,11 @@ impl AppState {
             block_hash,
             tree.root(),
             now_ms(),
-            &self.inner.shared.node_key,
+            &self.inner.shared.current_signer(),
         );
         Ok((cp, tree))
     }
-    fn status(&self) -> LedgerStatus {
+    pub(crate) fn status(&self) -> LedgerStatus {
         self.inner.shared.status()
     }
 
@@ -563,6 +564,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/proposals/{txid}", get(proposal))
         .route("/v1/audit-log", get(audit_log))
         .merge(crate::governance::api::routes())
+        .merge(crate::cosign::api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(batch)

@@ -321,6 +321,19 @@ impl BankClient {
     ) -> Result<Vec<dfc_core::governance::ChangeProposal>, ClientError> {
         self.get("/v1/governance/changes").await
     }
+    /// `POST /v1/checkpoints/signatures`: hands in an operator's signature over a point of the
+    /// chain; the answer holds every signature stored for that point.
+    pub async fn cosign(
+        &self,
+        sig: &dfc_core::cosign::CheckpointSignature,
+    ) -> Result<dfc_core::cosign::CosignResponse, ClientError> {
+        self.post("/v1/checkpoints/signatures", sig).await
+    }
+    /// `GET /v1/checkpoints/cosigned?from=H`: stored checkpoints from height `from` on.
+    pub async fn cosigned(&self, from: u64) -> Result<dfc_core::cosign::CosignedList, ClientError> {
+        self.get(&format!("/v1/checkpoints/cosigned?from={from}"))
+            .await
+    }
 }
 
 // ---------------------------------------------------------------- signed reads and light sync

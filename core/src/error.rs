@@ -78,6 +78,9 @@ pub enum DecodeError {
     /// A retired encoding version: it does not bind the genesis hash or per-party flows.
     #[error("transaction format version {0} is retired: version 3 binds the ledger's genesis hash and sums caps per party; rebuild the transaction with a current wallet")]
     RetiredVersion(u8),
+    /// A retired offline packet version: its purse certificate names no co-signed checkpoint.
+    #[error("offline packet version {0} is retired: version 2 purse certificates name the co-signed checkpoint they were issued under; ask the payer for a new packet")]
+    RetiredPacketVersion(u8),
     /// The transaction kind byte is not a known kind.
     #[error("unknown transaction kind {0}")]
     UnknownKind(u8),

@@ -18,6 +18,7 @@ pub mod builder;
 pub mod claim;
 pub mod codec;
 pub mod compliance;
+pub mod cosign;
 pub mod error;
 pub mod governance;
 pub mod holdings;

@@ -375,6 +375,8 @@ impl Protocol {
             issued_ms,
             expires_ms,
             serial,
+            // The simulated chain has no co-signing operators.
+            None,
             &self.node,
         )
     }

@@ -382,6 +382,16 @@ impl Wallet {
         }
     }
 
+    /// The node key that signs blocks and receipts at `height`: the one the parameters in force
+    /// there name (a node key can be rotated by k of n operators from a stated height).
+    pub fn node_key_at(&self, height: u64) -> Result<dfc_core::PublicKey> {
+        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
+        Ok(match self.params_history()? {
+            Some(h) => h.at(height).node_key,
+            None => genesis.node_key,
+        })
+    }
+
     /// The parameter history seen at the last sync (verified when it was stored and again when
     /// read: a history decodes only if every change has k approvals).
     pub fn params_history(&self) -> Result<Option<ParamsHistory>> {
@@ -549,10 +559,10 @@ impl Wallet {
         let history = self.refresh_history(&client).await?;
         let params = self.params()?;
         let mut report = SyncReport {
-            resumed: self.resume(&client, &params).await?,
+            resumed: self.resume(&client).await?,
             ..SyncReport::default()
         };
-        report.offline = self.settle_offline(&client, &params).await?;
+        report.offline = self.settle_offline(&client).await?;
         self.download(&client, &history, &mut report).await?;
         // A claim takes at most 16 notes: claim until nothing more fits (bounded, in case the
         // node keeps refusing as stale).
@@ -790,11 +800,7 @@ impl Wallet {
     /// Resumes every open stored transaction: confirms it if the node committed it, resubmits the
     /// same transaction if the node does not know it, releases its notes if the node refuses it
     /// for good. Unreachable nodes leave everything as it was.
-    async fn resume(
-        &mut self,
-        client: &BankClient,
-        params: &NetworkParams,
-    ) -> Result<Vec<Resumed>> {
+    async fn resume(&mut self, client: &BankClient) -> Result<Vec<Resumed>> {
         let mut out = Vec::new();
         for o in self.store.outgoing(&self.data, true)? {
             let tx =
@@ -802,7 +808,7 @@ impl Wallet {
                     path: self.store.path().to_path_buf(),
                     reason: format!("stored transaction {}: {e}", o.txid),
                 })?;
-            let (state, detail) = match self.settle(client, params, &o, &tx).await {
+            let (state, detail) = match self.settle(client, &o, &tx).await {
                 Ok(state) => (state, String::new()),
                 Err(WalletError::Frozen { message, .. }) => {
                     (OutgoingState::Rejected, format!("frozen_wallet: {message}"))
@@ -826,13 +832,12 @@ impl Wallet {
     async fn settle(
         &mut self,
         client: &BankClient,
-        params: &NetworkParams,
         o: &Outgoing,
         tx: &Transaction,
     ) -> Result<OutgoingState> {
         match client.tx_status(&o.txid).await? {
             TxStatus::Committed { receipt } => {
-                self.accept_receipt(params, &o.txid, &receipt)?;
+                self.accept_receipt(&o.txid, &receipt)?;
                 return Ok(OutgoingState::Committed);
             }
             TxStatus::AwaitingApproval { .. } => {
@@ -846,14 +851,13 @@ impl Wallet {
             }
             TxStatus::Unknown => {}
         }
-        self.send(client, params, &o.txid, tx).await
+        self.send(client, &o.txid, tx).await
     }
 
     /// Sends a stored transaction (first time or again) and records the outcome.
     async fn send(
         &mut self,
         client: &BankClient,
-        params: &NetworkParams,
         txid: &TxId,
         tx: &Transaction,
     ) -> Result<OutgoingState> {
@@ -867,7 +871,7 @@ impl Wallet {
                 if self.fault == Some(FaultPoint::AfterSubmit) {
                     return Err(WalletError::InjectedFault("submit"));
                 }
-                self.accept_receipt(params, txid, &receipt)?;
+                self.accept_receipt(txid, &receipt)?;
                 Ok(OutgoingState::Committed)
             }
             Ok(None) => {
@@ -880,7 +884,7 @@ impl Wallet {
                 // earlier attempt may have gone through): releasing a spent note would let the
                 // wallet build a double spend and count money it no longer has.
                 if let Ok(TxStatus::Committed { receipt }) = client.tx_status(txid).await {
-                    self.accept_receipt(params, txid, &receipt)?;
+                    self.accept_receipt(txid, &receipt)?;
                     return Ok(OutgoingState::Committed);
                 }
                 let (code, message) = match &e {
@@ -913,13 +917,9 @@ impl Wallet {
         }
     }
 
-    fn accept_receipt(
-        &mut self,
-        params: &NetworkParams,
-        txid: &TxId,
-        receipt: &Receipt,
-    ) -> Result<()> {
-        if receipt.txid != *txid || !receipt.verify(&params.node_key) {
+    /// Stores a receipt once it verifies under the node key in force at its height.
+    fn accept_receipt(&mut self, txid: &TxId, receipt: &Receipt) -> Result<()> {
+        if receipt.txid != *txid || !receipt.verify(&self.node_key_at(receipt.height)?) {
             return Err(WalletError::BadReceipt {
                 txid: txid.to_hex(),
             });
@@ -1306,9 +1306,7 @@ impl Wallet {
         if self.fault == Some(FaultPoint::AfterStore) {
             return Err(WalletError::InjectedFault("store"));
         }
-        let state = self
-            .send(&client, &params, &prepared.txid, &prepared.tx)
-            .await?;
+        let state = self.send(&client, &prepared.txid, &prepared.tx).await?;
         let mut note = None;
         if state == OutgoingState::Committed {
             if let Err(e) = self.sync().await {
@@ -1354,7 +1352,6 @@ impl Wallet {
 
     /// The verified receipt of `txid`: stored, or fetched from the node.
     pub async fn receipt(&mut self, txid: &str) -> Result<Receipt> {
-        let params = self.params()?;
         let txid = Hash32::from_hex(txid).map_err(WalletError::BadTxId)?;
         let stored = self
             .store
@@ -1362,7 +1359,7 @@ impl Wallet {
             .into_iter()
             .find(|o| o.txid == txid);
         if let Some(r) = stored.as_ref().and_then(|o| o.receipt.clone()) {
-            if r.verify(&params.node_key) && r.txid == txid {
+            if r.verify(&self.node_key_at(r.height)?) && r.txid == txid {
                 return Ok(r);
             }
             return Err(WalletError::BadReceipt {
@@ -1372,7 +1369,7 @@ impl Wallet {
         let client = self.client()?;
         match client.tx_status(&txid).await? {
             TxStatus::Committed { receipt } => {
-                if receipt.txid != txid || !receipt.verify(&params.node_key) {
+                if receipt.txid != txid || !receipt.verify(&self.node_key_at(receipt.height)?) {
                     return Err(WalletError::BadReceipt {
                         txid: txid.to_hex(),
                     });

@@ -133,14 +133,16 @@ pub fn migrations() -> Migrations<'static> {
         M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
         M::up(crate::proposals::SCHEMA),
         M::up(crate::opseq::SCHEMA),
-        // Issue 18: the owner index of light sync, backfilled from the notes already stored.
-        M::up_with_hook(crate::light::SCHEMA, backfill_light_claims),
         // Issue 15: registry versions and freeze reasons.
         M::up(crate::registry::SCHEMA),
         // Issue 22: running table digests and the signed ledger summary.
         M::up(crate::summary::SCHEMA),
         // Issue 20: approved parameter changes.
         M::up(crate::governance::store::SCHEMA),
+        // Issue 18: the owner index of light sync, backfilled from the notes already stored.
+        M::up_with_hook(crate::light::SCHEMA, backfill_light_claims),
+        // Issue 20: operator signatures over checkpoints of the chain.
+        M::up(crate::cosign::store::SCHEMA),
     ])
 }
 
