@@ -215,3 +215,77 @@ impl NoteLedger {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn ledger_with(notes: &[(u32, u64)]) -> NoteLedger {
+        let mut l = NoteLedger::new(Limits::default());
+        let total = notes.iter().map(|(_, u)| *u).sum();
+        l.apply(Kind::Issue(total), &[], notes, None).unwrap();
+        l
+    }
+
+    /// (supply, unspent, spent, transactions): unchanged by a refused transaction.
+    fn state(l: &NoteLedger) -> (u64, u64, u64, u64) {
+        (l.supply(), l.unspent_count(), l.spent_count(), l.tx_count())
+    }
+
+    #[test]
+    fn a_transfer_moves_value_and_conserves_supply() {
+        let mut l = ledger_with(&[(2, 500), (2, 300)]);
+        let ids = l
+            .apply(Kind::Transfer, &[0, 1], &[(4, 600), (2, 200)], None)
+            .unwrap();
+        assert_eq!(ids, vec![2, 3]);
+        assert_eq!(state(&l), (800, 2, 2, 2));
+        assert!(!l.is_unspent(0) && l.is_unspent(2));
+        l.audit().unwrap();
+    }
+
+    #[test]
+    fn refused_transactions_leave_the_ledger_unchanged() {
+        let mut l = ledger_with(&[(2, 500), (3, 300), (2, 100)]);
+        l.apply(Kind::Transfer, &[2], &[(4, 100)], Some(0)).unwrap();
+        let before = state(&l);
+        let cases: Vec<(Vec<u64>, Vec<(u32, u64)>, &str)> = vec![
+            (vec![0], vec![(4, 501)], "Unbalanced"),
+            (vec![0, 1], vec![(4, 800)], "MultiplePayers"),
+            (vec![0, 0], vec![(4, 1000)], "DuplicateInput"),
+            (vec![2], vec![(4, 100)], "InputSpent"),
+            (vec![3], vec![(5, 100)], "InputPending"),
+            (vec![9], vec![(4, 1)], "UnknownInput"),
+            (vec![], vec![(4, 1)], "NoInputs"),
+            (vec![0], vec![], "NoOutputs"),
+        ];
+        for (inputs, outputs, want) in cases {
+            let e = l
+                .apply(Kind::Transfer, &inputs, &outputs, None)
+                .unwrap_err();
+            assert!(format!("{e:?}").starts_with(want), "{want}: {e:?}");
+            assert_eq!(state(&l), before, "{want}");
+        }
+        let e = l.apply(Kind::Issue(5), &[], &[(4, 6)], None).unwrap_err();
+        assert!(matches!(e, TxError::Unbalanced));
+        assert_eq!(state(&l), before);
+        l.audit().unwrap();
+    }
+
+    #[test]
+    fn a_pending_note_is_spendable_once_settled_and_spent_only_once() {
+        let mut l = ledger_with(&[(2, 100)]);
+        l.apply(Kind::Transfer, &[0], &[(4, 100)], Some(0)).unwrap();
+        assert!(l.apply(Kind::Transfer, &[1], &[(6, 100)], None).is_err());
+        l.settle(&[1]);
+        l.apply(Kind::Transfer, &[1], &[(6, 100)], None).unwrap();
+        let e = l
+            .apply(Kind::Transfer, &[1], &[(8, 100)], None)
+            .unwrap_err();
+        assert!(matches!(e, TxError::InputSpent { index: 0, .. }));
+        assert_eq!(l.supply(), 100);
+        l.audit().unwrap();
+    }
+}
