@@ -251,7 +251,8 @@ mod tests {
         let mut l = ledger_with(&[(2, 500), (3, 300), (2, 100)]);
         l.apply(Kind::Transfer, &[2], &[(4, 100)], Some(0)).unwrap();
         let before = state(&l);
-        let cases: Vec<(Vec<u64>, Vec<(u32, u64)>, &str)> = vec![
+        type Case = (Vec<u64>, Vec<(u32, u64)>, &'static str);
+        let cases: Vec<Case> = vec![
             (vec![0], vec![(4, 501)], "Unbalanced"),
             (vec![0, 1], vec![(4, 800)], "MultiplePayers"),
             (vec![0, 0], vec![(4, 1000)], "DuplicateInput"),
