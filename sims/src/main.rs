@@ -36,7 +36,8 @@ enum Cmd {
         /// Seed (default: the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
-        /// `full`: real proofs and signatures; `fast`: the same rules without proofs.
+        /// `full`: real proofs and signatures; `fast`: the same rules without proofs; `scale`: the
+        /// same rules on integer notes, no curve arithmetic (country-size runs).
         #[arg(long, value_enum, default_value = "full")]
         fidelity: Fidelity,
         /// No progress bar.

@@ -38,6 +38,8 @@ pub enum Fidelity {
     Full,
     /// The same rules with amounts in the clear and no proofs.
     Fast,
+    /// The same rules on integer notes: no commitments, keys or signatures (country scale).
+    Scale,
 }
 
 impl Fidelity {
@@ -46,6 +48,7 @@ impl Fidelity {
         match self {
             Fidelity::Full => "full",
             Fidelity::Fast => "fast",
+            Fidelity::Scale => "scale",
         }
     }
 }
