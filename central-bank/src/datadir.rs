@@ -230,6 +230,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         limits: Limits::default(),
         tiers: default_tiers(),
         turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
+        tls_ca: None,
         genesis_hash: Hash32([0u8; 32]),
         compliance: regulator.map(|(seed, reporting_threshold)| {
             dfc_core::compliance::ComplianceParams {

@@ -154,6 +154,7 @@ impl Protocol {
             turnover_period_days,
             // The simulated network has no regulator disclosure rules.
             compliance: None,
+            tls_ca: None,
             genesis_hash: dfc_core::Hash32([0x51; 32]),
         };
         let templates = (fidelity == Fidelity::Fast).then(Templates::new);

@@ -37,6 +37,7 @@ pub fn params() -> NetworkParams {
         tiers: default_tiers(),
         turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        tls_ca: None,
         genesis_hash: dfc_core::Hash32([7; 32]),
     }
 }
