@@ -13,6 +13,7 @@
 //! | [`admission`] | connection caps and timeouts, per-client rate limit (429), load shedding (503) |
 //! | [`wallet_limits`] | per-wallet-key rate limit on submissions (429), charged after the payer's signature |
 //! | [`network_pin`] | refuses a request pinned to another network's genesis (`wrong_network`) |
+//! | [`tls`] | TLS of the node: certificate loading, self-signed sandbox pairs, plain HTTP on loopback only |
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
 //! | [`datadir`] | `init`, key files, parameters |
@@ -45,6 +46,7 @@ pub mod server;
 pub mod store;
 pub mod submit;
 pub mod summary;
+pub mod tls;
 pub mod verifier;
 pub mod wallet_limits;
 
