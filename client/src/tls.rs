@@ -146,14 +146,33 @@ pub(crate) fn untrusted_certificate(err: &(dyn std::error::Error + 'static)) -> 
                 return matches!(r, rustls::Error::InvalidCertificate(_)).then(|| r.to_string());
             }
         }
+        // The connector boxes its error in types of its own along the way: rustls's own words
+        // for `InvalidCertificate` identify it when no downcast reaches it.
+        let text = e.to_string();
+        if let Some(at) = text.find(INVALID_CERTIFICATE) {
+            return Some(text[at..].to_string());
+        }
         cur = e.source();
     }
     None
 }
 
+/// How rustls displays `Error::InvalidCertificate`.
+const INVALID_CERTIFICATE: &str = "invalid peer certificate";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rustls_names_an_invalid_certificate_as_expected() {
+        let e = rustls::Error::InvalidCertificate(rustls::CertificateError::BadSignature);
+        assert!(e.to_string().starts_with(INVALID_CERTIFICATE), "{e}");
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        assert!(untrusted_certificate(&io).is_some());
+        let other = std::io::Error::other("connection reset");
+        assert!(untrusted_certificate(&other).is_none());
+    }
 
     #[test]
     fn text_without_a_certificate_is_refused() {
