@@ -115,7 +115,7 @@ pub async fn run(cmd: CkptCmd) -> Result<()> {
     let op = match &cmd {
         CkptCmd::Sign { op, .. } | CkptCmd::Watch { op, .. } | CkptCmd::List(op) => op,
     };
-    let client = BankClient::new(&op.bank_url()?);
+    let client = op.client()?;
     let history = client.params_history().await?;
     let json = op.json;
     match cmd {

@@ -80,6 +80,10 @@ pub struct InitOptions {
     /// Number of auditor keys to create (`auditor-N.key`, beside the operator keys) and name in
     /// the parameters: they may read full blocks, the registry and the audit log.
     pub auditors: usize,
+    /// Serve over TLS: generate a self-signed certificate for these names (with
+    /// [`crate::tls::sandbox_names`]'s loopback names), write it as `tls-cert.pem`/`tls-key.pem`
+    /// and pin it in the parameters' `tls_ca`. `None`: plain HTTP on loopback.
+    pub tls_names: Option<Vec<String>>,
 }
 
 /// A fresh random network id (never 0). Two networks created with the defaults get different ids,
@@ -107,6 +111,7 @@ impl Default for InitOptions {
             operator_keys_dir: None,
             reporting_threshold: None,
             auditors: 1,
+            tls_names: None,
         }
     }
 }
@@ -267,6 +272,16 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
     }
     let node_seed = new_seed();
     let node_key = SigningKey::from_seed(&node_seed);
+    let tls_err = |e: crate::tls::TlsError| DataDirError::Invalid {
+        path: dir.join(crate::tls::TLS_CERT_FILE),
+        reason: e.to_string(),
+    };
+    let tls_pair = opts
+        .tls_names
+        .as_ref()
+        .map(|extra| crate::tls::generate_self_signed(&crate::tls::sandbox_names(extra)))
+        .transpose()
+        .map_err(tls_err)?;
     let params = NetworkParams {
         network_id: opts.network_id,
         name: opts.name.clone(),
@@ -280,6 +295,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         tiers: default_tiers(),
         turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         auditors,
+        tls_ca: tls_pair.as_ref().map(|p| p.cert_pem.clone()),
         genesis_hash: Hash32([0u8; 32]),
         compliance: regulator.map(|(seed, reporting_threshold)| {
             dfc_core::compliance::ComplianceParams {
@@ -297,6 +313,9 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         write_key(&regulator_path, seed)?;
     }
     write_key(&dir.join(NODE_KEY_FILE), &node_seed)?;
+    if let Some(pair) = &tls_pair {
+        crate::tls::write_pair(dir, pair).map_err(tls_err)?;
+    }
     let genesis = Block::seal(
         BlockHeader {
             network: params.network_id,

@@ -14,6 +14,7 @@
 //! | [`wallet_limits`] | per-wallet-key rate limit on submissions (429), charged after the payer's signature |
 //! | [`node_keys`] | the node keys held across node-key rotations; the key of each height |
 //! | [`network_pin`] | refuses a request pinned to another network's genesis (`wrong_network`) |
+//! | [`tls`] | TLS of the node: certificate loading, self-signed sandbox pairs, plain HTTP on loopback only |
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
 //! | [`datadir`] | `init`, key files, parameters |
@@ -57,6 +58,7 @@ pub mod server;
 pub mod store;
 pub mod submit;
 pub mod summary;
+pub mod tls;
 pub mod verifier;
 pub mod wallet_limits;
 

@@ -62,6 +62,9 @@ enum Cmd {
         /// Admission control: connection caps, timeouts, rate limit, load shedding.
         #[command(flatten)]
         limits: LimitArgs,
+        /// TLS (plain HTTP is for loopback only).
+        #[command(flatten)]
+        tls: dfc_central_bank::tls::TlsArgs,
     },
     /// The regulator's tool: list the payments disclosed at or above the reporting threshold,
     /// decrypted with the regulator's key, from the node's public blocks.
@@ -72,6 +75,9 @@ enum Cmd {
         /// The regulator's key file (`regulator.key` made by `init --reporting-threshold`).
         #[arg(long)]
         key: PathBuf,
+        /// The node's TLS certificate or CA (PEM) to trust, for an `https://` node.
+        #[arg(long, env = dfc_client::tls::CA_ENV, value_name = "FILE")]
+        ca: Option<PathBuf>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -271,6 +277,13 @@ struct InitArgs {
     /// read full blocks, the registry and the audit log, and run `dfc-bank audit --bank`.
     #[arg(long, default_value_t = 1)]
     auditors: usize,
+    /// Serve over TLS: generate a self-signed certificate (DATA/tls-cert.pem, tls-key.pem) for
+    /// localhost, 127.0.0.1, ::1 and each --tls-name, pinned in the parameters' `tls_ca`.
+    #[arg(long)]
+    tls: bool,
+    /// Another host name or IP address for the certificate (repeatable; implies --tls).
+    #[arg(long, value_name = "NAME")]
+    tls_name: Vec<String>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -292,6 +305,10 @@ struct OpArgs {
     /// Sandbox operator number: reads DATA/operator-N.key.
     #[arg(long)]
     operator: Option<usize>,
+    /// The node's TLS certificate or CA (PEM) to trust; with --data, DATA/tls-cert.pem is used
+    /// if present. The network parameters' pin (`tls_ca`) must then agree.
+    #[arg(long, env = dfc_client::tls::CA_ENV, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -309,6 +326,12 @@ impl OpArgs {
             },
             (None, None) => Ok(DEFAULT_BANK.into()),
         }
+    }
+
+    /// A client of the node, trusting `--ca` or the data directory's certificate.
+    pub(crate) fn client(&self) -> Result<BankClient> {
+        let pin = dfc_client::TlsPin::bootstrap(self.ca.as_deref(), self.data.as_deref())?;
+        Ok(BankClient::with_pin(&self.bank_url()?, pin.as_ref())?)
     }
 }
 
@@ -440,6 +463,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             verify_workers,
             proposal_ttl,
             limits,
+            tls,
         } => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -453,7 +477,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 wallet_rate_burst: limits.wallet_rate_burst,
             };
             let admission = Admission::new(limits.config())?;
-            rt.block_on(serve(&data, &listen, options, admission))?;
+            rt.block_on(serve(&data, &listen, options, admission, &tls))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Audit {
@@ -510,11 +534,18 @@ fn run(cli: Cli) -> Result<ExitCode> {
             rt.block_on(gov_cli::run(cmd))?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Regulator { bank, key, json } => {
+        Cmd::Regulator {
+            bank,
+            key,
+            ca,
+            json,
+        } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(regulator_cmd(&bank, &key, json))?;
+            let pin = dfc_client::TlsPin::bootstrap(ca.as_deref(), None)?;
+            let client = BankClient::with_pin(&bank, pin.as_ref())?;
+            rt.block_on(regulator_cmd(client, &key, json))?;
             Ok(ExitCode::SUCCESS)
         }
         other => {
@@ -527,9 +558,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-async fn regulator_cmd(bank: &str, key_path: &Path, json: bool) -> Result<()> {
+async fn regulator_cmd(client: BankClient, key_path: &Path, json: bool) -> Result<()> {
     let key = datadir::read_regulator_key(key_path)?;
-    let client = BankClient::new(bank);
     let params = client.params().await?;
     let Some(rules) = &params.compliance else {
         bail!(
@@ -639,6 +669,7 @@ fn init(a: InitArgs) -> Result<ExitCode> {
             .transpose()
             .context("--reporting-threshold")?,
         auditors: a.auditors,
+        tls_names: (a.tls || !a.tls_name.is_empty()).then_some(a.tls_name),
     };
     let report = datadir::init(&a.data, &opts)?;
     if a.json {
@@ -678,13 +709,22 @@ async fn serve(
     listen: &str,
     options: server::NodeOptions,
     admission: std::sync::Arc<Admission>,
+    tls: &dfc_central_bank::tls::TlsArgs,
 ) -> Result<()> {
-    let started = server::start_with(data, options)
-        .with_context(|| format!("cannot serve {}", data.display()))?;
+    // The transport is settled before the ledger is opened or locked, and plain HTTP off
+    // loopback is refused before any socket is bound: a refused start leaves nothing behind.
+    if let Ok(addr) = listen.parse::<std::net::SocketAddr>() {
+        if tls.tls_cert.is_none() && dfc_central_bank::tls::data_dir_pair(data).is_none() {
+            dfc_central_bank::tls::check_plain_http(addr, tls.insecure_http)?;
+        }
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
+    let acceptor = tls.acceptor(data, addr)?;
+    let started = server::start_with(data, options)
+        .with_context(|| format!("cannot serve {}", data.display()))?;
     let sequencer = started.sequencer;
     let (halt_tx, halt_rx) = tokio::sync::oneshot::channel::<()>();
     let watcher = tokio::task::spawn_blocking(move || {
@@ -692,20 +732,31 @@ async fn serve(
         let _ = halt_tx.send(());
         r
     });
-    let url = format!("http://{addr}");
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{addr}");
     // Kept beside the ledger: `dfc-bank --data DIR` and `dfc-wallet --sandbox DIR` find it.
     if let Err(e) = dfc_client::endpoint::write_node_url(data, &url) {
         tracing::warn!(error = %e, "cannot record the node's URL in the data directory");
     }
+    if acceptor.is_none() {
+        println!(
+            "plain HTTP without TLS: {} (give --tls-cert/--tls-key, or `dfc-bank init --tls`, for a node other hosts reach)",
+            if addr.ip().is_loopback() {
+                "loopback only"
+            } else {
+                "--insecure-http: anyone on the path can read and alter the traffic"
+            }
+        );
+    }
     println!("listening on {url}");
-    tracing::info!(%addr, "listening");
+    tracing::info!(%addr, tls = acceptor.is_some(), "listening");
     let shutdown = async move {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
             _ = halt_rx => tracing::error!("sequencer stopped; shutting down"),
         }
     };
-    server::serve_with(started.state, listener, admission, shutdown).await?;
+    server::serve_tls_with(started.state, listener, admission, acceptor, shutdown).await?;
     // The router (and so the sequencer's queue) is dropped: the sequencer drains and ends.
     match watcher.await? {
         Ok(Ok(())) => Ok(()),
@@ -715,7 +766,10 @@ async fn serve(
 }
 
 async fn remote_audit_cmd(bank: &str, key_path: &Path, json: bool) -> Result<ExitCode> {
-    let client = BankClient::new(bank);
+    // Trusts the certificate named by `DFC_CA`, as the other commands do without `--ca`.
+    let ca = std::env::var_os(dfc_client::tls::CA_ENV).map(PathBuf::from);
+    let pin = dfc_client::TlsPin::bootstrap(ca.as_deref(), None)?;
+    let client = BankClient::with_pin(bank, pin.as_ref())?;
     let params = client.params().await?;
     let key = datadir::read_key(key_path)?;
     let public = key.public();
@@ -854,7 +908,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             bail!("not an operator command")
         }
     };
-    let client = BankClient::new(&op_args.bank_url()?);
+    let client = op_args.client()?;
     let params = client.params().await?;
     let json = op_args.json;
     // Every operator command reads something only operators may (a listing, or the registry

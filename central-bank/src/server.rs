@@ -1281,23 +1281,35 @@ pub async fn serve(
     serve_with(state, listener, admission, shutdown).await
 }
 
-/// [`serve`] under the given admission limits (see [`crate::admission`]).
-///
-/// Not `axum::serve`: it gives hyper no timer (so no header read timeout), stops accepting when
-/// its connection table is full (so honest clients wait in the kernel's backlog behind a flood)
-/// and knows nothing of client addresses. Here every connection is admitted or closed at once
-/// by its address, is closed if it has not sent a complete request in time, and its requests
-/// carry the client address for the rate limit.
+/// [`serve`] under the given admission limits (see [`crate::admission`]), plain HTTP.
 pub async fn serve_with(
     state: AppState,
     listener: tokio::net::TcpListener,
     admission: Arc<crate::admission::Admission>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_tls_with(state, listener, admission, None, shutdown).await
+}
+
+/// [`serve_with`], over TLS when `tls` is given (see [`crate::tls`]).
+///
+/// Not `axum::serve`: it gives hyper no timer (so no header read timeout), stops accepting when
+/// its connection table is full (so honest clients wait in the kernel's backlog behind a flood)
+/// and knows nothing of client addresses. Here every connection is admitted or closed at once
+/// by its address, is closed if it has not sent a complete request in time, and its requests
+/// carry the client address for the rate limit. The TLS handshake runs after admission and
+/// under the same first-request timeout, so a stalled handshake holds its slot no longer than
+/// a silent plain connection.
+pub async fn serve_tls_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    admission: Arc<crate::admission::Admission>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use crate::admission::ClientAddr;
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
-    use hyper_util::service::TowerToHyperService;
     use tower::ServiceExt;
 
     let router = app(state).layer(middleware::from_fn_with_state(
@@ -1310,6 +1322,7 @@ pub async fn serve_with(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let sweeper = {
         let admission = admission.clone();
@@ -1355,22 +1368,68 @@ pub async fn serve_with(
                 response
             }
         });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            tokio::select! {
-                r = conn => if let Err(e) = r {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                },
-                () = slot.expired() => tracing::debug!(%peer, "connection closed: no request in time"),
+            match tls {
+                None => serve_connection(&builder, stream, service, watcher, slot, peer).await,
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        r = acceptor.accept(stream) => r,
+                        () = slot.expired() => {
+                            tracing::debug!(%peer, "connection closed: TLS handshake not done in time");
+                            return;
+                        }
+                    };
+                    match handshake {
+                        Ok(tls_stream) => {
+                            serve_connection(&builder, tls_stream, service, watcher, slot, peer)
+                                .await
+                        }
+                        Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    }
+                }
             }
-            drop(slot);
         });
     }
     sweeper.abort();
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves one admitted connection (plain or TLS) until it ends, the node shuts down, or it stays
+/// too long without a request; then its admission slot is released.
+async fn serve_connection<I, S>(
+    builder: &hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    io: I,
+    service: S,
+    watcher: hyper_util::server::graceful::Watcher,
+    slot: crate::admission::ConnectionSlot,
+    peer: std::net::SocketAddr,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    let conn = builder
+        .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service))
+        .into_owned();
+    let conn = watcher.watch(conn);
+    tokio::select! {
+        r = conn => if let Err(e) = r {
+            tracing::debug!(error = %e, "connection ended with an error");
+        },
+        () = slot.expired() => tracing::debug!(%peer, "connection closed: no request in time"),
+    }
+    drop(slot);
 }

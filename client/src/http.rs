@@ -56,6 +56,27 @@ pub enum ClientError {
     /// The node answered something this client cannot read.
     #[error("unexpected answer from the node: {0}")]
     Decode(String),
+    /// The TLS handshake failed on the node's certificate: it is not the pinned one, nor signed
+    /// by the pinned CA (an on-path party, a wrong `--ca`, or a node whose certificate changed
+    /// without a parameter change). Nothing was sent.
+    #[error("the node at {url} presented a certificate this client does not trust ({reason}); it trusts only the network's pinned certificate (tls_ca, --ca or DFC_CA, or the data directory's tls-cert.pem)")]
+    UntrustedCertificate {
+        /// The URL tried.
+        url: String,
+        /// rustls's reason.
+        reason: String,
+    },
+    /// A client pinned to a TLS certificate was given a plain `http://` URL.
+    #[error(
+        "the node at {url} is pinned to a TLS certificate but the URL is plain http: use https://"
+    )]
+    PlainHttpToPinnedNode {
+        /// The URL given.
+        url: String,
+    },
+    /// The pin could not be read.
+    #[error(transparent)]
+    Pin(#[from] crate::tls::TlsPinError),
 }
 
 impl ClientError {
@@ -64,6 +85,9 @@ impl ClientError {
         match self {
             ClientError::Rejected { code, .. } => Some(code),
             ClientError::WrongNetwork { .. } => Some("wrong_network"),
+            ClientError::UntrustedCertificate { .. } => Some("untrusted_certificate"),
+            ClientError::PlainHttpToPinnedNode { .. } => Some("plain_http_to_pinned_node"),
+            ClientError::Pin(_) => Some("bad_tls_pin"),
             _ => None,
         }
     }
@@ -92,19 +116,46 @@ pub struct BankClient {
 
 impl BankClient {
     /// A client of the node at `base_url` (e.g. `http://127.0.0.1:7400`, or `127.0.0.1:7400`,
-    /// taken as plain HTTP), with a 30 s timeout.
+    /// taken as plain HTTP), with a 30 s timeout. It trusts no certificate: an `https://` node
+    /// needs [`BankClient::with_pin`].
     pub fn new(base_url: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
+        let http = Self::http_builder().build().unwrap_or_default();
         BankClient {
             base: base_url_of(base_url),
             http,
             reader: None,
             genesis: None,
         }
+    }
+
+    /// A client of the node at `base_url` that trusts exactly `pin`'s certificates over TLS (no
+    /// web roots), or [`BankClient::new`] without a pin. A pinned client refuses a plain
+    /// `http://` URL ([`ClientError::PlainHttpToPinnedNode`]).
+    pub fn with_pin(base_url: &str, pin: Option<&crate::tls::TlsPin>) -> Result<Self, ClientError> {
+        let Some(pin) = pin else {
+            return Ok(Self::new(base_url));
+        };
+        let base = base_url_of(base_url);
+        if !base.starts_with("https://") {
+            return Err(ClientError::PlainHttpToPinnedNode { url: base });
+        }
+        let http = pin
+            .configure(Self::http_builder())
+            .build()
+            .map_err(|e| ClientError::Decode(format!("cannot build the TLS client: {e}")))?;
+        Ok(BankClient {
+            base,
+            http,
+            reader: None,
+            genesis: None,
+        })
+    }
+
+    fn http_builder() -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .tls_built_in_root_certs(false)
     }
 
     /// The same client, sending `genesis` with every request ([`GENESIS_HEADER`]): a node of
@@ -136,9 +187,15 @@ impl BankClient {
         url: &str,
         resp: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<T, ClientError> {
-        let resp = resp.map_err(|e| ClientError::Unreachable {
-            url: url.to_string(),
-            reason: dfc_core::error::error_line(&e),
+        let resp = resp.map_err(|e| match crate::tls::untrusted_certificate(&e) {
+            Some(reason) => ClientError::UntrustedCertificate {
+                url: url.to_string(),
+                reason,
+            },
+            None => ClientError::Unreachable {
+                url: url.to_string(),
+                reason: dfc_core::error::error_line(&e),
+            },
         })?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {

@@ -102,6 +102,13 @@ pub struct NetworkParams {
     /// parameters without auditors keep the hash they had before the field existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub auditors: Vec<PublicKey>,
+    /// The node's TLS trust anchor: PEM of the CA certificate that signed the node's certificate,
+    /// or of the node's own (self-signed) certificate. Clients that know the parameters trust
+    /// this and nothing else for the node (no public web roots). `None` on a network served
+    /// over plain HTTP on loopback. Absent from the JSON and from [`NetworkParams::hash`] when
+    /// `None`, so parameters made before this field keep their encoding and their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
     /// Hash of the genesis block. Every transaction binds it (with `network_id`), so no
     /// transaction of one ledger verifies on another, even one with the same network id. It is the
     /// one field not covered by [`NetworkParams::hash`]: the genesis block commits to that hash, so
@@ -175,7 +182,16 @@ pub enum ParamsError {
     /// Currency code must be 3 to 8 upper-case letters.
     #[error("currency code '{0}' must be 3 to 8 upper-case letters")]
     BadCurrency(String),
+    /// `tls_ca` is not PEM text holding a certificate, or is too large.
+    #[error("tls_ca must be PEM text with at least one certificate, at most {limit} bytes")]
+    BadTlsCa {
+        /// Size limit in bytes.
+        limit: usize,
+    },
 }
+
+/// Largest `tls_ca` accepted: a few certificates of a chain, never a bundle of web roots.
+pub const MAX_TLS_CA_BYTES: usize = 16 * 1024;
 
 impl NetworkParams {
     /// Checks internal consistency.
@@ -227,6 +243,14 @@ impl NetworkParams {
         }
         if self.turnover_period_days == 0 || self.turnover_period_days > 366 {
             return Err(ParamsError::BadTurnoverPeriod(self.turnover_period_days));
+        }
+        if let Some(ca) = &self.tls_ca {
+            // Only the shape: core does no X.509; clients parse it when they pin it.
+            if ca.len() > MAX_TLS_CA_BYTES || !ca.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(ParamsError::BadTlsCa {
+                    limit: MAX_TLS_CA_BYTES,
+                });
+            }
         }
         for (position, t) in self.tiers.iter().enumerate() {
             if usize::from(t.tier) != position {
@@ -305,6 +329,10 @@ fn canonical_fields(p: &NetworkParams) -> String {
     }
     for key in &p.auditors {
         field("auditor", hex::encode(key.to_bytes()));
+    }
+    // Last and only when set: parameters without a pin hash as they did before the field.
+    if let Some(ca) = &p.tls_ca {
+        field("tls_ca", ca.clone());
     }
     s
 }

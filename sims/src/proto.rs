@@ -158,6 +158,7 @@ impl Protocol {
             // The simulated network has no regulator disclosure rules.
             compliance: None,
             auditors: Vec::new(),
+            tls_ca: None,
             genesis_hash: dfc_core::Hash32([0x51; 32]),
         };
         let templates = (fidelity == Fidelity::Fast).then(Templates::new);

@@ -38,6 +38,7 @@ pub fn params() -> NetworkParams {
         turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
         auditors: Vec::new(),
+        tls_ca: None,
         genesis_hash: dfc_core::Hash32([7; 32]),
     }
 }

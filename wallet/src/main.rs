@@ -41,6 +41,10 @@ struct Cli {
     #[arg(long, global = true, num_args = 0..=1, value_name = "DIR",
           default_missing_value = dfc_client::endpoint::DEFAULT_SANDBOX_DIR, conflicts_with = "bank")]
     sandbox: Option<PathBuf>,
+    /// The node's TLS certificate or CA (PEM) to trust for first contact, before the network
+    /// parameters' pin is known; with --sandbox DIR, DIR/tls-cert.pem is used if present.
+    #[arg(long, global = true, env = dfc_client::tls::CA_ENV, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     json: bool,
@@ -244,6 +248,10 @@ fn open(cli: &Cli) -> anyhow::Result<Wallet> {
     let pass = passphrase(false)?;
     let mut w = Wallet::open(&cli.wallet, &pass)?;
     w.set_bank_override(bank_of(cli)?);
+    w.set_tls_pin(dfc_client::TlsPin::bootstrap(
+        cli.ca.as_deref(),
+        cli.sandbox.as_deref(),
+    )?);
     w.set_fault(fault_from_env()?);
     Ok(w)
 }
@@ -705,6 +713,9 @@ fn error_code(e: &anyhow::Error) -> &'static str {
             dfc_client::endpoint::EndpointError::Invalid { .. } => "bad_node_url",
         };
     }
+    if e.downcast_ref::<dfc_client::tls::TlsPinError>().is_some() {
+        return "bad_tls_pin";
+    }
     let Some(w) = e.downcast_ref::<WalletError>() else {
         return "error";
     };
@@ -727,6 +738,13 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::ParamsChanged { .. } => "params_changed",
         WalletError::Node(dfc_client::ClientError::WrongNetwork { .. }) => "wrong_network",
         WalletError::Node(dfc_client::ClientError::Unreachable { .. }) => "node_unreachable",
+        WalletError::Node(dfc_client::ClientError::UntrustedCertificate { .. }) => {
+            "untrusted_certificate"
+        }
+        WalletError::Node(dfc_client::ClientError::PlainHttpToPinnedNode { .. }) => {
+            "plain_http_to_pinned_node"
+        }
+        WalletError::Node(dfc_client::ClientError::Pin(_)) => "bad_tls_pin",
         WalletError::HistoryRewritten { .. } => "history_rewritten",
         WalletError::Node(_) => "node_error",
         WalletError::Frozen { .. } => "frozen_wallet",

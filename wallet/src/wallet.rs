@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bip39::Mnemonic;
-use dfc_client::{BankClient, ClientError};
+use dfc_client::{BankClient, ClientError, TlsPin};
 use dfc_core::api::{Receipt, RegisterRequest, TxStatus};
 use dfc_core::compliance::ComplianceContext;
 use dfc_core::governance::ParamsHistory;
@@ -59,9 +59,14 @@ pub struct Wallet {
     data: DataKey,
     store: Store,
     bank_override: Option<String>,
+    tls_override: Option<TlsPin>,
     fault: Option<FaultPoint>,
     full_sync: bool,
 }
+
+/// Wallet metadata: the PEM of the certificate the wallet registered over, when the network's
+/// parameters carry none (`tls_ca`), so later commands need no `--ca`.
+const TLS_PIN_META: &str = "tls_pin";
 
 /// What `register` reports.
 #[derive(Clone, Debug, Serialize)]
@@ -352,6 +357,7 @@ impl Wallet {
             data: unlocked.data,
             store,
             bank_override: None,
+            tls_override: None,
             fault: None,
             full_sync: false,
         })
@@ -360,6 +366,36 @@ impl Wallet {
     /// Uses `url` instead of the stored bank URL for this session.
     pub fn set_bank_override(&mut self, url: Option<String>) {
         self.bank_override = url;
+    }
+
+    /// Trusts `pin` for the node this session (`--ca`, `DFC_CA`, or a sandbox directory's
+    /// certificate), before the pin of the parameters.
+    pub fn set_tls_pin(&mut self, pin: Option<TlsPin>) {
+        self.tls_override = pin;
+    }
+
+    /// The certificate the wallet trusts for its node: the session's `--ca` if given, else the
+    /// parameters' `tls_ca` (the latest the wallet has verified), else the one it registered
+    /// over; none for a plain-HTTP loopback node.
+    pub fn tls_pin(&self) -> Result<Option<TlsPin>> {
+        if let Some(p) = &self.tls_override {
+            return Ok(Some(p.clone()));
+        }
+        let latest = match self.params_history()? {
+            Some(h) => Some(h.latest().clone()),
+            None => self.store.params()?,
+        };
+        if let Some(p) = latest {
+            if let Some(pin) = TlsPin::from_params(&p).map_err(ClientError::from)? {
+                return Ok(Some(pin));
+            }
+        }
+        match self.store.meta(TLS_PIN_META)? {
+            Some(pem) => Ok(Some(
+                TlsPin::from_pem(&pem, "the wallet's stored TLS pin").map_err(ClientError::from)?,
+            )),
+            None => Ok(None),
+        }
     }
 
     /// Arms a test fault point (see [`FaultPoint`]).
@@ -452,7 +488,7 @@ impl Wallet {
                 .meta("bank_url")?
                 .ok_or(WalletError::NotRegistered)?,
         };
-        let client = BankClient::new(&url);
+        let client = BankClient::with_pin(&url, self.tls_pin()?.as_ref())?;
         // Every call names the pinned network, so a node of another one refuses it before
         // doing anything (`wrong_network`).
         // Reads are signed with the wallet's spend key (the node serves a wallet only what
@@ -491,9 +527,11 @@ impl Wallet {
     /// whose parameters differ from the pinned ones is refused.
     pub async fn register(&mut self, bank_url: &str, label: &str) -> Result<Registration> {
         let pinned = self.store.params()?;
+        let tls = self.tls_pin()?;
+        let client = BankClient::with_pin(bank_url, tls.as_ref())?;
         let client = match &pinned {
-            Some(p) => BankClient::new(bank_url).pinned_to(p.genesis_hash),
-            None => BankClient::new(bank_url),
+            Some(p) => client.pinned_to(p.genesis_hash),
+            None => client,
         };
         // Pin the genesis parameters: every later set is reached from them by changes that k
         // operators approved, which the wallet verifies at every sync.
@@ -530,6 +568,9 @@ impl Wallet {
         };
         self.store
             .set_registration(&params, client.base_url(), info.tier)?;
+        if let (Some(pin), None) = (&tls, &params.tls_ca) {
+            self.store.set_meta(TLS_PIN_META, pin.pem())?;
+        }
         let params = self.refresh_history(&client).await?.latest().clone();
         let tier = params.tier(info.tier);
         Ok(Registration {

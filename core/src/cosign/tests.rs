@@ -25,6 +25,7 @@ fn genesis() -> NetworkParams {
         turnover_period_days: 30,
         compliance: None,
         auditors: Vec::new(),
+        tls_ca: None,
         genesis_hash: Hash32([4; 32]),
     }
 }

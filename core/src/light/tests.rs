@@ -63,6 +63,7 @@ fn params() -> (NetworkParams, SigningKey) {
         turnover_period_days: 30,
         compliance: None,
         auditors: Vec::new(),
+        tls_ca: None,
         genesis_hash: Hash32([3; 32]),
     };
     (p, node)

@@ -18,6 +18,7 @@ fn params(node: &SigningKey) -> NetworkParams {
         turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
         auditors: Vec::new(),
+        tls_ca: None,
         genesis_hash: Hash32([7; 32]),
     }
 }
