@@ -509,6 +509,9 @@ pub struct StartupReport {
     pub audit_entries: u64,
     /// Whether the full replay ran (no usable summary) instead of the digest check.
     pub replayed: bool,
+    /// Whether the table digests are still to be checked (by
+    /// [`crate::table_check::verify_tables`], in the background).
+    pub tables_deferred: bool,
 }
 
 fn table_err(table: &str, reason: String) -> IntegrityError {
@@ -534,33 +537,48 @@ pub fn check_tables(conn: &Connection, s: &Summary) -> Result<(), IntegrityError
         });
     }
     for (table, cols) in TABLES {
-        let want = s
-            .table(table)
-            .ok_or_else(|| table_err(table, "the signed summary has no digest of it".into()))?;
-        let (n, acc) = scan_table(conn, table, cols)?;
-        if n != want.rows || hex::encode(&acc) != want.acc {
-            return Err(table_err(
-                table,
-                format!(
-                    "{n} rows that do not hash to the signed summary's digest of {} rows: rows were \
-                     edited, added or deleted outside the node",
-                    want.rows
-                ),
-            ));
-        }
+        check_table(conn, s, table, cols)?;
+    }
+    Ok(())
+}
+
+/// Recomputes the digest of one `table` from its rows and compares it with the signed summary `s`
+/// (the summary read in the same snapshot as the rows; see [`crate::table_check`]).
+pub fn check_table(
+    conn: &Connection,
+    s: &Summary,
+    table: &str,
+    cols: &[&str],
+) -> Result<(), IntegrityError> {
+    let want = s
+        .table(table)
+        .ok_or_else(|| table_err(table, "the signed summary has no digest of it".into()))?;
+    let (n, acc) = scan_table(conn, table, cols)?;
+    if n != want.rows || hex::encode(&acc) != want.acc {
+        return Err(table_err(
+            table,
+            format!(
+                "{n} rows that do not hash to the signed summary's digest of {} rows: rows were \
+                 edited, added or deleted outside the node",
+                want.rows
+            ),
+        ));
     }
     Ok(())
 }
 
 /// The start-up check of `serve`: with a valid summary describing the tip, verifies its signature
-/// and the table digests (no replay); otherwise runs the full structural replay. Either way it
-/// leaves fresh running digests and a signed summary (committed), and the triggers installed on
-/// `conn` (see [`install`]) so the node's writes keep them current.
+/// and the audit-log head it signs, and, only if `tables_now`, the table digests (a scan of every
+/// row; otherwise the caller runs [`crate::table_check::verify_tables`] in the background and
+/// reports `tables_deferred`); no replay. Without a usable summary it runs the full structural
+/// replay. Either way it leaves fresh running digests and a signed summary (committed), and the
+/// triggers installed on `conn` (see [`install`]) so the node's writes keep them current.
 pub fn startup_check(
     conn: &Connection,
     params: &NetworkParams,
     key: &SigningKey,
     digest: &DigestKey,
+    tables_now: bool,
 ) -> Result<StartupReport, IntegrityError> {
     install(conn, digest)?;
     if let Some(signed) = load(conn)? {
@@ -575,7 +593,22 @@ pub fn startup_check(
         // A summary behind the tip was put back by someone (the node writes both in one
         // transaction): distrust it and replay everything.
         if tip.header.height == s.height && tip.hash == s.block_hash {
-            if let Err(found) = check_tables(conn, s) {
+            // O(1): the newest audit-log entry is the one the summary signs.
+            let (seq, head) = store::audit_head(conn)?;
+            let checked = if seq != s.audit_seq || head != s.audit_head {
+                Err(table_err(
+                    "audit_log",
+                    format!(
+                        "the newest entry is {seq}, the signed summary's is {}",
+                        s.audit_seq
+                    ),
+                ))
+            } else if tables_now {
+                check_tables(conn, s)
+            } else {
+                Ok(())
+            };
+            if let Err(found) = checked {
                 // Refused either way; the replay (paid only on a tampered ledger) names the first
                 // bad record where the digest can only name its table.
                 tracing::error!(error = %found, "table digests differ: replaying to name the record");
@@ -598,6 +631,7 @@ pub fn startup_check(
                 tx_count: s.tx_count(),
                 audit_entries,
                 replayed: false,
+                tables_deferred: !tables_now,
             });
         }
         tracing::warn!(
@@ -615,6 +649,7 @@ pub fn startup_check(
         audit_entries: full.audit_entries,
         tip: full.tip,
         replayed: true,
+        tables_deferred: false,
     })
 }
 
@@ -687,7 +722,7 @@ mod tests {
     /// Opens the writer as `serve` does: start-up check, then the triggers.
     fn serve_open(f: &Fixture) -> Result<(Connection, StartupReport), IntegrityError> {
         let conn = store::open_writer(&f.path)?;
-        let report = startup_check(&conn, &f.params, &f.key, &f.digest)?;
+        let report = startup_check(&conn, &f.params, &f.key, &f.digest, true)?;
         Ok((conn, report))
     }
 
