@@ -11,6 +11,8 @@
 
 use std::path::Path;
 
+use dfc_central_bank::server;
+use dfc_client::BankClient;
 use dfc_tests::{dfc_bank, init_sandbox, init_tracing, Node, TestWallet};
 
 use crate::{audit_passes, issue, register};
@@ -144,5 +146,52 @@ async fn each_tampered_record_is_refused_and_named() {
         refused += 1;
     }
     assert_eq!(refused, cases.len());
+
+    tracing::info!("--- in process: the node answers, the background check halts it");
+    let dir = tmp.path().join("in-process");
+    copy_dir(&clean, &dir);
+    let conn = rusqlite::Connection::open(dir.join("ledger.sqlite")).expect("open");
+    assert!(conn.execute("DELETE FROM spent", []).expect("tamper") > 0);
+    drop(conn);
+    let started = server::start(&dir).expect("answers before the table check");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server::serve(started.state, listener, async move {
+        let _ = stopped.await;
+    }));
+    let found = started
+        .table_check
+        .await
+        .expect("the background check reports the edit");
+    assert!(found.to_string().contains("spent"), "{found}");
+    let health = reqwest::get(format!("{url}/healthz")).await.expect("healthz");
+    assert_eq!(health.status().as_u16(), 503, "halted");
+    let carol = TestWallet::new("tamper-carol", &params);
+    let refused = BankClient::new(&url)
+        .register(&carol.register_request())
+        .await
+        .expect_err("writes are refused");
+    assert!(
+        matches!(&refused, dfc_client::ClientError::Server { status: 503, .. }),
+        "503 node_halted: {refused}"
+    );
+    let _ = stop.send(());
+    serving.await.expect("server task").expect("server io");
+    let seq = started.sequencer;
+    let ended = tokio::task::spawn_blocking(move || seq.join().expect("no panic"))
+        .await
+        .expect("join");
+    // Nothing was written after the edit: the registration never reached the ledger.
+    let wallets = |d: &Path| -> i64 {
+        rusqlite::Connection::open(d.join("ledger.sqlite"))
+            .expect("open")
+            .query_row("SELECT COUNT(*) FROM wallets", [], |r| r.get(0))
+            .expect("count")
+    };
+    assert_eq!(wallets(&dir), wallets(&clean));
+    tracing::info!(?ended, "sequencer ended");
     audit_passes(&clean);
 }
