@@ -182,7 +182,10 @@ mod tests {
     #[test]
     fn each_edited_table_is_named() {
         let cases = [
-            ("UPDATE audit_log SET detail = 'x' WHERE seq = 1", "audit_log"),
+            (
+                "UPDATE audit_log SET detail = 'x' WHERE seq = 1",
+                "audit_log",
+            ),
             ("DELETE FROM blocks", "blocks"),
             ("DELETE FROM audit_log WHERE seq = 2", "audit_log"),
         ];

@@ -167,7 +167,9 @@ async fn each_tampered_record_is_refused_and_named() {
         .await
         .expect("the background check reports the edit");
     assert!(found.to_string().contains("spent"), "{found}");
-    let health = reqwest::get(format!("{url}/healthz")).await.expect("healthz");
+    let health = reqwest::get(format!("{url}/healthz"))
+        .await
+        .expect("healthz");
     assert_eq!(health.status().as_u16(), 503, "halted");
     let carol = TestWallet::new("tamper-carol", &params);
     let refused = BankClient::new(&url)
@@ -175,7 +177,10 @@ async fn each_tampered_record_is_refused_and_named() {
         .await
         .expect_err("writes are refused");
     assert!(
-        matches!(&refused, dfc_client::ClientError::Server { status: 503, .. }),
+        matches!(
+            &refused,
+            dfc_client::ClientError::Server { status: 503, .. }
+        ),
         "503 node_halted: {refused}"
     );
     let _ = stop.send(());
