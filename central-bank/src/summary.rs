@@ -16,10 +16,12 @@
 //! node key and stored in `ledger_summary`, in the same transaction as the change it describes.
 //!
 //! # What start-up checks, and why that is enough
-//! [`startup_check`] verifies the summary's signature, that it describes the stored tip, and then
-//! recomputes every table digest from the rows (one HMAC per row: no proof, no signature, no
-//! replay) and compares it with the *signed* value. Someone with write access to the database
-//! but without the node key:
+//! [`startup_check`] verifies the summary's signature, that it describes the stored tip and the
+//! audit-log head, all without reading the history; every table digest is then recomputed from
+//! the rows (one HMAC per row: no proof, no signature, no replay) and compared with the *signed*
+//! value, in the background after the node answers ([`crate::table_check`], which halts the node
+//! on a mismatch) or before it with `serve --check-tables-first`. Someone with write access to the
+//! database but without the node key:
 //! - cannot sign a new summary, so every digest they can make the node compare against is one the
 //!   node signed;
 //! - cannot compute `HMAC(k, row)` for a row they made up, so cannot make an edited, added or
