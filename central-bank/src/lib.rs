@@ -58,6 +58,7 @@ pub mod server;
 pub mod store;
 pub mod submit;
 pub mod summary;
+pub mod table_check;
 pub mod tls;
 pub mod verifier;
 pub mod wallet_limits;

@@ -59,6 +59,10 @@ enum Cmd {
         /// proposal can no longer be approved and must be proposed again.
         #[arg(long, default_value = "24h", value_parser = parse_duration_ms)]
         proposal_ttl: u64,
+        /// Hash every stored row against the signed summary before answering (start-up time
+        /// grows with the ledger) instead of in the background after `/healthz` answers.
+        #[arg(long)]
+        check_tables_first: bool,
         /// Admission control: connection caps, timeouts, rate limit, load shedding.
         #[command(flatten)]
         limits: LimitArgs,
@@ -462,6 +466,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             verify,
             verify_workers,
             proposal_ttl,
+            check_tables_first,
             limits,
             tls,
         } => {
@@ -475,6 +480,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 proposal_ttl_ms: proposal_ttl,
                 wallet_rate_per_second: limits.wallet_rate_limit,
                 wallet_rate_burst: limits.wallet_rate_burst,
+                check_tables_first,
             };
             let admission = Admission::new(limits.config())?;
             rt.block_on(serve(&data, &listen, options, admission, &tls))?;
@@ -726,6 +732,7 @@ async fn serve(
     let started = server::start_with(data, options)
         .with_context(|| format!("cannot serve {}", data.display()))?;
     let sequencer = started.sequencer;
+    let table_check = started.table_check;
     let (halt_tx, halt_rx) = tokio::sync::oneshot::channel::<()>();
     let watcher = tokio::task::spawn_blocking(move || {
         let r = sequencer.join();
@@ -750,15 +757,40 @@ async fn serve(
     }
     println!("listening on {url}");
     tracing::info!(%addr, tls = acceptor.is_some(), "listening");
+    let (bad_tx, bad_rx) = tokio::sync::oneshot::channel::<String>();
     let shutdown = async move {
+        // Resolves only when the background table check failed.
+        let failed = async {
+            match table_check.await {
+                Ok(e) => e,
+                Err(_) => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
             _ = halt_rx => tracing::error!("sequencer stopped; shutting down"),
+            e = failed => {
+                tracing::error!(error = %e, "ledger integrity check failed; halting");
+                let _ = bad_tx.send(e.to_string());
+            }
         }
     };
     server::serve_tls_with(started.state, listener, admission, acceptor, shutdown).await?;
     // The router (and so the sequencer's queue) is dropped: the sequencer drains and ends.
-    match watcher.await? {
+    let stopped = watcher.await?;
+    if let Ok(found) = bad_rx.await {
+        // The writer has stopped: withdraw the summary so the next start replays before serving.
+        let ledger = data.join(datadir::LEDGER_FILE);
+        if let Err(e) = dfc_central_bank::table_check::withdraw_summary(&ledger) {
+            tracing::error!(error = %e, "cannot withdraw the signed summary");
+        }
+        bail!(
+            "ledger integrity check failed (background check of the table digests, after the \
+             node answered): {found}; the node halted and withdrew its signed summary, so the \
+             next start replays the ledger and names the first bad record"
+        );
+    }
+    match stopped {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(anyhow!("the sequencer stopped on a storage failure: {e}")),
         Err(_) => Err(anyhow!("the sequencer panicked")),

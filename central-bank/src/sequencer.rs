@@ -253,6 +253,14 @@ impl Sequencer {
     }
 
     fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        // Set by the background table check when the stored tables do not match the signed
+        // summary: nothing more is written on them.
+        if self.shared.status().halted {
+            return Err(StoreError::corrupt(
+                "ledger_digest",
+                "ledger integrity: the tables do not match the signed summary; writes refused",
+            ));
+        }
         inject_storage_faults(&self.conn);
         Ok(rusqlite::Transaction::new_unchecked(
             &self.conn,

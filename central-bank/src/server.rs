@@ -137,6 +137,10 @@ pub struct NodeOptions {
     pub wallet_rate_per_second: u32,
     /// Submissions one wallet may send in a burst above its rate.
     pub wallet_rate_burst: u32,
+    /// Check every table's rows against the signed digests before answering (linear in the
+    /// ledger), instead of in the background after `/healthz` answers (the default; see
+    /// [`crate::table_check`]).
+    pub check_tables_first: bool,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -153,6 +157,7 @@ impl Default for NodeOptions {
             proposal_ttl_ms: crate::proposals::DEFAULT_PROPOSAL_TTL_MS,
             wallet_rate_per_second: crate::wallet_limits::DEFAULT_WALLET_RATE,
             wallet_rate_burst: crate::wallet_limits::DEFAULT_WALLET_BURST,
+            check_tables_first: false,
         }
     }
 }
@@ -169,6 +174,10 @@ pub struct Started {
     pub state: AppState,
     /// The sequencer thread; it ends when every [`AppState`] is dropped, or on a storage failure.
     pub sequencer: std::thread::JoinHandle<Result<(), StoreError>>,
+    /// The background table check ([`crate::table_check`]): receives its error if it fails (the
+    /// node is then already halted: writes refused, `/healthz` says `halted`); closed without a
+    /// value when it passes or did not run.
+    pub table_check: oneshot::Receiver<IntegrityError>,
 }
 
 /// Opens `dir`, checks the whole ledger (refusing a tampered one, naming the first bad record)
@@ -187,8 +196,13 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     let started_at = std::time::Instant::now();
     // The signed summary and the table digests, or the full replay when there is no usable
     // summary (see `summary`). The triggers then keep the digests current on this connection.
-    let summary =
-        crate::summary::startup_check(&conn, &data.params, &data.node_key, &data.digest_key)?;
+    let summary = crate::summary::startup_check(
+        &conn,
+        &data.params,
+        &data.node_key,
+        &data.digest_key,
+        options.check_tables_first,
+    )?;
     let history = crate::governance::store::load_history(&conn, &data.params)?;
     tracing::info!(
         height = summary.tip.height,
@@ -196,6 +210,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         notes = summary.notes_outstanding,
         audit_entries = summary.audit_entries,
         full_replay = summary.replayed,
+        tables_in_background = summary.tables_deferred,
         elapsed_ms = u64::try_from(started_at.elapsed().as_millis()).unwrap_or(u64::MAX),
         "ledger verified"
     );
@@ -230,6 +245,13 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
                 source: e,
             })
         })?;
+    let table_check = spawn_table_check(
+        summary.tables_deferred,
+        &ledger,
+        data.params.clone(),
+        data.digest_key.clone(),
+        shared.clone(),
+    );
     let workers = match options.verify_workers {
         0 => std::thread::available_parallelism()
             .map(usize::from)
@@ -260,7 +282,58 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
             read_nonces: Default::default(),
         }),
     };
-    Ok(Started { state, sequencer })
+    Ok(Started {
+        state,
+        sequencer,
+        table_check,
+    })
+}
+
+/// Starts the background table check if `deferred`; on failure it halts the node (every later
+/// write refused, `/healthz` says `halted`) and sends the error.
+fn spawn_table_check(
+    deferred: bool,
+    ledger: &Path,
+    params: NetworkParams,
+    digest: crate::summary::DigestKey,
+    shared: Arc<Shared>,
+) -> oneshot::Receiver<IntegrityError> {
+    let (fail, verdict) = oneshot::channel();
+    if !deferred {
+        return verdict;
+    }
+    let ledger = ledger.to_path_buf();
+    let halt = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("table-check".into())
+        .spawn(move || {
+            match crate::table_check::verify_tables(&ledger, &params.node_key, &digest) {
+                Ok(r) => tracing::info!(
+                    rows = r.rows,
+                    elapsed_ms = r.elapsed_ms,
+                    "table digests verified in the background"
+                ),
+                Err(found) => {
+                    shared.update(|s| {
+                        s.halted = true;
+                        s.invariant_ok = false;
+                    });
+                    tracing::error!(error = %found, "ledger integrity: the background table \
+                        check failed; the node refuses every write and halts");
+                    // Paid only on a ledger refused anyway: the replay names the first bad
+                    // record where the digest names only its table.
+                    let named = crate::table_check::name_first_bad_record(&ledger, &params)
+                        .unwrap_or(found);
+                    let _ = fail.send(named);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the check the node must not write on unchecked tables.
+        tracing::error!(error = %e, "cannot start the table check; the node refuses writes");
+        halt.update(|s| s.halted = true);
+    }
+    verdict
 }
 
 impl AppState {
