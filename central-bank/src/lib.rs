@@ -15,6 +15,7 @@
 //! | [`network_pin`] | refuses a request pinned to another network's genesis (`wrong_network`) |
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
+//! | [`assess`] | the `dfc-bank assess` scorecard: checks of a ledger or node against the threat model |
 //! | [`datadir`] | `init`, key files, parameters |
 //! | [`opseq`] | the last sequence number accepted from each operator (ordered commands) |
 //! | [`ops`] | signed operator requests: re-exported from `dfc-client`, which signs them |
@@ -24,6 +25,7 @@
 //! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 
 pub mod admission;
+pub mod assess;
 pub mod audit;
 pub mod client;
 pub mod controls;

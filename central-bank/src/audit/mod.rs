@@ -219,29 +219,39 @@ pub fn audit_report_with(
     params: &NetworkParams,
     opts: &AuditOptions<'_>,
 ) -> AuditReport {
-    match verify_with(conn, params, opts) {
-        Ok(s) => AuditReport {
-            pass: true,
-            height: Some(s.height),
-            supply_units: Some(s.supply.units()),
-            supply: Some(params.format(s.supply)),
-            notes_outstanding: Some(s.notes_outstanding),
-            tx_count: Some(s.tx_count),
-            audit_entries: Some(s.audit_entries),
-            error: None,
-            verify_us: Some(s.verify_us),
-        },
-        Err(e) => AuditReport {
-            pass: false,
-            height: None,
-            supply_units: None,
-            supply: None,
-            notes_outstanding: None,
-            tx_count: None,
-            audit_entries: None,
-            error: Some(e.to_string()),
-            verify_us: None,
-        },
+    AuditReport::from_result(verify_with(conn, params, opts), params)
+}
+
+impl AuditReport {
+    /// The report of a check's result (what `dfc-bank audit --json` prints).
+    pub fn from_result(
+        result: Result<LedgerSummary, IntegrityError>,
+        params: &NetworkParams,
+    ) -> Self {
+        match result {
+            Ok(s) => AuditReport {
+                pass: true,
+                height: Some(s.height),
+                supply_units: Some(s.supply.units()),
+                supply: Some(params.format(s.supply)),
+                notes_outstanding: Some(s.notes_outstanding),
+                tx_count: Some(s.tx_count),
+                audit_entries: Some(s.audit_entries),
+                error: None,
+                verify_us: Some(s.verify_us),
+            },
+            Err(e) => AuditReport {
+                pass: false,
+                height: None,
+                supply_units: None,
+                supply: None,
+                notes_outstanding: None,
+                tx_count: None,
+                audit_entries: None,
+                error: Some(e.to_string()),
+                verify_us: None,
+            },
+        }
     }
 }
 
