@@ -89,6 +89,9 @@ impl Console {
                     KeyCode::Char('r') if matches!(self.tab, Tab::Audit | Tab::Dashboard) => {
                         Some(Action::RunAudit)
                     }
+                    KeyCode::Char('x') if matches!(self.tab, Tab::Audit | Tab::Dashboard) => {
+                        Some(Action::CancelAudit)
+                    }
                     KeyCode::Char('r') if self.tab == Tab::Regulator => Some(Action::Disclosed),
                     _ => None,
                 }

@@ -2,6 +2,7 @@
 //! [`view`], network work in [`net`], the in-process sandbox node in [`sandbox`].
 
 mod approve;
+mod audit_run;
 mod audit_view;
 mod detail;
 mod forms;
@@ -9,13 +10,17 @@ mod keys;
 mod mouse;
 pub mod net;
 mod registry_view;
+mod scorecard_view;
 pub mod sandbox;
 pub mod view;
 
+pub use audit_run::AuditProgress;
 pub use mouse::ListArea;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
+use dfc_central_bank::assess::Scorecard;
 use dfc_central_bank::audit::AuditReport;
 use dfc_central_bank::regulator::DisclosedPayment;
 use dfc_core::api::{Proposal, SupplySummary, WalletInfo};
@@ -166,6 +171,9 @@ pub struct AuditResult {
     /// The full replay from genesis over the data directory (`dfc-bank audit`), when the console
     /// has it.
     pub replay: Option<AuditReport>,
+    /// The `dfc-bank assess` scorecard: in-process over the data directory, else through the
+    /// API.
+    pub scorecard: Option<Result<Scorecard, String>>,
 }
 
 impl AuditResult {
@@ -244,6 +252,8 @@ pub enum Action {
     Prompt(WalletPromptKind),
     /// Run the audit.
     RunAudit,
+    /// Cancel the running audit.
+    CancelAudit,
     /// Read the disclosed payments again.
     Disclosed,
     /// Edit the focused field (typing, readline keys).
@@ -312,8 +322,8 @@ pub enum Command {
         /// The registry version of the record the operator saw.
         registry_version: u64,
     },
-    /// Run the audit.
-    Audit,
+    /// Run the audit (and the assessment), reporting progress and watching for cancellation.
+    Audit(Arc<AuditProgress>),
     /// Read the payments disclosed to the regulator (needs the regulator's key).
     Disclosed,
 }
@@ -395,6 +405,8 @@ pub struct Console {
     pub auditing: bool,
     /// The last audit.
     pub audit: Option<AuditResult>,
+    /// Progress of the running (or last) audit.
+    pub audit_progress: Option<Arc<AuditProgress>>,
     /// Whether the console can replay the ledger itself (it has the data directory).
     pub has_data_dir: bool,
     /// Issuance form: amount.
@@ -457,6 +469,7 @@ impl Console {
             rate: vec![0; RATE_BUCKETS],
             auditing: false,
             audit: None,
+            audit_progress: None,
             has_data_dir,
             issue_amount: Input::default(),
             issue_to: Input::default(),
@@ -660,10 +673,10 @@ impl Console {
             }
             Action::RunAudit => {
                 if !self.auditing {
-                    self.auditing = true;
-                    self.send(Command::Audit, "running the audit".into());
+                    self.start_audit(true);
                 }
             }
+            Action::CancelAudit => self.cancel_audit(),
             Action::Edit(op) => self.edit_field(op),
             Action::SwitchField => {
                 if let Mode::IssueForm { on_to } = self.mode {
@@ -857,8 +870,8 @@ impl Console {
                     .and_then(|p| operators.iter().position(|o| *o == p))
                     .unwrap_or(0);
                 self.operators = operators;
-                // The background tasks run a first audit on connecting.
-                self.auditing = true;
+                // A first audit on connecting, so the dashboard shows a result from the start.
+                self.start_audit(false);
                 if !problems.is_empty() {
                     self.notice = Some(Notice::err(problems.join("; ")));
                 }
@@ -921,6 +934,11 @@ impl Console {
                             Notice::err("audit FAILED: see the Audit tab")
                         });
                         self.audit = Some(a);
+                    }
+                    Err(e) if e.starts_with("cancelled") => {
+                        self.notice = Some(Notice::ok(format!(
+                            "audit {e}; the last result stays on screen"
+                        )))
                     }
                     Err(e) => self.notice = Some(Notice::err(format!("audit: {e}"))),
                 }

@@ -41,6 +41,7 @@ pub(super) fn console() -> Console {
             error: None,
             verify_us: None,
         }),
+        scorecard: Some(Ok(fixtures::scorecard())),
     }))));
     c.notice = None;
     c
@@ -225,6 +226,7 @@ fn audit_failure_raises_an_alert() {
         summary: fixtures::supply(),
         log: Err("audit log entry 4 does not match its hash".into()),
         replay: None,
+        scorecard: None,
     }))));
     snap("dashboard_audit_failed", &c);
 }
@@ -349,4 +351,47 @@ fn regulator_read_failure_is_shown() {
     ))));
     let t = render(&c, 80, 24);
     insta::assert_snapshot!("console_regulator_wrong_key_80x24", t.backend());
+}
+
+#[test]
+fn audit_progress_shows_eta_and_x_cancels_leaving_the_last_result() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('6'));
+    c.update(Action::RunAudit);
+    assert!(c.auditing, "r starts an audit");
+    let p = c.audit_progress.clone().expect("the run's progress");
+    use dfc_central_bank::audit::Progress;
+    p.start(400);
+    p.advance(100);
+    c.now_ms = p.started_ms + 3_000;
+    c.notice = None;
+    c.busy = None;
+    snap("audit_running", &c);
+    key(&mut c, KeyCode::Char('x'));
+    assert!(p.cancelled(), "x asks the verification threads to stop");
+    // The background task answers with the library's cancellation error.
+    c.apply(Msg::Audited(Box::new(Err(
+        "cancelled: cancelled before block 7".into(),
+    ))));
+    assert!(!c.auditing);
+    assert!(c.audit.is_some(), "the last result stays on screen");
+    let notice = c.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    assert!(notice.contains("cancelled before block 7"), "{notice}");
+    // The console stays usable: another tab, another audit.
+    key(&mut c, KeyCode::Char('1'));
+    assert_eq!(c.tab, Tab::Dashboard);
+    c.update(Action::RunAudit);
+    assert!(c.auditing);
+    let again = c.audit_progress.clone().expect("a new run");
+    assert!(!again.cancelled(), "a new run starts uncancelled");
+}
+
+#[test]
+fn x_without_a_running_audit_says_so() {
+    let mut c = console();
+    c.auditing = false;
+    key(&mut c, KeyCode::Char('6'));
+    key(&mut c, KeyCode::Char('x'));
+    let notice = c.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    assert!(notice.contains("no audit is running"), "{notice}");
 }
