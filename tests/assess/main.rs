@@ -129,8 +129,14 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
     }
     // Not configurable in this branch, asserted as it is: plain HTTP on loopback and key files
     // in plain hex are warnings, never failures.
-    ensure!(status(&card, "transport") == "warn", "loopback HTTP:\n{all}");
-    ensure!(status(&card, "key-files") == "warn", "plain hex keys:\n{all}");
+    ensure!(
+        status(&card, "transport") == "warn",
+        "loopback HTTP:\n{all}"
+    );
+    ensure!(
+        status(&card, "key-files") == "warn",
+        "plain hex keys:\n{all}"
+    );
     ensure!(card["overall"] == "warn", "no check fails:\n{all}");
 
     tracing::info!("--- the same node through its API only");
@@ -139,7 +145,10 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
     ensure!(code == 0, "through the API (exit 0):\n{all}");
     ensure!(status(&card, "audit") == "pass", "API audit:\n{all}");
     ensure!(status(&card, "sandbox-keys") == "pass", "{all}");
-    ensure!(status(&card, "key-files") == "skip", "no files via API:\n{all}");
+    ensure!(
+        status(&card, "key-files") == "skip",
+        "no files via API:\n{all}"
+    );
     ensure!(status(&card, "audit-log-anchor") == "pass", "{all}");
 
     tracing::info!("--- a freeze: one audit-log entry no block anchors yet, one frozen wallet");
@@ -155,7 +164,11 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
 
     tracing::info!("--- plain HTTP to another host fails the transport check: exit 2");
     let (code, card) = assess(&["--data", prod_s, "--node", "http://192.0.2.10:7400"])?;
-    ensure!(code == 2 && status(&card, "transport") == "fail", "{}", statuses(&card));
+    ensure!(
+        code == 2 && status(&card, "transport") == "fail",
+        "{}",
+        statuses(&card)
+    );
     ensure!(card["overall"] == "fail", "{}", statuses(&card));
 
     tracing::info!("--- k operator keys copied beside the ledger fail the sandbox-keys check");
@@ -163,7 +176,11 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
         std::fs::copy(key(i), prod.join(format!("operator-{i}.key")))?;
     }
     let (code, card) = assess(&["--data", prod_s])?;
-    ensure!(code == 2 && status(&card, "sandbox-keys") == "fail", "{}", statuses(&card));
+    ensure!(
+        code == 2 && status(&card, "sandbox-keys") == "fail",
+        "{}",
+        statuses(&card)
+    );
     drop(node);
 
     tracing::info!("--- the sandbox warns, through its data directory and through its API");
@@ -178,7 +195,11 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
     ensure!(status(&card, "compliance") == "warn", "{all}");
     ensure!(status(&card, "audit") == "pass", "{all}");
     let (_, card) = assess(&["--node", snode.url()])?;
-    ensure!(status(&card, "sandbox-keys") == "warn", "{}", statuses(&card));
+    ensure!(
+        status(&card, "sandbox-keys") == "warn",
+        "{}",
+        statuses(&card)
+    );
 
     tracing::info!("--- the table names each check's threats");
     let text = dfc_bank_ok(&["assess", "--data", sandbox_s]);

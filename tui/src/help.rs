@@ -26,7 +26,10 @@ const CONSOLE_COMMON: &[KeyHelp] = &[
 /// The console's keys on `tab`, the tab's own first.
 pub fn console(tab: Tab) -> Vec<KeyHelp> {
     let own: &[KeyHelp] = match tab {
-        Tab::Dashboard => &[("r", "run the audit again"), ("x", "cancel the running audit")],
+        Tab::Dashboard => &[
+            ("r", "run the audit again"),
+            ("x", "cancel the running audit"),
+        ],
         Tab::Issuance => &[
             ("↑ ↓, j k", "select a proposal"),
             ("n", "new issuance: amount (e.g. 1,000.00), then address"),

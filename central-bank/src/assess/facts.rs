@@ -300,7 +300,11 @@ pub async fn verify_log(client: &BankClient) -> Result<(u64, u64), String> {
         }
         for e in &page {
             if e.seq != next_seq {
-                return Err(format!("audit log entry {} follows {}", e.seq, next_seq - 1));
+                return Err(format!(
+                    "audit log entry {} follows {}",
+                    e.seq,
+                    next_seq - 1
+                ));
             }
             if e.prev_hash != prev {
                 return Err(format!(

@@ -230,10 +230,7 @@ impl Check for KeyAges {
         } else {
             Outcome::new(
                 Status::Warn,
-                format!(
-                    "unchanged for more than {limit} days: {}",
-                    old.join(", ")
-                ),
+                format!("unchanged for more than {limit} days: {}", old.join(", ")),
             )
         }
     }

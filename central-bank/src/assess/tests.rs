@@ -45,7 +45,9 @@ fn a_sandbox_warns_and_names_its_threats() {
     assert!(card.ok());
     let sandbox = card.line("sandbox-keys").expect("line");
     assert!(sandbox.threats.iter().any(|t| t.id == 2));
-    assert!(sandbox.detail.contains("3 of 3 operator keys beside the ledger"));
+    assert!(sandbox
+        .detail
+        .contains("3 of 3 operator keys beside the ledger"));
 }
 
 #[test]
@@ -110,7 +112,11 @@ fn old_keys_warn_after_the_stated_period() {
     f.tip.time_ms += f.max_key_age_ms + 86_400_000;
     let o = keys::KeyAges.run(&f);
     assert_eq!(o.status, Status::Warn);
-    assert!(o.detail.contains("node") && o.detail.contains("operator 2"), "{}", o.detail);
+    assert!(
+        o.detail.contains("node") && o.detail.contains("operator 2"),
+        "{}",
+        o.detail
+    );
 }
 
 #[test]
@@ -119,7 +125,11 @@ fn key_files_not_in_plain_hex_pass_and_open_permissions_warn() {
     let keys = tempfile::tempdir().expect("tempdir");
     production(dir.path(), keys.path(), 2, 3);
     let mut f = facts_of(dir.path());
-    assert_eq!(keys::KeyFiles.run(&f).status, Status::Warn, "node.key is plain hex");
+    assert_eq!(
+        keys::KeyFiles.run(&f).status,
+        Status::Warn,
+        "node.key is plain hex"
+    );
     let sealed = dir.path().join("sealed.key");
     std::fs::write(&sealed, b"{\"kdf\":\"argon2id\",\"ciphertext\":\"...\"}").expect("write");
     f.key_files = vec![facts::inspect_key_file(&sealed)];
@@ -139,8 +149,8 @@ fn key_files_not_in_plain_hex_pass_and_open_permissions_warn() {
 fn a_tampered_ledger_fails_the_audit_check() {
     let dir = tempfile::tempdir().expect("tempdir");
     init(dir.path(), &InitOptions::default()).expect("init");
-    let conn = crate::store::open_writer(&dir.path().join(crate::datadir::LEDGER_FILE))
-        .expect("open");
+    let conn =
+        crate::store::open_writer(&dir.path().join(crate::datadir::LEDGER_FILE)).expect("open");
     conn.execute("UPDATE audit_log SET detail = 'x' WHERE seq = 1", [])
         .expect("tamper");
     drop(conn);

@@ -28,7 +28,10 @@ impl Check for Transport {
     }
     fn run(&self, f: &Facts) -> Outcome {
         let Some(url) = &f.node_url else {
-            return Outcome::new(Status::Skip, "no node URL given or kept in the data directory");
+            return Outcome::new(
+                Status::Skip,
+                "no node URL given or kept in the data directory",
+            );
         };
         let parsed = match reqwest::Url::parse(url) {
             Ok(u) => u,

@@ -7,15 +7,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dfc_client::{now_ms, BankClient, Operator};
 use dfc_central_bank::assess::{self, facts::AssessOptions};
+use dfc_client::{now_ms, BankClient, Operator};
 use dfc_core::api::{OperatorAction, OperatorResponse};
 use dfc_core::compliance::RegulatorKey;
 use dfc_core::{Block, NetworkParams, SigningKey};
 use tokio::sync::{mpsc, Notify};
 
 use super::{
-    AuditProgress, AuditResult, BlockRow, Command, Disclosures, EvidenceRow, Msg, Poll, TxRow, MAX_BLOCKS,
+    AuditProgress, AuditResult, BlockRow, Command, Disclosures, EvidenceRow, Msg, Poll, TxRow,
+    MAX_BLOCKS,
 };
 
 /// Time between polls while connected.
@@ -355,9 +356,7 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
 
 async fn run_audit(ctx: &Ctx, progress: Arc<AuditProgress>) -> Result<AuditResult, String> {
     let summary = ctx.client.supply().await.map_err(|e| e.to_string())?;
-    let log = assess::facts::verify_log(&ctx.client)
-        .await
-        .map(|(n, _)| n);
+    let log = assess::facts::verify_log(&ctx.client).await.map(|(n, _)| n);
     let url = ctx.client.base_url().to_string();
     let (replay, scorecard) = match &ctx.data_dir {
         // The sandbox's ledger is on this machine: the full audit and the assessment run

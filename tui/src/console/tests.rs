@@ -375,7 +375,11 @@ fn audit_progress_shows_eta_and_x_cancels_leaving_the_last_result() {
     ))));
     assert!(!c.auditing);
     assert!(c.audit.is_some(), "the last result stays on screen");
-    let notice = c.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    let notice = c
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
     assert!(notice.contains("cancelled before block 7"), "{notice}");
     // The console stays usable: another tab, another audit.
     key(&mut c, KeyCode::Char('1'));
@@ -392,6 +396,10 @@ fn x_without_a_running_audit_says_so() {
     c.auditing = false;
     key(&mut c, KeyCode::Char('6'));
     key(&mut c, KeyCode::Char('x'));
-    let notice = c.notice.as_ref().map(|n| n.text.clone()).unwrap_or_default();
+    let notice = c
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
     assert!(notice.contains("no audit is running"), "{notice}");
 }
