@@ -57,6 +57,12 @@ pub fn console(tab: Tab) -> Vec<KeyHelp> {
             ("x", "cancel the running audit"),
         ],
         Tab::Regulator => &[("r", "read the disclosed payments again")],
+        Tab::Governance => &[
+            ("↑ ↓, j k", "select a proposed change (its diff is shown)"),
+            ("a", "approve it as the current operator (asks y/n)"),
+            ("o", "act as the next loaded operator"),
+            ("r", "read the changes and the history again"),
+        ],
     };
     let mut keys = own.to_vec();
     if matches!(tab, Tab::Issuance | Tab::Wallets) {

@@ -6,6 +6,8 @@ mod audit_run;
 mod audit_view;
 mod detail;
 mod forms;
+mod governance;
+mod governance_view;
 mod keys;
 mod mouse;
 pub mod net;
@@ -16,6 +18,7 @@ mod scorecard_view;
 pub mod view;
 
 pub use audit_run::AuditProgress;
+pub use governance::GovData;
 pub use mouse::ListArea;
 pub use rate::payment_rate;
 
@@ -59,11 +62,13 @@ pub enum Tab {
     Audit,
     /// Payments disclosed to the regulator.
     Regulator,
+    /// Parameter changes: pending with their diff, approval, history.
+    Governance,
 }
 
 impl Tab {
     /// All tabs in order.
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Dashboard,
         Tab::Issuance,
         Tab::Redemption,
@@ -71,6 +76,7 @@ impl Tab {
         Tab::Wallets,
         Tab::Audit,
         Tab::Regulator,
+        Tab::Governance,
     ];
     /// Title in the tab bar.
     pub fn title(self) -> &'static str {
@@ -82,6 +88,7 @@ impl Tab {
             Tab::Wallets => "Wallets",
             Tab::Audit => "Audit",
             Tab::Regulator => "Regulator",
+            Tab::Governance => "Governance",
         }
     }
     fn index(self) -> usize {
@@ -220,6 +227,11 @@ pub enum Mode {
         /// Asking for confirmation of an approval.
         confirm: bool,
     },
+    /// Asking y or n to approve a parameter change, its diff on screen.
+    ChangeConfirm {
+        /// The change's digest.
+        digest: dfc_core::Hash32,
+    },
 }
 
 /// What a key asks for.
@@ -268,6 +280,12 @@ pub enum Action {
     Cancel,
     /// Type a filter for the registry.
     Filter,
+    /// Read the parameter changes again.
+    Governance,
+    /// Ask to approve the selected parameter change.
+    ApproveChange,
+    /// Confirm the parameter change approval asked for.
+    ConfirmChange,
 }
 
 /// Work for the background tasks.
@@ -328,6 +346,15 @@ pub enum Command {
     Audit(Arc<AuditProgress>),
     /// Read the payments disclosed to the regulator (needs the regulator's key).
     Disclosed,
+    /// Read the parameter changes and the history.
+    Governance,
+    /// Approve a parameter change.
+    ApproveChange {
+        /// Operator index.
+        operator: u8,
+        /// The change's digest.
+        digest: dfc_core::Hash32,
+    },
 }
 
 /// What the background tasks report.
@@ -354,6 +381,8 @@ pub enum Msg {
     NodeStopped(String),
     /// The regulator's list was read.
     Disclosed(Box<Result<Disclosures, String>>),
+    /// The parameter changes and history were read.
+    Governance(Box<Result<GovData, String>>),
 }
 
 /// One poll of the node.
@@ -443,6 +472,10 @@ pub struct Console {
     pub disclosed: Option<Result<Disclosures, String>>,
     /// A read of the disclosed payments is running.
     pub disclosing: bool,
+    /// The last read of the parameter changes and history.
+    pub governance: Option<Result<GovData, String>>,
+    /// Selected proposed change.
+    pub gov_sel: usize,
     commands: Option<mpsc::UnboundedSender<Command>>,
 }
 
@@ -488,6 +521,8 @@ impl Console {
             has_regulator_key: false,
             disclosed: None,
             disclosing: false,
+            governance: None,
+            gov_sel: 0,
             commands,
         }
     }
@@ -587,7 +622,7 @@ impl Console {
             Tab::Redemption => Some(1),
             Tab::Ledger => Some(2),
             Tab::Wallets => Some(3),
-            Tab::Dashboard | Tab::Audit | Tab::Regulator => None,
+            Tab::Dashboard | Tab::Audit | Tab::Regulator | Tab::Governance => None,
         }
     }
 
@@ -623,6 +658,8 @@ impl Console {
                     self.notice = Some(Notice::err(audit_view::regulator_unavailable(self)));
                 }
             }
+            Action::Up if self.tab == Tab::Governance => self.gov_move(false),
+            Action::Down if self.tab == Tab::Governance => self.gov_move(true),
             Action::Up => {
                 if let Some(i) = self.list_index() {
                     self.sel[i] = self.sel[i].saturating_sub(1);
@@ -709,6 +746,13 @@ impl Console {
             }
             Action::Submit => self.submit(),
             Action::Filter => self.mode = Mode::Filter,
+            Action::Governance => self.refresh_governance(),
+            Action::ApproveChange => self.approve_change(),
+            Action::ConfirmChange => {
+                if let Mode::ChangeConfirm { digest } = self.mode {
+                    self.confirm_change(digest);
+                }
+            }
         }
     }
 
@@ -718,6 +762,9 @@ impl Console {
         if t == Tab::Regulator && self.disclosed.is_none() {
             self.refresh_disclosed();
         }
+        if t == Tab::Governance {
+            self.refresh_governance();
+        }
     }
 
     fn submit(&mut self) {
@@ -726,7 +773,7 @@ impl Console {
             Mode::IssueForm { on_to: true } => self.submit_issue(),
             Mode::WalletPrompt(kind) | Mode::WalletConfirm(kind) => self.submit_prompt(kind),
             Mode::Filter => self.mode = Mode::Normal,
-            Mode::Normal | Mode::ProposalDetail { .. } => {}
+            Mode::Normal | Mode::ProposalDetail { .. } | Mode::ChangeConfirm { .. } => {}
         }
     }
 
@@ -918,8 +965,19 @@ impl Console {
                     },
                 }
             }
+            Msg::Governance(r) => {
+                self.busy = None;
+                if let Ok(g) = r.as_ref() {
+                    self.gov_sel = self.gov_sel.min(g.changes.len().saturating_sub(1));
+                }
+                self.governance = Some(*r);
+            }
             Msg::Done(r) => {
                 self.busy = None;
+                // An approval changes the list: read it again while it is shown.
+                if self.tab == Tab::Governance && r.is_ok() {
+                    self.refresh_governance();
+                }
                 self.notice = Some(match r {
                     Ok(t) => Notice::ok(t),
                     Err(e) => Notice::err(e),

@@ -11,12 +11,12 @@ use dfc_central_bank::assess::{self, facts::AssessOptions};
 use dfc_client::{now_ms, BankClient, Operator};
 use dfc_core::api::{OperatorAction, OperatorResponse};
 use dfc_core::compliance::RegulatorKey;
-use dfc_core::{Block, NetworkParams, SigningKey};
+use dfc_core::{Block, Hash32, IssuerSignature, NetworkParams, SigningKey};
 use tokio::sync::{mpsc, Notify};
 
 use super::{
-    AuditProgress, AuditResult, BlockRow, Command, Disclosures, EvidenceRow, Msg, Poll, TxRow,
-    MAX_BLOCKS,
+    AuditProgress, AuditResult, BlockRow, Command, Disclosures, EvidenceRow, GovData, Msg, Poll,
+    TxRow, MAX_BLOCKS,
 };
 
 /// Time between polls while connected.
@@ -243,6 +243,10 @@ async fn handle(ctx: Arc<Ctx>, cmd: Command) {
     let msg = match cmd {
         Command::Audit(p) => Msg::Audited(Box::new(run_audit(&ctx, p).await)),
         Command::Disclosed => Msg::Disclosed(Box::new(read_disclosed(&ctx).await)),
+        Command::Governance => Msg::Governance(Box::new(read_governance(&ctx).await)),
+        Command::ApproveChange { operator, digest } => {
+            Msg::Done(approve_change(&ctx, operator, digest).await)
+        }
         other => Msg::Done(operate(&ctx, other).await),
     };
     let _ = ctx.msgs.send(msg);
@@ -345,12 +349,58 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
                 registry_version,
             },
         ),
-        Command::Audit(_) | Command::Disclosed => {
+        Command::Audit(_)
+        | Command::Disclosed
+        | Command::Governance
+        | Command::ApproveChange { .. } => {
             return Err("not an operator action".into());
         }
     };
     let r = ctx.client.operator(&req).await.map_err(|e| e.to_string())?;
     tracing::info!(operator = req.operator, message = %r.message, "operator action");
+    Ok(describe(&r))
+}
+
+async fn read_governance(ctx: &Ctx) -> Result<GovData, String> {
+    let history = ctx
+        .client
+        .params_history()
+        .await
+        .map_err(|e| e.to_string())?;
+    let changes = ctx
+        .client
+        .param_changes()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(GovData { changes, history })
+}
+
+/// Approves parameter change `digest` as `operator`, as `dfc-bank governance approve` does: what
+/// is signed is the digest recomputed from the change the node lists, never the node's word.
+async fn approve_change(ctx: &Ctx, operator: u8, digest: Hash32) -> Result<String, String> {
+    let op = ctx
+        .operators
+        .get(&operator)
+        .ok_or_else(|| format!("no key for operator {operator}"))?;
+    let g = read_governance(ctx).await?;
+    let latest = g.history.latest();
+    let p = g
+        .changes
+        .iter()
+        .find(|p| p.digest == digest)
+        .ok_or_else(|| format!("the node lists no parameter change {digest}"))?;
+    if p.change.digest() != digest {
+        return Err(format!(
+            "the node returned a change whose digest is not {digest}"
+        ));
+    }
+    let approval = IssuerSignature {
+        index: op.index,
+        signature: op.key.sign(&digest.0),
+    };
+    let req = op.request(latest, OperatorAction::ApproveChange { digest, approval });
+    let r = ctx.client.operator(&req).await.map_err(|e| e.to_string())?;
+    tracing::info!(operator, message = %r.message, "parameter change approval");
     Ok(describe(&r))
 }
 
