@@ -139,6 +139,14 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
     );
     ensure!(card["overall"] == "warn", "no check fails:\n{all}");
 
+    tracing::info!("--- keys older than the stated period warn (here: any age at all)");
+    let (code, card) = assess(&["--data", prod_s, "--max-key-age", "0s"])?;
+    ensure!(
+        code == 0 && status(&card, "key-ages") == "warn",
+        "{}",
+        statuses(&card)
+    );
+
     tracing::info!("--- the same node through its API only");
     let (code, card) = assess(&["--node", &url])?;
     let all = statuses(&card);
