@@ -92,25 +92,38 @@ pub(super) fn scorecard(frame: &mut Frame, area: Rect, c: &Console) {
         ))
         .style(status_style(card.overall)),
     );
-    // Two lines a check: what was seen, then the threats it covers (docs/threat-model.md).
+    // Two lines a check (what was seen, then the threats it covers) when they all fit; else one,
+    // the threats by their numbers in docs/threat-model.md.
+    let rows_fit = usize::from(area.height.saturating_sub(3));
+    let two_lines = rows_fit >= 2 * card.checks.len();
     let rows: Vec<Row> = card
         .checks
         .iter()
         .map(|l| {
-            let threats: Vec<String> = l
-                .threats
-                .iter()
-                .map(|t| format!("T{} {}", t.id, t.name))
-                .collect();
-            Row::new(vec![
-                Cell::from(l.status.label()).style(status_style(l.status)),
-                Cell::from(l.id),
-                Cell::from(vec![
-                    Line::from(l.detail.clone()),
-                    Line::from(format!("covers {}", threats.join("; "))).dim(),
-                ]),
-            ])
-            .height(2)
+            let status = Cell::from(l.status.label()).style(status_style(l.status));
+            if two_lines {
+                let threats: Vec<String> = l
+                    .threats
+                    .iter()
+                    .map(|t| format!("T{} {}", t.id, t.name))
+                    .collect();
+                Row::new(vec![
+                    status,
+                    Cell::from(l.id),
+                    Cell::from(vec![
+                        Line::from(l.detail.clone()),
+                        Line::from(format!("covers {}", threats.join("; "))).dim(),
+                    ]),
+                ])
+                .height(2)
+            } else {
+                let ids: Vec<String> = l.threats.iter().map(|t| format!("T{}", t.id)).collect();
+                Row::new(vec![
+                    status,
+                    Cell::from(l.id),
+                    Cell::from(format!("[{}] {}", ids.join(" "), l.detail)),
+                ])
+            }
         })
         .collect();
     let table = Table::new(
