@@ -17,6 +17,7 @@
 //! | [`tls`] | TLS of the node: certificate loading, self-signed sandbox pairs, plain HTTP on loopback only |
 //! | [`lock`] | the exclusive lock file: one writer per ledger |
 //! | [`audit`] | replay verification from genesis (startup check and `dfc-bank audit`) |
+//! | [`assess`] | the `dfc-bank assess` scorecard: checks of a ledger or node against the threat model |
 //! | [`datadir`] | `init`, key files, parameters |
 //! | [`opseq`] | the last sequence number accepted from each operator (ordered commands) |
 //! | [`ops`] | signed operator requests: re-exported from `dfc-client`, which signs them |
@@ -31,6 +32,7 @@
 //! | [`proposals`] | disclosed outputs, proposer and expiry of proposals; their audit detail |
 
 pub mod admission;
+pub mod assess;
 pub mod audit;
 pub mod client;
 pub mod controls;

@@ -14,6 +14,7 @@ use dfc_core::api::{OperatorAction, OperatorResponse};
 use dfc_core::{Address, Amount, Hash32, NetworkParams, PublicKey, TxKind};
 use serde::Serialize;
 
+mod assess_cmd;
 mod audit_cmd;
 mod ckpt_cli;
 mod cli_out;
@@ -118,6 +119,29 @@ enum Cmd {
         /// or `GET /v1/checkpoints/cosigned`, kept outside the node) against the ledger.
         #[arg(long, value_name = "FILE")]
         cosigned: Option<PathBuf>,
+    },
+    /// A pass/warn/fail scorecard of a ledger (`--data`: the full audit, key files) or of a live
+    /// node (`--node`: what its API shows), each check naming the threats of
+    /// docs/threat-model.md it covers. Exits 2 when a check fails.
+    Assess {
+        /// The node's URL (with --data only looked at: its scheme and host).
+        #[arg(long)]
+        node: Option<String>,
+        /// Data directory: the ledger is read and fully audited, its key files inspected.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+        /// A key in force unchanged for longer than this is reported (e.g. `365d`).
+        #[arg(long, default_value = "365d", value_parser = parse_duration_ms)]
+        max_key_age: u64,
+        /// Threads of the full audit (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        jobs: usize,
+        /// More directories whose key files are inspected (e.g. the operators' key directory).
+        #[arg(long, value_name = "DIR")]
+        keys: Vec<PathBuf>,
     },
     /// Issuance.
     Issue {
@@ -533,6 +557,21 @@ fn run(cli: Cli) -> Result<ExitCode> {
             rt.block_on(ckpt_cli::run(cmd))?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Assess {
+            node,
+            data,
+            json,
+            max_key_age,
+            jobs,
+            keys,
+        } => assess_cmd::run(&assess_cmd::AssessArgs {
+            node,
+            data,
+            json,
+            max_key_age_ms: max_key_age,
+            jobs,
+            keys,
+        }),
         Cmd::Governance { cmd } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -933,6 +972,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Init(_)
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
+        | Cmd::Assess { .. }
         | Cmd::Regulator { .. }
         | Cmd::Governance { .. }
         | Cmd::NodeKeyNew { .. }
@@ -1090,6 +1130,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Init(_)
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
+        | Cmd::Assess { .. }
         | Cmd::Regulator { .. }
         | Cmd::Governance { .. }
         | Cmd::NodeKeyNew { .. }

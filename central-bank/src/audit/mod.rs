@@ -270,6 +270,16 @@ pub fn report_of(
     }
 }
 
+impl AuditReport {
+    /// The report of a check's result (what `dfc-bank audit --json` prints).
+    pub fn from_result(
+        result: Result<LedgerSummary, IntegrityError>,
+        params: &NetworkParams,
+    ) -> Self {
+        report_of(&result, params)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
