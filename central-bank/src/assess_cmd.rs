@@ -16,6 +16,9 @@ pub struct AssessArgs {
     pub max_key_age_ms: u64,
     pub jobs: usize,
     pub keys: Vec<PathBuf>,
+    /// An operator or auditor key that signs the reads of `--node` (blocks and the audit log
+    /// are served to those only).
+    pub key: Option<PathBuf>,
 }
 
 /// Prints the scorecard as a table.
@@ -51,7 +54,18 @@ pub fn run(args: &AssessArgs) -> Result<ExitCode> {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(Facts::from_node(url, &opts))?
+            let ca = std::env::var_os(dfc_client::tls::CA_ENV).map(PathBuf::from);
+            let pin = dfc_client::TlsPin::bootstrap(ca.as_deref(), None)?;
+            let client = dfc_client::BankClient::with_pin(url, pin.as_ref())?;
+            let client = match &args.key {
+                Some(path) => {
+                    let key = dfc_central_bank::datadir::read_key(path)?;
+                    let params = rt.block_on(client.params())?;
+                    client.with_reader(&params, key)
+                }
+                None => client,
+            };
+            rt.block_on(Facts::from_node(&client, &opts))?
         }
         (None, None) => bail!("give the ledger with --data DIR or a node with --node URL"),
     };

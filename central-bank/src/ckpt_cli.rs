@@ -117,6 +117,8 @@ pub async fn run(cmd: CkptCmd) -> Result<()> {
     };
     let client = op.client()?;
     let history = client.params_history().await?;
+    // Blocks are served to operators and auditors only: reads are signed with the operator key.
+    let client = client.with_reader(history.latest(), crate::reader_of(op, history.latest())?);
     let json = op.json;
     match cmd {
         CkptCmd::List(_) => {

@@ -109,7 +109,8 @@ pub(crate) async fn sync(
         tip_height,
         headers,
         txs,
-        s.node_key(),
+        // Signed by the node key in force at the answer's tip (keys rotate by governance).
+        &s.signer_at(tip_height),
     )))
 }
 

@@ -142,6 +142,10 @@ enum Cmd {
         /// More directories whose key files are inspected (e.g. the operators' key directory).
         #[arg(long, value_name = "DIR")]
         keys: Vec<PathBuf>,
+        /// With --node: an operator or auditor key that signs the reads (blocks and the audit
+        /// log are served to those only).
+        #[arg(long, value_name = "FILE")]
+        key: Option<PathBuf>,
     },
     /// Issuance.
     Issue {
@@ -564,6 +568,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             max_key_age,
             jobs,
             keys,
+            key,
         } => assess_cmd::run(&assess_cmd::AssessArgs {
             node,
             data,
@@ -571,6 +576,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             max_key_age_ms: max_key_age,
             jobs,
             keys,
+            key,
         }),
         Cmd::Governance { cmd } => {
             let rt = tokio::runtime::Builder::new_current_thread()

@@ -351,8 +351,9 @@ impl AppState {
     pub(crate) fn read_nonces(&self) -> &crate::reads::ReadNonces {
         &self.inner.read_nonces
     }
-    pub(crate) fn node_key(&self) -> &dfc_core::SigningKey {
-        &self.inner.shared.node_key
+    /// The node key in force at `height` (keys rotate by governance).
+    pub(crate) fn signer_at(&self, height: u64) -> dfc_core::SigningKey {
+        self.inner.shared.signer_at(height)
     }
     pub(crate) fn tip_height(&self) -> u64 {
         self.status().tip.height

@@ -305,7 +305,8 @@ impl LightSync {
         }
     }
 
-    /// Whether the node's signature over the answer verifies.
+    /// Whether the node's signature over the answer verifies, under `params`: the parameters in
+    /// force at the answer's `tip_height` (the node signs with the key in force there).
     pub fn signature_ok(&self, params: &NetworkParams) -> bool {
         let h = Self::signing_hash(params.network_id, &self.key, self.from, self.to, &self.txs);
         params.node_key.verify(&h.0, &self.signature)
@@ -335,9 +336,9 @@ impl LightSync {
         prev: Option<&BlockHeader>,
         history: &ParamsHistory,
     ) -> Result<Vec<(&SignedHeader, Vec<&Transaction>)>, LightError> {
-        // The network id and the node key cannot change by governance: the answer's signature
-        // is checked with the newest parameters.
-        let params = history.latest();
+        // The node key rotates by governance: the answer is signed with the key in force at
+        // the tip it reports.
+        let params = history.at(self.tip_height);
         if self.key != *key || self.from != from {
             return Err(LightError::WrongQuestion {
                 key: hex::encode(self.key.to_bytes()),

@@ -148,7 +148,10 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
     );
 
     tracing::info!("--- the same node through its API only");
-    let (code, card) = assess(&["--node", &url])?;
+    // Blocks and the audit log are served to operators and auditors: reads signed with a key.
+    let op0 = keys.join("operator-0.key");
+    let op0 = op0.to_str().context("utf-8")?;
+    let (code, card) = assess(&["--node", &url, "--key", op0])?;
     let all = statuses(&card);
     ensure!(code == 0, "through the API (exit 0):\n{all}");
     ensure!(status(&card, "audit") == "pass", "API audit:\n{all}");
@@ -202,7 +205,13 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
     ensure!(status(&card, "sandbox-keys") == "warn", "{all}");
     ensure!(status(&card, "compliance") == "warn", "{all}");
     ensure!(status(&card, "audit") == "pass", "{all}");
-    let (_, card) = assess(&["--node", snode.url()])?;
+    let auditor = dfc_central_bank::datadir::auditor_key_path(&sandbox, 0);
+    let (_, card) = assess(&[
+        "--node",
+        snode.url(),
+        "--key",
+        auditor.to_str().context("utf-8")?,
+    ])?;
     ensure!(
         status(&card, "sandbox-keys") == "warn",
         "{}",

@@ -116,6 +116,11 @@ async fn tls_end_to_end_and_a_wrong_certificate_is_refused() {
     let pin = TlsPin::from_file(&data.join("tls-cert.pem")).expect("pin");
     let client = BankClient::with_pin(&url, Some(&pin)).expect("client");
     assert_eq!(client.params().await.expect("params over TLS"), params);
+    // Blocks are served to auditors: the test reads them with the sandbox's auditor key.
+    let auditor =
+        dfc_central_bank::datadir::read_key(&dfc_central_bank::datadir::auditor_key_path(&data, 0))
+            .expect("auditor key");
+    let client = client.with_reader(&params, auditor);
 
     tracing::info!(
         "--- a wallet registers (pinned by the data directory), syncs and pays over https"

@@ -218,9 +218,14 @@ impl Facts {
         })
     }
 
-    /// Gathers the facts through the API of the node at `url`: what a remote reader can check.
-    pub async fn from_node(url: &str, opts: &AssessOptions<'_>) -> Result<Facts, AssessError> {
-        let client = BankClient::new(url);
+    /// Gathers the facts through the API of the node `client` talks to: what a remote reader
+    /// can check. Blocks and the audit log are served to operators and auditors only, so the
+    /// client signs its reads with such a key (`BankClient::with_reader`).
+    pub async fn from_node(
+        client: &BankClient,
+        opts: &AssessOptions<'_>,
+    ) -> Result<Facts, AssessError> {
+        let url = client.base_url();
         let history = client.params_history().await?;
         let supply = client.supply().await?;
         let tip_block = client
@@ -241,7 +246,7 @@ impl Facts {
                 block_times.insert(h, b.header.time_ms);
             }
         }
-        let (log, audit_last_seq) = match verify_log(&client).await {
+        let (log, audit_last_seq) = match verify_log(client).await {
             Ok((n, last)) => (Ok(n), last),
             Err(e) => (Err(e), 0),
         };

@@ -132,7 +132,7 @@ impl OmissionEvidence {
     /// [`contradicts`] the receipt.
     pub fn verify(&self, history: &ParamsHistory) -> Result<(), OmissionError> {
         self.payment.check(&self.answer.key, history)?;
-        if !self.answer.signature_ok(history.latest()) {
+        if !self.answer.signature_ok(history.at(self.answer.tip_height)) {
             return Err(OmissionError::BadAnswerSignature);
         }
         let txid = self.payment.tx.id();

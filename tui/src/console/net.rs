@@ -445,7 +445,7 @@ async fn run_audit(ctx: &Ctx, progress: Arc<AuditProgress>) -> Result<AuditResul
         }
         // A remote node: what its API shows.
         None => {
-            let card = assess::Facts::from_node(&url, &AssessOptions::default())
+            let card = assess::Facts::from_node(&ctx.client, &AssessOptions::default())
                 .await
                 .map(|f| assess::assess(&f))
                 .map_err(|e| e.to_string());

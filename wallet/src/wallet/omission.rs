@@ -55,7 +55,10 @@ impl Wallet {
         let txid = proof.tx.id();
         let client = self.client()?;
         let answer = client.light_sync(&own, height).await?;
-        if answer.key != own || answer.from != height || !answer.signature_ok(history.latest()) {
+        if answer.key != own
+            || answer.from != height
+            || !answer.signature_ok(history.at(answer.tip_height))
+        {
             return Err(WalletError::BadLightSync {
                 from: height,
                 source: dfc_core::light::LightError::BadAnswerSignature,
