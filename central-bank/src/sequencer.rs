@@ -131,6 +131,9 @@ pub struct Shared {
     pub proposal_ttl_ms: u64,
     /// The ledger as of the last commit.
     pub status: RwLock<LedgerStatus>,
+    /// Closed while the background table check runs: no write begins on unchecked tables
+    /// ([`crate::table_check::WriteGate`]).
+    pub write_gate: crate::table_check::WriteGate,
 }
 
 impl Shared {
@@ -253,6 +256,8 @@ impl Sequencer {
     }
 
     fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        // Nothing is written on tables the background check has not yet checked.
+        self.shared.write_gate.wait();
         // Set by the background table check when the stored tables do not match the signed
         // summary: nothing more is written on them.
         if self.shared.status().halted {

@@ -229,6 +229,11 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         node_key: data.node_key,
         proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
+        write_gate: if summary.tables_deferred {
+            crate::table_check::WriteGate::closed()
+        } else {
+            crate::table_check::WriteGate::opened()
+        },
     });
     let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
     let seq = Sequencer::new(conn, shared.clone());
@@ -308,16 +313,21 @@ fn spawn_table_check(
         .name("table-check".into())
         .spawn(move || {
             match crate::table_check::verify_tables(&ledger, &params.node_key, &digest) {
-                Ok(r) => tracing::info!(
-                    rows = r.rows,
-                    elapsed_ms = r.elapsed_ms,
-                    "table digests verified in the background"
-                ),
+                Ok(r) => {
+                    tracing::info!(
+                        rows = r.rows,
+                        elapsed_ms = r.elapsed_ms,
+                        "table digests verified in the background; writes begin"
+                    );
+                    shared.write_gate.open();
+                }
                 Err(found) => {
                     shared.update(|s| {
                         s.halted = true;
                         s.invariant_ok = false;
                     });
+                    // Halted first: the waiting sequencer then refuses its write.
+                    shared.write_gate.open();
                     tracing::error!(error = %found, "ledger integrity: the background table \
                         check failed; the node refuses every write and halts");
                     // Paid only on a ledger refused anyway: the replay names the first bad
@@ -332,6 +342,7 @@ fn spawn_table_check(
         // Without the check the node must not write on unchecked tables.
         tracing::error!(error = %e, "cannot start the table check; the node refuses writes");
         halt.update(|s| s.halted = true);
+        halt.write_gate.open();
     }
     verdict
 }

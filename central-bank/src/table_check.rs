@@ -18,6 +18,13 @@
 //! edited one) from the signed value, so the difference between the signed digest and the rows
 //! remains.
 //!
+//! # Writes wait for it
+//! The node answers reads and accepts submissions at once, but its sequencer begins no write
+//! transaction until the check has passed ([`WriteGate`]): nothing is committed on a table that
+//! has not been checked, so an edit made while the node was stopped (a deleted `spent` row, a
+//! changed note) cannot be spent from. Submissions queue meanwhile, and the queue's bound sheds
+//! the excess with 503 as usual.
+//!
 //! # What a failure does
 //! The caller marks the node halted: the API refuses every write with 503 `node_halted`,
 //! `/healthz` says `halted`, the sequencer refuses to begin another write transaction, and
@@ -34,6 +41,52 @@ use crate::audit::IntegrityError;
 use crate::error::StoreError;
 use crate::store;
 use crate::summary::{self, DigestKey, TABLES};
+
+/// Where the sequencer waits before its first write until the background check has passed or
+/// halted the node (then the sequencer's halted check refuses the write).
+#[derive(Debug)]
+pub struct WriteGate {
+    open: std::sync::Mutex<bool>,
+    opened: std::sync::Condvar,
+}
+
+impl WriteGate {
+    /// A gate that is open (no background check, or the tables were checked before serving).
+    pub fn opened() -> Self {
+        WriteGate {
+            open: std::sync::Mutex::new(true),
+            opened: std::sync::Condvar::new(),
+        }
+    }
+
+    /// A gate that stays closed until [`WriteGate::open`].
+    pub fn closed() -> Self {
+        WriteGate {
+            open: std::sync::Mutex::new(false),
+            opened: std::sync::Condvar::new(),
+        }
+    }
+
+    /// Opens the gate: the check passed, or it failed and the node is already marked halted.
+    pub fn open(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        *open = true;
+        self.opened.notify_all();
+    }
+
+    /// Whether the gate is open.
+    pub fn is_open(&self) -> bool {
+        *self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Blocks until the gate is open.
+    pub fn wait(&self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        while !*open {
+            open = self.opened.wait(open).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
 
 /// The order of the check: the tables the next writes depend on (spent set, notes, registry,
 /// holdings) first, the history (audit log, blocks, transactions) after.

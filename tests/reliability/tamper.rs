@@ -162,10 +162,22 @@ async fn each_tampered_record_is_refused_and_named() {
     let serving = tokio::spawn(server::serve(started.state, listener, async move {
         let _ = stopped.await;
     }));
+    // A write sent at once waits for the check (the sequencer writes nothing on unchecked
+    // tables) and is refused when the check halts the node.
+    let dave = TestWallet::new("tamper-dave", &params);
+    let early = tokio::spawn({
+        let (url, request) = (url.clone(), dave.register_request());
+        async move { BankClient::new(&url).register(&request).await }
+    });
     let found = started
         .table_check
         .await
         .expect("the background check reports the edit");
+    let early = early.await.expect("join");
+    assert!(
+        early.is_err(),
+        "a write sent before the check finished is not committed: {early:?}"
+    );
     assert!(found.to_string().contains("spent"), "{found}");
     let health = reqwest::get(format!("{url}/healthz"))
         .await
