@@ -155,7 +155,7 @@ pub(crate) async fn notes(
 pub use dfc_core::light::Headers;
 
 #[utoipa::path(get, path = "/v1/light/headers", operation_id = "light_headers", tag = "light",
-    params(("from" = Option<u64>, Query, description = "first height (default 0)"), ("limit" = Option<u32>, Query, description = "at most 2000")),
+    params(("from" = Option<u64>, Query, description = "first height (default 0)"), ("limit" = Option<u64>, Query, description = "most headers to return (default and at most 2000)")),
     responses((status = 200, description = "Signed block headers (no transactions)", body = Headers),
               (status = 400, description = "`bad_query`: a parameter is not a whole number", body = ApiError)))]
 pub(crate) async fn headers(
