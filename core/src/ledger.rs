@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::amount::Amount;
 use crate::error::{AuditError, TxError};
+use crate::governance::{ApprovedChange, GovernanceError, ParamsHistory};
 use crate::holdings::{effects, Effects, Holding};
 use crate::keys::PublicKey;
 use crate::note::{Commitment, NoteId, Output};
@@ -28,13 +29,20 @@ pub struct StoredNote {
 
 /// The ledger state: notes, the spent set, the supply and the running excess sum.
 ///
+/// The ledger validates under the parameters in force at its current height
+/// ([`MemoryLedger::set_height`]): the genesis parameters and every approved change, each
+/// verified against the k-of-n operator approvals of the parameters it replaces, exactly as the
+/// node, the wallet and the audit apply them ([`ParamsHistory`]).
+///
 /// Unspent notes are kept whole; a spent note is kept as its id only, because nothing reads a
 /// spent note's output again (every rule refuses a spent input before looking at its commitment
 /// or owner) and a long simulation creates tens of millions of notes. [`LedgerView::note`]
 /// reports a spent note as `spent` with a placeholder commitment and owner (the base point).
 #[derive(Clone, Debug)]
 pub struct MemoryLedger {
-    params: NetworkParams,
+    history: ParamsHistory,
+    /// The height of the block being built: it picks the parameters in force.
+    height: u64,
     /// Unspent notes (pending or not).
     notes: HashMap<NoteId, StoredNote>,
     /// Spent notes, by id only.
@@ -91,7 +99,8 @@ impl MemoryLedger {
     pub fn new(params: NetworkParams) -> Self {
         let top = u8::try_from(params.tiers.len().saturating_sub(1)).unwrap_or(u8::MAX);
         MemoryLedger {
-            params,
+            history: ParamsHistory::new(params),
+            height: 0,
             notes: HashMap::new(),
             spent: HashSet::new(),
             spent_placeholder: spent_placeholder(),
@@ -128,9 +137,31 @@ impl MemoryLedger {
         self.time_ms = time_ms;
     }
 
+    /// Sets the height of the block being built, which decides the parameters in force.
+    pub fn set_height(&mut self, height: u64) {
+        self.height = height;
+    }
+
+    /// The height of the block being built.
+    pub fn height(&self) -> u64 {
+        self.height
+    }
+
+    /// Adopts an approved parameter change: it is verified against the newest parameters (base
+    /// hash, fixed fields, a height after the previous change's) and their k-of-n operator
+    /// approvals, and applies from its effective height. On error nothing changes.
+    pub fn adopt(&mut self, change: ApprovedChange) -> Result<(), GovernanceError> {
+        self.history.push(change)
+    }
+
+    /// The genesis parameters and every adopted change.
+    pub fn history(&self) -> &ParamsHistory {
+        &self.history
+    }
+
     /// The current turnover period.
     pub fn period(&self) -> u64 {
-        self.params.turnover_period(self.time_ms)
+        self.params().turnover_period(self.time_ms)
     }
 
     /// Settles pending notes without a claim proof, updating holdings as a claim would. Only for
@@ -162,9 +193,9 @@ impl MemoryLedger {
         self.notes.get(id).is_some_and(|n| n.pending)
     }
 
-    /// The parameters.
+    /// The parameters in force at the current height.
     pub fn params(&self) -> &NetworkParams {
-        &self.params
+        self.history.at(self.height)
     }
 
     /// The public supply.
@@ -194,7 +225,7 @@ impl MemoryLedger {
 
     /// Validates `tx` fully and applies it. On error the ledger is unchanged.
     pub fn apply(&mut self, tx: &Transaction) -> Result<Vec<NoteId>, TxError> {
-        let resolved = validate::validate(tx, &self.params, self, self.period())?;
+        let resolved = validate::validate(tx, self.params(), self, self.period())?;
         let supply = validate::next_supply(tx, self.supply)?;
         Ok(self.commit(tx, &resolved, supply))
     }
@@ -202,8 +233,8 @@ impl MemoryLedger {
     /// Applies a transaction already validated elsewhere (e.g. in a batch). Only the state checks
     /// are repeated.
     pub fn apply_prevalidated(&mut self, tx: &Transaction) -> Result<Vec<NoteId>, TxError> {
-        validate::check_structure(tx, &self.params)?;
-        let resolved = validate::check_state(tx, &self.params, self, self.period())?;
+        validate::check_structure(tx, self.params())?;
+        let resolved = validate::check_state(tx, self.params(), self, self.period())?;
         let supply = validate::next_supply(tx, self.supply)?;
         Ok(self.commit(tx, &resolved, supply))
     }

@@ -74,6 +74,9 @@ pub struct RunOutput {
     pub days: Vec<DayRow>,
     /// Segment names, in scenario order.
     pub segment_names: Vec<String>,
+    /// The network parameters: genesis and every change approved by the operators' threshold
+    /// (a `tier_limits` event), each effective from the first block of its day.
+    pub parameters: dfc_core::ParamsHistory,
 }
 
 /// Runs `scenario` with `seed` at `fidelity`; `progress` gets the number of ticks done (of
@@ -105,13 +108,15 @@ pub fn run(
         let mut sim = scale::Sim::new(scenario, seed)?;
         sim.run(progress)?;
         let work = sim.work();
-        (sim.metrics, work)
+        let parameters = sim.parameters().clone();
+        (sim.metrics, work, parameters)
     } else {
         let mut sim = engine::Sim::new(scenario, seed, fidelity)?;
         sim.run(progress)?;
-        (sim.metrics, sim.work)
+        let parameters = sim.parameters().clone();
+        (sim.metrics, sim.work, parameters)
     };
-    let (metrics, work) = metrics;
+    let (metrics, work, parameters) = metrics;
     let mut report = metrics.report(work);
     let values = experiment::key_metrics(&report);
     report.calibration = scenario
@@ -134,5 +139,6 @@ pub fn run(
         report,
         days: metrics.days_rows,
         segment_names: scenario.segments.iter().map(|s| s.name.clone()).collect(),
+        parameters,
     })
 }

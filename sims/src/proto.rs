@@ -171,6 +171,41 @@ impl Protocol {
         }
     }
 
+    /// Adopts `tiers` as the tier table from block `height` on, as the network's operators
+    /// would: a parameter change over the parameters in force, signed by the threshold of
+    /// operators (real signatures at every fidelity: a run makes a handful). Returns the
+    /// approved change for the ledger to verify and adopt, or `None` when the table is unchanged.
+    pub fn change_tiers(
+        &mut self,
+        tiers: Vec<dfc_core::TierLimits>,
+        height: u64,
+    ) -> Option<dfc_core::ApprovedChange> {
+        if tiers == self.params.tiers {
+            return None;
+        }
+        let change = dfc_core::ParamsChange {
+            base_hash: self.params.hash(),
+            effective_height: height,
+            params: NetworkParams {
+                tiers,
+                ..self.params.clone()
+            },
+        };
+        let digest = change.digest();
+        let approvals = self
+            .issuers
+            .iter()
+            .enumerate()
+            .take(self.params.threshold)
+            .map(|(i, key)| IssuerSignature {
+                index: u8::try_from(i).expect("at most 3 issuers"),
+                signature: key.sign(&digest.0),
+            })
+            .collect();
+        self.params = change.params.clone();
+        Some(dfc_core::ApprovedChange { change, approvals })
+    }
+
     /// Builds a transaction of `kind`, signed by the threshold of issuers for issuance.
     pub fn build(
         &self,

@@ -131,6 +131,48 @@ fn tier_limit_change_applies_from_its_day() {
     assert_eq!(r.payments.by_flow["g2p"].completed, 30);
 }
 
+/// A tier-limit event is a parameter change approved by the operators' threshold, effective from
+/// the first block of its day (one block per hour: day 1 starts at block 25), and its end is a
+/// second change back; the ledger verified both, and both fidelities agree.
+#[test]
+fn tier_limit_events_are_approved_parameter_changes_at_their_heights() {
+    let event = "[[events]]\nkind = \"tier_limits\"\nday = 1\ndays = 1\ntier = 0\nmax_balance = \"50.00\"\n";
+    let s = Scenario::from_toml(&text(3, event)).unwrap();
+    let fast = run(&s, s.seed, Fidelity::Fast, |_| {}).unwrap().parameters;
+    let scale = run(&s, s.seed, Fidelity::Scale, |_| {}).unwrap().parameters;
+    // The same changes (signatures are randomised, so they differ byte for byte).
+    assert_eq!(fast.genesis(), scale.genesis());
+    let changes = |h: &dfc_core::ParamsHistory| {
+        h.changes()
+            .iter()
+            .map(|c| c.change.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(changes(&fast), changes(&scale));
+    let heights: Vec<u64> = fast
+        .changes()
+        .iter()
+        .map(|c| c.change.effective_height)
+        .collect();
+    assert_eq!(heights, [25, 49]);
+    for c in fast.changes() {
+        assert_eq!(c.approvals.len(), fast.genesis().threshold);
+    }
+    let limit = |h: u64| fast.at(h).tiers[0].max_balance.units();
+    assert_eq!(limit(24), 10_000_000_000);
+    assert_eq!(limit(25), 5_000);
+    assert_eq!(limit(48), 5_000);
+    assert_eq!(limit(49), 10_000_000_000);
+    assert_eq!(fast.latest(), fast.genesis());
+    // Without events the parameters never change.
+    let s = Scenario::from_toml(&text(2, "")).unwrap();
+    assert!(run(&s, s.seed, Fidelity::Fast, |_| {})
+        .unwrap()
+        .parameters
+        .changes()
+        .is_empty());
+}
+
 /// A merchant flow at 24 a day (one an hour per household) is stopped on day 1 of 2 by an
 /// activity factor of 0: 10 × 24 = 240 attempts, all on day 0.
 #[test]

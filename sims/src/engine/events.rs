@@ -99,10 +99,19 @@ pub(crate) fn on_day(s: &Scenario, day: u64) -> (Conditions, Vec<TierNow>) {
 }
 
 impl Sim<'_> {
-    /// Sets the day's conditions and tier limits from the scenario and its active events.
-    pub(super) fn apply_events(&mut self, day: u64) {
+    /// Sets the day's conditions and tier limits from the scenario and its active events. A
+    /// day whose tier table differs from the one in force brings a parameter change, approved by
+    /// the operators' threshold and effective from `height` (the day's first block); the ledger
+    /// verifies the approvals and validates under the parameters in force at each height, as the
+    /// node, the wallet and the audit do.
+    pub(super) fn apply_events(&mut self, day: u64, height: u64) -> Result<(), SimError> {
         let (c, tiers) = on_day(self.scenario, day);
         self.conditions = c;
+        let table = setup::tiers_in_force(self.scenario, &tiers);
         self.tiers = tiers;
+        if let Some(change) = self.proto.change_tiers(table, height) {
+            self.ledger.adopt(change)?;
+        }
+        Ok(())
     }
 }

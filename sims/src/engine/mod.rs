@@ -52,6 +52,10 @@ pub enum SimError {
         /// Why.
         source: TxError,
     },
+    /// The ledger refused a parameter change the simulated operators approved: a simulator bug
+    /// or a scenario whose event makes inconsistent parameters.
+    #[error("the ledger refused a parameter change: {0}")]
+    Governance(#[from] dfc_core::GovernanceError),
     /// The supply audit failed at the end.
     #[error("supply audit failed: {0}")]
     Audit(String),
@@ -285,7 +289,7 @@ enum JobKind {
     },
 }
 
-struct Job {
+pub(crate) struct Job {
     id: u64,
     kind: JobKind,
     inputs: Vec<SpendInput>,
@@ -428,6 +432,7 @@ pub(crate) fn take<T>(v: &mut Vec<T>, indices: &[usize]) -> Vec<T> {
 mod accounting;
 pub use accounting::Identity;
 mod commit;
+pub(crate) mod decide;
 pub(crate) mod events;
 pub(crate) mod fees;
 mod pay;
@@ -438,6 +443,11 @@ mod turnover;
 impl Sim<'_> {
     fn tier(&self, tier: u8) -> TierNow {
         self.tiers[usize::from(tier)]
+    }
+
+    /// The genesis parameters and every change the ledger adopted.
+    pub fn parameters(&self) -> &dfc_core::ParamsHistory {
+        self.ledger.history()
     }
 
     fn job_rng(&self, id: u64) -> ChaCha20Rng {
@@ -463,8 +473,10 @@ impl Sim<'_> {
 
     fn tick(&mut self, t: u64) -> Result<(), SimError> {
         self.ledger.set_time(Self::now_ms(t));
+        // One block per hour: tick t builds block t + 1 (block 0 is genesis).
+        self.ledger.set_height(t + 1);
         if t % TICKS_PER_DAY == 0 {
-            self.apply_events(t / TICKS_PER_DAY);
+            self.apply_events(t / TICKS_PER_DAY, t + 1)?;
             self.top_up(t)?;
         }
         self.connectivity(t);
@@ -480,7 +492,7 @@ impl Sim<'_> {
                 jobs.push(job);
             }
         }
-        let mut waiting = self.decide_payments(t, &mut jobs);
+        let mut waiting = decide::decide_payments(self, t, &mut jobs);
         // Rounds within the hour: a payer whose notes are all in flight waits for the change of
         // its earlier payments (committed in milliseconds on a real node) instead of failing.
         // Every round commits at least one job or ends, so the loop terminates.
@@ -492,22 +504,8 @@ impl Sim<'_> {
             if waiting.is_empty() {
                 break;
             }
-            let mut next = Vec::new();
-            for intent in std::mem::take(&mut waiting) {
-                match self.decide(intent, t) {
-                    Decision::Job(job) => jobs.push(*job),
-                    Decision::Wait => next.push(intent),
-                    Decision::Failed => {}
-                }
-            }
-            waiting = next;
+            waiting = decide::decide_again(self, waiting, t, &mut jobs);
             if jobs.is_empty() {
-                // Nothing in flight any more: whoever still waits cannot be paid this hour.
-                for intent in std::mem::take(&mut waiting) {
-                    let kind = self.flows[intent.flow].kind;
-                    self.metrics
-                        .failed(kind, FailReason::InsufficientFunds, t / TICKS_PER_DAY);
-                }
                 break;
             }
         }
@@ -517,11 +515,4 @@ impl Sim<'_> {
 }
 
 /// What deciding a payment led to.
-enum Decision {
-    /// A transaction or packet to build.
-    Job(Box<Job>),
-    /// The payer's change from earlier this hour is needed: try again next round.
-    Wait,
-    /// Failed (already counted).
-    Failed,
-}
+type Decision = decide::Decision<Job>;

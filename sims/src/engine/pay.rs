@@ -1,4 +1,41 @@
 use super::*;
+use crate::engine::decide::{Parts, Party, Payments};
+use crate::engine::fees::Split;
+
+impl Payments for Sim<'_> {
+    type Job = Job;
+
+    fn parts(&mut self) -> Parts<'_> {
+        Parts {
+            scenario: self.scenario,
+            flows: &self.flows,
+            conditions: &self.conditions,
+            fee_plan: &self.fee_plan,
+            metrics: &mut self.metrics,
+            rng: &mut self.rng,
+        }
+    }
+
+    fn party(&self, i: usize) -> Party {
+        let a = &self.agents[i];
+        Party {
+            segment: a.segment,
+            device: a.device,
+            online: a.online,
+            frozen: a.frozen,
+            balance_units: a.balance_units(),
+            tier: self.tier(a.tier),
+        }
+    }
+
+    fn decide_online(&mut self, intent: Intent, split: Split, fee_micro: u128, t: u64) -> Decision {
+        self.choose_online(intent, split, fee_micro, t)
+    }
+
+    fn decide_offline(&mut self, intent: Intent, split: Split) -> Option<Job> {
+        self.choose_offline(intent, split)
+    }
+}
 
 impl Sim<'_> {
     /// A purse below half its cap is refilled from the online notes, in `purse_notes` notes.
@@ -62,151 +99,10 @@ impl Sim<'_> {
         })
     }
 
-    /// Decides this hour's payments; returns those waiting for their payer's change.
-    pub(super) fn decide_payments(&mut self, t: u64, jobs: &mut Vec<Job>) -> Vec<Intent> {
-        let mut waiting = Vec::new();
-        let day = t / TICKS_PER_DAY;
-        let hour = t % TICKS_PER_DAY;
-        for f in 0..self.flows.len() {
-            let plan = &self.flows[f];
-            let kind = plan.kind;
-            let mut intents: Vec<(usize, usize, u64)> = Vec::new();
-            if kind == FlowKind::G2p {
-                // Disbursement runs over office hours 08:00-17:59, a tenth of the list an hour.
-                if (8..18).contains(&hour) && day % plan.interval_days == 0 {
-                    let (min, max) = (plan.min, plan.max);
-                    let to: Vec<usize> = plan
-                        .to
-                        .iter()
-                        .enumerate()
-                        .filter(|(k, _)| u64::try_from(*k % 10).expect("small") == hour - 8)
-                        .map(|(_, a)| *a)
-                        .collect();
-                    let from = plan.from.clone();
-                    for payee in to {
-                        let payer = from[self.rng.gen_range(0..from.len())];
-                        let units = self.rng.gen_range(min..=max);
-                        intents.push((payer, payee, units));
-                    }
-                }
-            } else {
-                let initiators = if kind.initiated_by_payee() {
-                    plan.to.clone()
-                } else {
-                    plan.from.clone()
-                };
-                let others = if kind.initiated_by_payee() {
-                    plan.from.clone()
-                } else {
-                    plan.to.clone()
-                };
-                let (p, min, max) = (
-                    plan.per_hour[usize::try_from(hour).unwrap_or(0)]
-                        * self.conditions.flow_factor[f],
-                    plan.min,
-                    plan.max,
-                );
-                for me in initiators {
-                    if self.rng.gen::<f64>() >= p {
-                        continue;
-                    }
-                    let mut other = others[self.rng.gen_range(0..others.len())];
-                    if other == me {
-                        // Pick again among the others (segments paying themselves have >= 2).
-                        let k = others.iter().position(|x| *x == me).unwrap_or(0);
-                        other = others
-                            [(k + 1 + self.rng.gen_range(0..others.len() - 1)) % others.len()];
-                    }
-                    let units = self.rng.gen_range(min..=max);
-                    if kind.initiated_by_payee() {
-                        intents.push((other, me, units));
-                    } else {
-                        intents.push((me, other, units));
-                    }
-                }
-            }
-            for (payer, payee, units) in intents {
-                self.metrics.attempt(kind, self.agents[payer].segment);
-                let intent = Intent {
-                    flow: f,
-                    payer,
-                    payee,
-                    units,
-                };
-                match self.decide(intent, t) {
-                    Decision::Job(job) => jobs.push(*job),
-                    Decision::Wait => waiting.push(intent),
-                    Decision::Failed => {}
-                }
-            }
-        }
-        waiting
-    }
-
-    /// Decides how one payment goes: fails now, waits for change in flight, or becomes a job.
-    pub(super) fn decide(&mut self, intent: Intent, t: u64) -> Decision {
-        let Intent {
-            flow: f,
-            payer,
-            payee,
-            units,
-        } = intent;
-        let plan = &self.flows[f];
-        let kind = plan.kind;
-        let fee_micro = if kind == FlowKind::Remittance {
-            u128::from(plan.fee_fixed) * 1_000_000 + u128::from(units) * u128::from(plan.fee_ppm)
-        } else {
-            0
-        };
-        let day = t / TICKS_PER_DAY;
-        let fail = |s: &mut Self, reason: FailReason| {
-            s.metrics.failed(kind, reason, day);
-            Decision::Failed
-        };
-        let (a, b) = (&self.agents[payer], &self.agents[payee]);
-        let (payer_tier, payee_tier) = (self.tier(a.tier), self.tier(b.tier));
-        if kind == FlowKind::CashOut {
-            let cash = self.conditions.cash_share[b.segment];
-            if cash < 1.0 && self.rng.gen::<f64>() >= cash {
-                return fail(self, FailReason::AgentOutOfCash);
-            }
-        }
-        let (a, b) = (&self.agents[payer], &self.agents[payee]);
-        if units > payer_tier.max_payment {
-            return fail(self, FailReason::OverPaymentLimit);
-        }
-        let split = self.fee_plan.split(kind, units);
-        if b.balance_units() + split.payee_gets > payee_tier.max_balance {
-            return fail(self, FailReason::PayeeOverBalanceLimit);
-        }
-        let online = if kind.in_person() {
-            a.online && b.online
-        } else {
-            if !a.online {
-                return fail(self, FailReason::PayerOffline);
-            }
-            true
-        };
-        if online {
-            if a.frozen {
-                return fail(self, FailReason::WalletFrozen);
-            }
-            return self.decide_online(intent, split, fee_micro, t);
-        }
-        let devs = &self.scenario.devices;
-        if !devs[a.device].offline_payments || !devs[b.device].offline_payments {
-            return fail(self, FailReason::NoOfflineSupport);
-        }
-        match self.decide_offline(intent, split) {
-            Some(job) => Decision::Job(Box::new(job)),
-            None => fail(self, FailReason::PurseInsufficient),
-        }
-    }
-
     /// An online payment spends the wallet's online notes and, when they do not cover it, its
     /// purse notes too (they are ordinary ledger notes under the purse key). A double spender's
     /// purse notes already spent offline are left out: spending them online is not modelled.
-    fn decide_online(
+    fn choose_online(
         &mut self,
         intent: Intent,
         split: fees::Split,
@@ -319,7 +215,7 @@ impl Sim<'_> {
     }
 
     /// An offline payment spends certified purse notes; `None` when they do not cover it.
-    fn decide_offline(&mut self, intent: Intent, split: fees::Split) -> Option<Job> {
+    fn choose_offline(&mut self, intent: Intent, split: fees::Split) -> Option<Job> {
         let Intent {
             flow: f,
             payer,

@@ -27,6 +27,21 @@ pub(crate) fn tier_limits(scenario: &Scenario) -> (Vec<dfc_core::TierLimits>, u3
     (tiers, period_days)
 }
 
+/// The tier table in force on a day: the scenario's table with the day's limits after events
+/// (`tier_limits` events), as the network parameters state it.
+pub(crate) fn tiers_in_force(scenario: &Scenario, now: &[TierNow]) -> Vec<dfc_core::TierLimits> {
+    let (mut tiers, _) = tier_limits(scenario);
+    for (t, n) in tiers.iter_mut().zip(now) {
+        t.max_payment = amount(n.max_payment);
+        t.max_balance = amount(n.max_balance);
+        t.offline_cap = amount(n.offline_cap);
+        if n.max_inflow != u64::MAX {
+            t.max_inflow = amount(n.max_inflow);
+        }
+    }
+    tiers
+}
+
 /// Draws one member's tier, whether it double-spends, and whether it starts online, from the
 /// population stream (the same draws in every fidelity).
 pub(crate) fn draw_member(

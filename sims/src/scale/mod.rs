@@ -21,6 +21,7 @@ use dfc_core::TxError;
 use rand::Rng;
 use rand_chacha::ChaCha20Rng;
 
+use crate::engine::decide;
 use crate::engine::events::{self, Conditions};
 use crate::engine::fees::{FeePlan, Split};
 use crate::engine::{select, take, FlowPlan, Intent, Pending, SimError, TierNow, TICKS_PER_DAY};
@@ -194,7 +195,7 @@ enum JobKind {
     },
 }
 
-struct Job {
+pub(crate) struct Job {
     kind: JobKind,
     /// Inputs spent with the wallet key, then with the purse key.
     spend_inputs: Vec<Note>,
@@ -221,11 +222,7 @@ impl Job {
 }
 
 /// What deciding a payment led to.
-enum Decision {
-    Job(Box<Job>),
-    Wait,
-    Failed,
-}
+type Decision = decide::Decision<Job>;
 
 /// The payment scheme's wallet (collects fees, never spends).
 #[derive(Default)]
@@ -237,6 +234,10 @@ struct Scheme {
 pub struct Sim<'a> {
     scenario: &'a Scenario,
     proto: Protocol,
+    /// The genesis parameters and the tier-limit changes the operators approved: verified as the
+    /// `fast` ledger verifies them, though this ledger enforces no limits itself (the engine
+    /// applies the day's limits in the clear).
+    parameters: dfc_core::ParamsHistory,
     ledger: NoteLedger,
     sizes: SizeOracle,
     agents: Vec<Agent>,
@@ -277,6 +278,11 @@ impl Sim<'_> {
         self.tiers[usize::from(tier)]
     }
 
+    /// The genesis parameters and every adopted change.
+    pub fn parameters(&self) -> &dfc_core::ParamsHistory {
+        &self.parameters
+    }
+
     /// Cryptographic work done: none.
     pub fn work(&self) -> Work {
         Work::default()
@@ -299,7 +305,11 @@ impl Sim<'_> {
         if t % TICKS_PER_DAY == 0 {
             let (c, tiers) = events::on_day(self.scenario, t / TICKS_PER_DAY);
             self.conditions = c;
+            let table = crate::engine::setup::tiers_in_force(self.scenario, &tiers);
             self.tiers = tiers;
+            if let Some(change) = self.proto.change_tiers(table, t + 1) {
+                self.parameters.push(change)?;
+            }
             self.top_up(t)?;
         }
         self.connectivity(t);
@@ -315,7 +325,7 @@ impl Sim<'_> {
                 jobs.push(job);
             }
         }
-        let mut waiting = self.decide_payments(t, &mut jobs);
+        let mut waiting = decide::decide_payments(self, t, &mut jobs);
         loop {
             for job in std::mem::take(&mut jobs) {
                 self.commit_job(job, t)?;
@@ -323,21 +333,8 @@ impl Sim<'_> {
             if waiting.is_empty() {
                 break;
             }
-            let mut next = Vec::new();
-            for intent in std::mem::take(&mut waiting) {
-                match self.decide(intent, t) {
-                    Decision::Job(job) => jobs.push(*job),
-                    Decision::Wait => next.push(intent),
-                    Decision::Failed => {}
-                }
-            }
-            waiting = next;
+            waiting = decide::decide_again(self, waiting, t, &mut jobs);
             if jobs.is_empty() {
-                for intent in std::mem::take(&mut waiting) {
-                    let kind = self.flows[intent.flow].kind;
-                    self.metrics
-                        .failed(kind, FailReason::InsufficientFunds, t / TICKS_PER_DAY);
-                }
                 break;
             }
         }

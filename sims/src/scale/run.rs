@@ -49,9 +49,11 @@ impl<'a> Sim<'a> {
         let metrics = Metrics::new(scenario, Fidelity::Scale, seed, &segments);
         let fee_plan = FeePlan::new(&scenario.policy.fees);
         let ledger = NoteLedger::new(proto.params.limits.clone());
+        let parameters = dfc_core::ParamsHistory::new(proto.params.clone());
         let mut sim = Sim {
             scenario,
             proto,
+            parameters,
             ledger,
             sizes: SizeOracle::new(),
             agents,
