@@ -20,6 +20,63 @@ pub struct Identity {
     pub scheme: u64,
 }
 
+impl Identity {
+    /// The identity over the ledger's `supply`, what wallets hold (`holdings`, plus the scheme's
+    /// `scheme` fees) and the offline payments `pending`; broken, it is [`SimError::Accounting`]
+    /// on `day` and stops the run.
+    pub(crate) fn check(
+        day: u64,
+        supply: u64,
+        holdings: &[u64],
+        scheme: u64,
+        pending: &Pending,
+    ) -> Result<Self, SimError> {
+        let id = Identity {
+            supply,
+            balances: holdings.iter().sum::<u64>() + scheme,
+            scheme,
+            unsettled: pending.unsettled_units,
+            pending_change: pending.change_units,
+            double_spend_claims: pending.claims_units,
+        };
+        if id.supply != id.balances + id.unsettled + id.pending_change {
+            return Err(SimError::Accounting {
+                day,
+                supply: id.supply,
+                balances: id.balances,
+                unsettled: id.unsettled,
+                pending_change: id.pending_change,
+            });
+        }
+        Ok(id)
+    }
+}
+
+/// Records the end of `day`: holdings by segment (`segments` gives each wallet's, in the order
+/// of `holdings`), agents whose float is below the rebalancing level, and the identity.
+pub(crate) fn record_day(
+    metrics: &mut Metrics,
+    scenario: &Scenario,
+    day: u64,
+    segments: impl Iterator<Item = usize>,
+    holdings: &[u64],
+    id: Identity,
+) {
+    let mut per_segment = vec![0u64; scenario.segments.len()];
+    let mut low = 0u64;
+    let below = metrics.rebalance_below();
+    for (s, h) in segments.zip(holdings) {
+        per_segment[s] += h;
+        if below.is_some_and(|b| scenario.segments[s].kind == SegmentKind::Agent && *h < b) {
+            low += 1;
+        }
+    }
+    if below.is_some() {
+        metrics.low_float_agents(low);
+    }
+    metrics.end_of_day(day, per_segment, id);
+}
+
 impl Sim<'_> {
     /// What each wallet holds on the ledger. Honest wallets give notes up when they spend them,
     /// so everything they hold is unspent; a double spender keeps purse notes it spent offline
@@ -52,46 +109,27 @@ impl Sim<'_> {
     /// run.
     fn check_identity(&self, day: u64, holdings: &[u64]) -> Result<Identity, SimError> {
         let scheme = self.scheme.as_ref().map_or(0, fees::Scheme::units);
-        let id = Identity {
-            supply: self.ledger.supply().units(),
-            balances: holdings.iter().sum::<u64>() + scheme,
+        Identity::check(
+            day,
+            self.ledger.supply().units(),
+            holdings,
             scheme,
-            unsettled: self.pending.unsettled_units,
-            pending_change: self.pending.change_units,
-            double_spend_claims: self.pending.claims_units,
-        };
-        if id.supply != id.balances + id.unsettled + id.pending_change {
-            return Err(SimError::Accounting {
-                day,
-                supply: id.supply,
-                balances: id.balances,
-                unsettled: id.unsettled,
-                pending_change: id.pending_change,
-            });
-        }
-        Ok(id)
+            &self.pending,
+        )
     }
 
     pub(super) fn end_of_day(&mut self, day: u64) -> Result<(), SimError> {
         let holdings = self.holdings();
         let id = self.check_identity(day, &holdings)?;
-        let mut per_segment = vec![0u64; self.scenario.segments.len()];
-        for (a, h) in self.agents.iter().zip(&holdings) {
-            per_segment[a.segment] += h;
-        }
-        if let Some(below) = self.metrics.rebalance_below() {
-            let low = self
-                .agents
-                .iter()
-                .zip(&holdings)
-                .filter(|(a, h)| {
-                    self.scenario.segments[a.segment].kind == SegmentKind::Agent && **h < below
-                })
-                .count();
-            self.metrics
-                .low_float_agents(u64::try_from(low).unwrap_or(u64::MAX));
-        }
-        self.metrics.end_of_day(day, per_segment, id);
+        let segments = self.agents.iter().map(|a| a.segment);
+        record_day(
+            &mut self.metrics,
+            self.scenario,
+            day,
+            segments,
+            &holdings,
+            id,
+        );
         Ok(())
     }
 

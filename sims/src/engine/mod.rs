@@ -429,7 +429,7 @@ pub(crate) fn take<T>(v: &mut Vec<T>, indices: &[usize]) -> Vec<T> {
     indices.iter().filter_map(|i| taken.remove(i)).collect()
 }
 
-mod accounting;
+pub(crate) mod accounting;
 pub use accounting::Identity;
 mod commit;
 pub(crate) mod decide;

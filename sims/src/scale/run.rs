@@ -3,6 +3,7 @@
 use rand_core::SeedableRng;
 
 use super::*;
+use crate::engine::accounting::record_day;
 use crate::engine::setup::{accept_policy, draw_member, flow_plans, tier_limits};
 use crate::engine::Identity;
 use crate::proto::Fidelity;
@@ -192,52 +193,28 @@ impl<'a> Sim<'a> {
             .collect()
     }
 
-    /// Checks supply = Σ balances + Σ unsettled + Σ pending change.
+    /// Checks supply = Σ balances + Σ unsettled + Σ pending change; a broken identity stops the
+    /// run.
     fn check_identity(&self, day: u64, holdings: &[u64]) -> Result<Identity, SimError> {
         let scheme = self
             .scheme
             .as_ref()
             .map_or(0, |s| s.notes.iter().map(|n| n.units).sum());
-        let id = Identity {
-            supply: self.ledger.supply(),
-            balances: holdings.iter().sum::<u64>() + scheme,
-            scheme,
-            unsettled: self.pending.unsettled_units,
-            pending_change: self.pending.change_units,
-            double_spend_claims: self.pending.claims_units,
-        };
-        if id.supply != id.balances + id.unsettled + id.pending_change {
-            return Err(SimError::Accounting {
-                day,
-                supply: id.supply,
-                balances: id.balances,
-                unsettled: id.unsettled,
-                pending_change: id.pending_change,
-            });
-        }
-        Ok(id)
+        Identity::check(day, self.ledger.supply(), holdings, scheme, &self.pending)
     }
 
     pub(super) fn end_of_day(&mut self, day: u64) -> Result<(), SimError> {
         let holdings = self.holdings();
         let id = self.check_identity(day, &holdings)?;
-        let mut per_segment = vec![0u64; self.scenario.segments.len()];
-        for (a, h) in self.agents.iter().zip(&holdings) {
-            per_segment[a.segment()] += h;
-        }
-        if let Some(below) = self.metrics.rebalance_below() {
-            let low = self
-                .agents
-                .iter()
-                .zip(&holdings)
-                .filter(|(a, h)| {
-                    self.scenario.segments[a.segment()].kind == SegmentKind::Agent && **h < below
-                })
-                .count();
-            self.metrics
-                .low_float_agents(u64::try_from(low).unwrap_or(u64::MAX));
-        }
-        self.metrics.end_of_day(day, per_segment, id);
+        let segments = self.agents.iter().map(|a| a.segment());
+        record_day(
+            &mut self.metrics,
+            self.scenario,
+            day,
+            segments,
+            &holdings,
+            id,
+        );
         Ok(())
     }
 
