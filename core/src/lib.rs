@@ -27,6 +27,7 @@ pub mod merkle;
 pub mod note;
 pub mod offline;
 pub mod offline_api;
+pub mod operator_key;
 pub mod params;
 pub mod proposal;
 pub mod range;
@@ -48,6 +49,7 @@ pub use governance::{ApprovedChange, GovernanceError, ParamsChange, ParamsHistor
 pub use holdings::{Effects, Holding};
 pub use keys::{PublicKey, Signature, SigningKey, ViewKey, WalletKeys};
 pub use ledger::MemoryLedger;
+pub use operator_key::{Algorithm, Ed25519Key, OperatorKey};
 pub use note::{Commitment, Hash32, NoteId, Opening, Output, TxId};
 pub use params::{Limits, NetworkParams, TierLimits};
 pub use supply::SupplyAudit;

@@ -6,6 +6,7 @@ use thiserror::Error;
 use crate::amount::Amount;
 use crate::compliance::ComplianceParams;
 use crate::keys::PublicKey;
+use crate::operator_key::OperatorKey;
 use crate::note::Hash32;
 use crate::range::MAX_AGGREGATION;
 use crate::transcript::{hash32, PARAMS_DOMAIN};
@@ -77,8 +78,10 @@ pub struct NetworkParams {
     pub currency: String,
     /// Decimals of the currency.
     pub decimals: u8,
-    /// Issuer (operator) keys: k of these must sign an issuance or redemption.
-    pub issuers: Vec<PublicKey>,
+    /// Issuer (operator) keys, each with its algorithm ([`OperatorKey`]): k of these must sign
+    /// an issuance, a redemption or a parameter change; each signs its operator requests.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub issuers: Vec<OperatorKey>,
     /// The k of k-of-n.
     pub threshold: usize,
     /// The node's block-signing key.
@@ -247,7 +250,9 @@ fn canonical_fields(p: &NetworkParams) -> String {
     field("currency", p.currency.clone());
     field("decimals", p.decimals.to_string());
     for key in &p.issuers {
-        field("issuer", hex::encode(key.to_bytes()));
+        // An sr25519 key is its bare hex (as before algorithm tags); an Ed25519 key is
+        // `ed25519:HEX`, so the two can never hash alike.
+        field("issuer", key.to_string());
     }
     field("threshold", p.threshold.to_string());
     field("node_key", hex::encode(p.node_key.to_bytes()));

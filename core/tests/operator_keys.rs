@@ -8,7 +8,8 @@
 #![allow(clippy::unwrap_used)]
 
 use dfc_core::api::{OperatorAction, OperatorRequest};
-use dfc_core::{Hash32, NetworkParams, SigningKey};
+use dfc_core::operator_key::ed25519_message;
+use dfc_core::{Algorithm, Ed25519Key, Hash32, NetworkParams, OperatorKey, Signature, SigningKey};
 use std::path::PathBuf;
 
 fn dir() -> PathBuf {
@@ -59,5 +60,81 @@ fn write_vectors() {
 fn write_if_asked() {
     if std::env::var("DFC_WRITE_VECTORS").is_ok() {
         write_vectors();
+    }
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(dir().join("operator").join(name)).unwrap()
+}
+
+#[test]
+fn sr25519_parameters_and_their_hash_are_byte_identical() {
+    let p = params();
+    // The JSON form of the parameters is the one written before algorithm tags...
+    assert_eq!(serde_json::to_string_pretty(&p).unwrap(), read("params.json"));
+    // ...and so is their hash, which every block header and the genesis block commit to.
+    assert_eq!(hex::encode(p.hash().0), read("params_hash.hex"));
+    assert!(p.issuers.iter().all(|k| k.algorithm() == Algorithm::Sr25519));
+}
+
+#[test]
+fn an_operator_request_signed_before_algorithm_tags_still_verifies() {
+    let p = params();
+    let req: OperatorRequest = serde_json::from_str(&read("request_sr25519.json")).unwrap();
+    let key: OperatorKey = read("operator_public.hex").parse().unwrap();
+    assert_eq!(key.algorithm(), Algorithm::Sr25519);
+    assert!(req.verify(p.network_id, &key));
+    // Re-encoded, it is the same text (the signature keeps its bytes).
+    assert_eq!(
+        serde_json::to_string_pretty(&req).unwrap(),
+        read("request_sr25519.json")
+    );
+    // Any other network, or another key, refuses it.
+    assert!(!req.verify(p.network_id + 1, &key));
+    assert!(!req.verify(p.network_id, &p.issuers[0]));
+}
+
+#[test]
+fn an_ed25519_operator_signs_the_same_request_and_nothing_else() {
+    use ed25519_dalek::Signer;
+    let mut p = params();
+    let sk = ed25519_dalek::SigningKey::from_bytes(&[11u8; 32]);
+    let key = OperatorKey::Ed25519(Ed25519Key::from_bytes(&sk.verifying_key().to_bytes()).unwrap());
+    let before = p.hash();
+    p.issuers[1] = key;
+    p.validate().unwrap();
+    // The key's algorithm is bound into the parameters' hash.
+    assert_ne!(p.hash(), before);
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(json.contains(&format!("\"{key}\"")));
+    let back: NetworkParams = serde_json::from_str(&json).unwrap();
+    assert_eq!(back.hash(), p.hash());
+
+    let action = OperatorAction::Freeze {
+        wallet: SigningKey::from_seed(&[9u8; 32]).public(),
+        reason: "token".into(),
+        registry_version: 1,
+    };
+    let req = OperatorRequest::try_new(
+        p.network_id,
+        1,
+        1_700_000_000_000,
+        Hash32([6u8; 32]),
+        5,
+        action,
+        |h| Signature::from_ed25519_bytes(&sk.sign(&ed25519_message(h)).to_bytes()),
+    )
+    .unwrap();
+    assert!(req.verify(p.network_id, &key));
+    // Through JSON, as the node receives it.
+    let wire: OperatorRequest = serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
+    assert!(wire.verify(p.network_id, &key));
+    // Changing any signed field breaks it.
+    let mut later = wire.clone();
+    later.sequence += 1;
+    assert!(!later.verify(p.network_id, &key));
+    // The same key bytes read as an sr25519 key do not verify it (if they decode at all).
+    if let Ok(sr) = dfc_core::PublicKey::from_bytes(&key.to_bytes()) {
+        assert!(!wire.verify(p.network_id, &OperatorKey::Sr25519(sr)));
     }
 }
