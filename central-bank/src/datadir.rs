@@ -207,7 +207,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
             return Err(DataDirError::Exists(path));
         }
         let seed = new_seed();
-        issuers.push(SigningKey::from_seed(&seed).public());
+        issuers.push(SigningKey::from_seed(&seed).public().into());
         seeds.push((path.clone(), seed));
         operator_keys.push(path);
     }
