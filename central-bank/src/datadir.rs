@@ -153,28 +153,41 @@ pub fn write_key(path: &Path, seed: &[u8; 32]) -> Result<(), DataDirError> {
     f.sync_all().map_err(io(path))
 }
 
-/// Reads a key file (64 hex characters of a 32-byte seed).
+/// Reads a key file: passphrase-encrypted (`DFC_KEY_PASSPHRASE` or a terminal prompt), or 64
+/// hex characters of a 32-byte seed (a sandbox; read with a warning).
 pub fn read_key(path: &Path) -> Result<SigningKey, DataDirError> {
     dfc_client::keyfile::read_key(path).map_err(|e| match e {
         dfc_client::keyfile::KeyFileError::Io { path, source } => DataDirError::Io { path, source },
         dfc_client::keyfile::KeyFileError::Invalid { path, reason } => {
             DataDirError::Invalid { path, reason }
         }
+        // Wrong or missing passphrase: named with its stable code.
+        e => {
+            let code = e.code();
+            DataDirError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("{code}: {e}"),
+            }
+        }
     })
 }
 
-/// Reads a key file's 32-byte seed.
+/// Reads a key file's 32-byte seed: passphrase-encrypted (`DFC_KEY_PASSPHRASE` or a terminal
+/// prompt) or plain hex (a sandbox; read with a warning).
 pub fn read_seed(path: &Path) -> Result<[u8; 32], DataDirError> {
-    let text = fs::read_to_string(path).map_err(io(path))?;
-    let bytes = hex::decode(text.trim()).map_err(|e| DataDirError::Invalid {
-        path: path.to_path_buf(),
-        reason: format!("not hex: {e}"),
+    static PASSPHRASE: std::sync::OnceLock<dfc_keys::Passphrase> = std::sync::OnceLock::new();
+    let pass = PASSPHRASE.get_or_init(|| dfc_keys::Passphrase::new(None));
+    let (seed, at_rest) = dfc_keys::keyfile::read_seed(path, pass).map_err(|e| {
+        let code = e.code();
+        DataDirError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("{code}: {e}"),
+        }
     })?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| DataDirError::Invalid {
-        path: path.to_path_buf(),
-        reason: "a key file holds 32 bytes as 64 hex characters".into(),
-    })?;
-    Ok(seed)
+    if at_rest == dfc_keys::keyfile::AtRest::Plain {
+        tracing::warn!(path = %path.display(), "plain-hex key file (not encrypted): fit for a sandbox only");
+    }
+    Ok(*seed)
 }
 
 fn new_seed() -> [u8; 32] {

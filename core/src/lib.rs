@@ -49,8 +49,8 @@ pub use governance::{ApprovedChange, GovernanceError, ParamsChange, ParamsHistor
 pub use holdings::{Effects, Holding};
 pub use keys::{PublicKey, Signature, SigningKey, ViewKey, WalletKeys};
 pub use ledger::MemoryLedger;
-pub use operator_key::{Algorithm, Ed25519Key, OperatorKey};
 pub use note::{Commitment, Hash32, NoteId, Opening, Output, TxId};
+pub use operator_key::{Algorithm, Ed25519Key, OperatorKey};
 pub use params::{Limits, NetworkParams, TierLimits};
 pub use supply::SupplyAudit;
 pub use tx::{IssuerSignature, Transaction, TxKind};

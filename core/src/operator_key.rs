@@ -251,7 +251,10 @@ mod tests {
         let (_, ed_key) = ed(2);
         for k in [sr_key, ed_key] {
             let json = serde_json::to_string(&k).expect("serialises");
-            assert_eq!(serde_json::from_str::<OperatorKey>(&json).expect("parses"), k);
+            assert_eq!(
+                serde_json::from_str::<OperatorKey>(&json).expect("parses"),
+                k
+            );
             assert_eq!(k.to_string().parse::<OperatorKey>().expect("parses"), k);
         }
         assert!(!sr_key.to_string().contains(':'));

@@ -6,8 +6,8 @@ use thiserror::Error;
 use crate::amount::Amount;
 use crate::compliance::ComplianceParams;
 use crate::keys::PublicKey;
-use crate::operator_key::OperatorKey;
 use crate::note::Hash32;
+use crate::operator_key::OperatorKey;
 use crate::range::MAX_AGGREGATION;
 use crate::transcript::{hash32, PARAMS_DOMAIN};
 

@@ -71,10 +71,16 @@ fn read(name: &str) -> String {
 fn sr25519_parameters_and_their_hash_are_byte_identical() {
     let p = params();
     // The JSON form of the parameters is the one written before algorithm tags...
-    assert_eq!(serde_json::to_string_pretty(&p).unwrap(), read("params.json"));
+    assert_eq!(
+        serde_json::to_string_pretty(&p).unwrap(),
+        read("params.json")
+    );
     // ...and so is their hash, which every block header and the genesis block commit to.
     assert_eq!(hex::encode(p.hash().0), read("params_hash.hex"));
-    assert!(p.issuers.iter().all(|k| k.algorithm() == Algorithm::Sr25519));
+    assert!(p
+        .issuers
+        .iter()
+        .all(|k| k.algorithm() == Algorithm::Sr25519));
 }
 
 #[test]
@@ -127,7 +133,8 @@ fn an_ed25519_operator_signs_the_same_request_and_nothing_else() {
     .unwrap();
     assert!(req.verify(p.network_id, &key));
     // Through JSON, as the node receives it.
-    let wire: OperatorRequest = serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
+    let wire: OperatorRequest =
+        serde_json::from_str(&serde_json::to_string(&req).unwrap()).unwrap();
     assert!(wire.verify(p.network_id, &key));
     // Changing any signed field breaks it.
     let mut later = wire.clone();

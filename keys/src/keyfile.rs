@@ -278,12 +278,13 @@ pub fn read_seed(
     path: &Path,
     passphrase: &Passphrase,
 ) -> Result<(Zeroizing<[u8; 32]>, AtRest), KeyFileError> {
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|source| {
-        KeyFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        }
-    })?);
+    let text =
+        Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?,
+        );
     if text.trim_start().starts_with('{') {
         Ok((read_encrypted(path, &text, passphrase)?, AtRest::Encrypted))
     } else {
@@ -334,7 +335,10 @@ mod tests {
         let key = read_key(&path, &Passphrase::given("good")).expect("unlocks");
         assert_eq!(key.public(), plain.public());
         let err = read_key(&path, &Passphrase::given("bad")).err();
-        assert!(matches!(err, Some(KeyFileError::WrongPassphrase { .. })), "{err:?}");
+        assert!(
+            matches!(err, Some(KeyFileError::WrongPassphrase { .. })),
+            "{err:?}"
+        );
         assert!(matches!(
             encrypt_in_place(&path, "good", KdfCost::insecure_for_tests()),
             Err(KeyFileError::AlreadyEncrypted { .. })

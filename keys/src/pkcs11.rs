@@ -106,12 +106,13 @@ fn login(spec: &Pkcs11Spec, pin: &str) -> Result<(Pkcs11, Session), SignerError>
         )));
     }
     let ctx = Pkcs11::new(&spec.module).map_err(ck("loading the PKCS#11 module"))?;
-    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
-        .map_err(ck("initialising the PKCS#11 module"))?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        // Another signer of this process loaded the same module: its state is shared.
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(ck("initialising the PKCS#11 module")(e)),
+    }
     let slot = find_token(&ctx, &spec.token)?;
-    let session = ctx
-        .open_rw_session(slot)
-        .map_err(ck("opening a session"))?;
+    let session = ctx.open_rw_session(slot).map_err(ck("opening a session"))?;
     session
         .login(UserType::User, Some(&AuthPin::new(pin.to_string().into())))
         .map_err(ck("logging in to the token"))?;
@@ -133,7 +134,11 @@ fn find_token(ctx: &Pkcs11, label: &str) -> Result<Slot, SignerError> {
     )))
 }
 
-fn find_one(session: &Session, class: ObjectClass, label: &str) -> Result<Option<ObjectHandle>, SignerError> {
+fn find_one(
+    session: &Session,
+    class: ObjectClass,
+    label: &str,
+) -> Result<Option<ObjectHandle>, SignerError> {
     let found = session
         .find_objects(&[
             Attribute::Class(class),
@@ -236,7 +241,8 @@ impl Pkcs11Signer {
                 spec.token, spec.key
             ))
         };
-        let private = find_one(&session, ObjectClass::PRIVATE_KEY, &spec.key)?.ok_or_else(missing)?;
+        let private =
+            find_one(&session, ObjectClass::PRIVATE_KEY, &spec.key)?.ok_or_else(missing)?;
         let public_handle =
             find_one(&session, ObjectClass::PUBLIC_KEY, &spec.key)?.ok_or_else(missing)?;
         let public = public_key(&session, public_handle)?;

@@ -49,6 +49,9 @@ impl Signer for SigningKey {
         Ok(SigningKey::sign(self, msg))
     }
     fn describe(&self) -> String {
-        format!("sr25519 key {}", hex::encode(SigningKey::public(self).to_bytes()))
+        format!(
+            "sr25519 key {}",
+            hex::encode(SigningKey::public(self).to_bytes())
+        )
     }
 }

@@ -17,7 +17,11 @@ fn genesis() -> NetworkParams {
         sandbox: true,
         currency: "DFC".into(),
         decimals: 2,
-        issuers: vec![key(1).public().into(), key(2).public().into(), key(3).public().into()],
+        issuers: vec![
+            key(1).public().into(),
+            key(2).public().into(),
+            key(3).public().into(),
+        ],
         threshold: 2,
         node_key: key(9).public(),
         limits: Limits::default(),
