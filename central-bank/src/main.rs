@@ -17,6 +17,7 @@ use serde::Serialize;
 mod audit_cmd;
 mod cli_out;
 mod gov_cli;
+mod keys_cli;
 use cli_out::CliError;
 
 #[derive(Parser)]
@@ -118,6 +119,12 @@ enum Cmd {
     Governance {
         #[command(subcommand)]
         cmd: gov_cli::GovCmd,
+    },
+    /// Key files and hardware tokens: encrypt plain key files, generate an operator key in a
+    /// PKCS#11 token.
+    Keys {
+        #[command(subcommand)]
+        cmd: keys_cli::KeysCmd,
     },
     /// Double-spend evidence caught when offline payments settled.
     Evidence {
@@ -439,6 +446,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             },
             print_json,
         ),
+        Cmd::Keys { cmd } => {
+            keys_cli::run(cmd)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Governance { cmd } => {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -691,7 +702,8 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
         | Cmd::Regulator { .. }
-        | Cmd::Governance { .. } => {
+        | Cmd::Governance { .. }
+        | Cmd::Keys { .. } => {
             bail!("not an operator command")
         }
     };
@@ -842,7 +854,8 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
         | Cmd::Regulator { .. }
-        | Cmd::Governance { .. } => {
+        | Cmd::Governance { .. }
+        | Cmd::Keys { .. } => {
             bail!("not an operator command")
         }
     }
