@@ -104,6 +104,20 @@ pub struct AuditArgs<'a> {
     pub jobs: usize,
     pub from_checkpoint: Option<&'a Path>,
     pub save_checkpoint: Option<&'a Path>,
+    /// Co-signed checkpoints kept outside the node (`GET /v1/checkpoints/cosigned` output).
+    pub cosigned: Option<&'a Path>,
+}
+
+/// Reads a file of co-signed checkpoints: the `GET /v1/checkpoints/cosigned` answer, or a bare
+/// list of checkpoints.
+fn read_cosigned(path: &Path) -> Result<Vec<dfc_core::cosign::CosignedCheckpoint>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if let Ok(list) = serde_json::from_str::<dfc_central_bank::cosign::api::CosignedList>(&text) {
+        return Ok(list.checkpoints);
+    }
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a list of co-signed checkpoints", path.display()))
 }
 
 fn read_checkpoint(path: &Path, params: &NetworkParams) -> Result<summary::Summary> {
@@ -147,7 +161,7 @@ fn save_checkpoint(
 /// Runs `dfc-bank audit`.
 pub fn run(
     args: &AuditArgs<'_>,
-    print_json: impl Fn(&AuditReport) -> Result<()>,
+    print_json: impl Fn(&serde_json::Value) -> Result<()>,
 ) -> Result<ExitCode> {
     let params = datadir::load_params(args.data)?;
     let conn = store::open_reader(&args.data.join(datadir::LEDGER_FILE))?;
@@ -155,11 +169,16 @@ pub fn run(
         .from_checkpoint
         .map(|p| read_checkpoint(p, &params))
         .transpose()?;
+    let cosigned = args
+        .cosigned
+        .map(read_cosigned)
+        .transpose()?
+        .unwrap_or_default();
     let progress = CliProgress::new();
     // One read transaction: blocks the running node commits meanwhile do not mix into the report.
     conn.execute_batch("BEGIN")?;
     let started = Instant::now();
-    let report = audit::audit_report_with(
+    let result = audit::verify_with(
         &conn,
         &params,
         &AuditOptions {
@@ -167,8 +186,26 @@ pub fn run(
             jobs: args.jobs,
             from: from.as_ref(),
             progress: Some(&progress),
+            cosigned: &cosigned,
         },
     );
+    let report = audit::report_of(&result, &params);
+    let anchored = result.as_ref().ok().and_then(|s| s.anchored_height);
+    // Whether the block the audit started from is co-signed by k operators (then the start is
+    // as good as k operator keys, not only the node key).
+    let from_cosigned = match &from {
+        Some(s) => {
+            let history = dfc_central_bank::governance::store::load_history(&conn, &params)?;
+            Some(audit::cosigned::is_cosigned(
+                &conn,
+                &history,
+                &cosigned,
+                s.height,
+                &s.block_hash,
+            )?)
+        }
+        None => None,
+    };
     progress.finish();
     let elapsed = started.elapsed();
     let saved = match (args.save_checkpoint, report.pass) {
@@ -177,10 +214,26 @@ pub fn run(
     };
     conn.execute_batch("COMMIT")?;
     if args.json {
-        print_json(&report)?;
+        let mut v = serde_json::to_value(&report)?;
+        if let Some(o) = v.as_object_mut() {
+            // The highest height co-signed by k operators (null: none yet).
+            o.insert("anchored_height".into(), serde_json::json!(anchored));
+            if let Some(c) = from_cosigned {
+                o.insert("from_checkpoint_cosigned".into(), serde_json::json!(c));
+            }
+        }
+        print_json(&v)?;
     } else if report.pass {
         if let Some(s) = &from {
-            println!("from checkpoint:   block {} ({})", s.height, s.block_hash);
+            let by = if from_cosigned == Some(true) {
+                "co-signed by k operators"
+            } else {
+                "signed by the node key only"
+            };
+            println!(
+                "from checkpoint:   block {} ({}), {by}",
+                s.height, s.block_hash
+            );
         }
         println!("height:            {}", report.height.unwrap_or(0));
         println!(
@@ -193,6 +246,10 @@ pub fn run(
         );
         println!("transactions:      {}", report.tx_count.unwrap_or(0));
         println!("audit log entries: {}", report.audit_entries.unwrap_or(0));
+        match anchored {
+            Some(h) => println!("anchored:          block {h} (co-signed by k operators)"),
+            None => println!("anchored:          no co-signed checkpoint yet"),
+        }
         println!("time:              {:.2} s", elapsed.as_secs_f64());
         println!("PASS");
     } else {

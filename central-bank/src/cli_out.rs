@@ -82,6 +82,9 @@ pub fn error_code(e: &anyhow::Error) -> String {
             ClientError::Server { .. } => "node_error".into(),
             ClientError::Decode(_) => "bad_answer".into(),
             ClientError::WrongNetwork { .. } => "wrong_network".into(),
+            ClientError::UntrustedCertificate { .. } => "untrusted_certificate".into(),
+            ClientError::PlainHttpToPinnedNode { .. } => "plain_http_to_pinned_node".into(),
+            ClientError::Pin(_) => "bad_tls_pin".into(),
         };
     }
     "error".into()

@@ -255,6 +255,7 @@ mod tests {
             1,
             2,
             1,
+            None,
             &SigningKey::from_seed(&[9; 32]),
         );
         store::insert_purse(&conn, &cert).expect("purse");

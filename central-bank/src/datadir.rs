@@ -77,6 +77,13 @@ pub struct InitOptions {
     /// Turn on the compliance rules (ZK tier caps, disclosure to the regulator at or above this
     /// amount) and create the regulator's key (`regulator.key`, beside the operator keys).
     pub reporting_threshold: Option<Amount>,
+    /// Number of auditor keys to create (`auditor-N.key`, beside the operator keys) and name in
+    /// the parameters: they may read full blocks, the registry and the audit log.
+    pub auditors: usize,
+    /// Serve over TLS: generate a self-signed certificate for these names (with
+    /// [`crate::tls::sandbox_names`]'s loopback names), write it as `tls-cert.pem`/`tls-key.pem`
+    /// and pin it in the parameters' `tls_ca`. `None`: plain HTTP on loopback.
+    pub tls_names: Option<Vec<String>>,
 }
 
 /// A fresh random network id (never 0). Two networks created with the defaults get different ids,
@@ -103,6 +110,8 @@ impl Default for InitOptions {
             threshold: 2,
             operator_keys_dir: None,
             reporting_threshold: None,
+            auditors: 1,
+            tls_names: None,
         }
     }
 }
@@ -116,6 +125,8 @@ pub struct InitReport {
     pub params: NetworkParams,
     /// Paths of the operator key files.
     pub operator_keys: Vec<PathBuf>,
+    /// Paths of the auditor key files.
+    pub auditor_keys: Vec<PathBuf>,
     /// Hash of the genesis block.
     pub genesis_hash: Hash32,
 }
@@ -133,6 +144,34 @@ pub fn read_regulator_key(path: &Path) -> Result<dfc_core::compliance::Regulator
         }
     })?;
     Ok(dfc_core::compliance::RegulatorKey::from_seed(&seed))
+}
+
+/// The regulator's read key: a signing key derived from the regulator's seed, named among the
+/// auditors when compliance is on, so the regulator's tool can read the blocks its disclosures
+/// are in. (The regulator's disclosure key itself is an encryption key on another generator and
+/// does not sign.)
+pub fn regulator_read_key(seed: &[u8; 32]) -> SigningKey {
+    SigningKey::from_seed(&dfc_core::transcript::hash32(
+        b"dfc/regulator-read-key/v1",
+        &[(b"seed", seed)],
+    ))
+}
+
+/// Reads the regulator's key file as its read key ([`regulator_read_key`]).
+pub fn read_regulator_read_key(path: &Path) -> Result<SigningKey, DataDirError> {
+    let text = fs::read_to_string(path).map_err(io(path))?;
+    let seed = dfc_core::codec::hex_array::<32>(text.trim(), "regulator key").map_err(|e| {
+        DataDirError::Invalid {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        }
+    })?;
+    Ok(regulator_read_key(&seed))
+}
+
+/// Path of auditor key `index` in `dir`.
+pub fn auditor_key_path(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("auditor-{index}.key"))
 }
 
 /// Path of operator key `index` in `dir`.
@@ -229,8 +268,33 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
     if regulator.is_some() && regulator_path.exists() {
         return Err(DataDirError::Exists(regulator_path));
     }
+    let mut auditors = Vec::with_capacity(opts.auditors + 1);
+    let mut auditor_keys = Vec::with_capacity(opts.auditors);
+    for i in 0..opts.auditors {
+        let path = auditor_key_path(&key_dir, i);
+        if path.exists() {
+            return Err(DataDirError::Exists(path));
+        }
+        let seed = new_seed();
+        auditors.push(SigningKey::from_seed(&seed).public().into());
+        seeds.push((path.clone(), seed));
+        auditor_keys.push(path);
+    }
+    if let Some((seed, _)) = &regulator {
+        auditors.push(regulator_read_key(seed).public().into());
+    }
     let node_seed = new_seed();
     let node_key = SigningKey::from_seed(&node_seed);
+    let tls_err = |e: crate::tls::TlsError| DataDirError::Invalid {
+        path: dir.join(crate::tls::TLS_CERT_FILE),
+        reason: e.to_string(),
+    };
+    let tls_pair = opts
+        .tls_names
+        .as_ref()
+        .map(|extra| crate::tls::generate_self_signed(&crate::tls::sandbox_names(extra)))
+        .transpose()
+        .map_err(tls_err)?;
     let params = NetworkParams {
         network_id: opts.network_id,
         name: opts.name.clone(),
@@ -243,6 +307,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         limits: Limits::default(),
         tiers: default_tiers(),
         turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
+        auditors,
+        tls_ca: tls_pair.as_ref().map(|p| p.cert_pem.clone()),
         genesis_hash: Hash32([0u8; 32]),
         compliance: regulator.map(|(seed, reporting_threshold)| {
             dfc_core::compliance::ComplianceParams {
@@ -260,6 +326,9 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         write_key(&regulator_path, seed)?;
     }
     write_key(&dir.join(NODE_KEY_FILE), &node_seed)?;
+    if let Some(pair) = &tls_pair {
+        crate::tls::write_pair(dir, pair).map_err(tls_err)?;
+    }
     let genesis = Block::seal(
         BlockHeader {
             network: params.network_id,
@@ -306,6 +375,7 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
         data_dir: dir.to_path_buf(),
         params,
         operator_keys,
+        auditor_keys,
         genesis_hash: genesis.header.hash(),
     })
 }

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
-use dfc_client::BankClient;
 use dfc_core::api::OperatorAction;
 use dfc_core::governance::{diff, ChangeProposal, ParamsChange};
 use dfc_core::{Hash32, IssuerSignature, NetworkParams};
@@ -70,7 +69,7 @@ pub async fn run(cmd: GovCmd) -> Result<()> {
         GovCmd::Changes(op) | GovCmd::History(op) => op,
         GovCmd::Propose { op, .. } | GovCmd::Approve { op, .. } => op,
     };
-    let client = BankClient::new(&op.bank_url()?);
+    let client = op.client()?;
     let history = client.params_history().await?;
     let latest = history.latest().clone();
     let json = op.json;

@@ -281,9 +281,12 @@ pub(crate) async fn settle(
     params(("wallet" = Option<PublicKey>, Query, description = "Only evidence against this wallet (spend key)"),
            ("txid" = Option<Hash32>, Query, description = "Only evidence whose refused transaction has this id")),
     responses((status = 200, description = "Double-spend evidence, newest first, at most 1000", body = Vec<EvidenceRecord>),
-              (status = 400, description = "`malformed_id`", body = ApiError)))]
+              (status = 400, description = "`malformed_id`", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
 pub(crate) async fn evidence(
     State(s): State<AppState>,
+    reader: crate::reads::Reader,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<EvidenceRecord>>, ApiErr> {
     let wallet = match q.get("wallet").map(|w| parse_key_lookup(w)).transpose()? {
@@ -296,6 +299,11 @@ pub(crate) async fn evidence(
         .get("txid")
         .map(|t| parse_hash(t, "transaction id"))
         .transpose()?;
+    // A wallet may ask why its own refused transaction was refused: knowing the txid is the
+    // reason (only the parties to a packet know it). Anything wider is for operators and auditors.
+    if wallet.is_some() || txid.is_none() {
+        reader.require_privileged("the evidence listing")?;
+    }
     Ok(Json(
         s.read(move |c| {
             Ok(store::evidence(

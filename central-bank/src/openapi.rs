@@ -8,7 +8,7 @@
 //!   so every unsigned integer schema gets its `maximum`;
 //! - **responses every operation can give** from the layers around the handlers: 400
 //!   (`malformed_json` bodies, unreadable paths and queries), 408 `timeout`, 413
-//!   `body_too_large`, 415 `unsupported_media_type`, 429 `too_many_requests`, 500 `internal`
+//!   `body_too_large`, 409 `wrong_network`, 415 `unsupported_media_type`, 429 `too_many_requests`, 500 `internal`
 //!   and 503 (`overloaded`, `queue_full`, `node_halted`), each with the [`ApiError`] body.
 
 use serde_json::{json, Value};
@@ -134,6 +134,10 @@ fn add_layer_responses(doc: &mut Value) {
                 );
             }
             add("408", "`timeout`: the request took over 30 s");
+            add(
+                "409",
+                "`wrong_network`: the `X-Dfc-Genesis` header names another network than this node's",
+            );
             add(
                 "429",
                 "`too_many_requests`: this client's rate limit; retry after `Retry-After` seconds",

@@ -83,6 +83,14 @@ pub enum Command {
         /// The certificate.
         reply: Reply<PurseCertificate>,
     },
+    /// Store an operator's checkpoint signature (verified; the block is re-checked here).
+    Cosign {
+        /// The signature.
+        sig: dfc_core::cosign::CheckpointSignature,
+        /// The checkpoint at that height with every stored signature, and whether this one was
+        /// new.
+        reply: Reply<(dfc_core::cosign::CosignedCheckpoint, bool)>,
+    },
     /// Store verified double-spend evidence and flag the wallet (once per evidence id).
     Evidence {
         /// The record.
@@ -114,12 +122,18 @@ pub struct Shared {
     /// The parameter history and the parameters in force at the next block
     /// ([`crate::governance`]).
     pub rules: RwLock<crate::governance::Rules>,
-    /// The node's signing key.
+    /// The node's signing key (`node.key`: also the key of the ledger summary).
     pub node_key: SigningKey,
+    /// Every node key the node holds, for blocks after a node-key rotation
+    /// ([`crate::node_keys`]).
+    pub node_keys: crate::node_keys::NodeKeys,
     /// Lifetime of a new issue or redeem proposal, ms (`dfc-bank serve --proposal-ttl`).
     pub proposal_ttl_ms: u64,
     /// The ledger as of the last commit.
     pub status: RwLock<LedgerStatus>,
+    /// Closed while the background table check runs: no write begins on unchecked tables
+    /// ([`crate::table_check::WriteGate`]).
+    pub write_gate: crate::table_check::WriteGate,
 }
 
 impl Shared {
@@ -143,6 +157,21 @@ impl Shared {
             Ok(r) => r.current(),
             Err(poisoned) => poisoned.into_inner().current(),
         }
+    }
+    /// The key that signs blocks (and their receipts) at `height`: the one the parameters in
+    /// force there name. A change of node key is accepted only if the node holds the new key
+    /// (`governance::apply`), so the fallback to `node.key` is never used on a consistent node.
+    pub fn signer_at(&self, height: u64) -> SigningKey {
+        let rules = self.rules();
+        let public = rules.history().at(height).node_key;
+        self.node_keys
+            .for_public(&public)
+            .unwrap_or(&self.node_key)
+            .clone()
+    }
+    /// The key in force at the next block (purse certificates, offline checkpoints).
+    pub fn current_signer(&self) -> SigningKey {
+        self.signer_at(self.status().tip.height + 1)
     }
     fn update_rules(&self, f: impl FnOnce(&mut crate::governance::Rules)) {
         match self.rules.write() {
@@ -227,6 +256,16 @@ impl Sequencer {
     }
 
     fn begin(&self) -> Result<rusqlite::Transaction<'_>, StoreError> {
+        // Nothing is written on tables the background check has not yet checked.
+        self.shared.write_gate.wait();
+        // Set by the background table check when the stored tables do not match the signed
+        // summary: nothing more is written on them.
+        if self.shared.status().halted {
+            return Err(StoreError::corrupt(
+                "ledger_digest",
+                "ledger integrity: the tables do not match the signed summary; writes refused",
+            ));
+        }
         inject_storage_faults(&self.conn);
         Ok(rusqlite::Transaction::new_unchecked(
             &self.conn,
@@ -261,16 +300,13 @@ impl Sequencer {
             audit_seq: audit.0,
             audit_head: audit.1,
         };
-        let block = Block::seal(header, txs, &self.shared.node_key);
+        let signer = self.shared.signer_at(header.height);
+        let block = Block::seal(header, txs, &signer);
         let hash = block.header.hash();
         let sigs = block
             .txs
             .iter()
-            .map(|tx| {
-                self.shared
-                    .node_key
-                    .sign(&Receipt::signing_hash(&tx.id(), block.header.height, &hash).0)
-            })
+            .map(|tx| signer.sign(&Receipt::signing_hash(&tx.id(), block.header.height, &hash).0))
             .collect();
         (block, sigs)
     }
@@ -422,6 +458,11 @@ impl Sequencer {
                 let _ = reply.send(out);
                 Ok(())
             }
+            Command::Cosign { sig, reply } => {
+                let out = self.cosign(&sig)?;
+                let _ = reply.send(out);
+                Ok(())
+            }
             Command::Evidence { record, reply } => {
                 let out = self.evidence(&record)?;
                 let _ = reply.send(out);
@@ -481,6 +522,9 @@ impl Sequencer {
             )));
         }
         let serial = store::next_purse_serial(&db)?;
+        // The certificate names the newest checkpoint co-signed by k operators.
+        let checkpoint =
+            crate::cosign::store::latest_anchored(&db, &self.shared.rules().history())?;
         let issued_ms = now_ms();
         let cert = PurseCertificate::issue(
             params.network_id,
@@ -491,7 +535,8 @@ impl Sequencer {
             issued_ms,
             issued_ms.saturating_add(ttl_ms),
             serial,
-            &self.shared.node_key,
+            checkpoint,
+            &self.shared.current_signer(),
         );
         store::insert_purse(&db, &cert)?;
         let detail = serde_json::json!({
@@ -505,6 +550,51 @@ impl Sequencer {
         crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
         Ok(Ok(cert))
+    }
+
+    /// Stores an operator's checkpoint signature if the point is still a block of this chain,
+    /// with an audit-log entry when it is new.
+    fn cosign(
+        &mut self,
+        sig: &dfc_core::cosign::CheckpointSignature,
+    ) -> Outcome<(dfc_core::cosign::CosignedCheckpoint, bool)> {
+        let db = self.begin()?;
+        let p = &sig.point;
+        match store::header_at(&db, p.height)? {
+            Some(h) if h.hash == p.block_hash => {}
+            _ => {
+                return Ok(Err(ApiErr::conflict(
+                    "not_this_chain",
+                    format!("block {} of this ledger is not {}", p.height, p.block_hash),
+                )))
+            }
+        }
+        let now = now_ms();
+        let new = crate::cosign::store::insert(&db, sig, now)?;
+        if new {
+            let detail = serde_json::json!({
+                "height": p.height, "block_hash": p.block_hash, "operator": sig.signature.index,
+            })
+            .to_string();
+            store::append_audit(
+                &db,
+                now,
+                Some(sig.signature.index),
+                "checkpoint_signed",
+                &detail,
+            )?;
+        }
+        let params = self.shared.params();
+        let Some(cp) = crate::cosign::store::at(&db, &params, p.height, &p.block_hash)? else {
+            return Err(StoreError::corrupt(
+                "checkpoint_signatures",
+                "stored signature not found",
+            ));
+        };
+        // The signed summary describes exactly what this transaction commits (see `summary`).
+        crate::summary::seal(&db, &self.shared.node_key)?;
+        db.commit()?;
+        Ok(Ok((cp, new)))
     }
 
     fn evidence(&mut self, record: &EvidenceRecord) -> Outcome<bool> {
@@ -810,6 +900,7 @@ impl Sequencer {
         }
         let rules = self.shared.rules();
         let cx = crate::governance::apply::Context {
+            node_keys: &self.shared.node_keys,
             rules: &rules,
             tip_height: self.shared.status().tip.height,
             ttl_ms: self.shared.proposal_ttl_ms,
@@ -987,6 +1078,9 @@ fn fail(cmd: Command, e: ApiErr) {
             let _ = reply.send(Err(e));
         }
         Command::Evidence { reply, .. } => {
+            let _ = reply.send(Err(e));
+        }
+        Command::Cosign { reply, .. } => {
             let _ = reply.send(Err(e));
         }
     }

@@ -37,6 +37,7 @@ use tower_http::trace::TraceLayer;
 use crate::audit::IntegrityError;
 use crate::datadir::{self, now_ms, DataDirError};
 use crate::error::{status_code_name, ApiErr, StoreError};
+use crate::reads::Reader;
 use crate::sequencer::{Command, LedgerStatus, Sequencer, Shared, MAX_CLOCK_SKEW_MS};
 use crate::store::{self, DbView};
 use crate::verifier::{Verifier, VerifyError};
@@ -117,6 +118,7 @@ struct Inner {
     ledger_tree: Mutex<Option<(u64, Arc<LedgerTree>)>>,
     options: NodeOptions,
     wallet_limits: WalletLimiter,
+    read_nonces: crate::reads::ReadNonces,
 }
 
 /// Settings of a running node that are not network parameters.
@@ -135,6 +137,10 @@ pub struct NodeOptions {
     pub wallet_rate_per_second: u32,
     /// Submissions one wallet may send in a burst above its rate.
     pub wallet_rate_burst: u32,
+    /// Check every table's rows against the signed digests before answering (linear in the
+    /// ledger), instead of in the background after `/healthz` answers (the default; see
+    /// [`crate::table_check`]).
+    pub check_tables_first: bool,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -151,6 +157,7 @@ impl Default for NodeOptions {
             proposal_ttl_ms: crate::proposals::DEFAULT_PROPOSAL_TTL_MS,
             wallet_rate_per_second: crate::wallet_limits::DEFAULT_WALLET_RATE,
             wallet_rate_burst: crate::wallet_limits::DEFAULT_WALLET_BURST,
+            check_tables_first: false,
         }
     }
 }
@@ -167,6 +174,10 @@ pub struct Started {
     pub state: AppState,
     /// The sequencer thread; it ends when every [`AppState`] is dropped, or on a storage failure.
     pub sequencer: std::thread::JoinHandle<Result<(), StoreError>>,
+    /// The background table check ([`crate::table_check`]): receives its error if it fails (the
+    /// node is then already halted: writes refused, `/healthz` says `halted`); closed without a
+    /// value when it passes or did not run.
+    pub table_check: oneshot::Receiver<IntegrityError>,
 }
 
 /// Opens `dir`, checks the whole ledger (refusing a tampered one, naming the first bad record)
@@ -185,8 +196,13 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     let started_at = std::time::Instant::now();
     // The signed summary and the table digests, or the full replay when there is no usable
     // summary (see `summary`). The triggers then keep the digests current on this connection.
-    let summary =
-        crate::summary::startup_check(&conn, &data.params, &data.node_key, &data.digest_key)?;
+    let summary = crate::summary::startup_check(
+        &conn,
+        &data.params,
+        &data.node_key,
+        &data.digest_key,
+        options.check_tables_first,
+    )?;
     let history = crate::governance::store::load_history(&conn, &data.params)?;
     tracing::info!(
         height = summary.tip.height,
@@ -194,6 +210,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         notes = summary.notes_outstanding,
         audit_entries = summary.audit_entries,
         full_replay = summary.replayed,
+        tables_in_background = summary.tables_deferred,
         elapsed_ms = u64::try_from(started_at.elapsed().as_millis()).unwrap_or(u64::MAX),
         "ledger verified"
     );
@@ -208,9 +225,15 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     };
     let shared = Arc::new(Shared {
         rules: std::sync::RwLock::new(crate::governance::Rules::new(history, next_height)),
+        node_keys: crate::node_keys::NodeKeys::load(&data.dir, &data.node_key)?,
         node_key: data.node_key,
         proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
+        write_gate: if summary.tables_deferred {
+            crate::table_check::WriteGate::closed()
+        } else {
+            crate::table_check::WriteGate::opened()
+        },
     });
     let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
     let seq = Sequencer::new(conn, shared.clone());
@@ -227,6 +250,13 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
                 source: e,
             })
         })?;
+    let table_check = spawn_table_check(
+        summary.tables_deferred,
+        &ledger,
+        data.params.clone(),
+        data.digest_key.clone(),
+        shared.clone(),
+    );
     let workers = match options.verify_workers {
         0 => std::thread::available_parallelism()
             .map(usize::from)
@@ -254,9 +284,67 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
             verifier,
             ledger_tree: Mutex::new(None),
             options,
+            read_nonces: Default::default(),
         }),
     };
-    Ok(Started { state, sequencer })
+    Ok(Started {
+        state,
+        sequencer,
+        table_check,
+    })
+}
+
+/// Starts the background table check if `deferred`; on failure it halts the node (every later
+/// write refused, `/healthz` says `halted`) and sends the error.
+fn spawn_table_check(
+    deferred: bool,
+    ledger: &Path,
+    params: NetworkParams,
+    digest: crate::summary::DigestKey,
+    shared: Arc<Shared>,
+) -> oneshot::Receiver<IntegrityError> {
+    let (fail, verdict) = oneshot::channel();
+    if !deferred {
+        return verdict;
+    }
+    let ledger = ledger.to_path_buf();
+    let halt = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("table-check".into())
+        .spawn(move || {
+            match crate::table_check::verify_tables(&ledger, &params.node_key, &digest) {
+                Ok(r) => {
+                    tracing::info!(
+                        rows = r.rows,
+                        elapsed_ms = r.elapsed_ms,
+                        "table digests verified in the background; writes begin"
+                    );
+                    shared.write_gate.open();
+                }
+                Err(found) => {
+                    shared.update(|s| {
+                        s.halted = true;
+                        s.invariant_ok = false;
+                    });
+                    // Halted first: the waiting sequencer then refuses its write.
+                    shared.write_gate.open();
+                    tracing::error!(error = %found, "ledger integrity: the background table \
+                        check failed; the node refuses every write and halts");
+                    // Paid only on a ledger refused anyway: the replay names the first bad
+                    // record where the digest names only its table.
+                    let named = crate::table_check::name_first_bad_record(&ledger, &params)
+                        .unwrap_or(found);
+                    let _ = fail.send(named);
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        // Without the check the node must not write on unchecked tables.
+        tracing::error!(error = %e, "cannot start the table check; the node refuses writes");
+        halt.update(|s| s.halted = true);
+        halt.write_gate.open();
+    }
+    verdict
 }
 
 impl AppState {
@@ -270,6 +358,16 @@ impl AppState {
     }
     pub(crate) fn options(&self) -> &NodeOptions {
         &self.inner.options
+    }
+    pub(crate) fn read_nonces(&self) -> &crate::reads::ReadNonces {
+        &self.inner.read_nonces
+    }
+    /// The node key in force at `height` (keys rotate by governance).
+    pub(crate) fn signer_at(&self, height: u64) -> dfc_core::SigningKey {
+        self.inner.shared.signer_at(height)
+    }
+    pub(crate) fn tip_height(&self) -> u64 {
+        self.status().tip.height
     }
 
     /// A checkpoint of the tip, signed now, with the Merkle tree over the unspent notes at its
@@ -303,11 +401,11 @@ impl AppState {
             block_hash,
             tree.root(),
             now_ms(),
-            &self.inner.shared.node_key,
+            &self.inner.shared.current_signer(),
         );
         Ok((cp, tree))
     }
-    fn status(&self) -> LedgerStatus {
+    pub(crate) fn status(&self) -> LedgerStatus {
         self.inner.shared.status()
     }
 
@@ -531,6 +629,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/transactions/{txid}", get(tx_status))
         .route("/v1/notes/{id}", get(note_status))
         .route("/v1/blocks", get(blocks))
+        .route("/v1/light/sync", get(crate::light_api::sync))
+        .route("/v1/light/notes", get(crate::light_api::notes))
+        .route("/v1/light/headers", get(crate::light_api::headers))
         .route("/v1/checkpoint", get(checkpoint))
         .route(
             "/v1/checkpoint/proofs",
@@ -548,6 +649,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/proposals/{txid}", get(proposal))
         .route("/v1/audit-log", get(audit_log))
         .merge(crate::governance::api::routes())
+        .merge(crate::cosign::api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .merge(batch)
@@ -791,11 +893,15 @@ pub(crate) fn query_u64(
     params(("from" = Option<u64>, Query, description = "First height (default 0)"),
            ("limit" = Option<u64>, Query, description = "Most blocks to return (default 100, at most 500)")),
     responses((status = 200, description = "Blocks from `from` on, and the tip height", body = BlocksResponse),
-              (status = 400, description = "`bad_query`: a parameter is not a whole number", body = ApiError)))]
+              (status = 400, description = "`bad_query`: a parameter is not a whole number", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
 async fn blocks(
     State(s): State<AppState>,
+    reader: Reader,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<BlocksResponse>, ApiErr> {
+    reader.require_privileged("full blocks")?;
     let from = query_u64(&q, "from", 0)?;
     let limit = usize::try_from(query_u64(&q, "limit", 100)?)
         .unwrap_or(MAX_BLOCKS_PER_PAGE)
@@ -884,8 +990,14 @@ async fn register(
 }
 
 #[utoipa::path(get, path = "/v1/wallets", operation_id = "list_wallets", tag = "wallets",
-    responses((status = 200, description = "The registry, at most 10,000 wallets", body = Vec<WalletInfo>)))]
-async fn wallets(State(s): State<AppState>) -> Result<Json<Vec<WalletInfo>>, ApiErr> {
+    responses((status = 200, description = "The registry, at most 10,000 wallets", body = Vec<WalletInfo>),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
+async fn wallets(
+    State(s): State<AppState>,
+    reader: Reader,
+) -> Result<Json<Vec<WalletInfo>>, ApiErr> {
+    reader.require_privileged("the registry listing")?;
     Ok(Json(s.read(|c| Ok(store::wallets(c, MAX_LIST)?)).await?))
 }
 
@@ -893,9 +1005,11 @@ async fn wallets(State(s): State<AppState>) -> Result<Json<Vec<WalletInfo>>, Api
     params(("key" = PublicKey, Path, description = "The wallet's spend key, 64 hex digits")),
     responses((status = 200, description = "The registry record", body = WalletInfo),
               (status = 400, description = "`malformed_id`: not 64 hex digits", body = ApiError),
-              (status = 404, description = "`unknown_wallet` (also for hex that is not a valid key: no wallet has it)", body = ApiError)))]
+              (status = 404, description = "`unknown_wallet` (also for hex that is not a valid key: no wallet has it)", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError)))]
 async fn wallet(
     State(s): State<AppState>,
+    reader: Reader,
     UrlPath(key): UrlPath<String>,
 ) -> Result<Json<WalletInfo>, ApiErr> {
     let Some(key) = parse_key_lookup(&key)? else {
@@ -904,7 +1018,25 @@ async fn wallet(
             format!("no wallet has the key {key}: it is not a valid public key"),
         ));
     };
+    // A payer must state its payee's tier in the transaction, so any signed reader learns a
+    // wallet's tier and whether it is frozen (a payment to it would be refused anyway); the
+    // label, flags and registration time are its holder's and the readers' only.
+    let full = reader
+        .require_self_or_privileged(&key, "the registry entry")
+        .is_ok();
     let w = s.read(move |c| Ok(store::wallet(c, &key)?)).await?;
+    let w = w.map(|w| {
+        if full {
+            w
+        } else {
+            WalletInfo {
+                label: String::new(),
+                flags: 0,
+                registered_ms: 0,
+                ..w
+            }
+        }
+    });
     w.map(Json).ok_or_else(|| {
         ApiErr::not_found(
             "unknown_wallet",
@@ -1120,8 +1252,14 @@ fn check_approval(
 }
 
 #[utoipa::path(get, path = "/v1/proposals", operation_id = "list_proposals", tag = "proposals",
-    responses((status = 200, description = "Proposals, pending first", body = Vec<Proposal>)))]
-async fn proposals(State(s): State<AppState>) -> Result<Json<Vec<Proposal>>, ApiErr> {
+    responses((status = 200, description = "Proposals, pending first", body = Vec<Proposal>),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
+async fn proposals(
+    State(s): State<AppState>,
+    reader: Reader,
+) -> Result<Json<Vec<Proposal>>, ApiErr> {
+    reader.require_privileged("the proposal listing")?;
     let threshold = s.params().threshold;
     Ok(Json(
         s.read(move |c| Ok(store::proposals(c, threshold, MAX_LIST)?))
@@ -1157,11 +1295,15 @@ async fn proposal(
 #[utoipa::path(get, path = "/v1/audit-log", operation_id = "get_audit_log", tag = "ledger",
     params(("from" = Option<u64>, Query, description = "First sequence number (default 1)")),
     responses((status = 200, description = "Audit-log entries from `from`, at most 1000", body = Vec<AuditEntry>),
-              (status = 400, description = "`bad_query`", body = ApiError)))]
+              (status = 400, description = "`bad_query`", body = ApiError),
+              (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
+              (status = 403, description = "`read_forbidden`: the key may not read this", body = ApiError)))]
 async fn audit_log(
     State(s): State<AppState>,
+    reader: Reader,
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiErr> {
+    reader.require_privileged("the audit log")?;
     let from = query_u64(&q, "from", 1)?;
     if i64::try_from(from).is_err() {
         // No entry has a sequence number beyond SQLite's integers.
@@ -1189,6 +1331,9 @@ async fn audit_log(
         tx_status,
         note_status,
         blocks,
+        crate::light_api::sync,
+        crate::light_api::notes,
+        crate::light_api::headers,
         checkpoint,
         crate::offline::checkpoint_proofs,
         crate::offline::purse,
@@ -1221,23 +1366,35 @@ pub async fn serve(
     serve_with(state, listener, admission, shutdown).await
 }
 
-/// [`serve`] under the given admission limits (see [`crate::admission`]).
-///
-/// Not `axum::serve`: it gives hyper no timer (so no header read timeout), stops accepting when
-/// its connection table is full (so honest clients wait in the kernel's backlog behind a flood)
-/// and knows nothing of client addresses. Here every connection is admitted or closed at once
-/// by its address, is closed if it has not sent a complete request in time, and its requests
-/// carry the client address for the rate limit.
+/// [`serve`] under the given admission limits (see [`crate::admission`]), plain HTTP.
 pub async fn serve_with(
     state: AppState,
     listener: tokio::net::TcpListener,
     admission: Arc<crate::admission::Admission>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_tls_with(state, listener, admission, None, shutdown).await
+}
+
+/// [`serve_with`], over TLS when `tls` is given (see [`crate::tls`]).
+///
+/// Not `axum::serve`: it gives hyper no timer (so no header read timeout), stops accepting when
+/// its connection table is full (so honest clients wait in the kernel's backlog behind a flood)
+/// and knows nothing of client addresses. Here every connection is admitted or closed at once
+/// by its address, is closed if it has not sent a complete request in time, and its requests
+/// carry the client address for the rate limit. The TLS handshake runs after admission and
+/// under the same first-request timeout, so a stalled handshake holds its slot no longer than
+/// a silent plain connection.
+pub async fn serve_tls_with(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    admission: Arc<crate::admission::Admission>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     use crate::admission::ClientAddr;
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
-    use hyper_util::service::TowerToHyperService;
     use tower::ServiceExt;
 
     let router = app(state).layer(middleware::from_fn_with_state(
@@ -1250,6 +1407,7 @@ pub async fn serve_with(
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
+    let builder = Arc::new(builder);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let sweeper = {
         let admission = admission.clone();
@@ -1295,22 +1453,68 @@ pub async fn serve_with(
                 response
             }
         });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
+        let builder = builder.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            tokio::select! {
-                r = conn => if let Err(e) = r {
-                    tracing::debug!(error = %e, "connection ended with an error");
-                },
-                () = slot.expired() => tracing::debug!(%peer, "connection closed: no request in time"),
+            match tls {
+                None => serve_connection(&builder, stream, service, watcher, slot, peer).await,
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        r = acceptor.accept(stream) => r,
+                        () = slot.expired() => {
+                            tracing::debug!(%peer, "connection closed: TLS handshake not done in time");
+                            return;
+                        }
+                    };
+                    match handshake {
+                        Ok(tls_stream) => {
+                            serve_connection(&builder, tls_stream, service, watcher, slot, peer)
+                                .await
+                        }
+                        Err(e) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    }
+                }
             }
-            drop(slot);
         });
     }
     sweeper.abort();
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+/// Serves one admitted connection (plain or TLS) until it ends, the node shuts down, or it stays
+/// too long without a request; then its admission slot is released.
+async fn serve_connection<I, S>(
+    builder: &hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    io: I,
+    service: S,
+    watcher: hyper_util::server::graceful::Watcher,
+    slot: crate::admission::ConnectionSlot,
+    peer: std::net::SocketAddr,
+) where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<
+            axum::http::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    use hyper_util::rt::TokioIo;
+    use hyper_util::service::TowerToHyperService;
+    let conn = builder
+        .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service))
+        .into_owned();
+    let conn = watcher.watch(conn);
+    tokio::select! {
+        r = conn => if let Err(e) = r {
+            tracing::debug!(error = %e, "connection ended with an error");
+        },
+        () = slot.expired() => tracing::debug!(%peer, "connection closed: no request in time"),
+    }
+    drop(slot);
 }

@@ -16,10 +16,12 @@
 //! node key and stored in `ledger_summary`, in the same transaction as the change it describes.
 //!
 //! # What start-up checks, and why that is enough
-//! [`startup_check`] verifies the summary's signature, that it describes the stored tip, and then
-//! recomputes every table digest from the rows (one HMAC per row: no proof, no signature, no
-//! replay) and compares it with the *signed* value. Someone with write access to the database
-//! but without the node key:
+//! [`startup_check`] verifies the summary's signature, that it describes the stored tip and the
+//! audit-log head, all without reading the history; every table digest is then recomputed from
+//! the rows (one HMAC per row: no proof, no signature, no replay) and compared with the *signed*
+//! value, in the background after the node answers ([`crate::table_check`], which halts the node
+//! on a mismatch) or before it with `serve --check-tables-first`. Someone with write access to the
+//! database but without the node key:
 //! - cannot sign a new summary, so every digest they can make the node compare against is one the
 //!   node signed;
 //! - cannot compute `HMAC(k, row)` for a row they made up, so cannot make an edited, added or
@@ -509,6 +511,9 @@ pub struct StartupReport {
     pub audit_entries: u64,
     /// Whether the full replay ran (no usable summary) instead of the digest check.
     pub replayed: bool,
+    /// Whether the table digests are still to be checked (by
+    /// [`crate::table_check::verify_tables`], in the background).
+    pub tables_deferred: bool,
 }
 
 fn table_err(table: &str, reason: String) -> IntegrityError {
@@ -534,33 +539,48 @@ pub fn check_tables(conn: &Connection, s: &Summary) -> Result<(), IntegrityError
         });
     }
     for (table, cols) in TABLES {
-        let want = s
-            .table(table)
-            .ok_or_else(|| table_err(table, "the signed summary has no digest of it".into()))?;
-        let (n, acc) = scan_table(conn, table, cols)?;
-        if n != want.rows || hex::encode(&acc) != want.acc {
-            return Err(table_err(
-                table,
-                format!(
-                    "{n} rows that do not hash to the signed summary's digest of {} rows: rows were \
-                     edited, added or deleted outside the node",
-                    want.rows
-                ),
-            ));
-        }
+        check_table(conn, s, table, cols)?;
+    }
+    Ok(())
+}
+
+/// Recomputes the digest of one `table` from its rows and compares it with the signed summary `s`
+/// (the summary read in the same snapshot as the rows; see [`crate::table_check`]).
+pub fn check_table(
+    conn: &Connection,
+    s: &Summary,
+    table: &str,
+    cols: &[&str],
+) -> Result<(), IntegrityError> {
+    let want = s
+        .table(table)
+        .ok_or_else(|| table_err(table, "the signed summary has no digest of it".into()))?;
+    let (n, acc) = scan_table(conn, table, cols)?;
+    if n != want.rows || hex::encode(&acc) != want.acc {
+        return Err(table_err(
+            table,
+            format!(
+                "{n} rows that do not hash to the signed summary's digest of {} rows: rows were \
+                 edited, added or deleted outside the node",
+                want.rows
+            ),
+        ));
     }
     Ok(())
 }
 
 /// The start-up check of `serve`: with a valid summary describing the tip, verifies its signature
-/// and the table digests (no replay); otherwise runs the full structural replay. Either way it
-/// leaves fresh running digests and a signed summary (committed), and the triggers installed on
-/// `conn` (see [`install`]) so the node's writes keep them current.
+/// and the audit-log head it signs, and, only if `tables_now`, the table digests (a scan of every
+/// row; otherwise the caller runs [`crate::table_check::verify_tables`] in the background and
+/// reports `tables_deferred`); no replay. Without a usable summary it runs the full structural
+/// replay. Either way it leaves fresh running digests and a signed summary (committed), and the
+/// triggers installed on `conn` (see [`install`]) so the node's writes keep them current.
 pub fn startup_check(
     conn: &Connection,
     params: &NetworkParams,
     key: &SigningKey,
     digest: &DigestKey,
+    tables_now: bool,
 ) -> Result<StartupReport, IntegrityError> {
     install(conn, digest)?;
     if let Some(signed) = load(conn)? {
@@ -575,7 +595,22 @@ pub fn startup_check(
         // A summary behind the tip was put back by someone (the node writes both in one
         // transaction): distrust it and replay everything.
         if tip.header.height == s.height && tip.hash == s.block_hash {
-            if let Err(found) = check_tables(conn, s) {
+            // O(1): the newest audit-log entry is the one the summary signs.
+            let (seq, head) = store::audit_head(conn)?;
+            let checked = if seq != s.audit_seq || head != s.audit_head {
+                Err(table_err(
+                    "audit_log",
+                    format!(
+                        "the newest entry is {seq}, the signed summary's is {}",
+                        s.audit_seq
+                    ),
+                ))
+            } else if tables_now {
+                check_tables(conn, s)
+            } else {
+                Ok(())
+            };
+            if let Err(found) = checked {
                 // Refused either way; the replay (paid only on a tampered ledger) names the first
                 // bad record where the digest can only name its table.
                 tracing::error!(error = %found, "table digests differ: replaying to name the record");
@@ -598,6 +633,7 @@ pub fn startup_check(
                 tx_count: s.tx_count(),
                 audit_entries,
                 replayed: false,
+                tables_deferred: !tables_now,
             });
         }
         tracing::warn!(
@@ -615,6 +651,7 @@ pub fn startup_check(
         audit_entries: full.audit_entries,
         tip: full.tip,
         replayed: true,
+        tables_deferred: false,
     })
 }
 
@@ -687,7 +724,7 @@ mod tests {
     /// Opens the writer as `serve` does: start-up check, then the triggers.
     fn serve_open(f: &Fixture) -> Result<(Connection, StartupReport), IntegrityError> {
         let conn = store::open_writer(&f.path)?;
-        let report = startup_check(&conn, &f.params, &f.key, &f.digest)?;
+        let report = startup_check(&conn, &f.params, &f.key, &f.digest, true)?;
         Ok((conn, report))
     }
 

@@ -56,6 +56,27 @@ pub enum ClientError {
     /// The node answered something this client cannot read.
     #[error("unexpected answer from the node: {0}")]
     Decode(String),
+    /// The TLS handshake failed on the node's certificate: it is not the pinned one, nor signed
+    /// by the pinned CA (an on-path party, a wrong `--ca`, or a node whose certificate changed
+    /// without a parameter change). Nothing was sent.
+    #[error("the node at {url} presented a certificate this client does not trust ({reason}); it trusts only the network's pinned certificate (tls_ca, --ca or DFC_CA, or the data directory's tls-cert.pem)")]
+    UntrustedCertificate {
+        /// The URL tried.
+        url: String,
+        /// rustls's reason.
+        reason: String,
+    },
+    /// A client pinned to a TLS certificate was given a plain `http://` URL.
+    #[error(
+        "the node at {url} is pinned to a TLS certificate but the URL is plain http: use https://"
+    )]
+    PlainHttpToPinnedNode {
+        /// The URL given.
+        url: String,
+    },
+    /// The pin could not be read.
+    #[error(transparent)]
+    Pin(#[from] crate::tls::TlsPinError),
 }
 
 impl ClientError {
@@ -64,6 +85,9 @@ impl ClientError {
         match self {
             ClientError::Rejected { code, .. } => Some(code),
             ClientError::WrongNetwork { .. } => Some("wrong_network"),
+            ClientError::UntrustedCertificate { .. } => Some("untrusted_certificate"),
+            ClientError::PlainHttpToPinnedNode { .. } => Some("plain_http_to_pinned_node"),
+            ClientError::Pin(_) => Some("bad_tls_pin"),
             _ => None,
         }
     }
@@ -86,23 +110,52 @@ pub fn base_url_of(text: &str) -> String {
 pub struct BankClient {
     base: String,
     http: reqwest::Client,
+    reader: Option<std::sync::Arc<ReadKey>>,
     genesis: Option<Hash32>,
 }
 
 impl BankClient {
     /// A client of the node at `base_url` (e.g. `http://127.0.0.1:7400`, or `127.0.0.1:7400`,
-    /// taken as plain HTTP), with a 30 s timeout.
+    /// taken as plain HTTP), with a 30 s timeout. It trusts no certificate: an `https://` node
+    /// needs [`BankClient::with_pin`].
     pub fn new(base_url: &str) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
+        let http = Self::http_builder().build().unwrap_or_default();
         BankClient {
             base: base_url_of(base_url),
             http,
+            reader: None,
             genesis: None,
         }
+    }
+
+    /// A client of the node at `base_url` that trusts exactly `pin`'s certificates over TLS (no
+    /// web roots), or [`BankClient::new`] without a pin. A pinned client refuses a plain
+    /// `http://` URL ([`ClientError::PlainHttpToPinnedNode`]).
+    pub fn with_pin(base_url: &str, pin: Option<&crate::tls::TlsPin>) -> Result<Self, ClientError> {
+        let Some(pin) = pin else {
+            return Ok(Self::new(base_url));
+        };
+        let base = base_url_of(base_url);
+        if !base.starts_with("https://") {
+            return Err(ClientError::PlainHttpToPinnedNode { url: base });
+        }
+        let http = pin
+            .configure(Self::http_builder())
+            .build()
+            .map_err(|e| ClientError::Decode(format!("cannot build the TLS client: {e}")))?;
+        Ok(BankClient {
+            base,
+            http,
+            reader: None,
+            genesis: None,
+        })
+    }
+
+    fn http_builder() -> reqwest::ClientBuilder {
+        reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .tls_built_in_root_certs(false)
     }
 
     /// The same client, sending `genesis` with every request ([`GENESIS_HEADER`]): a node of
@@ -134,9 +187,15 @@ impl BankClient {
         url: &str,
         resp: Result<reqwest::Response, reqwest::Error>,
     ) -> Result<T, ClientError> {
-        let resp = resp.map_err(|e| ClientError::Unreachable {
-            url: url.to_string(),
-            reason: dfc_core::error::error_line(&e),
+        let resp = resp.map_err(|e| match crate::tls::untrusted_certificate(&e) {
+            Some(reason) => ClientError::UntrustedCertificate {
+                url: url.to_string(),
+                reason,
+            },
+            None => ClientError::Unreachable {
+                url: url.to_string(),
+                reason: dfc_core::error::error_line(&e),
+            },
         })?;
         let status = resp.status();
         let bytes = resp.bytes().await.map_err(|e| ClientError::Unreachable {
@@ -174,7 +233,11 @@ impl BankClient {
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
-        let resp = self.pin(self.http.get(&url)).send().await;
+        let mut req = self.pin(self.http.get(&url));
+        if let Some(r) = &self.reader {
+            req = req.header(READ_AUTH_HEADER, r.credential(path).to_header());
+        }
+        let resp = req.send().await;
         self.read(&url, resp).await
     }
 
@@ -314,6 +377,92 @@ impl BankClient {
         &self,
     ) -> Result<Vec<dfc_core::governance::ChangeProposal>, ClientError> {
         self.get("/v1/governance/changes").await
+    }
+    /// `POST /v1/checkpoints/signatures`: hands in an operator's signature over a point of the
+    /// chain; the answer holds every signature stored for that point.
+    pub async fn cosign(
+        &self,
+        sig: &dfc_core::cosign::CheckpointSignature,
+    ) -> Result<dfc_core::cosign::CosignResponse, ClientError> {
+        self.post("/v1/checkpoints/signatures", sig).await
+    }
+    /// `GET /v1/checkpoints/cosigned?from=H`: stored checkpoints from height `from` on.
+    pub async fn cosigned(&self, from: u64) -> Result<dfc_core::cosign::CosignedList, ClientError> {
+        self.get(&format!("/v1/checkpoints/cosigned?from={from}"))
+            .await
+    }
+}
+
+// ---------------------------------------------------------------- signed reads and light sync
+
+use dfc_core::light::{Headers, LightSync, OwnNotes, ReadAuth, READ_AUTH_HEADER};
+
+/// The key a client signs its reads with, and the network it signs them for.
+pub struct ReadKey {
+    params: NetworkParams,
+    key: dfc_core::SigningKey,
+}
+
+impl std::fmt::Debug for ReadKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReadKey({})", hex::encode(self.key.public().to_bytes()))
+    }
+}
+
+impl ReadKey {
+    fn credential(&self, path_and_query: &str) -> ReadAuth {
+        use rand_core::{OsRng, RngCore};
+        let mut nonce = [0u8; 32];
+        OsRng.fill_bytes(&mut nonce);
+        ReadAuth::sign(
+            &self.params,
+            path_and_query,
+            &self.key,
+            crate::now_ms(),
+            Hash32(nonce),
+        )
+    }
+}
+
+impl BankClient {
+    /// This client, signing every `GET` with `key` for the network of `params` (see
+    /// `dfc_core::light::ReadAuth`): an operator, auditor or regulator key reads everything, a
+    /// wallet key what concerns it.
+    pub fn with_reader(mut self, params: &NetworkParams, key: dfc_core::SigningKey) -> Self {
+        self.reader = Some(std::sync::Arc::new(ReadKey {
+            params: params.clone(),
+            key,
+        }));
+        self
+    }
+
+    /// The key this client signs reads with, if any.
+    pub fn reader_key(&self) -> Option<PublicKey> {
+        self.reader.as_ref().map(|r| r.key.public())
+    }
+
+    /// `GET /v1/light/sync?key=K&from=H`: what concerns `key` from height `from`, with proofs.
+    pub async fn light_sync(&self, key: &PublicKey, from: u64) -> Result<LightSync, ClientError> {
+        self.get(&format!(
+            "/v1/light/sync?key={}&from={from}",
+            hex::encode(key.to_bytes())
+        ))
+        .await
+    }
+
+    /// `GET /v1/light/notes?key=K`: the status of `key`'s notes.
+    pub async fn light_notes(&self, key: &PublicKey) -> Result<OwnNotes, ClientError> {
+        self.get(&format!(
+            "/v1/light/notes?key={}",
+            hex::encode(key.to_bytes())
+        ))
+        .await
+    }
+
+    /// `GET /v1/light/headers?from=H&limit=N`: signed headers only.
+    pub async fn light_headers(&self, from: u64, limit: u32) -> Result<Headers, ClientError> {
+        self.get(&format!("/v1/light/headers?from={from}&limit={limit}"))
+            .await
     }
 }
 

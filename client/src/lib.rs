@@ -8,6 +8,7 @@
 //! | [`endpoint`] | the node's URL kept in its data directory (`node-url`), for `--sandbox DIR` / `--data DIR` |
 //! | [`http`] | [`BankClient`]: one async method per endpoint; errors keep the node's `code` |
 //! | [`keyfile`] | reading operator key files (`operator-N.key`) |
+//! | [`tls`] | [`TlsPin`]: the node certificate or CA a client trusts, and nothing else |
 //! | [`operator`] | [`Operator`]: signing operator requests (domain `dfc/operator/v2`, sequence numbers) |
 //!
 //! The wire types are `dfc-core`'s, re-exported here ([`api`], [`offline_api`]) so a client
@@ -17,10 +18,12 @@ pub mod endpoint;
 pub mod http;
 pub mod keyfile;
 pub mod operator;
+pub mod tls;
 
 pub use dfc_core::{api, offline_api};
 pub use http::{base_url_of, BankClient, ClientError};
 pub use operator::{next_sequence, Operator};
+pub use tls::TlsPin;
 
 /// Milliseconds since the Unix epoch by this machine's clock (0 before 1970).
 pub fn now_ms() -> u64 {

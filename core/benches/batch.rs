@@ -39,6 +39,8 @@ fn params() -> (NetworkParams, Vec<SigningKey>) {
         tiers: default_tiers(),
         turnover_period_days: DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        auditors: Vec::new(),
+        tls_ca: None,
         genesis_hash: Hash32([0x6e; 32]),
     };
     (p, issuers)

@@ -84,6 +84,9 @@ pub enum DecodeError {
     /// A retired encoding version: it does not bind the genesis hash or per-party flows.
     #[error("transaction format version {0} is retired: version 3 binds the ledger's genesis hash and sums caps per party; rebuild the transaction with a current wallet")]
     RetiredVersion(u8),
+    /// A retired offline packet version: its purse certificate names no co-signed checkpoint.
+    #[error("offline packet version {0} is retired: version 2 purse certificates name the co-signed checkpoint they were issued under; ask the payer for a new packet")]
+    RetiredPacketVersion(u8),
     /// The transaction kind byte is not a known kind.
     #[error("unknown transaction kind {0}")]
     UnknownKind(u8),
@@ -522,6 +525,13 @@ pub enum AuditError {
     /// A block's transaction root does not match its transactions.
     #[error("block {height}: transaction root does not match its transactions")]
     BadTxRoot {
+        /// Height.
+        height: u64,
+    },
+    /// A block's transaction root is of the retired format 1 (a transcript hash, before roots
+    /// became Merkle roots): the ledger was written by an older version.
+    #[error("block {height}: transaction root is of the retired format 1 (a ledger written before transaction roots became Merkle roots); re-create the ledger with this version")]
+    RetiredTxRoot {
         /// Height.
         height: u64,
     },

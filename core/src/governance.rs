@@ -463,6 +463,20 @@ pub fn diff(before: &NetworkParams, after: &NetworkParams) -> Vec<FieldChange> {
         threshold(before),
         threshold(after),
     );
+    // A certificate is long: approvers see a digest of it (the same PEM, the same digest).
+    let ca = |p: &NetworkParams| {
+        p.tls_ca
+            .as_ref()
+            .map(|c| {
+                use sha2::Digest;
+                format!(
+                    "pem-sha256:{}",
+                    hex::encode(sha2::Sha256::digest(c.as_bytes()))
+                )
+            })
+            .unwrap_or_else(|| "-".into())
+    };
+    cmp("tls_ca".into(), ca(before), ca(after));
     out
 }
 

@@ -1,5 +1,10 @@
-//! A Merkle tree over the unspent notes at a height: the `ledger_root` of a signed checkpoint, and
-//! the inclusion proofs an offline payee checks against it.
+//! Merkle trees: over the unspent notes at a height (the `ledger_root` of a signed checkpoint, and
+//! the inclusion proofs an offline payee checks against it), and over a block's transactions (the
+//! header's `tx_root`, and the inclusion proofs a light wallet checks against it).
+//!
+//! Transaction leaves are `SHA-256(0x00 ‖ "dfc/tx-leaf/v1" ‖ full transaction hash)` in block
+//! order; inner nodes and root are built as below. The two leaf domains differ, so no note leaf
+//! is ever a transaction leaf.
 //!
 //! Leaves are `SHA-256(0x00 ‖ "dfc/merkle-leaf/v1" ‖ note id ‖ commitment ‖ owner)` in note-id order;
 //! inner nodes `SHA-256(0x01 ‖ left ‖ right)`. A node without a sibling is carried up unchanged
@@ -25,6 +30,16 @@ pub fn leaf_hash(id: &NoteId, commitment: &Commitment, owner: &PublicKey) -> [u8
     h.update(id.0);
     h.update(commitment.to_bytes());
     h.update(owner.to_bytes());
+    h.finalize().into()
+}
+
+/// The leaf hash of a transaction in its block's tree, from its full hash
+/// ([`crate::Transaction::full_hash`], which covers proofs and signatures).
+pub fn tx_leaf_hash(full_hash: &Hash32) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h.update(b"dfc/tx-leaf/v1");
+    h.update(full_hash.0);
     h.finalize().into()
 }
 

@@ -26,8 +26,9 @@ use crate::transcript::TranscriptProtocol;
 use crate::tx::{Transaction, TxKind};
 use crate::validate::{check_structure, verify_crypto, InputNote};
 
-/// Version byte of the packet encoding.
-pub const PACKET_VERSION: u8 = 1;
+/// Version byte of the packet encoding. `2`: the purse certificate names the co-signed
+/// checkpoint it was issued under (version 1 is refused: [`DecodeError::RetiredPacketVersion`]).
+pub const PACKET_VERSION: u8 = 2;
 /// Prefix of a packet's text form.
 pub const PACKET_TEXT_PREFIX: &str = "DFCPAY2:";
 /// The text prefix of the retired format (base64 of a packet with a version-1 transaction).
@@ -60,8 +61,23 @@ pub struct PurseCertificate {
     pub expires_ms: u64,
     /// Node-assigned serial number.
     pub serial: u64,
+    /// The newest checkpoint co-signed by k operators when the certificate was issued (none on a
+    /// chain with no co-signed checkpoint yet): the certificate is of that chain, and a holder
+    /// can check the named block against the operators' signatures (`dfc_core::cosign`).
+    pub checkpoint: Option<CheckpointRef>,
     /// Node signature over [`PurseCertificate::signing_hash`].
     pub signature: Signature,
+}
+
+/// A co-signed checkpoint named by height and block hash.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointRef {
+    /// Height of the checkpoint.
+    pub height: u64,
+    /// Its block hash.
+    pub block_hash: Hash32,
 }
 
 impl PurseCertificate {
@@ -76,8 +92,10 @@ impl PurseCertificate {
         issued_ms: u64,
         expires_ms: u64,
         serial: u64,
+        checkpoint: Option<&CheckpointRef>,
     ) -> Hash32 {
-        let mut t = Transcript::new(b"dfc/purse-cert/v1");
+        // `v2`: binds the co-signed checkpoint the certificate names.
+        let mut t = Transcript::new(b"dfc/purse-cert/v2");
         t.append_message(b"network", &network.to_le_bytes());
         t.append_message(b"wallet", &wallet.to_bytes());
         t.append_message(b"purse", &purse.to_bytes());
@@ -86,6 +104,14 @@ impl PurseCertificate {
         t.append_u64_le(b"issued_ms", issued_ms);
         t.append_u64_le(b"expires_ms", expires_ms);
         t.append_u64_le(b"serial", serial);
+        match checkpoint {
+            None => t.append_message(b"checkpoint", &[0]),
+            Some(c) => {
+                t.append_message(b"checkpoint", &[1]);
+                t.append_u64_le(b"checkpoint_height", c.height);
+                t.append_message(b"checkpoint_block", &c.block_hash.0);
+            }
+        }
         Hash32(t.challenge_bytes32(b"cert"))
     }
 
@@ -100,10 +126,19 @@ impl PurseCertificate {
         issued_ms: u64,
         expires_ms: u64,
         serial: u64,
+        checkpoint: Option<CheckpointRef>,
         node_key: &SigningKey,
     ) -> Self {
         let h = Self::signing_hash(
-            network, &wallet, &purse, cap, tier, issued_ms, expires_ms, serial,
+            network,
+            &wallet,
+            &purse,
+            cap,
+            tier,
+            issued_ms,
+            expires_ms,
+            serial,
+            checkpoint.as_ref(),
         );
         PurseCertificate {
             network,
@@ -114,6 +149,7 @@ impl PurseCertificate {
             issued_ms,
             expires_ms,
             serial,
+            checkpoint,
             signature: node_key.sign(&h.0),
         }
     }
@@ -129,6 +165,7 @@ impl PurseCertificate {
             self.issued_ms,
             self.expires_ms,
             self.serial,
+            self.checkpoint.as_ref(),
         );
         node_key.verify(&h.0, &self.signature)
     }
@@ -142,6 +179,14 @@ impl PurseCertificate {
         w.u64(self.issued_ms);
         w.u64(self.expires_ms);
         w.u64(self.serial);
+        match &self.checkpoint {
+            None => w.u8(0),
+            Some(c) => {
+                w.u8(1);
+                w.u64(c.height);
+                w.bytes(&c.block_hash.0);
+            }
+        }
         w.bytes(&self.signature.to_bytes());
     }
 
@@ -160,6 +205,19 @@ impl PurseCertificate {
             issued_ms: r.u64("certificate issued")?,
             expires_ms: r.u64("certificate expiry")?,
             serial: r.u64("certificate serial")?,
+            checkpoint: match r.u8("certificate checkpoint flag")? {
+                0 => None,
+                1 => Some(CheckpointRef {
+                    height: r.u64("certificate checkpoint height")?,
+                    block_hash: Hash32(r.array("certificate checkpoint block")?),
+                }),
+                other => {
+                    return Err(DecodeError::Text {
+                        field: "certificate checkpoint flag",
+                        reason: format!("{other} is neither 0 (none) nor 1"),
+                    })
+                }
+            },
             signature: Signature::from_bytes(&r.array("certificate signature")?)?,
         })
     }
@@ -236,6 +294,9 @@ impl PaymentPacket {
         }
         let mut r = Reader::new(bytes);
         let version = r.u8("packet version")?;
+        if version == 1 {
+            return Err(DecodeError::RetiredPacketVersion(version));
+        }
         if version != PACKET_VERSION {
             return Err(DecodeError::UnknownVersion(version));
         }

@@ -17,6 +17,8 @@ pub const MAX_INPUTS_CAP: usize = 16;
 pub const MAX_OUTPUTS_CAP: usize = MAX_AGGREGATION;
 /// Hard cap on issuer keys.
 pub const MAX_ISSUERS_CAP: usize = 32;
+/// Hard cap on auditor keys.
+pub const MAX_AUDITORS_CAP: usize = 32;
 /// Hard cap on the encoded size of a transaction.
 pub const MAX_TX_BYTES_CAP: usize = 64 * 1024;
 
@@ -97,6 +99,22 @@ pub struct NetworkParams {
     /// caps, holding and turnover limits are enforced on every network regardless.
     #[serde(default)]
     pub compliance: Option<ComplianceParams>,
+    /// Keys that may read what ordinary wallets may not (full blocks, the registry, the audit
+    /// log, evidence): auditors, the regulator's read key and replica nodes. Operators (issuer
+    /// keys) may always read. Hashed into [`NetworkParams::hash`] only when not empty, so
+    /// parameters without auditors keep the hash they had before the field existed.
+    /// Each key carries its algorithm ([`OperatorKey`]): an sr25519 key (bare hex, as before
+    /// algorithm tags) or an Ed25519 key in a token (`ed25519:HEX`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub auditors: Vec<OperatorKey>,
+    /// The node's TLS trust anchor: PEM of the CA certificate that signed the node's certificate,
+    /// or of the node's own (self-signed) certificate. Clients that know the parameters trust
+    /// this and nothing else for the node (no public web roots). `None` on a network served
+    /// over plain HTTP on loopback. Absent from the JSON and from [`NetworkParams::hash`] when
+    /// `None`, so parameters made before this field keep their encoding and their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
     /// Hash of the genesis block. Every transaction binds it (with `network_id`), so no
     /// transaction of one ledger verifies on another, even one with the same network id. It is the
     /// one field not covered by [`NetworkParams::hash`]: the genesis block commits to that hash, so
@@ -139,6 +157,20 @@ pub enum ParamsError {
         /// Cap.
         cap: usize,
     },
+    /// Too many auditor keys.
+    #[error("{count} auditor keys is over the limit of {limit}")]
+    TooManyAuditors {
+        /// Count.
+        count: usize,
+        /// Limit.
+        limit: usize,
+    },
+    /// An auditor key appears twice.
+    #[error("auditor key {index} repeats an earlier key")]
+    DuplicateAuditor {
+        /// Index.
+        index: usize,
+    },
     /// Decimals over 8.
     #[error("decimals {0} is over 8")]
     BadDecimals(u8),
@@ -156,7 +188,16 @@ pub enum ParamsError {
     /// Currency code must be 3 to 8 upper-case letters.
     #[error("currency code '{0}' must be 3 to 8 upper-case letters")]
     BadCurrency(String),
+    /// `tls_ca` is not PEM text holding a certificate, or is too large.
+    #[error("tls_ca must be PEM text with at least one certificate, at most {limit} bytes")]
+    BadTlsCa {
+        /// Size limit in bytes.
+        limit: usize,
+    },
 }
+
+/// Largest `tls_ca` accepted: a few certificates of a chain, never a bundle of web roots.
+pub const MAX_TLS_CA_BYTES: usize = 16 * 1024;
 
 impl NetworkParams {
     /// Checks internal consistency.
@@ -179,6 +220,17 @@ impl NetworkParams {
                 return Err(ParamsError::DuplicateIssuer { index: i });
             }
         }
+        if self.auditors.len() > MAX_AUDITORS_CAP {
+            return Err(ParamsError::TooManyAuditors {
+                count: self.auditors.len(),
+                limit: MAX_AUDITORS_CAP,
+            });
+        }
+        for (i, key) in self.auditors.iter().enumerate() {
+            if self.auditors[..i].contains(key) {
+                return Err(ParamsError::DuplicateAuditor { index: i });
+            }
+        }
         for (field, value, cap) in [
             ("max_inputs", self.limits.max_inputs, MAX_INPUTS_CAP),
             ("max_outputs", self.limits.max_outputs, MAX_OUTPUTS_CAP),
@@ -197,6 +249,14 @@ impl NetworkParams {
         }
         if self.turnover_period_days == 0 || self.turnover_period_days > 366 {
             return Err(ParamsError::BadTurnoverPeriod(self.turnover_period_days));
+        }
+        if let Some(ca) = &self.tls_ca {
+            // Only the shape: core does no X.509; clients parse it when they pin it.
+            if ca.len() > MAX_TLS_CA_BYTES || !ca.contains("-----BEGIN CERTIFICATE-----") {
+                return Err(ParamsError::BadTlsCa {
+                    limit: MAX_TLS_CA_BYTES,
+                });
+            }
         }
         for (position, t) in self.tiers.iter().enumerate() {
             if usize::from(t.tier) != position {
@@ -274,6 +334,14 @@ fn canonical_fields(p: &NetworkParams) -> String {
             "reporting_threshold",
             c.reporting_threshold.units().to_string(),
         );
+    }
+    for key in &p.auditors {
+        // As for issuers: an sr25519 key hashes as its bare hex, an Ed25519 key as `ed25519:HEX`.
+        field("auditor", key.to_string());
+    }
+    // Last and only when set: parameters without a pin hash as they did before the field.
+    if let Some(ca) = &p.tls_ca {
+        field("tls_ca", ca.clone());
     }
     s
 }

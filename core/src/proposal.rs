@@ -107,6 +107,8 @@ mod tests {
             tiers: default_tiers(),
             turnover_period_days: crate::params::DEFAULT_TURNOVER_PERIOD_DAYS,
             compliance: None,
+            auditors: Vec::new(),
+            tls_ca: None,
             genesis_hash: crate::note::Hash32([1; 32]),
         };
         let a = WalletKeys::from_seed(b"a").address(params.network_id);

@@ -10,8 +10,8 @@ use common::*;
 use dfc_core::api::Checkpoint;
 use dfc_core::compliance::ComplianceContext;
 use dfc_core::offline::{
-    make_packet, verify_packet, AcceptPolicy, DoubleSpendEvidence, OfflineError, PayeeBook,
-    PaymentPacket, PurseCertificate,
+    make_packet, verify_packet, AcceptPolicy, CheckpointRef, DoubleSpendEvidence, OfflineError,
+    PayeeBook, PaymentPacket, PurseCertificate,
 };
 use dfc_core::{
     build_with, Amount, BuildOptions, Hash32, MemoryLedger, PublicKey, SpendInput, TxError, TxId,
@@ -113,6 +113,10 @@ fn setup() -> Off {
         NOW - 1000,
         NOW + 86_400_000,
         7,
+        Some(CheckpointRef {
+            height: 5,
+            block_hash: Hash32([3; 32]),
+        }),
         &n.node,
     );
     let tree = ledger.ledger_tree();
@@ -272,6 +276,7 @@ fn a_payment_over_the_cap_or_the_payee_policy_is_refused() {
         NOW - 1000,
         NOW + 1000,
         8,
+        None,
         &o.n.node,
     );
     let p = packet(&o, 0, 900, 1, 16);
@@ -325,6 +330,7 @@ fn a_checkpoint_or_certificate_signed_by_the_wrong_key_is_refused() {
         c.issued_ms,
         c.expires_ms,
         c.serial,
+        c.checkpoint,
         &mallory,
     );
     assert_eq!(
@@ -437,5 +443,57 @@ fn settlement_runs_the_payees_checks_and_judges_expiry_by_the_checkpoint() {
             checkpoint_ms: o.cert.expires_ms + 1,
             expires_ms: o.cert.expires_ms,
         })
+    );
+}
+
+#[test]
+fn the_certificate_names_its_checkpoint_under_the_node_signature() {
+    let o = setup();
+    let p = packet(&o, 0, 10, 1, 31);
+    assert_eq!(
+        p.cert.checkpoint,
+        Some(CheckpointRef {
+            height: 5,
+            block_hash: Hash32([3; 32]),
+        })
+    );
+    assert!(p.cert.verify(&o.n.node.public()));
+    let back = PaymentPacket::from_text(&p.to_text()).unwrap();
+    assert_eq!(
+        back.cert.checkpoint, p.cert.checkpoint,
+        "the text form carries it"
+    );
+    // Naming another checkpoint, or none, breaks the node's signature.
+    for other in [
+        None,
+        Some(CheckpointRef {
+            height: 6,
+            block_hash: Hash32([3; 32]),
+        }),
+        Some(CheckpointRef {
+            height: 5,
+            block_hash: Hash32([4; 32]),
+        }),
+    ] {
+        let mut cert = p.cert.clone();
+        cert.checkpoint = other;
+        assert!(!cert.verify(&o.n.node.public()), "{other:?}");
+    }
+}
+
+#[test]
+fn retired_version_1_packets_are_refused_with_a_clear_message() {
+    // A packet made by the previous version (its certificate names no checkpoint).
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/vectors/offline-v1/packet.txt"),
+    )
+    .unwrap();
+    let e = PaymentPacket::from_text(&text).unwrap_err();
+    let message = e.to_string();
+    assert!(
+        message.contains("offline packet version 1 is retired")
+            && message.contains("ask the payer for a new packet"),
+        "{message}"
     );
 }

@@ -145,3 +145,64 @@ fn an_ed25519_operator_signs_the_same_request_and_nothing_else() {
         assert!(!wire.verify(p.network_id, &OperatorKey::Sr25519(sr)));
     }
 }
+
+#[test]
+fn read_credentials_take_either_algorithm_and_sr25519_ones_are_unchanged() {
+    use dfc_core::light::{ReadAuth, READ_DOMAIN};
+    use dfc_core::transcript::TranscriptProtocol;
+    use ed25519_dalek::Signer;
+    let p = params();
+    let path = "/v1/blocks?from=0&limit=10";
+
+    // sr25519: the signed bytes and the header are those of before keys carried an algorithm
+    // (the transcript below is the one `ReadAuth::signing_hash` built then).
+    let sr = SigningKey::from_seed(&[4u8; 32]);
+    let a = ReadAuth::sign(&p, path, &sr, 1_000, Hash32([8u8; 32]));
+    let mut t = merlin::Transcript::new(READ_DOMAIN);
+    t.append_message(b"network", &p.network_id.to_le_bytes());
+    t.append_message(b"genesis", &p.genesis_hash.0);
+    t.append_message(b"request", path.as_bytes());
+    t.append_message(b"key", &sr.public().to_bytes());
+    t.append_u64_le(b"time_ms", 1_000);
+    t.append_message(b"nonce", &[8u8; 32]);
+    let mut old = [0u8; 32];
+    t.challenge_bytes(b"read", &mut old);
+    assert_eq!(
+        ReadAuth::signing_hash(
+            p.network_id,
+            &p.genesis_hash,
+            path,
+            &a.key,
+            1_000,
+            &Hash32([8u8; 32])
+        )
+        .0,
+        old
+    );
+    assert!(a
+        .to_header()
+        .starts_with(&format!("{}.", hex::encode(sr.public().to_bytes()))));
+    assert!(ReadAuth::from_header(&a.to_header())
+        .unwrap()
+        .verify(&p, path));
+
+    // Ed25519 (a key in a token): its own key label in the signed bytes, `ed25519:` in the header.
+    let sk = ed25519_dalek::SigningKey::from_bytes(&[12u8; 32]);
+    let key = OperatorKey::Ed25519(Ed25519Key::from_bytes(&sk.verifying_key().to_bytes()).unwrap());
+    let e = ReadAuth::try_sign(&p, path, key, 1_000, Hash32([9u8; 32]), |h| {
+        Signature::from_ed25519_bytes(&sk.sign(&ed25519_message(h)).to_bytes())
+    })
+    .unwrap();
+    let header = e.to_header();
+    assert!(header.starts_with("ed25519:"), "{header}");
+    let back = ReadAuth::from_header(&header).unwrap();
+    assert_eq!(back, e);
+    assert!(back.verify(&p, path));
+    assert!(!back.verify(&p, "/v1/blocks?from=1&limit=10"));
+    // Claimed as an sr25519 key of the same bytes (if they decode), it does not verify.
+    if let Ok(sr) = dfc_core::PublicKey::from_bytes(&key.to_bytes()) {
+        let mut swapped = back.clone();
+        swapped.key = OperatorKey::Sr25519(sr);
+        assert!(!swapped.verify(&p, path));
+    }
+}

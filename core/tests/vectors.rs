@@ -141,3 +141,28 @@ fn write_vectors() {
         std::fs::write(dir().join(name), tx.to_hex()).unwrap();
     }
 }
+
+/// The hash of the committed parameters, as computed before the optional `tls_ca` field existed:
+/// parameters without it must keep their hash (and so every genesis and block header made from
+/// them), and their JSON must not change.
+const PARAMS_HASH_BEFORE_TLS_CA: &str =
+    "ec532799b16322f2e81df2209f875d787c526e72504ca17d98f1903d009b6137";
+
+#[test]
+fn parameters_without_tls_ca_keep_their_hash_and_encoding() {
+    let text = std::fs::read_to_string(dir().join("params.json")).unwrap();
+    let params: NetworkParams = serde_json::from_str(&text).unwrap();
+    assert_eq!(params.tls_ca, None);
+    assert_eq!(params.hash().to_hex(), PARAMS_HASH_BEFORE_TLS_CA);
+    let again: serde_json::Value = serde_json::to_value(&params).unwrap();
+    let committed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(again, committed, "re-encoding adds or drops a field");
+    assert!(again.get("tls_ca").is_none());
+    // With a pin the hash moves: the CA is bound into the genesis like every other parameter.
+    let mut pinned = params.clone();
+    pinned.tls_ca = Some("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into());
+    assert_ne!(pinned.hash(), params.hash());
+    let round: NetworkParams =
+        serde_json::from_str(&serde_json::to_string(&pinned).unwrap()).unwrap();
+    assert_eq!(round, pinned);
+}

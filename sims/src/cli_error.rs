@@ -49,6 +49,9 @@ fn client_code(c: &ClientError) -> String {
         ClientError::Server { .. } => "node_error".into(),
         ClientError::Decode(_) => "bad_answer".into(),
         ClientError::WrongNetwork { .. } => "wrong_network".into(),
+        ClientError::UntrustedCertificate { .. } => "untrusted_certificate".into(),
+        ClientError::PlainHttpToPinnedNode { .. } => "plain_http_to_pinned_node".into(),
+        ClientError::Pin(_) => "bad_tls_pin".into(),
     }
 }
 

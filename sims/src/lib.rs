@@ -24,6 +24,7 @@ pub mod load;
 pub mod metrics;
 pub mod output;
 pub mod proto;
+pub mod scale;
 pub mod scenario;
 pub mod stats;
 
@@ -100,9 +101,18 @@ pub fn run(
             known: names.join(", "),
         });
     }
-    let mut sim = engine::Sim::new(scenario, seed, fidelity)?;
-    sim.run(progress)?;
-    let mut report = sim.metrics.report(sim.work);
+    let metrics = if fidelity == proto::Fidelity::Scale {
+        let mut sim = scale::Sim::new(scenario, seed)?;
+        sim.run(progress)?;
+        let work = sim.work();
+        (sim.metrics, work)
+    } else {
+        let mut sim = engine::Sim::new(scenario, seed, fidelity)?;
+        sim.run(progress)?;
+        (sim.metrics, sim.work)
+    };
+    let (metrics, work) = metrics;
+    let mut report = metrics.report(work);
     let values = experiment::key_metrics(&report);
     report.calibration = scenario
         .calibration
@@ -122,7 +132,7 @@ pub fn run(
         .collect();
     Ok(RunOutput {
         report,
-        days: sim.metrics.days_rows.clone(),
+        days: metrics.days_rows,
         segment_names: scenario.segments.iter().map(|s| s.name.clone()).collect(),
     })
 }

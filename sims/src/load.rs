@@ -69,6 +69,9 @@ pub struct LoadOptions {
     pub wire: Wire,
     /// A file created when the submission phase starts (for profilers that should skip setup).
     pub mark_submit: Option<PathBuf>,
+    /// The node's TLS certificate or CA to trust (`--ca`, or the data directory's
+    /// `tls-cert.pem`); `None` for a plain-HTTP loopback node.
+    pub tls: Option<dfc_client::TlsPin>,
 }
 
 /// Why a load run failed.
@@ -172,7 +175,14 @@ async fn register(
     match client.register(&req).await {
         Ok(_) => Ok(()),
         // A rerun with the same seed finds its wallets registered already.
-        Err(ClientError::Rejected { .. }) if client.wallet(&keys.spend.public()).await.is_ok() => {
+        Err(ClientError::Rejected { .. })
+            if client
+                .clone()
+                .with_reader(params, keys.spend.clone())
+                .wallet(&keys.spend.public())
+                .await
+                .is_ok() =>
+        {
             Ok(())
         }
         Err(e) => Err(node(format!("registering {label}"))(e)),
@@ -191,7 +201,8 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             "--concurrency must be between 1 and {MAX_CONCURRENCY}"
         )));
     }
-    let client = BankClient::new(&opts.bank);
+    let client = BankClient::with_pin(&opts.bank, opts.tls.as_ref())
+        .map_err(node("connecting to the node"))?;
     let params = client
         .params()
         .await
@@ -403,8 +414,11 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
     let only: Vec<Transaction> = txs.into_iter().map(|(tx, _)| tx).collect();
     let requests = wire::encode(&only, opts.wire);
     drop(only);
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(opts.concurrency)
+    let mut http = reqwest::Client::builder().pool_max_idle_per_host(opts.concurrency);
+    if let Some(pin) = &opts.tls {
+        http = pin.configure(http);
+    }
+    let http = http
         .build()
         .map_err(|e| LoadError::Options(format!("HTTP client: {e}")))?;
     let base = opts.bank.trim_end_matches('/').to_string();

@@ -36,7 +36,8 @@ enum Cmd {
         /// Seed (default: the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
-        /// `full`: real proofs and signatures; `fast`: the same rules without proofs.
+        /// `full`: real proofs and signatures; `fast`: the same rules without proofs; `scale`: the
+        /// same rules on integer notes, no curve arithmetic (country-size runs).
         #[arg(long, value_enum, default_value = "full")]
         fidelity: Fidelity,
         /// No progress bar.
@@ -128,6 +129,10 @@ enum Cmd {
         /// Create this file when the submission phase starts (setup done), for profilers.
         #[arg(long)]
         mark_submit: Option<PathBuf>,
+        /// The node's TLS certificate or CA (PEM) to trust; without it, DATA/tls-cert.pem if
+        /// present (plain HTTP otherwise).
+        #[arg(long, env = dfc_client::tls::CA_ENV, value_name = "FILE")]
+        ca: Option<PathBuf>,
         /// Print JSON only (otherwise JSON and a one-line summary on stderr).
         #[arg(long)]
         json: bool,
@@ -228,10 +233,13 @@ fn run_cli(cli: Cli) -> Result<()> {
             wire,
             batch_size,
             mark_submit,
+            ca,
             json,
         } => {
             let wire = load::Wire::parse(&wire, batch_size).map_err(anyhow::Error::msg)?;
+            let tls = dfc_client::TlsPin::bootstrap(ca.as_deref(), Some(&data))?;
             let opts = LoadOptions {
+                tls,
                 wire,
                 mark_submit,
                 bank,

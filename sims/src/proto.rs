@@ -38,6 +38,8 @@ pub enum Fidelity {
     Full,
     /// The same rules with amounts in the clear and no proofs.
     Fast,
+    /// The same rules on integer notes: no commitments, keys or signatures (country scale).
+    Scale,
 }
 
 impl Fidelity {
@@ -46,6 +48,7 @@ impl Fidelity {
         match self {
             Fidelity::Full => "full",
             Fidelity::Fast => "fast",
+            Fidelity::Scale => "scale",
         }
     }
 }
@@ -154,6 +157,8 @@ impl Protocol {
             turnover_period_days,
             // The simulated network has no regulator disclosure rules.
             compliance: None,
+            auditors: Vec::new(),
+            tls_ca: None,
             genesis_hash: dfc_core::Hash32([0x51; 32]),
         };
         let templates = (fidelity == Fidelity::Fast).then(Templates::new);
@@ -374,6 +379,8 @@ impl Protocol {
             issued_ms,
             expires_ms,
             serial,
+            // The simulated chain has no co-signing operators.
+            None,
             &self.node,
         )
     }

@@ -150,7 +150,13 @@ fn controls_cannot_be_walked_around() -> Result<()> {
             && p["expires_ms"].as_u64() > Some(0),
         "proposal: {p}"
     );
-    let human = dfc_tests::dfc_bank_ok(&["proposals", "--bank", &url]);
+    let human = dfc_tests::dfc_bank_ok(&[
+        "proposals",
+        "--bank",
+        &url,
+        "--data",
+        &data.display().to_string(),
+    ]);
     ensure!(
         human.contains("100.00 DFC  to frank") && human.contains("proposed by operator 0"),
         "{human}"

@@ -281,7 +281,13 @@ fn offline_payments_end_to_end() -> Result<()> {
         "the evidence names the payer's purse certificate"
     );
     let wallets: Value = serde_json::from_str(&dfc_tests::dfc_bank_ok(&[
-        "wallet", "list", "--bank", &url, "--json",
+        "wallet",
+        "list",
+        "--bank",
+        &url,
+        "--data",
+        &ops.data().display().to_string(),
+        "--json",
     ]))?;
     let flagged: Vec<&Value> = wallets
         .as_array()
@@ -293,7 +299,13 @@ fn offline_payments_end_to_end() -> Result<()> {
         flagged.len() == 1 && flagged[0]["address"] == payer_key["address"],
         "the payer's wallet is flagged: {wallets}"
     );
-    let human = dfc_tests::dfc_bank_ok(&["evidence", "--bank", &url]);
+    let human = dfc_tests::dfc_bank_ok(&[
+        "evidence",
+        "--bank",
+        &url,
+        "--data",
+        &ops.data().display().to_string(),
+    ]);
     ensure!(human.contains("verified"), "{human}");
 
     tracing::info!("--- the payer syncs: change back in the purse, balances add up, audit passes");

@@ -9,6 +9,7 @@
 
 use std::path::Path;
 
+use dfc_central_bank::datadir;
 use dfc_central_bank::error::StoreError;
 use dfc_central_bank::server::{self, NodeOptions};
 use dfc_client::{BankClient, ClientError};
@@ -33,6 +34,7 @@ fn halted<T: std::fmt::Debug>(r: Result<T, ClientError>) -> &'static str {
 /// A node running inside the test process.
 struct InProc {
     url: String,
+    data: std::path::PathBuf,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     sequencer: Option<std::thread::JoinHandle<Result<(), StoreError>>>,
@@ -58,14 +60,20 @@ impl InProc {
         }));
         InProc {
             url,
+            data: data.to_path_buf(),
             shutdown: Some(tx),
             server: Some(server),
             sequencer: Some(started.sequencer),
         }
     }
 
+    /// A client that signs its reads with the sandbox's auditor key, as an auditor's would.
     fn client(&self) -> BankClient {
-        BankClient::new(&self.url)
+        let client = BankClient::new(&self.url);
+        let params = datadir::load_params(&self.data).expect("the sandbox's parameters");
+        let key = datadir::read_key(&datadir::auditor_key_path(&self.data, 0))
+            .expect("the sandbox's auditor key");
+        client.with_reader(&params, key)
     }
 
     /// Stops serving and returns how the sequencer ended.

@@ -40,6 +40,23 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
     let op1 = sandbox_operator(&data, &params, 1);
     let before = ledger_rows(&data, &[]);
     let http = reqwest::Client::new();
+    // Blocks, the registry and the audit log need a reader's credential (here the sandbox
+    // auditor's): the hostile input below is then refused for what it is, not for lack of one.
+    let auditor =
+        dfc_central_bank::datadir::read_key(&dfc_central_bank::datadir::auditor_key_path(&data, 0))
+            .expect("sandbox auditor key");
+    let signed_get = |path: &str| {
+        let auth = dfc_core::light::ReadAuth::sign(
+            &params,
+            path,
+            &auditor,
+            dfc_central_bank::datadir::now_ms(),
+            Hash32(rand::random()),
+        );
+        http.get(format!("{url}{path}"))
+            .header(dfc_core::light::READ_AUTH_HEADER, auth.to_header())
+            .send()
+    };
     let post = |path: &str, body: String| {
         http.post(format!("{url}{path}"))
             .header("content-type", "application/json")
@@ -106,27 +123,19 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
     expect_error(resp, 404, "not_found", "unknown route").await;
 
     tracing::info!("--- huge counts and bad ids");
-    let resp = http
-        .get(format!("{url}/v1/blocks?from=0&limit=1000000000000"))
-        .send()
+    let resp = signed_get("/v1/blocks?from=0&limit=1000000000000")
         .await
         .expect("sent");
     assert_eq!(resp.status(), 200);
     let page: dfc_core::api::BlocksResponse = resp.json().await.expect("blocks");
     assert!(page.blocks.len() <= dfc_central_bank::server::MAX_BLOCKS_PER_PAGE);
-    let resp = http
-        .get(format!(
-            "{url}/v1/blocks?from=18446744073709551615&limit=10"
-        ))
-        .send()
+    let resp = signed_get("/v1/blocks?from=18446744073709551615&limit=10")
         .await
         .expect("sent");
     assert_eq!(resp.status(), 200);
     let page: dfc_core::api::BlocksResponse = resp.json().await.expect("blocks");
     assert!(page.blocks.is_empty());
-    let resp = http
-        .get(format!("{url}/v1/audit-log?from=18446744073709551615"))
-        .send()
+    let resp = signed_get("/v1/audit-log?from=18446744073709551615")
         .await
         .expect("sent");
     assert_eq!(
@@ -140,17 +149,17 @@ async fn hostile_requests_get_4xx_and_change_nothing() {
         "/v1/blocks?limit=ten",
         "/v1/audit-log?from=x",
     ] {
-        let resp = http.get(format!("{url}{q}")).send().await.expect("sent");
+        let resp = signed_get(q).await.expect("sent");
         expect_error(resp, 400, "bad_query", q).await;
     }
     for q in ["/v1/transactions/zz", "/v1/notes/00", "/v1/wallets/ff"] {
-        let resp = http.get(format!("{url}{q}")).send().await.expect("sent");
+        let resp = signed_get(q).await.expect("sent");
         expect_error(resp, 400, "malformed_id", q).await;
     }
     // 64 hex digits that are no valid key name no wallet: not found, as the OpenAPI document
     // promises for a schema-valid key.
     let q = format!("/v1/wallets/{}", "ff".repeat(32));
-    let resp = http.get(format!("{url}{q}")).send().await.expect("sent");
+    let resp = signed_get(&q).await.expect("sent");
     expect_error(resp, 404, "unknown_wallet", &q).await;
     let ids = vec![Hash32([7; 32]); 1_000_000];
     let body = serde_json::json!({ "notes": ids }).to_string();

@@ -14,6 +14,7 @@ mod hostile;
 mod model;
 mod submission;
 mod tamper;
+mod tls;
 
 use std::path::Path;
 

@@ -276,6 +276,8 @@ fn memory_params(issuers: &[SigningKey]) -> NetworkParams {
         tiers: dfc_core::params::default_tiers(),
         turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        auditors: Vec::new(),
+        tls_ca: None,
         genesis_hash: dfc_core::Hash32([77; 32]),
     };
     params.validate().expect("valid params");

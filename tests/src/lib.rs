@@ -214,8 +214,23 @@ impl Node {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// A client of this node.
+    /// A client of this node that signs its reads with the sandbox's auditor key
+    /// (`auditor-0.key`), so it may read blocks, the registry and the audit log.
     pub fn client(&self) -> BankClient {
+        let client = self.public_client();
+        let (Ok(params), Ok(key)) = (
+            dfc_central_bank::datadir::load_params(&self.data),
+            dfc_central_bank::datadir::read_key(&dfc_central_bank::datadir::auditor_key_path(
+                &self.data, 0,
+            )),
+        ) else {
+            return client;
+        };
+        client.with_reader(&params, key)
+    }
+
+    /// A client of this node that signs nothing: what anyone on the network can read.
+    pub fn public_client(&self) -> BankClient {
         BankClient::new(&self.url)
     }
 

@@ -323,6 +323,18 @@ fn console_and_wallet_in_a_real_terminal() -> Result<()> {
     console.key("7")?;
     console.wait_text("No compliance rules on this network")?;
 
+    tracing::info!("--- the Audit tab's scorecard warns about the sandbox's keys");
+    console.key("6")?;
+    console.wait_for("the assessment of the sandbox", |s| {
+        s.contains("Assessment") && s.contains("WARN  sandbox-keys")
+    })?;
+
+    tracing::info!("--- the Governance tab lists no proposed change and the genesis rules");
+    console.key("8")?;
+    console.wait_for("the governance tab", |s| {
+        s.contains("Proposed changes: none") && s.contains("genesis: 2-of-3 operators")
+    })?;
+
     tracing::info!(
         "--- the wallet app's Offline tab: fund the purse, pay bob offline, bob accepts"
     );

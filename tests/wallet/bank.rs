@@ -32,6 +32,30 @@ impl Bank {
         })
     }
 
+    /// The data directory.
+    pub fn data(&self) -> &Path {
+        &self.data
+    }
+
+    /// Runs `f` on the bank's runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// Serves an existing data directory again (after a restart; used by `tests/checkpoints`).
+    #[allow(dead_code)]
+    pub fn open(data: &Path) -> Result<Self> {
+        let node = Node::start(data);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        Ok(Bank {
+            node,
+            data: data.to_path_buf(),
+            rt,
+        })
+    }
+
     /// The node's URL.
     pub fn url(&self) -> String {
         self.node.url().to_string()

@@ -6,7 +6,9 @@
 
 mod bank;
 mod cli;
+mod light;
 mod newcomer;
+mod omission;
 
 use anyhow::{ensure, Context, Result};
 use bank::Bank;
@@ -302,4 +304,20 @@ fn wallet_end_to_end() -> Result<()> {
     let audit = ops.audit()?;
     tracing::info!(%audit, "dfc-bank audit passed");
     Ok(())
+}
+
+#[test]
+fn light_sync_and_authenticated_reads() -> Result<()> {
+    dfc_tests::init_tracing();
+    let tmp = tempfile::tempdir()?;
+    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
+    let ops = Bank::start(&tmp.path().join("bank"))?;
+    let url = ops.url();
+    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
+    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
+    for w in [&alice, &bob] {
+        w.ok(&["create"])?;
+        w.ok(&["--bank", &url, "register"])?;
+    }
+    light::run(&ops, &alice, &bob)
 }

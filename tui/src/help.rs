@@ -26,7 +26,10 @@ const CONSOLE_COMMON: &[KeyHelp] = &[
 /// The console's keys on `tab`, the tab's own first.
 pub fn console(tab: Tab) -> Vec<KeyHelp> {
     let own: &[KeyHelp] = match tab {
-        Tab::Dashboard => &[("r", "run the audit again")],
+        Tab::Dashboard => &[
+            ("r", "run the audit again"),
+            ("x", "cancel the running audit"),
+        ],
         Tab::Issuance => &[
             ("↑ ↓, j k", "select a proposal"),
             ("n", "new issuance: amount (e.g. 1,000.00), then address"),
@@ -49,8 +52,17 @@ pub fn console(tab: Tab) -> Vec<KeyHelp> {
             ("/", "filter by label or address (Enter keeps, Esc clears)"),
             ("mouse", "click a wallet to select it; wheel scrolls"),
         ],
-        Tab::Audit => &[("r", "run the audit again")],
+        Tab::Audit => &[
+            ("r", "run the audit and the assessment again"),
+            ("x", "cancel the running audit"),
+        ],
         Tab::Regulator => &[("r", "read the disclosed payments again")],
+        Tab::Governance => &[
+            ("↑ ↓, j k", "select a proposed change (its diff is shown)"),
+            ("a", "approve it as the current operator (asks y/n)"),
+            ("o", "act as the next loaded operator"),
+            ("r", "read the changes and the history again"),
+        ],
     };
     let mut keys = own.to_vec();
     if matches!(tab, Tab::Issuance | Tab::Wallets) {

@@ -68,6 +68,10 @@ struct ConsoleArgs {
     /// DATA/regulator.key.
     #[arg(long, requires = "sandbox")]
     reporting_threshold: Option<String>,
+    /// Without --sandbox: the node's TLS certificate or CA (PEM) to trust; by default
+    /// DATA/tls-cert.pem if present. The in-process sandbox serves plain HTTP on loopback.
+    #[arg(long, env = dfc_client::tls::CA_ENV, value_name = "FILE", conflicts_with = "sandbox")]
+    ca: Option<PathBuf>,
     /// Operator to act as first (index among the network's operators).
     #[arg(long)]
     operator: Option<u8>,
@@ -88,6 +92,10 @@ struct WalletArgs {
     /// ./sandbox); overrides the one stored at registration.
     #[arg(long, num_args = 0..=1, default_missing_value = dfc_client::endpoint::DEFAULT_SANDBOX_DIR, conflicts_with = "bank")]
     sandbox: Option<PathBuf>,
+    /// The node's TLS certificate or CA (PEM) to trust before the network parameters' pin;
+    /// with --sandbox DIR, DIR/tls-cert.pem if present.
+    #[arg(long, env = dfc_client::tls::CA_ENV, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Log file (default: WALLET/dfc-tui.log).
     #[arg(long)]
     log: Option<PathBuf>,
@@ -188,8 +196,14 @@ async fn console(a: ConsoleArgs) -> Result<()> {
         (None, None) => None,
     };
     let has_regulator_key = regulator.is_some();
+    // The in-process sandbox speaks plain HTTP on loopback; a remote node is pinned by --ca or
+    // the data directory's certificate.
+    let pin = match &node {
+        Some(_) => None,
+        None => dfc_client::TlsPin::bootstrap(a.ca.as_deref(), data.as_deref())?,
+    };
     let commands = net::spawn(
-        BankClient::new(&url),
+        BankClient::with_pin(&url, pin.as_ref())?,
         keys,
         replay_dir.clone(),
         regulator,
@@ -256,9 +270,10 @@ fn wallet(a: WalletArgs) -> Result<impl std::future::Future<Output = Result<()>>
         (None, Some(d)) => Some(dfc_client::endpoint::read_node_url(d)?),
         (None, None) => None,
     };
+    let pin = dfc_client::TlsPin::bootstrap(a.ca.as_deref(), a.sandbox.as_deref())?;
     let pass = passphrase()?;
     let (msg_tx, msg_rx) = mpsc::unbounded_channel();
-    let handle = wallet_app::worker::open(&a.wallet, &pass, bank, msg_tx)?;
+    let handle = wallet_app::worker::open(&a.wallet, &pass, bank, pin, msg_tx)?;
     Ok(async move {
         let mut msg_rx = msg_rx;
         let mut screen = WalletApp::new(&handle);

@@ -153,6 +153,17 @@ pub enum WalletError {
         #[source]
         source: AuditError,
     },
+    /// A light-sync answer from the node does not verify: a header does not chain or is not
+    /// signed by the pinned node key, a transaction's inclusion proof fails, or the node's
+    /// signature over the answer is wrong. Nothing of the answer is applied.
+    #[error("refusing to sync: the node's light-sync answer from height {from} does not verify ({source}); the node is lying or broken")]
+    BadLightSync {
+        /// First height of the answer.
+        from: u64,
+        /// What failed.
+        #[source]
+        source: dfc_core::light::LightError,
+    },
     /// A block was made for another network or under other parameters.
     #[error(
         "refusing to sync: block {height} is for other network parameters than the pinned ones"
@@ -259,6 +270,25 @@ pub enum WalletError {
         what: &'static str,
         /// Why.
         reason: String,
+    },
+    /// A payment proof or omission evidence does not hold (wrong receipt, not paying this
+    /// wallet, or no contradiction with the node's answer).
+    #[error("the payment proof does not hold: {source}")]
+    BadPaymentProof {
+        /// What failed.
+        #[source]
+        source: dfc_core::light::OmissionError,
+    },
+    /// The node signed a receipt for a payment to this wallet and then signed an answer that
+    /// leaves it out: the two are saved together as evidence.
+    #[error("the node left out payment {txid} (receipt at height {height}) from its signed answer to this wallet; signed evidence saved to {}", evidence.display())]
+    NodeOmittedPayment {
+        /// Transaction id.
+        txid: String,
+        /// Height the receipt names.
+        height: u64,
+        /// The evidence file.
+        evidence: PathBuf,
     },
     /// SQLite failed.
     #[error("wallet database error: {0}")]

@@ -8,7 +8,7 @@
 //! `DFC_WALLET_TEST_OFFLINE_IGNORE_CAP=1` is a test-only hook that lets `offline pay` make a packet
 //! over the purse cap, so a test can show the payee refusing it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context};
@@ -41,6 +41,10 @@ struct Cli {
     #[arg(long, global = true, num_args = 0..=1, value_name = "DIR",
           default_missing_value = dfc_client::endpoint::DEFAULT_SANDBOX_DIR, conflicts_with = "bank")]
     sandbox: Option<PathBuf>,
+    /// The node's TLS certificate or CA (PEM) to trust for first contact, before the network
+    /// parameters' pin is known; with --sandbox DIR, DIR/tls-cert.pem is used if present.
+    #[arg(long, global = true, env = dfc_client::tls::CA_ENV, value_name = "FILE")]
+    ca: Option<PathBuf>,
     /// Machine-readable JSON output.
     #[arg(long, global = true)]
     json: bool,
@@ -66,8 +70,14 @@ enum Command {
         #[arg(long)]
         qr: bool,
     },
-    /// Download and verify new blocks, find incoming notes, resume stored payments.
-    Sync,
+    /// Download and verify what concerns this wallet (its payments with inclusion proofs and the
+    /// signed header chain), find incoming notes, resume stored payments.
+    Sync {
+        /// Download and verify every full block instead (needs an auditor or operator key on
+        /// a node that serves blocks only to those; for replicas and audits).
+        #[arg(long)]
+        full: bool,
+    },
     /// Show the balance (from the last sync).
     Balance,
     /// Show the transaction history.
@@ -88,6 +98,22 @@ enum Command {
     Receipt {
         /// Transaction id (hex).
         txid: String,
+        /// Also write the payment proof (the transaction and its receipt) to this file, for the
+        /// payee's `check-payment`.
+        #[arg(long)]
+        export: Option<PathBuf>,
+    },
+    /// Check a payment a payer says they made to you (a file from their `receipt --export`):
+    /// the node must list it in its signed answer to this wallet, or its answer is saved as
+    /// signed evidence that it left the payment out.
+    CheckPayment {
+        /// The payment proof file.
+        file: PathBuf,
+    },
+    /// Verify an omission evidence file (from `check-payment`) against this wallet's network.
+    Evidence {
+        /// The evidence file.
+        file: PathBuf,
     },
     /// Ask the bank to redeem money out of the wallet (commits once operators approve).
     Redeem {
@@ -222,6 +248,10 @@ fn open(cli: &Cli) -> anyhow::Result<Wallet> {
     let pass = passphrase(false)?;
     let mut w = Wallet::open(&cli.wallet, &pass)?;
     w.set_bank_override(bank_of(cli)?);
+    w.set_tls_pin(dfc_client::TlsPin::bootstrap(
+        cli.ca.as_deref(),
+        cli.sandbox.as_deref(),
+    )?);
     w.set_fault(fault_from_env()?);
     Ok(w)
 }
@@ -245,6 +275,13 @@ fn print<T: Serialize>(json_out: bool, value: &T, human: impl FnOnce() -> String
     } else {
         println!("{}", human());
     }
+}
+
+/// Reads and decodes a JSON file given on the command line.
+fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid", path.display()))
 }
 
 /// A QR code at the lowest error correction (L), so a whole packet fits one code.
@@ -469,8 +506,9 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 None => text.clone(),
             });
         }
-        Command::Sync => {
+        Command::Sync { full } => {
             let mut w = open(cli)?;
+            w.set_full_sync(*full);
             let r = w.sync().await?;
             print(j, &r, || {
                 let mut s = format!(
@@ -605,15 +643,48 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
                 s
             });
         }
-        Command::Receipt { txid } => {
+        Command::Receipt { txid, export } => {
             let mut w = open(cli)?;
             let r = w.receipt(txid).await?;
+            if let Some(path) = export {
+                let proof = w.payment_proof(txid).await?;
+                std::fs::write(path, serde_json::to_string_pretty(&proof)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             print(j, &json!({"receipt": r, "verified": true}), || {
                 format!(
                     "Transaction {} committed at height {} in block {}.\nNode signature verified against the pinned node key.",
                     r.txid, r.height, r.block_hash
                 )
             });
+        }
+        Command::CheckPayment { file } => {
+            let mut w = open(cli)?;
+            let proof: dfc_core::light::PaymentProof = read_json(file)?;
+            let listed = w.check_payment(&proof).await?;
+            print(j, &listed, || {
+                format!(
+                    "Payment {} at height {} is in the node's signed answer to this wallet; `sync` applies it.",
+                    listed.txid, listed.height
+                )
+            });
+        }
+        Command::Evidence { file } => {
+            let w = open(cli)?;
+            let evidence: dfc_core::light::OmissionEvidence = read_json(file)?;
+            let txid = w.verify_evidence(&evidence)?;
+            print(
+                j,
+                &json!({"valid": true, "txid": txid.to_hex(), "height": evidence.payment.receipt.height}),
+                || {
+                    format!(
+                        "Valid evidence: the node signed a receipt for {} at height {} and a complete answer to wallet {} that leaves it out.",
+                        txid,
+                        evidence.payment.receipt.height,
+                        hex::encode(evidence.answer.key.to_bytes())
+                    )
+                },
+            );
         }
         Command::Offline { cmd } => offline(cli, cmd).await?,
         Command::Redeem { amount } => {
@@ -642,6 +713,9 @@ fn error_code(e: &anyhow::Error) -> &'static str {
             dfc_client::endpoint::EndpointError::Invalid { .. } => "bad_node_url",
         };
     }
+    if e.downcast_ref::<dfc_client::tls::TlsPinError>().is_some() {
+        return "bad_tls_pin";
+    }
     let Some(w) = e.downcast_ref::<WalletError>() else {
         return "error";
     };
@@ -664,12 +738,22 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::ParamsChanged { .. } => "params_changed",
         WalletError::Node(dfc_client::ClientError::WrongNetwork { .. }) => "wrong_network",
         WalletError::Node(dfc_client::ClientError::Unreachable { .. }) => "node_unreachable",
+        WalletError::Node(dfc_client::ClientError::UntrustedCertificate { .. }) => {
+            "untrusted_certificate"
+        }
+        WalletError::Node(dfc_client::ClientError::PlainHttpToPinnedNode { .. }) => {
+            "plain_http_to_pinned_node"
+        }
+        WalletError::Node(dfc_client::ClientError::Pin(_)) => "bad_tls_pin",
         WalletError::HistoryRewritten { .. } => "history_rewritten",
         WalletError::Node(_) => "node_error",
         WalletError::Frozen { .. } => "frozen_wallet",
         WalletError::Rejected { .. } => "rejected",
         WalletError::NotConfirmed { .. } => "not_confirmed",
         WalletError::BadChain { .. } => "bad_chain",
+        WalletError::BadLightSync { .. } => "bad_light_sync",
+        WalletError::BadPaymentProof { .. } => "bad_payment_proof",
+        WalletError::NodeOmittedPayment { .. } => "node_omitted_payment",
         WalletError::BlockParamsMismatch { .. } => "block_params_mismatch",
         WalletError::BadReceipt { .. } => "bad_receipt",
         WalletError::UnknownTx { .. } => "unknown_tx",

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use bip39::Mnemonic;
-use dfc_client::{BankClient, ClientError};
+use dfc_client::{BankClient, ClientError, TlsPin};
 use dfc_core::api::{Receipt, RegisterRequest, TxStatus};
 use dfc_core::compliance::ComplianceContext;
 use dfc_core::governance::ParamsHistory;
@@ -25,6 +25,9 @@ use crate::store::offline::packet_state;
 use crate::store::{HistoryDetail, Outgoing, OutgoingDetail, OutgoingState, Store};
 
 mod claims;
+mod light;
+mod omission;
+pub use omission::PaymentListed;
 pub mod offline;
 
 /// File name of the encrypted key file inside the wallet directory.
@@ -56,8 +59,14 @@ pub struct Wallet {
     data: DataKey,
     store: Store,
     bank_override: Option<String>,
+    tls_override: Option<TlsPin>,
     fault: Option<FaultPoint>,
+    full_sync: bool,
 }
+
+/// Wallet metadata: the PEM of the certificate the wallet registered over, when the network's
+/// parameters carry none (`tls_ca`), so later commands need no `--ca`.
+const TLS_PIN_META: &str = "tls_pin";
 
 /// What `register` reports.
 #[derive(Clone, Debug, Serialize)]
@@ -348,13 +357,45 @@ impl Wallet {
             data: unlocked.data,
             store,
             bank_override: None,
+            tls_override: None,
             fault: None,
+            full_sync: false,
         })
     }
 
     /// Uses `url` instead of the stored bank URL for this session.
     pub fn set_bank_override(&mut self, url: Option<String>) {
         self.bank_override = url;
+    }
+
+    /// Trusts `pin` for the node this session (`--ca`, `DFC_CA`, or a sandbox directory's
+    /// certificate), before the pin of the parameters.
+    pub fn set_tls_pin(&mut self, pin: Option<TlsPin>) {
+        self.tls_override = pin;
+    }
+
+    /// The certificate the wallet trusts for its node: the session's `--ca` if given, else the
+    /// parameters' `tls_ca` (the latest the wallet has verified), else the one it registered
+    /// over; none for a plain-HTTP loopback node.
+    pub fn tls_pin(&self) -> Result<Option<TlsPin>> {
+        if let Some(p) = &self.tls_override {
+            return Ok(Some(p.clone()));
+        }
+        let latest = match self.params_history()? {
+            Some(h) => Some(h.latest().clone()),
+            None => self.store.params()?,
+        };
+        if let Some(p) = latest {
+            if let Some(pin) = TlsPin::from_params(&p).map_err(ClientError::from)? {
+                return Ok(Some(pin));
+            }
+        }
+        match self.store.meta(TLS_PIN_META)? {
+            Some(pem) => Ok(Some(
+                TlsPin::from_pem(&pem, "the wallet's stored TLS pin").map_err(ClientError::from)?,
+            )),
+            None => Ok(None),
+        }
     }
 
     /// Arms a test fault point (see [`FaultPoint`]).
@@ -375,6 +416,16 @@ impl Wallet {
             Some(h) => Ok(h.at(self.store.sync_height()?).clone()),
             None => Ok(genesis),
         }
+    }
+
+    /// The node key that signs blocks and receipts at `height`: the one the parameters in force
+    /// there name (a node key can be rotated by k of n operators from a stated height).
+    pub fn node_key_at(&self, height: u64) -> Result<dfc_core::PublicKey> {
+        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
+        Ok(match self.params_history()? {
+            Some(h) => h.at(height).node_key,
+            None => genesis.node_key,
+        })
     }
 
     /// The parameter history seen at the last sync (verified when it was stored and again when
@@ -421,6 +472,14 @@ impl Wallet {
         Ok(self.keys.address(self.params()?.network_id))
     }
 
+    /// Whether `sync` downloads every full block (auditors and replicas) rather than only
+    /// what concerns this wallet (the default).
+    pub fn set_full_sync(&mut self, full: bool) {
+        self.full_sync = full;
+    }
+
+    /// A client of the wallet's bank that signs its reads with the wallet's spend key (so the
+    /// node serves it what concerns this wallet, and nothing else).
     fn client(&self) -> Result<BankClient> {
         let url = match &self.bank_override {
             Some(u) => u.clone(),
@@ -429,11 +488,15 @@ impl Wallet {
                 .meta("bank_url")?
                 .ok_or(WalletError::NotRegistered)?,
         };
-        let client = BankClient::new(&url);
+        let client = BankClient::with_pin(&url, self.tls_pin()?.as_ref())?;
         // Every call names the pinned network, so a node of another one refuses it before
         // doing anything (`wrong_network`).
+        // Reads are signed with the wallet's spend key (the node serves a wallet only what
+        // concerns it).
         Ok(match self.store.params()? {
-            Some(p) => client.pinned_to(p.genesis_hash),
+            Some(p) => client
+                .pinned_to(p.genesis_hash)
+                .with_reader(&p, self.keys.spend.clone()),
             None => client,
         })
     }
@@ -464,9 +527,11 @@ impl Wallet {
     /// whose parameters differ from the pinned ones is refused.
     pub async fn register(&mut self, bank_url: &str, label: &str) -> Result<Registration> {
         let pinned = self.store.params()?;
+        let tls = self.tls_pin()?;
+        let client = BankClient::with_pin(bank_url, tls.as_ref())?;
         let client = match &pinned {
-            Some(p) => BankClient::new(bank_url).pinned_to(p.genesis_hash),
-            None => BankClient::new(bank_url),
+            Some(p) => client.pinned_to(p.genesis_hash),
+            None => client,
         };
         // Pin the genesis parameters: every later set is reached from them by changes that k
         // operators approved, which the wallet verifies at every sync.
@@ -491,6 +556,7 @@ impl Wallet {
             }
         }
         let address = self.keys.address(params.network_id);
+        let client = client.with_reader(&params, self.keys.spend.clone());
         let req = RegisterRequest::new(address, label.to_string(), &self.keys.spend);
         let info = match client.register(&req).await {
             Ok(info) => info,
@@ -502,6 +568,9 @@ impl Wallet {
         };
         self.store
             .set_registration(&params, client.base_url(), info.tier)?;
+        if let (Some(pin), None) = (&tls, &params.tls_ca) {
+            self.store.set_meta(TLS_PIN_META, pin.pem())?;
+        }
         let params = self.refresh_history(&client).await?.latest().clone();
         let tier = params.tier(info.tier);
         Ok(Registration {
@@ -531,10 +600,10 @@ impl Wallet {
         let history = self.refresh_history(&client).await?;
         let params = self.params()?;
         let mut report = SyncReport {
-            resumed: self.resume(&client, &params).await?,
+            resumed: self.resume(&client).await?,
             ..SyncReport::default()
         };
-        report.offline = self.settle_offline(&client, &params).await?;
+        report.offline = self.settle_offline(&client).await?;
         self.download(&client, &history, &mut report).await?;
         // A claim takes at most 16 notes: claim until nothing more fits (bounded, in case the
         // node keeps refusing as stale).
@@ -556,6 +625,20 @@ impl Wallet {
     }
 
     async fn download(
+        &mut self,
+        client: &BankClient,
+        history: &ParamsHistory,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        if self.full_sync {
+            self.download_blocks(client, history, report).await
+        } else {
+            self.download_light(client, history, report).await
+        }
+    }
+
+    /// Full sync: every block, each verified whole.
+    async fn download_blocks(
         &mut self,
         client: &BankClient,
         history: &ParamsHistory,
@@ -587,16 +670,39 @@ impl Wallet {
     ) -> Result<()> {
         let prev = self.store.tip_header()?;
         verify_block(block, prev.as_ref(), params)?;
+        self.apply_verified(
+            &block.header,
+            &block.txs,
+            block.header.height,
+            params,
+            report,
+        )
+    }
+
+    /// Records what in the verified block `header` concerns us, all in one database
+    /// transaction. `txs` are the block's transactions (full sync) or those of them that concern
+    /// this wallet (light sync), in block order: either way every transaction that pays, spends
+    /// or claims for this wallet or its purse is there. `expect_from` is the sync height the
+    /// wallet must be at (`header.height`, or lower when light sync skips verified headers with
+    /// nothing for it); otherwise another process applied it meanwhile and nothing is done.
+    fn apply_verified(
+        &mut self,
+        header: &dfc_core::BlockHeader,
+        txs: &[Transaction],
+        expect_from: u64,
+        params: &NetworkParams,
+        report: &mut SyncReport,
+    ) -> Result<()> {
         let own_spend = self.keys.spend.public();
         let purse = self.keys.purse_key(offline::PURSE_INDEX).public();
-        let height = block.header.height;
+        let height = header.height;
         let w = self.store.begin_block()?;
-        if w.sync_height()? != height {
+        if w.sync_height()? != expect_from {
             // Another process applied this block meanwhile.
             return Ok(());
         }
-        let period = params.turnover_period(block.header.time_ms);
-        for tx in &block.txs {
+        let period = params.turnover_period(header.time_ms);
+        for tx in txs {
             let txid = tx.id();
             if let Some(claim) = tx.claim.as_ref().filter(|c| c.claimant == own_spend) {
                 for id in &claim.notes {
@@ -724,17 +830,10 @@ impl Wallet {
                     counterparty,
                     memo,
                 };
-                w.add_history(
-                    &self.data,
-                    &txid,
-                    kind,
-                    height,
-                    block.header.time_ms,
-                    &detail,
-                )?;
+                w.add_history(&self.data, &txid, kind, height, header.time_ms, &detail)?;
             }
         }
-        w.finish(&block.header)?;
+        w.finish(header)?;
         report.blocks += 1;
         Ok(())
     }
@@ -742,11 +841,7 @@ impl Wallet {
     /// Resumes every open stored transaction: confirms it if the node committed it, resubmits the
     /// same transaction if the node does not know it, releases its notes if the node refuses it
     /// for good. Unreachable nodes leave everything as it was.
-    async fn resume(
-        &mut self,
-        client: &BankClient,
-        params: &NetworkParams,
-    ) -> Result<Vec<Resumed>> {
+    async fn resume(&mut self, client: &BankClient) -> Result<Vec<Resumed>> {
         let mut out = Vec::new();
         for o in self.store.outgoing(&self.data, true)? {
             let tx =
@@ -754,7 +849,7 @@ impl Wallet {
                     path: self.store.path().to_path_buf(),
                     reason: format!("stored transaction {}: {e}", o.txid),
                 })?;
-            let (state, detail) = match self.settle(client, params, &o, &tx).await {
+            let (state, detail) = match self.settle(client, &o, &tx).await {
                 Ok(state) => (state, String::new()),
                 Err(WalletError::Frozen { message, .. }) => {
                     (OutgoingState::Rejected, format!("frozen_wallet: {message}"))
@@ -778,13 +873,12 @@ impl Wallet {
     async fn settle(
         &mut self,
         client: &BankClient,
-        params: &NetworkParams,
         o: &Outgoing,
         tx: &Transaction,
     ) -> Result<OutgoingState> {
         match client.tx_status(&o.txid).await? {
             TxStatus::Committed { receipt } => {
-                self.accept_receipt(params, &o.txid, &receipt)?;
+                self.accept_receipt(&o.txid, &receipt)?;
                 return Ok(OutgoingState::Committed);
             }
             TxStatus::AwaitingApproval { .. } => {
@@ -798,14 +892,13 @@ impl Wallet {
             }
             TxStatus::Unknown => {}
         }
-        self.send(client, params, &o.txid, tx).await
+        self.send(client, &o.txid, tx).await
     }
 
     /// Sends a stored transaction (first time or again) and records the outcome.
     async fn send(
         &mut self,
         client: &BankClient,
-        params: &NetworkParams,
         txid: &TxId,
         tx: &Transaction,
     ) -> Result<OutgoingState> {
@@ -819,7 +912,7 @@ impl Wallet {
                 if self.fault == Some(FaultPoint::AfterSubmit) {
                     return Err(WalletError::InjectedFault("submit"));
                 }
-                self.accept_receipt(params, txid, &receipt)?;
+                self.accept_receipt(txid, &receipt)?;
                 Ok(OutgoingState::Committed)
             }
             Ok(None) => {
@@ -832,7 +925,7 @@ impl Wallet {
                 // earlier attempt may have gone through): releasing a spent note would let the
                 // wallet build a double spend and count money it no longer has.
                 if let Ok(TxStatus::Committed { receipt }) = client.tx_status(txid).await {
-                    self.accept_receipt(params, txid, &receipt)?;
+                    self.accept_receipt(txid, &receipt)?;
                     return Ok(OutgoingState::Committed);
                 }
                 let (code, message) = match &e {
@@ -865,13 +958,9 @@ impl Wallet {
         }
     }
 
-    fn accept_receipt(
-        &mut self,
-        params: &NetworkParams,
-        txid: &TxId,
-        receipt: &Receipt,
-    ) -> Result<()> {
-        if receipt.txid != *txid || !receipt.verify(&params.node_key) {
+    /// Stores a receipt once it verifies under the node key in force at its height.
+    fn accept_receipt(&mut self, txid: &TxId, receipt: &Receipt) -> Result<()> {
+        if receipt.txid != *txid || !receipt.verify(&self.node_key_at(receipt.height)?) {
             return Err(WalletError::BadReceipt {
                 txid: txid.to_hex(),
             });
@@ -1258,9 +1347,7 @@ impl Wallet {
         if self.fault == Some(FaultPoint::AfterStore) {
             return Err(WalletError::InjectedFault("store"));
         }
-        let state = self
-            .send(&client, &params, &prepared.txid, &prepared.tx)
-            .await?;
+        let state = self.send(&client, &prepared.txid, &prepared.tx).await?;
         let mut note = None;
         if state == OutgoingState::Committed {
             if let Err(e) = self.sync().await {
@@ -1306,7 +1393,6 @@ impl Wallet {
 
     /// The verified receipt of `txid`: stored, or fetched from the node.
     pub async fn receipt(&mut self, txid: &str) -> Result<Receipt> {
-        let params = self.params()?;
         let txid = Hash32::from_hex(txid).map_err(WalletError::BadTxId)?;
         let stored = self
             .store
@@ -1314,7 +1400,7 @@ impl Wallet {
             .into_iter()
             .find(|o| o.txid == txid);
         if let Some(r) = stored.as_ref().and_then(|o| o.receipt.clone()) {
-            if r.verify(&params.node_key) && r.txid == txid {
+            if r.verify(&self.node_key_at(r.height)?) && r.txid == txid {
                 return Ok(r);
             }
             return Err(WalletError::BadReceipt {
@@ -1324,7 +1410,7 @@ impl Wallet {
         let client = self.client()?;
         match client.tx_status(&txid).await? {
             TxStatus::Committed { receipt } => {
-                if receipt.txid != txid || !receipt.verify(&params.node_key) {
+                if receipt.txid != txid || !receipt.verify(&self.node_key_at(receipt.height)?) {
                     return Err(WalletError::BadReceipt {
                         txid: txid.to_hex(),
                     });

@@ -12,6 +12,7 @@
 //! (see [`crate::summary`]).
 
 mod checkpoint;
+pub mod cosigned;
 mod crypto;
 mod replay;
 mod tables;
@@ -77,6 +78,15 @@ pub enum IntegrityError {
     /// The trusted checkpoint does not fit this ledger.
     #[error("checkpoint: {0}")]
     Checkpoint(String),
+    /// A checkpoint co-signed by k operators names another block than the ledger's, or a
+    /// stored checkpoint signature does not verify.
+    #[error("co-signed checkpoint at height {height}: {reason}")]
+    Cosigned {
+        /// Height of the first failing checkpoint.
+        height: u64,
+        /// What is wrong.
+        reason: String,
+    },
     /// The caller cancelled the check before block `height`.
     #[error("cancelled before block {height}")]
     Cancelled {
@@ -107,6 +117,9 @@ pub struct LedgerSummary {
     pub audit_head: Hash32,
     /// Thread time spent in the batch verifier, in microseconds (0 without proof checks).
     pub verify_us: u64,
+    /// The highest height co-signed by k operators that this ledger holds, if any
+    /// ([`cosigned`]).
+    pub anchored_height: Option<u64>,
 }
 
 impl From<rusqlite::Error> for IntegrityError {
@@ -139,6 +152,9 @@ pub struct AuditOptions<'a> {
     pub from: Option<&'a Summary>,
     /// Progress and cancellation.
     pub progress: Option<&'a dyn Progress>,
+    /// Co-signed checkpoints the auditor brings (kept outside the node), checked with those
+    /// stored in the ledger.
+    pub cosigned: &'a [dfc_core::cosign::CosignedCheckpoint],
 }
 
 impl AuditOptions<'_> {
@@ -149,6 +165,7 @@ impl AuditOptions<'_> {
             jobs: 0,
             from: None,
             progress: None,
+            cosigned: &[],
         }
     }
 }
@@ -219,7 +236,15 @@ pub fn audit_report_with(
     params: &NetworkParams,
     opts: &AuditOptions<'_>,
 ) -> AuditReport {
-    match verify_with(conn, params, opts) {
+    report_of(&verify_with(conn, params, opts), params)
+}
+
+/// The report of a check's result.
+pub fn report_of(
+    result: &Result<LedgerSummary, IntegrityError>,
+    params: &NetworkParams,
+) -> AuditReport {
+    match result {
         Ok(s) => AuditReport {
             pass: true,
             height: Some(s.height),
@@ -242,6 +267,16 @@ pub fn audit_report_with(
             error: Some(e.to_string()),
             verify_us: None,
         },
+    }
+}
+
+impl AuditReport {
+    /// The report of a check's result (what `dfc-bank audit --json` prints).
+    pub fn from_result(
+        result: Result<LedgerSummary, IntegrityError>,
+        params: &NetworkParams,
+    ) -> Self {
+        report_of(&result, params)
     }
 }
 

@@ -128,6 +128,8 @@ pub(super) fn run(
         .check(summary.supply)
         .map_err(|e| IntegrityError::Supply(e.to_string()))?;
     let (audit_entries, audit_head) = tables::verify_audit_log(conn)?;
+    let history = crate::governance::store::load_history(conn, params)?;
+    let anchored_height = super::cosigned::check(conn, &history, opts.cosigned)?;
     tables::check_anchors(conn, &anchors)?;
     tables::check_registry(conn)?;
     Ok(LedgerSummary {
@@ -135,6 +137,7 @@ pub(super) fn run(
         audit_entries,
         audit_head,
         verify_us,
+        anchored_height,
         ..summary
     })
 }
@@ -354,6 +357,7 @@ fn replay_blocks<'a>(
             audit_entries: 0,
             audit_head: dfc_core::Hash32([0u8; 32]),
             verify_us: 0,
+            anchored_height: None,
             tip,
         },
         replay,

@@ -29,6 +29,8 @@ pub struct Applied {
 
 /// Where a governance request is applied.
 pub struct Context<'a> {
+    /// The node keys this node holds: a change of node key must name one of them.
+    pub node_keys: &'a crate::node_keys::NodeKeys,
     /// The rules now.
     pub rules: &'a Rules,
     /// Height of the tip: a change takes effect above it.
@@ -59,10 +61,17 @@ fn check_change(cx: &Context<'_>, change: &ParamsChange) -> Result<(), ApiErr> {
             ),
         ));
     }
-    if change.params.node_key != history.latest().node_key {
+    // A node-key rotation must name a key this node holds, or no block could be sealed from the
+    // change's height on.
+    let new_key = &change.params.node_key;
+    if *new_key != history.latest().node_key && cx.node_keys.for_public(new_key).is_none() {
         return Err(ApiErr::bad_request(
-            "node_key_rotation_unsupported",
-            "this node cannot yet sign with a rotated node key; the node key stays as it is",
+            "node_key_unavailable",
+            format!(
+                "this node holds no key {}: create it with `dfc-bank node-key new --data DIR` \
+                 and restart the node before proposing the rotation",
+                hex::encode(new_key.to_bytes())
+            ),
         ));
     }
     Ok(())

@@ -220,6 +220,8 @@ pub fn insert_block(
     for (account, h) in fx.holdings {
         crate::holdings::put_holding(conn, account, h)?;
     }
+    // The owner index of light sync, in the same transaction as the block.
+    crate::light::index_block(conn, block)?;
     Ok(())
 }
 

@@ -125,22 +125,30 @@ CREATE TABLE evidence (
 CREATE INDEX evidence_wallet ON evidence (wallet);
 ";
 
-const MIGRATIONS_SLICE: &[M<'static>] = &[
-    M::up(SCHEMA_V1),
-    M::up(SCHEMA_V2_OFFLINE),
-    M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
-    M::up(crate::proposals::SCHEMA),
-    M::up(crate::opseq::SCHEMA),
-    M::up(crate::registry::SCHEMA),
-    // Issue 22: running table digests and the signed ledger summary.
-    M::up(crate::summary::SCHEMA),
-    // Issue 20: approved parameter changes.
-    M::up(crate::governance::store::SCHEMA),
-];
-
 /// The schema migrations, applied in order on open.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::from_slice(MIGRATIONS_SLICE)
+    Migrations::new(vec![
+        M::up(SCHEMA_V1),
+        M::up(SCHEMA_V2_OFFLINE),
+        M::up(crate::holdings::SCHEMA_V3_HOLDINGS),
+        M::up(crate::proposals::SCHEMA),
+        M::up(crate::opseq::SCHEMA),
+        // Issue 15: registry versions and freeze reasons.
+        M::up(crate::registry::SCHEMA),
+        // Issue 22: running table digests and the signed ledger summary.
+        M::up(crate::summary::SCHEMA),
+        // Issue 20: approved parameter changes.
+        M::up(crate::governance::store::SCHEMA),
+        // Issue 18: the owner index of light sync, backfilled from the notes already stored.
+        M::up_with_hook(crate::light::SCHEMA, backfill_light_claims),
+        // Issue 20: operator signatures over checkpoints of the chain.
+        M::up(crate::cosign::store::SCHEMA),
+    ])
+}
+
+fn backfill_light_claims(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    crate::light::backfill_claims(tx)
+        .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
 }
 
 fn pragmas(conn: &Connection) -> StoreResult<()> {

@@ -28,7 +28,9 @@ fn genesis() -> NetworkParams {
         tiers: default_tiers(),
         turnover_period_days: 30,
         compliance: None,
+        tls_ca: None,
         genesis_hash: Hash32([4; 32]),
+        auditors: Vec::new(),
     }
 }
 

@@ -57,6 +57,8 @@ pub fn net(network_id: u32) -> Net {
         tiers: default_tiers(),
         turnover_period_days: DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        auditors: Vec::new(),
+        tls_ca: None,
         genesis_hash: genesis(network_id),
     };
     params.validate().unwrap();

@@ -6,19 +6,19 @@ use crate::scenario::EventKind;
 
 /// Parameters as they stand on a day.
 #[derive(Clone)]
-pub(super) struct Conditions {
+pub(crate) struct Conditions {
     /// Per device profile: (offline share, mean outage hours).
-    pub(super) devices: Vec<(f64, f64)>,
+    pub(crate) devices: Vec<(f64, f64)>,
     /// Per segment: every member offline (regional outage).
-    pub(super) down: Vec<bool>,
+    pub(crate) down: Vec<bool>,
     /// Per segment: probability that an agent has cash for a cash-out.
-    pub(super) cash_share: Vec<f64>,
+    pub(crate) cash_share: Vec<f64>,
     /// Per flow: multiplier of its rate.
-    pub(super) flow_factor: Vec<f64>,
+    pub(crate) flow_factor: Vec<f64>,
 }
 
 impl Conditions {
-    pub(super) fn base(s: &Scenario) -> Self {
+    pub(crate) fn base(s: &Scenario) -> Self {
         Conditions {
             devices: s
                 .devices
@@ -33,7 +33,7 @@ impl Conditions {
 }
 
 /// The tier table of the scenario's policy, in minor units.
-pub(super) fn base_tiers(s: &Scenario) -> Vec<TierNow> {
+pub(crate) fn base_tiers(s: &Scenario) -> Vec<TierNow> {
     s.policy
         .tiers
         .iter()
@@ -46,56 +46,62 @@ pub(super) fn base_tiers(s: &Scenario) -> Vec<TierNow> {
         .collect()
 }
 
-impl Sim<'_> {
-    /// Sets the day's conditions and tier limits from the scenario and its active events.
-    pub(super) fn apply_events(&mut self, day: u64) {
-        let s = self.scenario;
-        let mut c = Conditions::base(s);
-        let mut tiers = base_tiers(s);
-        for e in s.events.iter().filter(|e| e.active_on(day)) {
-            match e.kind {
-                EventKind::Connectivity => {
-                    for (d, dev) in s.devices.iter().enumerate() {
-                        if e.device.as_ref().is_none_or(|n| *n == dev.name) {
-                            let share = e.offline_share.unwrap_or(dev.offline_share);
-                            let m = e.mean_outage_hours.unwrap_or(c.devices[d].1);
-                            c.devices[d] = (share, m);
-                        }
+/// The conditions and tier limits of `day`: the scenario's parameters with the events active
+/// that day applied in file order.
+pub(crate) fn on_day(s: &Scenario, day: u64) -> (Conditions, Vec<TierNow>) {
+    let mut c = Conditions::base(s);
+    let mut tiers = base_tiers(s);
+    for e in s.events.iter().filter(|e| e.active_on(day)) {
+        match e.kind {
+            EventKind::Connectivity => {
+                for (d, dev) in s.devices.iter().enumerate() {
+                    if e.device.as_ref().is_none_or(|n| *n == dev.name) {
+                        let share = e.offline_share.unwrap_or(dev.offline_share);
+                        let m = e.mean_outage_hours.unwrap_or(c.devices[d].1);
+                        c.devices[d] = (share, m);
                     }
                 }
-                EventKind::Outage => {
-                    if let Some(i) = e.segment.as_ref().and_then(|n| s.segment_index(n)) {
-                        c.down[i] = true;
+            }
+            EventKind::Outage => {
+                if let Some(i) = e.segment.as_ref().and_then(|n| s.segment_index(n)) {
+                    c.down[i] = true;
+                }
+            }
+            EventKind::AgentLiquidity => {
+                if let Some(i) = e.segment.as_ref().and_then(|n| s.segment_index(n)) {
+                    c.cash_share[i] = e.cash_share.unwrap_or(1.0);
+                }
+            }
+            EventKind::TierLimits => {
+                if let Some(t) = e.tier.and_then(|t| tiers.get_mut(usize::from(t))) {
+                    if let Some(m) = e.max_payment {
+                        t.max_payment = m.units();
+                    }
+                    if let Some(m) = e.max_balance {
+                        t.max_balance = m.units();
+                    }
+                    if let Some(m) = e.offline_cap {
+                        t.offline_cap = m.units();
                     }
                 }
-                EventKind::AgentLiquidity => {
-                    if let Some(i) = e.segment.as_ref().and_then(|n| s.segment_index(n)) {
-                        c.cash_share[i] = e.cash_share.unwrap_or(1.0);
-                    }
-                }
-                EventKind::TierLimits => {
-                    if let Some(t) = e.tier.and_then(|t| tiers.get_mut(usize::from(t))) {
-                        if let Some(m) = e.max_payment {
-                            t.max_payment = m.units();
-                        }
-                        if let Some(m) = e.max_balance {
-                            t.max_balance = m.units();
-                        }
-                        if let Some(m) = e.offline_cap {
-                            t.offline_cap = m.units();
-                        }
-                    }
-                }
-                EventKind::Activity => {
-                    let k = e.per_day_factor.unwrap_or(1.0);
-                    for (x, factor) in c.flow_factor.iter_mut().enumerate() {
-                        if e.flow.is_none_or(|f| f == x) {
-                            *factor *= k;
-                        }
+            }
+            EventKind::Activity => {
+                let k = e.per_day_factor.unwrap_or(1.0);
+                for (x, factor) in c.flow_factor.iter_mut().enumerate() {
+                    if e.flow.is_none_or(|f| f == x) {
+                        *factor *= k;
                     }
                 }
             }
         }
+    }
+    (c, tiers)
+}
+
+impl Sim<'_> {
+    /// Sets the day's conditions and tier limits from the scenario and its active events.
+    pub(super) fn apply_events(&mut self, day: u64) {
+        let (c, tiers) = on_day(self.scenario, day);
         self.conditions = c;
         self.tiers = tiers;
     }

@@ -20,7 +20,7 @@ use super::*;
 
 /// How one payment's value splits between the parties, minor units.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct Split {
+pub(crate) struct Split {
     /// The payment's amount A (limits and reports are on it).
     pub amount: u64,
     /// What leaves the payer's wallet.
@@ -40,7 +40,7 @@ fn round_micro(micro: u128) -> u64 {
 
 /// The fee schedule in parts per million and minor units.
 #[derive(Clone, Copy, Debug, Default)]
-pub(super) struct FeePlan {
+pub(crate) struct FeePlan {
     p2p_ppm: u128,
     p2p_fixed: u128,
     merchant_ppm: u128,
@@ -61,7 +61,7 @@ fn ppm(percent: Option<f64>) -> u128 {
 }
 
 impl FeePlan {
-    pub(super) fn new(f: &crate::scenario::Fees) -> Self {
+    pub(crate) fn new(f: &crate::scenario::Fees) -> Self {
         let fixed = |m: Option<crate::scenario::Money>| {
             u128::from(m.map(|m| m.units()).unwrap_or(0)) * 1_000_000
         };
@@ -77,7 +77,7 @@ impl FeePlan {
     }
 
     /// Whether any fee is moved (otherwise the scheme has no wallet).
-    pub(super) fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.p2p_ppm
             + self.p2p_fixed
             + self.merchant_ppm
@@ -88,7 +88,7 @@ impl FeePlan {
     }
 
     /// The split of a payment of `a` minor units of `flow`.
-    pub(super) fn split(&self, flow: FlowKind, a: u64) -> Split {
+    pub(crate) fn split(&self, flow: FlowKind, a: u64) -> Split {
         let amt = u128::from(a);
         let plain = Split {
             amount: a,

@@ -305,48 +305,48 @@ struct JobResult {
 }
 
 /// Per-member flow schedule derived from the scenario.
-struct FlowPlan {
-    kind: FlowKind,
-    from: Vec<usize>,
-    to: Vec<usize>,
+pub(crate) struct FlowPlan {
+    pub(crate) kind: FlowKind,
+    pub(crate) from: Vec<usize>,
+    pub(crate) to: Vec<usize>,
     /// Probability that a member initiates a payment, by hour of the day.
-    per_hour: [f64; 24],
-    interval_days: u64,
-    min: u64,
-    max: u64,
+    pub(crate) per_hour: [f64; 24],
+    pub(crate) interval_days: u64,
+    pub(crate) min: u64,
+    pub(crate) max: u64,
     /// Sender's percentage fee in parts per million of the amount.
-    fee_ppm: u64,
-    fee_fixed: u64,
+    pub(crate) fee_ppm: u64,
+    pub(crate) fee_fixed: u64,
 }
 
 /// A tier's limits as they stand (events may change them during a run), minor units.
 #[derive(Clone, Copy, Debug)]
-struct TierNow {
-    max_payment: u64,
-    max_balance: u64,
-    offline_cap: u64,
+pub(crate) struct TierNow {
+    pub(crate) max_payment: u64,
+    pub(crate) max_balance: u64,
+    pub(crate) offline_cap: u64,
     /// Turnover limit per period (`u64::MAX`: none).
-    max_inflow: u64,
+    pub(crate) max_inflow: u64,
 }
 
 /// A payment decided but waiting for its payer's change from earlier in the same hour.
 #[derive(Clone, Copy)]
-struct Intent {
-    flow: usize,
-    payer: usize,
-    payee: usize,
-    units: u64,
+pub(crate) struct Intent {
+    pub(crate) flow: usize,
+    pub(crate) payer: usize,
+    pub(crate) payee: usize,
+    pub(crate) units: u64,
 }
 
 /// Running totals of offline payments accepted and not yet resolved.
 #[derive(Default, Clone, Copy)]
-struct Pending {
+pub(crate) struct Pending {
     /// Honest payments: the amount owed to payees.
-    unsettled_units: u64,
+    pub(crate) unsettled_units: u64,
     /// Honest payments: the change owed back to payers' purses.
-    change_units: u64,
+    pub(crate) change_units: u64,
     /// Double spenders' payments: claims backed by notes still in the cheat's purse.
-    claims_units: u64,
+    pub(crate) claims_units: u64,
 }
 
 /// A simulation in progress.
@@ -387,13 +387,13 @@ fn job_seed(seed: u64, job: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn amount(units: u64) -> Amount {
+pub(crate) fn amount(units: u64) -> Amount {
     Amount::from_units(units).expect("simulated amounts stay far below the maximum supply")
 }
 
 /// Picks notes covering `target`, largest first; `Err(true)` when funds suffice but need more
 /// than `max_inputs` notes.
-fn select(amounts: &[u64], target: u64, max_inputs: usize) -> Result<Vec<usize>, bool> {
+pub(crate) fn select(amounts: &[u64], target: u64, max_inputs: usize) -> Result<Vec<usize>, bool> {
     let mut order: Vec<usize> = (0..amounts.len()).collect();
     order.sort_by(|a, b| amounts[*b].cmp(&amounts[*a]).then(a.cmp(b)));
     let mut total = 0u64;
@@ -415,7 +415,7 @@ fn select(amounts: &[u64], target: u64, max_inputs: usize) -> Result<Vec<usize>,
 }
 
 /// Removes the elements at `indices` from `v`, returning them in the order of `indices`.
-fn take<T>(v: &mut Vec<T>, indices: &[usize]) -> Vec<T> {
+pub(crate) fn take<T>(v: &mut Vec<T>, indices: &[usize]) -> Vec<T> {
     let mut sorted: Vec<usize> = indices.to_vec();
     sorted.sort_unstable_by(|a, b| b.cmp(a));
     let mut taken: BTreeMap<usize, T> = BTreeMap::new();
@@ -428,11 +428,11 @@ fn take<T>(v: &mut Vec<T>, indices: &[usize]) -> Vec<T> {
 mod accounting;
 pub use accounting::Identity;
 mod commit;
-mod events;
-mod fees;
+pub(crate) mod events;
+pub(crate) mod fees;
 mod pay;
 mod settle;
-mod setup;
+pub(crate) mod setup;
 mod turnover;
 
 impl Sim<'_> {

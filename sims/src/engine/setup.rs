@@ -1,30 +1,123 @@
 use super::*;
 
+/// The scenario's tiers as the network parameters' tier table, and the turnover period in days.
+pub(crate) fn tier_limits(scenario: &Scenario) -> (Vec<dfc_core::TierLimits>, u32) {
+    let tiers: Vec<dfc_core::TierLimits> = scenario
+        .policy
+        .tiers
+        .iter()
+        .enumerate()
+        .map(|(i, t)| dfc_core::TierLimits {
+            tier: u8::try_from(i).expect("at most 8 tiers (validated)"),
+            name: t.name.clone(),
+            max_payment: t.max_payment.0,
+            max_balance: t.max_balance.0,
+            offline_cap: t.offline_cap.0,
+            // No turnover limit unless the scenario sets one.
+            max_inflow: t.max_inflow.map(|m| m.0).unwrap_or_else(|| {
+                dfc_core::Amount::from_units(dfc_core::Amount::MAX_SUPPLY)
+                    .unwrap_or(t.max_balance.0)
+            }),
+        })
+        .collect();
+    let period_days = scenario
+        .policy
+        .turnover_period_days
+        .unwrap_or(dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS);
+    (tiers, period_days)
+}
+
+/// Draws one member's tier, whether it double-spends, and whether it starts online, from the
+/// population stream (the same draws in every fidelity).
+pub(crate) fn draw_member(
+    rng: &mut ChaCha20Rng,
+    scenario: &Scenario,
+    seg: &crate::scenario::Segment,
+    cheats: bool,
+) -> (usize, bool, bool) {
+    let dev = &scenario.devices[scenario
+        .device_index(&seg.device)
+        .expect("segment devices exist (validated)")];
+    let draw: f64 = rng.gen();
+    let mut acc = 0.0;
+    let mut tier = seg.tier_mix.len() - 1;
+    for (t, share) in seg.tier_mix.iter().enumerate() {
+        acc += share;
+        if draw < acc {
+            tier = t;
+            break;
+        }
+    }
+    let fraud = cheats
+        && dev.offline_payments
+        && rng.gen::<f64>() < scenario.adversaries.double_spend_share;
+    let online = rng.gen::<f64>() >= dev.offline_share;
+    (tier, fraud, online)
+}
+
+/// The flows as per-member schedules (members numbered segment by segment, in scenario order).
+pub(crate) fn flow_plans(scenario: &Scenario) -> Vec<FlowPlan> {
+    let mut starts = Vec::new();
+    let mut offset = 0usize;
+    for seg in &scenario.segments {
+        starts.push(offset);
+        offset += usize::try_from(seg.count).expect("segment counts fit in memory");
+    }
+    let members = |si: usize| -> Vec<usize> {
+        let n = usize::try_from(scenario.segments[si].count).expect("fits");
+        (starts[si]..starts[si] + n).collect()
+    };
+    scenario
+        .flows
+        .iter()
+        .map(|f| {
+            let from = scenario.segment_index(&f.from).expect("validated");
+            let to = scenario.segment_index(&f.to).expect("validated");
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "fee_percent is validated to 0..=100, so parts per million fit"
+            )]
+            let fee_ppm = (f.fee_percent.unwrap_or(0.0) * 10_000.0).round() as u64;
+            FlowPlan {
+                kind: f.kind,
+                from: members(from),
+                to: members(to),
+                per_hour: {
+                    let per_day = f.per_day.unwrap_or(0.0);
+                    let mut p = [per_day / 24.0; 24];
+                    if let Some(w) = &f.hourly_profile {
+                        let sum: f64 = w.iter().sum();
+                        for (h, x) in w.iter().enumerate().take(24) {
+                            p[h] = per_day * x / sum;
+                        }
+                    }
+                    p
+                },
+                interval_days: u64::from(f.interval_days.unwrap_or(1)),
+                min: f.amount_min.units(),
+                max: f.amount_max.units(),
+                fee_ppm,
+                fee_fixed: f.fee_fixed.map(|m| m.units()).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// The payees' acceptance policy.
+pub(crate) fn accept_policy(scenario: &Scenario) -> AcceptPolicy {
+    let acc = &scenario.policy.acceptance;
+    AcceptPolicy {
+        max_per_payer: acc.max_per_payer.0,
+        max_unsettled: acc.max_unsettled.0,
+        max_checkpoint_age_ms: u64::from(acc.max_checkpoint_age_hours) * TICK_MS,
+    }
+}
+
 impl<'a> Sim<'a> {
     /// Sets up the population and issues the initial balances.
     pub fn new(scenario: &'a Scenario, seed: u64, fidelity: Fidelity) -> Result<Self, SimError> {
-        let tiers: Vec<dfc_core::TierLimits> = scenario
-            .policy
-            .tiers
-            .iter()
-            .enumerate()
-            .map(|(i, t)| dfc_core::TierLimits {
-                tier: u8::try_from(i).expect("at most 8 tiers (validated)"),
-                name: t.name.clone(),
-                max_payment: t.max_payment.0,
-                max_balance: t.max_balance.0,
-                offline_cap: t.offline_cap.0,
-                // No turnover limit unless the scenario sets one.
-                max_inflow: t.max_inflow.map(|m| m.0).unwrap_or_else(|| {
-                    dfc_core::Amount::from_units(dfc_core::Amount::MAX_SUPPLY)
-                        .unwrap_or(t.max_balance.0)
-                }),
-            })
-            .collect();
-        let period_days = scenario
-            .policy
-            .turnover_period_days
-            .unwrap_or(dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS);
+        let (tiers, period_days) = tier_limits(scenario);
         let proto = Protocol::new(fidelity, seed, tiers, period_days);
         let network = proto.params.network_id;
         let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -33,26 +126,12 @@ impl<'a> Sim<'a> {
             let device = scenario
                 .device_index(&seg.device)
                 .expect("segment devices exist (validated)");
-            let dev = &scenario.devices[device];
             let cheats = scenario.adversaries.segments.contains(&seg.name);
             for m in 0..seg.count {
                 let keys =
                     WalletKeys::from_seed(format!("dfc-sims/{seed}/{}/{m}", seg.name).as_bytes());
                 let purse_key = keys.purse_key(0);
-                let draw: f64 = rng.gen();
-                let mut acc = 0.0;
-                let mut tier = seg.tier_mix.len() - 1;
-                for (t, share) in seg.tier_mix.iter().enumerate() {
-                    acc += share;
-                    if draw < acc {
-                        tier = t;
-                        break;
-                    }
-                }
-                let fraud = cheats
-                    && dev.offline_payments
-                    && rng.gen::<f64>() < scenario.adversaries.double_spend_share;
-                let online = rng.gen::<f64>() >= dev.offline_share;
+                let (tier, fraud, online) = draw_member(&mut rng, scenario, seg, cheats);
                 agents.push(Agent {
                     segment: si,
                     device,
@@ -79,57 +158,8 @@ impl<'a> Sim<'a> {
                 });
             }
         }
-        let mut starts = Vec::new();
-        let mut offset = 0usize;
-        for seg in &scenario.segments {
-            starts.push(offset);
-            offset += usize::try_from(seg.count).expect("segment counts fit in memory");
-        }
-        let members = |si: usize| -> Vec<usize> {
-            let n = usize::try_from(scenario.segments[si].count).expect("fits");
-            (starts[si]..starts[si] + n).collect()
-        };
-        let flows = scenario
-            .flows
-            .iter()
-            .map(|f| {
-                let from = scenario.segment_index(&f.from).expect("validated");
-                let to = scenario.segment_index(&f.to).expect("validated");
-                #[allow(
-                    clippy::cast_possible_truncation,
-                    clippy::cast_sign_loss,
-                    reason = "fee_percent is validated to 0..=100, so parts per million fit"
-                )]
-                let fee_ppm = (f.fee_percent.unwrap_or(0.0) * 10_000.0).round() as u64;
-                FlowPlan {
-                    kind: f.kind,
-                    from: members(from),
-                    to: members(to),
-                    per_hour: {
-                        let per_day = f.per_day.unwrap_or(0.0);
-                        let mut p = [per_day / 24.0; 24];
-                        if let Some(w) = &f.hourly_profile {
-                            let sum: f64 = w.iter().sum();
-                            for (h, x) in w.iter().enumerate().take(24) {
-                                p[h] = per_day * x / sum;
-                            }
-                        }
-                        p
-                    },
-                    interval_days: u64::from(f.interval_days.unwrap_or(1)),
-                    min: f.amount_min.units(),
-                    max: f.amount_max.units(),
-                    fee_ppm,
-                    fee_fixed: f.fee_fixed.map(|m| m.units()).unwrap_or(0),
-                }
-            })
-            .collect();
-        let acc = &scenario.policy.acceptance;
-        let policy = AcceptPolicy {
-            max_per_payer: acc.max_per_payer.0,
-            max_unsettled: acc.max_unsettled.0,
-            max_checkpoint_age_ms: u64::from(acc.max_checkpoint_age_hours) * TICK_MS,
-        };
+        let flows = flow_plans(scenario);
+        let policy = accept_policy(scenario);
         let metrics = Metrics::new(scenario, fidelity, seed, &agents_segments(&agents));
         let ledger = MemoryLedger::new(proto.params.clone());
         let tiers = events::base_tiers(scenario);

@@ -14,7 +14,7 @@ pub struct Report {
     pub scenario: String,
     /// Scenario description.
     pub description: String,
-    /// Which fidelity made the report: `full` or `fast`.
+    /// Which fidelity made the report: `full`, `fast` or `scale`.
     pub fidelity: String,
     /// Seed.
     pub seed: u64,

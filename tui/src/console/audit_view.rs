@@ -88,18 +88,26 @@ pub(super) fn audit(frame: &mut Frame, area: Rect, c: &Console) {
     lines.push(Line::default());
     lines.push(
         Line::from(if c.auditing {
-            "Running…"
+            "Running… (x cancels)"
         } else {
             "Press r to run the audit now."
         })
         .dim(),
     );
+    let [top, gauge, card] = Layout::vertical([
+        Constraint::Length(10),
+        Constraint::Length(u16::from(c.auditing)),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
             .block(Block::bordered().title(" Supply audit ")),
-        area,
+        top,
     );
+    super::scorecard_view::progress(frame, gauge, c);
+    super::scorecard_view::scorecard(frame, card, c);
 }
 
 /// Why the Regulator tab cannot list disclosures, in one line; `None` when it can.

@@ -14,7 +14,10 @@ impl Console {
             Mode::IssueForm { on_to: true } => Some(&mut self.issue_to),
             Mode::WalletPrompt(_) => Some(&mut self.prompt),
             Mode::Filter => Some(&mut self.filter),
-            Mode::Normal | Mode::WalletConfirm(_) | Mode::ProposalDetail { .. } => None,
+            Mode::Normal
+            | Mode::WalletConfirm(_)
+            | Mode::ProposalDetail { .. }
+            | Mode::ChangeConfirm { .. } => None,
         }
     }
 

@@ -27,6 +27,11 @@ impl Console {
                 }
                 _ => None,
             },
+            Mode::ChangeConfirm { .. } => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::ConfirmChange),
+                KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::Cancel),
+                _ => None,
+            },
             Mode::WalletConfirm(_) => match key.code {
                 KeyCode::Char('y') | KeyCode::Char('Y') => Some(Action::Submit),
                 KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::Cancel),
@@ -47,7 +52,7 @@ impl Console {
             },
             Mode::Normal => {
                 let tab_key = match key.code {
-                    KeyCode::Char(c @ '1'..='7') => {
+                    KeyCode::Char(c @ '1'..='8') => {
                         let i = usize::from(u8::try_from(c).unwrap_or(b'1') - b'1');
                         Tab::ALL.get(i).copied()
                     }
@@ -89,7 +94,14 @@ impl Console {
                     KeyCode::Char('r') if matches!(self.tab, Tab::Audit | Tab::Dashboard) => {
                         Some(Action::RunAudit)
                     }
+                    KeyCode::Char('x') if matches!(self.tab, Tab::Audit | Tab::Dashboard) => {
+                        Some(Action::CancelAudit)
+                    }
                     KeyCode::Char('r') if self.tab == Tab::Regulator => Some(Action::Disclosed),
+                    KeyCode::Char('r') if self.tab == Tab::Governance => Some(Action::Governance),
+                    KeyCode::Char('a') if self.tab == Tab::Governance => {
+                        Some(Action::ApproveChange)
+                    }
                     _ => None,
                 }
             }

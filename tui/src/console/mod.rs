@@ -2,20 +2,30 @@
 //! [`view`], network work in [`net`], the in-process sandbox node in [`sandbox`].
 
 mod approve;
+mod audit_run;
 mod audit_view;
 mod detail;
 mod forms;
+mod governance;
+mod governance_view;
 mod keys;
 mod mouse;
 pub mod net;
+mod rate;
 mod registry_view;
 pub mod sandbox;
+mod scorecard_view;
 pub mod view;
 
+pub use audit_run::AuditProgress;
+pub use governance::GovData;
 pub use mouse::ListArea;
+pub use rate::payment_rate;
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
+use dfc_central_bank::assess::Scorecard;
 use dfc_central_bank::audit::AuditReport;
 use dfc_central_bank::regulator::DisclosedPayment;
 use dfc_core::api::{Proposal, SupplySummary, WalletInfo};
@@ -52,11 +62,13 @@ pub enum Tab {
     Audit,
     /// Payments disclosed to the regulator.
     Regulator,
+    /// Parameter changes: pending with their diff, approval, history.
+    Governance,
 }
 
 impl Tab {
     /// All tabs in order.
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Dashboard,
         Tab::Issuance,
         Tab::Redemption,
@@ -64,6 +76,7 @@ impl Tab {
         Tab::Wallets,
         Tab::Audit,
         Tab::Regulator,
+        Tab::Governance,
     ];
     /// Title in the tab bar.
     pub fn title(self) -> &'static str {
@@ -75,6 +88,7 @@ impl Tab {
             Tab::Wallets => "Wallets",
             Tab::Audit => "Audit",
             Tab::Regulator => "Regulator",
+            Tab::Governance => "Governance",
         }
     }
     fn index(self) -> usize {
@@ -166,6 +180,9 @@ pub struct AuditResult {
     /// The full replay from genesis over the data directory (`dfc-bank audit`), when the console
     /// has it.
     pub replay: Option<AuditReport>,
+    /// The `dfc-bank assess` scorecard: in-process over the data directory, else through the
+    /// API.
+    pub scorecard: Option<Result<Scorecard, String>>,
 }
 
 impl AuditResult {
@@ -210,6 +227,11 @@ pub enum Mode {
         /// Asking for confirmation of an approval.
         confirm: bool,
     },
+    /// Asking y or n to approve a parameter change, its diff on screen.
+    ChangeConfirm {
+        /// The change's digest.
+        digest: dfc_core::Hash32,
+    },
 }
 
 /// What a key asks for.
@@ -244,6 +266,8 @@ pub enum Action {
     Prompt(WalletPromptKind),
     /// Run the audit.
     RunAudit,
+    /// Cancel the running audit.
+    CancelAudit,
     /// Read the disclosed payments again.
     Disclosed,
     /// Edit the focused field (typing, readline keys).
@@ -256,6 +280,12 @@ pub enum Action {
     Cancel,
     /// Type a filter for the registry.
     Filter,
+    /// Read the parameter changes again.
+    Governance,
+    /// Ask to approve the selected parameter change.
+    ApproveChange,
+    /// Confirm the parameter change approval asked for.
+    ConfirmChange,
 }
 
 /// Work for the background tasks.
@@ -312,10 +342,19 @@ pub enum Command {
         /// The registry version of the record the operator saw.
         registry_version: u64,
     },
-    /// Run the audit.
-    Audit,
+    /// Run the audit (and the assessment), reporting progress and watching for cancellation.
+    Audit(Arc<AuditProgress>),
     /// Read the payments disclosed to the regulator (needs the regulator's key).
     Disclosed,
+    /// Read the parameter changes and the history.
+    Governance,
+    /// Approve a parameter change.
+    ApproveChange {
+        /// Operator index.
+        operator: u8,
+        /// The change's digest.
+        digest: dfc_core::Hash32,
+    },
 }
 
 /// What the background tasks report.
@@ -342,6 +381,8 @@ pub enum Msg {
     NodeStopped(String),
     /// The regulator's list was read.
     Disclosed(Box<Result<Disclosures, String>>),
+    /// The parameter changes and history were read.
+    Governance(Box<Result<GovData, String>>),
 }
 
 /// One poll of the node.
@@ -395,6 +436,8 @@ pub struct Console {
     pub auditing: bool,
     /// The last audit.
     pub audit: Option<AuditResult>,
+    /// Progress of the running (or last) audit.
+    pub audit_progress: Option<Arc<AuditProgress>>,
     /// Whether the console can replay the ledger itself (it has the data directory).
     pub has_data_dir: bool,
     /// Issuance form: amount.
@@ -429,6 +472,10 @@ pub struct Console {
     pub disclosed: Option<Result<Disclosures, String>>,
     /// A read of the disclosed payments is running.
     pub disclosing: bool,
+    /// The last read of the parameter changes and history.
+    pub governance: Option<Result<GovData, String>>,
+    /// Selected proposed change.
+    pub gov_sel: usize,
     commands: Option<mpsc::UnboundedSender<Command>>,
 }
 
@@ -457,6 +504,7 @@ impl Console {
             rate: vec![0; RATE_BUCKETS],
             auditing: false,
             audit: None,
+            audit_progress: None,
             has_data_dir,
             issue_amount: Input::default(),
             issue_to: Input::default(),
@@ -473,6 +521,8 @@ impl Console {
             has_regulator_key: false,
             disclosed: None,
             disclosing: false,
+            governance: None,
+            gov_sel: 0,
             commands,
         }
     }
@@ -572,7 +622,7 @@ impl Console {
             Tab::Redemption => Some(1),
             Tab::Ledger => Some(2),
             Tab::Wallets => Some(3),
-            Tab::Dashboard | Tab::Audit | Tab::Regulator => None,
+            Tab::Dashboard | Tab::Audit | Tab::Regulator | Tab::Governance => None,
         }
     }
 
@@ -608,6 +658,8 @@ impl Console {
                     self.notice = Some(Notice::err(audit_view::regulator_unavailable(self)));
                 }
             }
+            Action::Up if self.tab == Tab::Governance => self.gov_move(false),
+            Action::Down if self.tab == Tab::Governance => self.gov_move(true),
             Action::Up => {
                 if let Some(i) = self.list_index() {
                     self.sel[i] = self.sel[i].saturating_sub(1);
@@ -660,10 +712,10 @@ impl Console {
             }
             Action::RunAudit => {
                 if !self.auditing {
-                    self.auditing = true;
-                    self.send(Command::Audit, "running the audit".into());
+                    self.start_audit(true);
                 }
             }
+            Action::CancelAudit => self.cancel_audit(),
             Action::Edit(op) => self.edit_field(op),
             Action::SwitchField => {
                 if let Mode::IssueForm { on_to } = self.mode {
@@ -694,6 +746,13 @@ impl Console {
             }
             Action::Submit => self.submit(),
             Action::Filter => self.mode = Mode::Filter,
+            Action::Governance => self.refresh_governance(),
+            Action::ApproveChange => self.approve_change(),
+            Action::ConfirmChange => {
+                if let Mode::ChangeConfirm { digest } = self.mode {
+                    self.confirm_change(digest);
+                }
+            }
         }
     }
 
@@ -703,6 +762,9 @@ impl Console {
         if t == Tab::Regulator && self.disclosed.is_none() {
             self.refresh_disclosed();
         }
+        if t == Tab::Governance {
+            self.refresh_governance();
+        }
     }
 
     fn submit(&mut self) {
@@ -711,7 +773,7 @@ impl Console {
             Mode::IssueForm { on_to: true } => self.submit_issue(),
             Mode::WalletPrompt(kind) | Mode::WalletConfirm(kind) => self.submit_prompt(kind),
             Mode::Filter => self.mode = Mode::Normal,
-            Mode::Normal | Mode::ProposalDetail { .. } => {}
+            Mode::Normal | Mode::ProposalDetail { .. } | Mode::ChangeConfirm { .. } => {}
         }
     }
 
@@ -857,8 +919,8 @@ impl Console {
                     .and_then(|p| operators.iter().position(|o| *o == p))
                     .unwrap_or(0);
                 self.operators = operators;
-                // The background tasks run a first audit on connecting.
-                self.auditing = true;
+                // A first audit on connecting, so the dashboard shows a result from the start.
+                self.start_audit(false);
                 if !problems.is_empty() {
                     self.notice = Some(Notice::err(problems.join("; ")));
                 }
@@ -903,8 +965,19 @@ impl Console {
                     },
                 }
             }
+            Msg::Governance(r) => {
+                self.busy = None;
+                if let Ok(g) = r.as_ref() {
+                    self.gov_sel = self.gov_sel.min(g.changes.len().saturating_sub(1));
+                }
+                self.governance = Some(*r);
+            }
             Msg::Done(r) => {
                 self.busy = None;
+                // An approval changes the list: read it again while it is shown.
+                if self.tab == Tab::Governance && r.is_ok() {
+                    self.refresh_governance();
+                }
                 self.notice = Some(match r {
                     Ok(t) => Notice::ok(t),
                     Err(e) => Notice::err(e),
@@ -922,6 +995,11 @@ impl Console {
                         });
                         self.audit = Some(a);
                     }
+                    Err(e) if e.starts_with("cancelled") => {
+                        self.notice = Some(Notice::ok(format!(
+                            "audit {e}; the last result stays on screen"
+                        )))
+                    }
                     Err(e) => self.notice = Some(Notice::err(format!("audit: {e}"))),
                 }
             }
@@ -932,30 +1010,6 @@ impl Console {
             }
         }
     }
-}
-
-/// Payments per second over the last `buckets` seconds ending at `now_ms`, oldest first, from
-/// the blocks' transfer counts and times.
-pub fn payment_rate(blocks: &VecDeque<BlockRow>, now_ms: u64, buckets: usize) -> Vec<u64> {
-    let mut out = vec![0u64; buckets];
-    let span = RATE_BUCKET_MS * buckets as u64;
-    let start = now_ms.saturating_sub(span);
-    for b in blocks.iter().rev() {
-        if b.time_ms < start {
-            break;
-        }
-        if b.time_ms >= now_ms {
-            if let Some(last) = out.last_mut() {
-                *last += b.transfers();
-            }
-            continue;
-        }
-        let i = usize::try_from((b.time_ms - start) / RATE_BUCKET_MS).unwrap_or(0);
-        if let Some(slot) = out.get_mut(i.min(buckets.saturating_sub(1))) {
-            *slot += b.transfers();
-        }
-    }
-    out
 }
 
 impl Screen for Console {

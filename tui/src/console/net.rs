@@ -7,22 +7,22 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dfc_central_bank::assess::{self, facts::AssessOptions};
 use dfc_client::{now_ms, BankClient, Operator};
-use dfc_core::api::{AuditEntry, OperatorAction, OperatorResponse};
+use dfc_core::api::{OperatorAction, OperatorResponse};
 use dfc_core::compliance::RegulatorKey;
-use dfc_core::{Block, Hash32, NetworkParams, SigningKey};
+use dfc_core::{Block, Hash32, IssuerSignature, NetworkParams, SigningKey};
 use tokio::sync::{mpsc, Notify};
 
 use super::{
-    AuditResult, BlockRow, Command, Disclosures, EvidenceRow, Msg, Poll, TxRow, MAX_BLOCKS,
+    AuditProgress, AuditResult, BlockRow, Command, Disclosures, EvidenceRow, GovData, Msg, Poll,
+    TxRow, MAX_BLOCKS,
 };
 
 /// Time between polls while connected.
 const POLL_EVERY: Duration = Duration::from_secs(1);
 /// Longest wait between attempts while the node does not answer.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// Audit-log pages read at most by one audit (1000 entries each).
-const MAX_AUDIT_PAGES: u64 = 10_000;
 
 /// A loaded operator key and where it came from.
 pub struct KeyFile {
@@ -102,6 +102,12 @@ async fn main_task(
     {
         return;
     }
+    // Listings, blocks and the audit log are served to operators and auditors only: the
+    // console signs its reads with the lowest-numbered operator key it holds.
+    let client = match operators.keys().min().and_then(|i| operators.get(i)) {
+        Some(op) => client.with_reader(&params, op.key.clone()),
+        None => client,
+    };
     let ctx = Arc::new(Ctx {
         client,
         params,
@@ -112,8 +118,6 @@ async fn main_task(
         poke: Notify::new(),
     });
     tokio::spawn(poller(ctx.clone()));
-    // A first audit, so the dashboard shows a result from the start.
-    tokio::spawn(handle(ctx.clone(), Command::Audit));
     while let Some(cmd) = commands.recv().await {
         tokio::spawn(handle(ctx.clone(), cmd));
     }
@@ -243,8 +247,12 @@ pub fn block_row(b: &Block) -> BlockRow {
 
 async fn handle(ctx: Arc<Ctx>, cmd: Command) {
     let msg = match cmd {
-        Command::Audit => Msg::Audited(Box::new(run_audit(&ctx).await)),
+        Command::Audit(p) => Msg::Audited(Box::new(run_audit(&ctx, p).await)),
         Command::Disclosed => Msg::Disclosed(Box::new(read_disclosed(&ctx).await)),
+        Command::Governance => Msg::Governance(Box::new(read_governance(&ctx).await)),
+        Command::ApproveChange { operator, digest } => {
+            Msg::Done(approve_change(&ctx, operator, digest).await)
+        }
         other => Msg::Done(operate(&ctx, other).await),
     };
     let _ = ctx.msgs.send(msg);
@@ -347,7 +355,10 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
                 registry_version,
             },
         ),
-        Command::Audit | Command::Disclosed => {
+        Command::Audit(_)
+        | Command::Disclosed
+        | Command::Governance
+        | Command::ApproveChange { .. } => {
             return Err("not an operator action".into());
         }
     };
@@ -356,63 +367,96 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
     Ok(describe(&r))
 }
 
-async fn run_audit(ctx: &Ctx) -> Result<AuditResult, String> {
+async fn read_governance(ctx: &Ctx) -> Result<GovData, String> {
+    let history = ctx
+        .client
+        .params_history()
+        .await
+        .map_err(|e| e.to_string())?;
+    let changes = ctx
+        .client
+        .param_changes()
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(GovData { changes, history })
+}
+
+/// Approves parameter change `digest` as `operator`, as `dfc-bank governance approve` does: what
+/// is signed is the digest recomputed from the change the node lists, never the node's word.
+async fn approve_change(ctx: &Ctx, operator: u8, digest: Hash32) -> Result<String, String> {
+    let op = ctx
+        .operators
+        .get(&operator)
+        .ok_or_else(|| format!("no key for operator {operator}"))?;
+    let g = read_governance(ctx).await?;
+    let latest = g.history.latest();
+    let p = g
+        .changes
+        .iter()
+        .find(|p| p.digest == digest)
+        .ok_or_else(|| format!("the node lists no parameter change {digest}"))?;
+    if p.change.digest() != digest {
+        return Err(format!(
+            "the node returned a change whose digest is not {digest}"
+        ));
+    }
+    let approval = IssuerSignature {
+        index: op.index,
+        signature: op.key.sign(&digest.0),
+    };
+    let req = op.request(latest, OperatorAction::ApproveChange { digest, approval });
+    let r = ctx.client.operator(&req).await.map_err(|e| e.to_string())?;
+    tracing::info!(operator, message = %r.message, "parameter change approval");
+    Ok(describe(&r))
+}
+
+async fn run_audit(ctx: &Ctx, progress: Arc<AuditProgress>) -> Result<AuditResult, String> {
     let summary = ctx.client.supply().await.map_err(|e| e.to_string())?;
-    let log = verify_audit_log(&ctx.client).await;
-    let replay = match &ctx.data_dir {
+    let log = assess::facts::verify_log(&ctx.client).await.map(|(n, _)| n);
+    let url = ctx.client.base_url().to_string();
+    let (replay, scorecard) = match &ctx.data_dir {
+        // The sandbox's ledger is on this machine: the full audit and the assessment run
+        // in-process, reporting progress and stopping when cancelled.
         Some(dir) => {
             let dir = dir.clone();
-            let params = ctx.params.clone();
-            Some(
-                tokio::task::spawn_blocking(move || super::sandbox::replay(&dir, &params))
-                    .await
-                    .map_err(|e| format!("the replay failed: {e}"))?,
-            )
+            let facts = tokio::task::spawn_blocking(move || {
+                let opts = AssessOptions {
+                    progress: Some(&*progress),
+                    ..AssessOptions::default()
+                };
+                assess::Facts::from_data_dir(&dir, Some(url), &opts)
+            })
+            .await
+            .map_err(|e| format!("the audit failed: {e}"))?;
+            let facts = match facts {
+                Err(e @ assess::facts::AssessError::Cancelled(_)) => return Err(e.to_string()),
+                other => other,
+            };
+            match facts {
+                Ok(f) => {
+                    let replay = match &f.audit {
+                        assess::AuditEvidence::Full(r) => Some(r.clone()),
+                        assess::AuditEvidence::Api { .. } => None,
+                    };
+                    (replay, Some(Ok(assess::assess(&f))))
+                }
+                Err(e) => (None, Some(Err(e.to_string()))),
+            }
         }
-        None => None,
+        // A remote node: what its API shows.
+        None => {
+            let card = assess::Facts::from_node(&ctx.client, &AssessOptions::default())
+                .await
+                .map(|f| assess::assess(&f))
+                .map_err(|e| e.to_string());
+            (None, Some(card))
+        }
     };
     Ok(AuditResult {
         time_ms: now_ms(),
         summary,
         log,
         replay,
+        scorecard,
     })
-}
-
-/// Checks the hash chain of the node's audit log through the API; returns the entries checked.
-async fn verify_audit_log(client: &BankClient) -> Result<u64, String> {
-    let mut prev = Hash32([0; 32]);
-    let mut next_seq = 1u64;
-    for _ in 0..MAX_AUDIT_PAGES {
-        let page: Vec<AuditEntry> = client
-            .audit_log(next_seq)
-            .await
-            .map_err(|e| e.to_string())?;
-        if page.is_empty() {
-            return Ok(next_seq - 1);
-        }
-        for e in &page {
-            if e.seq != next_seq {
-                return Err(format!(
-                    "audit log entry {} follows {}",
-                    e.seq,
-                    next_seq - 1
-                ));
-            }
-            if e.prev_hash != prev {
-                return Err(format!(
-                    "audit log entry {} does not link to the entry before it",
-                    e.seq
-                ));
-            }
-            let h =
-                AuditEntry::compute_hash(e.seq, e.time_ms, e.operator, &e.action, &e.detail, &prev);
-            if h != e.hash {
-                return Err(format!("audit log entry {} does not match its hash", e.seq));
-            }
-            prev = e.hash;
-            next_seq += 1;
-        }
-    }
-    Ok(next_seq - 1)
 }

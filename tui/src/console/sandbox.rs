@@ -6,11 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use dfc_central_bank::audit::{self, AuditReport};
 use dfc_central_bank::datadir::{self, InitOptions};
-use dfc_central_bank::{server, store};
+use dfc_central_bank::server;
 use dfc_client::endpoint;
-use dfc_core::{Amount, NetworkParams};
+use dfc_core::Amount;
 use tokio::sync::{mpsc, oneshot};
 
 use super::net::KeyFile;
@@ -153,32 +152,4 @@ pub fn operator_keys(dir: &Path) -> Result<Vec<KeyFile>> {
         keys.push(KeyFile { path, key });
     }
     Ok(keys)
-}
-
-/// `dfc-bank audit` over the sandbox's data directory (the console's in-process node, whose
-/// ledger is on this machine; a console of a remote node audits through the API only), in one
-/// read transaction so a block committed by the running node meanwhile cannot mix two states
-/// into the report.
-pub fn replay(dir: &std::path::Path, params: &NetworkParams) -> AuditReport {
-    let failed = |e: String| AuditReport {
-        pass: false,
-        height: None,
-        supply_units: None,
-        supply: None,
-        notes_outstanding: None,
-        tx_count: None,
-        audit_entries: None,
-        error: Some(e),
-        verify_us: None,
-    };
-    let conn = match store::open_reader(&dir.join(datadir::LEDGER_FILE)) {
-        Ok(c) => c,
-        Err(e) => return failed(format!("cannot open the ledger: {e}")),
-    };
-    if let Err(e) = conn.execute_batch("BEGIN") {
-        return failed(format!("cannot start a read transaction: {e}"));
-    }
-    let report = audit::audit_report(&conn, params);
-    let _ = conn.execute_batch("COMMIT");
-    report
 }

@@ -41,6 +41,7 @@ pub(super) fn console() -> Console {
             error: None,
             verify_us: None,
         }),
+        scorecard: Some(Ok(fixtures::scorecard())),
     }))));
     c.notice = None;
     c
@@ -225,6 +226,7 @@ fn audit_failure_raises_an_alert() {
         summary: fixtures::supply(),
         log: Err("audit log entry 4 does not match its hash".into()),
         replay: None,
+        scorecard: None,
     }))));
     snap("dashboard_audit_failed", &c);
 }
@@ -349,4 +351,141 @@ fn regulator_read_failure_is_shown() {
     ))));
     let t = render(&c, 80, 24);
     insta::assert_snapshot!("console_regulator_wrong_key_80x24", t.backend());
+}
+
+#[test]
+fn audit_progress_shows_eta_and_x_cancels_leaving_the_last_result() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('6'));
+    c.update(Action::RunAudit);
+    assert!(c.auditing, "r starts an audit");
+    let p = c.audit_progress.clone().expect("the run's progress");
+    use dfc_central_bank::audit::Progress;
+    p.start(400);
+    p.advance(100);
+    c.now_ms = p.started_ms + 3_000;
+    c.notice = None;
+    c.busy = None;
+    snap("audit_running", &c);
+    key(&mut c, KeyCode::Char('x'));
+    assert!(p.cancelled(), "x asks the verification threads to stop");
+    // The background task answers with the library's cancellation error.
+    c.apply(Msg::Audited(Box::new(Err(
+        "cancelled: cancelled before block 7".into(),
+    ))));
+    assert!(!c.auditing);
+    assert!(c.audit.is_some(), "the last result stays on screen");
+    let notice = c
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.contains("cancelled before block 7"), "{notice}");
+    // The console stays usable: another tab, another audit.
+    key(&mut c, KeyCode::Char('1'));
+    assert_eq!(c.tab, Tab::Dashboard);
+    c.update(Action::RunAudit);
+    assert!(c.auditing);
+    let again = c.audit_progress.clone().expect("a new run");
+    assert!(!again.cancelled(), "a new run starts uncancelled");
+}
+
+#[test]
+fn x_without_a_running_audit_says_so() {
+    let mut c = console();
+    c.auditing = false;
+    key(&mut c, KeyCode::Char('6'));
+    key(&mut c, KeyCode::Char('x'));
+    let notice = c
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.contains("no audit is running"), "{notice}");
+}
+
+/// A pending change of tier 0's payment cap approved by operator 1, and an expired one.
+fn gov_data() -> GovData {
+    use dfc_core::governance::{ChangeProposal, ParamsChange, ParamsHistory};
+    let base = fixtures::params();
+    let proposal = |cap: u64, state: &str, by: u8| {
+        let mut new = base.clone();
+        new.tiers[0].max_payment = dfc_core::Amount::from_units(cap).expect("in range");
+        let change = ParamsChange {
+            base_hash: base.hash(),
+            effective_height: 20,
+            params: new,
+        };
+        ChangeProposal {
+            digest: change.digest(),
+            change,
+            approvals: vec![by],
+            threshold: base.threshold,
+            proposed_by: by,
+            created_ms: T0,
+            expires_ms: T0 + 86_400_000,
+            state: state.into(),
+        }
+    };
+    GovData {
+        changes: vec![proposal(8_000, "pending", 1), proposal(9_000, "expired", 2)],
+        history: ParamsHistory::new(base),
+    }
+}
+
+#[test]
+fn governance_shows_the_diff_and_approves_only_after_y() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('8'));
+    assert_eq!(c.tab, Tab::Governance);
+    c.apply(Msg::Governance(Box::new(Ok(gov_data()))));
+    c.notice = None;
+    snap("governance", &c);
+    // Operator 0 (not yet an approver) asks to approve: the confirmation, nothing sent yet.
+    key(&mut c, KeyCode::Char('a'));
+    let digest = gov_data().changes[0].digest;
+    assert_eq!(c.mode, Mode::ChangeConfirm { digest });
+    assert_eq!(c.busy, None, "nothing is signed before y");
+    snap("governance_confirm", &c);
+    key(&mut c, KeyCode::Char('n'));
+    assert_eq!(c.mode, Mode::Normal);
+    assert_eq!(c.busy, None);
+    key(&mut c, KeyCode::Char('a'));
+    key(&mut c, KeyCode::Char('y'));
+    assert_eq!(c.mode, Mode::Normal);
+    assert!(
+        c.busy
+            .as_deref()
+            .is_some_and(|b| b.contains("operator 0 approving")),
+        "{:?}",
+        c.busy
+    );
+}
+
+#[test]
+fn governance_refuses_expired_changes_and_a_second_approval() {
+    let mut c = console();
+    key(&mut c, KeyCode::Char('8'));
+    c.apply(Msg::Governance(Box::new(Ok(gov_data()))));
+    // Operator 1 proposed the first change: its approval already counts.
+    key(&mut c, KeyCode::Char('o'));
+    assert_eq!(c.operator(), Some(1));
+    key(&mut c, KeyCode::Char('a'));
+    assert_eq!(c.mode, Mode::Normal);
+    let notice = c
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.contains("already approved"), "{notice}");
+    key(&mut c, KeyCode::Down);
+    assert_eq!(c.gov_sel, 1);
+    key(&mut c, KeyCode::Char('a'));
+    assert_eq!(c.mode, Mode::Normal);
+    let notice = c
+        .notice
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(notice.contains("expired"), "{notice}");
 }

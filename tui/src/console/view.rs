@@ -40,6 +40,7 @@ pub fn draw(frame: &mut Frame, c: &Console) {
         Tab::Wallets => super::registry_view::wallets(frame, body, c),
         Tab::Audit => super::audit_view::audit(frame, body, c),
         Tab::Regulator => super::audit_view::regulator(frame, body, c),
+        Tab::Governance => super::governance_view::governance(frame, body, c),
     }
     ui::notice_line(frame, notice, c.notice.as_ref(), c.busy.as_deref());
     let mut segs = Vec::new();

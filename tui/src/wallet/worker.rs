@@ -116,6 +116,7 @@ pub fn open(
     dir: &Path,
     passphrase: &str,
     bank: Option<String>,
+    tls: Option<dfc_client::TlsPin>,
     msgs: mpsc::UnboundedSender<WalletMsg>,
 ) -> Result<Handle> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
@@ -128,6 +129,7 @@ pub fn open(
         .spawn(move || {
             let opened = Wallet::open(&dir_owned, &pass).and_then(|mut w| {
                 w.set_bank_override(bank_owned);
+                w.set_tls_pin(tls);
                 let params = w.params()?;
                 let address = w.address()?.to_string();
                 Ok((w, params, address))

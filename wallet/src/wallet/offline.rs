@@ -438,7 +438,7 @@ impl Wallet {
             &serde_json::to_string(&cert).expect("certificates serialise"),
         )?;
         let (txid, tx) = self.prepare_purse_funding(&params, amount, notes, cert.tier)?;
-        self.send(&client, &params, &txid, &tx).await?;
+        self.send(&client, &txid, &tx).await?;
         self.sync().await?;
         let usable: Vec<_> = self
             .store
@@ -803,11 +803,7 @@ impl Wallet {
     /// At sync: submits every pending packet, paid or accepted (whoever is online first settles).
     /// A double spend marks the packet failed with the node's evidence id; a node that cannot be
     /// reached, or a payer the node has frozen, leaves the packet pending.
-    pub(super) async fn settle_offline(
-        &mut self,
-        client: &BankClient,
-        params: &NetworkParams,
-    ) -> Result<Vec<Resumed>> {
+    pub(super) async fn settle_offline(&mut self, client: &BankClient) -> Result<Vec<Resumed>> {
         let mut out = Vec::new();
         for incoming in [false, true] {
             let pending: Vec<PacketRecord> = self
@@ -818,7 +814,10 @@ impl Wallet {
                 .collect();
             for r in pending {
                 let (state, detail) = match client.settle(&r.packet).await {
-                    Ok(receipt) if receipt.txid == r.txid && receipt.verify(&params.node_key) => {
+                    Ok(receipt)
+                        if receipt.txid == r.txid
+                            && receipt.verify(&self.node_key_at(receipt.height)?) =>
+                    {
                         self.store.set_packet_state(
                             incoming,
                             &r.txid,

@@ -17,6 +17,8 @@ fn params(node: &SigningKey) -> NetworkParams {
         tiers: default_tiers(),
         turnover_period_days: dfc_core::params::DEFAULT_TURNOVER_PERIOD_DAYS,
         compliance: None,
+        auditors: Vec::new(),
+        tls_ca: None,
         genesis_hash: Hash32([7; 32]),
     }
 }

@@ -1,0 +1,216 @@
+//! `dfc-bank audit --bank URL --key FILE`: the supply audit of a remote node by anyone holding an
+//! operator or auditor key, over the API (full blocks and the audit log are served to them only).
+//!
+//! It replays every block from genesis: chain link, node signature, network and parameters,
+//! transaction root; every transaction's structure, signatures and proofs, inputs that exist and
+//! are unspent, fresh outputs, the supply each header records; then the supply invariant over the
+//! unspent commitments, the audit log's hash chain and its anchor in the tip header. The holding
+//! and tier rules of claims are the node's (they need the registry's history); they move no
+//! value, which the invariant checks.
+
+use std::collections::{HashMap, HashSet};
+
+use dfc_core::api::AuditEntry;
+use dfc_core::validate::{check_structure, next_supply, verify_crypto, InputNote};
+use dfc_core::{
+    Amount, AuditError, BlockHeader, Commitment, Hash32, NetworkParams, NoteId, PublicKey,
+    SupplyAudit, TxError, TxKind,
+};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::client::{BankClient, ClientError};
+
+/// Blocks per request.
+const PAGE: u32 = 500;
+/// Audit-log entries per request (the node's page size).
+const LOG_PAGE: usize = 1000;
+
+/// What a passing remote audit found.
+#[derive(Clone, Debug, Serialize)]
+pub struct RemoteAudit {
+    /// Tip height.
+    pub height: u64,
+    /// Supply at the tip.
+    pub supply: Amount,
+    /// Unspent notes.
+    pub notes_outstanding: u64,
+    /// Transactions replayed.
+    pub tx_count: u64,
+    /// Audit-log entries checked.
+    pub audit_entries: u64,
+}
+
+/// Why a remote audit failed.
+#[derive(Debug, Error)]
+pub enum RemoteAuditError {
+    /// The node could not be read (a 401/403 means the key may not read blocks).
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// A block does not chain, is not signed, or its root is wrong.
+    #[error(transparent)]
+    Chain(#[from] AuditError),
+    /// A block of other parameters.
+    #[error("block {height} is of other network parameters")]
+    Params {
+        /// Height.
+        height: u64,
+    },
+    /// A transaction is invalid.
+    #[error("block {height}: transaction {index} rejected: {source}")]
+    Tx {
+        /// Height.
+        height: u64,
+        /// Index.
+        index: usize,
+        /// Why.
+        source: TxError,
+    },
+    /// A header's supply does not follow from its transactions.
+    #[error("block {height}: recorded supply {recorded} but transactions give {computed}")]
+    Supply {
+        /// Height.
+        height: u64,
+        /// Recorded.
+        recorded: u64,
+        /// Computed.
+        computed: u64,
+    },
+    /// The audit log is broken or does not match its anchor in the chain.
+    #[error("audit log: {0}")]
+    Log(String),
+}
+
+/// Runs the audit against the node behind `client` (which must sign reads with an operator or
+/// auditor key of `params`).
+pub async fn audit_remote(
+    client: &BankClient,
+    params: &NetworkParams,
+) -> Result<RemoteAudit, RemoteAuditError> {
+    let params_hash = params.hash();
+    let mut unspent: HashMap<NoteId, (Commitment, PublicKey)> = HashMap::new();
+    let mut commitments: HashSet<[u8; 32]> = HashSet::new();
+    let mut excess = SupplyAudit::new();
+    let mut supply = Amount::ZERO;
+    let mut tx_count = 0u64;
+    let mut prev: Option<BlockHeader> = None;
+    let mut from = 0u64;
+    loop {
+        let page = client.blocks(from, PAGE).await?;
+        for block in &page.blocks {
+            let height = block.header.height;
+            block.check_link(prev.as_ref(), &params.node_key)?;
+            if block.header.network != params.network_id || block.header.params_hash != params_hash
+            {
+                return Err(RemoteAuditError::Params { height });
+            }
+            for (index, tx) in block.txs.iter().enumerate() {
+                let bad = |source| RemoteAuditError::Tx {
+                    height,
+                    index,
+                    source,
+                };
+                check_structure(tx, params).map_err(bad)?;
+                // A claim's proof is over the notes it claims (which stay unspent).
+                let named: &[NoteId] = match (&tx.claim, tx.kind) {
+                    (Some(c), TxKind::Claim) => &c.notes,
+                    _ => &tx.inputs,
+                };
+                let mut inputs = Vec::with_capacity(named.len());
+                for (i, id) in named.iter().enumerate() {
+                    let (commitment, owner) = unspent.get(id).copied().ok_or_else(|| {
+                        bad(TxError::UnknownInput {
+                            index: i,
+                            note: id.to_hex(),
+                        })
+                    })?;
+                    inputs.push(InputNote {
+                        id: *id,
+                        commitment,
+                        owner,
+                    });
+                }
+                for (i, o) in tx.outputs.iter().enumerate() {
+                    if commitments.contains(&o.commitment.to_bytes()) {
+                        return Err(bad(TxError::CommitmentExists { index: i }));
+                    }
+                }
+                verify_crypto(tx, params, &inputs).map_err(bad)?;
+                supply = next_supply(tx, supply).map_err(bad)?;
+                if tx.kind != TxKind::Claim {
+                    let cs: Vec<Commitment> = inputs.iter().map(|n| n.commitment).collect();
+                    excess.add_excess(&tx.excess(&cs));
+                }
+                for id in &tx.inputs {
+                    unspent.remove(id);
+                }
+                for (o, id) in tx.outputs.iter().zip(tx.output_ids()) {
+                    commitments.insert(o.commitment.to_bytes());
+                    unspent.insert(id, (o.commitment, o.owner));
+                }
+                tx_count += 1;
+            }
+            if block.header.supply != supply {
+                return Err(RemoteAuditError::Supply {
+                    height,
+                    recorded: block.header.supply.units(),
+                    computed: supply.units(),
+                });
+            }
+            from = height + 1;
+            prev = Some(block.header.clone());
+        }
+        if page.blocks.is_empty() || from > page.tip_height {
+            break;
+        }
+    }
+    for (c, _) in unspent.values() {
+        excess.add_unspent(c);
+    }
+    excess.check(supply)?;
+    let tip = prev.ok_or_else(|| RemoteAuditError::Log("the node served no genesis".into()))?;
+    let audit_entries = check_log(client, &tip).await?;
+    Ok(RemoteAudit {
+        height: tip.height,
+        supply,
+        notes_outstanding: unspent.len() as u64,
+        tx_count,
+        audit_entries,
+    })
+}
+
+/// Checks the audit log's hash chain and that the tip header's anchor is one of its entries.
+async fn check_log(client: &BankClient, tip: &BlockHeader) -> Result<u64, RemoteAuditError> {
+    let mut prev = Hash32([0; 32]);
+    let mut next = 1u64;
+    let mut anchored = tip.audit_seq == 0;
+    loop {
+        let page: Vec<AuditEntry> = client.audit_log(next).await?;
+        for e in &page {
+            let h =
+                AuditEntry::compute_hash(e.seq, e.time_ms, e.operator, &e.action, &e.detail, &prev);
+            if e.seq != next || e.prev_hash != prev || h != e.hash {
+                return Err(RemoteAuditError::Log(format!(
+                    "entry {} does not follow entry {} or does not match its hash",
+                    e.seq,
+                    next - 1
+                )));
+            }
+            if e.seq == tip.audit_seq {
+                anchored = e.hash == tip.audit_head;
+            }
+            prev = e.hash;
+            next += 1;
+        }
+        if page.len() < LOG_PAGE {
+            break;
+        }
+    }
+    if !anchored {
+        return Err(RemoteAuditError::Log(format!(
+            "entry {} anchored in block {} is missing or differs",
+            tip.audit_seq, tip.height
+        )));
+    }
+    Ok(next - 1)
+}

@@ -1,0 +1,148 @@
+use super::*;
+use crate::block::{tx_proof_of_hashes, tx_root_of_hashes};
+use crate::merkle::tx_leaf_hash;
+
+fn hashes(n: usize) -> Vec<Hash32> {
+    (0..n)
+        .map(|i| {
+            Hash32(crate::transcript::hash32(
+                b"test",
+                &[(b"i", &i.to_le_bytes())],
+            ))
+        })
+        .collect()
+}
+
+/// Agreement: for every block size up to 40 and every position, the proof the node builds
+/// verifies against the root the header commits to, and against no other position or root.
+#[test]
+fn tx_proofs_agree_with_tx_root() {
+    for n in 1..40 {
+        let hs = hashes(n);
+        let root = tx_root_of_hashes(hs.clone());
+        for (i, h) in hs.iter().enumerate() {
+            let proof = tx_proof_of_hashes(hs.clone(), i).expect("index in range");
+            assert_eq!(proof.index, i as u64);
+            assert_eq!(proof.leaf_count, n as u64);
+            assert!(proof.verify(&tx_leaf_hash(h), &root), "n={n} i={i}");
+            let other = &hs[(i + 1) % n];
+            if n > 1 {
+                assert!(!proof.verify(&tx_leaf_hash(other), &root));
+            }
+            let fewer = tx_root_of_hashes(hs[..n - 1].to_vec());
+            assert!(!proof.verify(&tx_leaf_hash(h), &fewer));
+        }
+        assert!(tx_proof_of_hashes(hs.clone(), n).is_none());
+    }
+}
+
+/// A transaction leaf is never a note leaf: the roots of the two trees differ over the same bytes.
+#[test]
+fn tx_leaves_are_domain_separated() {
+    let h = Hash32([5; 32]);
+    assert_ne!(tx_leaf_hash(&h), [0u8; 32]);
+    assert_ne!(
+        tx_root_of_hashes(vec![h]),
+        crate::merkle::MerkleTree::new(vec![h.0]).root()
+    );
+}
+
+fn params() -> (NetworkParams, SigningKey) {
+    let node = SigningKey::from_seed(&[9; 32]);
+    let p = NetworkParams {
+        network_id: 7,
+        name: "t".into(),
+        sandbox: true,
+        currency: "DFC".into(),
+        decimals: 2,
+        issuers: vec![SigningKey::from_seed(&[1; 32]).public().into()],
+        threshold: 1,
+        node_key: node.public(),
+        limits: Default::default(),
+        tiers: crate::params::default_tiers(),
+        turnover_period_days: 30,
+        compliance: None,
+        auditors: Vec::new(),
+        tls_ca: None,
+        genesis_hash: Hash32([3; 32]),
+    };
+    (p, node)
+}
+
+#[test]
+fn read_credentials_bind_request_network_and_genesis() {
+    let (p, _) = params();
+    let k = SigningKey::from_seed(&[4; 32]);
+    let a = ReadAuth::sign(&p, "/v1/blocks?from=0", &k, 1000, Hash32([8; 32]));
+    let back = ReadAuth::from_header(&a.to_header()).expect("round trip");
+    assert_eq!(back, a);
+    assert!(back.verify(&p, "/v1/blocks?from=0"));
+    assert!(!back.verify(&p, "/v1/blocks?from=1"));
+    let mut other = p.clone();
+    other.genesis_hash = Hash32([4; 32]);
+    assert!(!back.verify(&other, "/v1/blocks?from=0"));
+    other = p.clone();
+    other.network_id = 8;
+    assert!(!back.verify(&other, "/v1/blocks?from=0"));
+    for bad in ["", "a.b.c", "a.b.c.d.e", &a.to_header().replace('.', ",")] {
+        assert!(ReadAuth::from_header(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn empty_answer_verifies_and_tampering_is_caught() {
+    let (p, node) = params();
+    let wallet = SigningKey::from_seed(&[4; 32]).public();
+    let genesis = crate::block::Block::seal(
+        BlockHeader {
+            network: 7,
+            height: 0,
+            prev_hash: Hash32([0; 32]),
+            time_ms: 1,
+            tx_root: Hash32([0; 32]),
+            tx_count: 0,
+            supply: crate::Amount::ZERO,
+            params_hash: p.hash(),
+            audit_seq: 0,
+            audit_head: Hash32([0; 32]),
+        },
+        Vec::new(),
+        &node,
+    );
+    let sh = SignedHeader {
+        header: genesis.header.clone(),
+        signature: genesis.signature,
+    };
+    let ans = LightSync::seal(7, wallet, 0, 0, vec![sh.clone()], Vec::new(), &node);
+    let ok = ans.verify(&wallet, 0, None, &p).expect("honest answer");
+    assert_eq!(ok.len(), 1);
+    // Another key's answer, or one for another height, is not the answer to my question.
+    let other = SigningKey::from_seed(&[5; 32]).public();
+    assert!(matches!(
+        ans.verify(&other, 0, None, &p),
+        Err(LightError::WrongQuestion { .. })
+    ));
+    // A header changed after signing.
+    let mut bad = ans.clone();
+    bad.headers[0].header.time_ms += 1;
+    assert!(matches!(
+        bad.verify(&wallet, 0, None, &p),
+        Err(LightError::Chain(AuditError::BadBlockSignature { .. }))
+    ));
+    // A header dropped (the node signs a range it does not cover).
+    let mut bad = ans.clone();
+    bad.headers.clear();
+    let h = LightSync::signing_hash(7, &wallet, 0, 0, &[]);
+    bad.signature = node.sign(&h.0);
+    assert!(matches!(
+        bad.verify(&wallet, 0, None, &p),
+        Err(LightError::HeadersIncomplete { .. })
+    ));
+    // The answer signed by someone else.
+    let mut bad = ans;
+    bad.signature = SigningKey::from_seed(&[6; 32]).sign(b"x");
+    assert_eq!(
+        bad.verify(&wallet, 0, None, &p).err(),
+        Some(LightError::BadAnswerSignature)
+    );
+}
