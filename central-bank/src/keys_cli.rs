@@ -7,9 +7,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::Subcommand;
 use dfc_keys::keyfile::encrypt_in_place;
-use dfc_keys::pkcs11::{generate_ed25519, Pkcs11Spec, PIN_ENV};
+use dfc_keys::pkcs11::generate_ed25519;
 use dfc_keys::sealed::KdfCost;
 use dfc_keys::Passphrase;
+use dfc_keys::Pkcs11Uri;
 
 /// `dfc-bank keys ...`
 #[derive(Subcommand)]
@@ -25,10 +26,15 @@ pub enum KeysCmd {
         passphrase_file: Option<PathBuf>,
     },
     /// Generate an Ed25519 operator key in a PKCS#11 token and print its public key
-    /// (`ed25519:HEX`). The PIN comes from DFC_PKCS11_PIN.
+    /// (`ed25519:HEX`), for `dfc-bank init --operator-key` or a governance change. The PIN comes
+    /// from the URI's pin-source, else DFC_PKCS11_PIN, else a prompt.
     Pkcs11Generate {
-        /// `pkcs11:module=PATH;token=LABEL;key=LABEL`
-        signer: String,
+        /// The new key's PKCS#11 URI (RFC 7512), e.g.
+        /// `pkcs11:token=dfc;object=operator-1?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=env:DFC_PKCS11_PIN`.
+        uri: String,
+        /// Also write the public key (`ed25519:HEX` and a newline) to this file.
+        #[arg(long, value_name = "FILE")]
+        public_out: Option<PathBuf>,
     },
 }
 
@@ -49,12 +55,17 @@ pub fn run(cmd: KeysCmd) -> Result<()> {
             }
             Ok(())
         }
-        KeysCmd::Pkcs11Generate { signer } => {
-            let spec: Pkcs11Spec = signer.parse()?;
-            let Ok(pin) = std::env::var(PIN_ENV) else {
-                bail!("set the token's user PIN in {PIN_ENV}");
-            };
-            let key = generate_ed25519(&spec, &pin)?;
+        KeysCmd::Pkcs11Generate { uri, public_out } => {
+            let uri: Pkcs11Uri = uri.parse()?;
+            // Checked before the token is touched, so a refusal leaves no key behind.
+            if let Some(path) = public_out.as_ref().filter(|p| p.exists()) {
+                bail!("{} exists: not overwriting it", path.display());
+            }
+            let key = generate_ed25519(&uri)?;
+            if let Some(path) = public_out {
+                std::fs::write(&path, format!("{key}\n"))
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             println!("{key}");
             Ok(())
         }

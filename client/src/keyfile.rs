@@ -4,11 +4,11 @@
 //! requests (the CLI, the console, `dfc-sim load`) has always called.
 
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use dfc_core::SigningKey;
 pub use dfc_keys::keyfile::{operator_key_path, KeyFileError};
-use dfc_keys::Passphrase;
+use dfc_keys::{DynSigner, Passphrase, SignerError};
 
 /// The process's passphrase source: `DFC_KEY_PASSPHRASE`, else a terminal prompt; asked once.
 fn process_passphrase() -> &'static Passphrase {
@@ -25,4 +25,15 @@ pub fn read_key(path: &Path) -> Result<SigningKey, KeyFileError> {
 /// Reads a key file with the passphrase from `passphrase` (e.g. `--passphrase-file`).
 pub fn read_key_with(path: &Path, passphrase: &Passphrase) -> Result<SigningKey, KeyFileError> {
     dfc_keys::read_key(path, passphrase)
+}
+
+/// Opens the signer `spec` names (`--signer`): a PKCS#11 URI (`pkcs11:...`) or a key file's
+/// path, an encrypted file opened with the process's passphrase (as [`read_key`]).
+pub fn open_signer(spec: &str) -> Result<Arc<DynSigner>, SignerError> {
+    dfc_keys::signer::open(spec, process_passphrase())
+}
+
+/// Opens the key file at `path` as a signer, with the process's passphrase.
+pub fn open_key_file(path: &Path) -> Result<Arc<DynSigner>, SignerError> {
+    dfc_keys::signer::open_file(path, process_passphrase())
 }

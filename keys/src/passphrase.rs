@@ -79,3 +79,40 @@ impl Passphrase {
         })
     }
 }
+
+/// A new passphrase for key files about to be written (`dfc-bank init --encrypt-keys`):
+/// `DFC_KEY_PASSPHRASE`, else asked twice at a terminal. An empty one is refused.
+pub fn new_passphrase(for_path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
+    let refuse = |reason: &str| KeyFileError::Invalid {
+        path: for_path.to_path_buf(),
+        reason: reason.into(),
+    };
+    let value = if let Ok(v) = std::env::var(PASSPHRASE_ENV) {
+        Zeroizing::new(v)
+    } else if std::io::stdin().is_terminal() {
+        let io = |source| KeyFileError::Io {
+            path: for_path.to_path_buf(),
+            source,
+        };
+        let first = Zeroizing::new(
+            rpassword::prompt_password(format!(
+                "new passphrase for the keys of {}: ",
+                for_path.display()
+            ))
+            .map_err(io)?,
+        );
+        let again = Zeroizing::new(rpassword::prompt_password("again: ").map_err(io)?);
+        if first != again {
+            return Err(refuse("the two passphrases differ"));
+        }
+        first
+    } else {
+        return Err(KeyFileError::NoPassphrase {
+            path: for_path.to_path_buf(),
+        });
+    };
+    if value.is_empty() {
+        return Err(refuse("an empty passphrase protects nothing"));
+    }
+    Ok(value)
+}

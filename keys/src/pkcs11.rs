@@ -8,10 +8,9 @@
 //! PKCS#11 3.0. Tokens offer no sr25519, so the node's block key (sr25519, verified by every
 //! wallet and auditor) stays in a passphrase-encrypted file ([`crate::keyfile`]).
 //!
-//! A signer is named `pkcs11:module=PATH;token=LABEL;key=LABEL`; the user PIN comes from
-//! `DFC_PKCS11_PIN` or a prompt on a terminal.
+//! A key is named by a PKCS#11 URI (RFC 7512, [`crate::uri`]), e.g.
+//! `pkcs11:token=dfc;object=operator-1?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=env:DFC_PKCS11_PIN`.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
@@ -26,133 +25,147 @@ use dfc_core::operator_key::ed25519_message;
 use dfc_core::{Ed25519Key, OperatorKey, Signature};
 
 use crate::signer::{Signer, SignerError};
+use crate::uri::Pkcs11Uri;
 
-/// The environment variable holding the token's user PIN.
-pub const PIN_ENV: &str = "DFC_PKCS11_PIN";
+pub use crate::uri::PIN_ENV;
+
 /// DER of the Ed25519 curve OID (1.3.101.112), the `CKA_EC_PARAMS` of an Ed25519 key.
 const ED25519_OID_DER: [u8; 5] = [0x06, 0x03, 0x2b, 0x65, 0x70];
 
-/// Where a key in a token is: the module, the token's label and the key's label.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Pkcs11Spec {
-    /// The PKCS#11 module (a shared library).
-    pub module: PathBuf,
-    /// The token's label.
-    pub token: String,
-    /// The key's label (`CKA_LABEL` of its private and public objects).
-    pub key: String,
-}
-
-impl std::str::FromStr for Pkcs11Spec {
-    type Err = SignerError;
-    /// Parses `pkcs11:module=PATH;token=LABEL;key=LABEL` (fields in any order).
-    fn from_str(text: &str) -> Result<Self, SignerError> {
-        let bad = |why: &str| {
-            SignerError::BadSpec(format!(
-                "{why}: expected pkcs11:module=PATH;token=LABEL;key=LABEL, got '{text}'"
-            ))
-        };
-        let rest = text
-            .strip_prefix("pkcs11:")
-            .ok_or_else(|| bad("not a pkcs11: signer"))?;
-        let (mut module, mut token, mut key) = (None, None, None);
-        for part in rest.split(';').filter(|p| !p.is_empty()) {
-            let (name, value) = part
-                .split_once('=')
-                .ok_or_else(|| bad("a field lacks '='"))?;
-            match name {
-                "module" => module = Some(PathBuf::from(value)),
-                "token" => token = Some(value.to_string()),
-                "key" => key = Some(value.to_string()),
-                _ => return Err(bad(&format!("unknown field '{name}'"))),
-            }
-        }
-        Ok(Pkcs11Spec {
-            module: module.ok_or_else(|| bad("no module"))?,
-            token: token.ok_or_else(|| bad("no token"))?,
-            key: key.ok_or_else(|| bad("no key"))?,
-        })
-    }
-}
-
-impl std::fmt::Display for Pkcs11Spec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "pkcs11:module={};token={};key={}",
-            self.module.display(),
-            self.token,
-            self.key
-        )
-    }
-}
-
-fn ck(what: &'static str) -> impl Fn(CkError) -> SignerError {
+/// Maps a token's error to a [`SignerError`], naming the PIN cases for `key`.
+fn ck(what: &'static str, key: String) -> impl Fn(CkError) -> SignerError {
     move |e| match e {
-        CkError::Pkcs11(RvError::PinIncorrect, _) => SignerError::WrongPin,
-        CkError::Pkcs11(RvError::PinLocked, _) => SignerError::Token(format!(
-            "{what}: the token's PIN is locked after too many wrong attempts"
-        )),
+        CkError::Pkcs11(RvError::PinIncorrect, _) => SignerError::WrongPin { key: key.clone() },
+        CkError::Pkcs11(RvError::PinLocked, _) => SignerError::PinLocked { key: key.clone() },
         e => SignerError::Token(format!("{what}: {e}")),
     }
 }
 
-/// Loads the module, finds the token by label, opens a read-write session and logs in.
-fn login(spec: &Pkcs11Spec, pin: &str) -> Result<(Pkcs11, Session), SignerError> {
-    if !spec.module.exists() {
-        return Err(SignerError::Token(format!(
-            "PKCS#11 module {} does not exist (for SoftHSM2: install the Debian package softhsm2)",
-            spec.module.display()
-        )));
+/// Loads the module, finds the one token the URI names, opens a read-write session and logs in
+/// with the URI's PIN.
+fn login(uri: &Pkcs11Uri) -> Result<(Pkcs11, Session), SignerError> {
+    let module = uri
+        .module_path()
+        .map_err(|path| SignerError::ModuleMissing { path })?;
+    if !module.exists() {
+        return Err(SignerError::ModuleMissing { path: module });
     }
-    let ctx = Pkcs11::new(&spec.module).map_err(ck("loading the PKCS#11 module"))?;
+    let module_err = |e: CkError| SignerError::Module {
+        path: module.clone(),
+        why: e.to_string(),
+    };
+    let ctx = Pkcs11::new(&module).map_err(module_err)?;
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
         // Another signer of this process loaded the same module: its state is shared.
         Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-        Err(e) => return Err(ck("initialising the PKCS#11 module")(e)),
+        Err(e) => return Err(module_err(e)),
     }
-    let slot = find_token(&ctx, &spec.token)?;
-    let session = ctx.open_rw_session(slot).map_err(ck("opening a session"))?;
-    session
-        .login(UserType::User, Some(&AuthPin::new(pin.to_string().into())))
-        .map_err(ck("logging in to the token"))?;
+    let slot = find_token(&ctx, uri)?;
+    let name = uri.key_name();
+    let session = ctx
+        .open_rw_session(slot)
+        .map_err(ck("opening a session", name.clone()))?;
+    // The PIN is asked for only once the token is known to be there.
+    let pin = uri.pin()?;
+    match session.login(UserType::User, Some(&AuthPin::new(pin.as_str().into()))) {
+        // Login state is per process and token: another signer of this process logged in.
+        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+        Err(e) => return Err(ck("logging in to the token", name)(e)),
+    }
     Ok((ctx, session))
 }
 
-fn find_token(ctx: &Pkcs11, label: &str) -> Result<Slot, SignerError> {
-    for slot in ctx
-        .get_slots_with_initialized_token()
-        .map_err(ck("listing slots"))?
-    {
-        let info = ctx.get_token_info(slot).map_err(ck("reading token info"))?;
-        if info.label().trim_end() == label {
-            return Ok(slot);
-        }
+/// What the URI asks of a token, for messages.
+fn token_want(uri: &Pkcs11Uri) -> String {
+    let mut want = Vec::new();
+    if let Some(t) = &uri.token {
+        want.push(format!("token='{t}'"));
     }
-    Err(SignerError::Token(format!(
-        "no initialised token labelled '{label}'"
-    )))
+    if let Some(s) = &uri.serial {
+        want.push(format!("serial='{s}'"));
+    }
+    if let Some(m) = &uri.manufacturer {
+        want.push(format!("manufacturer='{m}'"));
+    }
+    if let Some(m) = &uri.model {
+        want.push(format!("model='{m}'"));
+    }
+    if let Some(s) = uri.slot_id {
+        want.push(format!("slot-id={s}"));
+    }
+    if want.is_empty() {
+        "any token".into()
+    } else {
+        want.join(", ")
+    }
 }
 
+/// The one initialised token that matches every token attribute of the URI.
+fn find_token(ctx: &Pkcs11, uri: &Pkcs11Uri) -> Result<Slot, SignerError> {
+    let same =
+        |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have.trim_end());
+    let mut present = Vec::new();
+    let mut matching = Vec::new();
+    for slot in ctx
+        .get_slots_with_initialized_token()
+        .map_err(ck("listing slots", uri.key_name()))?
+    {
+        let info = ctx
+            .get_token_info(slot)
+            .map_err(ck("reading token info", uri.key_name()))?;
+        present.push(format!("'{}'", info.label().trim_end()));
+        if same(&uri.token, info.label())
+            && same(&uri.serial, info.serial_number())
+            && same(&uri.manufacturer, info.manufacturer_id())
+            && same(&uri.model, info.model())
+            && uri.slot_id.is_none_or(|id| id == slot.id())
+        {
+            matching.push(slot);
+        }
+    }
+    match matching.as_slice() {
+        [one] => Ok(*one),
+        [] => Err(SignerError::TokenNotFound {
+            want: token_want(uri),
+            present: if present.is_empty() {
+                "none".into()
+            } else {
+                present.join(", ")
+            },
+        }),
+        more => Err(SignerError::TokenAmbiguous {
+            want: token_want(uri),
+            count: more.len(),
+        }),
+    }
+}
+
+/// The Ed25519 object of `class` the URI names (by label and/or id), if any.
 fn find_one(
     session: &Session,
+    uri: &Pkcs11Uri,
     class: ObjectClass,
-    label: &str,
 ) -> Result<Option<ObjectHandle>, SignerError> {
+    let mut template = vec![
+        Attribute::Class(class),
+        Attribute::KeyType(KeyType::EC_EDWARDS),
+    ];
+    if let Some(label) = &uri.object {
+        template.push(Attribute::Label(label.as_bytes().to_vec()));
+    }
+    if let Some(id) = &uri.id {
+        template.push(Attribute::Id(id.clone()));
+    }
     let found = session
-        .find_objects(&[
-            Attribute::Class(class),
-            Attribute::KeyType(KeyType::EC_EDWARDS),
-            Attribute::Label(label.as_bytes().to_vec()),
-        ])
-        .map_err(ck("finding the key"))?;
+        .find_objects(&template)
+        .map_err(ck("finding the key", uri.key_name()))?;
     match found.as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(*one)),
-        _ => Err(SignerError::Token(format!(
-            "{} Ed25519 keys are labelled '{label}': a label must name one key",
-            found.len()
-        ))),
+        more => Err(SignerError::ObjectAmbiguous {
+            key: uri.key_name(),
+            count: more.len(),
+        }),
     }
 }
 
@@ -161,7 +174,7 @@ fn find_one(
 fn public_key(session: &Session, handle: ObjectHandle) -> Result<OperatorKey, SignerError> {
     let attrs = session
         .get_attributes(handle, &[AttributeType::EcPoint])
-        .map_err(ck("reading the public key"))?;
+        .map_err(|e| SignerError::Token(format!("reading the public key: {e}")))?;
     let point = attrs
         .iter()
         .find_map(|a| match a {
@@ -186,44 +199,54 @@ fn public_key(session: &Session, handle: ObjectHandle) -> Result<OperatorKey, Si
         .map_err(|e| SignerError::Token(format!("the token's public key: {e}")))
 }
 
-/// Generates an Ed25519 key pair labelled `spec.key` in the token (refusing a label already in
-/// use) and returns its public key, for the network's parameters.
-pub fn generate_ed25519(spec: &Pkcs11Spec, pin: &str) -> Result<OperatorKey, SignerError> {
-    let (_ctx, session) = login(spec, pin)?;
-    if find_one(&session, ObjectClass::PRIVATE_KEY, &spec.key)?.is_some() {
+/// Generates an Ed25519 key pair in the token the URI names, labelled with its `object` (and
+/// `id`, if given), refusing a name already in use, and returns its public key for the
+/// network's parameters.
+pub fn generate_ed25519(uri: &Pkcs11Uri) -> Result<OperatorKey, SignerError> {
+    let Some(label) = &uri.object else {
+        return Err(SignerError::Uri(crate::uri::UriError {
+            uri: uri.to_string(),
+            why: "a new key needs a label: add object=LABEL".into(),
+        }));
+    };
+    let (_ctx, session) = login(uri)?;
+    if find_one(&session, uri, ObjectClass::PRIVATE_KEY)?.is_some() {
         return Err(SignerError::Token(format!(
-            "the token already holds a key labelled '{}'",
-            spec.key
+            "{}: the token already holds a key by that name",
+            uri.key_name()
         )));
     }
-    let label = Attribute::Label(spec.key.as_bytes().to_vec());
-    let public_template = [
+    let mut public_template = vec![
         Attribute::Token(true),
         Attribute::Verify(true),
         Attribute::EcParams(ED25519_OID_DER.to_vec()),
-        label.clone(),
+        Attribute::Label(label.as_bytes().to_vec()),
     ];
-    let private_template = [
+    let mut private_template = vec![
         Attribute::Token(true),
         Attribute::Private(true),
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
         Attribute::Sign(true),
-        label,
+        Attribute::Label(label.as_bytes().to_vec()),
     ];
+    if let Some(id) = &uri.id {
+        public_template.push(Attribute::Id(id.clone()));
+        private_template.push(Attribute::Id(id.clone()));
+    }
     let (public, _private) = session
         .generate_key_pair(
             &Mechanism::EccEdwardsKeyPairGen,
             &public_template,
             &private_template,
         )
-        .map_err(ck("generating an Ed25519 key pair"))?;
+        .map_err(|e| SignerError::Token(format!("generating an Ed25519 key pair: {e}")))?;
     public_key(&session, public)
 }
 
 /// An operator key in a PKCS#11 token.
 pub struct Pkcs11Signer {
-    spec: Pkcs11Spec,
+    uri: Pkcs11Uri,
     // The context must outlive the session; both are kept for the signer's life.
     _ctx: Pkcs11,
     session: Mutex<Session>,
@@ -232,22 +255,18 @@ pub struct Pkcs11Signer {
 }
 
 impl Pkcs11Signer {
-    /// Logs in to the token with `pin` and finds the key pair labelled `spec.key`.
-    pub fn open(spec: &Pkcs11Spec, pin: &str) -> Result<Self, SignerError> {
-        let (ctx, session) = login(spec, pin)?;
-        let missing = || {
-            SignerError::Token(format!(
-                "token '{}' holds no Ed25519 key labelled '{}'",
-                spec.token, spec.key
-            ))
+    /// Logs in to the token the URI names and finds its Ed25519 key pair.
+    pub fn open(uri: &Pkcs11Uri) -> Result<Self, SignerError> {
+        let (ctx, session) = login(uri)?;
+        let missing = || SignerError::ObjectNotFound {
+            key: uri.key_name(),
         };
-        let private =
-            find_one(&session, ObjectClass::PRIVATE_KEY, &spec.key)?.ok_or_else(missing)?;
+        let private = find_one(&session, uri, ObjectClass::PRIVATE_KEY)?.ok_or_else(missing)?;
         let public_handle =
-            find_one(&session, ObjectClass::PUBLIC_KEY, &spec.key)?.ok_or_else(missing)?;
+            find_one(&session, uri, ObjectClass::PUBLIC_KEY)?.ok_or_else(missing)?;
         let public = public_key(&session, public_handle)?;
         Ok(Pkcs11Signer {
-            spec: spec.clone(),
+            uri: uri.clone(),
             _ctx: ctx,
             session: Mutex::new(session),
             private,
@@ -257,6 +276,8 @@ impl Pkcs11Signer {
 }
 
 impl Signer for Pkcs11Signer {
+    type Error = SignerError;
+
     fn public(&self) -> OperatorKey {
         self.public
     }
@@ -269,7 +290,7 @@ impl Signer for Pkcs11Signer {
         let mechanism = Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure));
         let bytes = session
             .sign(&mechanism, self.private, &ed25519_message(msg))
-            .map_err(ck("signing"))?;
+            .map_err(ck("signing", self.uri.key_name()))?;
         let bytes: [u8; 64] = bytes.try_into().map_err(|b: Vec<u8>| {
             SignerError::Token(format!("the token returned a {}-byte signature", b.len()))
         })?;
@@ -285,6 +306,6 @@ impl Signer for Pkcs11Signer {
     }
 
     fn describe(&self) -> String {
-        self.spec.to_string()
+        format!("{} (Ed25519 key in a PKCS#11 token)", self.uri)
     }
 }

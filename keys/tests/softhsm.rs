@@ -8,7 +8,8 @@ use std::process::Command;
 
 use dfc_core::api::{OperatorAction, OperatorRequest};
 use dfc_core::{Algorithm, Hash32, SigningKey};
-use dfc_keys::pkcs11::{generate_ed25519, Pkcs11Signer, Pkcs11Spec};
+use dfc_keys::pkcs11::{generate_ed25519, Pkcs11Signer};
+use dfc_keys::Pkcs11Uri;
 use dfc_keys::{Signer, SignerError};
 
 const MODULES: [&str; 2] = [
@@ -65,18 +66,20 @@ fn an_ed25519_operator_key_in_softhsm_signs_requests_and_a_wrong_pin_is_named() 
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let spec: Pkcs11Spec = format!(
-        "pkcs11:module={};token=dfc-test;key=operator-1",
-        module.display()
-    )
-    .parse()
-    .unwrap();
-    let public = generate_ed25519(&spec, "5678").unwrap();
+    let uri = |object: &str, pin: &str| -> Pkcs11Uri {
+        format!(
+            "pkcs11:token=dfc-test;object={object}?module-path={}&pin-value={pin}",
+            module.display()
+        )
+        .parse()
+        .unwrap()
+    };
+    let public = generate_ed25519(&uri("operator-1", "5678")).unwrap();
     assert_eq!(public.algorithm(), Algorithm::Ed25519);
     // A second key under the same label is refused.
-    assert!(generate_ed25519(&spec, "5678").is_err());
+    assert!(generate_ed25519(&uri("operator-1", "5678")).is_err());
 
-    let signer = Pkcs11Signer::open(&spec, "5678").unwrap();
+    let signer = Pkcs11Signer::open(&uri("operator-1", "5678")).unwrap();
     assert_eq!(signer.public(), public);
     let action = OperatorAction::Freeze {
         wallet: SigningKey::from_seed(&[9; 32]).public(),
@@ -94,15 +97,31 @@ fn an_ed25519_operator_key_in_softhsm_signs_requests_and_a_wrong_pin_is_named() 
     assert!(wire.verify(7, &public));
     assert!(!wire.verify(8, &public));
 
+    // A wrong PIN is a named error, not a crash or a generic failure. (Login state is per
+    // process and token, so the signer above is closed first: its session held the login.)
     drop(signer);
-    // A wrong PIN is a named error, not a crash or a generic failure.
-    let err = Pkcs11Signer::open(&spec, "0000").err().unwrap();
-    assert!(matches!(err, SignerError::WrongPin), "{err}");
-    assert_eq!(err.code(), "wrong_pin");
-    // An unknown key label is named too.
-    let missing: Pkcs11Spec = format!("pkcs11:module={};token=dfc-test;key=nope", module.display())
-        .parse()
+    let err = Pkcs11Signer::open(&uri("operator-1", "0000"))
+        .err()
         .unwrap();
-    let err = Pkcs11Signer::open(&missing, "5678").err().unwrap();
+    assert!(matches!(err, SignerError::WrongPin { .. }), "{err}");
+    assert_eq!(err.code(), "wrong_pin");
+    // An unknown key label, an unknown token and a missing module are named too.
+    let err = Pkcs11Signer::open(&uri("nope", "5678")).err().unwrap();
+    assert_eq!(err.code(), "pkcs11_object_not_found");
     assert!(err.to_string().contains("nope"), "{err}");
+    let other_token: Pkcs11Uri = format!(
+        "pkcs11:token=elsewhere;object=operator-1?module-path={}&pin-value=5678",
+        module.display()
+    )
+    .parse()
+    .unwrap();
+    let err = Pkcs11Signer::open(&other_token).err().unwrap();
+    assert_eq!(err.code(), "pkcs11_token_not_found");
+    assert!(err.to_string().contains("'dfc-test'"), "{err}");
+    let no_module: Pkcs11Uri =
+        "pkcs11:token=dfc-test;object=operator-1?module-path=/nonexistent/libsofthsm2.so&pin-value=5678"
+            .parse()
+            .unwrap();
+    let err = Pkcs11Signer::open(&no_module).err().unwrap();
+    assert_eq!(err.code(), "pkcs11_module_missing");
 }

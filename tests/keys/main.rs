@@ -3,6 +3,11 @@
 //! passphrase and refuses to start with a wrong one (naming it); the encrypted operator key signs
 //! with the right passphrase and is refused with a wrong one.
 
+#[path = "../wallet/cli.rs"]
+#[allow(dead_code)]
+mod cli;
+mod hsm;
+
 use std::process::Command;
 
 use dfc_client::keyfile::{read_key_with, KeyFileError};
