@@ -14,6 +14,9 @@ use dfc_client::keyfile::{read_key_with, KeyFileError};
 use dfc_keys::Passphrase;
 use dfc_tests::{bin_path, dfc_bank_ok, init_sandbox, sandbox_operator, Node};
 
+/// The passphrase of every key file in this binary's tests (see the note where it is set).
+const PASSPHRASE: &str = "correct horse";
+
 #[tokio::test]
 async fn encrypted_node_and_operator_keys_need_their_passphrase() {
     dfc_tests::init_tracing();
@@ -55,7 +58,7 @@ async fn encrypted_node_and_operator_keys_need_their_passphrase() {
 
     tracing::info!("--- with the right passphrase the node serves and the operator key signs");
     // The node and this test's key reading both take it from the environment.
-    std::env::set_var("DFC_KEY_PASSPHRASE", "correct horse");
+    std::env::set_var("DFC_KEY_PASSPHRASE", PASSPHRASE);
     let node = Node::start(&data);
     let served = node.client().params().await.expect("params");
     assert_eq!(served.hash(), params.hash());
@@ -68,4 +71,105 @@ async fn encrypted_node_and_operator_keys_need_their_passphrase() {
         matches!(err, Some(KeyFileError::WrongPassphrase { .. })),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn init_encrypt_keys_writes_only_encrypted_key_files() {
+    dfc_tests::init_tracing();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("bank");
+    let data_s = data.to_str().expect("utf-8");
+
+    tracing::info!(
+        "--- without a passphrase and without a terminal, init refuses and writes nothing"
+    );
+    let out = Command::new(bin_path("dfc-bank"))
+        .args(["init", "--data", data_s, "--encrypt-keys", "--json"])
+        .env_remove("DFC_KEY_PASSPHRASE")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("dfc-bank runs");
+    assert!(!out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("error JSON");
+    assert_eq!(v["code"], "no_passphrase", "{v}");
+    assert!(!data.exists(), "nothing written");
+
+    tracing::info!("--- with DFC_KEY_PASSPHRASE every key file is encrypted");
+    let out = Command::new(bin_path("dfc-bank"))
+        .args([
+            "init",
+            "--data",
+            data_s,
+            "--encrypt-keys",
+            "--reporting-threshold",
+            "100.00",
+        ])
+        .args(["--json"])
+        .env("DFC_KEY_PASSPHRASE", PASSPHRASE)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("dfc-bank runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut files = 0;
+    for entry in std::fs::read_dir(&data).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|x| x == "key") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            assert!(
+                text.trim_start().starts_with('{'),
+                "{} is encrypted",
+                path.display()
+            );
+            files += 1;
+        }
+    }
+    // node, 3 operators, 1 auditor, the regulator.
+    assert_eq!(files, 6);
+
+    tracing::info!("--- the node serves with the passphrase; an operator signs with it");
+    // The node inherits this process's environment; both tests of this binary set the same
+    // value, so running them in parallel cannot give the node the other's passphrase.
+    std::env::set_var("DFC_KEY_PASSPHRASE", PASSPHRASE);
+    let node = Node::start(&data);
+    let out = Command::new(bin_path("dfc-bank"))
+        .args([
+            "proposals",
+            "--data",
+            data_s,
+            "--operator",
+            "1",
+            "--bank",
+            node.url(),
+        ])
+        .args(["--json"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("dfc-bank runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(bin_path("dfc-bank"))
+        .args([
+            "proposals",
+            "--data",
+            data_s,
+            "--operator",
+            "1",
+            "--bank",
+            node.url(),
+        ])
+        .args(["--json"])
+        .env("DFC_KEY_PASSPHRASE", "wrong")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("dfc-bank runs");
+    assert!(!out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("error JSON");
+    assert_eq!(v["code"], "wrong_passphrase", "{v}");
 }
