@@ -172,4 +172,26 @@ async fn init_encrypt_keys_writes_only_encrypted_key_files() {
     assert!(!out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("error JSON");
     assert_eq!(v["code"], "wrong_passphrase", "{v}");
+
+    tracing::info!("--- the next node key is encrypted too, under the passphrase of node.key only");
+    let next = data.join("node-next.key");
+    let out = Command::new(bin_path("dfc-bank"))
+        .args(["node-key-new", "--data", data_s, "--json"])
+        .env("DFC_KEY_PASSPHRASE", "wrong")
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("dfc-bank runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("wrong_passphrase"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!next.exists(), "nothing written with a wrong passphrase");
+    dfc_bank_ok(&["node-key-new", "--data", data_s, "--json"]);
+    let text = std::fs::read_to_string(&next).expect("read");
+    assert!(
+        text.trim_start().starts_with('{'),
+        "node-next.key is encrypted"
+    );
 }
