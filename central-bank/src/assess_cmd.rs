@@ -18,7 +18,7 @@ pub struct AssessArgs {
     pub keys: Vec<PathBuf>,
     /// An operator or auditor key that signs the reads of `--node` (blocks and the audit log
     /// are served to those only).
-    pub key: Option<PathBuf>,
+    pub key: Option<String>,
 }
 
 /// Prints the scorecard as a table.
@@ -58,10 +58,10 @@ pub fn run(args: &AssessArgs) -> Result<ExitCode> {
             let pin = dfc_client::TlsPin::bootstrap(ca.as_deref(), None)?;
             let client = dfc_client::BankClient::with_pin(url, pin.as_ref())?;
             let client = match &args.key {
-                Some(path) => {
-                    let key = dfc_central_bank::datadir::read_key(path)?;
+                Some(spec) => {
+                    let signer = dfc_client::keyfile::open_signer(spec)?;
                     let params = rt.block_on(client.params())?;
-                    client.with_reader(&params, key)
+                    client.with_read_signer(&params, signer)
                 }
                 None => client,
             };

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 use clap::Subcommand;
-use dfc_client::{BankClient, Operator};
+use dfc_client::BankClient;
 use dfc_core::cosign::{ChainPoint, CheckpointSignature, CosignResponse};
 use dfc_core::governance::ParamsHistory;
 use dfc_core::IssuerSignature;
 use serde_json::json;
 
-use crate::{operator_of, print_json, OpArgs};
+use crate::{operator_of, print_json, CliOperator, OpArgs};
 
 /// Checkpoint subcommands.
 #[derive(Subcommand)]
@@ -50,7 +50,7 @@ pub enum CkptCmd {
 async fn sign_at(
     client: &BankClient,
     history: &ParamsHistory,
-    operator: &Operator,
+    operator: &CliOperator,
     height: u64,
 ) -> Result<CosignResponse> {
     let page = client.blocks(height, 1).await?;
@@ -82,7 +82,7 @@ async fn sign_at(
         point,
         signature: IssuerSignature {
             index: operator.index,
-            signature: operator.key.sign(&point.digest().0),
+            signature: operator.sign(&point.digest().0)?,
         },
     };
     Ok(client.cosign(&sig).await?)
@@ -118,7 +118,7 @@ pub async fn run(cmd: CkptCmd) -> Result<()> {
     let client = op.client()?;
     let history = client.params_history().await?;
     // Blocks are served to operators and auditors only: reads are signed with the operator key.
-    let client = client.with_reader(history.latest(), crate::reader_of(op, history.latest())?);
+    let client = client.with_read_signer(history.latest(), crate::reader_of(op, history.latest())?);
     let json = op.json;
     match cmd {
         CkptCmd::List(_) => {

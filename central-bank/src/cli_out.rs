@@ -85,7 +85,16 @@ pub fn error_code(e: &anyhow::Error) -> String {
             ClientError::UntrustedCertificate { .. } => "untrusted_certificate".into(),
             ClientError::PlainHttpToPinnedNode { .. } => "plain_http_to_pinned_node".into(),
             ClientError::Pin(_) => "bad_tls_pin".into(),
+            ClientError::Signer { code, .. } => (*code).into(),
         };
+    }
+    // A signer that could not be opened or could not sign (`--signer`): its own code, such as
+    // `wrong_pin` or `pkcs11_token_not_found`.
+    if let Some(s) = e.downcast_ref::<dfc_keys::SignerError>() {
+        return s.code().into();
+    }
+    if let Some(k) = e.downcast_ref::<dfc_keys::KeyFileError>() {
+        return k.code().into();
     }
     "error".into()
 }

@@ -6,7 +6,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use dfc_core::params::default_tiers;
-use dfc_core::{Amount, Block, BlockHeader, Hash32, Limits, NetworkParams, SigningKey};
+use dfc_core::{
+    Amount, Block, BlockHeader, Hash32, Limits, NetworkParams, OperatorKey, SigningKey,
+};
 use rand_core::{OsRng, RngCore};
 use thiserror::Error;
 
@@ -84,6 +86,24 @@ pub struct InitOptions {
     /// [`crate::tls::sandbox_names`]'s loopback names), write it as `tls-cert.pem`/`tls-key.pem`
     /// and pin it in the parameters' `tls_ca`. `None`: plain HTTP on loopback.
     pub tls_names: Option<Vec<String>>,
+    /// Operator keys held outside this directory (e.g. `ed25519:HEX` of a key in a PKCS#11
+    /// token, from `dfc-bank keys pkcs11-generate`), named in the parameters after the
+    /// `operators` keys generated here; no key file is written for them.
+    pub outside_operators: Vec<OperatorKey>,
+    /// Encrypt every key file written (node, operators, auditors, regulator) under this
+    /// passphrase (argon2id + XChaCha20-Poly1305, `dfc-keys`); `None` writes plain hex, fit for a
+    /// sandbox only.
+    pub key_passphrase: Option<KeyPassphrase>,
+}
+
+/// A passphrase for new key files; its `Debug` form hides it.
+#[derive(Clone)]
+pub struct KeyPassphrase(pub zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for KeyPassphrase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyPassphrase(***)")
+    }
 }
 
 /// A fresh random network id (never 0). Two networks created with the defaults get different ids,
@@ -112,6 +132,8 @@ impl Default for InitOptions {
             reporting_threshold: None,
             auditors: 1,
             tls_names: None,
+            outside_operators: Vec::new(),
+            key_passphrase: None,
         }
     }
 }
@@ -136,13 +158,8 @@ pub const REGULATOR_KEY_FILE: &str = "regulator.key";
 
 /// Reads the regulator's key file.
 pub fn read_regulator_key(path: &Path) -> Result<dfc_core::compliance::RegulatorKey, DataDirError> {
-    let text = fs::read_to_string(path).map_err(io(path))?;
-    let seed = dfc_core::codec::hex_array::<32>(text.trim(), "regulator key").map_err(|e| {
-        DataDirError::Invalid {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }
-    })?;
+    // Encrypted (`init --encrypt-keys`, `keys encrypt`) or plain hex, as every key file.
+    let seed = read_seed(path)?;
     Ok(dfc_core::compliance::RegulatorKey::from_seed(&seed))
 }
 
@@ -159,13 +176,7 @@ pub fn regulator_read_key(seed: &[u8; 32]) -> SigningKey {
 
 /// Reads the regulator's key file as its read key ([`regulator_read_key`]).
 pub fn read_regulator_read_key(path: &Path) -> Result<SigningKey, DataDirError> {
-    let text = fs::read_to_string(path).map_err(io(path))?;
-    let seed = dfc_core::codec::hex_array::<32>(text.trim(), "regulator key").map_err(|e| {
-        DataDirError::Invalid {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        }
-    })?;
+    let seed = read_seed(path)?;
     Ok(regulator_read_key(&seed))
 }
 
@@ -178,6 +189,26 @@ pub fn auditor_key_path(dir: &Path, index: usize) -> PathBuf {
 pub use dfc_client::keyfile::operator_key_path;
 
 /// Writes a secret key file readable by its owner only.
+/// Writes a key file: encrypted under `passphrase` if given, else plain hex (a sandbox).
+pub fn write_key_file(
+    path: &Path,
+    seed: &[u8; 32],
+    passphrase: Option<&KeyPassphrase>,
+) -> Result<(), DataDirError> {
+    let Some(pass) = passphrase else {
+        return write_key(path, seed);
+    };
+    if path.exists() {
+        return Err(DataDirError::Exists(path.to_path_buf()));
+    }
+    dfc_keys::keyfile::write_encrypted(path, seed, &pass.0, dfc_keys::sealed::KdfCost::default())
+        .map_err(|e| DataDirError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("{}: {e}", e.code()),
+        })
+}
+
+/// Writes a plain-hex key file (owner-only, refusing to overwrite).
 pub fn write_key(path: &Path, seed: &[u8; 32]) -> Result<(), DataDirError> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -192,28 +223,41 @@ pub fn write_key(path: &Path, seed: &[u8; 32]) -> Result<(), DataDirError> {
     f.sync_all().map_err(io(path))
 }
 
-/// Reads a key file (64 hex characters of a 32-byte seed).
+/// Reads a key file: passphrase-encrypted (`DFC_KEY_PASSPHRASE` or a terminal prompt), or 64
+/// hex characters of a 32-byte seed (a sandbox; read with a warning).
 pub fn read_key(path: &Path) -> Result<SigningKey, DataDirError> {
     dfc_client::keyfile::read_key(path).map_err(|e| match e {
         dfc_client::keyfile::KeyFileError::Io { path, source } => DataDirError::Io { path, source },
         dfc_client::keyfile::KeyFileError::Invalid { path, reason } => {
             DataDirError::Invalid { path, reason }
         }
+        // Wrong or missing passphrase: named with its stable code.
+        e => {
+            let code = e.code();
+            DataDirError::Invalid {
+                path: path.to_path_buf(),
+                reason: format!("{code}: {e}"),
+            }
+        }
     })
 }
 
-/// Reads a key file's 32-byte seed.
+/// Reads a key file's 32-byte seed: passphrase-encrypted (`DFC_KEY_PASSPHRASE` or a terminal
+/// prompt) or plain hex (a sandbox; read with a warning).
 pub fn read_seed(path: &Path) -> Result<[u8; 32], DataDirError> {
-    let text = fs::read_to_string(path).map_err(io(path))?;
-    let bytes = hex::decode(text.trim()).map_err(|e| DataDirError::Invalid {
-        path: path.to_path_buf(),
-        reason: format!("not hex: {e}"),
+    static PASSPHRASE: std::sync::OnceLock<dfc_keys::Passphrase> = std::sync::OnceLock::new();
+    let pass = PASSPHRASE.get_or_init(|| dfc_keys::Passphrase::new(None));
+    let (seed, at_rest) = dfc_keys::keyfile::read_seed(path, pass).map_err(|e| {
+        let code = e.code();
+        DataDirError::Invalid {
+            path: path.to_path_buf(),
+            reason: format!("{code}: {e}"),
+        }
     })?;
-    let seed: [u8; 32] = bytes.try_into().map_err(|_| DataDirError::Invalid {
-        path: path.to_path_buf(),
-        reason: "a key file holds 32 bytes as 64 hex characters".into(),
-    })?;
-    Ok(seed)
+    if at_rest == dfc_keys::keyfile::AtRest::Plain {
+        tracing::warn!(path = %path.display(), "plain-hex key file (not encrypted): fit for a sandbox only");
+    }
+    Ok(*seed)
 }
 
 fn new_seed() -> [u8; 32] {
@@ -246,10 +290,11 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
             return Err(DataDirError::Exists(path));
         }
         let seed = new_seed();
-        issuers.push(SigningKey::from_seed(&seed).public());
+        issuers.push(SigningKey::from_seed(&seed).public().into());
         seeds.push((path.clone(), seed));
         operator_keys.push(path);
     }
+    issuers.extend(opts.outside_operators.iter().copied());
     let regulator = opts.reporting_threshold.map(|t| (new_seed(), t));
     let regulator_path = key_dir.join(REGULATOR_KEY_FILE);
     if regulator.is_some() && regulator_path.exists() {
@@ -263,12 +308,12 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
             return Err(DataDirError::Exists(path));
         }
         let seed = new_seed();
-        auditors.push(SigningKey::from_seed(&seed).public());
+        auditors.push(SigningKey::from_seed(&seed).public().into());
         seeds.push((path.clone(), seed));
         auditor_keys.push(path);
     }
     if let Some((seed, _)) = &regulator {
-        auditors.push(regulator_read_key(seed).public());
+        auditors.push(regulator_read_key(seed).public().into());
     }
     let node_seed = new_seed();
     let node_key = SigningKey::from_seed(&node_seed);
@@ -306,13 +351,14 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
     };
     let mut params = params;
     params.validate()?;
+    let pass = opts.key_passphrase.as_ref();
     for (path, seed) in &seeds {
-        write_key(path, seed)?;
+        write_key_file(path, seed, pass)?;
     }
     if let Some((seed, _)) = &regulator {
-        write_key(&regulator_path, seed)?;
+        write_key_file(&regulator_path, seed, pass)?;
     }
-    write_key(&dir.join(NODE_KEY_FILE), &node_seed)?;
+    write_key_file(&dir.join(NODE_KEY_FILE), &node_seed, pass)?;
     if let Some(pair) = &tls_pair {
         crate::tls::write_pair(dir, pair).map_err(tls_err)?;
     }

@@ -113,9 +113,10 @@ pub async fn run(cmd: GovCmd) -> Result<()> {
             let digest = change.digest();
             let approval = IssuerSignature {
                 index: operator.index,
-                signature: operator.key.sign(&digest.0),
+                signature: operator.sign(&digest.0)?,
             };
-            let req = operator.request(&latest, OperatorAction::ProposeChange { change, approval });
+            let req = operator
+                .try_request(&latest, OperatorAction::ProposeChange { change, approval })?;
             let r = client.operator(&req).await?;
             if json {
                 return print_json(&json!({ "digest": digest, "message": r.message }));
@@ -151,9 +152,10 @@ pub async fn run(cmd: GovCmd) -> Result<()> {
             }
             let approval = IssuerSignature {
                 index: operator.index,
-                signature: operator.key.sign(&digest.0),
+                signature: operator.sign(&digest.0)?,
             };
-            let req = operator.request(&latest, OperatorAction::ApproveChange { digest, approval });
+            let req = operator
+                .try_request(&latest, OperatorAction::ApproveChange { digest, approval })?;
             let r = client.operator(&req).await?;
             if json {
                 return print_json(&json!({ "digest": digest, "message": r.message }));

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -10,6 +11,7 @@ use dfc_central_bank::datadir::{self, InitOptions};
 use dfc_central_bank::server;
 use dfc_client::BankClient;
 use dfc_client::Operator;
+use dfc_client::{DynSigner, Signer, SignerError};
 use dfc_core::api::{OperatorAction, OperatorResponse};
 use dfc_core::{Address, Amount, Hash32, NetworkParams, PublicKey, TxKind};
 use serde::Serialize;
@@ -19,6 +21,7 @@ mod audit_cmd;
 mod ckpt_cli;
 mod cli_out;
 mod gov_cli;
+mod keys_cli;
 use cli_out::CliError;
 
 #[derive(Parser)]
@@ -98,9 +101,10 @@ enum Cmd {
         /// The node's URL (remote audit; needs --key).
         #[arg(long, requires = "key")]
         bank: Option<String>,
-        /// An operator or auditor key file (remote audit).
-        #[arg(long)]
-        key: Option<PathBuf>,
+        /// An operator or auditor key that signs the reads (remote audit): a key file or a
+        /// PKCS#11 URI, as `--signer` of the operator commands.
+        #[arg(long, value_name = "FILE|PKCS11-URI")]
+        key: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -143,9 +147,9 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         keys: Vec<PathBuf>,
         /// With --node: an operator or auditor key that signs the reads (blocks and the audit
-        /// log are served to those only).
-        #[arg(long, value_name = "FILE")]
-        key: Option<PathBuf>,
+        /// log are served to those only): a key file or a PKCS#11 URI.
+        #[arg(long, value_name = "FILE|PKCS11-URI")]
+        key: Option<String>,
     },
     /// Issuance.
     Issue {
@@ -169,6 +173,12 @@ enum Cmd {
     Governance {
         #[command(subcommand)]
         cmd: gov_cli::GovCmd,
+    },
+    /// Key files and hardware tokens: encrypt plain key files, generate an operator key in a
+    /// PKCS#11 token.
+    Keys {
+        #[command(subcommand)]
+        cmd: keys_cli::KeysCmd,
     },
     /// Create the next node key (DATA/node-next.key) for a node-key rotation, and print its
     /// public key for the `node_key` of a governance change. Restart the node to load it.
@@ -316,9 +326,39 @@ struct InitArgs {
     /// Another host name or IP address for the certificate (repeatable; implies --tls).
     #[arg(long, value_name = "NAME")]
     tls_name: Vec<String>,
+    /// An operator key held outside this directory, named in the parameters after the
+    /// --operators keys generated here (repeatable): `ed25519:HEX` (a key in a PKCS#11 token, as
+    /// `dfc-bank keys pkcs11-generate` prints it), an sr25519 key's hex, or a file holding one
+    /// (`keys pkcs11-generate --public-out`). No key file is written for it.
+    #[arg(long, value_name = "KEY|FILE")]
+    operator_key: Vec<String>,
+    /// Encrypt every key file written (node, operators, auditors, regulator) under one
+    /// passphrase: DFC_KEY_PASSPHRASE, else asked twice at a terminal. `serve` and the operator
+    /// commands then read it the same way.
+    #[arg(long)]
+    encrypt_keys: bool,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// An `--operator-key` value: a key (`ed25519:HEX`, `sr25519:HEX` or bare hex) or a file whose
+/// first line is one.
+fn parse_operator_key(value: &str) -> Result<dfc_core::OperatorKey> {
+    match value.parse::<dfc_core::OperatorKey>() {
+        Ok(k) => Ok(k),
+        Err(e) if !Path::new(value).is_file() => {
+            bail!("--operator-key '{value}' is neither a public key (ed25519:HEX or hex) nor a file: {e}")
+        }
+        Err(_) => {
+            let text = std::fs::read_to_string(value)
+                .with_context(|| format!("--operator-key: reading {value}"))?;
+            let line = text.lines().next().unwrap_or_default().trim();
+            line.parse().map_err(|e| {
+                anyhow!("--operator-key: {value} does not hold a public key (ed25519:HEX): {e}")
+            })
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -327,10 +367,18 @@ struct OpArgs {
     /// the console's sandbox; else http://127.0.0.1:7400).
     #[arg(long)]
     bank: Option<String>,
-    /// The operator's key file (for listings, an auditor key file also serves: reads are signed
-    /// with it).
-    #[arg(long)]
-    key: Option<PathBuf>,
+    /// What signs the operator's requests and reads: a key file (encrypted, its passphrase from
+    /// DFC_KEY_PASSPHRASE or a prompt, or plain hex) or a key in a PKCS#11 token named by an
+    /// RFC 7512 URI, e.g.
+    /// `pkcs11:token=dfc;object=operator-1?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=env:DFC_PKCS11_PIN`.
+    /// For listings an auditor key also serves. `--key` is the same option.
+    #[arg(
+        long = "signer",
+        visible_alias = "key",
+        env = "DFC_SIGNER",
+        value_name = "FILE|PKCS11-URI"
+    )]
+    key: Option<String>,
     /// Sandbox data directory (with --operator instead of --key).
     #[arg(long)]
     data: Option<PathBuf>,
@@ -533,6 +581,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             },
             print_json,
         ),
+        Cmd::Keys { cmd } => {
+            keys_cli::run(cmd)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Audit {
             bank: Some(bank),
             key: Some(key),
@@ -642,7 +694,7 @@ async fn regulator_cmd(client: BankClient, key_path: &Path, json: bool) -> Resul
     // Blocks are served to named readers only: the regulator reads with the signing key derived
     // from the same seed, which `init` names among the auditors.
     let reader = datadir::read_regulator_read_key(key_path)?;
-    if !params.auditors.contains(&reader.public()) {
+    if !params.auditors.contains(&reader.public().into()) {
         bail!("the regulator's read key is not among this network's auditors (made by an older `dfc-bank init`?)");
     }
     let client = client.with_reader(&params, reader);
@@ -695,7 +747,9 @@ async fn registry_action(
     json: bool,
 ) -> Result<()> {
     let operator = operator_of(op, params)?;
-    let r = client.operator(&operator.request(params, action)).await?;
+    let r = client
+        .operator(&operator.try_request(params, action)?)
+        .await?;
     show_response(&r, params, json)
 }
 
@@ -721,6 +775,18 @@ fn init(a: InitArgs) -> Result<ExitCode> {
             .context("--reporting-threshold")?,
         auditors: a.auditors,
         tls_names: (a.tls || !a.tls_name.is_empty()).then_some(a.tls_name),
+        outside_operators: a
+            .operator_key
+            .iter()
+            .map(|k| parse_operator_key(k))
+            .collect::<Result<_>>()?,
+        key_passphrase: if a.encrypt_keys {
+            Some(datadir::KeyPassphrase(
+                dfc_keys::passphrase::new_passphrase(&a.data)?,
+            ))
+        } else {
+            None
+        },
     };
     let report = datadir::init(&a.data, &opts)?;
     if a.json {
@@ -744,6 +810,19 @@ fn init(a: InitArgs) -> Result<ExitCode> {
     }
     for k in &report.operator_keys {
         println!("operator key: {}", k.display());
+    }
+    for (i, k) in p
+        .issuers
+        .iter()
+        .enumerate()
+        .skip(report.operator_keys.len())
+    {
+        println!("operator {i}: {k} (held outside this directory)");
+    }
+    if a.encrypt_keys {
+        println!(
+            "key files are encrypted: give their passphrase in DFC_KEY_PASSPHRASE or at the prompt"
+        );
     }
     for k in &report.auditor_keys {
         println!("auditor key: {}", k.display());
@@ -842,21 +921,21 @@ async fn serve(
     }
 }
 
-async fn remote_audit_cmd(bank: &str, key_path: &Path, json: bool) -> Result<ExitCode> {
+async fn remote_audit_cmd(bank: &str, key_spec: &str, json: bool) -> Result<ExitCode> {
     // Trusts the certificate named by `DFC_CA`, as the other commands do without `--ca`.
     let ca = std::env::var_os(dfc_client::tls::CA_ENV).map(PathBuf::from);
     let pin = dfc_client::TlsPin::bootstrap(ca.as_deref(), None)?;
     let client = BankClient::with_pin(bank, pin.as_ref())?;
     let params = client.params().await?;
-    let key = datadir::read_key(key_path)?;
-    let public = key.public();
+    let signer = dfc_client::keyfile::open_signer(key_spec)?;
+    let public = signer.public();
     if !params.issuers.contains(&public) && !params.auditors.contains(&public) {
         bail!(
             "{} is neither an operator nor an auditor key of this network: the node serves blocks only to those",
-            key_path.display()
+            signer.describe()
         );
     }
-    let client = client.with_reader(&params, key);
+    let client = client.with_read_signer(&params, signer);
     match dfc_central_bank::remote_audit::audit_remote(&client, &params).await {
         Ok(r) => {
             if json {
@@ -883,46 +962,63 @@ async fn remote_audit_cmd(bank: &str, key_path: &Path, json: bool) -> Result<Exi
     }
 }
 
-/// The key that signs this command's reads: the operator key, or an auditor key given with
-/// `--key` (listings need one of the two; see docs/api.md).
-fn reader_of(op: &OpArgs, params: &NetworkParams) -> Result<dfc_core::SigningKey> {
-    let path = match (&op.key, &op.data, op.operator) {
-        (Some(k), _, _) => k.clone(),
-        (None, Some(d), Some(n)) => datadir::operator_key_path(d, n),
-        // A sandbox directory alone: read with its auditor key, which may read and sign nothing.
-        (None, Some(d), None) if datadir::auditor_key_path(d, 0).exists() => {
-            datadir::auditor_key_path(d, 0)
-        }
-        _ => bail!(
-            "operator commands and listings need a key: give --key FILE (an operator or auditor key), or --data DIR for a sandbox"
+/// An operator whose signatures go through the signer a command names (`--signer`): a key
+/// file or a PKCS#11 token, one code path ([`Operator::try_request`] and friends).
+pub(crate) type CliOperator = Operator<Arc<DynSigner>>;
+
+/// Opens the signer of `op`: `--signer`/`--key`/`DFC_SIGNER` (a key file or a PKCS#11 URI), or
+/// a sandbox's `--data DIR --operator N` key file; with `auditor_ok`, a sandbox directory alone
+/// reads with its auditor key.
+fn signer_of(op: &OpArgs, auditor_ok: bool) -> Result<Arc<DynSigner>> {
+    Ok(match (&op.key, &op.data, op.operator) {
+        (Some(_), _, Some(_)) => bail!(
+            "give --signer (or --key, or DFC_SIGNER) or --data DIR --operator N, not both"
         ),
-    };
-    let key = datadir::read_key(&path)?;
-    let public = key.public();
-    if !params.issuers.contains(&public) && !params.auditors.contains(&public) {
-        bail!(
-            "{} is neither an operator nor an auditor key of this network",
-            path.display()
-        );
-    }
-    Ok(key)
+        (Some(spec), _, None) => dfc_client::keyfile::open_signer(spec)?,
+        (None, Some(d), Some(n)) => {
+            dfc_client::keyfile::open_key_file(&datadir::operator_key_path(d, n))?
+        }
+        // A sandbox directory alone: read with its auditor key, which may read and sign nothing.
+        (None, Some(d), None) if auditor_ok && datadir::auditor_key_path(d, 0).exists() => {
+            dfc_client::keyfile::open_key_file(&datadir::auditor_key_path(d, 0))?
+        }
+        _ if auditor_ok => bail!(
+            "operator commands and listings need a key: give --signer FILE|PKCS11-URI (an operator or auditor key), or --data DIR for a sandbox"
+        ),
+        _ => bail!(
+            "give the operator's signer with --signer FILE|PKCS11-URI (or --data DIR --operator N for a sandbox)"
+        ),
+    })
 }
 
-fn operator_of(op: &OpArgs, params: &NetworkParams) -> Result<Operator> {
-    let path = match (&op.key, &op.data, op.operator) {
-        (Some(k), _, _) => k.clone(),
-        (None, Some(d), Some(n)) => datadir::operator_key_path(d, n),
-        _ => bail!(
-            "give the operator key with --key FILE (or --data DIR --operator N for a sandbox)"
-        ),
-    };
-    let key = datadir::read_key(&path)?;
-    Operator::find(params, key).ok_or_else(|| {
-        anyhow!(
-            "{} is not one of this network's operator keys",
-            path.display()
-        )
+/// The signer of this command's reads: the operator's, or an auditor key (listings need one of
+/// the two; see docs/api.md).
+fn reader_of(op: &OpArgs, params: &NetworkParams) -> Result<Arc<DynSigner>> {
+    let signer = signer_of(op, true)?;
+    let public = signer.public();
+    if !params.issuers.contains(&public) && !params.auditors.contains(&public) {
+        bail!(
+            "{} is neither an operator nor an auditor key of this network (its key: {public})",
+            signer.describe()
+        );
+    }
+    Ok(signer)
+}
+
+fn operator_of(op: &OpArgs, params: &NetworkParams) -> Result<CliOperator> {
+    let signer = signer_of(op, false)?;
+    let (what, public) = (signer.describe(), signer.public());
+    Operator::find(params, signer).ok_or_else(|| {
+        anyhow!("{what} is not one of this network's operator keys (its key: {public})")
     })
+}
+
+/// A proposal's build or signing failure, the signer's kept as its own type (for its code).
+fn propose_err(e: dfc_client::ProposeError<SignerError>) -> anyhow::Error {
+    match e {
+        dfc_client::ProposeError::Build(b) => b.into(),
+        dfc_client::ProposeError::Sign(s) => s.into(),
+    }
 }
 
 fn parse_wallet(text: &str) -> Result<PublicKey> {
@@ -981,6 +1077,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Assess { .. }
         | Cmd::Regulator { .. }
         | Cmd::Governance { .. }
+        | Cmd::Keys { .. }
         | Cmd::NodeKeyNew { .. }
         | Cmd::Checkpoint { .. } => {
             bail!("not an operator command")
@@ -992,7 +1089,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
     // Every operator command reads something only operators may (a listing, or the registry
     // record a registry change is decided on), so its reads are signed with the operator key or
     // the auditor key given.
-    let client = client.with_reader(&params, reader_of(&op_args, &params)?);
+    let client = client.with_read_signer(&params, reader_of(&op_args, &params)?);
     match cmd {
         Cmd::Proposals(_) => {
             let list = client.proposals().await?;
@@ -1069,7 +1166,9 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
             let to: Address = to.parse().map_err(|e| anyhow!("--to: {e}"))?;
             let amount =
                 Amount::parse(&amount, params.decimals).map_err(|e| anyhow!("--amount: {e}"))?;
-            let (_, req) = operator.propose_issue(&params, &to, amount)?;
+            let (_, req) = operator
+                .try_propose_issue(&params, &to, amount)
+                .map_err(propose_err)?;
             let r = client.operator(&req).await?;
             show_response(&r, &params, json)?;
         }
@@ -1139,6 +1238,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         | Cmd::Assess { .. }
         | Cmd::Regulator { .. }
         | Cmd::Governance { .. }
+        | Cmd::Keys { .. }
         | Cmd::NodeKeyNew { .. }
         | Cmd::Checkpoint { .. } => {
             bail!("not an operator command")
@@ -1236,6 +1336,8 @@ async fn approve(
             return Err(CliError::NotConfirmed.into());
         }
     }
-    let r = client.operator(&operator.approve(params, &txid)).await?;
+    let r = client
+        .operator(&operator.try_approve(params, &txid)?)
+        .await?;
     show_response(&r, params, json)
 }

@@ -41,7 +41,8 @@ impl NodeKeys {
         self.keys.iter().find(|k| k.public() == *public)
     }
 
-    /// Writes a fresh next key into `dir` (refused if one is there) and returns its public key.
+    /// Writes a fresh next key into `dir` (refused if one is there) and returns its public key;
+    /// encrypted (passphrase from `DFC_KEY_PASSPHRASE` or a prompt) when `node.key` is.
     pub fn create_next(dir: &Path) -> Result<PublicKey, DataDirError> {
         let path = dir.join(NEXT_NODE_KEY_FILE);
         if path.exists() {
@@ -49,7 +50,22 @@ impl NodeKeys {
         }
         let mut seed = [0u8; 32];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut seed);
-        datadir::write_key(&path, &seed)?;
+        let node_path = dir.join(datadir::NODE_KEY_FILE);
+        let key_err = |e: dfc_keys::KeyFileError| DataDirError::Invalid {
+            path: node_path.clone(),
+            reason: format!("{}: {e}", e.code()),
+        };
+        let encrypted =
+            node_path.exists() && dfc_keys::keyfile::is_encrypted(&node_path).map_err(key_err)?;
+        if encrypted {
+            // Encrypted like the key in force, under the same passphrase: `serve` reads both with
+            // the one passphrase it is given, so one that does not open `node.key` is refused.
+            let pass = dfc_keys::passphrase::new_passphrase(&path).map_err(key_err)?;
+            dfc_keys::read_key(&node_path, &dfc_keys::Passphrase::given(&pass)).map_err(key_err)?;
+            datadir::write_key_file(&path, &seed, Some(&datadir::KeyPassphrase(pass)))?;
+        } else {
+            datadir::write_key(&path, &seed)?;
+        }
         Ok(SigningKey::from_seed(&seed).public())
     }
 }

@@ -19,7 +19,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use dfc_core::light::{ReadAuth, READ_AUTH_HEADER, READ_AUTH_WINDOW_MS};
-use dfc_core::{NetworkParams, PublicKey};
+use dfc_core::{NetworkParams, OperatorKey, PublicKey};
 
 use crate::datadir::now_ms;
 use crate::error::ApiErr;
@@ -42,7 +42,7 @@ pub enum Role {
 
 impl Role {
     /// The role of `key` on the network of `params`.
-    pub fn of(params: &NetworkParams, key: &PublicKey) -> Role {
+    pub fn of(params: &NetworkParams, key: &OperatorKey) -> Role {
         if let Some(i) = params.issuers.iter().position(|k| k == key) {
             return Role::Operator(u8::try_from(i).unwrap_or(u8::MAX));
         }
@@ -88,8 +88,8 @@ impl ReadNonces {
 /// A request that carried a valid read credential.
 #[derive(Clone, Debug)]
 pub struct Reader {
-    /// The reader's key.
-    pub key: PublicKey,
+    /// The reader's key, with its algorithm.
+    pub key: OperatorKey,
     /// Its role.
     pub role: Role,
 }
@@ -104,13 +104,14 @@ impl Reader {
             "read_forbidden",
             format!(
                 "{what} is served only to operators, auditors, the regulator and replicas; key {} is none of these",
-                hex::encode(self.key.to_bytes())
+                self.key
             ),
         ))
     }
 
     /// Refuses (403) a wallet reading about a key other than its own.
     pub fn require_self_or_privileged(&self, key: &PublicKey, what: &str) -> Result<(), ApiErr> {
+        // A wallet's key is sr25519: an Ed25519 reader is never the holder of a wallet key.
         if self.role.is_privileged() || self.key == *key {
             return Ok(());
         }

@@ -1334,6 +1334,8 @@ async fn audit_log(
         crate::light_api::sync,
         crate::light_api::notes,
         crate::light_api::headers,
+        crate::cosign::api::sign,
+        crate::cosign::api::list,
         checkpoint,
         crate::offline::checkpoint_proofs,
         crate::offline::purse,

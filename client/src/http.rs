@@ -77,6 +77,15 @@ pub enum ClientError {
     /// The pin could not be read.
     #[error(transparent)]
     Pin(#[from] crate::tls::TlsPinError),
+    /// The read credential could not be signed (a token refused, a key file could not be
+    /// opened). Nothing was sent.
+    #[error("signing the read credential: {message}")]
+    Signer {
+        /// The signer's stable code (`wrong_pin`, `pkcs11_token_not_found`, ...).
+        code: &'static str,
+        /// What failed.
+        message: String,
+    },
 }
 
 impl ClientError {
@@ -88,6 +97,7 @@ impl ClientError {
             ClientError::UntrustedCertificate { .. } => Some("untrusted_certificate"),
             ClientError::PlainHttpToPinnedNode { .. } => Some("plain_http_to_pinned_node"),
             ClientError::Pin(_) => Some("bad_tls_pin"),
+            ClientError::Signer { code, .. } => Some(code),
             _ => None,
         }
     }
@@ -235,7 +245,7 @@ impl BankClient {
         let url = format!("{}{}", self.base, path);
         let mut req = self.pin(self.http.get(&url));
         if let Some(r) = &self.reader {
-            req = req.header(READ_AUTH_HEADER, r.credential(path).to_header());
+            req = req.header(READ_AUTH_HEADER, r.credential(path)?.to_header());
         }
         let resp = req.send().await;
         self.read(&url, resp).await
@@ -396,31 +406,39 @@ impl BankClient {
 // ---------------------------------------------------------------- signed reads and light sync
 
 use dfc_core::light::{Headers, LightSync, OwnNotes, ReadAuth, READ_AUTH_HEADER};
+use dfc_keys::{DynSigner, KeySigner, Signer};
 
-/// The key a client signs its reads with, and the network it signs them for.
+/// The key a client signs its reads with, and the network it signs them for: any [`Signer`]
+/// (a wallet's key in memory, an operator's key file or token), so reads go through the same
+/// signing code as operator requests.
 pub struct ReadKey {
     params: NetworkParams,
-    key: dfc_core::SigningKey,
+    signer: std::sync::Arc<DynSigner>,
 }
 
 impl std::fmt::Debug for ReadKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ReadKey({})", hex::encode(self.key.public().to_bytes()))
+        write!(f, "ReadKey({})", self.signer.public())
     }
 }
 
 impl ReadKey {
-    fn credential(&self, path_and_query: &str) -> ReadAuth {
+    fn credential(&self, path_and_query: &str) -> Result<ReadAuth, ClientError> {
         use rand_core::{OsRng, RngCore};
         let mut nonce = [0u8; 32];
         OsRng.fill_bytes(&mut nonce);
-        ReadAuth::sign(
+        ReadAuth::try_sign(
             &self.params,
             path_and_query,
-            &self.key,
+            self.signer.public(),
             crate::now_ms(),
             Hash32(nonce),
+            |h| self.signer.sign(h),
         )
+        .map_err(|e| ClientError::Signer {
+            code: e.code(),
+            message: e.to_string(),
+        })
     }
 }
 
@@ -428,17 +446,28 @@ impl BankClient {
     /// This client, signing every `GET` with `key` for the network of `params` (see
     /// `dfc_core::light::ReadAuth`): an operator, auditor or regulator key reads everything, a
     /// wallet key what concerns it.
-    pub fn with_reader(mut self, params: &NetworkParams, key: dfc_core::SigningKey) -> Self {
+    pub fn with_reader(self, params: &NetworkParams, key: dfc_core::SigningKey) -> Self {
+        let signer = KeySigner::new(key, "read key");
+        self.with_read_signer(params, std::sync::Arc::new(signer))
+    }
+
+    /// This client, signing every `GET` through `signer` (a key file or a PKCS#11 token, as
+    /// `dfc-bank --signer` opens it).
+    pub fn with_read_signer(
+        mut self,
+        params: &NetworkParams,
+        signer: std::sync::Arc<DynSigner>,
+    ) -> Self {
         self.reader = Some(std::sync::Arc::new(ReadKey {
             params: params.clone(),
-            key,
+            signer,
         }));
         self
     }
 
     /// The key this client signs reads with, if any.
-    pub fn reader_key(&self) -> Option<PublicKey> {
-        self.reader.as_ref().map(|r| r.key.public())
+    pub fn reader_key(&self) -> Option<dfc_core::OperatorKey> {
+        self.reader.as_ref().map(|r| r.signer.public())
     }
 
     /// `GET /v1/light/sync?key=K&from=H`: what concerns `key` from height `from`, with proofs.

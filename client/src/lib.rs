@@ -21,8 +21,9 @@ pub mod operator;
 pub mod tls;
 
 pub use dfc_core::{api, offline_api};
+pub use dfc_keys::{DynSigner, Signer, SignerError};
 pub use http::{base_url_of, BankClient, ClientError};
-pub use operator::{next_sequence, Operator};
+pub use operator::{next_sequence, Operator, ProposeError};
 pub use tls::TlsPin;
 
 /// Milliseconds since the Unix epoch by this machine's clock (0 before 1970).

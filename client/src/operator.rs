@@ -6,10 +6,13 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use dfc_core::api::{OperatorAction, OperatorRequest, MAX_OPERATOR_SEQUENCE};
+use std::convert::Infallible;
+
 use dfc_core::{
-    build, Address, Amount, BuildError, Hash32, IssuerSignature, NetworkParams, Payment,
+    build, Address, Amount, BuildError, Hash32, IssuerSignature, NetworkParams, Payment, Signature,
     SigningKey, Transaction, TxId, TxKind,
 };
+use dfc_keys::Signer;
 use rand_core::{OsRng, RngCore};
 
 use crate::now_ms;
@@ -41,19 +44,44 @@ pub fn next_sequence() -> u64 {
     now_us.max(prev.saturating_add(1))
 }
 
-/// An operator: its index in the network's issuer keys and its key.
+/// An operator: its index in the network's issuer keys and its signer.
+///
+/// Every operator signature (requests, approvals of transactions and parameter changes,
+/// checkpoint signatures) is made here, through [`Signer`], whatever holds the key: a key in
+/// memory (`Operator<SigningKey>`, the default: tests, the console's sandbox, `dfc-sim load`) or
+/// a key chosen at run time, in a key file or a PKCS#11 token (`Operator<Arc<DynSigner>>`,
+/// `dfc-bank --signer`). The `try_` methods are the one code path; the methods without the prefix
+/// are for keys in memory, whose signing cannot fail.
 #[derive(Clone)]
-pub struct Operator {
+pub struct Operator<S = SigningKey> {
     /// Index into `NetworkParams::issuers`.
     pub index: u8,
-    /// The operator's signing key.
-    pub key: SigningKey,
+    /// What signs for the operator.
+    pub key: S,
 }
 
-impl Operator {
-    /// Finds `key` among the network's issuer keys.
-    pub fn find(params: &NetworkParams, key: SigningKey) -> Option<Operator> {
-        let public = key.public();
+/// Why an issuance could not be proposed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProposeError<E> {
+    /// The transaction could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// The signer failed.
+    #[error("signing: {0}")]
+    Sign(E),
+}
+
+fn infallible<T>(r: Result<T, Infallible>) -> T {
+    match r {
+        Ok(t) => t,
+        Err(never) => match never {},
+    }
+}
+
+impl<S: Signer> Operator<S> {
+    /// Finds the signer's key among the network's issuer keys (of either algorithm).
+    pub fn find(params: &NetworkParams, key: S) -> Option<Operator<S>> {
+        let public = Signer::public(&key);
         let index = params.issuers.iter().position(|k| *k == public)?;
         Some(Operator {
             index: u8::try_from(index).ok()?,
@@ -61,38 +89,48 @@ impl Operator {
         })
     }
 
+    /// The operator's signature over `msg` (a domain-separated hash: a governance digest, a
+    /// checkpoint digest).
+    pub fn sign(&self, msg: &[u8]) -> Result<Signature, S::Error> {
+        Signer::sign(&self.key, msg)
+    }
+
     /// A signed request for `action`, timed now, with a fresh random nonce and the next
     /// sequence number ([`next_sequence`]).
-    pub fn request(&self, params: &NetworkParams, action: OperatorAction) -> OperatorRequest {
+    pub fn try_request(
+        &self,
+        params: &NetworkParams,
+        action: OperatorAction,
+    ) -> Result<OperatorRequest, S::Error> {
         let mut nonce = [0u8; 32];
         OsRng.fill_bytes(&mut nonce);
-        OperatorRequest::new(
+        OperatorRequest::try_new(
             params.network_id,
             self.index,
-            &self.key,
             now_ms(),
             Hash32(nonce),
             next_sequence(),
             action,
+            |h| Signer::sign(&self.key, h),
         )
     }
 
     /// This operator's issuer signature over `txid`.
-    pub fn approval(&self, txid: &TxId) -> IssuerSignature {
-        IssuerSignature {
+    pub fn try_approval(&self, txid: &TxId) -> Result<IssuerSignature, S::Error> {
+        Ok(IssuerSignature {
             index: self.index,
-            signature: self.key.sign(&txid.0),
-        }
+            signature: Signer::sign(&self.key, &txid.0)?,
+        })
     }
 
     /// Builds an issuance of `amount` to `to` and the request proposing it (with this operator's
     /// approval and the disclosed opening of its output, which every approver is shown).
-    pub fn propose_issue(
+    pub fn try_propose_issue(
         &self,
         params: &NetworkParams,
         to: &Address,
         amount: Amount,
-    ) -> Result<(Transaction, OperatorRequest), BuildError> {
+    ) -> Result<(Transaction, OperatorRequest), ProposeError<S::Error>> {
         let built = build(
             params,
             TxKind::Issue,
@@ -107,26 +145,65 @@ impl Operator {
         )?;
         let openings = dfc_core::proposal::disclose(&built.openings);
         let tx = built.tx;
-        let approval = self.approval(&tx.id());
-        let req = self.request(
-            params,
-            OperatorAction::Propose {
-                tx: tx.clone(),
-                approval,
-                openings,
-            },
-        );
+        let approval = self.try_approval(&tx.id()).map_err(ProposeError::Sign)?;
+        let req = self
+            .try_request(
+                params,
+                OperatorAction::Propose {
+                    tx: tx.clone(),
+                    approval,
+                    openings,
+                },
+            )
+            .map_err(ProposeError::Sign)?;
         Ok((tx, req))
     }
 
     /// The request approving proposal `txid`.
-    pub fn approve(&self, params: &NetworkParams, txid: &TxId) -> OperatorRequest {
-        self.request(
+    pub fn try_approve(
+        &self,
+        params: &NetworkParams,
+        txid: &TxId,
+    ) -> Result<OperatorRequest, S::Error> {
+        let approval = self.try_approval(txid)?;
+        self.try_request(
             params,
             OperatorAction::Approve {
                 txid: *txid,
-                approval: self.approval(txid),
+                approval,
             },
         )
+    }
+}
+
+/// The same operations for a key whose signing cannot fail (a key in memory).
+impl<S: Signer<Error = Infallible>> Operator<S> {
+    /// [`Operator::try_request`].
+    pub fn request(&self, params: &NetworkParams, action: OperatorAction) -> OperatorRequest {
+        infallible(self.try_request(params, action))
+    }
+
+    /// [`Operator::try_approval`].
+    pub fn approval(&self, txid: &TxId) -> IssuerSignature {
+        infallible(self.try_approval(txid))
+    }
+
+    /// [`Operator::try_propose_issue`].
+    pub fn propose_issue(
+        &self,
+        params: &NetworkParams,
+        to: &Address,
+        amount: Amount,
+    ) -> Result<(Transaction, OperatorRequest), BuildError> {
+        self.try_propose_issue(params, to, amount)
+            .map_err(|e| match e {
+                ProposeError::Build(b) => b,
+                ProposeError::Sign(never) => match never {},
+            })
+    }
+
+    /// [`Operator::try_approve`].
+    pub fn approve(&self, params: &NetworkParams, txid: &TxId) -> OperatorRequest {
+        infallible(self.try_approve(params, txid))
     }
 }

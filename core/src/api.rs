@@ -12,6 +12,7 @@ use crate::amount::Amount;
 use crate::block::Block;
 use crate::keys::{PublicKey, Signature, SigningKey};
 use crate::note::{Hash32, NoteId, TxId};
+use crate::operator_key::OperatorKey;
 use crate::proposal::{DisclosedOpening, ProposalOutput};
 use crate::transcript::TranscriptProtocol;
 use crate::tx::{IssuerSignature, Transaction, TxKind};
@@ -486,8 +487,30 @@ impl OperatorRequest {
             signature: key.sign(&h.0),
         }
     }
-    /// Verifies the signature against the operator's key.
-    pub fn verify(&self, network: u32, key: &PublicKey) -> bool {
+    /// Builds a request signed by `sign` (a signer that may fail, such as a hardware token),
+    /// which is handed the bytes [`OperatorRequest::signing_hash`] returns.
+    pub fn try_new<E>(
+        network: u32,
+        operator: u8,
+        time_ms: u64,
+        nonce: Hash32,
+        sequence: u64,
+        action: OperatorAction,
+        sign: impl FnOnce(&[u8; 32]) -> Result<Signature, E>,
+    ) -> Result<Self, E> {
+        let h = Self::signing_hash(network, operator, time_ms, &nonce, sequence, &action);
+        Ok(OperatorRequest {
+            operator,
+            time_ms,
+            nonce,
+            sequence,
+            action,
+            signature: sign(&h.0)?,
+        })
+    }
+    /// Verifies the signature against the operator's key, in the key's algorithm (sr25519 or
+    /// Ed25519, [`OperatorKey`]).
+    pub fn verify(&self, network: u32, key: &OperatorKey) -> bool {
         let h = Self::signing_hash(
             network,
             self.operator,

@@ -228,7 +228,14 @@ fn tx_terms(
 ) -> Option<TxTerms> {
     let mut sigs = Vec::with_capacity(tx.issuer_signatures.len() + inputs.len());
     for s in &tx.issuer_signatures {
-        sigs.push((*params.issuers.get(usize::from(s.index))?, s.signature));
+        let key = params.issuers.get(usize::from(s.index))?;
+        match key.sr25519() {
+            Some(k) if s.signature.to_schnorrkel().is_some() => sigs.push((*k, s.signature)),
+            // An Ed25519 operator's approval is checked on its own: it has no place in the
+            // schnorrkel batch.
+            _ if key.verify(&txid.0, &s.signature) => {}
+            _ => return None,
+        }
     }
     let padding = pedersen_gens().B_blinding.compress();
     let pair = |p: RistrettoPoint| (p.compress(), p);
@@ -330,8 +337,11 @@ impl Prepared {
             };
             for (key, sig) in &terms.sigs {
                 sig_messages.push(self.txids[i]);
+                let Some(sig) = sig.to_schnorrkel() else {
+                    return false;
+                };
                 keys.push(key.to_schnorrkel());
-                sigs.push(sig.to_schnorrkel());
+                sigs.push(sig);
             }
             let weight = Scalar::random(&mut self.weights);
             acc.b_blinding += weight * terms.balance_s;

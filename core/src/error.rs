@@ -60,6 +60,12 @@ pub enum DecodeError {
         /// The field.
         field: &'static str,
     },
+    /// A 32-byte field is not a usable Ed25519 public key: not a point, or of small order.
+    #[error("{field} is not a valid Ed25519 public key (not a curve point, or of small order)")]
+    BadEd25519Key {
+        /// The field.
+        field: &'static str,
+    },
     /// A 32-byte field is not a canonical scalar (reduced modulo the group order).
     #[error("{field} is not a canonical scalar")]
     NonCanonicalScalar {

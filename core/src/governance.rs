@@ -392,9 +392,8 @@ pub fn diff(before: &NetworkParams, after: &NetworkParams) -> Vec<FieldChange> {
             });
         }
     };
-    let key = |k: Option<&crate::keys::PublicKey>| {
-        k.map(|k| hex::encode(k.to_bytes()))
-            .unwrap_or_else(|| "-".into())
+    let key = |k: Option<&crate::operator_key::OperatorKey>| {
+        k.map(|k| k.to_string()).unwrap_or_else(|| "-".into())
     };
     let n = before.issuers.len().max(after.issuers.len());
     for i in 0..n {
@@ -411,8 +410,8 @@ pub fn diff(before: &NetworkParams, after: &NetworkParams) -> Vec<FieldChange> {
     );
     cmp(
         "node_key".into(),
-        key(Some(&before.node_key)),
-        key(Some(&after.node_key)),
+        hex::encode(before.node_key.to_bytes()),
+        hex::encode(after.node_key.to_bytes()),
     );
     let t = before.tiers.len().max(after.tiers.len());
     for i in 0..t {

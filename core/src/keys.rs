@@ -48,8 +48,11 @@ impl PublicKey {
     }
     /// Verifies a signature by this key over `msg` in dfc's authorisation context.
     pub fn verify(&self, msg: &[u8], sig: &Signature) -> bool {
+        let SigInner::Sr25519(sig) = &sig.inner else {
+            return false;
+        };
         let pk = schnorrkel::PublicKey::from_point(self.point);
-        pk.verify_simple(AUTH_CONTEXT, msg, &sig.inner).is_ok()
+        pk.verify_simple(AUTH_CONTEXT, msg, sig).is_ok()
     }
     /// The schnorrkel form of the key, for batch verification.
     pub fn to_schnorrkel(&self) -> schnorrkel::PublicKey {
@@ -59,26 +62,72 @@ impl PublicKey {
 
 crate::codec::point_traits!(PublicKey, "public key");
 
-/// A Schnorr signature (schnorrkel) over a transaction id, block hash or operator request.
+/// A 64-byte signature over a transaction id, block hash or operator request: schnorrkel
+/// (sr25519, every key but an Ed25519 operator's) or Ed25519 (an operator key held in a token,
+/// [`OperatorKey::Ed25519`]).
+///
+/// The two encodings are told apart by the schnorrkel marker, the top bit of the last byte:
+/// schnorrkel sets it, and an Ed25519 signature's `s` (below the group order, under 2^253) never
+/// has it. So every sr25519 signature keeps exactly its encoding of before Ed25519 existed. A
+/// signature of either kind whose scalar is not canonical is refused when decoded.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Signature {
-    inner: schnorrkel::Signature,
+    inner: SigInner,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SigInner {
+    Sr25519(schnorrkel::Signature),
+    Ed25519(ed25519_dalek::Signature),
 }
 
 impl Signature {
     /// Decodes a 64-byte signature, refusing non-canonical scalars.
     pub fn from_bytes(bytes: &[u8; 64]) -> Result<Self, DecodeError> {
-        schnorrkel::Signature::from_bytes(bytes)
-            .map(|inner| Signature { inner })
-            .map_err(|_| DecodeError::MalformedSignature { field: "signature" })
+        let malformed = DecodeError::MalformedSignature { field: "signature" };
+        if bytes[63] & 0x80 != 0 {
+            return schnorrkel::Signature::from_bytes(bytes)
+                .map(|s| Signature {
+                    inner: SigInner::Sr25519(s),
+                })
+                .map_err(|_| malformed);
+        }
+        let mut s = [0u8; 32];
+        s.copy_from_slice(&bytes[32..]);
+        if bool::from(Scalar::from_canonical_bytes(s).is_none()) {
+            return Err(malformed);
+        }
+        Ok(Signature {
+            inner: SigInner::Ed25519(ed25519_dalek::Signature::from_bytes(bytes)),
+        })
     }
     /// The 64-byte encoding.
     pub fn to_bytes(&self) -> [u8; 64] {
-        self.inner.to_bytes()
+        match &self.inner {
+            SigInner::Sr25519(s) => s.to_bytes(),
+            SigInner::Ed25519(s) => s.to_bytes(),
+        }
     }
-    /// The schnorrkel form, for batch verification.
-    pub fn to_schnorrkel(&self) -> schnorrkel::Signature {
-        self.inner
+    /// The schnorrkel form, for batch verification; `None` for an Ed25519 signature.
+    pub fn to_schnorrkel(&self) -> Option<schnorrkel::Signature> {
+        match &self.inner {
+            SigInner::Sr25519(s) => Some(*s),
+            SigInner::Ed25519(_) => None,
+        }
+    }
+    /// Whether this is an Ed25519 signature (by an [`OperatorKey::Ed25519`]).
+    pub fn is_ed25519(&self) -> bool {
+        matches!(self.inner, SigInner::Ed25519(_))
+    }
+    /// An Ed25519 signature made outside this crate (by a hardware token), checked for a
+    /// canonical scalar like any decoded signature.
+    pub fn from_ed25519_bytes(bytes: &[u8; 64]) -> Result<Self, DecodeError> {
+        let sig = Self::from_bytes(bytes)?;
+        if sig.is_ed25519() {
+            Ok(sig)
+        } else {
+            Err(DecodeError::MalformedSignature { field: "signature" })
+        }
     }
 }
 
@@ -132,7 +181,7 @@ impl SigningKey {
     /// Signs `msg` in dfc's authorisation context.
     pub fn sign(&self, msg: &[u8]) -> Signature {
         Signature {
-            inner: self.keypair.sign_simple(AUTH_CONTEXT, msg),
+            inner: SigInner::Sr25519(self.keypair.sign_simple(AUTH_CONTEXT, msg)),
         }
     }
 }

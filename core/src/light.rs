@@ -21,6 +21,7 @@ use crate::governance::ParamsHistory;
 use crate::keys::{PublicKey, Signature, SigningKey};
 use crate::merkle::MerkleProof;
 use crate::note::{Hash32, NoteId, TxId};
+use crate::operator_key::OperatorKey;
 use crate::params::NetworkParams;
 use crate::transcript::TranscriptProtocol;
 use crate::tx::Transaction;
@@ -40,10 +41,15 @@ pub const MAX_LIGHT_TXS: usize = 500;
 
 /// A signed read credential: the holder of `key` asks for exactly this request (network, genesis,
 /// path and query), now, once.
+///
+/// The key carries its algorithm ([`OperatorKey`]): a wallet's or a file-held operator's key is
+/// sr25519 (its header and signed bytes are as before algorithm tags), an operator or auditor
+/// key held in a token is Ed25519 (`ed25519:HEX` in the header, its own label in the signed
+/// bytes, so the two algorithms never sign alike).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReadAuth {
     /// The reader's key.
-    pub key: PublicKey,
+    pub key: OperatorKey,
     /// Time of the request, ms since the Unix epoch.
     pub time_ms: u64,
     /// Random nonce; the node refuses one it has seen within the window.
@@ -65,7 +71,7 @@ impl ReadAuth {
         network: u32,
         genesis: &Hash32,
         path_and_query: &str,
-        key: &PublicKey,
+        key: &OperatorKey,
         time_ms: u64,
         nonce: &Hash32,
     ) -> Hash32 {
@@ -73,13 +79,18 @@ impl ReadAuth {
         t.append_message(b"network", &network.to_le_bytes());
         t.append_message(b"genesis", &genesis.0);
         t.append_message(b"request", path_and_query.as_bytes());
-        t.append_message(b"key", &key.to_bytes());
+        match key {
+            // Byte-identical to credentials made before keys carried an algorithm.
+            OperatorKey::Sr25519(k) => t.append_message(b"key", &k.to_bytes()),
+            OperatorKey::Ed25519(k) => t.append_message(b"ed25519-key", &k.to_bytes()),
+        }
         t.append_u64_le(b"time_ms", time_ms);
         t.append_message(b"nonce", &nonce.0);
         Hash32(t.challenge_bytes32(b"read"))
     }
 
-    /// Signs a credential for `path_and_query` (e.g. `/v1/blocks?from=0&limit=10`).
+    /// Signs a credential for `path_and_query` (e.g. `/v1/blocks?from=0&limit=10`) with an
+    /// sr25519 key in memory.
     pub fn sign(
         params: &NetworkParams,
         path_and_query: &str,
@@ -87,24 +98,47 @@ impl ReadAuth {
         time_ms: u64,
         nonce: Hash32,
     ) -> Self {
-        let public = key.public();
+        let signed: Result<Self, std::convert::Infallible> = Self::try_sign(
+            params,
+            path_and_query,
+            key.public().into(),
+            time_ms,
+            nonce,
+            |h| Ok(key.sign(h)),
+        );
+        match signed {
+            Ok(auth) => auth,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Signs a credential for `path_and_query` by `key` through `sign` (a signer that may fail,
+    /// such as a hardware token), which is handed [`ReadAuth::signing_hash`].
+    pub fn try_sign<E>(
+        params: &NetworkParams,
+        path_and_query: &str,
+        key: OperatorKey,
+        time_ms: u64,
+        nonce: Hash32,
+        sign: impl FnOnce(&[u8; 32]) -> Result<Signature, E>,
+    ) -> Result<Self, E> {
         let h = Self::signing_hash(
             params.network_id,
             &params.genesis_hash,
             path_and_query,
-            &public,
+            &key,
             time_ms,
             &nonce,
         );
-        ReadAuth {
-            key: public,
+        Ok(ReadAuth {
+            key,
             time_ms,
             nonce,
-            signature: key.sign(&h.0),
-        }
+            signature: sign(&h.0)?,
+        })
     }
 
-    /// Whether the signature is `key`'s over this request.
+    /// Whether the signature is `key`'s over this request, in the key's algorithm.
     pub fn verify(&self, params: &NetworkParams, path_and_query: &str) -> bool {
         let h = Self::signing_hash(
             params.network_id,
@@ -117,11 +151,12 @@ impl ReadAuth {
         self.key.verify(&h.0, &self.signature)
     }
 
-    /// The header value: `key.time.nonce.signature`, hex and decimal.
+    /// The header value: `key.time.nonce.signature`, hex and decimal (an Ed25519 key as
+    /// `ed25519:HEX`).
     pub fn to_header(&self) -> String {
         format!(
             "{}.{}.{}.{}",
-            hex::encode(self.key.to_bytes()),
+            self.key,
             self.time_ms,
             self.nonce.to_hex(),
             hex::encode(self.signature.to_bytes())
@@ -141,9 +176,9 @@ impl ReadAuth {
         ) else {
             return Err(bad("expected key.time.nonce.signature"));
         };
-        let key = crate::codec::hex_array::<32>(key, "key")
-            .map_err(|e| bad(&e.to_string()))
-            .and_then(|b| PublicKey::from_bytes(&b).map_err(|e| bad(&e.to_string())))?;
+        let key: OperatorKey = key
+            .parse()
+            .map_err(|e: crate::error::DecodeError| bad(&e.to_string()))?;
         let time_ms = time
             .parse()
             .map_err(|_| bad("time is not a whole number"))?;

@@ -7,6 +7,7 @@ use crate::amount::Amount;
 use crate::compliance::ComplianceParams;
 use crate::keys::PublicKey;
 use crate::note::Hash32;
+use crate::operator_key::OperatorKey;
 use crate::range::MAX_AGGREGATION;
 use crate::transcript::{hash32, PARAMS_DOMAIN};
 
@@ -79,8 +80,10 @@ pub struct NetworkParams {
     pub currency: String,
     /// Decimals of the currency.
     pub decimals: u8,
-    /// Issuer (operator) keys: k of these must sign an issuance or redemption.
-    pub issuers: Vec<PublicKey>,
+    /// Issuer (operator) keys, each with its algorithm ([`OperatorKey`]): k of these must sign
+    /// an issuance, a redemption or a parameter change; each signs its operator requests.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub issuers: Vec<OperatorKey>,
     /// The k of k-of-n.
     pub threshold: usize,
     /// The node's block-signing key.
@@ -100,8 +103,11 @@ pub struct NetworkParams {
     /// log, evidence): auditors, the regulator's read key and replica nodes. Operators (issuer
     /// keys) may always read. Hashed into [`NetworkParams::hash`] only when not empty, so
     /// parameters without auditors keep the hash they had before the field existed.
+    /// Each key carries its algorithm ([`OperatorKey`]): an sr25519 key (bare hex, as before
+    /// algorithm tags) or an Ed25519 key in a token (`ed25519:HEX`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub auditors: Vec<PublicKey>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]
+    pub auditors: Vec<OperatorKey>,
     /// The node's TLS trust anchor: PEM of the CA certificate that signed the node's certificate,
     /// or of the node's own (self-signed) certificate. Clients that know the parameters trust
     /// this and nothing else for the node (no public web roots). `None` on a network served
@@ -304,7 +310,9 @@ fn canonical_fields(p: &NetworkParams) -> String {
     field("currency", p.currency.clone());
     field("decimals", p.decimals.to_string());
     for key in &p.issuers {
-        field("issuer", hex::encode(key.to_bytes()));
+        // An sr25519 key is its bare hex (as before algorithm tags); an Ed25519 key is
+        // `ed25519:HEX`, so the two can never hash alike.
+        field("issuer", key.to_string());
     }
     field("threshold", p.threshold.to_string());
     field("node_key", hex::encode(p.node_key.to_bytes()));
@@ -328,7 +336,8 @@ fn canonical_fields(p: &NetworkParams) -> String {
         );
     }
     for key in &p.auditors {
-        field("auditor", hex::encode(key.to_bytes()));
+        // As for issuers: an sr25519 key hashes as its bare hex, an Ed25519 key as `ed25519:HEX`.
+        field("auditor", key.to_string());
     }
     // Last and only when set: parameters without a pin hash as they did before the field.
     if let Some(ca) = &p.tls_ca {

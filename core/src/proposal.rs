@@ -100,7 +100,7 @@ mod tests {
             sandbox: true,
             currency: "DFC".into(),
             decimals: 2,
-            issuers: vec![key.public()],
+            issuers: vec![key.public().into()],
             threshold: 1,
             node_key: key.public(),
             limits: Limits::default(),

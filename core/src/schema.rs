@@ -66,7 +66,8 @@ string_schema!(
     Signature,
     "Signature",
     "^[0-9a-fA-F]{128}$",
-    "A Schnorr signature in hex (64 bytes). Bytes that are not a signature's encoding are \
+    "A signature in hex (64 bytes): schnorrkel (sr25519, top bit of the last byte set) or, by an \
+     Ed25519 operator key, Ed25519. Bytes that are not a signature's encoding are \
      refused with 400 `malformed_json`."
 );
 string_schema!(

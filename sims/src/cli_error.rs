@@ -52,6 +52,7 @@ fn client_code(c: &ClientError) -> String {
         ClientError::UntrustedCertificate { .. } => "untrusted_certificate".into(),
         ClientError::PlainHttpToPinnedNode { .. } => "plain_http_to_pinned_node".into(),
         ClientError::Pin(_) => "bad_tls_pin".into(),
+        ClientError::Signer { code, .. } => (*code).into(),
     }
 }
 

@@ -541,9 +541,11 @@ fn rotated_regulator_key_reads_its_own_heights() -> Result<()> {
         .context("a network with a regulator")?
         .regulator_key = new_key;
     // The new regulator reads blocks with the read key of its seed, named among the auditors.
-    rotated
-        .auditors
-        .push(dfc_central_bank::datadir::regulator_read_key(&seed).public());
+    rotated.auditors.push(
+        dfc_central_bank::datadir::regulator_read_key(&seed)
+            .public()
+            .into(),
+    );
     let tip = rt.block_on(client.blocks(0, 0))?.tip_height;
     let effective = tip + 3;
     let file = tmp.path().join("rotated.json");

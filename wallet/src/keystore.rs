@@ -14,7 +14,6 @@ use std::fs;
 use std::io::Write;
 use std::path::Path;
 
-use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use dfc_core::{PublicKey, WalletKeys};
@@ -25,55 +24,14 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{Result, WalletError};
+// The passphrase sealing (argon2id, XChaCha20-Poly1305, cost limits, owner-only files) is shared
+// with the node's and operators' key files in `dfc-keys`.
+pub use dfc_keys::sealed::KdfCost;
+use dfc_keys::sealed::{derive_key, private_file, CIPHER, KDF, NONCE_BYTES, SALT_BYTES};
 
 const FORMAT: &str = "dfc-wallet-keys";
 const VERSION: u32 = 1;
-const CIPHER: &str = "xchacha20poly1305";
-const KDF: &str = "argon2id";
 const SEED_BYTES: usize = 64;
-const NONCE_BYTES: usize = 24;
-const SALT_BYTES: usize = 16;
-/// Largest argon2 memory cost accepted from a key file, so a damaged file cannot ask for terabytes.
-const MAX_MEMORY_KIB: u32 = 1 << 20;
-/// Largest argon2 iteration count accepted from a key file.
-const MAX_ITERATIONS: u32 = 16;
-/// Largest argon2 parallelism accepted from a key file.
-const MAX_PARALLELISM: u32 = 16;
-
-/// Cost of the passphrase key derivation (argon2id).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KdfCost {
-    /// Memory in KiB.
-    pub memory_kib: u32,
-    /// Passes over the memory.
-    pub iterations: u32,
-    /// Lanes.
-    pub parallelism: u32,
-}
-
-impl Default for KdfCost {
-    /// 64 MiB, 3 passes, 1 lane: about a tenth of a second on a laptop core, and expensive enough
-    /// per guess to make a stolen key file costly to brute-force.
-    fn default() -> Self {
-        KdfCost {
-            memory_kib: 64 * 1024,
-            iterations: 3,
-            parallelism: 1,
-        }
-    }
-}
-
-impl KdfCost {
-    /// A cheap cost for unit tests only.
-    pub fn insecure_for_tests() -> Self {
-        KdfCost {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        }
-    }
-}
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -187,20 +145,6 @@ pub struct Unlocked {
     pub data: DataKey,
 }
 
-fn derive_key(
-    passphrase: &str,
-    salt: &[u8],
-    cost: KdfCost,
-) -> std::result::Result<Zeroizing<[u8; 32]>, String> {
-    let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, Some(32))
-        .map_err(|e| e.to_string())?;
-    let mut key = Zeroizing::new([0u8; 32]);
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-        .hash_password_into(passphrase.as_bytes(), salt, key.as_mut())
-        .map_err(|e| e.to_string())?;
-    Ok(key)
-}
-
 fn aad(spend: &str, view: &str) -> Vec<u8> {
     format!("{FORMAT}/v{VERSION}/{spend}/{view}").into_bytes()
 }
@@ -285,17 +229,6 @@ pub fn write_key_file(
     Ok(public)
 }
 
-fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
-}
-
 fn read_key_file(path: &Path) -> Result<(KeyFile, PublicKeys)> {
     let text = match fs::read(path) {
         Ok(t) => t,
@@ -341,10 +274,7 @@ fn read_key_file(path: &Path) -> Result<(KeyFile, PublicKeys)> {
         )));
     }
     let c = file.kdf.cost;
-    if c.memory_kib > MAX_MEMORY_KIB
-        || c.iterations > MAX_ITERATIONS
-        || c.parallelism > MAX_PARALLELISM
-    {
+    if !c.within_limits() {
         return Err(corrupted(format!(
             "key derivation cost {c:?} is above the accepted maximum"
         )));

@@ -2,31 +2,39 @@
 
 use std::collections::BTreeMap;
 
-use dfc_core::{NetworkParams, PublicKey, SigningKey};
+use dfc_core::{NetworkParams, OperatorKey, SigningKey};
 
 use super::threats::*;
 use super::{Check, Facts, Outcome, Status, Threat};
 
 /// Seeds of one repeated byte (`[b; 32]`): what tests and examples use, so anyone can derive
-/// them. A network key derived from one is public.
-fn well_known(key: &PublicKey) -> Option<u8> {
-    (0..=u8::MAX).find(|b| {
-        SigningKey::from_seed(&[*b; 32]).public() == *key
-            || dfc_core::compliance::RegulatorKey::from_seed(&[*b; 32]).public() == *key
+/// them. A network key derived from one is public, whatever its algorithm.
+fn well_known(key: &OperatorKey) -> Option<u8> {
+    (0..=u8::MAX).find(|b| match key {
+        OperatorKey::Sr25519(key) => {
+            SigningKey::from_seed(&[*b; 32]).public() == *key
+                || dfc_core::compliance::RegulatorKey::from_seed(&[*b; 32]).public() == *key
+        }
+        OperatorKey::Ed25519(key) => {
+            ed25519_dalek::SigningKey::from_bytes(&[*b; 32])
+                .verifying_key()
+                .to_bytes()
+                == key.to_bytes()
+        }
     })
 }
 
 /// The keys of `p` with their role.
-fn network_keys(p: &NetworkParams) -> Vec<(String, PublicKey)> {
-    let mut keys: Vec<(String, PublicKey)> = p
+fn network_keys(p: &NetworkParams) -> Vec<(String, OperatorKey)> {
+    let mut keys: Vec<(String, OperatorKey)> = p
         .issuers
         .iter()
         .enumerate()
         .map(|(i, k)| (format!("operator {i}"), *k))
         .collect();
-    keys.push(("node".into(), p.node_key));
+    keys.push(("node".into(), p.node_key.into()));
     if let Some(c) = &p.compliance {
-        keys.push(("regulator".into(), c.regulator_key));
+        keys.push(("regulator".into(), c.regulator_key.into()));
     }
     keys
 }
@@ -64,7 +72,7 @@ impl Check for SandboxKeys {
                 f.data_dir
                     .as_deref()
                     .is_some_and(|d| kf.path.parent() == Some(d))
-                    && kf.publics.iter().any(|k| p.issuers.contains(k))
+                    && kf.publics.iter().any(|k| p.issuers.iter().any(|i| i == k))
             })
             .map(|kf| kf.path.as_path())
             .collect();
@@ -173,8 +181,8 @@ impl Check for KeyFiles {
 pub struct KeyAges;
 
 /// Since which effect height each key of the parameters in force at the tip has been in force.
-pub fn key_since(f: &Facts) -> BTreeMap<String, (PublicKey, u64)> {
-    let mut since: BTreeMap<String, (PublicKey, u64)> = BTreeMap::new();
+pub fn key_since(f: &Facts) -> BTreeMap<String, (OperatorKey, u64)> {
+    let mut since: BTreeMap<String, (OperatorKey, u64)> = BTreeMap::new();
     for h in f.effect_heights() {
         for (role, k) in network_keys(f.history.at(h)) {
             match since.get(&role) {

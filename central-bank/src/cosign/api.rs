@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use axum::extract::{Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use dfc_core::api::ApiError;
 use dfc_core::cosign::CheckpointSignature;
 pub use dfc_core::cosign::{CosignResponse, CosignedList};
 
@@ -27,8 +28,11 @@ pub fn routes() -> Router<AppState> {
 
 /// Checks a signature and has the sequencer store it. Cheap checks first: the network and the
 /// height, then the block at that height, then the signature.
-#[utoipa::path(post, path = "/v1/checkpoints/signatures",
-    responses((status = 200, description = "CosignResponse", body = serde_json::Value)))]
+#[utoipa::path(post, path = "/v1/checkpoints/signatures", operation_id = "cosign_checkpoint", tag = "checkpoints",
+    request_body = CheckpointSignature,
+    responses((status = 200, description = "The checkpoint with every signature stored for it, whether it now holds k (`anchored`) and whether this signature was new", body = CosignResponse),
+              (status = 400, description = "`wrong_network`, `unknown_block`: another network or a height above the tip; `unknown_operator`, `bad_approval`: a signature that is not an operator's over this point (in its key's algorithm, sr25519 or Ed25519)", body = ApiError),
+              (status = 409, description = "`not_this_chain`: the block at that height has another hash", body = ApiError)))]
 pub async fn sign(
     State(s): State<AppState>,
     ApiJson(sig): ApiJson<CheckpointSignature>,
@@ -70,8 +74,10 @@ pub async fn sign(
 }
 
 /// `GET /v1/checkpoints/cosigned?from=H&limit=N`.
-#[utoipa::path(get, path = "/v1/checkpoints/cosigned",
-    responses((status = 200, description = "CosignedList", body = serde_json::Value)))]
+#[utoipa::path(get, path = "/v1/checkpoints/cosigned", operation_id = "cosigned_checkpoints", tag = "checkpoints",
+    params(("from" = Option<u64>, Query, description = "first height (default 0)"), ("limit" = Option<u64>, Query, description = "most checkpoints to return (default and at most 500)")),
+    responses((status = 200, description = "Stored checkpoints from height `from` on, each with its operator signatures", body = CosignedList),
+              (status = 400, description = "`bad_query`: a parameter is not a whole number", body = ApiError)))]
 pub async fn list(
     State(s): State<AppState>,
     Query(q): Query<HashMap<String, String>>,

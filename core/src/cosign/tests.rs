@@ -17,7 +17,11 @@ fn genesis() -> NetworkParams {
         sandbox: true,
         currency: "DFC".into(),
         decimals: 2,
-        issuers: vec![key(1).public(), key(2).public(), key(3).public()],
+        issuers: vec![
+            key(1).public().into(),
+            key(2).public().into(),
+            key(3).public().into(),
+        ],
         threshold: 2,
         node_key: key(9).public(),
         limits: Limits::default(),
@@ -121,7 +125,7 @@ fn signatures_count_under_the_operators_in_force_at_the_height() {
     // From height 20 operator 0's key is rotated to key 7.
     let g = genesis();
     let mut next = g.clone();
-    next.issuers[0] = key(7).public();
+    next.issuers[0] = key(7).public().into();
     let change = ParamsChange {
         base_hash: g.hash(),
         effective_height: 20,

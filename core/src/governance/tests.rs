@@ -17,7 +17,11 @@ fn genesis() -> NetworkParams {
         sandbox: true,
         currency: "DFC".into(),
         decimals: 2,
-        issuers: vec![key(1).public(), key(2).public(), key(3).public()],
+        issuers: vec![
+            key(1).public().into(),
+            key(2).public().into(),
+            key(3).public().into(),
+        ],
         threshold: 2,
         node_key: key(9).public(),
         limits: Limits::default(),
@@ -157,7 +161,7 @@ fn removed_and_rotated_keys_approve_nothing() {
     let mut h = ParamsHistory::new(g.clone());
     // Rotate operator 2 (key 3) to key 7 and drop the threshold to... no: keep 2 of 3.
     let mut rotated = g.clone();
-    rotated.issuers[2] = key(7).public();
+    rotated.issuers[2] = key(7).public().into();
     let c = ParamsChange {
         base_hash: g.hash(),
         effective_height: 3,
@@ -298,7 +302,7 @@ fn a_forged_history_does_not_decode() {
 fn the_diff_names_every_changed_field() {
     let g = genesis();
     let mut after = raise_tier0(&g, 5).params;
-    after.issuers[1] = key(8).public();
+    after.issuers[1] = key(8).public().into();
     let d = diff(&g, &after);
     let fields: Vec<&str> = d.iter().map(|f| f.field.as_str()).collect();
     assert_eq!(fields, ["issuers[1]", "tiers[0].max_balance"]);

@@ -55,7 +55,7 @@ fn params() -> (NetworkParams, SigningKey) {
         sandbox: true,
         currency: "DFC".into(),
         decimals: 2,
-        issuers: vec![SigningKey::from_seed(&[1; 32]).public()],
+        issuers: vec![SigningKey::from_seed(&[1; 32]).public().into()],
         threshold: 1,
         node_key: node.public(),
         limits: Default::default(),

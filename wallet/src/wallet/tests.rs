@@ -10,7 +10,7 @@ fn params(node: &SigningKey) -> NetworkParams {
         sandbox: true,
         currency: "DFC".into(),
         decimals: 2,
-        issuers: vec![SigningKey::from_seed(&[1u8; 32]).public()],
+        issuers: vec![SigningKey::from_seed(&[1u8; 32]).public().into()],
         threshold: 1,
         node_key: node.public(),
         limits: Limits::default(),
