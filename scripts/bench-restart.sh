@@ -22,6 +22,8 @@
 # KEEP=1 keeps a copy of the ledger at each size (dir/ledger-SIZE; the path is printed at the end).
 # REUSE=dir measures the ledgers kept by an earlier KEEP=1 run (dir/ledger-SIZE, copied first)
 # instead of growing a new one with `dfc-sim load`.
+# BEFORE_BIN=dir also audits each ledger with the `dfc-bank` in dir (an older build), right after
+# the audit above: its wall and CPU time against the same run's batched verification cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE="${PROFILE:-release}"
@@ -120,7 +122,8 @@ for SIZE in "${SIZES[@]}"; do
   rm -rf "$COPY"
   AUDIT_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
   # The audit's wall time and its process's CPU time (user + sys), measured around it.
-  AUDIT_RUN="$(python3 - "$BIN/dfc-bank" "$DATA" <<'EOF'
+  audit_run() {
+    python3 - "$1" "$DATA" <<'EOF'
 import json, resource, subprocess, sys, time
 t0 = time.monotonic()
 out = subprocess.run([sys.argv[1], "audit", "--data", sys.argv[2], "--json"],
@@ -129,10 +132,14 @@ wall = time.monotonic() - t0
 ru = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "report": json.loads(out)}))
 EOF
-)"
-  python3 - "$SIZE" "$RESTART" "$REPLAY" "$AUDIT_RUN" "$CHECK_MS" "$RESTART_FIRST" "$LOAD" "$AUDIT_LOAD" <<'EOF'
+  }
+  AUDIT_RUN="$(audit_run "$BIN/dfc-bank")"
+  BEFORE_RUN='null'
+  if [ -n "${BEFORE_BIN:-}" ]; then BEFORE_RUN="$(audit_run "$BEFORE_BIN/dfc-bank")"; fi
+  python3 - "$SIZE" "$RESTART" "$REPLAY" "$AUDIT_RUN" "$CHECK_MS" "$RESTART_FIRST" "$LOAD" "$AUDIT_LOAD" "$BEFORE_RUN" <<'EOF'
 import json, os, sys
-size, restart, replay, run, check_ms, first, load, audit_load = sys.argv[1:]
+size, restart, replay, run, check_ms, first, load, audit_load, before = sys.argv[1:]
+before = json.loads(before)
 run = json.loads(run)
 a, wall, cpu = run["report"], run["wall"], run["cpu"]
 txs = a["tx_count"]
@@ -154,6 +161,13 @@ if "verify_cpu_us" in a:
     line["batch_verify_cpu_2core_ms_per_tx"] = ms(a["verify_cpu_us"] / 2)
     line["audit_cpu_over_batched_cpu"] = round(cpu / (a["verify_cpu_us"] / 1e6), 3)
     line["audit_wall_over_batched_cpu_2core"] = round(wall / (a["verify_cpu_us"] / 2e6), 3)
+    if before is not None:
+        b = before["report"]
+        line["before_audit_pass"] = b["pass"]
+        line["before_audit_s"] = round(before["wall"], 2)
+        line["before_audit_cpu_s"] = round(before["cpu"], 2)
+        line["before_audit_over_batched_wall"] = round(before["wall"] / (b["verify_us"] / 2e6), 3)
+        line["before_audit_cpu_over_batched_cpu"] = round(before["cpu"] / (a["verify_cpu_us"] / 1e6), 3)
 print(json.dumps(line))
 EOF
   if [ -z "${REUSE:-}" ]; then start_timed "$DATA"; fi

@@ -47,11 +47,13 @@ fn tx_leaves_are_domain_separated() {
     );
 }
 
+/// The shared fixture on network 7 with genesis hash `[3; 32]` (the values these tests' headers
+/// and answers name), and its node key.
 fn params() -> (NetworkParams, SigningKey) {
-    (
-        crate::test_fixtures::genesis("t"),
-        crate::test_fixtures::key(9),
-    )
+    let mut p = crate::test_fixtures::genesis("t");
+    p.network_id = 7;
+    p.genesis_hash = Hash32([3; 32]);
+    (p, crate::test_fixtures::key(9))
 }
 
 #[test]
