@@ -10,25 +10,36 @@
 #     before), as the baseline of the same run;
 #   - audit: `dfc-bank audit --json` (batch verifier, all cores), with its thread time in the
 #     batch verifier (`verify_us`): the batched verification cost measured in the same run.
+#     The audit's own CPU time (user + sys of the process) is reported beside its wall time, and
+#     against the verifier threads' CPU time in the batch verifier (`verify_cpu_us`, when the
+#     binary reports it): on a machine shared with other work, CPU time is the fairer comparison.
 # Prints one JSON line per size, with the load average at the time of the measurements.
 # The ledgers are kept under $CARGO_TARGET_DIR/bench-restart (deleted at the end).
 #
 # Usage: scripts/bench-restart.sh [SIZES...]   (default: 3000 10000 30000)
 # PROFILE=debug uses target/debug (dependencies are optimised there too, see Cargo.toml).
+# BIN=dir uses the binaries in dir as they are (no build): e.g. a copy of an older build.
+# KEEP=1 keeps a copy of the ledger at each size (dir/ledger-SIZE; the path is printed at the end).
+# REUSE=dir measures the ledgers kept by an earlier KEEP=1 run (dir/ledger-SIZE, copied first)
+# instead of growing a new one with `dfc-sim load`.
+# BEFORE_BIN=dir also audits each ledger with the `dfc-bank` in dir (an older build), right after
+# the audit above: its wall and CPU time against the same run's batched verification cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROFILE="${PROFILE:-release}"
 if [ "$#" -gt 0 ]; then SIZES=("$@"); else SIZES=(3000 10000 30000); fi
-if [ "$PROFILE" = release ]; then
+if [ -n "${BIN:-}" ]; then
+  :
+elif [ "$PROFILE" = release ]; then
   cargo build --release -p dfc-central-bank -p dfc-sims --bins >&2
+  BIN="${CARGO_TARGET_DIR:-target}/$PROFILE"
 else
   cargo build -p dfc-central-bank -p dfc-sims --bins >&2
+  BIN="${CARGO_TARGET_DIR:-target}/$PROFILE"
 fi
-BIN="${CARGO_TARGET_DIR:-target}/$PROFILE"
 mkdir -p "${CARGO_TARGET_DIR:-target}/bench-restart"
 WORK="$(mktemp -d -p "${CARGO_TARGET_DIR:-target}/bench-restart")"
 NODE_PID=""
-# KEEP=1 keeps a copy of the ledger at each size (printed at the end; delete it when done).
 cleanup() {
   [ -n "$NODE_PID" ] && kill "$NODE_PID" 2>/dev/null || true
   if [ "${KEEP:-0}" = 1 ]; then echo "ledgers kept in $WORK" >&2; else rm -rf "$WORK"; fi
@@ -70,18 +81,25 @@ table_check_ms() {
 }
 
 DATA="$WORK/bank"
-"$BIN/dfc-bank" init --data "$DATA" --json >/dev/null
-start_timed "$DATA"
+if [ -z "${REUSE:-}" ]; then
+  "$BIN/dfc-bank" init --data "$DATA" --json >/dev/null
+  start_timed "$DATA"
+fi
 DONE=0
 SEED=1
 for SIZE in "${SIZES[@]}"; do
-  ADD=$((SIZE - DONE))
-  "$BIN/dfc-sim" load --bank "$URL" --data "$DATA" --payments "$ADD" --concurrency 256 \
-    --seed "$SEED" --verify-samples 5 --json >"$WORK/load-$SIZE.json"
-  DONE=$SIZE
-  SEED=$((SEED + 1))
-  stop_node
-  if [ "${KEEP:-0}" = 1 ]; then
+  if [ -n "${REUSE:-}" ]; then
+    rm -rf "$DATA"
+    cp -r "$REUSE/ledger-$SIZE" "$DATA"
+  else
+    ADD=$((SIZE - DONE))
+    "$BIN/dfc-sim" load --bank "$URL" --data "$DATA" --payments "$ADD" --concurrency 256 \
+      --seed "$SEED" --verify-samples 5 --json >"$WORK/load-$SIZE.json"
+    DONE=$SIZE
+    SEED=$((SEED + 1))
+    stop_node
+  fi
+  if [ "${KEEP:-0}" = 1 ] && [ -z "${REUSE:-}" ]; then
     cp -r "$DATA" "$WORK/ledger-$SIZE"
     rm -f "$WORK/ledger-$SIZE/dfc-bank.lock"
   fi
@@ -102,26 +120,56 @@ for SIZE in "${SIZES[@]}"; do
   REPLAY="$STARTED_S"
   stop_node
   rm -rf "$COPY"
-  T0=$(date +%s.%N)
-  AUDIT_JSON="$("$BIN/dfc-bank" audit --data "$DATA" --json 2>/dev/null)"
-  T1=$(date +%s.%N)
-  python3 - "$SIZE" "$RESTART" "$REPLAY" "$T0" "$T1" "$AUDIT_JSON" "$CHECK_MS" "$RESTART_FIRST" "$LOAD" <<'EOF'
+  AUDIT_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
+  # The audit's wall time and its process's CPU time (user + sys), measured around it.
+  audit_run() {
+    python3 - "$1" "$DATA" <<'EOF'
+import json, resource, subprocess, sys, time
+t0 = time.monotonic()
+out = subprocess.run([sys.argv[1], "audit", "--data", sys.argv[2], "--json"],
+                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, check=False).stdout
+wall = time.monotonic() - t0
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "report": json.loads(out)}))
+EOF
+  }
+  AUDIT_RUN="$(audit_run "$BIN/dfc-bank")"
+  BEFORE_RUN='null'
+  if [ -n "${BEFORE_BIN:-}" ]; then BEFORE_RUN="$(audit_run "$BEFORE_BIN/dfc-bank")"; fi
+  python3 - "$SIZE" "$RESTART" "$REPLAY" "$AUDIT_RUN" "$CHECK_MS" "$RESTART_FIRST" "$LOAD" "$AUDIT_LOAD" "$BEFORE_RUN" <<'EOF'
 import json, os, sys
-size, restart, replay, t0, t1, audit, check_ms, first, load = sys.argv[1:]
-a = json.loads(audit)
-wall = float(t1) - float(t0)
+size, restart, replay, run, check_ms, first, load, audit_load, before = sys.argv[1:]
+before = json.loads(before)
+run = json.loads(run)
+a, wall, cpu = run["report"], run["wall"], run["cpu"]
 txs = a["tx_count"]
-print(json.dumps({
+ms = lambda us: round(us / 1000 / txs, 3)
+line = {
     "transfers": int(size), "txs": txs, "audit_pass": a["pass"],
     "restart_s": float(restart), "background_table_check_s": round(int(check_ms) / 1000, 3),
     "restart_check_tables_first_s": float(first), "full_replay_start_s": float(replay),
     "audit_s": round(wall, 2), "audit_ms_per_tx": round(1000 * wall / txs, 3),
-    "batch_verify_thread_ms_per_tx": round(a["verify_us"] / 1000 / txs, 3),
-    "batch_verify_2core_ms_per_tx": round(a["verify_us"] / 1000 / txs / 2, 3),
-    "cores": os.cpu_count(), "loadavg_before": load,
+    "audit_cpu_s": round(cpu, 2), "audit_cpu_ms_per_tx": round(1000 * cpu / txs, 3),
+    "batch_verify_thread_ms_per_tx": ms(a["verify_us"]),
+    "batch_verify_2core_ms_per_tx": ms(a["verify_us"] / 2),
+    "audit_over_batched_wall": round(wall / (a["verify_us"] / 2e6), 3),
+    "cores": os.cpu_count(), "loadavg_before": load, "loadavg_audit": audit_load,
     "loadavg_after": open("/proc/loadavg").read().split()[:3],
-}))
+}
+if "verify_cpu_us" in a:
+    line["batch_verify_cpu_ms_per_tx"] = ms(a["verify_cpu_us"])
+    line["batch_verify_cpu_2core_ms_per_tx"] = ms(a["verify_cpu_us"] / 2)
+    line["audit_cpu_over_batched_cpu"] = round(cpu / (a["verify_cpu_us"] / 1e6), 3)
+    line["audit_wall_over_batched_cpu_2core"] = round(wall / (a["verify_cpu_us"] / 2e6), 3)
+    if before is not None:
+        b = before["report"]
+        line["before_audit_pass"] = b["pass"]
+        line["before_audit_s"] = round(before["wall"], 2)
+        line["before_audit_cpu_s"] = round(before["cpu"], 2)
+        line["before_audit_over_batched_wall"] = round(before["wall"] / (b["verify_us"] / 2e6), 3)
+        line["before_audit_cpu_over_batched_cpu"] = round(before["cpu"] / (a["verify_cpu_us"] / 1e6), 3)
+print(json.dumps(line))
 EOF
-  start_timed "$DATA"
+  if [ -z "${REUSE:-}" ]; then start_timed "$DATA"; fi
 done
-stop_node
+if [ -n "$NODE_PID" ]; then stop_node; fi

@@ -151,6 +151,29 @@ pub fn batch_holds<R: RngCore + CryptoRng>(
     })
 }
 
+/// One signature to check in [`signatures_verify`]: the signed message, the signature and the
+/// key it must verify under.
+pub type SignedMessage<'a> = (&'a [u8], &'a Signature, &'a PublicKey);
+
+/// Whether every signature verifies under its key over its message (dfc's authorisation context,
+/// as [`PublicKey::verify`]), checked as one `schnorrkel` batch: random 128-bit weights, so a
+/// `true` with a bad signature among them has probability ≈ 2⁻¹²⁸. Repeated keys (a node key over
+/// its receipts and blocks) are merged into one term of the multiscalar multiplication. A caller
+/// that must name a bad signature checks the items one by one after a `false`. The empty batch
+/// holds.
+pub fn signatures_verify<R: RngCore + CryptoRng>(items: &[SignedMessage<'_>], rng: &mut R) -> bool {
+    if items.is_empty() {
+        return true;
+    }
+    let ctx = schnorrkel::signing_context(AUTH_CONTEXT);
+    let transcripts = items.iter().map(|(msg, _, _)| ctx.bytes(msg));
+    let sigs: Vec<schnorrkel::Signature> =
+        items.iter().map(|(_, s, _)| s.to_schnorrkel()).collect();
+    let keys: Vec<schnorrkel::PublicKey> =
+        items.iter().map(|(_, _, k)| k.to_schnorrkel()).collect();
+    schnorrkel::verify_batch_rng(transcripts, &sigs, &keys, true, rng).is_ok()
+}
+
 /// A chunk with every item's batchable terms, ready to be combined into one check of any subset.
 struct Prepared {
     /// `Some(result)` for an item settled without the batch (it failed a check that needs no curve

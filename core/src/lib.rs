@@ -36,6 +36,8 @@ pub mod range;
 #[cfg(feature = "openapi")]
 pub mod schema;
 pub mod supply;
+#[cfg(test)]
+mod test_fixtures;
 pub mod time;
 pub mod transcript;
 pub mod tx;

@@ -765,3 +765,60 @@ fn transfer_range_proof_over_bounds_from_another_transfer_or_altered() {
     bad.resign(563);
     caught_everywhere(&bad.tx, TxError::BadRangeProof);
 }
+
+/// A batch of signatures under repeated and distinct keys holds; one signature that does not
+/// verify (another message's, another key's, or over a changed message), at any position, makes
+/// the whole batch fail, as one-by-one verification of that item does.
+#[test]
+fn signature_batch_catches_one_bad_signature_anywhere() {
+    use dfc_core::batch::signatures_verify;
+    use rand_core::OsRng;
+    let node = SigningKey::from_seed(&[7u8; 32]);
+    let other = SigningKey::from_seed(&[8u8; 32]);
+    let messages: Vec<[u8; 32]> = (0..24u8).map(|i| [i; 32]).collect();
+    let signed: Vec<(SigningKey, dfc_core::Signature)> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let key = if i % 5 == 4 {
+                other.clone()
+            } else {
+                node.clone()
+            };
+            let sig = key.sign(m);
+            (key, sig)
+        })
+        .collect();
+    let keys: Vec<dfc_core::PublicKey> = signed.iter().map(|(k, _)| k.public()).collect();
+    let items = |sigs: &[dfc_core::Signature], keys: &[dfc_core::PublicKey]| -> bool {
+        let entries: Vec<_> = messages
+            .iter()
+            .zip(sigs)
+            .zip(keys)
+            .map(|((m, s), k)| (m.as_slice(), s, k))
+            .collect();
+        signatures_verify(&entries, &mut OsRng)
+    };
+    let sigs: Vec<dfc_core::Signature> = signed.iter().map(|(_, s)| *s).collect();
+    assert!(items(&sigs, &keys), "valid signatures verify as a batch");
+    assert!(signatures_verify(&[], &mut OsRng), "the empty batch holds");
+    for at in [0, 1, 11, 23] {
+        let mut swapped = sigs.clone();
+        swapped[at] = sigs[(at + 1) % sigs.len()];
+        assert!(
+            !items(&swapped, &keys),
+            "another message's signature at {at}"
+        );
+        let mut wrong_key = keys.clone();
+        wrong_key[at] = if keys[at] == node.public() {
+            other.public()
+        } else {
+            node.public()
+        };
+        assert!(!items(&sigs, &wrong_key), "another key at {at}");
+        assert!(
+            !keys[at].verify(&messages[(at + 1) % messages.len()], &sigs[at]),
+            "one by one, the swapped signature fails too"
+        );
+    }
+}

@@ -54,11 +54,17 @@ async fn each_tampered_record_is_refused_and_named() {
     // Every block header anchors the newest audit-log entry, so deleting entries up to the last
     // block is detected; entries appended after the last block have no anchor yet.
     // (what, edit, the record the audit names, whether serve catches it before answering)
-    let cases: [(&str, &str, &str, bool); 7] = [
+    let cases: [(&str, &str, &str, bool); 8] = [
         (
             "a transaction's bytes in block 2",
             "UPDATE txs SET bytes = CAST(substr(bytes, 1, 200) || x'ff' || substr(bytes, 202) AS BLOB) WHERE height = 2",
             "block 2",
+            false,
+        ),
+        (
+            "the receipt signature of block 2's payment (block 1's put there)",
+            "UPDATE txs SET receipt_sig = (SELECT receipt_sig FROM txs WHERE height = 1 LIMIT 1) WHERE height = 2",
+            "block 2: transaction 0: receipt signature does not verify",
             false,
         ),
         (

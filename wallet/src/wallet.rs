@@ -411,21 +411,27 @@ impl Wallet {
     /// The parameters in force at the next block: the pinned genesis parameters as changed by
     /// every approved change the wallet has seen at sync, or [`WalletError::NotRegistered`].
     pub fn params(&self) -> Result<NetworkParams> {
-        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
-        match self.params_history()? {
-            Some(h) => Ok(h.at(self.store.sync_height()?).clone()),
-            None => Ok(genesis),
-        }
+        Ok(self
+            .history_or_genesis()?
+            .at(self.store.sync_height()?)
+            .clone())
     }
 
     /// The node key that signs blocks and receipts at `height`: the one the parameters in force
     /// there name (a node key can be rotated by k of n operators from a stated height).
     pub fn node_key_at(&self, height: u64) -> Result<dfc_core::PublicKey> {
-        let genesis = self.store.params()?.ok_or(WalletError::NotRegistered)?;
-        Ok(match self.params_history()? {
-            Some(h) => h.at(height).node_key,
-            None => genesis.node_key,
-        })
+        Ok(self.history_or_genesis()?.at(height).node_key)
+    }
+
+    /// The parameter history seen at the last sync, or, before a sync stored one, the history of
+    /// the pinned genesis parameters alone; [`WalletError::NotRegistered`] without either.
+    pub fn history_or_genesis(&self) -> Result<ParamsHistory> {
+        match self.params_history()? {
+            Some(h) => Ok(h),
+            None => Ok(ParamsHistory::new(
+                self.store.params()?.ok_or(WalletError::NotRegistered)?,
+            )),
+        }
     }
 
     /// The parameter history seen at the last sync (verified when it was stored and again when

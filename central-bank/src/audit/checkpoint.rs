@@ -148,6 +148,7 @@ pub(super) fn seed<'a>(conn: &'a Connection, s: &Summary) -> Result<Start<'a>, I
             commitments,
             spent,
             holdings: HashMap::new(),
+            accounts: Default::default(),
         },
         audit,
         prev: Some(header.header.clone()),

@@ -1,22 +1,29 @@
-//! The replay of the blocks against an in-memory ledger: header hash, chain link, node signature,
-//! transaction root, the stateful rules, the supply in each header, the receipts' signatures; at
-//! the end the table comparisons of [`super::tables`]. At [`Depth::Full`] every transaction also
-//! goes to the batch-verification pipeline of [`super::crypto`].
+//! The replay of the blocks against an in-memory ledger, on the calling thread: header hash,
+//! chain link, parameters in force, the stateful rules (inputs exist and are unspent, outputs are
+//! fresh, claims against the holdings), the supply in each header; at the end the table
+//! comparisons of [`super::tables`]. Each block it accepts goes to the verifier threads
+//! ([`super::crypto`], [`super::work`]): stored ids, transaction root, the node's signatures over
+//! the block and its receipts, and at [`Depth::Full`] every transaction's signatures and proofs.
+//!
+//! The replay builds its state with the stored transaction ids (the verifier threads check them)
+//! and reads each registry key once, so what stays on this thread is decoding and the rules.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
-use dfc_core::api::Receipt;
 use dfc_core::holdings::{effects, Holding};
+use dfc_core::note::note_id;
 use dfc_core::validate::{
-    check_claim_holding, check_outputs_fresh, check_structure, next_supply, resolve,
+    check_claim_holding, check_outputs_fresh, check_structure, next_supply, resolve, InputNote,
 };
 use dfc_core::{
-    Account, Amount, BlockHeader, Commitment, LedgerNote, LedgerView, NetworkParams, NoteId,
-    PublicKey, SupplyAudit, TxId, TxKind,
+    Account, Amount, AuditError, BlockHeader, Commitment, Hash32, LedgerNote, LedgerView,
+    NetworkParams, NoteId, PublicKey, SupplyAudit, Transaction, TxId, TxKind,
 };
 use rusqlite::Connection;
 
-use super::crypto::{Item, Pipeline};
+use super::crypto::Pipeline;
+use super::work::{self, BlockWork, Place, Step, TxWork};
 use super::{checkpoint, tables, AuditOptions, Depth, IntegrityError, LedgerSummary};
 use crate::error::StoreError;
 use crate::store;
@@ -29,6 +36,10 @@ pub(super) struct Replay<'a> {
     pub commitments: HashSet<[u8; 32]>,
     pub spent: HashMap<NoteId, (TxId, u64)>,
     pub holdings: HashMap<PublicKey, Holding>,
+    /// The registry's answer for each key already asked: the check reads one snapshot of the
+    /// database, in which a key's account does not change, so each key is read (and its wallet
+    /// row decoded) once.
+    pub accounts: RefCell<HashMap<PublicKey, Option<Account>>>,
 }
 
 impl LedgerView for Replay<'_> {
@@ -39,7 +50,13 @@ impl LedgerView for Replay<'_> {
         self.commitments.contains(&commitment.to_bytes())
     }
     fn account(&self, key: &PublicKey) -> Option<Account> {
-        crate::holdings::account(self.conn, key).ok().flatten()
+        if let Some(known) = self.accounts.borrow().get(key) {
+            return known.clone();
+        }
+        // A read error is not remembered: the next lookup asks again, as before the cache.
+        let found = crate::holdings::account(self.conn, key).ok()?;
+        self.accounts.borrow_mut().insert(*key, found.clone());
+        found
     }
     fn holding(&self, account: &PublicKey) -> Holding {
         self.holdings.get(account).cloned().unwrap_or_default()
@@ -82,6 +99,7 @@ pub(super) fn run(
                 commitments: HashSet::new(),
                 spent: HashMap::new(),
                 holdings: HashMap::new(),
+                accounts: RefCell::default(),
             },
             audit: SupplyAudit::new(),
             prev: None,
@@ -91,36 +109,57 @@ pub(super) fn run(
         },
         Some(s) => checkpoint::seed(conn, s)?,
     };
-    let mut pipeline = match opts.depth {
-        Depth::Full => Some(Pipeline::new(params, opts.jobs, opts.progress)?),
-        Depth::Structure => None,
-    };
-    let result = replay_blocks(conn, params, opts, start, pipeline.as_mut());
-    // The earliest problem wins: a bad proof in a batch still in flight may come before the
-    // structural failure just found.
-    let mut verify_us = 0;
-    let crypto = match (pipeline, &result) {
-        (Some(p), Ok(_)) => {
-            let (failure, us) = p.finish();
-            verify_us = us;
-            failure
-        }
-        (Some(p), Err(_)) => p.abandon(),
-        (None, _) => None,
-    };
-    let (summary, replay, audit, holdings_known, anchors) = match (result, crypto) {
-        (Err(e), Some((h, _, reason))) => {
-            return Err(match e {
-                IntegrityError::Block { height, .. } if height < h => e,
-                _ => bad(h, reason),
+    let mut pipeline = Pipeline::new(params, opts.jobs, opts.depth == Depth::Full, opts.progress)?;
+    let result = replay_blocks(conn, params, opts, start, &mut pipeline);
+    let result = match result {
+        // Cancelled: only the batches in flight are waited for.
+        Err(e @ IntegrityError::Cancelled { .. }) => {
+            return Err(match pipeline.abandon() {
+                Some(f) => bad(f.place.0, f.reason),
+                None => e,
             })
         }
-        (Err(e), None) => return Err(e),
-        (Ok(_), Some((h, _, reason))) => return Err(bad(h, reason)),
-        (Ok(done), None) => done,
+        // The tables are compared while the verifier threads finish the last batches.
+        Ok(replayed) => {
+            pipeline.flush();
+            final_checks(conn, params, opts, replayed)
+        }
+        Err(e) => Err(e),
     };
+    let (failure, verify_wall, verify_cpu) = pipeline.finish();
+    // The earliest problem wins: every block the pipeline checked comes before the block the
+    // replay stopped at, and every block comes before the final table checks.
+    match (result, failure) {
+        (Err(e @ IntegrityError::Block { .. }), Some(f)) if block_height(&e) < Some(f.place.0) => {
+            Err(e)
+        }
+        (_, Some(f)) => Err(bad(f.place.0, f.reason)),
+        (Err(e), None) => Err(e),
+        (Ok(summary), None) => Ok(LedgerSummary {
+            verify_us: u64::try_from(verify_wall.as_micros()).unwrap_or(u64::MAX),
+            verify_cpu_us: u64::try_from(verify_cpu.as_micros()).unwrap_or(u64::MAX),
+            ..summary
+        }),
+    }
+}
+
+fn block_height(e: &IntegrityError) -> Option<u64> {
+    match e {
+        IntegrityError::Block { height, .. } => Some(*height),
+        _ => None,
+    }
+}
+
+/// The checks after the last block: tables against the replay, the supply invariant, the audit
+/// log, co-signed checkpoints, the blocks' anchors into the log, the registry.
+fn final_checks(
+    conn: &Connection,
+    params: &NetworkParams,
+    opts: &AuditOptions<'_>,
+    replayed: Replayed<'_>,
+) -> Result<LedgerSummary, IntegrityError> {
+    let (summary, replay, mut audit, holdings_known, anchors) = replayed;
     tables::compare_tables(conn, &replay, holdings_known)?;
-    let mut audit = audit;
     for (note, _, _) in replay.notes.values().filter(|(n, _, _)| !n.spent) {
         audit.add_unspent(&note.commitment);
     }
@@ -136,7 +175,6 @@ pub(super) fn run(
         notes_outstanding: audit.unspent_count(),
         audit_entries,
         audit_head,
-        verify_us,
         anchored_height,
         ..summary
     })
@@ -150,12 +188,33 @@ type Replayed<'a> = (
     Vec<(u64, u64, dfc_core::Hash32)>,
 );
 
+/// `e`, unless the verifier threads' checks of `block` (done one by one here) find a bad record
+/// before `place`, the place of `e` in the replay's order.
+fn first_before(
+    block: &BlockWork,
+    node_key: &PublicKey,
+    place: Place,
+    e: IntegrityError,
+) -> IntegrityError {
+    match work::check_before(block, node_key, place) {
+        Some(f) => bad(f.place.0, f.reason),
+        None => e,
+    }
+}
+
+/// The running totals the replay carries from block to block.
+struct Totals {
+    supply: Amount,
+    audit: SupplyAudit,
+    holdings_known: bool,
+}
+
 fn replay_blocks<'a>(
     conn: &'a Connection,
     params: &NetworkParams,
     opts: &AuditOptions<'_>,
     start: Start<'a>,
-    mut pipeline: Option<&mut Pipeline<'_>>,
+    pipeline: &mut Pipeline<'_>,
 ) -> Result<Replayed<'a>, IntegrityError> {
     // Every block is checked under the parameters in force at its height, from the history of
     // approved changes in the ledger (each change's approvals are verified when it is loaded).
@@ -164,13 +223,20 @@ fn replay_blocks<'a>(
     let mut params_hash = params.hash();
     let Start {
         mut replay,
-        mut audit,
+        audit,
         mut prev,
-        mut supply,
+        supply,
         mut tx_count,
         holdings_known,
     } = start;
+    let mut totals = Totals {
+        supply,
+        audit,
+        holdings_known,
+    };
+    let full = opts.depth == Depth::Full;
     let mut next = prev.as_ref().map_or(0, |p| p.height + 1);
+    let mut prev_hash = prev.as_ref().map(BlockHeader::hash);
     let mut anchors: Vec<(u64, u64, dfc_core::Hash32)> = Vec::new();
     loop {
         let headers = store::headers_from(conn, next, CHUNK)?;
@@ -181,21 +247,17 @@ fn replay_blocks<'a>(
             if opts.progress.is_some_and(|p| p.cancelled()) {
                 return Err(IntegrityError::Cancelled { height });
             }
-            if let Some(p) = pipeline.as_deref_mut() {
-                p.poll();
-                if p.failed() {
-                    // A batch failed: no need to read further, the earliest failure is reported.
-                    return Err(bad(height, "stopped: an earlier transaction failed"));
-                }
+            pipeline.poll();
+            if pipeline.failed() {
+                // A batch failed: no need to read further, the earliest failure is reported.
+                return Err(bad(height, "stopped: an earlier transaction failed"));
             }
             let h = &stored.header;
             let in_force = history.at(height);
             if !std::ptr::eq(in_force, params) {
                 params = in_force;
                 params_hash = params.hash();
-                if let Some(p) = pipeline.as_deref_mut() {
-                    p.set_params(params);
-                }
+                pipeline.set_params(params);
             }
             if height != h.height {
                 return Err(bad(
@@ -232,137 +294,166 @@ fn replay_blocks<'a>(
                 StoreError::Corrupt { table, reason } => bad(height, format!("{table}: {reason}")),
                 other => IntegrityError::from(other),
             })?;
-            let block = dfc_core::Block {
-                header: h.clone(),
+            // The chain link here (what `Block::check_link` checks first); the node's signature
+            // and the transaction root on the verifier threads.
+            let expected = prev.as_ref().map_or(0, |p| p.height + 1);
+            if h.height != expected {
+                let e = AuditError::BadHeight {
+                    height: h.height,
+                    expected,
+                };
+                return Err(bad(height, e.to_string()));
+            }
+            if h.prev_hash != prev_hash.unwrap_or(Hash32([0u8; 32])) {
+                let e = AuditError::BrokenChain {
+                    height: h.height,
+                    prev: expected.saturating_sub(1),
+                };
+                return Err(bad(height, e.to_string()));
+            }
+            let count_ok = usize::try_from(h.tx_count).ok() == Some(rows.len());
+            let mut block = BlockWork {
+                height,
+                hash: stored.hash,
+                tx_root: h.tx_root,
                 signature: stored.signature,
-                txs: rows.iter().map(|(_, tx, _)| tx.clone()).collect(),
-            };
-            block
-                .check_link(prev.as_ref(), &params.node_key)
-                .map_err(|e| bad(height, e.to_string()))?;
-            for (index, (txid, tx, receipt_sig)) in rows.into_iter().enumerate() {
-                let id = tx.id();
-                if txid != id {
-                    return Err(bad(
-                        height,
-                        format!("transaction {index}: stored txid is not its id"),
-                    ));
-                }
-                let receipt = Receipt {
-                    txid: id,
-                    height,
-                    block_hash: stored.hash,
-                    signature: receipt_sig,
-                };
-                if !receipt.verify(&params.node_key) {
-                    return Err(bad(
-                        height,
-                        format!("transaction {index}: receipt signature does not verify"),
-                    ));
-                }
-                let reject = |e: dfc_core::TxError| {
-                    bad(height, format!("transaction {index} ({id}) rejected: {e}"))
-                };
-                check_structure(&tx, params).map_err(reject)?;
-                let period = params.turnover_period(h.time_ms);
-                // Tiers are not re-checked: the registry keeps only the current tier and the node
-                // checked them at commit. Claims are checked against the holdings rebuilt here.
-                let res = resolve(&tx, &replay).map_err(reject)?;
-                if holdings_known {
-                    check_claim_holding(&tx, &replay, period).map_err(reject)?;
-                }
-                check_outputs_fresh(&tx, &replay).map_err(reject)?;
-                supply = next_supply(&tx, supply).map_err(reject)?;
-                let fx = effects(&tx, &res);
-                if tx.kind != TxKind::Claim {
-                    let commitments: Vec<Commitment> =
-                        res.inputs.iter().map(|i| i.commitment).collect();
-                    audit.add_excess(&tx.excess(&commitments));
-                }
-                for d in &fx.deltas {
-                    replay
-                        .holdings
-                        .entry(d.account)
-                        .or_default()
-                        .apply(d, period);
-                }
-                for claimed in &fx.claimed {
-                    if let Some((note, _, _)) = replay.notes.get_mut(claimed) {
-                        note.pending = false;
-                    }
-                }
-                for input in &tx.inputs {
-                    if let Some((note, _, _)) = replay.notes.get_mut(input) {
-                        note.spent = true;
-                    }
-                    replay.spent.insert(*input, (id, height));
-                }
-                for ((o, nid), pending) in tx
-                    .outputs
-                    .iter()
-                    .zip(tx.output_ids())
-                    .zip(fx.pending_outputs)
-                {
-                    replay.commitments.insert(o.commitment.to_bytes());
-                    replay.notes.insert(
-                        nid,
-                        (
-                            LedgerNote {
-                                commitment: o.commitment,
-                                owner: o.owner,
-                                spent: false,
-                                pending,
-                            },
-                            height,
-                            id,
-                        ),
-                    );
-                }
-                tx_count += 1;
-                match pipeline.as_deref_mut() {
-                    Some(p) => p.push(Item {
-                        height,
+                txs: rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(index, (txid, tx, receipt))| TxWork {
                         index,
+                        txid,
                         tx,
-                        inputs: res.inputs,
-                    }),
-                    None => {
-                        if let Some(p) = opts.progress {
-                            p.advance(1);
+                        inputs: Vec::new(),
+                        receipt,
+                    })
+                    .collect(),
+            };
+            if !count_ok {
+                let e = bad(height, AuditError::BadTxRoot { height }.to_string());
+                return Err(first_before(
+                    &block,
+                    pipeline.node_key(),
+                    (height, 0, Step::TxRoot),
+                    e,
+                ));
+            }
+            let period = params.turnover_period(h.time_ms);
+            for i in 0..block.txs.len() {
+                let t = &block.txs[i];
+                match apply(&mut replay, &mut totals, t, height, params, period) {
+                    Ok(inputs) => {
+                        if full {
+                            block.txs[i].inputs = inputs;
                         }
+                    }
+                    Err(e) => {
+                        let place = (height, i + 1, Step::Rules);
+                        return Err(first_before(&block, pipeline.node_key(), place, e));
                     }
                 }
             }
-            if h.supply != supply {
-                return Err(bad(
+            if h.supply != totals.supply {
+                let e = bad(
                     height,
                     format!(
                         "header records supply {} but its transactions give {}",
                         h.supply.units(),
-                        supply.units()
+                        totals.supply.units()
                     ),
-                ));
+                );
+                let place = (height, block.txs.len() + 1, Step::Rules);
+                return Err(first_before(&block, pipeline.node_key(), place, e));
             }
-            prev = Some(h.clone());
+            tx_count += u64::try_from(block.txs.len()).unwrap_or(u64::MAX);
+            prev = Some(stored.header);
+            prev_hash = Some(stored.hash);
             next = height + 1;
+            pipeline.push(block);
         }
     }
     let tip = prev.ok_or(IntegrityError::NoGenesis)?;
     Ok((
         LedgerSummary {
             height: tip.height,
-            supply,
+            supply: totals.supply,
             notes_outstanding: 0,
             tx_count,
             audit_entries: 0,
             audit_head: dfc_core::Hash32([0u8; 32]),
             verify_us: 0,
+            verify_cpu_us: 0,
             anchored_height: None,
             tip,
         },
         replay,
-        audit,
-        holdings_known,
+        totals.audit,
+        totals.holdings_known,
         anchors,
     ))
+}
+
+/// Applies one transaction's rules and effects to the replay; returns its resolved inputs (for
+/// the proofs). The state is built with the stored id (the verifier threads check it is the
+/// transaction's id).
+fn apply(
+    replay: &mut Replay<'_>,
+    totals: &mut Totals,
+    t: &TxWork,
+    height: u64,
+    params: &NetworkParams,
+    period: u64,
+) -> Result<Vec<InputNote>, IntegrityError> {
+    let (tx, id, index): (&Transaction, TxId, usize) = (&t.tx, t.txid, t.index);
+    let reject =
+        |e: dfc_core::TxError| bad(height, format!("transaction {index} ({id}) rejected: {e}"));
+    check_structure(tx, params).map_err(reject)?;
+    // Tiers are not re-checked: the registry keeps only the current tier and the node checked
+    // them at commit. Claims are checked against the holdings rebuilt here.
+    let res = resolve(tx, &*replay).map_err(reject)?;
+    if totals.holdings_known {
+        check_claim_holding(tx, &*replay, period).map_err(reject)?;
+    }
+    check_outputs_fresh(tx, &*replay).map_err(reject)?;
+    totals.supply = next_supply(tx, totals.supply).map_err(reject)?;
+    let fx = effects(tx, &res);
+    if tx.kind != TxKind::Claim {
+        let commitments: Vec<Commitment> = res.inputs.iter().map(|i| i.commitment).collect();
+        totals.audit.add_excess(&tx.excess(&commitments));
+    }
+    for d in &fx.deltas {
+        replay
+            .holdings
+            .entry(d.account)
+            .or_default()
+            .apply(d, period);
+    }
+    for claimed in &fx.claimed {
+        if let Some((note, _, _)) = replay.notes.get_mut(claimed) {
+            note.pending = false;
+        }
+    }
+    for input in &tx.inputs {
+        if let Some((note, _, _)) = replay.notes.get_mut(input) {
+            note.spent = true;
+        }
+        replay.spent.insert(*input, (id, height));
+    }
+    for ((i, o), pending) in tx.outputs.iter().enumerate().zip(fx.pending_outputs) {
+        replay.commitments.insert(o.commitment.to_bytes());
+        replay.notes.insert(
+            note_id(&id, i),
+            (
+                LedgerNote {
+                    commitment: o.commitment,
+                    owner: o.owner,
+                    spent: false,
+                    pending,
+                },
+                height,
+                id,
+            ),
+        );
+    }
+    Ok(res.inputs)
 }

@@ -3,35 +3,11 @@
 
 use super::*;
 use crate::governance::{ApprovedChange, ParamsChange};
-use crate::keys::SigningKey;
-use crate::params::{default_tiers, Limits, NetworkParams};
-
-fn key(i: u8) -> SigningKey {
-    SigningKey::from_seed(&[i; 32])
-}
+use crate::params::NetworkParams;
+use crate::test_fixtures::key;
 
 fn genesis() -> NetworkParams {
-    NetworkParams {
-        network_id: 9,
-        name: "cosign".into(),
-        sandbox: true,
-        currency: "DFC".into(),
-        decimals: 2,
-        issuers: vec![
-            key(1).public().into(),
-            key(2).public().into(),
-            key(3).public().into(),
-        ],
-        threshold: 2,
-        node_key: key(9).public(),
-        limits: Limits::default(),
-        tiers: default_tiers(),
-        turnover_period_days: 30,
-        compliance: None,
-        auditors: Vec::new(),
-        tls_ca: None,
-        genesis_hash: Hash32([4; 32]),
-    }
+    crate::test_fixtures::genesis("cosign")
 }
 
 fn point(height: u64, block: u8) -> ChainPoint {

@@ -3,35 +3,10 @@
 
 use super::*;
 use crate::amount::Amount;
-use crate::keys::SigningKey;
-use crate::params::{default_tiers, Limits};
-
-fn key(i: u8) -> SigningKey {
-    SigningKey::from_seed(&[i; 32])
-}
+use crate::test_fixtures::key;
 
 fn genesis() -> NetworkParams {
-    NetworkParams {
-        network_id: 9,
-        name: "gov".into(),
-        sandbox: true,
-        currency: "DFC".into(),
-        decimals: 2,
-        issuers: vec![
-            key(1).public().into(),
-            key(2).public().into(),
-            key(3).public().into(),
-        ],
-        threshold: 2,
-        node_key: key(9).public(),
-        limits: Limits::default(),
-        tiers: default_tiers(),
-        turnover_period_days: 30,
-        compliance: None,
-        tls_ca: None,
-        genesis_hash: Hash32([4; 32]),
-        auditors: Vec::new(),
-    }
+    crate::test_fixtures::genesis("gov")
 }
 
 fn raise_tier0(base: &NetworkParams, height: u64) -> ParamsChange {

@@ -47,26 +47,13 @@ fn tx_leaves_are_domain_separated() {
     );
 }
 
+/// The shared fixture on network 7 with genesis hash `[3; 32]` (the values these tests' headers
+/// and answers name), and its node key.
 fn params() -> (NetworkParams, SigningKey) {
-    let node = SigningKey::from_seed(&[9; 32]);
-    let p = NetworkParams {
-        network_id: 7,
-        name: "t".into(),
-        sandbox: true,
-        currency: "DFC".into(),
-        decimals: 2,
-        issuers: vec![SigningKey::from_seed(&[1; 32]).public().into()],
-        threshold: 1,
-        node_key: node.public(),
-        limits: Default::default(),
-        tiers: crate::params::default_tiers(),
-        turnover_period_days: 30,
-        compliance: None,
-        auditors: Vec::new(),
-        tls_ca: None,
-        genesis_hash: Hash32([3; 32]),
-    };
-    (p, node)
+    let mut p = crate::test_fixtures::genesis("t");
+    p.network_id = 7;
+    p.genesis_hash = Hash32([3; 32]);
+    (p, crate::test_fixtures::key(9))
 }
 
 #[test]

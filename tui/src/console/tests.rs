@@ -40,6 +40,7 @@ pub(super) fn console() -> Console {
             audit_entries: Some(7),
             error: None,
             verify_us: None,
+            verify_cpu_us: None,
         }),
         scorecard: Some(Ok(fixtures::scorecard())),
     }))));

@@ -98,10 +98,7 @@ impl Wallet {
     /// Verifies an omission evidence file against this wallet's network (its parameter history
     /// as last synced, or the pinned genesis parameters).
     pub fn verify_evidence(&self, evidence: &OmissionEvidence) -> Result<Hash32> {
-        let history = match self.params_history()? {
-            Some(h) => h,
-            None => ParamsHistory::new(self.params()?),
-        };
+        let history = self.history_or_genesis()?;
         evidence
             .verify(&history)
             .map_err(|source| WalletError::BadPaymentProof { source })?;
@@ -114,10 +111,7 @@ impl Wallet {
         let client = self.client()?;
         match self.refresh_history(&client).await {
             Ok(h) => Ok(h),
-            Err(WalletError::Node(_)) => match self.params_history()? {
-                Some(h) => Ok(h),
-                None => Ok(ParamsHistory::new(self.params()?)),
-            },
+            Err(WalletError::Node(_)) => self.history_or_genesis(),
             Err(e) => Err(e),
         }
     }
