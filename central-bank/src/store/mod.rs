@@ -248,7 +248,10 @@ pub use proposals::*;
 pub mod audit_log;
 pub use audit_log::*;
 pub mod ledger;
-pub use ledger::LedgerStore;
+pub use ledger::{LedgerRead, LedgerStore};
+pub mod location;
+pub mod pg;
+pub use location::StoreLocation;
 
 #[cfg(test)]
 mod tests {
