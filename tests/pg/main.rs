@@ -24,7 +24,9 @@ use dfc_core::{
     build, Amount, BatchState, Block, Effects, NetworkParams, Payment, Transaction, TxKind,
 };
 use dfc_tests::pg::PgCluster;
-use dfc_tests::{init_sandbox, init_tracing, sandbox_operator, Node, TestWallet};
+use dfc_tests::{
+    dfc_bank, dfc_bank_ok, init_sandbox, init_tracing, sandbox_operator, Node, TestWallet,
+};
 
 /// Issues `outputs` notes of `each` units to `w` with operators 0 and 1 (the sandbox keys).
 async fn issue(
@@ -343,4 +345,87 @@ fn postgres_answers_as_sqlite_and_refuses_what_it_must() {
         late.schema_version().expect("version"),
         i32::try_from(pg::schema::MIGRATIONS.len()).expect("few migrations")
     );
+}
+
+/// `dfc-bank audit --data DIR --store URL --json`: its exit status and report.
+fn pg_audit(data: &Path, url: &str) -> (bool, serde_json::Value) {
+    let out = dfc_bank(&[
+        "audit",
+        "--data",
+        data.to_str().expect("utf-8"),
+        "--store",
+        url,
+        "--json",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("audit --json prints JSON");
+    (out.status.success(), report)
+}
+
+#[test]
+fn audit_on_postgres_passes_and_names_tampered_records() {
+    init_tracing();
+    let cluster = PgCluster::start();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("node");
+    let data_s = data.to_str().expect("utf-8").to_string();
+    make_sqlite_ledger(&data);
+
+    tracing::info!("--- pg-import moves the ledger, genesis included, onto PostgreSQL");
+    let import = |db: &str| {
+        let url = cluster.create_db(db);
+        let out = dfc_bank_ok(&["pg-import", "--data", &data_s, "--store", &url, "--json"]);
+        let done: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+        assert!(done["blocks"].as_u64().expect("blocks") >= 4, "{done}");
+        url
+    };
+    let url = import("clean");
+
+    tracing::info!("--- the audit on PostgreSQL passes and agrees with the audit on SQLite");
+    let (ok, report) = pg_audit(&data, &url);
+    assert!(ok, "{report}");
+    assert_eq!(report["pass"], true, "{report}");
+    assert!(!report.to_string().contains("password"));
+    let out = dfc_bank(&["audit", "--data", &data_s, "--json"]);
+    let sqlite: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(sqlite["pass"], true, "{sqlite}");
+    for key in ["height", "supply_units", "notes_outstanding", "tx_count"] {
+        assert_eq!(report[key], sqlite[key], "{key}: {report} vs {sqlite}");
+    }
+
+    // (what, edit, what the failure names)
+    let cases = [
+        (
+            "the node signature of block 1 (block 2's put there)",
+            "UPDATE blocks SET signature = (SELECT signature FROM blocks WHERE height = 2) WHERE height = 1",
+            "block 1",
+        ),
+        (
+            "a spent note made unspent",
+            "DELETE FROM spent WHERE note_id = (SELECT note_id FROM spent ORDER BY note_id LIMIT 1)",
+            "spent",
+        ),
+        (
+            "a note's pending flag",
+            "UPDATE notes SET pending = NOT pending WHERE id = (SELECT id FROM notes ORDER BY id LIMIT 1)",
+            "notes",
+        ),
+        (
+            "a header's recorded supply",
+            "UPDATE blocks SET header = regexp_replace(header, '\"supply\":[0-9]+', '\"supply\":1') WHERE height = 1",
+            "block 1",
+        ),
+    ];
+    for (i, (what, edit, named)) in cases.iter().enumerate() {
+        tracing::info!("--- tampered on PostgreSQL: {what}");
+        let url = import(&format!("tamper{i}"));
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let changed = admin.execute(*edit, &[]).expect("the edit applies");
+        assert_eq!(changed, 1, "{what}: the edit changed no row");
+        let (ok, report) = pg_audit(&data, &url);
+        assert!(!ok, "{what}: the audit passed: {report}");
+        assert_eq!(report["pass"], false, "{report}");
+        let error = report["error"].as_str().expect("an error").to_string();
+        assert!(error.contains(named), "{what}: {error}");
+    }
 }

@@ -15,6 +15,7 @@ mod checkpoint;
 pub mod cosigned;
 mod crypto;
 mod replay;
+pub mod shared;
 mod tables;
 
 pub use checkpoint::trusted as trusted_checkpoint;
