@@ -16,7 +16,7 @@
 use std::path::Path;
 
 use dfc_central_bank::store::pg::import::{import_sqlite, ImportError};
-use dfc_central_bank::store::pg::{self, PgLedger};
+use dfc_central_bank::store::pg::{self, lease, PgLedger};
 use dfc_central_bank::store::{self, BlockEffects, LedgerRead, LedgerStore};
 use dfc_client::BankClient;
 use dfc_core::api::{OperatorAction, Receipt};
@@ -428,4 +428,115 @@ fn audit_on_postgres_passes_and_names_tampered_records() {
         let error = report["error"].as_str().expect("an error").to_string();
         assert!(error.contains(named), "{what}: {error}");
     }
+}
+
+/// Whether any session holds the sealer lease (seen from `c`).
+fn lease_held(c: &mut postgres::Client) -> bool {
+    c.query_one(
+        "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+         AND ((classid::BIGINT << 32) | objid::BIGINT) = $1)",
+        &[&lease::SEALER_LOCK],
+    )
+    .expect("pg_locks")
+    .get(0)
+}
+
+#[test]
+fn the_sealer_lease_passes_on_from_a_killed_holder_and_the_handoff_is_durable() {
+    init_tracing();
+    let cluster = PgCluster::start();
+    let url = cluster.create_db("lease");
+    let mut ledger = PgLedger::connect(&url).expect("connect (migrations)");
+    let mut watcher = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+
+    tracing::info!("--- the lease is exclusive, and passes on when its holder ends");
+    let mut a = lease::SealerLease::try_acquire(&url)
+        .expect("query")
+        .expect("a free lease is taken");
+    assert!(a.still_held());
+    assert!(lease::SealerLease::try_acquire(&url)
+        .expect("query")
+        .is_none());
+    drop(a);
+    let b = lease::SealerLease::try_acquire(&url)
+        .expect("query")
+        .expect("taken over after the holder ended");
+    drop(b);
+
+    tracing::info!("--- a holder killed with SIGKILL loses the lease; another node takes it");
+    let mut holder = cluster
+        .psql("lease")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("psql runs");
+    {
+        use std::io::Write;
+        let stdin = holder.stdin.as_mut().expect("stdin");
+        writeln!(stdin, "SELECT pg_advisory_lock({});", lease::SEALER_LOCK).expect("write");
+        stdin.flush().expect("flush");
+    }
+    let mut waited = 0;
+    while !lease_held(&mut watcher) {
+        waited += 1;
+        assert!(waited < 600, "psql never took the lease");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(lease::SealerLease::try_acquire(&url)
+        .expect("query")
+        .is_none());
+    holder.kill().expect("SIGKILL");
+    let _ = holder.wait();
+    let mut tries = 0;
+    let taken = loop {
+        if let Some(l) = lease::SealerLease::try_acquire(&url).expect("query") {
+            break l;
+        }
+        tries += 1;
+        assert!(tries < 600, "the lease stayed with a killed holder");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(taken);
+
+    tracing::info!("--- the hand-off queue: one row per transaction, whichever node queued it");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let params = init_sandbox(&tmp.path().join("sandbox"));
+    let w = TestWallet::new("pg-handoff", &params);
+    let tx = build(
+        &params,
+        TxKind::Issue,
+        Amount::from_units(5).expect("small"),
+        &[],
+        &[Payment {
+            to: w.address,
+            amount: Amount::from_units(5).expect("small"),
+            memo: Vec::new(),
+        }],
+        &mut rand::rngs::OsRng,
+    )
+    .expect("builds")
+    .tx;
+    let other = PgLedger::connect(&url).expect("second node");
+    assert!(lease::enqueue(&ledger, &tx, "node-a", 1).expect("enqueue"));
+    assert!(!lease::enqueue(&other, &tx, "node-b", 2).expect("enqueue"));
+    assert_eq!(lease::queued(&ledger).expect("queued"), 1);
+
+    tracing::info!("--- a sealer that dies before its commit leaves the batch queued");
+    {
+        let block_tx = ledger.begin().expect("begin");
+        let taken = lease::take_batch(&block_tx, 10).expect("take");
+        assert_eq!(taken.len(), 1);
+        assert_eq!(taken[0].id(), tx.id());
+        // Another sealer does not wait on, nor take, rows in flight.
+        let mut other = PgLedger::connect(&url).expect("third session");
+        let their_tx = other.begin().expect("begin");
+        assert!(lease::take_batch(&their_tx, 10).expect("take").is_empty());
+        drop(their_tx);
+        // No commit: the block's transaction is rolled back.
+    }
+    assert_eq!(lease::queued(&other).expect("queued"), 1);
+    let block_tx = ledger.begin().expect("begin");
+    assert_eq!(lease::take_batch(&block_tx, 10).expect("take").len(), 1);
+    block_tx.commit().expect("commit");
+    assert_eq!(lease::queued(&other).expect("queued"), 0);
 }

@@ -193,6 +193,16 @@ impl PgCluster {
         format!("postgres://dfc@127.0.0.1:{}/{db}", self.port)
     }
 
+    /// A `psql` session on database `db` over loopback TCP (a separate client process, for tests
+    /// that kill a session's holder).
+    pub fn psql(&self, db: &str) -> Command {
+        let mut c = Command::new(self.bin.join("psql"));
+        c.args(["-X", "-q", "-h", "127.0.0.1", "-U", "dfc", "-d", db])
+            .arg("-p")
+            .arg(self.port.to_string());
+        c
+    }
+
     /// Creates database `name` and returns its connection string.
     pub fn create_db(&self, name: &str) -> String {
         let mut admin =

@@ -25,6 +25,7 @@ use super::*;
 pub mod schema;
 
 pub mod import;
+pub mod lease;
 mod reads;
 mod write;
 

@@ -99,8 +99,9 @@ CREATE TABLE light_index (
 );
 ";
 
-/// The migrations, in order; version `i + 1` is `MIGRATIONS[i]`.
-pub const MIGRATIONS: &[&str] = &[V1];
+/// The migrations, in order; version `i + 1` is `MIGRATIONS[i]` (2: the hand-off queue of
+/// [`super::lease`]).
+pub const MIGRATIONS: &[&str] = &[V1, super::lease::SCHEMA_V2_HANDOFF];
 
 /// Applies the migrations not yet applied, in one transaction, under the migration lock.
 /// Returns the schema version now in force.
