@@ -13,6 +13,8 @@
 //! The `postgres` client is synchronous: the PostgreSQL phases run outside the tokio runtime that
 //! drives the node.
 
+mod measure;
+
 use std::path::Path;
 
 use dfc_central_bank::store::pg::import::{import_sqlite, ImportError};
