@@ -1,6 +1,7 @@
 //! A throw-away PostgreSQL cluster for the tests: `initdb` and `pg_ctl` in a temporary directory,
 //! listening on a free loopback port and on a unix socket in that directory, stopped
-//! (`pg_ctl stop -m immediate`) and removed on drop.
+//! (`pg_ctl stop -m immediate`) and removed on drop; [`PgCluster::standby`] adds a streaming
+//! standby of it (`pg_basebackup`), which [`PgCluster::promote`] turns into a primary.
 //!
 //! PostgreSQL refuses to run as root: when the tests run as root, the cluster runs as `nobody`
 //! (`setpriv`), its directory handed to that user. The binaries are found in `$DFC_PG_BIN`, else
@@ -92,23 +93,7 @@ impl PgCluster {
     /// Creates and starts a cluster; panics (failing the test) if PostgreSQL is not installed or
     /// does not start.
     pub fn start() -> PgCluster {
-        let bin = postgres_bin_dir();
-        let dir = tempfile::Builder::new()
-            .prefix("dfc-pg-")
-            .tempdir_in(std::env::temp_dir())
-            .expect("tempdir");
-        let run_as = is_root().then(|| "nobody".to_string());
-        if let Some(user) = &run_as {
-            let (uid, gid) = (id_of("-u", user), id_of("-g", user));
-            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))
-                .expect("chown the cluster dir");
-        }
-        let mut cluster = PgCluster {
-            dir,
-            bin,
-            port: 0,
-            run_as,
-        };
+        let cluster = PgCluster::empty();
         let data = cluster.data_dir();
         check(
             "initdb",
@@ -128,33 +113,123 @@ impl PgCluster {
                 .output()
                 .expect("initdb runs"),
         );
+        cluster.launch()
+    }
+
+    /// A streaming standby of this cluster (`pg_basebackup -R`), connecting as
+    /// `application_name = name`, so that the primary can name it in `synchronous_standby_names`.
+    pub fn standby(&self, name: &str) -> PgCluster {
+        let standby = PgCluster::empty();
+        let data = standby.data_dir();
+        check(
+            "pg_basebackup",
+            standby
+                .command("pg_basebackup")
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-U",
+                    "dfc",
+                    "-X",
+                    "stream",
+                    "-R",
+                    "-c",
+                    "fast",
+                    "-D",
+                ])
+                .arg(&data)
+                .arg("-p")
+                .arg(self.port.to_string())
+                .output()
+                .expect("pg_basebackup runs"),
+        );
+        // A later line wins: name the standby in its connection to the primary.
+        let auto = data.join("postgresql.auto.conf");
+        let mut conf = std::fs::read_to_string(&auto).expect("postgresql.auto.conf");
+        conf.push_str(&format!(
+            "primary_conninfo = 'host=127.0.0.1 port={} user=dfc application_name={name}'\n",
+            self.port
+        ));
+        std::fs::write(&auto, conf).expect("write postgresql.auto.conf");
+        standby.launch()
+    }
+
+    /// Promotes a standby to a primary (waits until it accepts writes).
+    pub fn promote(&self) {
+        check(
+            "pg_ctl promote",
+            self.command("pg_ctl")
+                .arg("-D")
+                .arg(self.data_dir())
+                .args(["-w", "-t", "60", "promote"])
+                .output()
+                .expect("pg_ctl runs"),
+        );
+    }
+
+    /// Stops the server at once, as a crash would (`pg_ctl stop -m immediate`).
+    pub fn stop_now(&self) {
+        check(
+            "pg_ctl stop",
+            self.command("pg_ctl")
+                .arg("-D")
+                .arg(self.data_dir())
+                .args(["-m", "immediate", "-w", "stop"])
+                .output()
+                .expect("pg_ctl runs"),
+        );
+    }
+
+    /// A fresh directory for a cluster, owned by the user the cluster will run as.
+    fn empty() -> PgCluster {
+        let bin = postgres_bin_dir();
+        let dir = tempfile::Builder::new()
+            .prefix("dfc-pg-")
+            .tempdir_in(std::env::temp_dir())
+            .expect("tempdir");
+        let run_as = is_root().then(|| "nobody".to_string());
+        if let Some(user) = &run_as {
+            let (uid, gid) = (id_of("-u", user), id_of("-g", user));
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))
+                .expect("chown the cluster dir");
+        }
+        PgCluster {
+            dir,
+            bin,
+            port: 0,
+            run_as,
+        }
+    }
+
+    /// Starts the server of the data directory on a free loopback port.
+    fn launch(mut self) -> PgCluster {
+        let data = self.data_dir();
         // A port found free may be taken before the server binds it: try a few.
         let mut last = None;
         for _ in 0..5 {
             let port = free_port();
-            let out = cluster
+            let out = self
                 .command("pg_ctl")
                 .arg("-D")
                 .arg(&data)
                 .arg("-l")
-                .arg(cluster.dir.path().join("server.log"))
+                .arg(self.dir.path().join("server.log"))
                 .args(["-w", "-t", "60", "-o"])
                 .arg(format!(
                     "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=60 \
                      -c shared_buffers=16MB",
-                    cluster.dir.path().display()
+                    self.dir.path().display()
                 ))
                 .arg("start")
                 .output()
                 .expect("pg_ctl runs");
             if out.status.success() {
-                cluster.port = port;
-                return cluster;
+                self.port = port;
+                return self;
             }
             last = Some(out);
         }
-        let log =
-            std::fs::read_to_string(cluster.dir.path().join("server.log")).unwrap_or_default();
+        let log = std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default();
         panic!("PostgreSQL did not start: {last:?}\n{log}");
     }
 
