@@ -22,9 +22,25 @@ pub struct PgCluster {
     run_as: Option<String>,
 }
 
+const NOT_INSTALLED: &str = "PostgreSQL is not installed: these tests need its server binaries \
+     (initdb, pg_ctl, pg_basebackup, psql). Install it (Debian: `apt-get install postgresql`; \
+     .ci/run does this when it is missing) or point DFC_PG_BIN at the directory holding them.";
+
 fn postgres_bin_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("DFC_PG_BIN") {
-        return PathBuf::from(dir);
+    find_bin_dir(std::env::var_os("DFC_PG_BIN").map(PathBuf::from))
+}
+
+/// The directory of the server binaries: `chosen` if given (and then it must hold them), else the
+/// newest `/usr/lib/postgresql/*/bin`, else `PATH`. Panics with [`NOT_INSTALLED`] when none does.
+fn find_bin_dir(chosen: Option<PathBuf>) -> PathBuf {
+    let has_tools = |dir: &Path| dir.join("initdb").exists() && dir.join("pg_ctl").exists();
+    if let Some(dir) = chosen {
+        assert!(
+            has_tools(&dir),
+            "{NOT_INSTALLED} ({} has no initdb)",
+            dir.display()
+        );
+        return dir;
     }
     let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -33,7 +49,7 @@ fn postgres_bin_dir() -> PathBuf {
         .filter_map(|e| {
             let version = e.file_name().to_str()?.parse::<u32>().ok()?;
             let bin = e.path().join("bin");
-            bin.join("initdb").exists().then_some((version, bin))
+            has_tools(&bin).then_some((version, bin))
         })
         .collect();
     found.sort();
@@ -42,16 +58,12 @@ fn postgres_bin_dir() -> PathBuf {
     }
     if let Some(path) = std::env::var_os("PATH") {
         for dir in std::env::split_paths(&path) {
-            if dir.join("initdb").exists() && dir.join("pg_ctl").exists() {
+            if has_tools(&dir) {
                 return dir;
             }
         }
     }
-    panic!(
-        "PostgreSQL is not installed: these tests need its server binaries (initdb, pg_ctl). \
-         Install it (Debian: `apt-get install postgresql`; .ci/run does this when it is missing) \
-         or point DFC_PG_BIN at the directory holding initdb and pg_ctl."
-    );
+    panic!("{NOT_INSTALLED}");
 }
 
 fn is_root() -> bool {
@@ -298,5 +310,17 @@ impl Drop for PgCluster {
             .arg(&data)
             .args(["-m", "immediate", "-w", "stop"])
             .output();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[should_panic(expected = "PostgreSQL is not installed")]
+    fn missing_binaries_fail_saying_how_to_install_postgresql() {
+        let empty = tempfile::tempdir().expect("tempdir");
+        find_bin_dir(Some(empty.path().to_path_buf()));
     }
 }
