@@ -8,12 +8,15 @@ use dfc_core::api::ApiError;
 use dfc_core::TxError;
 use thiserror::Error;
 
-/// A failure of the SQLite store. Never shown to callers: it becomes a 500 `internal`.
+/// A failure of the ledger store (SQLite or PostgreSQL). Never shown to callers: it becomes a 500 `internal`.
 #[derive(Debug, Error)]
 pub enum StoreError {
     /// SQLite reported an error.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error (the shared store, `store::pg`).
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
     /// A schema migration failed.
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),

@@ -23,7 +23,7 @@ CREATE TABLE holdings (
 );
 ";
 
-fn point(bytes: Vec<u8>) -> StoreResult<curve25519_dalek::ristretto::RistrettoPoint> {
+pub(crate) fn point(bytes: Vec<u8>) -> StoreResult<curve25519_dalek::ristretto::RistrettoPoint> {
     let arr: [u8; 32] = bytes
         .try_into()
         .map_err(|_| StoreError::corrupt("holdings", "point is not 32 bytes"))?;

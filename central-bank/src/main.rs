@@ -22,6 +22,7 @@ mod ckpt_cli;
 mod cli_out;
 mod gov_cli;
 mod keys_cli;
+mod pg_cli;
 use cli_out::CliError;
 
 #[derive(Parser)]
@@ -123,6 +124,23 @@ enum Cmd {
         /// or `GET /v1/checkpoints/cosigned`, kept outside the node) against the ledger.
         #[arg(long, value_name = "FILE")]
         cosigned: Option<PathBuf>,
+        /// Audit the shared PostgreSQL ledger at this `postgres://…` URL instead of the data
+        /// directory's SQLite file (the network parameters still come from --data).
+        #[arg(long, value_name = "URL", requires = "data")]
+        store: Option<String>,
+    },
+    /// Move a data directory's SQLite ledger (genesis included) onto a new, empty PostgreSQL
+    /// ledger, replaying every block through admission (docs/architecture.md, "Ledger stores").
+    PgImport {
+        /// Data directory holding the SQLite ledger and the network parameters.
+        #[arg(long)]
+        data: PathBuf,
+        /// The PostgreSQL ledger, `postgres://user@host:port/db`.
+        #[arg(long, value_name = "URL")]
+        store: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// A pass/warn/fail scorecard of a ledger (`--data`: the full audit, key files) or of a live
     /// node (`--node`: what its API shows), each check naming the threats of
@@ -562,6 +580,13 @@ fn run(cli: Cli) -> Result<ExitCode> {
             rt.block_on(serve(&data, &listen, options, admission, &tls))?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Audit {
+            data: Some(data),
+            store: Some(store),
+            json,
+            ..
+        } => pg_cli::audit(&data, &store, json),
+        Cmd::PgImport { data, store, json } => pg_cli::import(&data, &store, json),
         Cmd::Audit {
             data: Some(data),
             json,
@@ -1074,6 +1099,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Init(_)
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
+        | Cmd::PgImport { .. }
         | Cmd::Assess { .. }
         | Cmd::Regulator { .. }
         | Cmd::Governance { .. }
@@ -1235,6 +1261,7 @@ async fn operator_cmd(cmd: Cmd) -> Result<()> {
         Cmd::Init(_)
         | Cmd::Serve { .. }
         | Cmd::Audit { .. }
+        | Cmd::PgImport { .. }
         | Cmd::Assess { .. }
         | Cmd::Regulator { .. }
         | Cmd::Governance { .. }

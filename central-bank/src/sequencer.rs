@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::datadir::now_ms;
 use crate::error::{ApiErr, StoreError};
-use crate::store::{self, DbView, LedgerStore};
+use crate::store::{self, DbView, LedgerRead, LedgerStore};
 
 /// Most transfers in one block.
 pub const MAX_BATCH: usize = 1000;
@@ -623,7 +623,7 @@ impl Sequencer {
         if let Err(e) = crate::controls::check_registration(&db, &info.address.spend)? {
             return Ok(Err(e));
         }
-        store::insert_wallet(&db, &info)?;
+        db.register_wallet(&info)?;
         let detail =
             serde_json::json!({ "address": info.address, "label": info.label }).to_string();
         store::append_audit(&db, info.registered_ms, None, "register", &detail)?;

@@ -6,6 +6,9 @@
 //! - [`dfc_bank`] runs a `dfc-bank` command; [`init_sandbox`] makes a sandbox data directory.
 //! - [`TestWallet`] is a minimal in-test wallet over `dfc_core` (keys, sync by scanning blocks,
 //!   payments and redemptions built with `dfc_core::build`), independent of the wallet crate.
+//! - [`pg::PgCluster`] starts a throw-away PostgreSQL cluster (the shared-store tests).
+
+pub mod pg;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};

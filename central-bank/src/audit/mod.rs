@@ -16,6 +16,7 @@ mod checkpoint;
 pub mod cosigned;
 mod crypto;
 mod replay;
+pub mod shared;
 mod tables;
 mod work;
 

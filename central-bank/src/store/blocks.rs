@@ -18,7 +18,7 @@ fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(Vec<u8>, String, Vec<u
     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
 }
 
-fn decode_header(row: (Vec<u8>, String, Vec<u8>)) -> StoreResult<StoredHeader> {
+pub(crate) fn decode_header(row: (Vec<u8>, String, Vec<u8>)) -> StoreResult<StoredHeader> {
     let (hash, header, sig) = row;
     Ok(StoredHeader {
         header: serde_json::from_str(&header).map_err(|e| StoreError::corrupt("blocks", e))?,

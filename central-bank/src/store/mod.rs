@@ -1,6 +1,8 @@
 //! The SQLite ledger: schema, connections and every query the node makes, split by what they
-//! hold ([`blocks`], [`notes`], [`registry`], [`proposals`], [`audit_log`]); [`ledger`] is the
-//! block-level store trait the sequencer writes through.
+//! hold ([`blocks`], [`notes`], [`registry`], [`proposals`], [`audit_log`]); [`ledger`] holds the
+//! store traits ([`LedgerRead`], [`LedgerStore`]) the sequencer and the protocol checks go
+//! through, which [`pg`] implements on a shared PostgreSQL ledger; [`location`] tells the two
+//! apart in `--store`.
 //!
 //! Durability: WAL journal with `synchronous=FULL`. In WAL mode `NORMAL` may lose the last
 //! transactions on power loss (it syncs only at checkpoints); `FULL` syncs the WAL on every commit,
@@ -248,7 +250,10 @@ pub use proposals::*;
 pub mod audit_log;
 pub use audit_log::*;
 pub mod ledger;
-pub use ledger::LedgerStore;
+pub use ledger::{LedgerRead, LedgerStore};
+pub mod location;
+pub mod pg;
+pub use location::StoreLocation;
 
 #[cfg(test)]
 mod tests {

@@ -149,18 +149,58 @@ pub fn spender(conn: &Connection, id: &NoteId) -> StoreResult<Option<Transaction
         .transpose()
 }
 
-/// A [`LedgerView`] over a connection (or an open SQLite transaction). The trait cannot return
-/// errors, so the first storage error is kept and must be checked with [`DbView::finish`].
+/// A note as the protocol checks see it: commitment, owner, spent and pending flags.
+pub fn ledger_note(conn: &Connection, id: &NoteId) -> StoreResult<Option<LedgerNote>> {
+    let mut st = conn.prepare_cached(
+        "SELECT n.commitment, n.owner, EXISTS (SELECT 1 FROM spent s WHERE s.note_id = n.id), n.pending FROM notes n WHERE n.id = ?1",
+    )?;
+    let row = st
+        .query_row([&id.0[..]], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, bool>(2)?,
+                r.get::<_, bool>(3)?,
+            ))
+        })
+        .optional()?;
+    row.map(|(c, o, spent, pending)| {
+        let c = h32(c, "notes")?;
+        Ok(LedgerNote {
+            commitment: Commitment::from_bytes(&c.0)
+                .map_err(|e| StoreError::corrupt("notes", e))?,
+            owner: pubkey(o, "notes")?,
+            spent,
+            pending,
+        })
+    })
+    .transpose()
+}
+
+/// Whether a note with commitment `c` exists.
+pub fn commitment_exists(conn: &Connection, c: &Commitment) -> StoreResult<bool> {
+    let mut st =
+        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM notes WHERE commitment = ?1)")?;
+    Ok(st.query_row([&c.to_bytes()[..]], |r| r.get::<_, bool>(0))?)
+}
+
+/// A [`LedgerView`] over a ledger store (a SQLite connection or open transaction, or a
+/// PostgreSQL one). The trait cannot return errors, so the first storage error is kept and must
+/// be checked with [`DbView::finish`].
 pub struct DbView<'a> {
-    conn: &'a Connection,
+    store: &'a dyn LedgerRead,
     error: RefCell<Option<StoreError>>,
 }
 
 impl<'a> DbView<'a> {
-    /// A view over `conn`.
+    /// A view over the SQLite connection `conn`.
     pub fn new(conn: &'a Connection) -> Self {
+        Self::over(conn)
+    }
+    /// A view over any ledger store.
+    pub fn over(store: &'a dyn LedgerRead) -> Self {
         DbView {
-            conn,
+            store,
             error: RefCell::new(None),
         }
     }
@@ -180,56 +220,29 @@ impl<'a> DbView<'a> {
             fallback
         })
     }
-    fn lookup_note(&self, id: &NoteId) -> StoreResult<Option<LedgerNote>> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT n.commitment, n.owner, EXISTS (SELECT 1 FROM spent s WHERE s.note_id = n.id), n.pending FROM notes n WHERE n.id = ?1",
-        )?;
-        let row = st
-            .query_row([&id.0[..]], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, bool>(2)?,
-                    r.get::<_, bool>(3)?,
-                ))
-            })
-            .optional()?;
-        row.map(|(c, o, spent, pending)| {
-            let c = h32(c, "notes")?;
-            Ok(LedgerNote {
-                commitment: Commitment::from_bytes(&c.0)
-                    .map_err(|e| StoreError::corrupt("notes", e))?,
-                owner: pubkey(o, "notes")?,
-                spent,
-                pending,
-            })
-        })
-        .transpose()
-    }
-    fn lookup_commitment(&self, c: &Commitment) -> StoreResult<bool> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM notes WHERE commitment = ?1)")?;
-        Ok(st.query_row([&c.to_bytes()[..]], |r| r.get::<_, bool>(0))?)
-    }
 }
 
 impl LedgerView for DbView<'_> {
     fn note(&self, id: &NoteId) -> Option<LedgerNote> {
-        let r = self.lookup_note(id);
+        let r = self.store.ledger_note(id);
         self.keep(r, None)
     }
     fn commitment_exists(&self, commitment: &Commitment) -> bool {
-        let r = self.lookup_commitment(commitment);
+        let r = self.store.commitment_exists(commitment);
         // On failure claim the commitment exists: a refusal is the safe side.
         self.keep(r, true)
     }
     fn account(&self, key: &PublicKey) -> Option<dfc_core::Account> {
-        let r = crate::holdings::account(self.conn, key);
+        let r = self.store.owner_wallet(key).map(|w| {
+            w.map(|w| dfc_core::Account {
+                key: w.address.spend,
+                tier: w.tier,
+            })
+        });
         self.keep(r, None)
     }
     fn holding(&self, account: &PublicKey) -> dfc_core::Holding {
-        let r = crate::holdings::holding(self.conn, account);
+        let r = self.store.holding_of(account);
         self.keep(r, dfc_core::Holding::default())
     }
 }

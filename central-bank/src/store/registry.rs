@@ -3,7 +3,7 @@
 #[allow(unused_imports)]
 use super::*;
 
-type WalletRow = (String, String, i64, bool, i64, i64, i64, Option<String>);
+pub(crate) type WalletRow = (String, String, i64, bool, i64, i64, i64, Option<String>);
 
 fn wallet_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WalletRow> {
     Ok((
@@ -18,7 +18,7 @@ fn wallet_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<WalletRow> {
     ))
 }
 
-fn decode_wallet(row: WalletRow) -> StoreResult<WalletInfo> {
+pub(crate) fn decode_wallet(row: WalletRow) -> StoreResult<WalletInfo> {
     let (address, label, tier, frozen, flags, registered, version, freeze_reason) = row;
     Ok(WalletInfo {
         address: address
@@ -36,7 +36,7 @@ fn decode_wallet(row: WalletRow) -> StoreResult<WalletInfo> {
     })
 }
 
-const WALLET_COLS: &str =
+pub(crate) const WALLET_COLS: &str =
     "address, label, tier, frozen, flags, registered_ms, registry_version, freeze_reason";
 
 /// The wallet registered with spend key `key`.
