@@ -167,8 +167,15 @@ pub fn signatures_verify<R: RngCore + CryptoRng>(items: &[SignedMessage<'_>], rn
     }
     let ctx = schnorrkel::signing_context(AUTH_CONTEXT);
     let transcripts = items.iter().map(|(msg, _, _)| ctx.bytes(msg));
-    let sigs: Vec<schnorrkel::Signature> =
-        items.iter().map(|(_, s, _)| s.to_schnorrkel()).collect();
+    // Every key here is an sr25519 key; an Ed25519 signature cannot verify under one, so the
+    // batch fails and the caller names it one by one.
+    let Some(sigs) = items
+        .iter()
+        .map(|(_, s, _)| s.to_schnorrkel())
+        .collect::<Option<Vec<schnorrkel::Signature>>>()
+    else {
+        return false;
+    };
     let keys: Vec<schnorrkel::PublicKey> =
         items.iter().map(|(_, _, k)| k.to_schnorrkel()).collect();
     schnorrkel::verify_batch_rng(transcripts, &sigs, &keys, true, rng).is_ok()

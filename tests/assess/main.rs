@@ -226,3 +226,37 @@ fn assess_passes_production_and_warns_on_the_sandbox() -> Result<()> {
     );
     Ok(())
 }
+
+/// Every test `docs/threat-model.md` names as a check (`path.rs::test_name`) exists: the file is
+/// there and it, or a file beside it (a test binary's modules), defines `fn test_name`. A renamed
+/// or deleted test would otherwise leave a threat marked defended by nothing.
+#[test]
+fn the_threat_model_names_only_tests_that_exist() -> Result<()> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .context("the tests crate sits in the workspace")?
+        .to_path_buf();
+    let doc = std::fs::read_to_string(root.join("docs/threat-model.md"))?;
+    let mut named = 0;
+    let mut missing = Vec::new();
+    for span in doc.split('`').skip(1).step_by(2) {
+        let Some((file, test)) = span.split_once(".rs::") else {
+            continue;
+        };
+        let file = root.join(format!("{file}.rs"));
+        let name = test.rsplit("::").next().unwrap_or(test);
+        let needle = format!("fn {name}(");
+        let dir = file.parent().context("a file has a folder")?;
+        let found = std::fs::read_to_string(&file).is_ok_and(|s| s.contains(&needle))
+            || std::fs::read_dir(dir)?.flatten().any(|e| {
+                std::fs::read_to_string(e.path()).is_ok_and(|s| s.contains(&needle))
+            });
+        named += 1;
+        if !found {
+            missing.push(span.to_string());
+        }
+    }
+    ensure!(named >= 40, "the threat model names {named} tests; expected its table's checks");
+    ensure!(missing.is_empty(), "named in docs/threat-model.md but not found: {missing:?}");
+    Ok(())
+}

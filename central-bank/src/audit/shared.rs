@@ -231,6 +231,7 @@ pub fn verify_store(
         audit_entries,
         audit_head,
         verify_us: 0,
+        verify_cpu_us: 0,
         anchored_height: None,
         tip,
     })
