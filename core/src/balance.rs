@@ -26,7 +26,7 @@ pub struct BalanceProof {
     s: Scalar,
 }
 
-fn challenge(
+pub(crate) fn challenge(
     domain: &'static [u8],
     context: &[u8],
     excess: &RistrettoPoint,
