@@ -95,7 +95,7 @@ def main():
     out = {
         "run": label,
         "loadavg": loadavg,
-        "samples": sum(totals.values()),
+        "sampled_cpu_ns": sum(totals.values()),
         "committed": load["committed"],
         "committed_per_second": load["committed_per_second"],
         "ceiling_per_second": load["verification_ceiling_per_second"],
