@@ -206,8 +206,10 @@ mod tests {
 
         let fresh = index.holding(&conn, &key).expect("reads");
         assert_eq!(fresh, Holding::default());
-        let mut after = Holding::default();
-        after.period = 7;
+        let after = Holding {
+            period: 7,
+            ..Holding::default()
+        };
         index.committed(&HashMap::from([(key, after.clone())]));
         assert_eq!(index.holding(&conn, &key).expect("reads"), after);
         let view = index.view(&conn);
@@ -302,8 +304,10 @@ mod tests {
         };
         // Whatever its outcome (the issued note may still be pending), the sequencer looked its
         // payer up: the index now holds alice as not frozen.
-        let first: Result<Receipt, _> =
-            rt.block_on(s.send(|reply| Command::Submit { tx: pay(1_000), reply }));
+        let first: Result<Receipt, _> = rt.block_on(s.send(|reply| Command::Submit {
+            tx: pay(1_000),
+            reply,
+        }));
         if let Err(e) = &first {
             assert_ne!(e.code, "frozen_wallet", "alice is not frozen yet");
         }
@@ -319,9 +323,15 @@ mod tests {
         let conn =
             store::open_reader(&dir.path().join(crate::datadir::LEDGER_FILE)).expect("reader");
         let before = store::counts(&conn).expect("counts");
-        let refused: Result<Receipt, _> =
-            rt.block_on(s.send(|reply| Command::Submit { tx: pay(2_000), reply }));
+        let refused: Result<Receipt, _> = rt.block_on(s.send(|reply| Command::Submit {
+            tx: pay(2_000),
+            reply,
+        }));
         assert_eq!(refused.expect_err("frozen").code, "frozen_wallet");
-        assert_eq!(before, store::counts(&conn).expect("counts"), "nothing committed");
+        assert_eq!(
+            before,
+            store::counts(&conn).expect("counts"),
+            "nothing committed"
+        );
     }
 }

@@ -26,6 +26,8 @@ pub struct BalanceProof {
     s: Scalar,
 }
 
+/// The proof's Fiat–Shamir challenge under `domain` and `context` (the batch verifier replays it
+/// for the disclosures' recomposition proofs).
 pub(crate) fn challenge(
     domain: &'static [u8],
     context: &[u8],
