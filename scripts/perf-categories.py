@@ -1,32 +1,61 @@
 #!/usr/bin/env python3
 """Splits a node's `perf script` samples into the cost categories of docs/benchmarks.md.
 
-Usage: perf-categories.py PERF_SCRIPT_TXT LOAD_JSON CPU_BEFORE_S CPU_AFTER_S LABEL
+Usage: perf-categories.py PERF_SCRIPT_TXT LOAD_JSON CPU_BEFORE_S CPU_AFTER_S LABEL [LOADAVG]
 
-Each sample goes to the first category whose rule matches, by thread name and then by the
-frames of its call stack (innermost first). Prints one JSON line: the node's CPU µs per
+Each sample goes to one category, by thread name and then by the frames of its call stack
+(`category` below). Prints one JSON line: the node's CPU µs per
 committed payment, and per category its share of samples and µs per payment.
 """
 import json
 import re
 import sys
 
-# (category, thread name prefix or None, frame substrings); first match wins.
-RULES = [
-    ("batch verification", "verifier", None),
-    ("receipt signing", "sequencer", ["schnorrkel", "SigningKey::sign", "Block::seal"]),
-    ("SQLite (writes, commit, fsync)", "sequencer",
-     ["sqlite3", "rusqlite", "insert_block", "fdatasync", "fsync"]),
-    ("sequencer (state checks)", "sequencer", None),
-    ("JSON", None, ["serde_json", "serde::de", "serde::ser"]),
-    ("decoding (hex, canonical bytes, points)", None,
-     ["Transaction::decode", "hex::", "codec::", "decompress", "FromHex"]),
-    ("registry and input lookups (SQLite reads)", None,
-     ["precheck", "check_rules", "DbView", "rusqlite", "sqlite3", "store::"]),
-    ("cheap checks (structure, owner signature)", None,
-     ["check_structure", "charge_wallet", "verify_simple", "schnorrkel"]),
-    ("HTTP (hyper, axum, tokio, tower)", None, None),
+# The categories, in the order of the table in docs/benchmarks.md.
+CATEGORIES = [
+    "HTTP (hyper, axum, tokio, tower)",
+    "JSON",
+    "decoding (canonical bytes, hex, points)",
+    "cheap checks (structure, owner signature, rate limit)",
+    "registry and input lookups",
+    "batch verification (verifier threads)",
+    "sequencer (rules, effects, bookkeeping)",
+    "SQLite writes, commit, fsync",
+    "receipt and block signing",
+    "other (start-up checks, allocator, unattributed)",
 ]
+
+
+def category(thread, frames):
+    """The category of one sample, by thread and by the frames of its stack (innermost first;
+    with `--call-graph dwarf` the whole stack, otherwise often only the innermost frames)."""
+    def has(*subs):
+        return any(s in fr for fr in frames for s in subs)
+    if thread.startswith("verifier"):
+        return CATEGORIES[5]
+    if thread.startswith("table-check"):
+        return CATEGORIES[9]
+    sql = has("sqlite3", "rusqlite")
+    lookup = has("DbView", "admit_transfer", "receipt_of", "holdings::", "controls::",
+                 "store::registry", "registry::", "memory_index", "MemIndex")
+    if thread.startswith("sequencer"):
+        if has("schnorrkel", "SigningKey::sign", "Sequencer::seal", "summary::seal", "Block::seal"):
+            return CATEGORIES[8]
+        if lookup and (sql or has("memory_index", "MemIndex")):
+            return CATEGORIES[4]
+        if sql or has("fdatasync", "fsync", "write_block"):
+            return CATEGORIES[7]
+        return CATEGORIES[6]
+    if has("serde_json", "serde::de", "serde::ser"):
+        return CATEGORIES[1]
+    if has("Transaction::decode", "hex::", "codec::", "decompress", "split_batch", "FromHex"):
+        return CATEGORIES[2]
+    if sql or lookup:
+        return CATEGORIES[4]
+    if has("check_structure", "verify_simple", "schnorrkel", "charge_wallet", "admission::",
+           "verify_owner"):
+        return CATEGORIES[3]
+    return CATEGORIES[0]
 
 
 def samples(path):
@@ -51,17 +80,9 @@ def samples(path):
         yield thread, period, frames
 
 
-def category(thread, frames):
-    for name, prefix, subs in RULES:
-        if prefix is not None and not thread.startswith(prefix):
-            continue
-        if subs is None or any(s in fr for fr in frames for s in subs):
-            return name
-    return RULES[-1][0]
-
-
 def main():
     txt, load_json, before, after, label = sys.argv[1:6]
+    loadavg = sys.argv[6] if len(sys.argv) > 6 else None
     load = json.load(open(load_json))
     committed = max(load["committed"], 1)
     cpu_us = (float(after) - float(before)) * 1e6
@@ -72,7 +93,9 @@ def main():
         totals[c] = totals.get(c, 0) + period
     total = sum(totals.values()) or 1
     out = {
-        "wire": label,
+        "run": label,
+        "loadavg": loadavg,
+        "sampled_cpu_ns": sum(totals.values()),
         "committed": load["committed"],
         "committed_per_second": load["committed_per_second"],
         "ceiling_per_second": load["verification_ceiling_per_second"],
@@ -81,7 +104,7 @@ def main():
         "categories": {
             name: {"share": round(totals.get(name, 0) / total, 3),
                    "us_per_payment": round(per_payment * totals.get(name, 0) / total, 1)}
-            for name, _, _ in RULES
+            for name in CATEGORIES
         },
     }
     print(json.dumps(out))

@@ -44,7 +44,12 @@ pub fn check_registration(conn: &Connection, key: &PublicKey) -> Checked {
 
 /// The registered wallet behind a note owner (a spend key or a certified purse key).
 pub fn owner(conn: &Connection, key: &PublicKey) -> Checked<WalletInfo> {
-    Ok(store::wallet_of_owner(conn, key)?.ok_or_else(|| {
+    Ok(registered(store::wallet_of_owner(conn, key)?, key))
+}
+
+/// The wallet found for `key`, or the refusal of an unregistered owner.
+fn registered(found: Option<WalletInfo>, key: &PublicKey) -> Result<WalletInfo, ApiErr> {
+    found.ok_or_else(|| {
         ApiErr::forbidden(
             "unknown_wallet",
             format!(
@@ -52,7 +57,7 @@ pub fn owner(conn: &Connection, key: &PublicKey) -> Checked<WalletInfo> {
                 hex::encode(key.to_bytes())
             ),
         )
-    }))
+    })
 }
 
 /// The refusal of frozen wallet `w` for `what` ("spend", "receive issuance"), through its key
@@ -86,28 +91,37 @@ pub fn frozen(w: &WalletInfo, key: &PublicKey, what: &str) -> ApiErr {
 /// The wallets spending `tx`'s inputs (those the ledger knows; an unknown input is refused by the
 /// ledger checks), each registered and not frozen, with the resolved inputs.
 fn spenders(conn: &Connection, tx: &Transaction) -> Checked<(Vec<WalletInfo>, Vec<InputNote>)> {
+    spenders_with(conn, tx, &|key| store::wallet_of_owner(conn, key))
+}
+
+/// [`spenders`] with the registry read through `wallets` (the sequencer's in-memory index).
+fn spenders_with(
+    conn: &Connection,
+    tx: &Transaction,
+    wallets: &dyn Fn(&PublicKey) -> store::StoreResult<Option<WalletInfo>>,
+) -> Checked<(Vec<WalletInfo>, Vec<InputNote>)> {
     let view = DbView::new(conn);
     let notes: Vec<_> = tx.inputs.iter().map(|id| (*id, view.note(id))).collect();
     view.finish()?;
-    let mut wallets = Vec::with_capacity(notes.len());
+    let mut wallets_found = Vec::with_capacity(notes.len());
     let mut inputs = Vec::with_capacity(notes.len());
     for (id, note) in notes {
         let Some(note) = note else { continue };
-        let w = match owner(conn, &note.owner)? {
+        let w = match registered(wallets(&note.owner)?, &note.owner) {
             Ok(w) => w,
             Err(e) => return Ok(Err(e)),
         };
         if w.frozen {
             return Ok(Err(frozen(&w, &note.owner, "spend")));
         }
-        wallets.push(w);
+        wallets_found.push(w);
         inputs.push(InputNote {
             id,
             commitment: note.commitment,
             owner: note.owner,
         });
     }
-    Ok(Ok((wallets, inputs)))
+    Ok(Ok((wallets_found, inputs)))
 }
 
 /// The sequencer's registry check of a verified transfer (an ordinary payment or an offline
@@ -116,8 +130,19 @@ fn spenders(conn: &Connection, tx: &Transaction) -> Checked<(Vec<WalletInfo>, Ve
 /// claim's limits are checked right after by `BatchState::admit`, against the same state: a tier
 /// lowered after the handler's check is caught there.)
 pub fn admit_transfer(conn: &Connection, _params: &NetworkParams, tx: &Transaction) -> Checked {
+    admit_transfer_with(conn, tx, &|key| store::wallet_of_owner(conn, key))
+}
+
+/// [`admit_transfer`] with the registry read through `wallets`: the sequencer passes its
+/// in-memory index ([`crate::mem_index::MemIndex::wallet_of_owner`]), which answers as
+/// [`store::wallet_of_owner`] does on the state it commits on.
+pub fn admit_transfer_with(
+    conn: &Connection,
+    tx: &Transaction,
+    wallets: &dyn Fn(&PublicKey) -> store::StoreResult<Option<WalletInfo>>,
+) -> Checked {
     if let Some(claim) = &tx.claim {
-        let w = match owner(conn, &claim.claimant)? {
+        let w = match registered(wallets(&claim.claimant)?, &claim.claimant) {
             Ok(w) => w,
             Err(e) => return Ok(Err(e)),
         };
@@ -125,7 +150,7 @@ pub fn admit_transfer(conn: &Connection, _params: &NetworkParams, tx: &Transacti
             return Ok(Err(frozen(&w, &claim.claimant, "claim")));
         }
     }
-    Ok(spenders(conn, tx)?.map(|_| ()))
+    Ok(spenders_with(conn, tx, wallets)?.map(|_| ()))
 }
 
 /// The registry check of an issue or redeem proposal, run when it is proposed, at every

@@ -8,6 +8,7 @@
 //! | [`store`] | SQLite schema, connections, queries |
 //! | [`holdings`] | pending notes and account holdings (what claims are proven against) |
 //! | [`sequencer`] | the single writer: group commit of blocks, registrations, operator actions |
+//! | [`mem_index`] | the sequencer's in-memory registry records and holdings between blocks |
 //! | [`server`] | the axum router, handlers, limits |
 //! | [`submit`] | binary (`application/octet-stream`) and batch submission of transfers and claims |
 //! | [`admission`] | connection caps and timeouts, per-client rate limit (429), load shedding (503) |
@@ -44,6 +45,7 @@ pub mod holdings;
 pub mod light;
 pub mod light_api;
 pub mod lock;
+pub mod mem_index;
 pub mod network_pin;
 pub mod node_keys;
 pub mod offline;

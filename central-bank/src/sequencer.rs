@@ -191,6 +191,9 @@ impl Shared {
 pub struct Sequencer {
     conn: Connection,
     shared: Arc<Shared>,
+    /// Registry records and holdings as the last block left them (emptied before any other
+    /// command; `mem_index`).
+    index: crate::mem_index::MemIndex,
 }
 
 type Outcome<T> = Result<Result<T, ApiErr>, StoreError>;
@@ -206,7 +209,11 @@ struct Pending {
 impl Sequencer {
     /// A sequencer writing through `conn`.
     pub fn new(conn: Connection, shared: Arc<Shared>) -> Self {
-        Sequencer { conn, shared }
+        Sequencer {
+            conn,
+            shared,
+            index: crate::mem_index::MemIndex::new(),
+        }
     }
 
     /// Runs until the channel closes (clean stop) or storage fails (returned).
@@ -243,6 +250,8 @@ impl Sequencer {
                     }
                     other => {
                         self.commit_transfers(std::mem::take(&mut pending))?;
+                        // It may write the registry or holdings: the index starts again.
+                        self.index.clear();
                         self.other(other)?;
                     }
                 }
@@ -346,7 +355,8 @@ impl Sequencer {
             return Ok(());
         }
         let db = self.begin()?;
-        let view = DbView::new(&db);
+        let mem = &self.index;
+        let view = mem.view(&db);
         let (time_ms, period) = self.next_time();
         let mut batch = BatchState::new(period);
         let mut admitted: Vec<Pending> = Vec::new();
@@ -361,12 +371,14 @@ impl Sequencer {
                 answer(p.replies, Ok(r));
                 continue;
             }
-            let verdict = crate::controls::admit_transfer(&db, &self.shared.params(), &p.tx)?
-                .and_then(|()| {
-                    batch
-                        .admit(&p.tx, &self.shared.params(), &view)
-                        .map_err(ApiErr::from)
-                });
+            let verdict = crate::controls::admit_transfer_with(&db, &p.tx, &|key| {
+                mem.wallet_of_owner(&db, key)
+            })?
+            .and_then(|()| {
+                batch
+                    .admit(&p.tx, &self.shared.params(), &view)
+                    .map_err(ApiErr::from)
+            });
             view.finish()?;
             match verdict {
                 Ok(effects) => {
@@ -406,6 +418,8 @@ impl Sequencer {
         // The signed summary describes exactly what this transaction commits (see `summary`).
         crate::summary::seal(&db, &self.shared.node_key)?;
         db.commit()?;
+        // The holdings as this block left them, now that it is durable.
+        self.index.committed(batch.holdings());
         // Committed but nobody answered yet: a failure here must not lose the block.
         fail::fail_point!("seq::block::after_commit", |_| Err(injected(
             "after_commit"

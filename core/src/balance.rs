@@ -26,7 +26,9 @@ pub struct BalanceProof {
     s: Scalar,
 }
 
-fn challenge(
+/// The proof's Fiat–Shamir challenge under `domain` and `context` (the batch verifier replays it
+/// for the disclosures' recomposition proofs).
+pub(crate) fn challenge(
     domain: &'static [u8],
     context: &[u8],
     excess: &RistrettoPoint,

@@ -20,8 +20,9 @@
 //! A transfer's range proof covers its bounds (its per-party caps) after its outputs, and a claim's
 //! proof (holding and turnover limits) is a range proof too: both join the same multiscalar
 //! multiplication, each under its own weight (up to 64 aggregated values, the most a transfer's
-//! 16 outputs and 17 bounds pad to). Disclosures to the regulator (only on payees at or above the
-//! reporting threshold) are verified one by one while the batch is prepared.
+//! 16 outputs and 17 bounds pad to). Disclosures to the regulator (payees at or above the
+//! reporting threshold) join it too: their 16-bit limb proof as a range proof, their validity and
+//! recomposition proofs as weighted linear equations ([`disclosure`], with its soundness note).
 //!
 //! # Fallback: bisection
 //! When the batch fails, it is split in halves and each half is checked again as a batch (with
@@ -33,6 +34,7 @@
 //! holds and its parent failed, the other half is known to fail and is split without checking.)
 
 mod bulletproof;
+mod disclosure;
 
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
@@ -52,6 +54,7 @@ use crate::tx::TxKind;
 use crate::validate::{verify_crypto, InputNote};
 
 use bulletproof::{Accumulator, RangeTerms};
+use disclosure::DisclosureTerms;
 
 /// Domain label of the transcript that derives the batch weights.
 pub const BATCH_DOMAIN: &[u8] = b"dfc/batch-verify/v1";
@@ -205,6 +208,8 @@ struct TxTerms {
     balance_c: Scalar,
     /// The range proof (over outputs and, for a transfer, its bounds) or the claim proof.
     ranges: Vec<RangeTerms>,
+    /// The disclosures to the regulator, if any.
+    disclosures: Vec<DisclosureTerms>,
     m: usize,
 }
 
@@ -270,6 +275,7 @@ fn tx_terms(
     let padding = pedersen_gens().B_blinding.compress();
     let pair = |p: RistrettoPoint| (p.compress(), p);
     let mut ranges = Vec::with_capacity(2);
+    let mut disclosures = Vec::new();
     let mut m = 1;
     if tx.kind == TxKind::Claim {
         let claim = tx.claim.as_ref()?;
@@ -312,10 +318,20 @@ fn tx_terms(
             .collect();
         if let Some(section) = &tx.compliance {
             let outputs: Vec<RistrettoPoint> = commitments.iter().map(|(_, p)| *p).collect();
-            // Disclosures are rare (receipts at or above the threshold) and verified one by one.
-            section
-                .verify_disclosures(&tx.body_id(), params, &outputs)
-                .ok()?;
+            if !section.disclosures.is_empty() {
+                // As `Compliance::verify_disclosures`: a regulator, each party's summed output
+                // commitment; anything missing is named by the one-by-one fallback.
+                let rules = params.compliance.as_ref()?;
+                let sums = crate::compliance::party_commitments(section, &outputs);
+                let body = tx.body_id();
+                for d in &section.disclosures {
+                    let point = sums.get(usize::from(d.party))?;
+                    let terms =
+                        disclosure::prepare(d, &body, point, &rules.regulator_key, &padding)?;
+                    m = m.max(terms.limbs.parties());
+                    disclosures.push(terms);
+                }
+            }
             commitments.extend(
                 section
                     .bound_points(params, &outputs)
@@ -330,7 +346,7 @@ fn tx_terms(
             &tx.range_proof,
             &padding,
         )?);
-        m = padded_len(commitments.len());
+        m = m.max(padded_len(commitments.len()));
     }
     Some(TxTerms {
         sigs,
@@ -339,6 +355,7 @@ fn tx_terms(
         balance_s: *s,
         balance_c,
         ranges,
+        disclosures,
         m,
     })
 }
@@ -379,10 +396,17 @@ impl Prepared {
             acc.points.push(terms.balance_r);
             acc.scalars.push(-weight * terms.balance_c);
             acc.points.push(terms.excess);
-            for range in &terms.ranges {
+            for range in terms
+                .ranges
+                .iter()
+                .chain(terms.disclosures.iter().map(|d| &d.limbs))
+            {
                 let weight = Scalar::random(&mut self.weights);
                 let c = Scalar::random(&mut self.weights);
                 range.add_to(&mut acc, weight, c);
+            }
+            for eq in terms.disclosures.iter().flat_map(|d| &d.equations) {
+                eq.add_to(&mut acc, Scalar::random(&mut self.weights));
             }
             max_m = max_m.max(terms.m);
         }

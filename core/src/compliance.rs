@@ -60,7 +60,7 @@ pub const LIMB_BITS: usize = 16;
 /// Limbs per disclosed amount (4 × 16 = 64 bits).
 pub const LIMBS: usize = 4;
 const DISCLOSURE_DOMAIN: &[u8] = b"dfc/disclosure/v1";
-const RECOMPOSE_DOMAIN: &[u8] = b"dfc/disclosure-recompose/v1";
+pub(crate) const RECOMPOSE_DOMAIN: &[u8] = b"dfc/disclosure-recompose/v1";
 
 /// The compliance rules of a network.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -140,10 +140,10 @@ pub struct Limb {
 /// `∃ a, r: C = a·B + r·H ∧ D = r·PK`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LimbValidity {
-    a1: CompressedRistretto,
-    a2: CompressedRistretto,
-    z_a: Scalar,
-    z_r: Scalar,
+    pub(crate) a1: CompressedRistretto,
+    pub(crate) a2: CompressedRistretto,
+    pub(crate) z_a: Scalar,
+    pub(crate) z_r: Scalar,
 }
 
 /// A payee's receipt, encrypted to the regulator, with the proofs that it is the committed one.
@@ -161,7 +161,11 @@ pub struct Disclosure {
     pub recomposition: BalanceProof,
 }
 
-fn disclosure_transcript(body_id: &Hash32, party: u8, limbs: &[Limb; LIMBS]) -> Transcript {
+pub(crate) fn disclosure_transcript(
+    body_id: &Hash32,
+    party: u8,
+    limbs: &[Limb; LIMBS],
+) -> Transcript {
     let mut t = Transcript::new(DISCLOSURE_DOMAIN);
     t.append_message(b"body", &body_id.0);
     t.append_message(b"party", &[party]);
@@ -172,7 +176,7 @@ fn disclosure_transcript(body_id: &Hash32, party: u8, limbs: &[Limb; LIMBS]) -> 
     t
 }
 
-fn recompose_context(body_id: &Hash32, party: u8) -> Vec<u8> {
+pub(crate) fn recompose_context(body_id: &Hash32, party: u8) -> Vec<u8> {
     let mut v = body_id.0.to_vec();
     v.push(party);
     v
@@ -249,7 +253,7 @@ pub fn disclose<R: RngCore + CryptoRng>(
     }
 }
 
-fn recomposition_point(
+pub(crate) fn recomposition_point(
     commitment: &RistrettoPoint,
     limbs: &[Limb; LIMBS],
 ) -> Option<RistrettoPoint> {

@@ -1,8 +1,12 @@
 //! Arbitrary bytes parsed as every JSON request body the node accepts (the same serde types its
-//! handlers use). Property: nothing panics, and what parses serializes back to JSON that parses
-//! to the same value.
+//! handlers use), and as a binary batch body (`POST /v1/transactions/batch` with
+//! `application/octet-stream`). Properties: nothing panics; what parses serializes back to JSON
+//! that parses to the same value; a batch body that splits re-frames to the same bytes (one
+//! framing per batch), and each of its parts goes through `Transaction::decode` as the handler
+//! does.
 #![no_main]
 
+use dfc_core::api::batch::{encode_batch, split_batch, SubmitBatchRequest};
 use dfc_core::api::{OperatorRequest, RegisterRequest, SubmitRequest};
 use dfc_core::offline_api::{ProofsRequest, PurseRequest, SettleRequest};
 use libfuzzer_sys::fuzz_target;
@@ -28,4 +32,15 @@ fuzz_target!(|data: &[u8]| {
     roundtrip::<ProofsRequest>(data);
     roundtrip::<PurseRequest>(data);
     roundtrip::<SettleRequest>(data);
+    roundtrip::<SubmitBatchRequest>(data);
+    if let Ok(parts) = split_batch(data) {
+        assert_eq!(
+            encode_batch(parts.iter().copied()),
+            data,
+            "a batch body has one framing"
+        );
+        for part in parts {
+            let _ = dfc_core::Transaction::decode(part);
+        }
+    }
 });

@@ -43,6 +43,8 @@ pub const NOTE_UNITS: u64 = 1_000;
 pub const LOAD_TIER: u8 = 0;
 /// Most payments one run may ask for.
 pub const MAX_PAYMENTS: usize = 1_000_000;
+/// Transfers verified as one batch for the batched verification ceiling (the node's largest batch).
+pub const BATCH_SAMPLES: usize = 256;
 /// Most concurrent submissions.
 pub const MAX_CONCURRENCY: usize = 4_096;
 
@@ -138,6 +140,12 @@ pub struct LoadReport {
     pub verification_ceiling_per_second: f64,
     /// `committed_per_second / verification_ceiling_per_second`.
     pub ratio_to_ceiling: f64,
+    /// Mean time per transfer to verify up to [`BATCH_SAMPLES`] of them as one batch
+    /// (`dfc_core::batch::batch_holds`), milliseconds.
+    pub batch_verify_ms_per_tx: f64,
+    /// `cores / batched verify time per transfer`: the payments per second batched verification
+    /// alone allows.
+    pub batch_verification_ceiling_per_second: f64,
     /// Encoded size of one transfer, bytes.
     pub tx_bytes: usize,
     /// The submission format (`json`, `binary`, `batch of N`).
@@ -263,7 +271,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
                 total,
                 &[],
                 &payments,
-                &mut rand_core::OsRng,
+                &mut rand::rngs::OsRng,
             )
         })
         .collect();
@@ -315,7 +323,7 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
                 balance: empty.clone(),
                 inflow: empty.clone(),
             };
-            dfc_core::builder::build_claim(&params, &req, &mut rand_core::OsRng)
+            dfc_core::builder::build_claim(&params, &req, &mut rand::rngs::OsRng)
         })
         .collect();
     for claim in claims {
@@ -409,6 +417,22 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         .map(|n| n.get())
         .unwrap_or(1);
     let ceiling = cores as f64 / verify.as_secs_f64().max(1e-9);
+    // The batched verification ceiling: the same transactions verified as one batch (up to
+    // BATCH_SAMPLES, the node's largest batch), with the check alone (no fallback needed).
+    let batch_items: Vec<dfc_core::batch::BatchItem<'_>> = txs
+        .iter()
+        .take(BATCH_SAMPLES)
+        .map(|(tx, inputs)| (tx, inputs.as_slice()))
+        .collect();
+    let t0 = Instant::now();
+    if !dfc_core::batch::batch_holds(&batch_items, &params, &mut rand::rngs::OsRng) {
+        return Err(LoadError::Options(
+            "the pre-built transfers do not verify as a batch".into(),
+        ));
+    }
+    let batch_verify = t0.elapsed() / u32::try_from(batch_items.len().max(1)).unwrap_or(u32::MAX);
+    drop(batch_items);
+    let batch_ceiling = cores as f64 / batch_verify.as_secs_f64().max(1e-9);
     let tx_bytes = txs.first().map(|(t, _)| t.encode().len()).unwrap_or(0);
     // Submission: every body encoded before the clock starts.
     let only: Vec<Transaction> = txs.into_iter().map(|(tx, _)| tx).collect();
@@ -503,6 +527,8 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         cores,
         verification_ceiling_per_second: ceiling,
         ratio_to_ceiling: rate / ceiling,
+        batch_verify_ms_per_tx: ms(batch_verify),
+        batch_verification_ceiling_per_second: batch_ceiling,
         tx_bytes,
         wire: opts.wire.name(),
     })

@@ -15,7 +15,7 @@ use sha3::digest::{ExtendableOutput, Update, XofReader};
 use sha3::Shake256;
 use std::sync::OnceLock;
 
-use crate::range::{padded_len, proof_len, MAX_PARTIES, RANGE_BITS};
+use crate::range::{padded_len, proof_len_bits, MAX_PARTIES, RANGE_BITS};
 
 /// The flattened generators `G` and `H` of parties `0..MAX_PARTIES`, party-major: generator
 /// `i` of party `j` is at `j·RANGE_BITS + i`, which is the order `BulletproofGens::G(n, m)` and
@@ -96,10 +96,10 @@ fn scalar(bytes: &[u8], at: usize) -> Option<Scalar> {
 }
 
 /// Parses the layout `A, S, T1, T2, t_x, t_x_blinding, e_blinding, (L_i, R_i)*, a, b`, requiring
-/// exactly the number of rounds a proof over `m` values of [`RANGE_BITS`] bits has (any other
-/// length fails the crate's `lg_n` check).
-fn parse(bytes: &[u8], outputs: usize) -> Option<Parsed> {
-    if bytes.len() != proof_len(outputs) {
+/// exactly the number of rounds a proof over `m` values of `bits` bits has (any other length
+/// fails the crate's `lg_n` check).
+fn parse(bytes: &[u8], outputs: usize, bits: usize) -> Option<Parsed> {
+    if bytes.len() != proof_len_bits(outputs, bits) {
         return None;
     }
     let rounds = (bytes.len() / 32 - 9) / 2;
@@ -178,6 +178,8 @@ pub(crate) struct RangeTerms {
     u_inv_sq: Vec<Scalar>,
     s: Vec<Scalar>,
     m: usize,
+    /// Bits per value (64 for amounts, 16 for disclosed limbs).
+    bits: usize,
     commitments: Vec<RistrettoPoint>,
 }
 
@@ -201,17 +203,33 @@ pub(crate) fn prepare(
     proof: &[u8],
     padding: &CompressedRistretto,
 ) -> Option<RangeTerms> {
-    if commitments.is_empty() || commitments.len() > MAX_PARTIES {
+    prepare_bits(transcript, commitments, proof, padding, RANGE_BITS)
+}
+
+/// [`prepare`] for a proof over values of `bits` bits (8, 16, 32 or 64, as the crate accepts):
+/// the 16-bit proof over a disclosure's limbs. Party `j`'s bit `i` uses the flattened generator
+/// `j·RANGE_BITS + i` (the crate's `G(n, m)` takes the first `n` of each party's chain).
+pub(crate) fn prepare_bits(
+    transcript: &mut Transcript,
+    commitments: &[(CompressedRistretto, RistrettoPoint)],
+    proof: &[u8],
+    padding: &CompressedRistretto,
+    bits: usize,
+) -> Option<RangeTerms> {
+    if commitments.is_empty()
+        || commitments.len() > MAX_PARTIES
+        || !matches!(bits, 8 | 16 | 32 | 64)
+    {
         return None;
     }
-    let parsed = parse(proof, commitments.len())?;
+    let parsed = parse(proof, commitments.len(), bits)?;
     let m = padded_len(commitments.len());
-    let nm = RANGE_BITS * m;
+    let nm = bits * m;
 
     // RangeProof::verify_multiple_with_rng: domain separator, V…, A, S, y, z, T1, T2, x, the three
     // scalars, w.
     transcript.append_message(b"dom-sep", b"rangeproof v1");
-    transcript.append_u64(b"n", RANGE_BITS as u64);
+    transcript.append_u64(b"n", bits as u64);
     transcript.append_u64(b"m", m as u64);
     for (c, _) in commitments {
         transcript.append_message(b"V", c.as_bytes());
@@ -261,7 +279,7 @@ pub(crate) fn prepare(
 
     let zz = z * z;
     let delta = (z - zz) * sum_of_powers(&y, nm)
-        - zz * z * sum_of_powers(&Scalar::from(2u64), RANGE_BITS) * sum_of_powers(&z, m);
+        - zz * z * sum_of_powers(&Scalar::from(2u64), bits) * sum_of_powers(&z, m);
 
     Some(RangeTerms {
         parsed,
@@ -274,6 +292,7 @@ pub(crate) fn prepare(
         u_inv_sq,
         s,
         m,
+        bits,
         commitments: commitments.iter().map(|(_, p)| *p).collect(),
     })
 }
@@ -285,6 +304,12 @@ fn challenge(t: &mut Transcript, label: &'static [u8]) -> Scalar {
 }
 
 impl RangeTerms {
+    /// The number of values the proof aggregates after padding (the parties whose generators it
+    /// uses).
+    pub(crate) fn parties(&self) -> usize {
+        self.m
+    }
+
     /// Adds `weight` times the proof's check equation, with `c` combining its two parts (the
     /// crate's own random `c`), to `acc`. The padding commitments are `B_blinding`, so their terms
     /// go to its coefficient instead of adding points.
@@ -311,15 +336,17 @@ impl RangeTerms {
         let rz = r * z;
         let ra = r * p.ipp_a;
         // For party j and bit i, with k = j·n + i: g_k = −z − a·s_k and
-        // h_k = z + y^−k·(z²·z^j·2^i − b·s_{nm−1−k}); all times the weight.
+        // h_k = z + y^−k·(z²·z^j·2^i − b·s_{nm−1−k}); all times the weight. The generator of
+        // (j, i) is at j·RANGE_BITS + i in the flattened lists (the same as k when n = 64).
         let mut z_party = zz;
         let mut y_inv_pow = r;
         for party in 0..self.m {
             let mut two_pow = z_party;
-            for bit in 0..RANGE_BITS {
+            for bit in 0..self.bits {
+                let k = party * self.bits + bit;
                 let i = party * RANGE_BITS + bit;
-                acc.g[i] -= rz + ra * self.s[i];
-                acc.h[i] += rz + y_inv_pow * (two_pow - p.ipp_b * self.s[nm - 1 - i]);
+                acc.g[i] -= rz + ra * self.s[k];
+                acc.h[i] += rz + y_inv_pow * (two_pow - p.ipp_b * self.s[nm - 1 - k]);
                 two_pow += two_pow;
                 y_inv_pow *= self.y_inv;
             }
