@@ -40,7 +40,7 @@ use thiserror::Error;
 
 use crate::note::Hash32;
 
-pub use ckb_merkle_mountain_range::{MMRStoreReadOps, MMRStoreWriteOps};
+pub use ckb_merkle_mountain_range::{Error as StoreErrorKind, MMRStoreReadOps, MMRStoreWriteOps};
 
 /// Most leaves (blocks) a history may hold: 2^48, about 9,000 years of one block per second.
 /// Bounds the shapes a verifier derives from a header's height.
@@ -167,6 +167,11 @@ pub fn append<S: MMRStoreReadOps<Hash32> + MMRStoreWriteOps<Hash32>>(
     mmr.commit().map_err(store_err)
 }
 
+/// The MMR positions of the peaks of a history of `leaf_count` leaves, left to right.
+pub fn peak_positions(leaf_count: u64) -> Vec<u64> {
+    get_peaks(mmr_size(leaf_count))
+}
+
 /// A proof that some blocks are in a history (any number of them, in one proof).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,6 +271,26 @@ impl HistoryPeaks {
     /// The empty history.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The peaks of a history of `leaf_count` leaves, left to right, as stored at the MMR's peak
+    /// positions ([`peak_positions`]); `None` if there are not as many as the shape needs.
+    pub fn from_peaks(leaf_count: u64, peaks: Vec<Hash32>) -> Option<Self> {
+        if leaf_count > MAX_HISTORY_LEAVES {
+            return None;
+        }
+        // Peak heights are the one bits of the leaf count, highest first.
+        let heights: Vec<u32> = (0..64u32)
+            .rev()
+            .filter(|b| leaf_count >> b & 1 == 1)
+            .collect();
+        if heights.len() != peaks.len() {
+            return None;
+        }
+        Some(HistoryPeaks {
+            leaf_count,
+            peaks: heights.into_iter().zip(peaks).collect(),
+        })
     }
 
     /// Leaves so far.

@@ -7,6 +7,7 @@
 mod bank;
 mod cli;
 mod light;
+mod light_away;
 mod newcomer;
 mod omission;
 

@@ -171,6 +171,17 @@ fn replay_blocks<'a>(
         holdings_known,
     } = start;
     let mut next = prev.as_ref().map_or(0, |p| p.height + 1);
+    // The history MMR's peaks: every header must carry the root over the blocks before it. From a
+    // checkpoint, the stored peaks are checked against the (trusted) checkpoint header's root.
+    let mut history_peaks = match &prev {
+        None => dfc_core::history::HistoryPeaks::new(),
+        Some(p) => {
+            let mut peaks = crate::history::peaks_at(conn, p.height, &p.history_root)
+                .map_err(|e| bad(p.height, e.to_string()))?;
+            peaks.push(&p.hash());
+            peaks
+        }
+    };
     let mut anchors: Vec<(u64, u64, dfc_core::Hash32)> = Vec::new();
     loop {
         let headers = store::headers_from(conn, next, CHUNK)?;
@@ -240,6 +251,13 @@ fn replay_blocks<'a>(
             block
                 .check_link(prev.as_ref(), &params.node_key)
                 .map_err(|e| bad(height, e.to_string()))?;
+            if h.history_root != history_peaks.root() {
+                return Err(bad(
+                    height,
+                    dfc_core::AuditError::BadHistoryRoot { height }.to_string(),
+                ));
+            }
+            history_peaks.push(&stored.hash);
             for (index, (txid, tx, receipt_sig)) in rows.into_iter().enumerate() {
                 let id = tx.id();
                 if txid != id {

@@ -68,6 +68,22 @@ fn peaks_agree_with_the_stored_mmr_and_every_leaf_proves() {
 }
 
 #[test]
+fn peaks_reload_from_the_stored_positions() {
+    let (store, _) = build(45);
+    for n in 0..=45u64 {
+        let peaks: Vec<Hash32> = peak_positions(n)
+            .into_iter()
+            .map(|p| (&store).get_elem(p).expect("read").expect("stored"))
+            .collect();
+        let mut loaded = HistoryPeaks::from_peaks(n, peaks).expect("shape");
+        assert_eq!(loaded.root(), root(&store, n).expect("root"));
+        loaded.push(&block(n));
+        assert_eq!(loaded.root(), root(&store, n + 1).expect("root"));
+    }
+    assert!(HistoryPeaks::from_peaks(3, vec![block(0)]).is_none());
+}
+
+#[test]
 fn one_proof_covers_several_blocks() {
     let (store, peaks) = build(1000);
     let heights = [0u64, 17, 500, 501, 998, 999];
