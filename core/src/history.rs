@@ -306,7 +306,10 @@ impl HistoryPeaks {
                 break;
             }
             self.peaks.pop();
-            node = (height + 1, tagged(1, b"dfc/history-node/v1", &[&left.0, &node.1 .0]));
+            node = (
+                height + 1,
+                tagged(1, b"dfc/history-node/v1", &[&left.0, &node.1 .0]),
+            );
         }
         self.peaks.push(node);
         self.leaf_count += 1;

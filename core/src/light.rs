@@ -23,8 +23,8 @@ use thiserror::Error;
 use crate::block::{verify_tx_proof, BlockHeader};
 use crate::cosign::CosignedCheckpoint;
 use crate::error::AuditError;
-use crate::history::{HistoryError, HistoryProof};
 use crate::governance::ParamsHistory;
+use crate::history::{HistoryError, HistoryProof};
 use crate::keys::{PublicKey, Signature, SigningKey};
 use crate::merkle::MerkleProof;
 use crate::note::{Hash32, NoteId, TxId};
@@ -520,11 +520,10 @@ impl LightSync {
                 height,
                 reason: reason.to_string(),
             };
-            cp.verify(history)
-                .map_err(|e| LightError::Checkpoint {
-                    height,
-                    reason: e.to_string(),
-                })?;
+            cp.verify(history).map_err(|e| LightError::Checkpoint {
+                height,
+                reason: e.to_string(),
+            })?;
             if height > to {
                 return Err(fork("above the answer's signed header"));
             }

@@ -175,7 +175,9 @@ fn lying_node_is_caught() {
     let rewritten = reseal(&f, rewritten);
     assert!(matches!(
         rewritten.verify(&key, 0, None, p),
-        Err(LightError::Chain(AuditError::BadBlockSignature { height: 1 }))
+        Err(LightError::Chain(AuditError::BadBlockSignature {
+            height: 1
+        }))
     ));
 
     // The same, re-signed by the node key: the header is not in the anchor's history.
@@ -244,9 +246,7 @@ fn lying_node_is_caught() {
         &f.n.node,
     );
     let from5 = answer(&f, 5, &[]);
-    assert!(from5
-        .verify(&key, 5, Some(&f.blocks[4].header), p)
-        .is_ok());
+    assert!(from5.verify(&key, 5, Some(&f.blocks[4].header), p).is_ok());
     assert!(matches!(
         from5.verify(&key, 5, Some(&fork.header), p),
         Err(LightError::History { .. })
@@ -265,17 +265,16 @@ fn cosigned(f: &Fixture, height: u64, block_hash: Hash32) -> CosignedCheckpoint 
         height,
         block_hash,
     };
-    let signatures = f
-        .n
-        .issuers
-        .iter()
-        .enumerate()
-        .take(f.n.params.threshold)
-        .map(|(i, k)| IssuerSignature {
-            index: u8::try_from(i).expect("few issuers"),
-            signature: k.sign(&point.digest().0),
-        })
-        .collect();
+    let signatures =
+        f.n.issuers
+            .iter()
+            .enumerate()
+            .take(f.n.params.threshold)
+            .map(|(i, k)| IssuerSignature {
+                index: u8::try_from(i).expect("few issuers"),
+                signature: k.sign(&point.digest().0),
+            })
+            .collect();
     CosignedCheckpoint { point, signatures }
 }
 
@@ -303,7 +302,8 @@ fn cosigned_checkpoint_is_in_the_anchors_history() {
         LightSync::seal(p.network_id, body, &f.n.node)
     };
     let good = with_cp(cosigned(&f, 3, f.blocks[3].header.hash()));
-    good.verify(&key, 0, None, p).expect("checkpoint in history");
+    good.verify(&key, 0, None, p)
+        .expect("checkpoint in history");
     // Operators signed another block at height 3: the node's chain forks from it.
     let other = with_cp(cosigned(&f, 3, Hash32([7; 32])));
     assert!(matches!(

@@ -353,5 +353,6 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli) -> Result<()> {
     );
     crate::omission::run(ops, alice, bob, &paid_txid)?;
     crate::light_away::run(ops, alice, bob, others)?;
+    crate::light_bench::run(ops, alice, bob)?;
     Ok(())
 }

@@ -8,6 +8,7 @@ mod bank;
 mod cli;
 mod light;
 mod light_away;
+mod light_bench;
 mod newcomer;
 mod omission;
 

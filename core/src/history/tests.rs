@@ -43,7 +43,12 @@ fn three_leaf_root_matches_the_formula_by_hand() {
     assert_eq!(root(&store, 3).expect("root").0, bound);
     assert_eq!(peaks.root().0, bound);
     // The empty history binds count 0 and zero bytes.
-    let empty = sha(&[&[2u8], b"dfc/history-root/v1", &0u64.to_le_bytes(), &[0u8; 32]]);
+    let empty = sha(&[
+        &[2u8],
+        b"dfc/history-root/v1",
+        &0u64.to_le_bytes(),
+        &[0u8; 32],
+    ]);
     assert_eq!(HistoryPeaks::new().root().0, empty);
     assert_eq!(root(&store, 0).expect("root").0, empty);
 }
@@ -59,7 +64,11 @@ fn peaks_agree_with_the_stored_mmr_and_every_leaf_proves() {
             let proof = prove(&store, n, &[h]).expect("prove");
             let blocks = BTreeMap::from([(h, block(h))]);
             proof.verify(&peaks.root(), n, &blocks).expect("verifies");
-            assert!(proof.items.len() <= 2 * 7, "logarithmic: {}", proof.items.len());
+            assert!(
+                proof.items.len() <= 2 * 7,
+                "logarithmic: {}",
+                proof.items.len()
+            );
         }
         if n < 70 {
             peaks.push(&block(n));
@@ -89,7 +98,9 @@ fn one_proof_covers_several_blocks() {
     let heights = [0u64, 17, 500, 501, 998, 999];
     let proof = prove(&store, 1000, &heights).expect("prove");
     let blocks: BTreeMap<u64, Hash32> = heights.iter().map(|&h| (h, block(h))).collect();
-    proof.verify(&peaks.root(), 1000, &blocks).expect("verifies");
+    proof
+        .verify(&peaks.root(), 1000, &blocks)
+        .expect("verifies");
 }
 
 #[test]
@@ -98,7 +109,9 @@ fn tampered_proofs_are_refused() {
     let root100 = peaks.root();
     let proof = prove(&store, 100, &[37]).expect("prove");
     let good = BTreeMap::from([(37, block(37))]);
-    proof.verify(&root100, 100, &good).expect("the honest proof verifies");
+    proof
+        .verify(&root100, 100, &good)
+        .expect("the honest proof verifies");
     let bad = |r: Result<(), HistoryError>| assert!(r.is_err(), "accepted: {r:?}");
     // Another block at the height (a rewritten header).
     bad(proof.verify(&root100, 100, &BTreeMap::from([(37, block(38))])));
