@@ -600,7 +600,10 @@ pub fn startup_check(
                 reason: e.to_string(),
             })?;
         // The stored history MMR must end at the tip (O(log n) reads).
-        crate::history::check_tip(conn, &tip.header)?;
+        crate::history::check_tip(conn, &tip.header).map_err(|e| IntegrityError::Block {
+            height: tip.header.height,
+            reason: e.to_string(),
+        })?;
         // A summary behind the tip was put back by someone (the node writes both in one
         // transaction): distrust it and replay everything.
         if tip.header.height == s.height && tip.hash == s.block_hash {
