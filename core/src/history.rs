@@ -169,6 +169,9 @@ pub fn append<S: MMRStoreReadOps<Hash32> + MMRStoreWriteOps<Hash32>>(
 
 /// The MMR positions of the peaks of a history of `leaf_count` leaves, left to right.
 pub fn peak_positions(leaf_count: u64) -> Vec<u64> {
+    if leaf_count == 0 {
+        return Vec::new();
+    }
     get_peaks(mmr_size(leaf_count))
 }
 
@@ -330,7 +333,7 @@ impl HistoryPeaks {
     /// The peaks' count must be the number of one bits of the leaf count (a consistency check
     /// for tests and loaders).
     pub fn is_consistent(&self) -> bool {
-        get_peaks(mmr_size(self.leaf_count)).len() == self.peaks.len()
+        peak_positions(self.leaf_count).len() == self.peaks.len()
     }
 }
 

@@ -78,7 +78,7 @@ fn peaks_agree_with_the_stored_mmr_and_every_leaf_proves() {
 
 #[test]
 fn peaks_reload_from_the_stored_positions() {
-    let (store, _) = build(45);
+    let (store, _) = build(46);
     for n in 0..=45u64 {
         let peaks: Vec<Hash32> = peak_positions(n)
             .into_iter()
