@@ -364,6 +364,8 @@ pub fn init(dir: &Path, opts: &InitOptions) -> Result<InitReport, DataDirError> 
     }
     let genesis = Block::seal(
         BlockHeader {
+            version: dfc_core::block::HEADER_VERSION,
+            history_root: dfc_core::history::HistoryPeaks::new().root(),
             network: params.network_id,
             height: 0,
             prev_hash: Hash32([0u8; 32]),

@@ -41,6 +41,7 @@ pub mod cosign;
 pub mod datadir;
 pub mod error;
 pub mod governance;
+pub mod history;
 pub mod holdings;
 pub mod light;
 pub mod light_api;

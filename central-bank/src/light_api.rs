@@ -11,7 +11,8 @@ use axum::Json;
 use dfc_core::api::ApiError;
 use dfc_core::block::tx_proof;
 use dfc_core::light::{
-    LightSync, OwnNoteStatus, OwnNotes, ProvenTx, SignedHeader, MAX_LIGHT_HEADERS, MAX_LIGHT_TXS,
+    LightBody, LightSync, OwnNoteStatus, OwnNotes, ProvenTx, SignedHeader, MAX_LIGHT_HEADERS,
+    MAX_LIGHT_TXS,
 };
 use dfc_core::{Hash32, PublicKey};
 
@@ -37,7 +38,7 @@ fn key_param(q: &HashMap<String, String>) -> Result<PublicKey, ApiErr> {
 
 #[utoipa::path(get, path = "/v1/light/sync", operation_id = "light_sync", tag = "light",
     params(("key" = String, Query, description = "hex wallet spend key"), ("from" = Option<u64>, Query, description = "first height (default 0)")),
-    responses((status = 200, description = "Headers from..=to and the key's transactions with inclusion proofs, node-signed over the complete list", body = LightSync),
+    responses((status = 200, description = "The signed header at `to`, the headers of the key's blocks with a history proof against it, and the key's transactions with inclusion proofs, node-signed over the complete list", body = LightSync),
               (status = 400, description = "`malformed_id`, `bad_query`: a malformed key or height", body = ApiError),
               (status = 401, description = "`read_auth_required`, `bad_read_credential`, `bad_read_signature`, `stale_read_credential`, `replayed_read_credential`: no or bad read credential (`x-dfc-read`)", body = ApiError),
               (status = 403, description = "`read_forbidden`: another wallet's key", body = ApiError)))]
@@ -51,16 +52,26 @@ pub(crate) async fn sync(
     let from = query_u64(&q, "from", 0)?;
     let tip_height = s.tip_height();
     let network = s.params().network_id;
-    let (headers, txs) = if from > tip_height {
-        (Vec::new(), Vec::new())
+    let history = s.rules().history();
+    let empty = LightBody {
+        key,
+        from,
+        tip_height,
+        anchor: None,
+        headers: Vec::new(),
+        checkpoint: None,
+        history_proof: Default::default(),
+        txs: Vec::new(),
+    };
+    let body = if from > tip_height {
+        empty
     } else {
         s.read(move |c| {
-            // One read transaction: headers and index of the same state.
+            // One read transaction: headers, index and history of the same state.
             let t = c.unchecked_transaction().map_err(StoreError::from)?;
-            let last = tip_height.min(from.saturating_add(MAX_LIGHT_HEADERS as u64 - 1));
             let owners = light::owner_keys(&t, &key)?;
-            let mut pos = light::positions(&t, &owners, from, last, MAX_LIGHT_TXS + 1)?;
-            let mut to = last;
+            let mut pos = light::positions(&t, &owners, from, tip_height, MAX_LIGHT_TXS + 1)?;
+            let mut to = tip_height;
             if pos.len() > MAX_LIGHT_TXS {
                 // Too many for one answer: end before the block of the first one left out, or,
                 // if a single block holds them all, after that block.
@@ -68,14 +79,28 @@ pub(crate) async fn sync(
                 to = if cut > from { cut - 1 } else { from };
                 pos = light::positions(&t, &owners, from, to, usize::MAX)?;
             }
-            let count = usize::try_from(to - from + 1).unwrap_or(MAX_LIGHT_HEADERS);
-            let headers: Vec<SignedHeader> = store::headers_from(&t, from, count)?
-                .into_iter()
-                .map(|(_, h)| SignedHeader {
-                    header: h.header,
-                    signature: h.signature,
+            let signed = |h: u64| -> Result<SignedHeader, ApiErr> {
+                let stored = store::header_at(&t, h)?
+                    .ok_or_else(|| ApiErr::internal(format!("no stored header at {h}")))?;
+                Ok(SignedHeader {
+                    header: stored.header,
+                    signature: stored.signature,
                 })
-                .collect();
+            };
+            let anchor = signed(to)?;
+            let mut heights: Vec<u64> = pos.iter().map(|p| p.0).filter(|&h| h < to).collect();
+            heights.dedup();
+            let headers = heights
+                .iter()
+                .map(|&h| signed(h))
+                .collect::<Result<Vec<_>, _>>()?;
+            // The newest co-signed checkpoint at or below the anchor.
+            let checkpoint = match crate::cosign::store::latest_anchored(&t, &history)? {
+                Some(r) if r.height <= to => {
+                    crate::cosign::store::at(&t, history.at(r.height), r.height, &r.block_hash)?
+                }
+                _ => None,
+            };
             let mut txs = Vec::with_capacity(pos.len());
             let mut block: Option<(u64, Vec<dfc_core::Transaction>)> = None;
             for (height, index) in pos {
@@ -98,18 +123,25 @@ pub(crate) async fn sync(
                     proof,
                 });
             }
-            Ok((headers, txs))
+            let mut body = LightBody {
+                key,
+                from,
+                tip_height,
+                anchor: Some(anchor),
+                headers,
+                checkpoint,
+                history_proof: Default::default(),
+                txs,
+            };
+            body.history_proof = crate::history::prove(&t, to, &body.proven_heights())?;
+            Ok(body)
         })
         .await?
     };
+    // Signed by the node key in force at the answer's tip (keys rotate by governance).
     Ok(Json(LightSync::seal(
         network,
-        key,
-        from,
-        tip_height,
-        headers,
-        txs,
-        // Signed by the node key in force at the answer's tip (keys rotate by governance).
+        body,
         &s.signer_at(tip_height),
     )))
 }

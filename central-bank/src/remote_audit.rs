@@ -94,12 +94,18 @@ pub async fn audit_remote(
     let mut supply = Amount::ZERO;
     let mut tx_count = 0u64;
     let mut prev: Option<BlockHeader> = None;
+    // Every header must carry the root of the history of block hashes before it.
+    let mut history = dfc_core::history::HistoryPeaks::new();
     let mut from = 0u64;
     loop {
         let page = client.blocks(from, PAGE).await?;
         for block in &page.blocks {
             let height = block.header.height;
             block.check_link(prev.as_ref(), &params.node_key)?;
+            if block.header.history_root != history.root() {
+                return Err(AuditError::BadHistoryRoot { height }.into());
+            }
+            history.push(&block.header.hash());
             if block.header.network != params.network_id || block.header.params_hash != params_hash
             {
                 return Err(RemoteAuditError::Params { height });

@@ -295,9 +295,13 @@ impl Sequencer {
         supply: Amount,
         audit: (u64, Hash32),
         time_ms: u64,
-    ) -> (Block, Vec<Signature>) {
+    ) -> Result<(Block, Vec<Signature>), StoreError> {
         let status = self.shared.status();
+        let height = status.tip.height + 1;
         let header = BlockHeader {
+            version: dfc_core::block::HEADER_VERSION,
+            // The root over blocks 0..height, read in the block's own transaction.
+            history_root: crate::history::root(&self.conn, height)?,
             network: self.shared.params().network_id,
             height: status.tip.height + 1,
             prev_hash: status.tip_hash,
@@ -317,7 +321,7 @@ impl Sequencer {
             .iter()
             .map(|tx| signer.sign(&Receipt::signing_hash(&tx.id(), block.header.height, &hash).0))
             .collect();
-        (block, sigs)
+        Ok((block, sigs))
     }
 
     fn receipts(block: &Block, sigs: &[Signature]) -> Vec<Receipt> {
@@ -399,7 +403,7 @@ impl Sequencer {
             supply,
             audit,
             time_ms,
-        );
+        )?;
         fail::fail_point!("seq::block::before_insert", |_| Err(injected(
             "before_insert"
         )));
@@ -1005,7 +1009,7 @@ impl Sequencer {
             Err(e) => return Ok(Err(e.into())),
         };
         let audit = store::audit_head(db)?;
-        let (block, sigs) = self.seal(vec![tx], supply, audit, time_ms);
+        let (block, sigs) = self.seal(vec![tx], supply, audit, time_ms)?;
         let txs_fx = [fx];
         let fx = store::BlockEffects {
             txs: &txs_fx,

@@ -592,6 +592,18 @@ pub fn startup_check(
         }
         let s = &signed.summary;
         let tip = store::tip(conn)?.ok_or(IntegrityError::NoGenesis)?;
+        // A ledger of a retired header version is refused by name, before anything else.
+        tip.header
+            .check_version()
+            .map_err(|e| IntegrityError::Block {
+                height: tip.header.height,
+                reason: e.to_string(),
+            })?;
+        // The stored history MMR must end at the tip (O(log n) reads).
+        crate::history::check_tip(conn, &tip.header).map_err(|e| IntegrityError::Block {
+            height: tip.header.height,
+            reason: e.to_string(),
+        })?;
         // A summary behind the tip was put back by someone (the node writes both in one
         // transaction): distrust it and replay everything.
         if tip.header.height == s.height && tip.hash == s.block_hash {

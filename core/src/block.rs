@@ -11,11 +11,23 @@ use crate::note::Hash32;
 use crate::transcript::{TranscriptProtocol, BLOCK_DOMAIN, TX_ROOT_DOMAIN};
 use crate::tx::Transaction;
 
+/// The header version blocks are built with: 2 added [`BlockHeader::history_root`]. Headers of
+/// version 1 (no history root) are refused ([`AuditError::RetiredHeaderVersion`]).
+pub const HEADER_VERSION: u32 = 2;
+
+fn retired_header_version() -> u32 {
+    1
+}
+
 /// A block header: what the node signs and the next block chains to.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BlockHeader {
+    /// Header format version ([`HEADER_VERSION`]). Absent in headers written before versions
+    /// existed, which read as version 1 and are refused.
+    #[serde(default = "retired_header_version")]
+    pub version: u32,
     /// Network.
     pub network: u32,
     /// Height; genesis is 0.
@@ -37,6 +49,15 @@ pub struct BlockHeader {
     pub audit_seq: u64,
     /// Hash of that entry (zero when `audit_seq` is 0).
     pub audit_head: Hash32,
+    /// Root of the Merkle mountain range over the hashes of every earlier block, `0..height`,
+    /// bound to its leaf count ([`crate::history`]): one signed header proves any earlier block.
+    /// Absent (zero) in version 1.
+    #[serde(default = "zero_hash")]
+    pub history_root: Hash32,
+}
+
+fn zero_hash() -> Hash32 {
+    Hash32([0u8; 32])
 }
 
 impl BlockHeader {
@@ -49,6 +70,7 @@ impl BlockHeader {
         prev: Option<&BlockHeader>,
         node_key: &PublicKey,
     ) -> Result<(), AuditError> {
+        self.check_version()?;
         let expected = prev.map(|p| p.height + 1).unwrap_or(0);
         if self.height != expected {
             return Err(AuditError::BadHeight {
@@ -71,9 +93,31 @@ impl BlockHeader {
         Ok(())
     }
 
-    /// The block hash.
+    /// Refuses a header of another version than [`HEADER_VERSION`] (version 1 has no history
+    /// root: a ledger written before it).
+    pub fn check_version(&self) -> Result<(), AuditError> {
+        if self.version != HEADER_VERSION {
+            return Err(AuditError::RetiredHeaderVersion {
+                height: self.height,
+                version: self.version,
+            });
+        }
+        Ok(())
+    }
+
+    /// The node signature over this header verifies under `node_key`.
+    pub fn signature_ok(&self, signature: &Signature, node_key: &PublicKey) -> bool {
+        node_key.verify(&self.hash().0, signature)
+    }
+
+    /// The block hash. Version 1 headers hash as they always did (so a stored ledger of that
+    /// version is recognised and refused by version, not reported as corrupt); later versions
+    /// bind the version and the history root.
     pub fn hash(&self) -> Hash32 {
         let mut t = Transcript::new(BLOCK_DOMAIN);
+        if self.version != 1 {
+            t.append_message(b"version", &self.version.to_le_bytes());
+        }
         t.append_message(b"network", &self.network.to_le_bytes());
         t.append_u64_le(b"height", self.height);
         t.append_message(b"prev", &self.prev_hash.0);
@@ -84,6 +128,9 @@ impl BlockHeader {
         t.append_message(b"params", &self.params_hash.0);
         t.append_u64_le(b"audit_seq", self.audit_seq);
         t.append_message(b"audit_head", &self.audit_head.0);
+        if self.version != 1 {
+            t.append_message(b"history", &self.history_root.0);
+        }
         Hash32(t.challenge_bytes32(b"block"))
     }
 }

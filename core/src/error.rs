@@ -535,6 +535,21 @@ pub enum AuditError {
         /// Height.
         height: u64,
     },
+    /// A block header is of a retired format version (version 1: no history root): the ledger
+    /// was written by an older version.
+    #[error("block {height}: header version {version} is retired (this version builds and accepts only version 2 headers, which commit to the history of block hashes); re-create the ledger with this version")]
+    RetiredHeaderVersion {
+        /// Height.
+        height: u64,
+        /// Version found.
+        version: u32,
+    },
+    /// A block header's history root is not the root over the hashes of the blocks before it.
+    #[error("block {height}: history root does not commit to the hashes of the blocks before it")]
+    BadHistoryRoot {
+        /// Height.
+        height: u64,
+    },
     /// A block's recorded supply does not follow from its transactions.
     #[error("block {height}: recorded supply {recorded} but transactions give {computed}")]
     BadSupply {

@@ -21,6 +21,7 @@ pub mod compliance;
 pub mod cosign;
 pub mod error;
 pub mod governance;
+pub mod history;
 pub mod holdings;
 pub mod keys;
 pub mod ledger;

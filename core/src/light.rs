@@ -4,20 +4,27 @@
 //!
 //! A light wallet asks only for what concerns its key: the transactions that pay it, spend its
 //! notes or claim them, each with a Merkle inclusion proof against its block header's `tx_root`
-//! ([`crate::block::tx_proof`]), and the chain of signed headers. [`LightSync::verify`] checks the
-//! headers exactly as full sync checks blocks (height, chain link, node signature, network and
-//! parameters), and every transaction against its header, so a node can withhold a payment but
-//! cannot show a fake one. The node signs each answer over (key, height range, complete list of
+//! ([`crate::block::tx_proof`]), the signed header at the end of the range (the anchor), the
+//! headers of the blocks holding its transactions, and one history proof ([`crate::history`])
+//! that those headers, the wallet's previous tip and any co-signed checkpoint are ancestors of the
+//! anchor. [`LightSync::verify`] checks every header's version, node signature, network and
+//! parameters, the history proof, and every transaction against its header, so a node can
+//! withhold a payment but cannot show a fake one, and what the wallet downloads grows with its own
+//! transactions, not with the chain. The node signs each answer over (key, height range, complete list of
 //! transactions), so a payment it left out, once the payee learns of it from the payer's
 //! receipt, is signed evidence against the node ([`LightSync::omits`]).
+
+use std::collections::BTreeMap;
 
 use merlin::Transcript;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::block::{verify_tx_proof, BlockHeader};
+use crate::cosign::CosignedCheckpoint;
 use crate::error::AuditError;
 use crate::governance::ParamsHistory;
+use crate::history::{HistoryError, HistoryProof};
 use crate::keys::{PublicKey, Signature, SigningKey};
 use crate::merkle::MerkleProof;
 use crate::note::{Hash32, NoteId, TxId};
@@ -29,12 +36,12 @@ use crate::tx::Transaction;
 /// Domain label of read credentials.
 pub const READ_DOMAIN: &[u8] = b"dfc/read/v1";
 /// Domain label of the node's signature over a light-sync answer.
-pub const LIGHT_ANSWER_DOMAIN: &[u8] = b"dfc/light-answer/v1";
+pub const LIGHT_ANSWER_DOMAIN: &[u8] = b"dfc/light-answer/v2";
 /// The HTTP header that carries a [`ReadAuth`].
 pub const READ_AUTH_HEADER: &str = "x-dfc-read";
 /// How far a read credential's time may be from the node's clock, ms.
 pub const READ_AUTH_WINDOW_MS: u64 = 5 * 60 * 1000;
-/// Most headers per light-sync answer.
+/// Most headers per `/v1/light/headers` answer.
 pub const MAX_LIGHT_HEADERS: usize = 2000;
 /// Most transactions per light-sync answer (the answer ends early at a block boundary).
 pub const MAX_LIGHT_TXS: usize = 500;
@@ -219,11 +226,29 @@ pub struct ProvenTx {
     pub proof: MerkleProof,
 }
 
+/// Version of the light-sync answer: 2 replaced "every header of the range" with the signed
+/// header at the end of the range (the anchor), the headers of the wallet's own blocks, and one
+/// history proof ([`crate::history`]). Answers without a version read as 1 and are refused.
+pub const LIGHT_SYNC_VERSION: u32 = 2;
+
+fn retired_answer_version() -> u32 {
+    1
+}
+
 /// `GET /v1/light/sync?key=K&from=H`: what concerns `key` in blocks `from..=to`.
+///
+/// The wallet needs no header per block: the `anchor` (the signed header at `to`) commits to the
+/// hashes of every earlier block (its `history_root`), and one [`HistoryProof`] shows against it
+/// the headers of the blocks holding the wallet's transactions, the wallet's previous tip (at
+/// `from - 1`: the node cannot fork it) and the co-signed checkpoint, if any (the node key alone
+/// cannot rewrite it).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LightSync {
+    /// Answer format version ([`LIGHT_SYNC_VERSION`]).
+    #[serde(default = "retired_answer_version")]
+    pub version: u32,
     /// The wallet key asked about (its certified purse keys are included).
     pub key: PublicKey,
     /// First height covered.
@@ -232,13 +257,65 @@ pub struct LightSync {
     pub to: u64,
     /// The node's tip when it answered.
     pub tip_height: u64,
-    /// Headers `from..=to`, in order.
+    /// The signed header at `to` (none when nothing is covered).
+    #[serde(default)]
+    pub anchor: Option<SignedHeader>,
+    /// The signed headers of the blocks below `to` that hold the listed transactions, in order
+    /// (the anchor stands for itself).
+    #[serde(default)]
     pub headers: Vec<SignedHeader>,
+    /// The newest co-signed checkpoint at or below `to` the node holds, if any.
+    #[serde(default)]
+    pub checkpoint: Option<CosignedCheckpoint>,
+    /// One proof against the anchor's history root of: every block in `headers`, the block at
+    /// `from - 1` (when `from > 0`) and the checkpoint's block (when below `to`).
+    #[serde(default)]
+    pub history_proof: HistoryProof,
     /// Every transaction in `from..=to` that pays, spends or claims for `key` or its purses, in
     /// chain order.
     pub txs: Vec<ProvenTx>,
     /// Node signature over [`LightSync::signing_hash`].
     pub signature: Signature,
+}
+
+/// What a node puts in a light-sync answer before signing it ([`LightSync::seal`]).
+#[derive(Clone, Debug)]
+pub struct LightBody {
+    /// The wallet key.
+    pub key: PublicKey,
+    /// First height covered.
+    pub from: u64,
+    /// The node's tip.
+    pub tip_height: u64,
+    /// The signed header at the last height covered (none: nothing covered).
+    pub anchor: Option<SignedHeader>,
+    /// Headers of the wallet's blocks below the anchor.
+    pub headers: Vec<SignedHeader>,
+    /// Co-signed checkpoint at or below the anchor.
+    pub checkpoint: Option<CosignedCheckpoint>,
+    /// History proof against the anchor.
+    pub history_proof: HistoryProof,
+    /// The wallet's transactions.
+    pub txs: Vec<ProvenTx>,
+}
+
+impl LightBody {
+    /// The heights the history proof must cover: the headers', the wallet's previous tip and the
+    /// checkpoint's, when below the anchor; sorted, without repeats.
+    pub fn proven_heights(&self) -> Vec<u64> {
+        let to = self.anchor.as_ref().map(|a| a.header.height).unwrap_or(0);
+        let mut hs: Vec<u64> = self.headers.iter().map(|h| h.header.height).collect();
+        if let Some(p) = self.from.checked_sub(1) {
+            hs.push(p);
+        }
+        if let Some(c) = &self.checkpoint {
+            hs.push(c.point.height);
+        }
+        hs.retain(|&h| h < to);
+        hs.sort_unstable();
+        hs.dedup();
+        hs
+    }
 }
 
 /// Why a light-sync answer is refused.
@@ -261,13 +338,40 @@ pub enum LightError {
         /// First height answered.
         from: u64,
     },
-    /// The headers do not cover `from..=to` exactly.
+    /// The answer is of a retired format version.
+    #[error("light-sync answer version {0} is retired (this wallet accepts version 2: history proofs instead of every header); update the node")]
+    RetiredVersion(u32),
+    /// The answer has no signed header at the end of its range, or one of another height.
     #[error("the answer's headers do not cover heights {from} to {to}")]
     HeadersIncomplete {
         /// From.
         from: u64,
         /// To.
         to: u64,
+    },
+    /// A header is out of order, repeated or outside the range.
+    #[error("header {height}: out of order or outside the answered range")]
+    HeaderOutOfRange {
+        /// Height.
+        height: u64,
+    },
+    /// The history proof does not show the wallet's blocks, its previous tip or the checkpoint
+    /// in the anchor's history: a rewritten header, a fork of what the wallet verified before,
+    /// or a bad proof.
+    #[error("history proof against the signed header at {anchor}: {source}")]
+    History {
+        /// Anchor height.
+        anchor: u64,
+        /// Why.
+        source: HistoryError,
+    },
+    /// The co-signed checkpoint does not verify, or the chain forks from it.
+    #[error("co-signed checkpoint at height {height}: {reason}")]
+    Checkpoint {
+        /// Checkpoint height.
+        height: u64,
+        /// Why.
+        reason: String,
     },
     /// A transaction's inclusion proof does not verify against its header.
     #[error("transaction {txid} at height {height}: inclusion proof does not verify against the block header")]
@@ -291,22 +395,24 @@ pub enum LightError {
 }
 
 impl LightSync {
-    /// What the node signs: network, key, range, and each transaction's height, position and full
-    /// hash, in order.
-    pub fn signing_hash(
-        network: u32,
-        key: &PublicKey,
-        from: u64,
-        to: u64,
-        txs: &[ProvenTx],
-    ) -> Hash32 {
+    /// What the node signs: network, key, range, the anchor's hash, the checkpoint's point, and
+    /// each transaction's height, position and full hash, in order.
+    pub fn signing_hash(&self, network: u32) -> Hash32 {
         let mut t = Transcript::new(LIGHT_ANSWER_DOMAIN);
         t.append_message(b"network", &network.to_le_bytes());
-        t.append_message(b"key", &key.to_bytes());
-        t.append_u64_le(b"from", from);
-        t.append_u64_le(b"to", to);
-        t.append_u64_le(b"count", txs.len() as u64);
-        for p in txs {
+        t.append_u64_le(b"version", u64::from(self.version));
+        t.append_message(b"key", &self.key.to_bytes());
+        t.append_u64_le(b"from", self.from);
+        t.append_u64_le(b"to", self.to);
+        t.append_u64_le(b"tip", self.tip_height);
+        let anchor = self.anchor.as_ref().map(|a| a.header.hash());
+        t.append_message(b"anchor", &anchor.unwrap_or(Hash32([0; 32])).0);
+        match &self.checkpoint {
+            Some(c) => t.append_message(b"checkpoint", &c.point.digest().0),
+            None => t.append_message(b"checkpoint", b""),
+        }
+        t.append_u64_le(b"count", self.txs.len() as u64);
+        for p in &self.txs {
             t.append_u64_le(b"height", p.height);
             t.append_u64_le(b"index", p.proof.index);
             t.append_message(b"wtxid", &p.tx.full_hash().0);
@@ -315,43 +421,42 @@ impl LightSync {
     }
 
     /// Signs an answer (the node).
-    pub fn seal(
-        network: u32,
-        key: PublicKey,
-        from: u64,
-        tip_height: u64,
-        headers: Vec<SignedHeader>,
-        txs: Vec<ProvenTx>,
-        node_key: &SigningKey,
-    ) -> Self {
-        let to = headers
-            .last()
+    pub fn seal(network: u32, body: LightBody, node_key: &SigningKey) -> Self {
+        let to = body
+            .anchor
+            .as_ref()
             .map(|h| h.header.height)
-            .unwrap_or(from.saturating_sub(1));
-        let h = Self::signing_hash(network, &key, from, to, &txs);
-        LightSync {
-            key,
-            from,
+            .unwrap_or(body.from.saturating_sub(1));
+        let mut a = LightSync {
+            version: LIGHT_SYNC_VERSION,
+            key: body.key,
+            from: body.from,
             to,
-            tip_height,
-            headers,
-            txs,
-            signature: node_key.sign(&h.0),
-        }
+            tip_height: body.tip_height,
+            anchor: body.anchor,
+            headers: body.headers,
+            checkpoint: body.checkpoint,
+            history_proof: body.history_proof,
+            txs: body.txs,
+            signature: node_key.sign(&[]),
+        };
+        a.signature = node_key.sign(&a.signing_hash(network).0);
+        a
     }
 
     /// Whether the node's signature over the answer verifies, under `params`: the parameters in
     /// force at the answer's `tip_height` (the node signs with the key in force there).
     pub fn signature_ok(&self, params: &NetworkParams) -> bool {
-        let h = Self::signing_hash(params.network_id, &self.key, self.from, self.to, &self.txs);
+        let h = self.signing_hash(params.network_id);
         params.node_key.verify(&h.0, &self.signature)
     }
 
     /// Checks the answer to "what concerns `key` from height `from`", given the wallet's last
-    /// header `prev` (at `from - 1`; none before genesis): the node's signature over the answer,
-    /// every header's chain link, signature, network and parameters, and every transaction's
-    /// inclusion proof and order. Returns the headers, each with its transactions in block
-    /// order, ready to apply.
+    /// verified header `prev` (at `from - 1`; none before genesis): the node's signature over
+    /// the answer, the anchor's signature, network and parameters, every listed header's, the
+    /// history proof of those headers, of `prev` and of the checkpoint against the anchor, and
+    /// every transaction's inclusion proof and order. Returns the wallet's blocks, each with its
+    /// transactions in block order, then the anchor (the new tip), ready to apply.
     pub fn verify(
         &self,
         key: &PublicKey,
@@ -371,39 +476,108 @@ impl LightSync {
         prev: Option<&BlockHeader>,
         history: &ParamsHistory,
     ) -> Result<Vec<(&SignedHeader, Vec<&Transaction>)>, LightError> {
-        // The node key rotates by governance: the answer is signed with the key in force at
-        // the tip it reports.
-        let params = history.at(self.tip_height);
+        if self.version != LIGHT_SYNC_VERSION {
+            return Err(LightError::RetiredVersion(self.version));
+        }
         if self.key != *key || self.from != from {
             return Err(LightError::WrongQuestion {
                 key: hex::encode(self.key.to_bytes()),
                 from: self.from,
             });
         }
-        if !self.signature_ok(params) {
+        // The node key rotates by governance: the answer is signed with the key in force at
+        // the tip it reports.
+        if !self.signature_ok(history.at(self.tip_height)) {
             return Err(LightError::BadAnswerSignature);
         }
-        let expected = self.to.checked_add(1).and_then(|e| e.checked_sub(from));
-        let heights_ok = self
-            .headers
-            .iter()
-            .enumerate()
-            .all(|(i, h)| Some(h.header.height) == from.checked_add(i as u64));
-        if expected != Some(self.headers.len() as u64) || !heights_ok {
-            return Err(LightError::HeadersIncomplete { from, to: self.to });
+        let expected_prev = from.checked_sub(1);
+        if prev.map(|p| p.height) != expected_prev {
+            return Err(LightError::Chain(AuditError::BadHeight {
+                height: from,
+                expected: prev.map_or(0, |p| p.height + 1),
+            }));
         }
-        let mut out: Vec<(&SignedHeader, Vec<&Transaction>)> = Vec::new();
-        let mut prev = prev;
-        for sh in &self.headers {
+        let Some(anchor) = &self.anchor else {
+            // Nothing covered: the wallet is at the tip.
+            let empty = self.headers.is_empty()
+                && self.txs.is_empty()
+                && self.checkpoint.is_none()
+                && self.history_proof.items.is_empty()
+                && self.to.checked_add(1) == Some(from)
+                && self.tip_height < from;
+            return if empty {
+                Ok(Vec::new())
+            } else {
+                Err(LightError::HeadersIncomplete { from, to: self.to })
+            };
+        };
+        let to = self.to;
+        if anchor.header.height != to || to < from || self.tip_height < to {
+            return Err(LightError::HeadersIncomplete { from, to });
+        }
+        let check_header = |sh: &SignedHeader| -> Result<(), LightError> {
             let h = &sh.header;
+            h.check_version()?;
             let in_force = history.at(h.height);
-            h.check_link(&sh.signature, prev, &in_force.node_key)?;
+            if !h.signature_ok(&sh.signature, &in_force.node_key) {
+                return Err(AuditError::BadBlockSignature { height: h.height }.into());
+            }
             if h.network != in_force.network_id || h.params_hash != in_force.hash() {
                 return Err(LightError::ParamsMismatch { height: h.height });
             }
-            out.push((sh, Vec::new()));
-            prev = Some(h);
+            Ok(())
+        };
+        check_header(anchor)?;
+        // Blocks the history proof must show in the anchor's history, by height.
+        let mut proven: BTreeMap<u64, Hash32> = BTreeMap::new();
+        if let Some(p) = prev {
+            if to == p.height {
+                // Unreachable: to >= from > p.height.
+                return Err(LightError::HeadersIncomplete { from, to });
+            }
+            proven.insert(p.height, p.hash());
         }
+        let mut out: Vec<(&SignedHeader, Vec<&Transaction>)> = Vec::new();
+        let mut last: Option<u64> = None;
+        for sh in &self.headers {
+            let h = sh.header.height;
+            if h < from || h >= to || last.is_some_and(|l| h <= l) {
+                return Err(LightError::HeaderOutOfRange { height: h });
+            }
+            last = Some(h);
+            check_header(sh)?;
+            proven.insert(h, sh.header.hash());
+            out.push((sh, Vec::new()));
+        }
+        if let Some(cp) = &self.checkpoint {
+            let height = cp.point.height;
+            let fork = |reason: &str| LightError::Checkpoint {
+                height,
+                reason: reason.to_string(),
+            };
+            cp.verify(history).map_err(|e| LightError::Checkpoint {
+                height,
+                reason: e.to_string(),
+            })?;
+            if height > to {
+                return Err(fork("above the answer's signed header"));
+            }
+            if height == to {
+                if cp.point.block_hash != anchor.header.hash() {
+                    return Err(fork("the signed header at its height is another block"));
+                }
+            } else if let Some(known) = proven.insert(height, cp.point.block_hash) {
+                if known != cp.point.block_hash {
+                    return Err(fork(
+                        "the wallet's verified chain has another block at its height",
+                    ));
+                }
+            }
+        }
+        self.history_proof
+            .verify(&anchor.header.history_root, to, &proven)
+            .map_err(|source| LightError::History { anchor: to, source })?;
+        out.push((anchor, Vec::new()));
         let mut last: Option<(u64, u64)> = None;
         for p in &self.txs {
             let out_of_order = || LightError::OutOfOrder {
@@ -414,11 +588,9 @@ impl LightSync {
                 return Err(out_of_order());
             }
             last = Some((p.height, p.proof.index));
-            let slot = p
-                .height
-                .checked_sub(from)
-                .and_then(|i| usize::try_from(i).ok())
-                .and_then(|i| out.get_mut(i))
+            let slot = out
+                .iter_mut()
+                .find(|(sh, _)| sh.header.height == p.height)
                 .ok_or_else(out_of_order)?;
             if !verify_tx_proof(&slot.0.header, &p.tx, &p.proof) {
                 return Err(LightError::BadProof {

@@ -67,22 +67,26 @@ fn rewrite_and_resign(data: &Path, from: u64) -> Result<()> {
     let conn = rusqlite::Connection::open(data.join("ledger.sqlite"))?;
     let mut rows: Vec<(u64, BlockHeader)> = Vec::new();
     {
-        let mut st = conn
-            .prepare("SELECT height, header FROM blocks WHERE height >= ?1 - 1 ORDER BY height")?;
-        let it = st.query_map([i64::try_from(from)?], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
+        let mut st = conn.prepare("SELECT height, header FROM blocks ORDER BY height")?;
+        let it = st.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
         for row in it {
             let (h, text) = row?;
             rows.push((u64::try_from(h)?, serde_json::from_str(&text)?));
         }
     }
-    let mut prev_hash = rows[0].1.hash();
-    for (i, (height, header)) in rows.iter_mut().enumerate().skip(1) {
-        if i == 1 {
+    // The history roots are recomputed too, as a holder of the node key would.
+    let mut history = dfc_core::history::HistoryPeaks::new();
+    let start = usize::try_from(from)?;
+    for (_, header) in &rows[..start] {
+        history.push(&header.hash());
+    }
+    let mut prev_hash = rows[start - 1].1.hash();
+    for (i, (height, header)) in rows.iter_mut().enumerate().skip(start) {
+        if i == start {
             ensure!(header.time_ms > 0, "a block time to move");
             header.time_ms -= 1;
         }
+        header.history_root = history.root();
         header.prev_hash = prev_hash;
         let hash = header.hash();
         let sig: Signature = node_key.sign(&hash.0);
@@ -109,7 +113,10 @@ fn rewrite_and_resign(data: &Path, from: u64) -> Result<()> {
             )?;
         }
         prev_hash = hash;
+        history.push(&hash);
     }
+    conn.execute("DELETE FROM history_nodes", [])?;
+    dfc_central_bank::history::backfill(&conn)?;
     Ok(())
 }
 

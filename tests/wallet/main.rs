@@ -7,6 +7,8 @@
 mod bank;
 mod cli;
 mod light;
+mod light_away;
+mod light_bench;
 mod newcomer;
 mod omission;
 

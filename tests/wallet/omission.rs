@@ -18,36 +18,30 @@ use dfc_core::{Hash32, SigningKey};
 use crate::bank::Bank;
 use crate::cli::WalletCli;
 
-/// Serves a lying node on loopback: it forwards every request to `upstream`, and from the
-/// answers to `/v1/light/sync` it drops transaction `drop`, re-signing each answer with the
-/// node's key, so only the omission is wrong. Runs on `rt` until the runtime is dropped.
-fn lying_node(
+/// Serves a lying node on loopback: it forwards every request to `upstream`, and passes each
+/// answer to `/v1/light/sync` through `lie`, re-signing it with the node's key, so only the lie
+/// is wrong. Runs on `rt` until the runtime is dropped.
+pub(crate) fn lying_node(
     rt: &tokio::runtime::Runtime,
     upstream: String,
-    drop: Hash32,
     node: SigningKey,
     network: u32,
+    lie: impl Fn(&mut LightSync) + Clone + Send + Sync + 'static,
 ) -> Result<String> {
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
     let url = format!("http://{}", listener.local_addr()?);
     let client = reqwest::Client::new();
     let app = axum::Router::new().fallback(move |req: Request| {
-        let (client, upstream, node) = (client.clone(), upstream.clone(), node.clone());
+        let (client, upstream, node, lie) =
+            (client.clone(), upstream.clone(), node.clone(), lie.clone());
         async move {
             forward(&client, &upstream, req, |path, body| {
                 if path != "/v1/light/sync" {
                     return Ok(body);
                 }
                 let mut answer: LightSync = serde_json::from_slice(&body)?;
-                answer.txs.retain(|p| p.tx.id() != drop);
-                let h = LightSync::signing_hash(
-                    network,
-                    &answer.key,
-                    answer.from,
-                    answer.to,
-                    &answer.txs,
-                );
-                answer.signature = node.sign(&h.0);
+                lie(&mut answer);
+                answer.signature = node.sign(&answer.signing_hash(network).0);
                 Ok(serde_json::to_vec(&answer)?.into())
             })
             .await
@@ -123,7 +117,13 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli, txid: &str) -> Result
     let rt = tokio::runtime::Runtime::new()?;
     let node = datadir::read_key(&ops.data().join("node.key"))?;
     let drop = Hash32::from_hex(txid).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let liar = lying_node(&rt, ops.url().to_string(), drop, node, params.network_id)?;
+    let liar = lying_node(
+        &rt,
+        ops.url().to_string(),
+        node,
+        params.network_id,
+        move |a: &mut LightSync| a.txs.retain(|p| p.tx.id() != drop),
+    )?;
     let caught = alice.err(&["--bank", &liar, "check-payment", &proof])?;
     ensure!(caught.code == "node_omitted_payment", "{caught:?}");
     let evidence_path = alice

@@ -96,6 +96,9 @@ pub struct Registration {
 pub struct SyncReport {
     /// Blocks verified and applied.
     pub blocks: u64,
+    /// Block headers downloaded (light sync: the wallet's own blocks and one signed anchor per
+    /// answer; full sync: one per block).
+    pub headers_downloaded: u64,
     /// Next height to download.
     pub height: u64,
     /// Height of the last block the wallet has (`height - 1`, 0 before any): the height the text
@@ -656,6 +659,7 @@ impl Wallet {
             if resp.blocks.is_empty() {
                 return Ok(());
             }
+            report.headers_downloaded += resp.blocks.len() as u64;
             for block in &resp.blocks {
                 // Each block under the parameters in force at its height.
                 self.apply_block(block, history.at(block.header.height), report)?;

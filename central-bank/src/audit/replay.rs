@@ -237,6 +237,17 @@ fn replay_blocks<'a>(
     let full = opts.depth == Depth::Full;
     let mut next = prev.as_ref().map_or(0, |p| p.height + 1);
     let mut prev_hash = prev.as_ref().map(BlockHeader::hash);
+    // The history MMR's peaks: every header must carry the root over the blocks before it. From a
+    // checkpoint, the stored peaks are checked against the (trusted) checkpoint header's root.
+    let mut history_peaks = match &prev {
+        None => dfc_core::history::HistoryPeaks::new(),
+        Some(p) => {
+            let mut peaks = crate::history::peaks_at(conn, p.height, &p.history_root)
+                .map_err(|e| bad(p.height, e.to_string()))?;
+            peaks.push(&p.hash());
+            peaks
+        }
+    };
     let mut anchors: Vec<(u64, u64, dfc_core::Hash32)> = Vec::new();
     loop {
         let headers = store::headers_from(conn, next, CHUNK)?;
@@ -296,6 +307,7 @@ fn replay_blocks<'a>(
             })?;
             // The chain link here (what `Block::check_link` checks first); the node's signature
             // and the transaction root on the verifier threads.
+            h.check_version().map_err(|e| bad(height, e.to_string()))?;
             let expected = prev.as_ref().map_or(0, |p| p.height + 1);
             if h.height != expected {
                 let e = AuditError::BadHeight {
@@ -311,6 +323,14 @@ fn replay_blocks<'a>(
                 };
                 return Err(bad(height, e.to_string()));
             }
+            // The history root: the accumulator over every block before this one.
+            if h.history_root != history_peaks.root() {
+                return Err(bad(
+                    height,
+                    dfc_core::AuditError::BadHistoryRoot { height }.to_string(),
+                ));
+            }
+            history_peaks.push(&stored.hash);
             let count_ok = usize::try_from(h.tx_count).ok() == Some(rows.len());
             let mut block = BlockWork {
                 height,

@@ -222,6 +222,8 @@ pub fn insert_block(
     }
     // The owner index of light sync, in the same transaction as the block.
     crate::light::index_block(conn, block)?;
+    // The history MMR gains the block's hash (header version 2), in the same transaction.
+    crate::history::append_block(conn, block)?;
     Ok(())
 }
 

@@ -145,12 +145,19 @@ pub fn migrations() -> Migrations<'static> {
         M::up_with_hook(crate::light::SCHEMA, backfill_light_claims),
         // Issue 20: operator signatures over checkpoints of the chain.
         M::up(crate::cosign::store::SCHEMA),
+        // Issue 18: the history MMR over block hashes (header version 2), backfilled from the
+        // blocks already stored.
+        M::up_with_hook(crate::history::SCHEMA, backfill_history),
     ])
 }
 
 fn backfill_light_claims(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
     crate::light::backfill_claims(tx)
         .map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
+}
+
+fn backfill_history(tx: &rusqlite::Transaction<'_>) -> rusqlite_migration::HookResult {
+    crate::history::backfill(tx).map_err(|e| rusqlite_migration::HookError::Hook(e.to_string()))
 }
 
 fn pragmas(conn: &Connection) -> StoreResult<()> {

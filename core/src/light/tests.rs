@@ -76,12 +76,30 @@ fn read_credentials_bind_request_network_and_genesis() {
     }
 }
 
+fn sealed(node: &SigningKey, wallet: PublicKey, anchor: Option<SignedHeader>) -> LightSync {
+    LightSync::seal(
+        7,
+        LightBody {
+            key: wallet,
+            from: 0,
+            tip_height: 0,
+            anchor,
+            headers: Vec::new(),
+            checkpoint: None,
+            history_proof: Default::default(),
+            txs: Vec::new(),
+        },
+        node,
+    )
+}
+
 #[test]
-fn empty_answer_verifies_and_tampering_is_caught() {
+fn genesis_answer_verifies_and_tampering_is_caught() {
     let (p, node) = params();
     let wallet = SigningKey::from_seed(&[4; 32]).public();
     let genesis = crate::block::Block::seal(
         BlockHeader {
+            version: crate::block::HEADER_VERSION,
             network: 7,
             height: 0,
             prev_hash: Hash32([0; 32]),
@@ -92,6 +110,7 @@ fn empty_answer_verifies_and_tampering_is_caught() {
             params_hash: p.hash(),
             audit_seq: 0,
             audit_head: Hash32([0; 32]),
+            history_root: crate::history::HistoryPeaks::new().root(),
         },
         Vec::new(),
         &node,
@@ -100,7 +119,7 @@ fn empty_answer_verifies_and_tampering_is_caught() {
         header: genesis.header.clone(),
         signature: genesis.signature,
     };
-    let ans = LightSync::seal(7, wallet, 0, 0, vec![sh.clone()], Vec::new(), &node);
+    let ans = sealed(&node, wallet, Some(sh.clone()));
     let ok = ans.verify(&wallet, 0, None, &p).expect("honest answer");
     assert_eq!(ok.len(), 1);
     // Another key's answer, or one for another height, is not the answer to my question.
@@ -109,18 +128,18 @@ fn empty_answer_verifies_and_tampering_is_caught() {
         ans.verify(&other, 0, None, &p),
         Err(LightError::WrongQuestion { .. })
     ));
-    // A header changed after signing.
+    // The anchor changed after signing (the answer re-signed: the header's own signature fails).
     let mut bad = ans.clone();
-    bad.headers[0].header.time_ms += 1;
+    if let Some(a) = bad.anchor.as_mut() {
+        a.header.time_ms += 1;
+    }
+    bad.signature = node.sign(&bad.signing_hash(7).0);
     assert!(matches!(
         bad.verify(&wallet, 0, None, &p),
         Err(LightError::Chain(AuditError::BadBlockSignature { .. }))
     ));
-    // A header dropped (the node signs a range it does not cover).
-    let mut bad = ans.clone();
-    bad.headers.clear();
-    let h = LightSync::signing_hash(7, &wallet, 0, 0, &[]);
-    bad.signature = node.sign(&h.0);
+    // The anchor dropped (the node signs a range it does not cover).
+    let bad = sealed(&node, wallet, None);
     assert!(matches!(
         bad.verify(&wallet, 0, None, &p),
         Err(LightError::HeadersIncomplete { .. })

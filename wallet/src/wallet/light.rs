@@ -9,8 +9,10 @@ use super::{SyncReport, Wallet};
 use crate::error::{Result, WalletError};
 
 impl Wallet {
-    /// Light sync: the node's signed answer of what concerns this wallet, verified whole (every
-    /// header's chain link and signature, every inclusion proof) before any of it is applied.
+    /// Light sync: the node's signed answer of what concerns this wallet, verified whole (the
+    /// signed anchor header, the headers of the wallet's blocks, the history proof that they, the
+    /// wallet's previous tip and any co-signed checkpoint are ancestors of the anchor, every
+    /// inclusion proof) before any of it is applied.
     pub(super) async fn download_light(
         &mut self,
         client: &BankClient,
@@ -25,15 +27,12 @@ impl Wallet {
             let verified = answer
                 .verify_under(&own, from, prev.as_ref(), history)
                 .map_err(|source| WalletError::BadLightSync { from, source })?;
-            let last = verified.len().saturating_sub(1);
+            // The wallet's own blocks, then the anchor (the new tip); every header between is
+            // proven by the history proof, not downloaded.
             let mut expect_from = from;
-            for (i, (sh, txs)) in verified.into_iter().enumerate() {
-                // The whole chain is verified above; a header with nothing for us needs writing
-                // only as the new tip.
-                if txs.is_empty() && i != last {
-                    report.blocks += 1;
-                    continue;
-                }
+            let applied = verified.len() as u64;
+            report.headers_downloaded += applied;
+            for (sh, txs) in verified {
                 let txs: Vec<Transaction> = txs.into_iter().cloned().collect();
                 self.apply_verified(
                     &sh.header,
@@ -44,7 +43,13 @@ impl Wallet {
                 )?;
                 expect_from = sh.header.height + 1;
             }
-            if answer.headers.is_empty() || answer.to >= answer.tip_height {
+            // Blocks covered without a header of their own (each applied one counted itself).
+            report.blocks += answer
+                .to
+                .saturating_add(1)
+                .saturating_sub(from)
+                .saturating_sub(applied);
+            if answer.anchor.is_none() || answer.to >= answer.tip_height {
                 return Ok(());
             }
         }

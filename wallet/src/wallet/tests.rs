@@ -30,6 +30,8 @@ fn block(
     key: &SigningKey,
 ) -> Block {
     let header = BlockHeader {
+        version: dfc_core::block::HEADER_VERSION,
+        history_root: Hash32([0u8; 32]),
         network: params.network_id,
         height,
         prev_hash: prev.map(BlockHeader::hash).unwrap_or(Hash32([0u8; 32])),
