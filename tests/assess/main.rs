@@ -248,15 +248,21 @@ fn the_threat_model_names_only_tests_that_exist() -> Result<()> {
         let needle = format!("fn {name}(");
         let dir = file.parent().context("a file has a folder")?;
         let found = std::fs::read_to_string(&file).is_ok_and(|s| s.contains(&needle))
-            || std::fs::read_dir(dir)?.flatten().any(|e| {
-                std::fs::read_to_string(e.path()).is_ok_and(|s| s.contains(&needle))
-            });
+            || std::fs::read_dir(dir)?
+                .flatten()
+                .any(|e| std::fs::read_to_string(e.path()).is_ok_and(|s| s.contains(&needle)));
         named += 1;
         if !found {
             missing.push(span.to_string());
         }
     }
-    ensure!(named >= 40, "the threat model names {named} tests; expected its table's checks");
-    ensure!(missing.is_empty(), "named in docs/threat-model.md but not found: {missing:?}");
+    ensure!(
+        named >= 40,
+        "the threat model names {named} tests; expected its table's checks"
+    );
+    ensure!(
+        missing.is_empty(),
+        "named in docs/threat-model.md but not found: {missing:?}"
+    );
     Ok(())
 }
