@@ -372,20 +372,7 @@ fn rotated_node_key_keeps_the_chain_auditable() -> Result<()> {
     tracing::info!("--- operator 0 proposes the rotation: alone it changes nothing");
     let mut rotated = genesis.clone();
     rotated.node_key = new_key;
-    let file = tmp.path().join("rotated.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&rotated)?)?;
-    let proposed = bank.operator(
-        0,
-        &[
-            "governance",
-            "propose",
-            "--params",
-            file.to_str().context("utf-8")?,
-            "--height",
-            &effective.to_string(),
-        ],
-    )?;
-    let digest = proposed["digest"].as_str().context("digest")?.to_string();
+    let digest = bank.propose_params(0, &rotated, effective, tmp.path())?;
     ensure!(
         rt.block_on(client.params_history())?.changes().is_empty(),
         "one operator alone rotates nothing"
@@ -555,20 +542,7 @@ fn rotated_regulator_key_reads_its_own_heights() -> Result<()> {
     );
     let tip = rt.block_on(client.blocks(0, 0))?.tip_height;
     let effective = tip + 3;
-    let file = tmp.path().join("rotated.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&rotated)?)?;
-    let proposed = bank.operator(
-        0,
-        &[
-            "governance",
-            "propose",
-            "--params",
-            file.to_str().context("utf-8")?,
-            "--height",
-            &effective.to_string(),
-        ],
-    )?;
-    let digest = proposed["digest"].as_str().context("digest")?.to_string();
+    let digest = bank.propose_params(0, &rotated, effective, tmp.path())?;
     ensure!(
         rt.block_on(client.params_history())?.changes().is_empty(),
         "one operator alone rotates nothing"
