@@ -146,13 +146,8 @@ fn cosigned_checkpoints_end_to_end() -> Result<()> {
     let ops: Vec<_> = (0..3)
         .map(|n| sandbox_operator(&data, &genesis, n))
         .collect();
-    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
-    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
-    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
-    for w in [&alice, &bob] {
-        w.ok(&["create"])?;
-        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
-    }
+    let alice = WalletCli::registered("alice", tmp.path(), &url)?;
+    let bob = WalletCli::registered("bob", tmp.path(), &url)?;
     let bob_addr = bob.address()?;
     bank.issue(&alice.address()?, "100.00")?;
     for _ in 0..2 {
@@ -313,13 +308,8 @@ fn rotated_node_key_keeps_the_chain_auditable() -> Result<()> {
     let data = tmp.path().join("bank");
     let bank = Bank::start(&data)?;
     let url = bank.url();
-    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
-    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
-    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
-    for w in [&alice, &bob] {
-        w.ok(&["create"])?;
-        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
-    }
+    let alice = WalletCli::registered("alice", tmp.path(), &url)?;
+    let bob = WalletCli::registered("bob", tmp.path(), &url)?;
     let bob_addr = bob.address()?;
     bank.issue(&alice.address()?, "100.00")?;
     alice.ok(&["pay", "--to", &bob_addr, "--amount", "1.00"])?;
@@ -507,13 +497,8 @@ fn rotated_regulator_key_reads_its_own_heights() -> Result<()> {
         .enable_all()
         .build()?;
     let genesis: NetworkParams = rt.block_on(client.params())?;
-    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
-    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
-    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
-    for w in [&alice, &bob] {
-        w.ok(&["create"])?;
-        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
-    }
+    let alice = WalletCli::registered("alice", tmp.path(), &url)?;
+    let bob = WalletCli::registered("bob", tmp.path(), &url)?;
     let bob_addr = bob.address()?;
     bank.issue(&alice.address()?, "100.00")?;
 

@@ -49,13 +49,8 @@ fn governance_end_to_end() -> Result<()> {
     let ops: Vec<_> = (0..3)
         .map(|n| sandbox_operator(&data, &genesis, n))
         .collect();
-    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
-    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
-    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
-    for w in [&alice, &bob] {
-        w.ok(&["create"])?;
-        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
-    }
+    let alice = WalletCli::registered("alice", tmp.path(), &url)?;
+    let bob = WalletCli::registered("bob", tmp.path(), &url)?;
     let alice_addr = alice.address()?;
     let bob_addr = bob.address()?;
     bank.issue(&alice_addr, "150.00")?;
