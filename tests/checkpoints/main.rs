@@ -146,13 +146,8 @@ fn cosigned_checkpoints_end_to_end() -> Result<()> {
     let ops: Vec<_> = (0..3)
         .map(|n| sandbox_operator(&data, &genesis, n))
         .collect();
-    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
-    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
-    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
-    for w in [&alice, &bob] {
-        w.ok(&["create"])?;
-        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
-    }
+    let alice = WalletCli::registered("alice", tmp.path(), &url)?;
+    let bob = WalletCli::registered("bob", tmp.path(), &url)?;
     let bob_addr = bob.address()?;
     bank.issue(&alice.address()?, "100.00")?;
     for _ in 0..2 {
@@ -313,13 +308,8 @@ fn rotated_node_key_keeps_the_chain_auditable() -> Result<()> {
     let data = tmp.path().join("bank");
     let bank = Bank::start(&data)?;
     let url = bank.url();
-    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
-    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
-    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
-    for w in [&alice, &bob] {
-        w.ok(&["create"])?;
-        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
-    }
+    let alice = WalletCli::registered("alice", tmp.path(), &url)?;
+    let bob = WalletCli::registered("bob", tmp.path(), &url)?;
     let bob_addr = bob.address()?;
     bank.issue(&alice.address()?, "100.00")?;
     alice.ok(&["pay", "--to", &bob_addr, "--amount", "1.00"])?;
@@ -372,20 +362,7 @@ fn rotated_node_key_keeps_the_chain_auditable() -> Result<()> {
     tracing::info!("--- operator 0 proposes the rotation: alone it changes nothing");
     let mut rotated = genesis.clone();
     rotated.node_key = new_key;
-    let file = tmp.path().join("rotated.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&rotated)?)?;
-    let proposed = bank.operator(
-        0,
-        &[
-            "governance",
-            "propose",
-            "--params",
-            file.to_str().context("utf-8")?,
-            "--height",
-            &effective.to_string(),
-        ],
-    )?;
-    let digest = proposed["digest"].as_str().context("digest")?.to_string();
+    let digest = bank.propose_params(0, &rotated, effective, tmp.path())?;
     ensure!(
         rt.block_on(client.params_history())?.changes().is_empty(),
         "one operator alone rotates nothing"
@@ -520,13 +497,8 @@ fn rotated_regulator_key_reads_its_own_heights() -> Result<()> {
         .enable_all()
         .build()?;
     let genesis: NetworkParams = rt.block_on(client.params())?;
-    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
-    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
-    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
-    for w in [&alice, &bob] {
-        w.ok(&["create"])?;
-        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
-    }
+    let alice = WalletCli::registered("alice", tmp.path(), &url)?;
+    let bob = WalletCli::registered("bob", tmp.path(), &url)?;
     let bob_addr = bob.address()?;
     bank.issue(&alice.address()?, "100.00")?;
 
@@ -555,20 +527,7 @@ fn rotated_regulator_key_reads_its_own_heights() -> Result<()> {
     );
     let tip = rt.block_on(client.blocks(0, 0))?.tip_height;
     let effective = tip + 3;
-    let file = tmp.path().join("rotated.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&rotated)?)?;
-    let proposed = bank.operator(
-        0,
-        &[
-            "governance",
-            "propose",
-            "--params",
-            file.to_str().context("utf-8")?,
-            "--height",
-            &effective.to_string(),
-        ],
-    )?;
-    let digest = proposed["digest"].as_str().context("digest")?.to_string();
+    let digest = bank.propose_params(0, &rotated, effective, tmp.path())?;
     ensure!(
         rt.block_on(client.params_history())?.changes().is_empty(),
         "one operator alone rotates nothing"

@@ -49,13 +49,8 @@ fn governance_end_to_end() -> Result<()> {
     let ops: Vec<_> = (0..3)
         .map(|n| sandbox_operator(&data, &genesis, n))
         .collect();
-    let wallet_bin = dfc_tests::bin_path("dfc-wallet");
-    let alice = WalletCli::new("alice", tmp.path().join("alice"), &wallet_bin);
-    let bob = WalletCli::new("bob", tmp.path().join("bob"), &wallet_bin);
-    for w in [&alice, &bob] {
-        w.ok(&["create"])?;
-        w.ok(&["--bank", &url, "register", "--label", &w.name])?;
-    }
+    let alice = WalletCli::registered("alice", tmp.path(), &url)?;
+    let bob = WalletCli::registered("bob", tmp.path(), &url)?;
     let alice_addr = alice.address()?;
     let bob_addr = bob.address()?;
     bank.issue(&alice_addr, "150.00")?;
@@ -73,20 +68,7 @@ fn governance_end_to_end() -> Result<()> {
     new.tiers[0].max_payment = Amount::from_units(8_000)?;
     let tip = rt.block_on(client.blocks(0, 1))?.tip_height;
     let effective = tip + 3;
-    let params_file = tmp.path().join("new-params.json");
-    std::fs::write(&params_file, serde_json::to_string_pretty(&new)?)?;
-    let proposed = bank.operator(
-        0,
-        &[
-            "governance",
-            "propose",
-            "--params",
-            params_file.to_str().context("utf-8")?,
-            "--height",
-            &effective.to_string(),
-        ],
-    )?;
-    let digest = proposed["digest"].as_str().context("digest")?.to_string();
+    let digest = bank.propose_params(0, &new, effective, tmp.path())?;
     let changes = bank.operator(0, &["governance", "changes"])?;
     ensure!(changes[0]["state"] == "pending", "pending: {changes}");
     ensure!(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use dfc_client::{BankClient, ClientError};
-use dfc_core::api::{OperatorAction, OperatorResponse, Receipt, SupplySummary, TxStatus};
+use dfc_core::api::{OperatorResponse, Receipt, SupplySummary, TxStatus};
 use dfc_core::{build, Amount, NetworkParams, Payment, Transaction, TxKind};
 use dfc_tests::{
     amount, dfc_bank, dfc_bank_ok, init_sandbox, init_tracing, sandbox_operator, Node, TestWallet,
@@ -45,47 +45,15 @@ async fn issue(
     each: Amount,
     outputs: usize,
 ) -> Receipt {
-    let client = node.client();
-    let total = Amount::from_units(each.units() * outputs as u64).expect("small");
-    let payments: Vec<Payment> = (0..outputs)
-        .map(|_| Payment {
-            to: w.address,
-            amount: each,
-            memo: Vec::new(),
-        })
-        .collect();
-    let built = build(
+    dfc_tests::issue(
+        &node.client(),
+        node.data_dir(),
         params,
-        TxKind::Issue,
-        total,
-        &[],
-        &payments,
-        &mut rand::rngs::OsRng,
+        w,
+        each.units(),
+        outputs,
     )
-    .expect("issue builds");
-    let openings = dfc_core::proposal::disclose(&built.openings);
-    let tx = built.tx;
-    let op0 = sandbox_operator(node.data_dir(), params, 0);
-    let op1 = sandbox_operator(node.data_dir(), params, 1);
-    let approval = op0.approval(&tx.id());
-    let r = client
-        .operator(&op0.request(
-            params,
-            OperatorAction::Propose {
-                tx: tx.clone(),
-                approval,
-                openings,
-            },
-        ))
-        .await
-        .expect("proposal");
-    assert!(r.receipt.is_none());
-    client
-        .operator(&op1.approve(params, &tx.id()))
-        .await
-        .expect("approval")
-        .receipt
-        .expect("the second approval commits")
+    .await
 }
 
 async fn snapshot(client: &BankClient) -> SupplySummary {

@@ -21,65 +21,13 @@ use std::path::Path;
 use dfc_central_bank::store::pg::import::{import_sqlite, ImportError};
 use dfc_central_bank::store::pg::{self, lease, PgLedger};
 use dfc_central_bank::store::{self, BlockEffects, LedgerRead, LedgerStore};
-use dfc_client::BankClient;
-use dfc_core::api::{OperatorAction, Receipt};
 use dfc_core::{
     build, Amount, BatchState, Block, Effects, NetworkParams, Payment, Transaction, TxKind,
 };
 use dfc_tests::pg::PgCluster;
-use dfc_tests::{
-    dfc_bank, dfc_bank_ok, init_sandbox, init_tracing, sandbox_operator, Node, TestWallet,
-};
+use dfc_tests::{dfc_bank, dfc_bank_ok, init_sandbox, init_tracing, Node, TestWallet};
 
-/// Issues `outputs` notes of `each` units to `w` with operators 0 and 1 (the sandbox keys).
-async fn issue(
-    client: &BankClient,
-    data: &Path,
-    params: &NetworkParams,
-    w: &TestWallet,
-    each: u64,
-    outputs: usize,
-) -> Receipt {
-    let payments: Vec<Payment> = (0..outputs)
-        .map(|_| Payment {
-            to: w.address,
-            amount: Amount::from_units(each).expect("small"),
-            memo: Vec::new(),
-        })
-        .collect();
-    let total = Amount::from_units(each * outputs as u64).expect("small");
-    let built = build(
-        params,
-        TxKind::Issue,
-        total,
-        &[],
-        &payments,
-        &mut rand::rngs::OsRng,
-    )
-    .expect("issue builds");
-    let openings = dfc_core::proposal::disclose(&built.openings);
-    let tx = built.tx;
-    let op0 = sandbox_operator(data, params, 0);
-    let op1 = sandbox_operator(data, params, 1);
-    let approval = op0.approval(&tx.id());
-    client
-        .operator(&op0.request(
-            params,
-            OperatorAction::Propose {
-                tx: tx.clone(),
-                approval,
-                openings,
-            },
-        ))
-        .await
-        .expect("proposal");
-    client
-        .operator(&op1.approve(params, &tx.id()))
-        .await
-        .expect("approval")
-        .receipt
-        .expect("the second approval commits")
-}
+use dfc_tests::issue;
 
 /// What the node made: the sandbox, a payment that committed, and a second payment of the same
 /// note (valid on its own, a double spend once the first committed).

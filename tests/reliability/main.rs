@@ -19,9 +19,8 @@ mod tls;
 use std::path::Path;
 
 use dfc_client::{BankClient, ClientError};
-use dfc_core::api::{OperatorAction, Receipt};
-use dfc_core::{build, Amount, NetworkParams, Payment, TxKind};
-use dfc_tests::{dfc_bank, sandbox_operator, TestWallet};
+use dfc_core::NetworkParams;
+use dfc_tests::{dfc_bank, TestWallet};
 
 /// A numeric knob from the environment.
 pub fn knob(name: &str, default: u64) -> u64 {
@@ -60,56 +59,7 @@ pub async fn register(client: &BankClient, w: &TestWallet) {
         .expect("registration");
 }
 
-/// Issues `outputs` notes of `each` units to `w` with operators 0 and 1 (the sandbox keys in
-/// `data`); returns the receipt.
-pub async fn issue(
-    client: &BankClient,
-    data: &Path,
-    params: &NetworkParams,
-    w: &TestWallet,
-    each: u64,
-    outputs: usize,
-) -> Receipt {
-    let payments: Vec<Payment> = (0..outputs)
-        .map(|_| Payment {
-            to: w.address,
-            amount: Amount::from_units(each).expect("small"),
-            memo: Vec::new(),
-        })
-        .collect();
-    let total = Amount::from_units(each * outputs as u64).expect("small");
-    let built = build(
-        params,
-        TxKind::Issue,
-        total,
-        &[],
-        &payments,
-        &mut rand::rngs::OsRng,
-    )
-    .expect("issue builds");
-    let openings = dfc_core::proposal::disclose(&built.openings);
-    let tx = built.tx;
-    let op0 = sandbox_operator(data, params, 0);
-    let op1 = sandbox_operator(data, params, 1);
-    let approval = op0.approval(&tx.id());
-    client
-        .operator(&op0.request(
-            params,
-            OperatorAction::Propose {
-                tx: tx.clone(),
-                approval,
-                openings,
-            },
-        ))
-        .await
-        .expect("proposal");
-    client
-        .operator(&op1.approve(params, &tx.id()))
-        .await
-        .expect("approval")
-        .receipt
-        .expect("the second approval commits")
-}
+pub use dfc_tests::issue;
 
 /// Every row of every table of the ledger, read from the SQLite file (WAL readers see the last
 /// commit): equal dumps mean nothing at all changed. `skip` names tables left out.

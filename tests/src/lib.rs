@@ -282,6 +282,62 @@ pub fn sandbox_operator(data: &Path, params: &NetworkParams, n: usize) -> Operat
     Operator::find(params, key).expect("the sandbox key is an issuer key")
 }
 
+/// Issues `outputs` notes of `each` units to `w` with sandbox operators 0 and 1 (their keys in
+/// `data`): operator 0 proposes (the proposal alone commits nothing), operator 1's approval
+/// commits; returns the receipt.
+pub async fn issue(
+    client: &BankClient,
+    data: &Path,
+    params: &NetworkParams,
+    w: &TestWallet,
+    each: u64,
+    outputs: usize,
+) -> dfc_core::api::Receipt {
+    let payments: Vec<Payment> = (0..outputs)
+        .map(|_| Payment {
+            to: w.address,
+            amount: Amount::from_units(each).expect("small"),
+            memo: Vec::new(),
+        })
+        .collect();
+    let total = Amount::from_units(each * outputs as u64).expect("small");
+    let built = dfc_core::build(
+        params,
+        TxKind::Issue,
+        total,
+        &[],
+        &payments,
+        &mut rand::rngs::OsRng,
+    )
+    .expect("issue builds");
+    let openings = dfc_core::proposal::disclose(&built.openings);
+    let tx = built.tx;
+    let op0 = sandbox_operator(data, params, 0);
+    let op1 = sandbox_operator(data, params, 1);
+    let approval = op0.approval(&tx.id());
+    let proposed = client
+        .operator(&op0.request(
+            params,
+            dfc_core::api::OperatorAction::Propose {
+                tx: tx.clone(),
+                approval,
+                openings,
+            },
+        ))
+        .await
+        .expect("proposal");
+    assert!(
+        proposed.receipt.is_none(),
+        "one operator's proposal committed an issuance"
+    );
+    client
+        .operator(&op1.approve(params, &tx.id()))
+        .await
+        .expect("approval")
+        .receipt
+        .expect("the second approval commits")
+}
+
 /// A minimal wallet for tests: keys, the notes it owns and their openings.
 #[derive(Clone)]
 pub struct TestWallet {

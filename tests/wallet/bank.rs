@@ -69,6 +69,34 @@ impl Bank {
         serde_json::from_str(&out).with_context(|| format!("dfc-bank {args:?} printed {out}"))
     }
 
+    /// Sandbox operator `op` proposes `params` from block `height` on (`governance propose`, the
+    /// parameters written as JSON in `dir`); returns the change's digest, which the others approve.
+    #[allow(dead_code)]
+    pub fn propose_params(
+        &self,
+        op: usize,
+        params: &dfc_core::NetworkParams,
+        height: u64,
+        dir: &Path,
+    ) -> Result<String> {
+        let file = dir.join(format!("params-at-{height}.json"));
+        std::fs::write(&file, serde_json::to_string_pretty(params)?)?;
+        let height = height.to_string();
+        let args = [
+            "governance",
+            "propose",
+            "--params",
+            file.to_str().context("test paths are UTF-8")?,
+            "--height",
+            &height,
+        ];
+        let proposed = self.operator(op, &args)?;
+        Ok(proposed["digest"]
+            .as_str()
+            .context("governance propose prints the digest")?
+            .to_string())
+    }
+
     /// Runs an operator command as sandbox operator `op` that may fail; returns what it did.
     pub fn operator_raw(&self, op: usize, args: &[&str]) -> Result<std::process::Output> {
         let all = self.operator_args(op, args)?;

@@ -47,6 +47,16 @@ impl WalletCli {
         }
     }
 
+    /// A wallet named `name` in `parent/name`, created and registered with the node at `url`
+    /// (labelled with its name), using the built `dfc-wallet`.
+    #[allow(dead_code)] // used by the suites that include this file (governance, checkpoints)
+    pub fn registered(name: &str, parent: &Path, url: &str) -> Result<Self> {
+        let w = WalletCli::new(name, parent.join(name), &dfc_tests::bin_path("dfc-wallet"));
+        w.ok(&["create"])?;
+        w.ok(&["--bank", url, "register", "--label", name])?;
+        Ok(w)
+    }
+
     /// Runs `dfc-wallet --wallet DIR --json ARGS` with extra environment.
     pub fn raw(&self, args: &[&str], env: &[(&str, &str)]) -> Result<Output> {
         let mut cmd = Command::new(&self.bin);
