@@ -469,44 +469,42 @@ pub(crate) enum WalletCmd {
     Freeze {
         #[command(flatten)]
         op: OpArgs,
-        /// Hex spend key (or address) of the wallet.
-        wallet: String,
+        #[command(flatten)]
+        target: RegistryTarget,
         /// Why (kept in the audit log).
         #[arg(long)]
         reason: String,
-        /// The wallet's registry version the decision was made on (`dfc-bank wallet list`
-        /// shows it). Without it, the version the command reads from the node just before;
-        /// either way the node refuses the change (`stale_registry`) if the record has moved.
-        #[arg(long)]
-        registry_version: Option<u64>,
     },
     /// Unfreeze a wallet.
     Unfreeze {
         #[command(flatten)]
         op: OpArgs,
-        /// Hex spend key (or address) of the wallet.
-        wallet: String,
+        #[command(flatten)]
+        target: RegistryTarget,
         /// Why.
         #[arg(long, default_value = "")]
         reason: String,
-        /// The wallet's registry version the decision was made on (`dfc-bank wallet list`
-        /// shows it). Without it, the version the command reads from the node just before;
-        /// either way the node refuses the change (`stale_registry`) if the record has moved.
-        #[arg(long)]
-        registry_version: Option<u64>,
     },
     /// Set a wallet's KYC tier.
     SetTier {
         #[command(flatten)]
         op: OpArgs,
-        /// Hex spend key (or address) of the wallet.
-        wallet: String,
+        #[command(flatten)]
+        target: RegistryTarget,
         /// New tier.
         tier: u8,
-        /// The wallet's registry version the decision was made on (`dfc-bank wallet list`
-        /// shows it). Without it, the version the command reads from the node just before;
-        /// either way the node refuses the change (`stale_registry`) if the record has moved.
-        #[arg(long)]
-        registry_version: Option<u64>,
     },
+}
+
+/// The wallet a registry change (freeze, unfreeze, tier) is about, and the version of its record
+/// the decision was made on.
+#[derive(Args)]
+pub(crate) struct RegistryTarget {
+    /// Hex spend key (or address) of the wallet.
+    pub(crate) wallet: String,
+    /// The wallet's registry version the decision was made on (`dfc-bank wallet list`
+    /// shows it). Without it, the version the command reads from the node just before;
+    /// either way the node refuses the change (`stale_registry`) if the record has moved.
+    #[arg(long)]
+    pub(crate) registry_version: Option<u64>,
 }

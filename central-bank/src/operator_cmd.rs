@@ -92,6 +92,21 @@ pub(crate) async fn registry_version_of(
     }
 }
 
+/// Sends the registry change `action` builds for the target wallet, at the registry version
+/// given or, without one, the version the node reports just before.
+async fn registry_change(
+    client: &BankClient,
+    params: &NetworkParams,
+    op: &OpArgs,
+    target: &RegistryTarget,
+    json: bool,
+    action: impl FnOnce(PublicKey, u64) -> OperatorAction,
+) -> Result<()> {
+    let wallet = parse_wallet(&target.wallet)?;
+    let registry_version = registry_version_of(client, &wallet, target.registry_version).await?;
+    registry_action(client, params, op, action(wallet, registry_version), json).await
+}
+
 pub(crate) async fn registry_action(
     client: &BankClient,
     params: &NetworkParams,
@@ -328,58 +343,55 @@ pub(crate) async fn operator_cmd(cmd: Cmd) -> Result<()> {
             cmd: RedeemCmd::Approve { op, txid, yes },
         } => approve(&client, &params, &op, &txid, TxKind::Redeem, json || yes).await?,
         Cmd::Wallet {
-            cmd:
-                WalletCmd::Freeze {
-                    op,
+            cmd: WalletCmd::Freeze { op, target, reason },
+        } => {
+            registry_change(
+                &client,
+                &params,
+                &op,
+                &target,
+                json,
+                |wallet, registry_version| OperatorAction::Freeze {
                     wallet,
                     reason,
                     registry_version,
                 },
-        } => {
-            let wallet = parse_wallet(&wallet)?;
-            let registry_version = registry_version_of(&client, &wallet, registry_version).await?;
-            let action = OperatorAction::Freeze {
-                wallet,
-                reason,
-                registry_version,
-            };
-            registry_action(&client, &params, &op, action, json).await?
+            )
+            .await?
         }
         Cmd::Wallet {
-            cmd:
-                WalletCmd::Unfreeze {
-                    op,
+            cmd: WalletCmd::Unfreeze { op, target, reason },
+        } => {
+            registry_change(
+                &client,
+                &params,
+                &op,
+                &target,
+                json,
+                |wallet, registry_version| OperatorAction::Unfreeze {
                     wallet,
                     reason,
                     registry_version,
                 },
-        } => {
-            let wallet = parse_wallet(&wallet)?;
-            let registry_version = registry_version_of(&client, &wallet, registry_version).await?;
-            let action = OperatorAction::Unfreeze {
-                wallet,
-                reason,
-                registry_version,
-            };
-            registry_action(&client, &params, &op, action, json).await?
+            )
+            .await?
         }
         Cmd::Wallet {
-            cmd:
-                WalletCmd::SetTier {
-                    op,
+            cmd: WalletCmd::SetTier { op, target, tier },
+        } => {
+            registry_change(
+                &client,
+                &params,
+                &op,
+                &target,
+                json,
+                |wallet, registry_version| OperatorAction::SetTier {
                     wallet,
                     tier,
                     registry_version,
                 },
-        } => {
-            let wallet = parse_wallet(&wallet)?;
-            let registry_version = registry_version_of(&client, &wallet, registry_version).await?;
-            let action = OperatorAction::SetTier {
-                wallet,
-                tier,
-                registry_version,
-            };
-            registry_action(&client, &params, &op, action, json).await?
+            )
+            .await?
         }
         Cmd::Init(_)
         | Cmd::Serve { .. }
