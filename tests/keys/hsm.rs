@@ -8,7 +8,9 @@
 //! - a governance change proposed by a file-held operator and approved by the token applies from
 //!   its height, and `dfc-bank audit` agrees;
 //! - a wrong PIN is refused with `wrong_pin` before anything is sent, and the ledger is unchanged;
-//!   an unknown key, an unknown token and a missing module are named too.
+//!   an unknown key, an unknown token and a missing module are named too;
+//! - the console (`dfc-tui console --signer pkcs11:...`, driven in tmux) refuses to open on a wrong
+//!   PIN, naming it, and with the right one approves an issuance as the token's operator.
 //!
 //! Fails (does not skip) when SoftHSM2 is missing: `.ci/run` installs it.
 
@@ -17,6 +19,7 @@ use std::process::{Command, Output};
 
 use anyhow::{ensure, Context, Result};
 use dfc_core::{Amount, NetworkParams, OperatorKey};
+use dfc_tests::tmux::{shell_quote, Tmux};
 use dfc_tests::{bin_path, Node};
 use serde_json::Value;
 
@@ -262,6 +265,62 @@ fn an_operator_key_in_softhsm_signs_through_the_cli_and_a_wrong_pin_changes_noth
         );
         let (code, stderr) = refused(&out)?;
         ensure!(code == want, "{bad}: code {code}, wanted {want}: {stderr}");
+    }
+
+    tracing::info!(
+        "--- the console signs through the token: wrong PIN, then operator 0's issuance approved"
+    );
+    if dfc_tests::tmux::available() {
+        let supply_before = rt.block_on(client.supply())?;
+        let proposed = file_op(&["issue", "propose", "--to", &alice_addr, "--amount", "7.00"])?;
+        let txid = proposed["proposal"]["txid"].as_str().context("txid")?;
+        let socket = tmp.path().join("tmux.sock");
+        let console_cmd = |pin: &str| {
+            format!(
+                "SOFTHSM2_CONF={} DFC_PKCS11_PIN={pin} {} console --bank {url} --signer '{uri}'",
+                shell_quote(&conf),
+                shell_quote(&bin_path("dfc-tui")),
+            )
+        };
+        let refused = Tmux::start(&socket, "wrong-pin", &console_cmd("0000"))?;
+        let screen = refused.wait_text("EXITED")?;
+        ensure!(
+            screen.contains("EXITED 1") && screen.contains("refused the PIN"),
+            "the console stops before its screen opens, naming the PIN:\n{screen}"
+        );
+        drop(refused);
+        let console = Tmux::start(&socket, "console", &console_cmd(PIN))?;
+        console.wait_for("connected as operator 2", |s| {
+            s.contains("connected") && s.contains("operator 2")
+        })?;
+        console.key("2")?;
+        // One proposal line each; the earlier issuances are committed ones of other amounts.
+        let row = |s: &str, want: &str| {
+            s.lines()
+                .any(|l| l.contains(" 7.00 DFC") && l.contains(want))
+        };
+        console.wait_for("operator 0's pending issuance", |s| row(s, "1/2 (op 0)"))?;
+        console.key("Enter")?;
+        console.wait_text("proposed by operator 0")?;
+        console.key("a")?;
+        console.wait_text("as operator 2?")?;
+        console.key("y")?;
+        console.wait_for("the issuance committed with the token's approval", |s| {
+            row(s, "2/2 (op 0,2)") && row(s, "committed")
+        })?;
+        let detail = rt.block_on(client.proposal(&dfc_core::Hash32::from_hex(txid)?))?;
+        ensure!(
+            detail.proposal.approvals == vec![0, 2],
+            "operator 2's approval came from the token: {:?}",
+            detail.proposal.approvals
+        );
+        let supply = rt.block_on(client.supply())?;
+        ensure!(
+            supply.supply.units() == supply_before.supply.units() + 700,
+            "7.00 more in circulation: {supply:?}"
+        );
+    } else {
+        eprintln!("SKIPPED the console part: tmux is not installed (.ci/run installs it)");
     }
 
     tracing::info!("--- operator 0 proposes a rule change; the token's approval makes it 2 of 3");

@@ -9,6 +9,7 @@
 //! - [`pg::PgCluster`] starts a throw-away PostgreSQL cluster (the shared-store tests).
 
 pub mod pg;
+pub mod tmux;
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};

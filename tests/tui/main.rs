@@ -8,114 +8,12 @@
 
 mod reopen;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::Command;
 
-use anyhow::{bail, ensure, Context, Result};
+use anyhow::{ensure, Context, Result};
+pub(crate) use dfc_tests::tmux::{shell_quote, Tmux};
 use serde_json::Value;
-
-/// A guard against a hung app, not a performance assertion.
-const DEADLINE: Duration = Duration::from_secs(180);
-
-/// A tmux server of its own (private socket) running one app in a 120x40 window.
-struct Tmux {
-    socket: PathBuf,
-    session: String,
-}
-
-impl Tmux {
-    fn tmux(&self, args: &[&str]) -> Result<Output> {
-        Command::new("tmux")
-            .arg("-S")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .context("running tmux")
-    }
-
-    /// Starts `cmd` (a shell command line) in a new session; the pane stays after the app exits
-    /// and shows its exit status.
-    fn start(socket: &Path, session: &str, cmd: &str) -> Result<Tmux> {
-        let t = Tmux {
-            socket: socket.to_path_buf(),
-            session: session.to_string(),
-        };
-        let line = format!("{cmd}; echo \"EXITED $?\"; sleep 3600");
-        // A session started just after the last one on this socket was killed can meet the
-        // old tmux server on its way out ("server exited unexpectedly"): start it again then.
-        let mut out = None;
-        for _ in 0..10 {
-            let o = t.tmux(&[
-                "new-session",
-                "-d",
-                "-s",
-                session,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                &line,
-            ])?;
-            let retry = !o.status.success()
-                && String::from_utf8_lossy(&o.stderr).contains("server exited unexpectedly");
-            out = Some(o);
-            if !retry {
-                break;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(200));
-        }
-        let out = out.context("tmux new-session ran")?;
-        ensure!(out.status.success(), "tmux new-session: {out:?}");
-        Ok(t)
-    }
-
-    fn screen(&self) -> Result<String> {
-        let out = self.tmux(&["capture-pane", "-p", "-t", &self.session])?;
-        ensure!(out.status.success(), "tmux capture-pane: {out:?}");
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Types `text` literally.
-    fn type_text(&self, text: &str) -> Result<()> {
-        let out = self.tmux(&["send-keys", "-t", &self.session, "-l", text])?;
-        ensure!(out.status.success(), "tmux send-keys: {out:?}");
-        Ok(())
-    }
-
-    /// Sends a key by tmux name (`Enter`, `Escape`, ...).
-    fn key(&self, key: &str) -> Result<()> {
-        let out = self.tmux(&["send-keys", "-t", &self.session, key])?;
-        ensure!(out.status.success(), "tmux send-keys: {out:?}");
-        Ok(())
-    }
-
-    /// Polls the screen until `pred` holds; fails with the screen after [`DEADLINE`].
-    fn wait_for(&self, what: &str, pred: impl Fn(&str) -> bool) -> Result<String> {
-        let start = Instant::now();
-        loop {
-            let s = self.screen()?;
-            if pred(&s) {
-                tracing::info!(what, "seen on screen");
-                return Ok(s);
-            }
-            if start.elapsed() > DEADLINE {
-                bail!("waited for {what}; the screen shows:\n{s}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn wait_text(&self, text: &str) -> Result<String> {
-        self.wait_for(text, |s| s.contains(text))
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.tmux(&["kill-server"]);
-    }
-}
 
 /// A wallet driven through the `dfc-wallet` CLI.
 struct CliWallet {
@@ -169,10 +67,6 @@ fn value_after(screen: &str, label: &str, words: usize) -> Option<String> {
     let rest = &line[line.find(label)? + label.len()..];
     let words: Vec<&str> = rest.split_whitespace().take(words).collect();
     Some(words.join(" "))
-}
-
-fn shell_quote(p: &Path) -> String {
-    format!("'{}'", p.display().to_string().replace('\'', "'\\''"))
 }
 
 #[test]

@@ -51,9 +51,19 @@ struct ConsoleArgs {
     /// the one chosen at its first start and kept in DATA/node-url.
     #[arg(long, requires = "sandbox")]
     listen: Option<String>,
-    /// The operator's key file.
-    #[arg(long, conflicts_with = "sandbox")]
-    key: Option<PathBuf>,
+    /// What signs the operator's actions and reads: a key file (encrypted, its passphrase from
+    /// DFC_KEY_PASSPHRASE or a prompt before the screen opens, or plain hex) or a key in a
+    /// PKCS#11 token named by an RFC 7512 URI, as `dfc-bank --signer`, e.g.
+    /// `pkcs11:token=dfc;object=operator-1?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=env:DFC_PKCS11_PIN`.
+    /// `--key` is the same option.
+    #[arg(
+        long = "signer",
+        visible_alias = "key",
+        env = "DFC_SIGNER",
+        value_name = "FILE|PKCS11-URI",
+        conflicts_with = "sandbox"
+    )]
+    key: Option<String>,
     /// Data directory: the sandbox's, or a node's whose operator keys (operator-N.key) the
     /// console loads. Only the sandbox's ledger is replayed by the audit; a node's is audited
     /// through its API (supply invariant, audit-log chain).
@@ -172,9 +182,10 @@ async fn console(a: ConsoleArgs) -> Result<()> {
         .map(|n| n.url.clone())
         .unwrap_or_else(|| a.bank.clone());
     let keys = match (&a.key, &data) {
-        (Some(k), _) => vec![KeyFile {
-            path: k.clone(),
-            key: datadir::read_key(k)?,
+        (Some(spec), _) => vec![KeyFile {
+            path: PathBuf::from(spec),
+            signer: dfc_client::keyfile::open_signer(spec)
+                .with_context(|| format!("cannot open the signer {spec}"))?,
         }],
         (None, Some(d)) => sandbox::operator_keys(d)?,
         (None, None) => Vec::new(),

@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dfc_central_bank::assess::{self, facts::AssessOptions};
-use dfc_client::{now_ms, BankClient, Operator};
+use dfc_client::{now_ms, BankClient, DynSigner, Operator, SignerError};
 use dfc_core::api::{OperatorAction, OperatorResponse};
 use dfc_core::compliance::RegulatorKey;
-use dfc_core::{Block, Hash32, IssuerSignature, NetworkParams, SigningKey};
+use dfc_core::{Block, Hash32, IssuerSignature, NetworkParams};
 use tokio::sync::{mpsc, Notify};
 
 use super::{
@@ -24,18 +24,21 @@ const POLL_EVERY: Duration = Duration::from_secs(1);
 /// Longest wait between attempts while the node does not answer.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// A loaded operator key and where it came from.
+/// A loaded operator signer (a key file, or a key in a PKCS#11 token) and where it came from.
 pub struct KeyFile {
-    /// The file, for messages.
+    /// The file or token URI, for messages.
     pub path: PathBuf,
-    /// The key.
-    pub key: SigningKey,
+    /// What signs: the key itself, or the token holding it.
+    pub signer: Arc<DynSigner>,
 }
+
+/// An operator of this network signing through a loaded signer.
+type ConsoleOperator = Operator<Arc<DynSigner>>;
 
 struct Ctx {
     client: BankClient,
     params: NetworkParams,
-    operators: HashMap<u8, Operator>,
+    operators: HashMap<u8, ConsoleOperator>,
     data_dir: Option<PathBuf>,
     regulator: Option<RegulatorKey>,
     msgs: mpsc::UnboundedSender<Msg>,
@@ -80,7 +83,7 @@ async fn main_task(
     let mut operators = HashMap::new();
     let mut problems = Vec::new();
     for k in keys {
-        match Operator::find(&params, k.key) {
+        match Operator::find(&params, k.signer) {
             Some(op) => {
                 operators.insert(op.index, op);
             }
@@ -105,7 +108,7 @@ async fn main_task(
     // Listings, blocks and the audit log are served to operators and auditors only: the
     // console signs its reads with the lowest-numbered operator key it holds.
     let client = match operators.keys().min().and_then(|i| operators.get(i)) {
-        Some(op) => client.with_reader(&params, op.key.clone()),
+        Some(op) => client.with_read_signer(&params, op.key.clone()),
         None => client,
     };
     let ctx = Arc::new(Ctx {
@@ -285,10 +288,11 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
             let op = op_of(operator)?;
             let p = params.clone();
             // Building the range proof is CPU work: off the async threads.
-            let (_, req) = tokio::task::spawn_blocking(move || op.propose_issue(&p, &to, amount))
-                .await
-                .map_err(|e| format!("building the issuance failed: {e}"))?
-                .map_err(|e| format!("cannot build the issuance: {e}"))?;
+            let (_, req) =
+                tokio::task::spawn_blocking(move || op.try_propose_issue(&p, &to, amount))
+                    .await
+                    .map_err(|e| format!("building the issuance failed: {e}"))?
+                    .map_err(|e| format!("cannot build the issuance: {e}"))?;
             req
         }
         Command::Approve {
@@ -314,47 +318,53 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
                     "the node returned a transaction whose id is not {txid}"
                 ));
             }
-            op.approve(params, &txid)
+            op.try_approve(params, &txid).map_err(signing_failed)?
         }
         Command::Freeze {
             operator,
             wallet,
             reason,
             registry_version,
-        } => op_of(operator)?.request(
-            params,
-            OperatorAction::Freeze {
-                wallet,
-                reason,
-                registry_version,
-            },
-        ),
+        } => op_of(operator)?
+            .try_request(
+                params,
+                OperatorAction::Freeze {
+                    wallet,
+                    reason,
+                    registry_version,
+                },
+            )
+            .map_err(signing_failed)?,
         Command::Unfreeze {
             operator,
             wallet,
             reason,
             registry_version,
-        } => op_of(operator)?.request(
-            params,
-            OperatorAction::Unfreeze {
-                wallet,
-                reason,
-                registry_version,
-            },
-        ),
+        } => op_of(operator)?
+            .try_request(
+                params,
+                OperatorAction::Unfreeze {
+                    wallet,
+                    reason,
+                    registry_version,
+                },
+            )
+            .map_err(signing_failed)?,
         Command::SetTier {
             operator,
             wallet,
             tier,
             registry_version,
-        } => op_of(operator)?.request(
-            params,
-            OperatorAction::SetTier {
-                wallet,
-                tier,
-                registry_version,
-            },
-        ),
+        } => op_of(operator)?
+            .try_request(
+                params,
+                OperatorAction::SetTier {
+                    wallet,
+                    tier,
+                    registry_version,
+                },
+            )
+            .map_err(signing_failed)?,
         Command::Audit(_)
         | Command::Disclosed
         | Command::Governance
@@ -365,6 +375,12 @@ async fn operate(ctx: &Ctx, cmd: Command) -> Result<String, String> {
     let r = ctx.client.operator(&req).await.map_err(|e| e.to_string())?;
     tracing::info!(operator = req.operator, message = %r.message, "operator action");
     Ok(describe(&r))
+}
+
+/// What the console shows when the signer (a token: wrong PIN, removed, locked) refuses to sign:
+/// its stable code and message; nothing was sent.
+fn signing_failed(e: SignerError) -> String {
+    format!("signing failed, nothing sent: {} ({})", e, e.code())
 }
 
 async fn read_governance(ctx: &Ctx) -> Result<GovData, String> {
@@ -402,9 +418,11 @@ async fn approve_change(ctx: &Ctx, operator: u8, digest: Hash32) -> Result<Strin
     }
     let approval = IssuerSignature {
         index: op.index,
-        signature: op.key.sign(&digest.0),
+        signature: op.sign(&digest.0).map_err(signing_failed)?,
     };
-    let req = op.request(latest, OperatorAction::ApproveChange { digest, approval });
+    let req = op
+        .try_request(latest, OperatorAction::ApproveChange { digest, approval })
+        .map_err(signing_failed)?;
     let r = ctx.client.operator(&req).await.map_err(|e| e.to_string())?;
     tracing::info!(operator, message = %r.message, "parameter change approval");
     Ok(describe(&r))

@@ -148,8 +148,9 @@ pub fn operator_keys(dir: &Path) -> Result<Vec<KeyFile>> {
         if !path.exists() {
             break;
         }
-        let key = datadir::read_key(&path)?;
-        keys.push(KeyFile { path, key });
+        let signer = dfc_client::keyfile::open_key_file(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        keys.push(KeyFile { path, signer });
     }
     Ok(keys)
 }
