@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dfc_core::SigningKey;
+use dfc_core::{PublicKey, SigningKey};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -273,6 +273,33 @@ fn read_encrypted(
     Ok(seed)
 }
 
+/// The public key an encrypted key file names in its clear header, read without the passphrase
+/// (to tell which key a file holds, e.g. when assessing what sits beside a ledger). The header is
+/// bound to the ciphertext, so a file whose header was swapped names a key it cannot open as.
+pub fn stated_public_key(path: &Path) -> Result<PublicKey, KeyFileError> {
+    let invalid = |reason: String| KeyFileError::Invalid {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let file: EncryptedKeyFile = serde_json::from_str(&text)
+        .map_err(|e| invalid(format!("not a readable dfc key file ({e})")))?;
+    if file.format != FORMAT || file.algorithm != ALGORITHM {
+        return Err(invalid(format!(
+            "format {} algorithm {} is not {FORMAT} {ALGORITHM}",
+            file.format, file.algorithm
+        )));
+    }
+    let bytes: [u8; 32] = hex::decode(&file.public_key)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| invalid("public key is not 32 bytes of hex".into()))?;
+    PublicKey::from_bytes(&bytes).map_err(|e| invalid(format!("public key: {e}")))
+}
+
 /// Reads the seed of a key file, plain or encrypted, and says which it was.
 pub fn read_seed(
     path: &Path,
@@ -343,6 +370,11 @@ mod tests {
             encrypt_in_place(&path, "good", KdfCost::insecure_for_tests()),
             Err(KeyFileError::AlreadyEncrypted { .. })
         ));
+        assert_eq!(
+            stated_public_key(&path).expect("header"),
+            plain.public(),
+            "the header names the key without the passphrase"
+        );
         // A swapped public key in the header is refused, not silently used.
         let other = hex::encode(SigningKey::from_seed(&[8u8; 32]).public().to_bytes());
         let swapped = text.replace(&hex::encode(plain.public().to_bytes()), &other);

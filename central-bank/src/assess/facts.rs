@@ -107,7 +107,10 @@ pub struct KeyFile {
     pub plain_hex: bool,
     /// Permission bits (Unix), if known.
     pub mode: Option<u32>,
-    /// The public keys its seed gives (signing and regulator derivations), for plain files.
+    /// Whether it is a passphrase-encrypted key file (`dfc-key`).
+    pub encrypted: bool,
+    /// The public keys it holds: those its seed gives (signing and regulator derivations) for a
+    /// plain file, the one its clear header names for an encrypted one.
     pub publics: Vec<PublicKey>,
 }
 
@@ -348,8 +351,8 @@ pub fn key_files_in(dir: &Path) -> Vec<KeyFile> {
     out
 }
 
-/// Reads one key file: plain hex (64 hex characters of a seed) or anything else (e.g. an
-/// encrypted key file, which this check cannot open and does not need to).
+/// Reads one key file: plain hex (64 hex characters of a seed), an encrypted key file (whose
+/// public key its header names, read without the passphrase), or anything else.
 pub fn inspect_key_file(path: &Path) -> KeyFile {
     let text = std::fs::read(path).unwrap_or_default();
     let seed = std::str::from_utf8(&text)
@@ -364,17 +367,22 @@ pub fn inspect_key_file(path: &Path) -> KeyFile {
     };
     #[cfg(not(unix))]
     let mode = None;
+    let stated = match seed {
+        Some(_) => None,
+        None => dfc_keys::keyfile::stated_public_key(path).ok(),
+    };
     KeyFile {
         path: path.to_path_buf(),
         plain_hex: seed.is_some(),
+        encrypted: stated.is_some(),
         mode,
-        publics: seed
-            .map(|s| {
-                vec![
-                    SigningKey::from_seed(&s).public(),
-                    dfc_core::compliance::RegulatorKey::from_seed(&s).public(),
-                ]
-            })
-            .unwrap_or_default(),
+        publics: match (seed, stated) {
+            (Some(s), _) => vec![
+                SigningKey::from_seed(&s).public(),
+                dfc_core::compliance::RegulatorKey::from_seed(&s).public(),
+            ],
+            (None, Some(public)) => vec![public],
+            (None, None) => Vec::new(),
+        },
     }
 }

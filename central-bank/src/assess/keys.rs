@@ -65,7 +65,7 @@ impl Check for SandboxKeys {
                 format!("well-known keys in force: {}", known.join(", ")),
             );
         }
-        let beside: Vec<&std::path::Path> = f
+        let beside_files: Vec<&super::facts::KeyFile> = f
             .key_files
             .iter()
             .filter(|kf| {
@@ -74,8 +74,12 @@ impl Check for SandboxKeys {
                     .is_some_and(|d| kf.path.parent() == Some(d))
                     && kf.publics.iter().any(|k| p.issuers.iter().any(|i| i == k))
             })
-            .map(|kf| kf.path.as_path())
             .collect();
+        let beside: Vec<&std::path::Path> =
+            beside_files.iter().map(|kf| kf.path.as_path()).collect();
+        // Encrypted operator keys still put the passphrase alone between whoever reads the
+        // directory and the key: a warning, never a pass; plain ones give the key away.
+        let plain_beside = beside_files.iter().filter(|kf| !kf.encrypted).count();
         let sandbox = p.sandbox || f.history.genesis().sandbox;
         if sandbox {
             return Outcome::new(
@@ -89,21 +93,21 @@ impl Check for SandboxKeys {
                 ),
             );
         }
-        if beside.len() >= p.threshold {
+        if plain_beside >= p.threshold {
             return Outcome::new(
                 Status::Fail,
                 format!(
-                    "{} operator keys beside the ledger, {} needed to issue: whoever reads the data directory can issue",
-                    beside.len(),
+                    "{plain_beside} operator keys beside the ledger in plain hex, {} needed to issue: whoever reads the data directory can issue",
                     p.threshold
                 ),
             );
         }
         if !beside.is_empty() {
+            let encrypted = beside.len() - plain_beside;
             return Outcome::new(
                 Status::Warn,
                 format!(
-                    "{} operator key(s) beside the ledger ({})",
+                    "{} operator key(s) beside the ledger ({}), {encrypted} of them encrypted: keep operator keys off the node's machine",
                     beside.len(),
                     beside
                         .iter()

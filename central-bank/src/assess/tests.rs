@@ -72,6 +72,50 @@ fn production_passes_and_operator_keys_beside_the_ledger_fail() {
 }
 
 #[test]
+fn encrypted_operator_keys_beside_the_ledger_are_counted_and_warn() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let keys = tempfile::tempdir().expect("tempdir");
+    production(dir.path(), keys.path(), 2, 3);
+    // k operator keys beside the ledger, both encrypted: named (their headers give the keys)
+    // and a warning, not a pass; one of them in plain hex instead still warns, both fail.
+    for i in 0..2 {
+        let name = format!("operator-{i}.key");
+        let path = dir.path().join(&name);
+        std::fs::copy(keys.path().join(&name), &path).expect("copy");
+        dfc_keys::keyfile::encrypt_in_place(
+            &path,
+            "passphrase",
+            dfc_keys::sealed::KdfCost::insecure_for_tests(),
+        )
+        .expect("encrypt");
+    }
+    let facts = facts_of(dir.path());
+    let counted = facts
+        .key_files
+        .iter()
+        .filter(|k| k.encrypted && !k.publics.is_empty())
+        .count();
+    assert_eq!(counted, 2, "both encrypted files name their keys");
+    let card = assess(&facts);
+    assert_eq!(status(&card, "sandbox-keys"), Status::Warn);
+    let line = card.line("sandbox-keys").expect("line");
+    assert!(
+        line.detail.contains("2 operator key(s) beside the ledger")
+            && line.detail.contains("2 of them encrypted"),
+        "{}",
+        line.detail
+    );
+    for i in 0..2 {
+        let name = format!("operator-{i}.key");
+        std::fs::copy(keys.path().join(&name), dir.path().join(&name)).expect("copy");
+    }
+    assert_eq!(
+        status(&assess(&facts_of(dir.path())), "sandbox-keys"),
+        Status::Fail
+    );
+}
+
+#[test]
 fn thresholds_of_one_or_all_warn() {
     for (k, n) in [(1, 3), (3, 3)] {
         let dir = tempfile::tempdir().expect("tempdir");
