@@ -392,6 +392,16 @@ pub enum LightError {
     /// The node's signature over the answer does not verify.
     #[error("the node's signature over the answer does not verify")]
     BadAnswerSignature,
+    /// The answer covers blocks but carries no co-signed checkpoint as new as the newest the
+    /// wallet has already verified: a node withholding newer checkpoints could be steering the
+    /// wallet onto a history their signers did not sign.
+    #[error("co-signed checkpoint withheld: this wallet has verified one at height {known}, the answer carries {}", given.map_or_else(|| "none".to_string(), |h| format!("only one at height {h}")))]
+    CheckpointWithheld {
+        /// Height of the newest co-signed checkpoint the wallet has verified.
+        known: u64,
+        /// Height of the answer's checkpoint, if any.
+        given: Option<u64>,
+    },
 }
 
 impl LightSync {
@@ -449,6 +459,25 @@ impl LightSync {
     pub fn signature_ok(&self, params: &NetworkParams) -> bool {
         let h = self.signing_hash(params.network_id);
         params.node_key.verify(&h.0, &self.signature)
+    }
+
+    /// Refuses an answer that covers blocks without a co-signed checkpoint at least as new as
+    /// `known`, the newest the wallet has verified before (none: nothing to hold it to). The
+    /// node answers with the newest checkpoint at or below its anchor, which is at or above the
+    /// wallet's tip, so an honest node always passes once a checkpoint exists; a node that
+    /// leaves it out (or sends an older one) could be hiding a fork. Cheap: run it before
+    /// [`Self::verify_under`], which checks the checkpoint's signatures and that it is an
+    /// ancestor of the anchor.
+    pub fn check_checkpoint_floor(&self, known: Option<u64>) -> Result<(), LightError> {
+        let (Some(known), Some(_)) = (known, &self.anchor) else {
+            return Ok(());
+        };
+        let given = self.checkpoint.as_ref().map(|c| c.point.height);
+        if given.is_some_and(|g| g >= known) {
+            Ok(())
+        } else {
+            Err(LightError::CheckpointWithheld { known, given })
+        }
     }
 
     /// Checks the answer to "what concerns `key` from height `from`", given the wallet's last

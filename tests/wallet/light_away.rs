@@ -3,7 +3,8 @@
 //! exactly its note, and the number of headers it downloads does not grow with the blocks it
 //! missed (one signed anchor per answer plus the headers of its own blocks). A lying node that
 //! rewrites a header (re-signed with the node's own key) or sends a bad history proof is caught
-//! with `bad_light_sync`, and the wallet is unchanged.
+//! with `bad_light_sync`, and the wallet is unchanged; so is one that withholds the co-signed
+//! checkpoint once the wallet has verified one.
 
 use anyhow::{ensure, Context, Result};
 use dfc_central_bank::datadir;
@@ -105,5 +106,39 @@ pub fn run(ops: &Bank, alice: &WalletCli, bob: &WalletCli, others: usize) -> Res
     let report = alice.ok(&["sync"])?;
     ensure!(report["notes_received"] == 1, "{report}");
     ensure!(alice.total()? == before + 102, "{report}");
+
+    tracing::info!("--- a co-signed checkpoint seen once must be in every later answer");
+    for op in [0, 1] {
+        ops.operator(op, &["checkpoint", "sign"])?;
+    }
+    bob.ok(&["sync"])?;
+    bob.ok(&["pay", "--to", &alice.address()?, "--amount", "1.03"])?;
+    alice.ok(&["sync"])?;
+    bob.ok(&["sync"])?;
+    bob.ok(&["pay", "--to", &alice.address()?, "--amount", "1.04"])?;
+    load(ops, others)?;
+    // The answer without its checkpoint, otherwise as the node made it, re-signed by the node
+    // key: refused before any proof is checked.
+    let withholder = lying_node(
+        &rt,
+        ops.url(),
+        datadir::read_key(&ops.data().join("node.key"))?,
+        params.network_id,
+        |a: &mut LightSync| a.checkpoint = None,
+    )?;
+    let before = alice.total()?;
+    let msg = crate::refused(
+        alice,
+        &["--bank", &withholder, "sync"],
+        &[],
+        "bad_light_sync",
+    )?;
+    ensure!(msg.contains("checkpoint withheld"), "{msg}");
+    ensure!(alice.total()? == before, "nothing applied");
+    let report = alice.ok(&["sync"])?;
+    ensure!(
+        alice.total()? == before + 104,
+        "the honest node's answer applies: {report}"
+    );
     Ok(())
 }

@@ -144,6 +144,20 @@ fn genesis_answer_verifies_and_tampering_is_caught() {
         bad.verify(&wallet, 0, None, &p),
         Err(LightError::HeadersIncomplete { .. })
     ));
+    // A wallet that has verified a co-signed checkpoint refuses an answer without one (before
+    // any proof is checked); a wallet that never saw one, or an answer covering nothing, passes.
+    assert_eq!(ans.check_checkpoint_floor(None), Ok(()));
+    assert_eq!(
+        ans.check_checkpoint_floor(Some(0)),
+        Err(LightError::CheckpointWithheld {
+            known: 0,
+            given: None
+        })
+    );
+    assert_eq!(
+        sealed(&node, wallet, None).check_checkpoint_floor(Some(5)),
+        Ok(())
+    );
     // The answer signed by someone else.
     let mut bad = ans;
     bad.signature = SigningKey::from_seed(&[6; 32]).sign(b"x");
