@@ -149,6 +149,8 @@ pub struct NodeOptions {
     /// ledger), instead of in the background after `/healthz` answers (the default; see
     /// [`crate::table_check`]).
     pub check_tables_first: bool,
+    /// Share a PostgreSQL ledger with other nodes ([`crate::cluster`]); `None`: alone on SQLite.
+    pub cluster: Option<crate::cluster::ClusterOptions>,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -166,6 +168,7 @@ impl Default for NodeOptions {
             wallet_rate_per_second: crate::wallet_limits::DEFAULT_WALLET_RATE,
             wallet_rate_burst: crate::wallet_limits::DEFAULT_WALLET_BURST,
             check_tables_first: false,
+            cluster: None,
         }
     }
 }
@@ -245,12 +248,16 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     });
     let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
     let seq = Sequencer::new(conn, shared.clone());
+    let cluster = options.cluster.clone();
     let sequencer = std::thread::Builder::new()
         .name("sequencer".into())
         .spawn(move || {
             // The writer holds the lock until its last commit, not just while it is served.
             let _lock = lock;
-            seq.run(rx)
+            match cluster {
+                Some(c) => crate::cluster::run(seq, rx, c),
+                None => seq.run(rx),
+            }
         })
         .map_err(|e| {
             StartError::DataDir(DataDirError::Io {

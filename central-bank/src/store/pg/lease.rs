@@ -48,6 +48,20 @@ impl SealerLease {
         Ok(got.then_some(SealerLease { client }))
     }
 
+    /// Tries to take the lease on `client` (a connection kept for this, so that a node waiting
+    /// for the lease does not open one per try): the lease, or the client back when another
+    /// session holds it.
+    pub fn try_on(mut client: Client) -> StoreResult<Result<SealerLease, Client>> {
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SEALER_LOCK])?
+            .try_get(0)?;
+        Ok(if got {
+            Ok(SealerLease { client })
+        } else {
+            Err(client)
+        })
+    }
+
     /// Whether this session still holds the lease (false once the database dropped the session,
     /// e.g. after a restart of PostgreSQL: the sealer must then stop sealing).
     pub fn still_held(&mut self) -> bool {
