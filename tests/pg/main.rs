@@ -14,6 +14,7 @@
 //! drives the node.
 
 mod measure;
+mod nodes;
 mod standby;
 
 use std::path::Path;

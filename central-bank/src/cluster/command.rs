@@ -85,6 +85,24 @@ impl ClusterCommand {
         })
     }
 
+    /// The registry records this command may write, which the sealer copies to PostgreSQL in
+    /// the same transaction: the wallets (registered, frozen, re-tiered) and a purse key
+    /// (certified).
+    pub fn registry_keys(&self) -> (Vec<PublicKey>, Option<PublicKey>) {
+        use dfc_core::api::OperatorAction as A;
+        match self {
+            ClusterCommand::Register { info } => (vec![info.address.spend], None),
+            ClusterCommand::Operator { req } => match &req.action {
+                A::Freeze { wallet, .. }
+                | A::Unfreeze { wallet, .. }
+                | A::SetTier { wallet, .. } => (vec![*wallet], None),
+                _ => (Vec::new(), None),
+            },
+            ClusterCommand::IssuePurse { wallet, purse, .. } => (vec![*wallet], Some(*purse)),
+            _ => (Vec::new(), None),
+        }
+    }
+
     /// JSON, as stored.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
         serde_json::to_string(self)

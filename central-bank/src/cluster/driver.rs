@@ -134,8 +134,7 @@ impl Driver {
             return self.queue_transfer(tx, reply);
         };
         if self.is_sealer() {
-            let body = content.to_json().map_err(json_err)?;
-            return self.apply_live(cmd, body, None).map(|_| ());
+            return self.apply_live(cmd, &content, None).map(|_| ());
         }
         let body = content.to_json().map_err(json_err)?;
         let id = log::enqueue_request(&self.pg, &self.opts.node, &body, now_ms())?;
@@ -166,11 +165,20 @@ impl Driver {
     fn apply_live(
         &mut self,
         cmd: Command,
-        body: String,
+        content: &ClusterCommand,
         request: Option<i64>,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
-        self.hook.expect(Mode::SealCommand { body, request }, now);
+        let body = content.to_json().map_err(json_err)?;
+        let registry = content.registry_keys();
+        self.hook.expect(
+            Mode::SealCommand {
+                body,
+                request,
+                registry,
+            },
+            now,
+        );
         self.seq.set_clock(Some(now));
         let r = self.seq.apply(cmd);
         self.seq.set_clock(None);
@@ -225,6 +233,8 @@ impl Driver {
                     .ok_or_else(|| {
                         StoreError::corrupt("cluster_log", format!("block {height} missing"))
                     })?;
+                // A block is replayed at its own time (its turnover period and time).
+                self.seq.set_clock(Some(block.header.time_ms));
                 let batch = block
                     .txs
                     .into_iter()
@@ -333,7 +343,7 @@ impl Driver {
                     continue;
                 }
             };
-            let (cmd, probe) = content.into_command();
+            let (cmd, probe) = content.clone().into_command();
             // A command of this node's own, forwarded before it took the lease.
             let own = self.requests.remove(&id);
             let (cmd, probe) = match own {
@@ -343,7 +353,7 @@ impl Driver {
                 }
                 None => (cmd, Some(probe)),
             };
-            if self.apply_live(cmd, body, Some(id))? {
+            if self.apply_live(cmd, &content, Some(id))? {
                 continue;
             }
             if !self.is_sealer() {

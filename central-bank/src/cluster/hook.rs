@@ -55,6 +55,8 @@ pub(crate) enum Mode {
         body: String,
         /// The forwarded request it answers.
         request: Option<i64>,
+        /// The registry records it may write (copied to PostgreSQL with it).
+        registry: (Vec<PublicKey>, Option<PublicKey>),
     },
     /// Replaying log position `pos`.
     Replay {
@@ -176,6 +178,24 @@ fn audit_rows_after(db: &Connection, after: i64) -> Result<Vec<AuditRow>, StoreE
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The purse certificates of `purse` in the replica's transaction.
+fn purse_rows(db: &Connection, purse: &PublicKey) -> Result<Vec<log::PurseRow>, StoreError> {
+    let mut st = db.prepare(
+        "SELECT serial, purse_key, wallet, cert, issued_ms, expires_ms FROM purses WHERE purse_key = ?1",
+    )?;
+    let rows = st.query_map(params![&purse.to_bytes()[..]], |r| {
+        Ok(log::PurseRow {
+            serial: r.get(0)?,
+            purse_key: r.get(1)?,
+            wallet: r.get(2)?,
+            cert: r.get(3)?,
+            issued_ms: r.get(4)?,
+            expires_ms: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 impl ClusterHook for PgHook {
     fn stored_block(
         &self,
@@ -198,8 +218,12 @@ impl ClusterHook for PgHook {
             return Err(StoreError::corrupt(
                 "cluster_log",
                 format!(
-                    "log position {pos}: the replica does not reach block {} as stored (it diverged); it stops",
-                    header.height
+                    "log position {pos}: the replica does not reach block {} as stored (it diverged; \
+                     it would seal {expected:?} over {} transactions, the ledger holds {:?} over {}); it stops",
+                    header.height,
+                    txs.len(),
+                    block.header,
+                    block.txs.len()
                 ),
             ));
         }
@@ -242,12 +266,18 @@ impl ClusterHook for PgHook {
                 let w = s.written.as_ref().ok_or_else(|| {
                     StoreError::corrupt("cluster_log", "a transfer commit without a block")
                 })?;
+                // A block is replayed at its own time.
+                s.time_ms = w.block.header.time_ms;
                 LogKind::Block(w.block.header.height)
             }
-            Mode::SealCommand { body, request } => LogKind::Command {
+            Mode::SealCommand { body, request, .. } => LogKind::Command {
                 body: body.clone(),
                 request: *request,
             },
+        };
+        let registry = match &s.mode {
+            Mode::SealCommand { registry, .. } => registry.clone(),
+            _ => (Vec::new(), None),
         };
         let entry = LogEntry {
             pos,
@@ -266,6 +296,16 @@ impl ClusterHook for PgHook {
             log::dequeue_committed(&tx, &ids)?;
         }
         log::append(&tx, &entry)?;
+        for key in &registry.0 {
+            if let Some(w) = crate::store::wallet(db, key)? {
+                log::upsert_wallet(&tx, &w)?;
+            }
+        }
+        if let Some(purse) = &registry.1 {
+            for row in purse_rows(db, purse)? {
+                log::insert_purse(&tx, &row)?;
+            }
+        }
         let rows = audit_rows_after(db, log::audit_tail(&tx)?)?;
         log::append_audit_rows(&tx, &rows)?;
         set_position(db, pos)?;

@@ -240,6 +240,62 @@ pub struct AuditRow {
     pub hash: Vec<u8>,
 }
 
+/// Writes a wallet's registry record as the sealer's replica holds it after a command
+/// (registration, freeze, tier), in that command's transaction.
+pub fn upsert_wallet(conn: &PgConn<postgres::Transaction<'_>>, w: &WalletInfo) -> StoreResult<()> {
+    let registered = to_i64(w.registered_ms)?;
+    let version = to_i64(w.registry_version)?;
+    conn.with(|c| {
+        c.execute(
+            "INSERT INTO wallets (spend_key, address, label, tier, frozen, flags, registered_ms, registry_version, freeze_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (spend_key) DO UPDATE SET \
+             tier = EXCLUDED.tier, frozen = EXCLUDED.frozen, flags = EXCLUDED.flags, \
+             registry_version = EXCLUDED.registry_version, freeze_reason = EXCLUDED.freeze_reason",
+            &[
+                &&w.address.spend.to_bytes()[..],
+                &w.address.to_string(),
+                &w.label,
+                &i64::from(w.tier),
+                &w.frozen,
+                &i64::from(w.flags),
+                &registered,
+                &version,
+                &w.freeze_reason,
+            ],
+        )?;
+        Ok(())
+    })
+}
+
+/// A purse certificate row, as stored in both databases.
+#[derive(Debug, Clone)]
+pub struct PurseRow {
+    /// Serial.
+    pub serial: i64,
+    /// Purse key.
+    pub purse_key: Vec<u8>,
+    /// Wallet spend key.
+    pub wallet: Vec<u8>,
+    /// Certificate JSON.
+    pub cert: String,
+    /// Issued, ms.
+    pub issued_ms: i64,
+    /// Expires, ms.
+    pub expires_ms: i64,
+}
+
+/// Writes a purse certificate the sealer issued, in the command's transaction.
+pub fn insert_purse(conn: &PgConn<postgres::Transaction<'_>>, p: &PurseRow) -> StoreResult<()> {
+    conn.with(|c| {
+        c.execute(
+            "INSERT INTO purses (serial, purse_key, wallet, cert, issued_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (serial) DO NOTHING",
+            &[&p.serial, &p.purse_key, &p.wallet, &p.cert, &p.issued_ms, &p.expires_ms],
+        )?;
+        Ok(())
+    })
+}
+
 /// The last audit-log sequence number stored in PostgreSQL (0 when empty).
 pub fn audit_tail<C: GenericClient>(conn: &PgConn<C>) -> StoreResult<i64> {
     conn.with(|c| {
