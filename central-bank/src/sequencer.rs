@@ -134,6 +134,8 @@ pub struct Shared {
     /// Closed while the background table check runs: no write begins on unchecked tables
     /// ([`crate::table_check::WriteGate`]).
     pub write_gate: crate::table_check::WriteGate,
+    /// On a node of a shared ledger, its replica's passes over the log ([`crate::cluster`]).
+    pub replica: crate::cluster::sync::ReplicaSync,
 }
 
 impl Shared {

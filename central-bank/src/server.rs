@@ -240,6 +240,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         node_key: data.node_key,
         proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
+        replica: Default::default(),
         write_gate: if summary.tables_deferred {
             crate::table_check::WriteGate::closed()
         } else {
@@ -810,22 +811,16 @@ async fn submit(
 pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Receipt, ApiErr> {
     let txid = tx.id();
     check_structure(&tx, &s.params())?;
-    let probe = tx.clone();
-    let params = s.params().clone();
-    let inputs = s
-        .read(move |c| {
-            // One snapshot: either the transaction is committed (a retry or a concurrent
-            // duplicate: answer its receipt) or none of its inputs is spent by it.
-            let snap = c.unchecked_transaction().map_err(StoreError::from)?;
-            if let Some(r) = store::receipt(&snap, &txid)? {
-                return Ok(Seen::Committed(r));
-            }
-            let (inputs, payer) = precheck(&snap, &probe)?;
-            check_rules(&snap, &params, &probe)?;
-            Ok(Seen::Fresh(inputs, payer.map(|w| w.address.spend)))
-        })
-        .await?;
-    let inputs = match inputs {
+    let mut seen = seen_on_replica(s, &tx).await;
+    // On a shared ledger the input may have been committed through another node an instant
+    // ago: wait until this replica holds everything committed before now, then look again.
+    if matches!(&seen, Err(e) if e.code == "unknown_input")
+        && s.inner.shared.replica.enabled()
+        && s.inner.shared.replica.caught_up(REPLICA_WAIT).await
+    {
+        seen = seen_on_replica(s, &tx).await;
+    }
+    let inputs = match seen? {
         Seen::Fresh(inputs, payer) => {
             s.charge_wallet(&tx, &txid, &inputs, payer)?;
             inputs
@@ -834,6 +829,28 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
     };
     s.verify(tx.clone(), inputs).await?;
     s.send(|reply| Command::Submit { tx, reply }).await
+}
+
+/// Longest wait of a submission for the replica of a shared ledger to catch up.
+const REPLICA_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The replica's view of a submission: committed, or its inputs and payer.
+async fn seen_on_replica(s: &AppState, tx: &Transaction) -> Result<Seen, ApiErr> {
+    let txid = tx.id();
+    let probe = tx.clone();
+    let params = s.params().clone();
+    s.read(move |c| {
+        // One snapshot: either the transaction is committed (a retry or a concurrent
+        // duplicate: answer its receipt) or none of its inputs is spent by it.
+        let snap = c.unchecked_transaction().map_err(StoreError::from)?;
+        if let Some(r) = store::receipt(&snap, &txid)? {
+            return Ok(Seen::Committed(r));
+        }
+        let (inputs, payer) = precheck(&snap, &probe)?;
+        check_rules(&snap, &params, &probe)?;
+        Ok(Seen::Fresh(inputs, payer.map(|w| w.address.spend)))
+    })
+    .await
 }
 
 enum Seen {

@@ -426,10 +426,74 @@ fn the_sealer_killed_under_load_is_replaced_and_no_receipt_is_lost() {
         assert_eq!(approved.txid, proposal.id());
         assert_eq!(committed_times(&nodes.url, proposal.id()), 1);
         nodes.converge().await;
+
+        tracing::info!("--- blocks after the kill were sealed by the new sealer");
+        let name = nodes.nodes[new_sealer]
+            .url()
+            .trim_start_matches("http://")
+            .to_string();
+        let sealed_by_new: i64 = on_pg(&nodes.url, move |c| {
+            c.query_one("SELECT COUNT(*) FROM cluster_log WHERE node = $1", &[&name])
+                .expect("count")
+                .get(0)
+        });
+        assert!(sealed_by_new >= 1, "the new sealer wrote the log");
     });
+    stale_sealer_is_refused(&nodes.url);
     let (ok, report) = super::pg_audit(&nodes.dirs[1], &nodes.url);
     assert!(
         ok,
         "the PostgreSQL audit passes after the failover: {report}"
     );
+}
+
+/// What a sealer that lost its lease without knowing would write, against the ledger the nodes
+/// made: the log position after the one it last saw (taken) and a block at the height after the
+/// tip it last saw (taken). PostgreSQL refuses both, naming the constraint; nothing changes.
+fn stale_sealer_is_refused(url: &str) {
+    let url = url.to_string();
+    std::thread::spawn(move || {
+        use dfc_central_bank::store::pg::cluster::{self as log, LogEntry, LogKind};
+        use dfc_central_bank::store::pg::{self, PgLedger};
+        use dfc_central_bank::store::{BlockEffects, LedgerRead, LedgerStore};
+        let mut ledger = PgLedger::connect(&url).expect("connect");
+        let tail = log::log_tail(&ledger).expect("tail");
+        let tip = ledger.tip().expect("tip").expect("a tip");
+        let last = ledger
+            .blocks_from(tip.header.height, 1)
+            .expect("block")
+            .remove(0);
+        {
+            let tx = ledger.begin().expect("begin");
+            let e = log::append(
+                &tx,
+                &LogEntry {
+                    pos: tail,
+                    kind: LogKind::Command {
+                        body: "{}".into(),
+                        request: None,
+                    },
+                    time_ms: 0,
+                    node: "stale".into(),
+                },
+            )
+            .expect_err("a taken log position is refused");
+            assert_eq!(
+                pg::violated_constraint(&e).as_deref(),
+                Some("cluster_log_pkey")
+            );
+        }
+        {
+            let tx = ledger.begin().expect("begin");
+            let stale = super::crafted(&last, tip.header.height, last.header.prev_hash, Vec::new());
+            let e = tx
+                .write_block(&stale, &[], &BlockEffects::none())
+                .expect_err("a second block at the tip's height is refused");
+            assert_eq!(pg::violated_constraint(&e).as_deref(), Some("blocks_pkey"));
+        }
+        assert_eq!(log::log_tail(&ledger).expect("tail"), tail);
+        assert_eq!(ledger.tip().expect("tip").expect("a tip").hash, tip.hash);
+    })
+    .join()
+    .expect("the stale sealer's writes are refused");
 }

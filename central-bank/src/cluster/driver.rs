@@ -83,6 +83,7 @@ impl Driver {
         check_base(&mut pg, &seq, applied)?;
         let hook = PgHook::new(PgLedger::connect(&opts.url)?, opts.node.clone(), applied);
         let seq = seq.with_cluster(Box::new(hook.clone()));
+        seq.shared().replica.enable();
         tracing::info!(node = %opts.node, position = applied, "joined the shared ledger");
         Ok(Driver {
             seq,
@@ -110,6 +111,7 @@ impl Driver {
                 }
             }
             busy |= self.follow()?;
+            self.seq.shared().replica.passed();
             self.lease_tick()?;
             if matches!(self.lease, Lease::Held(..)) {
                 busy |= self.seal_round()?;

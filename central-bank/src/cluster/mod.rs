@@ -32,6 +32,7 @@
 pub mod command;
 mod driver;
 mod hook;
+pub mod sync;
 
 use dfc_core::{Block, BlockHeader, Signature, Transaction};
 use rusqlite::Connection;
