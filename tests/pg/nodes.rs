@@ -239,11 +239,11 @@ fn payments_to_three_nodes_commit_once_and_a_double_spend_once() {
             assert_eq!(r.txid, tx.id());
             paid.push((tx, r));
         }
-        for (tx, r) in &paid {
+        for (i, (tx, r)) in paid.iter().enumerate() {
             assert_eq!(committed_times(&nodes.url, tx.id()), 1);
             // Resubmitted to the next node: the same receipt, no second commit.
             let again = nodes
-                .client((r.height as usize + 1) % 3)
+                .client((i + 1) % 3)
                 .submit(tx)
                 .await
                 .expect("a resubmission answers the receipt");

@@ -189,7 +189,7 @@ pub enum Unwritten {
     /// Refused.
     Refused(ApiErr),
     /// Answered from the ledger as it stands (a registration already done): the record.
-    Answered(WalletInfo),
+    Answered(Box<WalletInfo>),
 }
 
 impl Probe {
@@ -201,7 +201,7 @@ impl Probe {
     pub fn outcome(self) -> Option<Unwritten> {
         match self {
             Probe::Register(mut rx) => match rx.try_recv() {
-                Ok(Ok(info)) => Some(Unwritten::Answered(info)),
+                Ok(Ok(info)) => Some(Unwritten::Answered(Box::new(info))),
                 Ok(Err(e)) => Some(Unwritten::Refused(e)),
                 Err(_) => None,
             },
@@ -290,7 +290,7 @@ pub fn refuse(cmd: Command, e: ApiErr) {
 pub fn answer_unwritten(cmd: Command, u: Unwritten) {
     match (cmd, u) {
         (Command::Register { reply, .. }, Unwritten::Answered(info)) => {
-            let _ = reply.send(Ok(info));
+            let _ = reply.send(Ok(*info));
         }
         (cmd, Unwritten::Refused(e)) => refuse(cmd, e),
         (cmd, Unwritten::Answered(_)) => refuse(
@@ -304,7 +304,7 @@ pub fn answer_unwritten(cmd: Command, u: Unwritten) {
 pub fn unwritten_of(r: &StoredRefusal) -> Unwritten {
     if r.status == 200 && r.code == ANSWERED {
         match serde_json::from_str(&r.message) {
-            Ok(info) => Unwritten::Answered(info),
+            Ok(info) => Unwritten::Answered(Box::new(info)),
             Err(e) => Unwritten::Refused(ApiErr::internal(format!(
                 "the sealer's answer does not decode: {e}"
             ))),

@@ -172,7 +172,7 @@ impl Driver {
     ) -> Result<bool, StoreError> {
         let now = now_ms();
         let body = content.to_json().map_err(json_err)?;
-        let registry = content.registry_keys();
+        let registry = Box::new(content.registry_keys());
         self.hook.expect(
             Mode::SealCommand {
                 body,

@@ -56,7 +56,7 @@ pub(crate) enum Mode {
         /// The forwarded request it answers.
         request: Option<i64>,
         /// The registry records it may write (copied to PostgreSQL with it).
-        registry: (Vec<PublicKey>, Option<PublicKey>),
+        registry: Box<(Vec<PublicKey>, Option<PublicKey>)>,
     },
     /// Replaying log position `pos`.
     Replay {
@@ -276,7 +276,7 @@ impl ClusterHook for PgHook {
             },
         };
         let registry = match &s.mode {
-            Mode::SealCommand { registry, .. } => registry.clone(),
+            Mode::SealCommand { registry, .. } => (**registry).clone(),
             _ => (Vec::new(), None),
         };
         let entry = LogEntry {
