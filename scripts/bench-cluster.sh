@@ -6,9 +6,9 @@
 # temporary directory, as `nobody` when run as root), one sandbox `init`, its directory copied for
 # each node, the first node started (it imports the ledger and takes the sealer lease), then the
 # others. One `dfc-sim load` per loaded node (its own seed, PAYMENTS transfers at CONCURRENCY),
-# started one after the other once the previous one reached its submission phase (their
-# registrations and issuances go through the operators' sequence numbers, which must arrive in
-# order). Layout "N" loads every node; "3f" runs three nodes and loads only the two followers, to
+# started one after the other, each held (SIGSTOP) as soon as it reaches its submission phase
+# and all released together (their registrations and issuances go through the operators'
+# sequence numbers, which must arrive in order, so the set-ups cannot overlap). Layout "N" loads every node; "3f" runs three nodes and loads only the two followers, to
 # separate the roles: the sealer then only seals and commits.
 #
 # The window measured is from the moment every loader is submitting to the moment the first one
@@ -101,9 +101,12 @@ for LAYOUT in $LAYOUTS; do
       --concurrency "$CONCURRENCY" --seed $((i + 1)) --verify-samples 1 --mark-submit "$RUN/mark$i" \
       --json >"$RUN/sim$i.json" 2>"$RUN/sim$i.err" &
     SIMS+=("$!")
-    for _ in $(seq 1 3000); do [ -e "$RUN/mark$i" ] && break; kill -0 "${SIMS[-1]}" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 30000); do [ -e "$RUN/mark$i" ] && break; kill -0 "${SIMS[-1]}" 2>/dev/null || break; sleep 0.01; done
     [ -e "$RUN/mark$i" ] || { echo "load $i did not reach its submission phase" >&2; cat "$RUN/sim$i.err" >&2; exit 1; }
+    # Held at the start of its submission phase until every loader is there.
+    kill -STOP "${SIMS[-1]}"
   done
+  for s in "${SIMS[@]}"; do kill -CONT "$s"; done
   LOAD="$(loadavg)"
   T0="$(now_s)"; C0="$(pg_count)"
   CPU0=(); for p in "${PIDS[@]}"; do CPU0+=("$(cpu_s "$p")"); done
@@ -116,7 +119,7 @@ for LAYOUT in $LAYOUTS; do
   done
   T1="$(now_s)"; C1="$(pg_count)"
   CPU1=(); for p in "${PIDS[@]}"; do CPU1+=("$(cpu_s "$p")"); done
-  for s in "${SIMS[@]}"; do wait "$s" || { echo "a load run failed" >&2; cat "$RUN"/sim*.err >&2; exit 1; }; done
+  for s in "${SIMS[@]}"; do wait "$s" || { echo "a load run reported errors (commits are counted in PostgreSQL)" >&2; tail -3 "$RUN"/sim*.err >&2; }; done
   python3 - "$LAYOUT" "$N" "$LOAD" "$T0" "$T1" "$C0" "$C1" "${CPU0[*]}" "${CPU1[*]}" "$(echo $LOADED)" <<'PY' | tee -a "$RESULTS"
 import json, sys
 layout, n, load, t0, t1, c0, c1, cpu0, cpu1, loaded = sys.argv[1:11]
