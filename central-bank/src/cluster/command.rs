@@ -313,3 +313,37 @@ pub fn unwritten_of(r: &StoredRefusal) -> Unwritten {
         Unwritten::Refused(api_err_of(r))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_travels_with_its_status_code_and_message() {
+        let e = ApiErr::conflict("input_spent", "input 0 is already spent");
+        let stored = refusal_of(&e);
+        assert_eq!(api_err_of(&stored), e);
+        // The same code twice is one interned string.
+        assert!(std::ptr::eq(
+            api_err_of(&stored).code,
+            api_err_of(&stored).code
+        ));
+        let Unwritten::Refused(back) = unwritten_of(&stored) else {
+            panic!("a refusal is not an answer");
+        };
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn an_answer_that_does_not_decode_is_an_internal_error_not_a_record() {
+        let stored = StoredRefusal {
+            status: 200,
+            code: ANSWERED.into(),
+            message: "{not json".into(),
+        };
+        let Unwritten::Refused(e) = unwritten_of(&stored) else {
+            panic!("garbage decoded as a wallet record");
+        };
+        assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

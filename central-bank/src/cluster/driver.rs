@@ -100,15 +100,28 @@ impl Driver {
         let poll = Duration::from_millis(self.opts.poll_ms.max(1));
         loop {
             let mut busy = false;
+            let mut to_queue: Vec<Transaction> = Vec::new();
+            let mut closed = false;
             loop {
                 match rx.try_recv() {
                     Ok(cmd) => {
                         busy = true;
-                        self.accept(cmd)?;
+                        self.accept(cmd, &mut to_queue)?;
                     }
                     Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => return Ok(()),
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        closed = true;
+                        break;
+                    }
                 }
+                if to_queue.len() >= MAX_BATCH {
+                    break;
+                }
+            }
+            // One transaction for every transfer received since the last pass.
+            log::requeue_batch(&mut self.pg, &to_queue, &self.opts.node, now_ms())?;
+            if closed {
+                return Ok(());
             }
             busy |= self.follow()?;
             self.seq.shared().replica.passed();
@@ -127,13 +140,13 @@ impl Driver {
         matches!(self.lease, Lease::Held(..))
     }
 
-    /// A command from the handlers.
-    fn accept(&mut self, cmd: Command) -> Result<(), StoreError> {
+    /// A command from the handlers; transfers to queue are added to `to_queue`.
+    fn accept(&mut self, cmd: Command, to_queue: &mut Vec<Transaction>) -> Result<(), StoreError> {
         let Some(content) = ClusterCommand::of(&cmd) else {
             let Command::Submit { tx, reply } = cmd else {
                 return Ok(());
             };
-            return self.queue_transfer(tx, reply);
+            return self.queue_transfer(tx, reply, to_queue);
         };
         if self.is_sealer() {
             return self.apply_live(cmd, &content, None).map(|_| ());
@@ -144,16 +157,20 @@ impl Driver {
         Ok(())
     }
 
-    /// Queues a verified transfer for the sealer (or answers its receipt if committed).
-    fn queue_transfer(&mut self, tx: Transaction, reply: Reply<Receipt>) -> Result<(), StoreError> {
+    /// A verified transfer for the sealer: its receipt if committed, else queued (once).
+    fn queue_transfer(
+        &mut self,
+        tx: Transaction,
+        reply: Reply<Receipt>,
+        to_queue: &mut Vec<Transaction>,
+    ) -> Result<(), StoreError> {
         let txid = tx.id();
         if let Some(r) = self.seq.conn().receipt_of(&txid)? {
             let _ = reply.send(Ok(r));
             return Ok(());
         }
-        let already_waiting = self.waiters.contains_key(&txid);
-        if !already_waiting {
-            log::requeue(&mut self.pg, &tx, &self.opts.node, now_ms())?;
+        if !self.waiters.contains_key(&txid) {
+            to_queue.push(tx);
         }
         self.waiters
             .entry(txid)
@@ -515,6 +532,16 @@ fn check_base(pg: &mut PgLedger, seq: &Sequencer, applied: u64) -> Result<(), St
         Some(b) => b,
         None => log::set_base(pg, pg_tip.header.height, &pg_tip.hash)?,
     };
+    let tail = log::log_tail(pg)?;
+    if applied > tail {
+        return Err(StoreError::corrupt(
+            "cluster_position",
+            format!(
+                "this node's ledger applied log position {applied}, the shared ledger's log ends \
+                 at {tail}: it is not a replica of this database"
+            ),
+        ));
+    }
     if applied == 0 && (tip.header.height != base.0 || tip.hash != base.1) {
         return Err(StoreError::corrupt(
             "cluster_base",

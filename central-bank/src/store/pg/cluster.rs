@@ -365,23 +365,39 @@ pub fn settle_refused<C: GenericClient>(
     Ok(())
 }
 
-/// Queues a verified transfer, dropping an earlier refusal of the same transaction so that its
-/// new outcome is the one answered; false when it was already queued.
-pub fn requeue<C: GenericClient>(
+/// Queues verified transfers in one transaction, dropping earlier refusals of the same
+/// transactions so that their new outcomes are the ones answered; a transaction already queued
+/// (by any node) is not queued twice. Committed with `synchronous_commit = off`: nothing is
+/// answered on the strength of the queue (a receipt waits for the block's own durable commit),
+/// so a queue entry lost in a crash of the database only means a client that got no answer
+/// resubmits. Returns how many were queued.
+pub fn requeue_batch<C: GenericClient>(
     conn: &mut PgConn<C>,
-    tx: &Transaction,
+    txs: &[Transaction],
     node: &str,
     received_ms: u64,
-) -> StoreResult<bool> {
-    let txid = tx.id();
-    conn.with(|c| {
-        c.execute(
-            "DELETE FROM handoff_rejected WHERE txid = $1",
-            &[&&txid.0[..]],
-        )?;
-        Ok(())
-    })?;
-    super::lease::enqueue(conn, tx, node, received_ms)
+) -> StoreResult<u64> {
+    if txs.is_empty() {
+        return Ok(0);
+    }
+    let received = to_i64(received_ms)?;
+    let ids: Vec<Vec<u8>> = txs.iter().map(|t| t.id().0.to_vec()).collect();
+    let bytes: Vec<Vec<u8>> = txs.iter().map(Transaction::encode).collect();
+    let c = conn.inner.get_mut();
+    let mut tx = c.transaction()?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off")?;
+    tx.execute(
+        "DELETE FROM handoff_rejected WHERE txid = ANY($1::BYTEA[])",
+        &[&ids],
+    )?;
+    let n = tx.execute(
+        "INSERT INTO handoff (txid, tx, node, received_ms) \
+         SELECT q.txid, q.tx, $3, $4 FROM unnest($1::BYTEA[], $2::BYTEA[]) WITH ORDINALITY AS q (txid, tx, ord) \
+         ORDER BY q.ord ON CONFLICT (txid) DO NOTHING",
+        &[&ids, &bytes, &node, &received],
+    )?;
+    tx.commit()?;
+    Ok(n)
 }
 
 /// The refusals recorded for these transactions.
