@@ -202,7 +202,11 @@ impl Driver {
         let r = self.seq.apply(cmd);
         self.seq.set_clock(None);
         let wrote = self.hook.finish();
-        self.lost_race(r).map(|lost| wrote && !lost)
+        // A command refused by PostgreSQL's keys (this node lost the lease without knowing) is
+        // a storage failure like any other: the command's reply is gone, so the node stops
+        // (fail-stop) rather than answer from a replica that may lag; restarted, it follows.
+        r?;
+        Ok(wrote)
     }
 
     /// A storage error from a sealing commit: PostgreSQL refusing the log position or the block
@@ -398,21 +402,14 @@ impl Driver {
         }
         let mut probes: Vec<(TxId, oneshot::Receiver<Result<Receipt, ApiErr>>)> =
             Vec::with_capacity(queued.len());
+        // The sequencer answers probes only: this node's own waiters stay in `waiters` until
+        // the outcome is known, so a commit PostgreSQL refuses leaves them waiting, not dropped.
         let batch: Vec<(Transaction, Vec<Reply<Receipt>>)> = queued
             .into_iter()
             .map(|tx| {
-                let txid = tx.id();
                 let (reply, rx) = oneshot::channel();
-                let mut replies: Vec<Reply<Receipt>> = self
-                    .waiters
-                    .remove(&txid)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(r, _)| r)
-                    .collect();
-                replies.push(reply);
-                probes.push((txid, rx));
-                (tx, replies)
+                probes.push((tx.id(), rx));
+                (tx, vec![reply])
             })
             .collect();
         let height = self.seq.shared().status().tip.height + 1;
@@ -425,11 +422,17 @@ impl Driver {
         let mut refused = Vec::new();
         let mut done = Vec::new();
         for (txid, mut rx) in probes {
-            match rx.try_recv() {
-                Ok(Ok(receipt)) if receipt.height != height => done.push(txid),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => refused.push((txid, command::refusal_of(&e))),
-                Err(_) => {}
+            let outcome = match rx.try_recv() {
+                Ok(o) => o,
+                Err(_) => continue,
+            };
+            match &outcome {
+                Ok(receipt) if receipt.height != height => done.push(txid),
+                Ok(_) => {}
+                Err(e) => refused.push((txid, command::refusal_of(e))),
+            }
+            for (reply, _) in self.waiters.remove(&txid).unwrap_or_default() {
+                let _ = reply.send(outcome.clone());
             }
         }
         if !refused.is_empty() || !done.is_empty() {
