@@ -305,6 +305,27 @@ fn payments_to_three_nodes_commit_once_and_a_double_spend_once() {
     });
     let (ok, report) = super::pg_audit(&nodes.dirs[1], &nodes.url);
     assert!(ok, "the PostgreSQL audit passes: {report}");
+
+    tracing::info!("--- a node of another ledger is refused by the shared one, which is unchanged");
+    let tip = pg_tip(&nodes.url);
+    let other = nodes._tmp.path().join("other");
+    init_sandbox(&other);
+    let args = serve_args(&nodes.url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut stranger = Node::start_with(&other, &args);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while stranger.is_running() {
+        assert!(Instant::now() < deadline, "the stranger kept running");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        stranger
+            .log()
+            .contains("is not the one the shared ledger starts from"),
+        "{}",
+        stranger.log()
+    );
+    assert_eq!(pg_tip(&nodes.url), tip);
 }
 
 #[test]
