@@ -13,6 +13,9 @@
 //! The `postgres` client is synchronous: the PostgreSQL phases run outside the tokio runtime that
 //! drives the node.
 
+#[allow(dead_code)] // the helpers the PostgreSQL suite does not use
+#[path = "../wallet/cli.rs"]
+mod cli;
 mod measure;
 mod nodes;
 mod standby;

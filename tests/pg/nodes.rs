@@ -3,7 +3,8 @@
 //! lease), the others queue what they verified, and every node answers from its replica.
 //!
 //! - payments sent to all three nodes commit exactly once, and a resubmission to another node
-//!   answers the same receipt;
+//!   answers the same receipt; the real `dfc-wallet` registers through one node, syncs from
+//!   another and pays through a third;
 //! - the same note spent twice, the two payments sent at once to two nodes: one commits, the
 //!   other gets a typed refusal, and the ledger holds one spend;
 //! - the sealer killed with SIGKILL while payments are in flight: another node takes the lease
@@ -291,6 +292,26 @@ fn payments_to_three_nodes_commit_once_and_a_double_spend_once() {
         let again = nodes.client(0).submit(loser).await.expect_err("refused");
         assert_eq!(rejected_code(&again), Some(code));
         assert_eq!(committed_times(&nodes.url, loser.id()), 0);
+
+        tracing::info!("--- the real wallet: registered through one node, paid, synced and paying through others");
+        let dave = crate::cli::WalletCli::registered("dave", nodes._tmp.path(), nodes.nodes[2].url())
+            .expect("dave registers through node 2");
+        let dave_address: dfc_core::Address = dave
+            .address()
+            .expect("address")
+            .parse()
+            .expect("a dfc address");
+        let to_dave = alice.pay_note(&params, 7, &dave_address).expect("builds");
+        nodes.client(0).submit(&to_dave).await.expect("alice pays dave");
+        let synced = dave
+            .ok(&["--bank", nodes.nodes[1].url(), "sync"])
+            .expect("dave syncs from node 1");
+        assert_eq!(dave.total().expect("balance"), 100, "dave's note: {synced}");
+        let paid = dave
+            .ok(&["--bank", nodes.nodes[0].url(), "pay", "--to", &bob.address.to_string(), "--amount", "0.40"])
+            .expect("dave pays bob through node 0");
+        let txid: TxId = serde_json::from_value(paid["txid"].clone()).expect("a txid");
+        assert_eq!(committed_times(&nodes.url, txid), 1);
 
         tracing::info!("--- every replica reaches the same tip");
         nodes.converge().await;
