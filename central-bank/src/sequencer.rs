@@ -735,7 +735,9 @@ impl Sequencer {
     fn redemption(&mut self, tx: Transaction, wallet: dfc_core::PublicKey) -> Outcome<Proposal> {
         let db = self.begin()?;
         let txid = tx.id();
-        if let Some(stored) = store::proposal(&db, &txid, self.shared.params().threshold)? {
+        if let Some(stored) =
+            store::proposal_at(&db, &txid, self.shared.params().threshold, self.now())?
+        {
             // An expired request says so: its wallet releases the notes and may ask again.
             if let Err(e) = crate::proposals::check_approvable(&stored.proposal) {
                 return Ok(Err(e));
@@ -810,7 +812,7 @@ impl Sequencer {
                 openings,
             } => {
                 let txid = tx.id();
-                if store::proposal(&db, &txid, threshold)?.is_some() {
+                if store::proposal_at(&db, &txid, threshold, now)?.is_some() {
                     return Ok(Err(ApiErr::conflict(
                         "proposal_exists",
                         format!("{txid} is already proposed: approve it instead"),
@@ -859,7 +861,7 @@ impl Sequencer {
                 (message, proposal, block, ("propose", detail))
             }
             OperatorAction::Approve { txid, approval } => {
-                let Some(stored) = store::proposal(&db, txid, threshold)? else {
+                let Some(stored) = store::proposal_at(&db, txid, threshold, now)? else {
                     return Ok(Err(ApiErr::not_found(
                         "unknown_proposal",
                         format!("no proposal {txid}"),
@@ -1047,7 +1049,7 @@ impl Sequencer {
     ) -> Outcome<(String, Option<Proposal>, Option<(Block, Vec<Signature>)>)> {
         let rules_now = self.shared.params();
         let params = &*rules_now;
-        let Some(stored) = store::proposal(db, txid, params.threshold)? else {
+        let Some(stored) = store::proposal_at(db, txid, params.threshold, self.now())? else {
             return Ok(Err(ApiErr::not_found(
                 "unknown_proposal",
                 format!("no proposal {txid}"),

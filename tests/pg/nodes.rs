@@ -90,18 +90,26 @@ impl Nodes {
     /// A PostgreSQL cluster, one sandbox `init`, its directory copied for each of `n` nodes, the
     /// first node started (it imports the ledger and takes the lease), then the others.
     fn start(n: usize) -> Nodes {
+        Nodes::start_with(n, &[])
+    }
+
+    /// [`Nodes::start`] with extra `serve` options for every node; a copy of the data directory
+    /// as `init` left it is kept in `pristine` (for a node started later).
+    fn start_with(n: usize, extra: &[&str]) -> Nodes {
         let pg = PgCluster::start();
         let url = pg.create_db("ledger");
         let tmp = tempfile::tempdir().expect("tempdir");
         let first = tmp.path().join("node0");
         let params = init_sandbox(&first);
+        copy_dir(&first, &tmp.path().join("pristine"));
         let mut dirs = vec![first.clone()];
         for i in 1..n {
             let d = tmp.path().join(format!("node{i}"));
             copy_dir(&first, &d);
             dirs.push(d);
         }
-        let args = serve_args(&url);
+        let mut args = serve_args(&url);
+        args.extend(extra.iter().map(|a| a.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let mut nodes = vec![Node::start_with(&first, &args)];
         // The first node imports the ledger and takes the lease before the others start, so
@@ -218,7 +226,8 @@ fn rejected_code(e: &ClientError) -> Option<&str> {
 fn payments_to_three_nodes_commit_once_and_a_double_spend_once() {
     init_tracing();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let mut nodes = Nodes::start(3);
+    // Proposals expire after 2 s: a node started later replays approvals past that time.
+    let mut nodes = Nodes::start_with(3, &["--proposal-ttl", "2s"]);
     rt.block_on(async {
         tracing::info!("--- one node seals; wallets and money go through the others");
         let params = nodes.params.clone();
@@ -326,6 +335,30 @@ fn payments_to_three_nodes_commit_once_and_a_double_spend_once() {
     });
     let (ok, report) = super::pg_audit(&nodes.dirs[1], &nodes.url);
     assert!(ok, "the PostgreSQL audit passes: {report}");
+
+    tracing::info!("--- a node started late, from the directory init made, replays the whole log");
+    // Past the proposals' lifetime: the replay judges them at the time the sealer applied them.
+    std::thread::sleep(Duration::from_millis(2500));
+    let late_dir = nodes._tmp.path().join("late");
+    copy_dir(&nodes._tmp.path().join("pristine"), &late_dir);
+    let mut args = serve_args(&nodes.url);
+    args.extend(["--proposal-ttl".to_string(), "2s".to_string()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    nodes.nodes.push(Node::start_with(&late_dir, &args));
+    nodes.dirs.push(late_dir);
+    rt.block_on(async {
+        nodes.converge().await;
+        let a = nodes.client(0).checkpoint().await.expect("checkpoint");
+        let b = nodes.client(3).checkpoint().await.expect("checkpoint");
+        assert_eq!(
+            (a.height, a.block_hash, a.ledger_root),
+            (b.height, b.block_hash, b.ledger_root)
+        );
+        assert_eq!(
+            nodes.client(3).proposals().await.expect("proposals").len(),
+            nodes.client(0).proposals().await.expect("proposals").len()
+        );
+    });
 
     tracing::info!("--- a node of another ledger is refused by the shared one, which is unchanged");
     let tip = pg_tip(&nodes.url);
