@@ -12,7 +12,10 @@
 //!   transaction enqueues it ([`enqueue`]; a transaction already queued, by any node, is not queued
 //!   twice), and the sealer takes a batch inside its block's transaction ([`take_batch`]): the rows
 //!   are deleted in the transaction that commits the block, so a sealer that dies before its commit
-//!   leaves them queued for the next one.
+//!   leaves them queued for the next one. The nodes of `crate::cluster` queue a pass's transfers
+//!   at once ([`super::cluster::requeue_batch`]) and, holding the lease, read the queue and delete
+//!   a block's transactions in that block's transaction ([`super::cluster::dequeue_committed`]):
+//!   the same guarantee, with the refused ones leaving the queue with their refusal.
 
 use postgres::{Client, GenericClient, NoTls};
 
