@@ -9,7 +9,8 @@
 # started one after the other, each held (SIGSTOP) as soon as it reaches its submission phase
 # and all released together (their registrations and issuances go through the operators'
 # sequence numbers, which must arrive in order, so the set-ups cannot overlap). Layout "N" loads every node; "3f" runs three nodes and loads only the two followers, to
-# separate the roles: the sealer then only seals and commits.
+# separate the roles: the sealer then only seals and commits. Layout "s" is the baseline: one
+# node alone on its SQLite file (no PostgreSQL), its commits counted by the load generator.
 #
 # The window measured is from the moment every loader is submitting to the moment the first one
 # finishes: transfers committed in it (counted in PostgreSQL), and each node's CPU time in it
@@ -65,15 +66,16 @@ start_pg() { # $1 = directory; sets PG_URL
   PG_URL="postgres://dfc@127.0.0.1:$port/ledger"
   PG_PORT="$port"
 }
-pg_count() { "$PG_BIN/psql" -X -qtA -h 127.0.0.1 -p "$PG_PORT" -U dfc -d ledger -c "SELECT COUNT(*) FROM txs WHERE kind = 'transfer'"; }
+pg_count() { [ -n "$PG_URL" ] || { echo 0; return; }; "$PG_BIN/psql" -X -qtA -h 127.0.0.1 -p "$PG_PORT" -U dfc -d ledger -c "SELECT COUNT(*) FROM txs WHERE kind = 'transfer'"; }
 
 start_node() { # $1 = data dir; appends to PIDS and URLS
-  "$BIN/dfc-bank" serve --data "$1" --listen 127.0.0.1:0 --store "$PG_URL" >"$1/node.log" 2>&1 &
+  local store=(); [ -n "$PG_URL" ] && store=(--store "$PG_URL")
+  "$BIN/dfc-bank" serve --data "$1" --listen 127.0.0.1:0 "${store[@]}" >"$1/node.log" 2>&1 &
   PIDS+=("$!")
   local url=""
   for _ in $(seq 1 600); do
     url="$(grep -o 'http://127.0.0.1:[0-9]*' "$1/node.log" | head -1 || true)"
-    [ -n "$url" ] && grep -q 'joined the shared ledger' "$1/node.log" && break
+    [ -n "$url" ] && { [ -z "$PG_URL" ] || grep -q 'joined the shared ledger' "$1/node.log"; } && break
     sleep 0.1
   done
   [ -n "$url" ] || { echo "node did not start" >&2; cat "$1/node.log" >&2; exit 1; }
@@ -83,17 +85,19 @@ start_node() { # $1 = data dir; appends to PIDS and URLS
 RESULTS="$WORK/results.jsonl"
 for LAYOUT in $LAYOUTS; do
   N="${LAYOUT%f}"
+  [ "$LAYOUT" = s ] && N=1
   RUN="$WORK/run-$LAYOUT"
   mkdir -p "$RUN"
   PIDS=()
   URLS=()
-  start_pg "$RUN/pg"
+  PG_URL=""
+  [ "$LAYOUT" = s ] || start_pg "$RUN/pg"
   "$BIN/dfc-bank" init --data "$RUN/node0" --json >/dev/null
   for i in $(seq 1 $((N - 1))); do cp -a "$RUN/node0" "$RUN/node$i"; done
   start_node "$RUN/node0"
-  for _ in $(seq 1 600); do grep -q 'took the sealer lease' "$RUN/node0/node.log" && break; sleep 0.1; done
+  for _ in $(seq 1 600); do [ -z "$PG_URL" ] && break; grep -q 'took the sealer lease' "$RUN/node0/node.log" && break; sleep 0.1; done
   for i in $(seq 1 $((N - 1))); do start_node "$RUN/node$i"; done
-  if [ "$LAYOUT" != "$N" ]; then LOADED=$(seq 1 $((N - 1))); else LOADED=$(seq 0 $((N - 1))); fi
+  if [ "${LAYOUT%f}" != "$LAYOUT" ]; then LOADED=$(seq 1 $((N - 1))); else LOADED=$(seq 0 $((N - 1))); fi
   SIMS=()
   for i in $LOADED; do
     rm -f "$RUN/mark$i"
@@ -120,6 +124,8 @@ for LAYOUT in $LAYOUTS; do
   T1="$(now_s)"; C1="$(pg_count)"
   CPU1=(); for p in "${PIDS[@]}"; do CPU1+=("$(cpu_s "$p")"); done
   for s in "${SIMS[@]}"; do wait "$s" || { echo "a load run reported errors (commits are counted in PostgreSQL)" >&2; tail -3 "$RUN"/sim*.err >&2; }; done
+  # Alone on SQLite: the load generator's count of its committed transfers.
+  [ -n "$PG_URL" ] || C1="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["committed"])' "$RUN/sim0.json")"
   python3 - "$LAYOUT" "$N" "$LOAD" "$T0" "$T1" "$C0" "$C1" "${CPU0[*]}" "${CPU1[*]}" "$(echo $LOADED)" <<'PY' | tee -a "$RESULTS"
 import json, sys
 layout, n, load, t0, t1, c0, c1, cpu0, cpu1, loaded = sys.argv[1:11]
@@ -141,7 +147,7 @@ print(json.dumps({
 PY
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   PIDS=()
-  (cd "$RUN/pg" && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1) || true
+  [ -n "$PG_DATA" ] && { (cd "$RUN/pg" && as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w stop >/dev/null 2>&1) || true; }
   PG_DATA=""
 done
 python3 - "$RESULTS" <<'PY'
