@@ -58,6 +58,17 @@ pub(crate) enum Cmd {
         /// TLS (plain HTTP is for loopback only).
         #[command(flatten)]
         tls: dfc_central_bank::tls::TlsArgs,
+        /// Share one PostgreSQL ledger with other nodes (`postgres://user@host:port/db`): the
+        /// data directory's SQLite ledger becomes this node's replica, one node seals (see
+        /// docs/architecture.md, "Deployments"). Without it the node is alone on its SQLite file.
+        #[arg(long, value_name = "postgres://…")]
+        store: Option<dfc_central_bank::store::StoreLocation>,
+        /// How often a node on a shared ledger polls the log, the queue and the lease, ms.
+        #[arg(long, default_value_t = dfc_central_bank::cluster::DEFAULT_POLL_MS)]
+        cluster_poll_ms: u64,
+        /// How often a node on a shared ledger that does not seal tries for the sealer lease, ms.
+        #[arg(long, default_value_t = dfc_central_bank::cluster::DEFAULT_LEASE_TRY_MS)]
+        lease_try_ms: u64,
     },
     /// The regulator's tool: list the payments disclosed at or above the reporting threshold,
     /// decrypted with the regulator's key, from the node's public blocks.

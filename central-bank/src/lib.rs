@@ -36,6 +36,7 @@ pub mod admission;
 pub mod assess;
 pub mod audit;
 pub mod client;
+pub mod cluster;
 pub mod controls;
 pub mod cosign;
 pub mod datadir;

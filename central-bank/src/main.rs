@@ -61,7 +61,22 @@ fn run(cli: Cli) -> Result<ExitCode> {
             check_tables_first,
             limits,
             tls,
+            store,
+            cluster_poll_ms,
+            lease_try_ms,
         } => {
+            let cluster = match store {
+                None => None,
+                Some(dfc_central_bank::store::StoreLocation::Postgres(url)) => {
+                    let mut c = dfc_central_bank::cluster::ClusterOptions::new(url, listen.clone());
+                    c.poll_ms = cluster_poll_ms;
+                    c.lease_try_ms = lease_try_ms;
+                    Some(c)
+                }
+                Some(other) => bail!(
+                    "--store {other}: serve shares only a PostgreSQL ledger (postgres://…); a SQLite ledger is served from --data"
+                ),
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
@@ -73,6 +88,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 wallet_rate_per_second: limits.wallet_rate_limit,
                 wallet_rate_burst: limits.wallet_rate_burst,
                 check_tables_first,
+                cluster,
             };
             let admission = Admission::new(limits.config())?;
             rt.block_on(serve(&data, &listen, options, admission, &tls))?;

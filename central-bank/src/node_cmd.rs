@@ -108,6 +108,11 @@ pub(crate) async fn serve(
         .with_context(|| format!("cannot listen on {listen}"))?;
     let addr = listener.local_addr()?;
     let acceptor = tls.acceptor(data, addr)?;
+    let mut options = options;
+    if let Some(c) = options.cluster.as_mut() {
+        // Named by the address it listens on (`--listen 127.0.0.1:0` names the port picked).
+        c.node = addr.to_string();
+    }
     let started = server::start_with(data, options)
         .with_context(|| format!("cannot serve {}", data.display()))?;
     let sequencer = started.sequencer;

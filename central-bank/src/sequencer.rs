@@ -134,6 +134,8 @@ pub struct Shared {
     /// Closed while the background table check runs: no write begins on unchecked tables
     /// ([`crate::table_check::WriteGate`]).
     pub write_gate: crate::table_check::WriteGate,
+    /// On a node of a shared ledger, its replica's passes over the log ([`crate::cluster`]).
+    pub replica: crate::cluster::sync::ReplicaSync,
 }
 
 impl Shared {
@@ -194,6 +196,12 @@ pub struct Sequencer {
     /// Registry records and holdings as the last block left them (emptied before any other
     /// command; `mem_index`).
     index: crate::mem_index::MemIndex,
+    /// On a node sharing a PostgreSQL ledger: what makes each write durable there first, or
+    /// replays it from there ([`crate::cluster`]). `None` on a node of its own.
+    cluster: Option<Box<dyn crate::cluster::ClusterHook>>,
+    /// The time of the command being applied, when fixed by [`crate::cluster`] (a replica
+    /// replays a command at the time the sealer applied it); the clock otherwise.
+    clock: Option<u64>,
 }
 
 type Outcome<T> = Result<Result<T, ApiErr>, StoreError>;
@@ -213,6 +221,66 @@ impl Sequencer {
             conn,
             shared,
             index: crate::mem_index::MemIndex::new(),
+            cluster: None,
+            clock: None,
+        }
+    }
+
+    /// The time of the command being applied (see `clock`).
+    fn now(&self) -> u64 {
+        self.clock.unwrap_or_else(now_ms)
+    }
+
+    /// A sequencer of a node sharing a PostgreSQL ledger ([`crate::cluster`]).
+    pub(crate) fn with_cluster(mut self, hook: Box<dyn crate::cluster::ClusterHook>) -> Self {
+        self.cluster = Some(hook);
+        self
+    }
+
+    /// Fixes the time of the next commands (`None`: the clock).
+    pub(crate) fn set_clock(&mut self, now: Option<u64>) {
+        self.clock = now;
+    }
+
+    /// The writer connection, for reads between commands.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The state shared with the handlers.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Admits, seals and commits one block of transfers, answering each waiter (what the run
+    /// loop does with a batch of submissions).
+    pub(crate) fn commit_batch(
+        &mut self,
+        txs: Vec<(Transaction, Vec<Reply<Receipt>>)>,
+    ) -> Result<(), StoreError> {
+        let pending = txs
+            .into_iter()
+            .map(|(tx, replies)| Pending {
+                txid: tx.id(),
+                tx,
+                replies,
+                effects: Effects::default(),
+            })
+            .collect();
+        self.commit_transfers(pending)
+    }
+
+    /// Applies one command other than a submission (what the run loop does with it).
+    pub(crate) fn apply(&mut self, cmd: Command) -> Result<(), StoreError> {
+        self.index.clear();
+        self.other(cmd)
+    }
+
+    /// Before a write transaction's commit: on a shared ledger, its durable commit there.
+    fn before_commit(&self, db: &Connection) -> Result<(), StoreError> {
+        match &self.cluster {
+            Some(hook) => hook.before_commit(db),
+            None => Ok(()),
         }
     }
 
@@ -285,7 +353,7 @@ impl Sequencer {
     /// Seals the next block over `txs` on the current tip.
     /// The time of the next block (never before the tip's) and its turnover period.
     fn next_time(&self) -> (u64, u64) {
-        let time_ms = now_ms().max(self.shared.status().tip.time_ms);
+        let time_ms = self.now().max(self.shared.status().tip.time_ms);
         (time_ms, self.shared.params().turnover_period(time_ms))
     }
 
@@ -313,6 +381,11 @@ impl Sequencer {
             audit_seq: audit.0,
             audit_head: audit.1,
         };
+        if let Some(hook) = &self.cluster {
+            if let Some(stored) = hook.stored_block(&header, &txs)? {
+                return Ok(stored);
+            }
+        }
         let signer = self.shared.signer_at(header.height);
         let block = Block::seal(header, txs, &signer);
         let hash = block.header.hash();
@@ -416,11 +489,15 @@ impl Sequencer {
             holdings: batch.holdings(),
         };
         db.write_block(&block, &sigs, &fx)?;
+        if let Some(hook) = &self.cluster {
+            hook.block_written(&block, &sigs, &fx);
+        }
         fail::fail_point!("seq::block::before_commit", |_| Err(injected(
             "before_commit"
         )));
         // The signed summary describes exactly what this transaction commits (see `summary`).
         crate::summary::seal(&db, &self.shared.node_key)?;
+        self.before_commit(&db)?;
         db.commit()?;
         // The holdings as this block left them, now that it is durable.
         self.index.committed(batch.holdings());
@@ -543,7 +620,7 @@ impl Sequencer {
         // The certificate names the newest checkpoint co-signed by k operators.
         let checkpoint =
             crate::cosign::store::latest_anchored(&db, &self.shared.rules().history())?;
-        let issued_ms = now_ms();
+        let issued_ms = self.now();
         let cert = PurseCertificate::issue(
             params.network_id,
             wallet,
@@ -566,6 +643,7 @@ impl Sequencer {
         store::append_audit(&db, issued_ms, None, "purse_issued", &detail)?;
         // The signed summary describes exactly what this transaction commits (see `summary`).
         crate::summary::seal(&db, &self.shared.node_key)?;
+        self.before_commit(&db)?;
         db.commit()?;
         Ok(Ok(cert))
     }
@@ -587,7 +665,7 @@ impl Sequencer {
                 )))
             }
         }
-        let now = now_ms();
+        let now = self.now();
         let new = crate::cosign::store::insert(&db, sig, now)?;
         if new {
             let detail = serde_json::json!({
@@ -611,6 +689,7 @@ impl Sequencer {
         };
         // The signed summary describes exactly what this transaction commits (see `summary`).
         crate::summary::seal(&db, &self.shared.node_key)?;
+        self.before_commit(&db)?;
         db.commit()?;
         Ok(Ok((cp, new)))
     }
@@ -629,6 +708,7 @@ impl Sequencer {
         }
         // The signed summary describes exactly what this transaction commits (see `summary`).
         crate::summary::seal(&db, &self.shared.node_key)?;
+        self.before_commit(&db)?;
         db.commit()?;
         Ok(Ok(new))
     }
@@ -647,6 +727,7 @@ impl Sequencer {
         store::append_audit(&db, info.registered_ms, None, "register", &detail)?;
         // The signed summary describes exactly what this transaction commits (see `summary`).
         crate::summary::seal(&db, &self.shared.node_key)?;
+        self.before_commit(&db)?;
         db.commit()?;
         Ok(Ok(info))
     }
@@ -654,7 +735,9 @@ impl Sequencer {
     fn redemption(&mut self, tx: Transaction, wallet: dfc_core::PublicKey) -> Outcome<Proposal> {
         let db = self.begin()?;
         let txid = tx.id();
-        if let Some(stored) = store::proposal(&db, &txid, self.shared.params().threshold)? {
+        if let Some(stored) =
+            store::proposal_at(&db, &txid, self.shared.params().threshold, self.now())?
+        {
             // An expired request says so: its wallet releases the notes and may ask again.
             if let Err(e) = crate::proposals::check_approvable(&stored.proposal) {
                 return Ok(Err(e));
@@ -670,7 +753,7 @@ impl Sequencer {
         if let Err(e) = crate::controls::check_proposal(&db, &self.shared.params(), &tx)? {
             return Ok(Err(e));
         }
-        let now = now_ms();
+        let now = self.now();
         let mut proposal = Proposal {
             txid,
             kind: TxKind::Redeem,
@@ -692,12 +775,13 @@ impl Sequencer {
         store::append_audit(&db, now, None, "redemption_requested", &detail)?;
         // The signed summary describes exactly what this transaction commits (see `summary`).
         crate::summary::seal(&db, &self.shared.node_key)?;
+        self.before_commit(&db)?;
         db.commit()?;
         Ok(Ok(proposal))
     }
 
     fn operator(&mut self, req: OperatorRequest) -> Outcome<OperatorResponse> {
-        let now = now_ms();
+        let now = self.now();
         if matches!(
             req.action,
             OperatorAction::ProposeChange { .. } | OperatorAction::ApproveChange { .. }
@@ -728,7 +812,7 @@ impl Sequencer {
                 openings,
             } => {
                 let txid = tx.id();
-                if store::proposal(&db, &txid, threshold)?.is_some() {
+                if store::proposal_at(&db, &txid, threshold, now)?.is_some() {
                     return Ok(Err(ApiErr::conflict(
                         "proposal_exists",
                         format!("{txid} is already proposed: approve it instead"),
@@ -777,7 +861,7 @@ impl Sequencer {
                 (message, proposal, block, ("propose", detail))
             }
             OperatorAction::Approve { txid, approval } => {
-                let Some(stored) = store::proposal(&db, txid, threshold)? else {
+                let Some(stored) = store::proposal_at(&db, txid, threshold, now)? else {
                     return Ok(Err(ApiErr::not_found(
                         "unknown_proposal",
                         format!("no proposal {txid}"),
@@ -882,6 +966,7 @@ impl Sequencer {
         )));
         // The signed summary describes exactly what this transaction commits (see `summary`).
         crate::summary::seal(&db, &self.shared.node_key)?;
+        self.before_commit(&db)?;
         db.commit()?;
         fail::fail_point!("seq::operator::after_commit", |_| Err(injected(
             "operator after_commit"
@@ -935,6 +1020,7 @@ impl Sequencer {
             applied.action,
             &applied.detail,
         )?;
+        self.before_commit(&db)?;
         db.commit()?;
         if let Some(change) = applied.scheduled {
             let mut refused = None;
@@ -963,7 +1049,7 @@ impl Sequencer {
     ) -> Outcome<(String, Option<Proposal>, Option<(Block, Vec<Signature>)>)> {
         let rules_now = self.shared.params();
         let params = &*rules_now;
-        let Some(stored) = store::proposal(db, txid, params.threshold)? else {
+        let Some(stored) = store::proposal_at(db, txid, params.threshold, self.now())? else {
             return Ok(Err(ApiErr::not_found(
                 "unknown_proposal",
                 format!("no proposal {txid}"),
@@ -1016,6 +1102,9 @@ impl Sequencer {
             holdings: batch.holdings(),
         };
         db.write_block(&block, &sigs, &fx)?;
+        if let Some(hook) = &self.cluster {
+            hook.block_written(&block, &sigs, &fx);
+        }
         store::set_proposal_state(db, txid, "committed")?;
         proposal.state = "committed".into();
         let msg = format!(

@@ -149,6 +149,8 @@ pub struct NodeOptions {
     /// ledger), instead of in the background after `/healthz` answers (the default; see
     /// [`crate::table_check`]).
     pub check_tables_first: bool,
+    /// Share a PostgreSQL ledger with other nodes ([`crate::cluster`]); `None`: alone on SQLite.
+    pub cluster: Option<crate::cluster::ClusterOptions>,
 }
 
 /// Default validity of a purse certificate: 7 days.
@@ -166,6 +168,7 @@ impl Default for NodeOptions {
             wallet_rate_per_second: crate::wallet_limits::DEFAULT_WALLET_RATE,
             wallet_rate_burst: crate::wallet_limits::DEFAULT_WALLET_BURST,
             check_tables_first: false,
+            cluster: None,
         }
     }
 }
@@ -237,6 +240,7 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
         node_key: data.node_key,
         proposal_ttl_ms: options.proposal_ttl_ms,
         status: std::sync::RwLock::new(status),
+        replica: Default::default(),
         write_gate: if summary.tables_deferred {
             crate::table_check::WriteGate::closed()
         } else {
@@ -245,12 +249,16 @@ pub fn start_with(dir: &Path, options: NodeOptions) -> Result<Started, StartErro
     });
     let (queue, rx) = mpsc::channel(QUEUE_CAPACITY);
     let seq = Sequencer::new(conn, shared.clone());
+    let cluster = options.cluster.clone();
     let sequencer = std::thread::Builder::new()
         .name("sequencer".into())
         .spawn(move || {
             // The writer holds the lock until its last commit, not just while it is served.
             let _lock = lock;
-            seq.run(rx)
+            match cluster {
+                Some(c) => crate::cluster::run(seq, rx, c),
+                None => seq.run(rx),
+            }
         })
         .map_err(|e| {
             StartError::DataDir(DataDirError::Io {
@@ -803,22 +811,16 @@ async fn submit(
 pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Receipt, ApiErr> {
     let txid = tx.id();
     check_structure(&tx, &s.params())?;
-    let probe = tx.clone();
-    let params = s.params().clone();
-    let inputs = s
-        .read(move |c| {
-            // One snapshot: either the transaction is committed (a retry or a concurrent
-            // duplicate: answer its receipt) or none of its inputs is spent by it.
-            let snap = c.unchecked_transaction().map_err(StoreError::from)?;
-            if let Some(r) = store::receipt(&snap, &txid)? {
-                return Ok(Seen::Committed(r));
-            }
-            let (inputs, payer) = precheck(&snap, &probe)?;
-            check_rules(&snap, &params, &probe)?;
-            Ok(Seen::Fresh(inputs, payer.map(|w| w.address.spend)))
-        })
-        .await?;
-    let inputs = match inputs {
+    let mut seen = seen_on_replica(s, &tx).await;
+    // On a shared ledger the input may have been committed through another node an instant
+    // ago: wait until this replica holds everything committed before now, then look again.
+    if matches!(&seen, Err(e) if e.code == "unknown_input")
+        && s.inner.shared.replica.enabled()
+        && s.inner.shared.replica.caught_up(REPLICA_WAIT).await
+    {
+        seen = seen_on_replica(s, &tx).await;
+    }
+    let inputs = match seen? {
         Seen::Fresh(inputs, payer) => {
             s.charge_wallet(&tx, &txid, &inputs, payer)?;
             inputs
@@ -827,6 +829,28 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
     };
     s.verify(tx.clone(), inputs).await?;
     s.send(|reply| Command::Submit { tx, reply }).await
+}
+
+/// Longest wait of a submission for the replica of a shared ledger to catch up.
+const REPLICA_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The replica's view of a submission: committed, or its inputs and payer.
+async fn seen_on_replica(s: &AppState, tx: &Transaction) -> Result<Seen, ApiErr> {
+    let txid = tx.id();
+    let probe = tx.clone();
+    let params = s.params().clone();
+    s.read(move |c| {
+        // One snapshot: either the transaction is committed (a retry or a concurrent
+        // duplicate: answer its receipt) or none of its inputs is spent by it.
+        let snap = c.unchecked_transaction().map_err(StoreError::from)?;
+        if let Some(r) = store::receipt(&snap, &txid)? {
+            return Ok(Seen::Committed(r));
+        }
+        let (inputs, payer) = precheck(&snap, &probe)?;
+        check_rules(&snap, &params, &probe)?;
+        Ok(Seen::Fresh(inputs, payer.map(|w| w.address.spend)))
+    })
+    .await
 }
 
 enum Seen {

@@ -9,11 +9,18 @@
 //!   admission, a second block at one height written by a second sealer, a fork, an import into
 //!   a ledger that is not empty; each refusal leaves the ledger as it was.
 //!
+//! - three `dfc-bank serve --store postgres://…` nodes on one ledger: one sealer, payments and a
+//!   double spend across nodes, the sealer killed under load (`nodes.rs`).
+//!
 //! PostgreSQL must be installed (`.ci/run` installs it); without it these tests fail saying so.
 //! The `postgres` client is synchronous: the PostgreSQL phases run outside the tokio runtime that
 //! drives the node.
 
+#[allow(dead_code)] // the helpers the PostgreSQL suite does not use
+#[path = "../wallet/cli.rs"]
+mod cli;
 mod measure;
+mod nodes;
 mod standby;
 
 use std::path::Path;

@@ -93,6 +93,7 @@ fn decode_proposal(
     conn: &Connection,
     row: ProposalRow,
     threshold: usize,
+    now: u64,
 ) -> StoreResult<StoredProposal> {
     let (txid, kind, amount, wallet, tx, created, state) = row;
     let txid = h32(txid, "proposals")?;
@@ -115,24 +116,35 @@ fn decode_proposal(
         tx: Transaction::decode(&tx).map_err(|e| StoreError::corrupt("proposals", e))?,
         signatures,
     };
-    let now = crate::datadir::now_ms();
     crate::proposals::enrich(conn, &mut stored.proposal, &stored.tx, now)?;
     Ok(stored)
 }
 
 const PROPOSAL_COLS: &str = "txid, kind, amount, wallet, tx, created_ms, state";
 
-/// The proposal for `txid`.
+/// The proposal for `txid`, its expiry judged at the clock's time.
 pub fn proposal(
     conn: &Connection,
     txid: &TxId,
     threshold: usize,
 ) -> StoreResult<Option<StoredProposal>> {
+    proposal_at(conn, txid, threshold, crate::datadir::now_ms())
+}
+
+/// The proposal for `txid`, its expiry judged at `now` (the sequencer's time of the command, so
+/// that a replica replaying the command later judges it as the sealer did).
+pub fn proposal_at(
+    conn: &Connection,
+    txid: &TxId,
+    threshold: usize,
+    now: u64,
+) -> StoreResult<Option<StoredProposal>> {
     let mut st = conn.prepare_cached(&format!(
         "SELECT {PROPOSAL_COLS} FROM proposals WHERE txid = ?1"
     ))?;
     let row = st.query_row([&txid.0[..]], proposal_row).optional()?;
-    row.map(|r| decode_proposal(conn, r, threshold)).transpose()
+    row.map(|r| decode_proposal(conn, r, threshold, now))
+        .transpose()
 }
 
 /// Pending proposals and the most recent others, newest first, at most `limit`.
@@ -144,6 +156,6 @@ pub fn proposals(conn: &Connection, threshold: usize, limit: usize) -> StoreResu
         .query_map([i64::try_from(limit).unwrap_or(i64::MAX)], proposal_row)?
         .collect::<Result<_, _>>()?;
     rows.into_iter()
-        .map(|r| decode_proposal(conn, r, threshold).map(|p| p.proposal))
+        .map(|r| decode_proposal(conn, r, threshold, crate::datadir::now_ms()).map(|p| p.proposal))
         .collect()
 }

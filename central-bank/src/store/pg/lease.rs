@@ -12,7 +12,10 @@
 //!   transaction enqueues it ([`enqueue`]; a transaction already queued, by any node, is not queued
 //!   twice), and the sealer takes a batch inside its block's transaction ([`take_batch`]): the rows
 //!   are deleted in the transaction that commits the block, so a sealer that dies before its commit
-//!   leaves them queued for the next one.
+//!   leaves them queued for the next one. The nodes of `crate::cluster` queue a pass's transfers
+//!   at once ([`super::cluster::requeue_batch`]) and, holding the lease, read the queue and delete
+//!   a block's transactions in that block's transaction ([`super::cluster::dequeue_committed`]):
+//!   the same guarantee, with the refused ones leaving the queue with their refusal.
 
 use postgres::{Client, GenericClient, NoTls};
 
@@ -46,6 +49,20 @@ impl SealerLease {
             .query_one("SELECT pg_try_advisory_lock($1)", &[&SEALER_LOCK])?
             .try_get(0)?;
         Ok(got.then_some(SealerLease { client }))
+    }
+
+    /// Tries to take the lease on `client` (a connection kept for this, so that a node waiting
+    /// for the lease does not open one per try): the lease, or the client back when another
+    /// session holds it.
+    pub fn try_on(mut client: Client) -> StoreResult<Result<SealerLease, Client>> {
+        let got: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SEALER_LOCK])?
+            .try_get(0)?;
+        Ok(if got {
+            Ok(SealerLease { client })
+        } else {
+            Err(client)
+        })
     }
 
     /// Whether this session still holds the lease (false once the database dropped the session,

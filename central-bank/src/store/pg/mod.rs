@@ -24,6 +24,7 @@ use super::*;
 
 pub mod schema;
 
+pub mod cluster;
 pub mod import;
 pub mod lease;
 mod reads;

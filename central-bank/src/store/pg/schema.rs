@@ -100,8 +100,12 @@ CREATE TABLE light_index (
 ";
 
 /// The migrations, in order; version `i + 1` is `MIGRATIONS[i]` (2: the hand-off queue of
-/// [`super::lease`]).
-pub const MIGRATIONS: &[&str] = &[V1, super::lease::SCHEMA_V2_HANDOFF];
+/// [`super::lease`]; 3: the replication log of several nodes, [`super::cluster`]).
+pub const MIGRATIONS: &[&str] = &[
+    V1,
+    super::lease::SCHEMA_V2_HANDOFF,
+    super::cluster::SCHEMA_V3_CLUSTER,
+];
 
 /// Applies the migrations not yet applied, in one transaction, under the migration lock.
 /// Returns the schema version now in force.
