@@ -9,10 +9,13 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use dfc_central_bank::audit::shared::verify_store;
+use dfc_central_bank::audit::IntegrityError;
+use dfc_central_bank::store::pg::governance::approved_changes;
 use dfc_central_bank::store::pg::import::import_sqlite;
 use dfc_central_bank::store::pg::PgLedger;
 use dfc_central_bank::store::StoreLocation;
 use dfc_central_bank::{datadir, store};
+use dfc_core::governance::ParamsHistory;
 
 fn postgres_url(store: &str) -> Result<String> {
     match store.parse::<StoreLocation>() {
@@ -28,7 +31,17 @@ pub fn audit(data: &Path, store_url: &str, json: bool) -> Result<ExitCode> {
     let params = datadir::load_params(data)?;
     let ledger = PgLedger::connect(&url).with_context(|| format!("connecting to {shown}"))?;
     let started = Instant::now();
-    let result = verify_store(&ledger, &params);
+    // The genesis parameters of DIR and the changes the ledger holds, each change's approvals
+    // verified again; a change that does not verify fails the audit.
+    let result = approved_changes(&ledger)
+        .map_err(IntegrityError::from)
+        .and_then(|changes| {
+            ParamsHistory::from_parts(params.clone(), changes).map_err(|e| IntegrityError::Table {
+                table: "param_changes",
+                reason: format!("an approved parameter change does not verify: {e}"),
+            })
+        })
+        .and_then(|history| verify_store(&ledger, &history));
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let report = match &result {
         Ok(s) => serde_json::json!({

@@ -572,3 +572,126 @@ fn stale_sealer_is_refused(url: &str) {
     .join()
     .expect("the stale sealer's writes are refused");
 }
+
+#[test]
+fn a_rule_change_approved_across_nodes_is_audited_on_postgres() {
+    init_tracing();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let nodes = Nodes::start(2);
+    let data = nodes.dirs[0].to_str().expect("utf-8").to_string();
+    let (url0, url1) = (
+        nodes.nodes[0].url().to_string(),
+        nodes.nodes[1].url().to_string(),
+    );
+
+    tracing::info!("--- operator 0 proposes a rule change through one node, operator 1 approves through the other");
+    let mut new = nodes.params.clone();
+    new.tiers[0].max_payment = dfc_core::Amount::from_units(8_000).expect("amount in range");
+    let tip = u64::try_from(pg_tip(&nodes.url)).expect("tip");
+    let effective = tip + 3;
+    let params_file = nodes.dirs[0].join("new-params.json");
+    std::fs::write(
+        &params_file,
+        serde_json::to_string_pretty(&new).expect("params JSON"),
+    )
+    .expect("write");
+    let op = |n: &str, url: &str, args: &[&str]| -> serde_json::Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend_from_slice(&["--data", &data, "--operator", n, "--bank", url, "--json"]);
+        serde_json::from_str(&dfc_tests::dfc_bank_ok(&all)).expect("JSON")
+    };
+    let proposed = op(
+        "0",
+        &url0,
+        &[
+            "governance",
+            "propose",
+            "--params",
+            params_file.to_str().expect("utf-8"),
+            "--height",
+            &effective.to_string(),
+        ],
+    );
+    let digest = proposed["digest"].as_str().expect("digest").to_string();
+    let approved = op("1", &url1, &["governance", "approve", &digest, "--yes"]);
+    assert!(
+        approved["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("in force from height")),
+        "approved by 2 of 3: {approved}"
+    );
+    let stored: i64 = on_pg(&nodes.url, |c| {
+        c.query_one("SELECT COUNT(*) FROM param_changes", &[])
+            .expect("count")
+            .get(0)
+    });
+    assert_eq!(
+        stored, 1,
+        "the sealer copied the scheduled change to the shared ledger"
+    );
+
+    tracing::info!("--- the chain moves past the change's height");
+    rt.block_on(async {
+        let mut w = TestWallet::new("alice", &nodes.params);
+        nodes
+            .client(1)
+            .register(&w.register_request())
+            .await
+            .expect("registration");
+        while u64::try_from(pg_tip(&nodes.url)).expect("tip") < effective {
+            issue(
+                &nodes.client(1),
+                &nodes.dirs[0],
+                &nodes.params,
+                &mut w,
+                100,
+                1,
+            )
+            .await;
+        }
+    });
+    let (ok, report) = super::pg_audit(&nodes.dirs[1], &nodes.url);
+    assert!(ok, "the audit judges blocks under the new rules: {report}");
+    assert!(
+        report["height"].as_u64().is_some_and(|h| h >= effective),
+        "audited past the change: {report}"
+    );
+
+    tracing::info!("--- one approval removed from the stored change: the audit names it");
+    on_pg(&nodes.url, |c| {
+        let text: String = c
+            .query_one("SELECT approved FROM param_changes", &[])
+            .expect("row")
+            .get(0);
+        let mut v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        if let Some(a) = v["approvals"].as_array_mut() {
+            a.truncate(1);
+        }
+        c.execute("UPDATE param_changes SET approved = $1", &[&v.to_string()])
+            .expect("tamper");
+    });
+    let (ok, report) = super::pg_audit(&nodes.dirs[1], &nodes.url);
+    assert!(
+        !ok,
+        "a change one operator signed fails the audit: {report}"
+    );
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not verify")),
+        "{report}"
+    );
+
+    tracing::info!("--- the change removed: the blocks after its height fail the audit");
+    on_pg(&nodes.url, |c| {
+        c.execute("DELETE FROM param_changes", &[]).expect("tamper");
+    });
+    let (ok, report) = super::pg_audit(&nodes.dirs[1], &nodes.url);
+    assert!(!ok, "{report}");
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("other network parameters")),
+        "{report}"
+    );
+}

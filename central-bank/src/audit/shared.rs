@@ -7,20 +7,25 @@
 //! in each header) and then compares the store's notes, spent set and holdings with the replay
 //! and checks the supply invariant over the unspent commitments.
 //!
+//! Every block is judged under the parameters in force at its height: the genesis parameters and
+//! the approved changes the shared ledger holds (`param_changes`, copied there by the sealer with
+//! the command that scheduled them), each change's k-of-n approvals verified again when the
+//! history is built ([`ParamsHistory::from_parts`]).
+//!
 //! Narrower than the SQLite audit, for now: proofs are verified one transaction at a time (not
-//! on the batch pipeline), parameters are those given (a PostgreSQL ledger has no governance
-//! history yet), and the operator audit log is checked only as far as the block headers anchor
-//! it (its head is at or after the tip's anchor), not entry by entry.
+//! on the batch pipeline), and the operator audit log is checked only as far as the block
+//! headers anchor it (its head is at or after the tip's anchor), not entry by entry.
 
 use std::collections::{HashMap, HashSet};
 
+use dfc_core::governance::ParamsHistory;
 use dfc_core::holdings::{effects, Holding};
 use dfc_core::validate::{
     check_claim_holding, check_outputs_fresh, check_structure, next_supply, resolve, verify_crypto,
 };
 use dfc_core::{
-    Account, Amount, BlockHeader, Commitment, LedgerNote, LedgerView, NetworkParams, NoteId,
-    PublicKey, SupplyAudit, TxId, TxKind,
+    Account, Amount, BlockHeader, Commitment, LedgerNote, LedgerView, NoteId, PublicKey,
+    SupplyAudit, TxId, TxKind,
 };
 
 use super::{IntegrityError, LedgerSummary};
@@ -78,10 +83,11 @@ impl LedgerView for Rebuilt<'_> {
     }
 }
 
-/// Verifies the ledger behind `store` from genesis to its tip under `params`.
+/// Verifies the ledger behind `store` from genesis to its tip, each block under the parameters
+/// `history` holds in force at its height.
 pub fn verify_store(
     store: &dyn LedgerRead,
-    params: &NetworkParams,
+    history: &ParamsHistory,
 ) -> Result<LedgerSummary, IntegrityError> {
     let mut r = Rebuilt {
         store,
@@ -91,7 +97,6 @@ pub fn verify_store(
         holdings: HashMap::new(),
         registry_error: std::cell::RefCell::new(None),
     };
-    let params_hash = params.hash();
     let mut audit = SupplyAudit::new();
     let mut prev: Option<BlockHeader> = None;
     let mut supply = Amount::ZERO;
@@ -105,6 +110,7 @@ pub fn verify_store(
         for block in blocks {
             let h = &block.header;
             let height = h.height;
+            let params = history.at(height);
             let stored = store
                 .header_at(height)?
                 .ok_or_else(|| bad(height, "header vanished while read"))?;
@@ -114,10 +120,10 @@ pub fn verify_store(
                     "stored hash is not the hash of the stored header",
                 ));
             }
-            if h.network != params.network_id || h.params_hash != params_hash {
+            if h.network != params.network_id || h.params_hash != params.hash() {
                 return Err(bad(height, "header is for other network parameters"));
             }
-            if height == 0 && stored.hash != params.genesis_hash {
+            if height == 0 && stored.hash != history.genesis().genesis_hash {
                 return Err(bad(0, "the genesis block is not the parameters' genesis"));
             }
             if prev.as_ref().is_some_and(|p| h.audit_seq < p.audit_seq) {

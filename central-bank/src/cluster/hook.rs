@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use dfc_core::governance::ApprovedChange;
 use dfc_core::holdings::Holding;
 use dfc_core::{Block, BlockHeader, Effects, PublicKey, Signature, Transaction, TxId};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -178,6 +179,25 @@ fn audit_rows_after(db: &Connection, after: i64) -> Result<Vec<AuditRow>, StoreE
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The scheduled parameter changes in the replica's transaction, in order, with their row ids.
+fn scheduled_changes(db: &Connection) -> Result<Vec<(i64, ApprovedChange)>, StoreError> {
+    // `list` gives the newest first.
+    Ok(crate::governance::store::list(db, u32::MAX)?
+        .into_iter()
+        .rev()
+        .filter(|s| s.state == "scheduled")
+        .map(|s| {
+            (
+                s.id,
+                ApprovedChange {
+                    change: s.change,
+                    approvals: s.approvals,
+                },
+            )
+        })
+        .collect())
+}
+
 /// The purse certificates of `purse` in the replica's transaction.
 fn purse_rows(db: &Connection, purse: &PublicKey) -> Result<Vec<log::PurseRow>, StoreError> {
     let mut st = db.prepare(
@@ -305,6 +325,11 @@ impl ClusterHook for PgHook {
             for row in purse_rows(db, purse)? {
                 log::insert_purse(&tx, &row)?;
             }
+        }
+        if matches!(s.mode, Mode::SealCommand { .. }) {
+            // A governance command may have scheduled a change: the audit of the shared ledger
+            // judges later blocks under it.
+            crate::store::pg::governance::copy_scheduled(&tx, &scheduled_changes(db)?)?;
         }
         let rows = audit_rows_after(db, log::audit_tail(&tx)?)?;
         log::append_audit_rows(&tx, &rows)?;

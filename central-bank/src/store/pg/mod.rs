@@ -25,6 +25,7 @@ use super::*;
 pub mod schema;
 
 pub mod cluster;
+pub mod governance;
 pub mod import;
 pub mod lease;
 mod reads;

@@ -100,11 +100,13 @@ CREATE TABLE light_index (
 ";
 
 /// The migrations, in order; version `i + 1` is `MIGRATIONS[i]` (2: the hand-off queue of
-/// [`super::lease`]; 3: the replication log of several nodes, [`super::cluster`]).
+/// [`super::lease`]; 3: the replication log of several nodes, [`super::cluster`]; 4: the approved
+/// parameter changes, [`super::governance`]).
 pub const MIGRATIONS: &[&str] = &[
     V1,
     super::lease::SCHEMA_V2_HANDOFF,
     super::cluster::SCHEMA_V3_CLUSTER,
+    super::governance::SCHEMA_V4_PARAM_CHANGES,
 ];
 
 /// Applies the migrations not yet applied, in one transaction, under the migration lock.
