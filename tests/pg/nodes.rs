@@ -632,22 +632,14 @@ fn a_rule_change_approved_across_nodes_is_audited_on_postgres() {
 
     tracing::info!("--- the chain moves past the change's height");
     rt.block_on(async {
-        let mut w = TestWallet::new("alice", &nodes.params);
+        let w = TestWallet::new("alice", &nodes.params);
         nodes
             .client(1)
             .register(&w.register_request())
             .await
             .expect("registration");
         while u64::try_from(pg_tip(&nodes.url)).expect("tip") < effective {
-            issue(
-                &nodes.client(1),
-                &nodes.dirs[0],
-                &nodes.params,
-                &mut w,
-                100,
-                1,
-            )
-            .await;
+            issue(&nodes.client(1), &nodes.dirs[0], &nodes.params, &w, 100, 1).await;
         }
     });
     let (ok, report) = super::pg_audit(&nodes.dirs[1], &nodes.url);
