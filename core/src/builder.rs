@@ -165,7 +165,8 @@ pub fn build_with<R: RngCore + CryptoRng>(
         values.extend(section.bound_values(params, &disclosed, &openings)?);
         planned = Some((section, disclosed));
     }
-    tx.range_proof = range::prove_bits(&mut tx.range_transcript(), &values, range::RANGE_BITS, rng).into();
+    tx.range_proof =
+        range::prove_bits(&mut tx.range_transcript(), &values, range::RANGE_BITS, rng).into();
     if let Some((mut section, disclosed)) = planned {
         let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();
         let body = tx.body_id();

@@ -79,7 +79,11 @@ fn decoded_transactions_verify_as_built_ones_do() {
     for tx in [&f.transfer, &f.issue] {
         let decoded = Transaction::decode(&tx.encode()).unwrap();
         assert_eq!(&decoded, tx);
-        assert_eq!(decoded.encode(), tx.encode(), "the wire format is unchanged");
+        assert_eq!(
+            decoded.encode(),
+            tx.encode(),
+            "the wire format is unchanged"
+        );
         assert_eq!(verdict(&f, &decoded), Ok(()));
         assert_eq!(verdict(&f, tx), Ok(()));
     }

@@ -539,7 +539,9 @@ fn build_clear(
     if kind == TxKind::Transfer {
         let section = clear_flows(params, inputs, &tx.outputs);
         // The one range proof covers the outputs and the bounds.
-        tx.range_proof = t.range_proof(tx.outputs.len() + section.bound_count()).into();
+        tx.range_proof = t
+            .range_proof(tx.outputs.len() + section.bound_count())
+            .into();
         tx.compliance = Some(section);
     }
     Ok(Built { tx, openings })

@@ -111,6 +111,10 @@ mod tests {
         let mut cleared = decoded.clone();
         cleared.clear();
         assert!(cleared.points().is_none());
-        assert_eq!(decoded, RangeProofBytes::new(vec![1, 2, 3]), "equality is the bytes'");
+        assert_eq!(
+            decoded,
+            RangeProofBytes::new(vec![1, 2, 3]),
+            "equality is the bytes'"
+        );
     }
 }
