@@ -225,6 +225,8 @@ fn sum_of_powers(x: &Scalar, n: usize) -> Scalar {
 /// Parses the proof over `commitments` (the transaction's outputs, before padding) and replays its
 /// transcript from `transcript` (the transaction's range transcript). `None` if the proof cannot
 /// verify for a reason the crate's verifier also refuses: bad size, bad encoding, identity points.
+/// `kept` are the proof's points as its decoding kept them (`RangeProofBytes::points`), so that
+/// they are not decompressed a second time; `None` decompresses them here.
 pub(crate) fn prepare(
     transcript: &mut Transcript,
     commitments: &[(CompressedRistretto, RistrettoPoint)],
