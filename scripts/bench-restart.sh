@@ -168,6 +168,10 @@ if "verify_cpu_us" in a:
         line["before_audit_cpu_s"] = round(before["cpu"], 2)
         line["before_audit_over_batched_wall"] = round(before["wall"] / (b["verify_us"] / 2e6), 3)
         line["before_audit_cpu_over_batched_cpu"] = round(before["cpu"] / (a["verify_cpu_us"] / 1e6), 3)
+        if "verify_cpu_us" in b:
+            # The older build's own batched verification CPU and its ratio to it.
+            line["before_batch_verify_cpu_ms_per_tx"] = round(b["verify_cpu_us"] / 1000 / txs, 3)
+            line["before_audit_cpu_over_own_batched_cpu"] = round(before["cpu"] / (b["verify_cpu_us"] / 1e6), 3)
 print(json.dumps(line))
 EOF
   if [ -z "${REUSE:-}" ]; then start_timed "$DATA"; fi

@@ -21,6 +21,8 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 const SIZES: [usize; 4] = [1, 16, 64, 256];
+/// Sizes of the printed summary: up to a whole `MAX_BATCH_TXS` chunk, the audit's question.
+const SUMMARY_SIZES: [usize; 6] = [1, 16, 64, 128, 256, 1024];
 
 fn params() -> (NetworkParams, Vec<SigningKey>) {
     let issuers: Vec<SigningKey> = (0..3u8)
@@ -182,13 +184,29 @@ fn batched(params: &NetworkParams, items: &[BatchItem<'_>]) {
     assert!(verify_batch(items, params).iter().all(Result::is_ok));
 }
 
-/// Median wall time of `runs` calls of `f`.
+/// The calling thread's CPU time: on a machine shared with other work, wall time mostly measures
+/// waiting for a core, CPU time the work itself.
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Median time of `runs` calls of `f`: CPU time of this thread, or wall time with
+/// `DFC_BENCH_WALL=1`.
 fn median(runs: usize, mut f: impl FnMut()) -> Duration {
+    let wall = std::env::var_os("DFC_BENCH_WALL").is_some();
     let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
-            let start = Instant::now();
+            let (start, cpu) = (Instant::now(), thread_cpu());
             f();
-            start.elapsed()
+            if wall {
+                start.elapsed()
+            } else {
+                thread_cpu().saturating_sub(cpu)
+            }
         })
         .collect();
     times.sort();
@@ -196,8 +214,44 @@ fn median(runs: usize, mut f: impl FnMut()) -> Duration {
 }
 
 fn main() {
-    let (params, all) = transfers(SIZES[SIZES.len() - 1]);
+    // `DFC_BENCH_PROFILE=N`: only N batched verifications of the 256 decoded transfers, for
+    // `perf record` (the one-by-one runs would dominate a profile of the whole bench).
+    if let Some(runs) = std::env::var("DFC_BENCH_PROFILE")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let (params, all) = transfers(256);
+        let decoded: Vec<(Transaction, Vec<InputNote>)> = all
+            .iter()
+            .map(|(t, i)| (Transaction::decode(&t.encode()).unwrap(), i.clone()))
+            .collect();
+        let refs: Vec<BatchItem<'_>> = decoded.iter().map(|(t, i)| (t, i.as_slice())).collect();
+        eprintln!("profile: transactions made, verifying");
+        for _ in 0..runs {
+            batched(&params, &refs);
+        }
+        return;
+    }
+    let (params, all) = transfers(SUMMARY_SIZES[SUMMARY_SIZES.len() - 1]);
     let all_claims = claims(SIZES[SIZES.len() - 1]);
+    // `DFC_BENCH_SUMMARY_ONLY=1`: only the summary tables (a few minutes less).
+    if std::env::var_os("DFC_BENCH_SUMMARY_ONLY").is_none() {
+        criterion_groups(&params, &all, &all_claims);
+    }
+    for (what, set) in [
+        ("2-in/2-out transfers", &all),
+        ("claims of 2 notes", &all_claims),
+    ] {
+        summary(&params, what, set);
+    }
+}
+
+fn criterion_groups(
+    params: &NetworkParams,
+    all: &[(Transaction, Vec<InputNote>)],
+    all_claims: &[(Transaction, Vec<InputNote>)],
+) {
+    let params = params.clone();
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
@@ -234,30 +288,51 @@ fn main() {
         group.finish();
     }
     c.final_summary();
-
-    for (what, set) in [
-        ("2-in/2-out transfers", &all),
-        ("claims of 2 notes", &all_claims),
-    ] {
-        summary(&params, what, set);
-    }
 }
 
+/// Per transaction: one by one; batched as built (the verifier decompresses the range proof's
+/// points, as every verifier did before points were kept at decode); batched after decoding
+/// (points kept: what the node and the audit verify); and decoding itself, which every verifier
+/// of received bytes pays in both cases (it decompresses the points either way).
 fn summary(params: &NetworkParams, what: &str, all: &[(Transaction, Vec<InputNote>)]) {
-    println!("\nbatch verification of {what} (median of 5 runs, same process)");
-    println!("| transactions | one by one, µs/tx | batched, µs/tx | speed-up |");
-    println!("|---:|---:|---:|---:|");
-    for n in SIZES {
+    let clock = if std::env::var_os("DFC_BENCH_WALL").is_some() {
+        "wall time"
+    } else {
+        "thread CPU time"
+    };
+    println!("\nbatch verification of {what} ({clock}, median of 5 runs, same process)");
+    println!(
+        "| transactions | one by one, µs/tx | batched as built, µs/tx | batched decoded (points kept), µs/tx | decode, µs/tx | speed-up (decoded batch vs one by one) |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    let decoded: Vec<(Transaction, Vec<InputNote>)> = all
+        .iter()
+        .map(|(t, i)| (Transaction::decode(&t.encode()).unwrap(), i.clone()))
+        .collect();
+    let encoded: Vec<Vec<u8>> = all.iter().map(|(t, _)| t.encode()).collect();
+    for n in SUMMARY_SIZES.into_iter().filter(|n| *n <= all.len()) {
         let items = &all[..n];
         let refs: Vec<BatchItem<'_>> = items.iter().map(|(t, i)| (t, i.as_slice())).collect();
+        let kept: Vec<BatchItem<'_>> = decoded[..n]
+            .iter()
+            .map(|(t, i)| (t, i.as_slice()))
+            .collect();
         let single = median(5, || one_by_one(params, items));
         let batch = median(5, || batched(params, &refs));
+        let batch_kept = median(5, || batched(params, &kept));
+        let decode = median(5, || {
+            for e in &encoded[..n] {
+                std::hint::black_box(Transaction::decode(e).unwrap());
+            }
+        });
         let per = |d: Duration| d.as_secs_f64() * 1e6 / n as f64;
         println!(
-            "| {n} | {:.0} | {:.0} | {:.1}× |",
+            "| {n} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1}× |",
             per(single),
             per(batch),
-            single.as_secs_f64() / batch.as_secs_f64()
+            per(batch_kept),
+            per(decode),
+            single.as_secs_f64() / batch_kept.as_secs_f64()
         );
     }
 }

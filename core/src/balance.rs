@@ -19,10 +19,14 @@ use crate::note::{pedersen_gens, TxId};
 use crate::transcript::{TranscriptProtocol, BALANCE_DOMAIN};
 
 /// A Schnorr proof of knowledge of `x` with `E = x·B_blinding`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct BalanceProof {
     r: CompressedRistretto,
+    /// `r` decompressed: decoding checks it anyway, and the batch verifier needs the point, so it
+    /// is kept rather than decompressed a second time. Always `r`'s point (every constructor sets
+    /// both from one value), so the derived equality is the encoding's.
+    r_point: RistrettoPoint,
     s: Scalar,
 }
 
@@ -75,9 +79,14 @@ impl BalanceProof {
             .rekey_with_witness_bytes(b"txid", context)
             .finalize(rng);
         let k = Scalar::random(&mut nonce_rng);
-        let r = (k * h).compress();
+        let r_point = k * h;
+        let r = r_point.compress();
         let c = challenge(domain, context, point, &r);
-        BalanceProof { r, s: k + c * x }
+        BalanceProof {
+            r,
+            r_point,
+            s: k + c * x,
+        }
     }
 
     /// Verifies a proof made by [`BalanceProof::prove_in`].
@@ -88,9 +97,13 @@ impl BalanceProof {
         lhs.compress() == self.r
     }
 
-    /// A proof from its already-validated parts.
-    pub(crate) fn from_parts(r: CompressedRistretto, s: Scalar) -> Self {
-        BalanceProof { r, s }
+    /// A proof from its already-validated parts (`r_point` is `r` decompressed).
+    pub(crate) fn from_parts(r: (CompressedRistretto, RistrettoPoint), s: Scalar) -> Self {
+        BalanceProof {
+            r: r.0,
+            r_point: r.1,
+            s,
+        }
     }
 
     /// The 64-byte encoding `R ‖ s`.
@@ -107,15 +120,30 @@ impl BalanceProof {
         (&self.r, &self.s)
     }
 
+    /// `R` as a point (decompressed once, when the proof was decoded or made).
+    pub(crate) fn r_point(&self) -> &RistrettoPoint {
+        &self.r_point
+    }
+
     pub(crate) fn encode(&self, w: &mut Writer) {
         w.bytes(self.r.as_bytes());
         w.bytes(self.s.as_bytes());
     }
 
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let (rp, _) = r.point("balance proof R")?;
+        let (rp, r_point) = r.point("balance proof R")?;
         let s = r.scalar("balance proof s")?;
-        Ok(BalanceProof { r: rp, s })
+        Ok(BalanceProof { r: rp, r_point, s })
+    }
+}
+
+impl std::fmt::Debug for BalanceProof {
+    // The kept point is `r` again: not printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BalanceProof")
+            .field("r", &self.r)
+            .field("s", &self.s)
+            .finish()
     }
 }
 
@@ -127,9 +155,9 @@ impl TryFrom<String> for BalanceProof {
         rb.copy_from_slice(&bytes[..32]);
         let mut sb = [0u8; 32];
         sb.copy_from_slice(&bytes[32..]);
-        let (r, _) = decode_point(&rb, "balance proof R")?;
+        let (r, r_point) = decode_point(&rb, "balance proof R")?;
         let s = decode_scalar(sb, "balance proof s")?;
-        Ok(BalanceProof { r, s })
+        Ok(BalanceProof { r, r_point, s })
     }
 }
 

@@ -272,7 +272,7 @@ fn tx_terms(
             _ => return None,
         }
     }
-    let padding = pedersen_gens().B_blinding.compress();
+    let padding = *padding_commitment();
     let pair = |p: RistrettoPoint| (p.compress(), p);
     let mut ranges = Vec::with_capacity(2);
     let mut disclosures = Vec::new();
@@ -286,6 +286,7 @@ fn tx_terms(
             &mut claim.transcript(tx.network, &tx.genesis),
             &points,
             &claim.proof,
+            None,
             &padding,
         )?);
         m = padded_len(points.len());
@@ -306,7 +307,8 @@ fn tx_terms(
     let excess = tx.excess(&input_commitments);
     let excess_compressed = excess.compress();
     let (r, s) = tx.balance_proof.parts();
-    let balance_r = r.decompress()?;
+    // Decompressed (and checked) when the proof was decoded.
+    let balance_r = *tx.balance_proof.r_point();
     let balance_c = balance_challenge(txid, &excess_compressed, r);
 
     if tx.kind != TxKind::Claim {
@@ -344,6 +346,7 @@ fn tx_terms(
             &mut tx.range_transcript(),
             &commitments,
             &tx.range_proof,
+            tx.range_proof.points(),
             &padding,
         )?);
         m = m.max(padded_len(commitments.len()));
@@ -358,6 +361,12 @@ fn tx_terms(
         disclosures,
         m,
     })
+}
+
+/// The padding commitment `B_blinding` (a commitment to zero with blinding one), compressed once.
+fn padding_commitment() -> &'static CompressedRistretto {
+    static PADDING: std::sync::OnceLock<CompressedRistretto> = std::sync::OnceLock::new();
+    PADDING.get_or_init(|| pedersen_gens().B_blinding.compress())
 }
 
 /// The balance proof's challenge, as `BalanceProof::verify` derives it.

@@ -136,7 +136,7 @@ pub fn build_with<R: RngCore + CryptoRng>(
         public_amount,
         inputs: inputs.iter().map(|i| i.id).collect(),
         outputs,
-        range_proof: Vec::new(),
+        range_proof: Default::default(),
         balance_proof: placeholder_balance_proof(rng),
         owner_signatures: Vec::new(),
         issuer_signatures: Vec::new(),
@@ -165,7 +165,8 @@ pub fn build_with<R: RngCore + CryptoRng>(
         values.extend(section.bound_values(params, &disclosed, &openings)?);
         planned = Some((section, disclosed));
     }
-    tx.range_proof = range::prove_bits(&mut tx.range_transcript(), &values, range::RANGE_BITS, rng);
+    tx.range_proof =
+        range::prove_bits(&mut tx.range_transcript(), &values, range::RANGE_BITS, rng).into();
     if let Some((mut section, disclosed)) = planned {
         let commitments: Vec<_> = tx.outputs.iter().map(|o| *o.commitment.point()).collect();
         let body = tx.body_id();
@@ -205,7 +206,7 @@ pub fn build_claim<R: RngCore + CryptoRng>(
         public_amount: Amount::ZERO,
         inputs: Vec::new(),
         outputs: Vec::new(),
-        range_proof: Vec::new(),
+        range_proof: Default::default(),
         balance_proof: placeholder_balance_proof(rng),
         owner_signatures: Vec::new(),
         issuer_signatures: Vec::new(),

@@ -350,7 +350,7 @@ impl Disclosure {
         }
         let mut rb = [0u8; 32];
         rb.copy_from_slice(r.take(32, "recomposition R")?);
-        let (rp, _) = decode_point(&rb, "recomposition R")?;
+        let rp = decode_point(&rb, "recomposition R")?;
         let s = decode_scalar(r.array("recomposition s")?, "recomposition s")?;
         let recomposition = BalanceProof::from_parts(rp, s);
         Ok(Disclosure {

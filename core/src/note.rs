@@ -32,9 +32,12 @@ pub const MIN_CIPHERTEXT_BYTES: usize = OPENING_FIXED_BYTES + TAG_BYTES;
 /// Longest encrypted opening.
 pub const MAX_CIPHERTEXT_BYTES: usize = MIN_CIPHERTEXT_BYTES + MAX_MEMO_BYTES;
 
-/// The Pedersen generators of dfc: `B` for values, `B_blinding` for blindings.
+/// The Pedersen generators of dfc: `B` for values, `B_blinding` for blindings. Built once per
+/// process: `PedersenGens::default()` hashes to the curve for `B_blinding` on every call, which
+/// the verifiers would otherwise pay several times per transaction.
 pub fn pedersen_gens() -> PedersenGens {
-    PedersenGens::default()
+    static GENS: std::sync::OnceLock<PedersenGens> = std::sync::OnceLock::new();
+    *GENS.get_or_init(PedersenGens::default)
 }
 
 /// A Pedersen commitment `v·B + r·B_blinding` to an amount `v` with blinding `r`.

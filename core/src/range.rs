@@ -5,8 +5,12 @@
 //! `B_blinding`); the verifier appends the same padding, so padding reveals nothing and proves
 //! nothing beyond "zero is in range".
 
+mod proof_bytes;
+
+pub use proof_bytes::RangeProofBytes;
+
 use bulletproofs::{BulletproofGens, RangeProof};
-use curve25519_dalek::ristretto::CompressedRistretto;
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
@@ -130,6 +134,17 @@ pub fn check_encoding(proof: &[u8], outputs: usize) -> Result<(), DecodeError> {
 
 /// [`check_encoding`] for a proof over `values` values of `bits` bits.
 pub fn check_encoding_bits(proof: &[u8], values: usize, bits: usize) -> Result<(), DecodeError> {
+    decode_points_bits(proof, values, bits).map(|_| ())
+}
+
+/// [`check_encoding_bits`] that returns the proof's points, decompressed, in encoding order (`A`,
+/// `S`, `T1`, `T2`, then `L_i`, `R_i` per round): what [`RangeProofBytes`] keeps for the batch
+/// verifier. The same checks and errors.
+pub fn decode_points_bits(
+    proof: &[u8],
+    values: usize,
+    bits: usize,
+) -> Result<Vec<RistrettoPoint>, DecodeError> {
     let expected = proof_len_bits(values, bits);
     if proof.len() != expected {
         return Err(DecodeError::BadLength {
@@ -139,27 +154,28 @@ pub fn check_encoding_bits(proof: &[u8], values: usize, bits: usize) -> Result<(
         });
     }
     let rounds = (proof.len() / 32 - 9) / 2;
+    let mut points = Vec::with_capacity(4 + 2 * rounds);
     let mut r = Reader::new(proof);
     for _ in 0..4 {
-        point(&mut r)?;
+        points.push(point(&mut r)?);
     }
     for _ in 0..3 {
         decode_scalar(r.array("range proof scalar")?, "range proof scalar")?;
     }
     for _ in 0..(2 * rounds) {
-        point(&mut r)?;
+        points.push(point(&mut r)?);
     }
     for _ in 0..2 {
         decode_scalar(r.array("range proof scalar")?, "range proof scalar")?;
     }
-    r.finish()
+    r.finish()?;
+    Ok(points)
 }
 
-fn point(r: &mut Reader<'_>) -> Result<(), DecodeError> {
+fn point(r: &mut Reader<'_>) -> Result<RistrettoPoint, DecodeError> {
     let bytes = r.array::<32>("range proof point")?;
     CompressedRistretto(bytes)
         .decompress()
-        .map(|_| ())
         .ok_or(DecodeError::NonCanonicalPoint {
             field: "range proof point",
         })

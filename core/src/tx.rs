@@ -1,6 +1,6 @@
 //! Transactions: the three kinds, their canonical encoding and their identifiers.
 
-use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
+use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use merlin::Transcript;
@@ -103,8 +103,9 @@ pub struct Transaction {
     pub inputs: Vec<NoteId>,
     /// Notes created.
     pub outputs: Vec<Output>,
-    /// One aggregated 64-bit range proof over all output commitments.
-    pub range_proof: Vec<u8>,
+    /// One aggregated 64-bit range proof over all output commitments (and a transfer's bounds);
+    /// when decoded, with its points kept for the verifier ([`range::RangeProofBytes`]).
+    pub range_proof: range::RangeProofBytes,
     /// Proof that inputs balance outputs plus public amounts.
     pub balance_proof: BalanceProof,
     /// One owner signature per input, in input order.
@@ -185,7 +186,9 @@ impl Transaction {
     pub fn excess(&self, inputs: &[Commitment]) -> RistrettoPoint {
         let out: RistrettoPoint = self.outputs.iter().map(|o| o.commitment.point()).sum();
         let inp: RistrettoPoint = inputs.iter().map(|c| c.point()).sum();
-        let public = Scalar::from(self.public_amount.units()) * RISTRETTO_BASEPOINT_POINT;
+        // `B` is the Ristretto base point: its precomputed table makes this about 3× cheaper than
+        // a variable-base multiplication (one per issue or redemption, in every audit).
+        let public = &Scalar::from(self.public_amount.units()) * RISTRETTO_BASEPOINT_TABLE;
         match self.kind {
             TxKind::Issue => out - inp - public,
             TxKind::Transfer => out - inp,
@@ -331,16 +334,20 @@ impl Transaction {
         // A transfer's one range proof covers its outputs and then its bounds.
         let values = n_out + compliance.as_ref().map_or(0, Compliance::bound_count);
         let proof_len = usize::from(r.u16("range proof length")?);
-        let range_proof = r.take(proof_len, "range proof")?.to_vec();
-        if values > 0 {
-            range::check_encoding_bits(&range_proof, values, range::RANGE_BITS)?;
-        } else if !range_proof.is_empty() {
+        let proof_bytes = r.take(proof_len, "range proof")?;
+        let range_proof = if values > 0 {
+            // Every point is decompressed here anyway: kept, so the verifier need not again.
+            let points = range::decode_points_bits(proof_bytes, values, range::RANGE_BITS)?;
+            range::RangeProofBytes::decoded(proof_bytes.to_vec(), points)
+        } else if !proof_bytes.is_empty() {
             return Err(DecodeError::BadLength {
                 field: "range proof",
-                len: range_proof.len(),
+                len: proof_bytes.len(),
                 expected: "0 for a transaction without outputs".into(),
             });
-        }
+        } else {
+            range::RangeProofBytes::default()
+        };
         let claim = if kind == TxKind::Claim {
             Some(ClaimSection::decode(&mut r)?)
         } else {

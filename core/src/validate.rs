@@ -166,9 +166,9 @@ pub fn check_structure(tx: &Transaction, params: &NetworkParams) -> Result<(), T
         (_, Some(_)) => return Err(TxError::ComplianceNotAllowed),
         _ => {}
     }
-    // Decoding already checked every point and scalar of the proof; here only its length, so a
-    // decoded transaction does not pay for decompressing the proof's points twice. Verification
-    // decompresses them again in any case. A transfer's proof covers its bounds too.
+    // Decoding already checked every point and scalar of the proof (and kept the points for the
+    // batch verifier, `range::RangeProofBytes`); here only its length, so a decoded transaction
+    // never pays for decompressing them twice. A transfer's proof covers its bounds too.
     let values = tx.outputs.len() + tx.compliance.as_ref().map_or(0, |c| c.bound_count());
     let expected = range::proof_len(values);
     if tx.range_proof.len() != expected {

@@ -197,9 +197,14 @@ fn caught_everywhere(bad: &Transaction, expected: TxError) {
     txs.extend(b.f.issues.iter().take(2).cloned());
     txs.extend(b.claims.iter().take(2).cloned());
     let positions = [0, 1, 7, txs.len() / 2, txs.len()];
-    for pos in positions {
+    // Each position twice: as built, and as the node and the audit hold them, decoded from their
+    // encoding with the range proofs' points kept (`RangeProofBytes`).
+    for (pos, decoded) in positions.into_iter().flat_map(|p| [(p, false), (p, true)]) {
         let mut batch = txs.clone();
         batch.insert(pos, bad.clone());
+        if decoded {
+            batch = batch.iter().map(redecoded).collect();
+        }
         let owned = resolve(&b.f, &batch);
         let got = verify_batch(&refs(&owned), &b.f.n.params);
         assert_eq!(got, one_by_one(&b.f, &owned), "position {pos}");
@@ -221,11 +226,20 @@ fn caught_everywhere(bad: &Transaction, expected: TxError) {
     }
 }
 
+/// `tx` decoded from its encoding (points kept), or `tx` itself if its encoding does not decode.
+fn redecoded(tx: &Transaction) -> Transaction {
+    Transaction::decode(&tx.encode()).unwrap_or_else(|_| tx.clone())
+}
+
 #[test]
 fn valid_batch_passes_and_agrees_with_one_by_one() {
     let b = base();
     let mut txs: Vec<Transaction> = b.valid.iter().map(|m| m.tx.clone()).collect();
     txs.extend(b.f.issues.iter().cloned());
+    // Half as built (points decompressed by the verifier), half decoded (points kept).
+    for t in txs.iter_mut().skip(1).step_by(2) {
+        *t = Transaction::decode(&t.encode()).unwrap();
+    }
     let owned = resolve(&b.f, &txs);
     let got = verify_batch(&refs(&owned), &b.f.n.params);
     assert_eq!(got, one_by_one(&b.f, &owned));
@@ -292,7 +306,7 @@ fn range_proof_with_one_byte_changed() {
     for (k, start) in offsets.into_iter().enumerate() {
         let mut bad = transfer(&b.f, 17, 510);
         // Two outputs and two bounds (the payer's, bob's).
-        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, 4, start);
+        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, 4, start).into();
         bad.resign(511 + k as u64);
         assert_eq!(check_structure(&bad.tx, &b.f.n.params), Ok(()));
         caught_everywhere(&bad.tx, TxError::BadRangeProof);
@@ -396,7 +410,7 @@ fn mixed_aggregation_sizes() {
         // The proof covers the outputs and the transfer's bounds.
         let values =
             bad.tx.outputs.len() + bad.tx.compliance.as_ref().map_or(0, |c| c.bound_count());
-        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, values, 128);
+        bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, values, 128).into();
         bad.resign(700 + k as u64);
         let mut batch = txs.clone();
         batch[k] = bad.tx;
@@ -496,7 +510,7 @@ fn malformed_items_never_panic_and_match_one_by_one() {
         good.range_proof.len() + 64,
     ] {
         let mut t = good.clone();
-        t.range_proof = vec![1; len];
+        t.range_proof = vec![1; len].into();
         cases.push((t, good_inputs.clone()));
     }
     for field in [0, 3, 7, 8] {
@@ -761,7 +775,7 @@ fn transfer_range_proof_over_bounds_from_another_transfer_or_altered() {
 
     let mut bad = transfer(&b.f, 23, 562);
     // Two outputs and two bounds (the payer's, bob's): a proof over four values.
-    bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, 4, 160);
+    bad.tx.range_proof = flip_decodable(&bad.tx.range_proof, 4, 160).into();
     bad.resign(563);
     caught_everywhere(&bad.tx, TxError::BadRangeProof);
 }

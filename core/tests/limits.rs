@@ -403,7 +403,7 @@ fn a_payment_split_under_the_cap_is_summed() {
     let mut split = tx.clone();
     let (section, proof) = section_for(&split_owners, &split_ctx, &honest_cap.openings, 4);
     split.compliance = Some(section);
-    split.range_proof = proof;
+    split.range_proof = proof.into();
     assert_eq!(
         split.compliance.as_ref().unwrap().parties,
         vec![1, 2, 3, 4, 0]
@@ -439,7 +439,7 @@ fn a_payment_split_under_the_cap_is_summed() {
     let mut forged = tx.clone();
     let (section, proof) = section_for(&owners, &one_ctx, &lied, 5);
     forged.compliance = Some(section);
-    forged.range_proof = proof;
+    forged.range_proof = proof.into();
     assert_eq!(
         forged.compliance.as_ref().unwrap().parties,
         vec![1, 1, 1, 1, 0]

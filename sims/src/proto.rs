@@ -527,7 +527,7 @@ fn build_clear(
             Amount::ZERO
         },
         inputs: inputs.iter().map(|i| i.id).collect(),
-        range_proof: t.range_proof(outputs.len()),
+        range_proof: t.range_proof(outputs.len()).into(),
         outputs,
         balance_proof: t.balance,
         owner_signatures: vec![t.signature; inputs.len()],
@@ -539,7 +539,9 @@ fn build_clear(
     if kind == TxKind::Transfer {
         let section = clear_flows(params, inputs, &tx.outputs);
         // The one range proof covers the outputs and the bounds.
-        tx.range_proof = t.range_proof(tx.outputs.len() + section.bound_count());
+        tx.range_proof = t
+            .range_proof(tx.outputs.len() + section.bound_count())
+            .into();
         tx.compliance = Some(section);
     }
     Ok(Built { tx, openings })

@@ -355,7 +355,8 @@ async fn limits_hold_on_hidden_amounts() {
             &values,
             dfc_core::range::RANGE_BITS,
             &mut rand::rngs::OsRng,
-        );
+        )
+        .into();
         four.compliance = Some(section);
     }
     resign(&mut four, &lie, &split_inputs);

@@ -260,7 +260,7 @@ mod tests {
                         public_amount: Amount::ZERO,
                         inputs: vec![Hash32([u8::try_from(i % 200).expect("small"); 32])],
                         outputs: Vec::new(),
-                        range_proof: height.to_le_bytes().to_vec(),
+                        range_proof: height.to_le_bytes().to_vec().into(),
                         balance_proof: BalanceProof::prove(
                             &Hash32([1; 32]),
                             &excess,

@@ -82,13 +82,30 @@ fn read32(bytes: &[u8], at: usize) -> Option<[u8; 32]> {
     bytes.get(at..at + 32)?.try_into().ok()
 }
 
-fn point(bytes: &[u8], at: usize) -> Option<(CompressedRistretto, RistrettoPoint)> {
-    let c = CompressedRistretto(read32(bytes, at)?);
-    if c.is_identity() {
-        return None;
+/// The points of a proof: decompressed here, or the ones its decoding kept
+/// ([`RangeProofBytes`](crate::range::RangeProofBytes)), which are the same points (decoding
+/// decompressed them from these very bytes). Either way the identity is refused, from its
+/// encoding, as the crate's `validate_and_append_point` does.
+struct Points<'a> {
+    bytes: &'a [u8],
+    kept: Option<&'a [RistrettoPoint]>,
+    next: usize,
+}
+
+impl Points<'_> {
+    /// The point encoded at `at`, the `next`-th of the proof.
+    fn point(&mut self, at: usize) -> Option<(CompressedRistretto, RistrettoPoint)> {
+        let c = CompressedRistretto(read32(self.bytes, at)?);
+        if c.is_identity() {
+            return None;
+        }
+        let p = match self.kept {
+            Some(kept) => *kept.get(self.next)?,
+            None => c.decompress()?,
+        };
+        self.next += 1;
+        Some((c, p))
     }
-    let p = c.decompress()?;
-    Some((c, p))
 }
 
 fn scalar(bytes: &[u8], at: usize) -> Option<Scalar> {
@@ -97,16 +114,27 @@ fn scalar(bytes: &[u8], at: usize) -> Option<Scalar> {
 
 /// Parses the layout `A, S, T1, T2, t_x, t_x_blinding, e_blinding, (L_i, R_i)*, a, b`, requiring
 /// exactly the number of rounds a proof over `m` values of `bits` bits has (any other length
-/// fails the crate's `lg_n` check).
-fn parse(bytes: &[u8], outputs: usize, bits: usize) -> Option<Parsed> {
+/// fails the crate's `lg_n` check). `kept` are the points decoding kept, if any (used only when
+/// there is exactly one per point of the layout).
+fn parse(
+    bytes: &[u8],
+    kept: Option<&[RistrettoPoint]>,
+    outputs: usize,
+    bits: usize,
+) -> Option<Parsed> {
     if bytes.len() != proof_len_bits(outputs, bits) {
         return None;
     }
     let rounds = (bytes.len() / 32 - 9) / 2;
-    let (a, pa) = point(bytes, 0)?;
-    let (s, ps) = point(bytes, 32)?;
-    let (t1, pt1) = point(bytes, 64)?;
-    let (t2, pt2) = point(bytes, 96)?;
+    let mut points = Points {
+        bytes,
+        kept: kept.filter(|k| k.len() == 4 + 2 * rounds),
+        next: 0,
+    };
+    let (a, pa) = points.point(0)?;
+    let (s, ps) = points.point(32)?;
+    let (t1, pt1) = points.point(64)?;
+    let (t2, pt2) = points.point(96)?;
     let t_x = scalar(bytes, 128)?;
     let t_x_blinding = scalar(bytes, 160)?;
     let e_blinding = scalar(bytes, 192)?;
@@ -114,8 +142,8 @@ fn parse(bytes: &[u8], outputs: usize, bits: usize) -> Option<Parsed> {
     let mut r = Vec::with_capacity(rounds);
     for k in 0..rounds {
         let at = 224 + 64 * k;
-        l.push(point(bytes, at)?);
-        r.push(point(bytes, at + 32)?);
+        l.push(points.point(at)?);
+        r.push(points.point(at + 32)?);
     }
     let at = 224 + 64 * rounds;
     Some(Parsed {
@@ -197,13 +225,16 @@ fn sum_of_powers(x: &Scalar, n: usize) -> Scalar {
 /// Parses the proof over `commitments` (the transaction's outputs, before padding) and replays its
 /// transcript from `transcript` (the transaction's range transcript). `None` if the proof cannot
 /// verify for a reason the crate's verifier also refuses: bad size, bad encoding, identity points.
+/// `kept` are the proof's points as its decoding kept them (`RangeProofBytes::points`), so that
+/// they are not decompressed a second time; `None` decompresses them here.
 pub(crate) fn prepare(
     transcript: &mut Transcript,
     commitments: &[(CompressedRistretto, RistrettoPoint)],
     proof: &[u8],
+    kept: Option<&[RistrettoPoint]>,
     padding: &CompressedRistretto,
 ) -> Option<RangeTerms> {
-    prepare_bits(transcript, commitments, proof, padding, RANGE_BITS)
+    prepare_bits(transcript, commitments, proof, kept, padding, RANGE_BITS)
 }
 
 /// [`prepare`] for a proof over values of `bits` bits (8, 16, 32 or 64, as the crate accepts):
@@ -213,6 +244,7 @@ pub(crate) fn prepare_bits(
     transcript: &mut Transcript,
     commitments: &[(CompressedRistretto, RistrettoPoint)],
     proof: &[u8],
+    kept: Option<&[RistrettoPoint]>,
     padding: &CompressedRistretto,
     bits: usize,
 ) -> Option<RangeTerms> {
@@ -222,7 +254,7 @@ pub(crate) fn prepare_bits(
     {
         return None;
     }
-    let parsed = parse(proof, commitments.len(), bits)?;
+    let parsed = parse(proof, kept, commitments.len(), bits)?;
     let m = padded_len(commitments.len());
     let nm = bits * m;
 

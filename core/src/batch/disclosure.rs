@@ -82,7 +82,7 @@ pub(crate) fn prepare(
         cs.push((l.c, l.c.decompress()?));
         ds.push(l.d.decompress()?);
     }
-    let limbs = bulletproof::prepare_bits(&mut t, &cs, &d.limb_proof, padding, LIMB_BITS)?;
+    let limbs = bulletproof::prepare_bits(&mut t, &cs, &d.limb_proof, None, padding, LIMB_BITS)?;
     let mut equations = Vec::with_capacity(2 * LIMBS + 1);
     for ((v, (_, c_point)), d_point) in d.validity.iter().zip(&cs).zip(&ds) {
         t.append_point(b"A1", &v.a1);
@@ -112,7 +112,7 @@ pub(crate) fn prepare(
     equations.push(LinearEq {
         b: Scalar::ZERO,
         b_blinding: *s,
-        terms: vec![(-c, point), (-Scalar::ONE, r.decompress()?)],
+        terms: vec![(-c, point), (-Scalar::ONE, *d.recomposition.r_point())],
     });
     Some(DisclosureTerms { limbs, equations })
 }

@@ -2,6 +2,7 @@
 //! tiers, disclosures, and the bounds the transaction's range proof covers. See the parent module
 //! for the construction.
 
+use curve25519_dalek::constants::RISTRETTO_BASEPOINT_TABLE;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::Identity;
@@ -12,7 +13,7 @@ use crate::amount::Amount;
 use crate::codec::{Reader, Writer};
 use crate::error::{DecodeError, TxError};
 use crate::keys::PublicKey;
-use crate::note::{pedersen_gens, Hash32, Opening};
+use crate::note::{Hash32, Opening};
 use crate::params::{NetworkParams, MAX_OUTPUTS_CAP};
 use crate::validate::Account;
 
@@ -416,7 +417,9 @@ fn bounds_with(
 }
 
 fn derived_point(bound: &Bound, commitments: &[RistrettoPoint]) -> RistrettoPoint {
-    let b = Scalar::from(bound.bound.units()) * pedersen_gens().B;
+    // `B` is the Ristretto base point (`pedersen_gens().B`): its precomputed table is about 3×
+    // cheaper than a variable-base multiplication, on every bound the verifier derives.
+    let b = &Scalar::from(bound.bound.units()) * RISTRETTO_BASEPOINT_TABLE;
     bound.outputs.iter().fold(b, |acc, o| {
         acc - commitments.get(*o).copied().unwrap_or_default()
     })

@@ -332,7 +332,7 @@ pub fn forge(
         public_amount: amt(public),
         inputs: inputs.iter().map(|i| i.id).collect(),
         outputs,
-        range_proof: Vec::new(),
+        range_proof: Default::default(),
         balance_proof: BalanceProof::prove(
             &dfc_core::Hash32([0; 32]),
             &gens.B_blinding,
@@ -353,7 +353,8 @@ pub fn forge(
         &values,
         range::RANGE_BITS,
         &mut r,
-    );
+    )
+    .into();
     resign(
         &mut tx,
         inputs,
@@ -473,7 +474,7 @@ pub fn forge_claim(n: &Net, req: &ClaimRequest<'_>, seed: u64) -> Transaction {
         public_amount: Amount::ZERO,
         inputs: Vec::new(),
         outputs: Vec::new(),
-        range_proof: Vec::new(),
+        range_proof: Default::default(),
         balance_proof: BalanceProof::prove(&Hash32([0; 32]), &g.B_blinding, &Scalar::ONE, &mut r),
         owner_signatures: Vec::new(),
         issuer_signatures: Vec::new(),
