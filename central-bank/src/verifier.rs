@@ -6,13 +6,15 @@
 //! multiscalar multiplication for all range and balance proofs, one signature batch; a failed
 //! batch is bisected to name the bad transactions). Batches grow with the load: an idle node
 //! verifies each payment alone with no added latency, a saturated one verifies hundreds at once.
-//! Under load (more than one transaction was waiting) a worker that found fewer than
+//! Under load (another worker is verifying a batch now) a worker that found fewer than
 //! [`GATHER_TARGET`] waits up to [`GATHER_WAIT`] for more before verifying: the per-transaction
 //! cost of a batch falls steeply up to a few dozen (the shared generators are paid once per batch),
-//! and the wait costs no CPU. With batching off, workers verify one transaction at a time
-//! (`verify_crypto`), which is the baseline the benchmarks compare against.
+//! and the wait costs no CPU. When no other worker is verifying, a core is free and waiting would
+//! only add latency, so it verifies what it found at once ([`should_gather`]). With batching off,
+//! workers verify one transaction at a time (`verify_crypto`), which is the baseline the
+//! benchmarks compare against.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -65,11 +67,12 @@ impl Verifier {
     pub fn start(workers: usize, batch: bool) -> std::io::Result<Verifier> {
         let (queue, rx) = sync_channel::<Job>(MAX_WAITING);
         let rx = Arc::new(Mutex::new(rx));
+        let busy = Arc::new(AtomicUsize::new(0));
         for i in 0..workers.max(1) {
-            let rx = rx.clone();
+            let (rx, busy) = (rx.clone(), busy.clone());
             std::thread::Builder::new()
                 .name(format!("verifier-{i}"))
-                .spawn(move || work(&rx, batch))?;
+                .spawn(move || work(&rx, &busy, batch))?;
         }
         Ok(Verifier { queue })
     }
@@ -99,10 +102,16 @@ impl Verifier {
     }
 }
 
+/// Whether a worker that took `taken` jobs waits up to [`GATHER_WAIT`] for more: only in batch
+/// mode, below [`GATHER_TARGET`], and while `others_busy` other workers are verifying (the node
+/// is under load; with a core free, waiting would only add latency).
+pub fn should_gather(batch: bool, taken: usize, others_busy: usize) -> bool {
+    batch && taken < GATHER_TARGET && others_busy > 0
+}
+
 /// Takes the oldest job and, in batch mode, whatever else is waiting (up to [`MAX_BATCH`]); if
-/// more than one was waiting but fewer than [`GATHER_TARGET`], also what arrives within
-/// [`GATHER_WAIT`].
-fn take(rx: &Mutex<Receiver<Job>>, batch: bool) -> Option<Vec<Job>> {
+/// [`should_gather`], also what arrives within [`GATHER_WAIT`].
+fn take(rx: &Mutex<Receiver<Job>>, busy: &AtomicUsize, batch: bool) -> Option<Vec<Job>> {
     let rx = match rx.lock() {
         Ok(rx) => rx,
         Err(p) => p.into_inner(),
@@ -115,7 +124,7 @@ fn take(rx: &Mutex<Receiver<Job>>, batch: bool) -> Option<Vec<Job>> {
             Err(_) => break,
         }
     }
-    if batch && jobs.len() > 1 && jobs.len() < GATHER_TARGET {
+    if should_gather(batch, jobs.len(), busy.load(Ordering::Acquire)) {
         let deadline = Instant::now() + GATHER_WAIT;
         while jobs.len() < GATHER_TARGET {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -154,8 +163,25 @@ fn count(jobs: usize) {
     }
 }
 
-fn work(rx: &Mutex<Receiver<Job>>, batch: bool) {
-    while let Some(jobs) = take(rx, batch) {
+/// Counts a worker as verifying while it lives.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn new(busy: &'a AtomicUsize) -> Self {
+        busy.fetch_add(1, Ordering::AcqRel);
+        Busy(busy)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn work(rx: &Mutex<Receiver<Job>>, busy: &AtomicUsize, batch: bool) {
+    while let Some(jobs) = take(rx, busy, batch) {
+        let _verifying = Busy::new(busy);
         count(jobs.len());
         // A batch shares one set of parameters; jobs submitted across a parameter change are
         // verified one by one, each under its own.
@@ -173,5 +199,22 @@ fn work(rx: &Mutex<Receiver<Job>>, batch: bool) {
             // A submitter that gave up (timeout, closed connection) no longer listens.
             let _ = job.reply.send(verdict);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker waits for a fuller batch only while another one is verifying: an idle node
+    /// verifies at once, and one-by-one mode never waits.
+    #[test]
+    fn gathers_only_under_load() {
+        assert!(!should_gather(true, 1, 0), "a free core: verify now");
+        assert!(!should_gather(true, 10, 0), "a free core: verify now");
+        assert!(should_gather(true, 1, 1), "another batch in progress");
+        assert!(should_gather(true, GATHER_TARGET - 1, 1));
+        assert!(!should_gather(true, GATHER_TARGET, 1), "full enough");
+        assert!(!should_gather(false, 1, 1), "one by one never waits");
     }
 }
