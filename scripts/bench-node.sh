@@ -23,6 +23,9 @@
 # Open-loop runs send every payment at its own due time; payments due within LINGER_MS (default 5)
 # of the first of a request share it (up to the batch size with the batch wire), and each
 # payment's latency counts from its own due time (`dfc-sim load --linger-ms`).
+# RATES_caps / RATES_disclosed (e.g. RATES_caps="110 200") give the open-loop rates directly, so
+# "before" and "after" builds get the same offered load; the table then shows each rate's share
+# of that build's own peak.
 # Prints one JSON line per run and a Markdown table at the end.
 #
 # Usage: scripts/bench-node.sh [PAYMENTS] [CONCURRENCY]
@@ -108,8 +111,14 @@ for NET in $NETWORKS; do
     SEED=2
     RUN_SHARES="$SHARES"
     [ "$BUILD" = before ] && RUN_SHARES="$SHARES_BEFORE"
-    for SHARE in $RUN_SHARES; do
-      RATE="$(python3 -c "print(round($PEAK * $SHARE, 1))")"
+    # RATES_<network>="r1 r2" runs those absolute rates instead (the same offered load for
+    # every build, e.g. 50% and 90% of a peak measured earlier), labelled with their share of it.
+    RATES_VAR="RATES_$NET"
+    RUN_RATES=""
+    for SHARE in $RUN_SHARES; do RUN_RATES="$RUN_RATES $(python3 -c "print(round($PEAK * $SHARE, 1))")"; done
+    [ -n "${!RATES_VAR:-}" ] && RUN_RATES="${!RATES_VAR}"
+    for RATE in $RUN_RATES; do
+      SHARE="$(python3 -c "print(round($RATE / $PEAK, 2))")"
       LOAD_AVG="$(loadavg)"
       OUT="$("$BIN/dfc-sim" load --bank "$URL" --data "$DATA" --payments "$PAYMENTS" \
         --concurrency "$CONCURRENCY" --seed "$SEED" --rate "$RATE" --linger-ms "$LINGER_MS" \
@@ -131,7 +140,7 @@ for r in rows:
     if r["load"] == "peak":
         load = "peak (closed loop, %d in flight)" % r["concurrency"]
     else:
-        load = "%d%% of peak (open loop, %.0f/s)" % (float(r["load"]) * 100, r["rate_target"])
+        load = "%.0f%% of its peak (open loop, %.0f/s)" % (float(r["load"]) * 100, r["rate_target"])
     cpu = r.get("node_cpu_us_per_payment")
     cpu_s = "%.0f" % cpu if cpu else ""
     batched = r.get("batch_verification_ceiling_per_second", 0)

@@ -180,7 +180,9 @@ pub async fn submit_batch(
                 let tx = tx?;
                 match (id, state) {
                     (Some(id), Some(state)) => after_state_checks(&s, tx, id, state?).await,
-                    _ => Err(ApiErr::internal("a checked transaction without state checks")),
+                    _ => Err(ApiErr::internal(
+                        "a checked transaction without state checks",
+                    )),
                 }
             })
         })

@@ -170,16 +170,25 @@ async fn binary_and_batch_submissions_answer_like_single_ones() {
     .await;
     assert_eq!(status, 200, "{body}");
     let answer: SubmitBatchResponse = serde_json::from_value(body).expect("batch response");
-    let refused = |o: &BatchOutcome| {
-        matches!(o, BatchOutcome::Error { status: 409, error } if error.code == "input_spent")
-    };
+    let refused = |o: &BatchOutcome| matches!(o, BatchOutcome::Error { status: 409, error } if error.code == "input_spent");
     assert!(refused(&answer.outcomes[2]), "{:?}", answer.outcomes[2]);
     let won: Vec<usize> = (0..2)
-        .filter(|&i| matches!(&answer.outcomes[i], BatchOutcome::Receipt(r) if r.txid == twins[i].id()))
+        .filter(
+            |&i| matches!(&answer.outcomes[i], BatchOutcome::Receipt(r) if r.txid == twins[i].id()),
+        )
         .collect();
-    assert_eq!(won.len(), 1, "exactly one twin commits: {:?}", answer.outcomes);
+    assert_eq!(
+        won.len(),
+        1,
+        "exactly one twin commits: {:?}",
+        answer.outcomes
+    );
     let lost = 1 - won[0];
-    assert!(refused(&answer.outcomes[lost]), "{:?}", answer.outcomes[lost]);
+    assert!(
+        refused(&answer.outcomes[lost]),
+        "{:?}",
+        answer.outcomes[lost]
+    );
     for tx in [&twins[lost], &respend] {
         assert!(!matches!(
             client.tx_status(&tx.id()).await.expect("status"),

@@ -103,8 +103,7 @@ pub fn open_loop_groups(
     let mut first = 0;
     while first < payments {
         let mut end = first + 1;
-        while end < payments && end - first < per && due(end) - due(first) <= linger.as_secs_f64()
-        {
+        while end < payments && end - first < per && due(end) - due(first) <= linger.as_secs_f64() {
             end += 1;
         }
         groups.push(first..end);
