@@ -14,6 +14,8 @@
 //!   same checks against the same kind of snapshot, and the sequencer checks every transaction
 //!   again against the state it commits on.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -21,8 +23,6 @@ use axum::Json;
 use dfc_core::api::batch::{split_batch, BatchOutcome, SubmitBatchRequest, SubmitBatchResponse};
 use dfc_core::api::SubmitRequest;
 use dfc_core::{Transaction, TxError, TxKind};
-
-use std::sync::Arc;
 
 use crate::error::{ApiErr, StoreError};
 use crate::server::{after_state_checks, seen, ApiJson, AppState, Seen};
