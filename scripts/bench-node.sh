@@ -20,6 +20,12 @@
 # one batch of up to 256); the node's own CPU time per committed payment comes from
 # /proc/<pid>/stat (utime + stime) over the submission phase of the peak run, so the load
 # generator's CPU is not counted. Each line also records the 1-minute load average at its start.
+# Open-loop runs send every payment at its own due time; payments due within LINGER_MS (default 5)
+# of the first of a request share it (up to the batch size with the batch wire), and each
+# payment's latency counts from its own due time (`dfc-sim load --linger-ms`).
+# RATES_caps / RATES_disclosed (e.g. RATES_caps="110 200") give the open-loop rates directly, so
+# "before" and "after" builds get the same offered load; the table then shows each rate's share
+# of that build's own peak.
 # Prints one JSON line per run and a Markdown table at the end.
 #
 # Usage: scripts/bench-node.sh [PAYMENTS] [CONCURRENCY]
@@ -41,6 +47,7 @@ MODES="${MODES:-single:json batch:batch}"
 # Shares of the peak rate run open loop after each peak run; SHARES_BEFORE for "before" builds.
 SHARES="${SHARES:-0.5 0.9}"
 SHARES_BEFORE="${SHARES_BEFORE:-$SHARES}"
+LINGER_MS="${LINGER_MS:-5}"
 TICK="$(getconf CLK_TCK)"
 cpu_s() { awk -v t="$TICK" '{print ($14 + $15) / t}' "/proc/$1/stat"; }
 loadavg() { cut -d' ' -f1 /proc/loadavg; }
@@ -104,11 +111,18 @@ for NET in $NETWORKS; do
     SEED=2
     RUN_SHARES="$SHARES"
     [ "$BUILD" = before ] && RUN_SHARES="$SHARES_BEFORE"
-    for SHARE in $RUN_SHARES; do
-      RATE="$(python3 -c "print(round($PEAK * $SHARE, 1))")"
+    # RATES_<network>="r1 r2" runs those absolute rates instead (the same offered load for
+    # every build, e.g. 50% and 90% of a peak measured earlier), labelled with their share of it.
+    RATES_VAR="RATES_$NET"
+    RUN_RATES=""
+    for SHARE in $RUN_SHARES; do RUN_RATES="$RUN_RATES $(python3 -c "print(round($PEAK * $SHARE, 1))")"; done
+    [ -n "${!RATES_VAR:-}" ] && RUN_RATES="${!RATES_VAR}"
+    for RATE in $RUN_RATES; do
+      SHARE="$(python3 -c "print(round($RATE / $PEAK, 2))")"
       LOAD_AVG="$(loadavg)"
       OUT="$("$BIN/dfc-sim" load --bank "$URL" --data "$DATA" --payments "$PAYMENTS" \
-        --concurrency "$CONCURRENCY" --seed "$SEED" --rate "$RATE" --wire "$WIRE" --json)"
+        --concurrency "$CONCURRENCY" --seed "$SEED" --rate "$RATE" --linger-ms "$LINGER_MS" \
+        --wire "$WIRE" --json)"
       label "$OUT" network="$NET" mode="$MODE" build="$BUILD" load="$SHARE" loadavg="$LOAD_AVG" | tee -a "$RESULTS"
       SEED=$((SEED + 1))
     done
@@ -120,18 +134,21 @@ python3 - "$RESULTS" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 print()
-print("| network | node | verification | wire | load | load avg | committed/s | one-by-one ceiling/s | batched ceiling/s | committed ÷ one-by-one ceiling | node CPU µs/payment | p50 ms | p99 ms | errors |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("| network | node | verification | wire | load | load avg | committed/s | one-by-one ceiling/s | batched ceiling/s | committed ÷ one-by-one ceiling | committed ÷ batched ceiling | node CPU µs/payment | payments/request | p50 ms | p99 ms | errors |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     if r["load"] == "peak":
         load = "peak (closed loop, %d in flight)" % r["concurrency"]
     else:
-        load = "%d%% of peak (open loop, %.0f/s)" % (float(r["load"]) * 100, r["rate_target"])
+        load = "%.0f%% of its peak (open loop, %.0f/s)" % (float(r["load"]) * 100, r["rate_target"])
     cpu = r.get("node_cpu_us_per_payment")
     cpu_s = "%.0f" % cpu if cpu else ""
-    print("| %s | %s | %s | %s | %s | %.1f | %.0f | %.0f | %.0f | %.2f | %s | %.1f | %.1f | %s |" % (
+    batched = r.get("batch_verification_ceiling_per_second", 0)
+    per_req = r["payments"] / r["requests"] if r.get("requests") else 0
+    print("| %s | %s | %s | %s | %s | %.1f | %.0f | %.0f | %.0f | %.2f | %.2f | %s | %.1f | %.1f | %.1f | %s |" % (
         r["network"], r.get("build", "after"), r["mode"], r.get("wire", "json"), load, r["loadavg"], r["committed_per_second"],
-        r["verification_ceiling_per_second"], r.get("batch_verification_ceiling_per_second", 0),
-        r["ratio_to_ceiling"], cpu_s, r["latency_ms_p50"], r["latency_ms_p99"],
+        r["verification_ceiling_per_second"], batched,
+        r["ratio_to_ceiling"], r["committed_per_second"] / batched if batched else 0, cpu_s, per_req,
+        r["latency_ms_p50"], r["latency_ms_p99"],
         sum(r["errors"].values()) if r["errors"] else 0))
 PY

@@ -809,8 +809,9 @@ async fn submit(
 /// snapshot for "already committed" and the registry and state checks, then the proofs on the
 /// verification pool, then the sequencer.
 pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Receipt, ApiErr> {
+    let params = s.params();
+    check_structure(&tx, &params)?;
     let txid = tx.id();
-    check_structure(&tx, &s.params())?;
     let mut seen = seen_on_replica(s, &tx).await;
     // On a shared ledger the input may have been committed through another node an instant
     // ago: wait until this replica holds everything committed before now, then look again.
@@ -820,7 +821,35 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
     {
         seen = seen_on_replica(s, &tx).await;
     }
-    let inputs = match seen? {
+    after_state_checks(s, tx, txid, seen?).await
+}
+
+/// The state checks of a transaction that passed [`check_structure`], on one snapshot: either
+/// the transaction is committed (a retry or a concurrent duplicate: its receipt) or none of its
+/// inputs is spent by it, and the registry and state rules hold (`precheck`, `check_rules`).
+pub(crate) fn seen(
+    snap: &Connection,
+    params: &NetworkParams,
+    tx: &Transaction,
+    txid: &dfc_core::TxId,
+) -> Result<Seen, ApiErr> {
+    if let Some(r) = store::receipt(snap, txid)? {
+        return Ok(Seen::Committed(r));
+    }
+    let (inputs, payer) = precheck(snap, tx)?;
+    check_rules(snap, params, tx)?;
+    Ok(Seen::Fresh(inputs, payer.map(|w| w.address.spend)))
+}
+
+/// The rest of the pipeline after [`seen`]: the per-wallet limit, the verification pool, the
+/// sequencer (or the receipt of a transaction already committed).
+pub(crate) async fn after_state_checks(
+    s: &AppState,
+    tx: Transaction,
+    txid: dfc_core::TxId,
+    seen: Seen,
+) -> Result<Receipt, ApiErr> {
+    let inputs = match seen {
         Seen::Fresh(inputs, payer) => {
             s.charge_wallet(&tx, &txid, &inputs, payer)?;
             inputs
@@ -834,26 +863,22 @@ pub(crate) async fn submit_transfer(s: &AppState, tx: Transaction) -> Result<Rec
 /// Longest wait of a submission for the replica of a shared ledger to catch up.
 const REPLICA_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The replica's view of a submission: committed, or its inputs and payer.
+/// The replica's view of a submission ([`seen`] on one snapshot): committed, or its inputs and
+/// payer.
 async fn seen_on_replica(s: &AppState, tx: &Transaction) -> Result<Seen, ApiErr> {
     let txid = tx.id();
     let probe = tx.clone();
     let params = s.params().clone();
     s.read(move |c| {
-        // One snapshot: either the transaction is committed (a retry or a concurrent
-        // duplicate: answer its receipt) or none of its inputs is spent by it.
         let snap = c.unchecked_transaction().map_err(StoreError::from)?;
-        if let Some(r) = store::receipt(&snap, &txid)? {
-            return Ok(Seen::Committed(r));
-        }
-        let (inputs, payer) = precheck(&snap, &probe)?;
-        check_rules(&snap, &params, &probe)?;
-        Ok(Seen::Fresh(inputs, payer.map(|w| w.address.spend)))
+        seen(&snap, &params, &probe, &txid)
     })
     .await
 }
 
-enum Seen {
+/// What the state checks of a submission found.
+pub(crate) enum Seen {
+    /// Already committed: its receipt.
     Committed(Receipt),
     /// Not committed: the resolved inputs and the wallet of the first input.
     Fresh(Vec<InputNote>, Option<PublicKey>),

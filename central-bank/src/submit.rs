@@ -6,9 +6,15 @@
 //! - **batches**: `POST /v1/transactions/batch`, up to
 //!   [`MAX_BATCH_SUBMIT`](dfc_core::api::batch::MAX_BATCH_SUBMIT) transactions in one request
 //!   (binary framing or JSON, `dfc_core::api::batch`), one outcome each in order. Each goes through
-//!   exactly the pipeline of a single submission ([`crate::server::submit_transfer`]: cheap checks,
-//!   per-wallet limit, verification pool, sequencer), concurrently, so they share verification
-//!   batches and blocks; a refused one does not affect the others.
+//!   the checks of a single submission ([`crate::server::submit_transfer`]: kind and structure,
+//!   already committed, registry and state rules, per-wallet limit, verification pool, sequencer)
+//!   and they run concurrently, so they share verification batches and blocks; a refused one does
+//!   not affect the others. The state checks of the whole batch run in one read transaction on
+//!   one reader connection (one snapshot, one hop to the blocking pool) instead of one each: the
+//!   same checks against the same kind of snapshot, and the sequencer checks every transaction
+//!   again against the state it commits on.
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
@@ -18,8 +24,8 @@ use dfc_core::api::batch::{split_batch, BatchOutcome, SubmitBatchRequest, Submit
 use dfc_core::api::SubmitRequest;
 use dfc_core::{Transaction, TxError, TxKind};
 
-use crate::error::ApiErr;
-use crate::server::{submit_transfer, ApiJson, AppState};
+use crate::error::{ApiErr, StoreError};
+use crate::server::{after_state_checks, seen, ApiJson, AppState, Seen};
 
 /// Media type of canonical binary bodies.
 pub const OCTET_STREAM: &str = "application/octet-stream";
@@ -122,14 +128,62 @@ pub async fn submit_batch(
         }
         txs.into_iter().map(Ok).collect()
     };
-    let tasks: Vec<_> = decoded
+    // Cheap checks first, on this task: kind and structure.
+    let params = s.params();
+    let checked: Vec<Result<Transaction, ApiErr>> = decoded
         .into_iter()
         .map(|tx| {
+            let tx = tx?;
+            check_kind(&tx)?;
+            dfc_core::validate::check_structure(&tx, &params)?;
+            Ok(tx)
+        })
+        .collect();
+    let ids: Vec<Option<dfc_core::TxId>> = checked
+        .iter()
+        .map(|r| r.as_ref().ok().map(Transaction::id))
+        .collect();
+    // Then the state checks of all of them on one snapshot.
+    let shared = Arc::new((checked, ids));
+    let probe = shared.clone();
+    let states = s
+        .read(move |c| {
+            let (txs, ids) = &*probe;
+            let snap = c
+                .unchecked_transaction()
+                .map_err(|e| ApiErr::from(StoreError::from(e)));
+            Ok(txs
+                .iter()
+                .zip(ids)
+                .map(|(tx, id)| match (tx, id, &snap) {
+                    (Ok(tx), Some(id), Ok(snap)) => Some(seen(snap, &params, tx, id)),
+                    (Ok(_), _, Err(e)) => Some(Err(e.clone())),
+                    _ => None,
+                })
+                .collect::<Vec<Option<Result<Seen, ApiErr>>>>())
+        })
+        .await;
+    // The closure has run and been dropped: the batch is ours again (a copy otherwise).
+    let (checked, ids) = Arc::try_unwrap(shared).unwrap_or_else(|a| (*a).clone());
+    let states: Vec<Option<Result<Seen, ApiErr>>> = match states {
+        Ok(states) => states,
+        // No reader connection: every transaction that got this far gets the error.
+        Err(e) => checked.iter().map(|_| Some(Err(e.clone()))).collect(),
+    };
+    let tasks: Vec<_> = checked
+        .into_iter()
+        .zip(ids)
+        .zip(states)
+        .map(|((tx, id), state)| {
             let s = s.clone();
             tokio::spawn(async move {
                 let tx = tx?;
-                check_kind(&tx)?;
-                submit_transfer(&s, tx).await
+                match (id, state) {
+                    (Some(id), Some(state)) => after_state_checks(&s, tx, id, state?).await,
+                    _ => Err(ApiErr::internal(
+                        "a checked transaction without state checks",
+                    )),
+                }
             })
         })
         .collect();

@@ -69,6 +69,9 @@ pub struct LoadOptions {
     pub rate: Option<f64>,
     /// How transfers go on the wire (pre-encoded before the clock starts).
     pub wire: Wire,
+    /// Open loop: payments due within this time of the first of a request join it (up to the
+    /// wire's batch size); see [`wire::open_loop_groups`].
+    pub linger: Duration,
     /// A file created when the submission phase starts (for profilers that should skip setup).
     pub mark_submit: Option<PathBuf>,
     /// The node's TLS certificate or CA to trust (`--ca`, or the data directory's
@@ -148,6 +151,10 @@ pub struct LoadReport {
     pub batch_verification_ceiling_per_second: f64,
     /// Encoded size of one transfer, bytes.
     pub tx_bytes: usize,
+    /// Requests sent (payments per request = payments / requests).
+    pub requests: usize,
+    /// Open loop: the linger that grouped payments into requests, milliseconds.
+    pub linger_ms: Option<f64>,
     /// The submission format (`json`, `binary`, `batch of N`).
     pub wire: String,
 }
@@ -436,7 +443,15 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
     let tx_bytes = txs.first().map(|(t, _)| t.encode().len()).unwrap_or(0);
     // Submission: every body encoded before the clock starts.
     let only: Vec<Transaction> = txs.into_iter().map(|(tx, _)| tx).collect();
-    let requests = wire::encode(&only, opts.wire);
+    let open_rate = opts.rate.filter(|r| *r > 0.0);
+    let groups = match open_rate {
+        Some(rate) => {
+            wire::open_loop_groups(only.len(), rate, opts.linger, opts.wire.per_request())
+        }
+        None => wire::chunks(only.len(), opts.wire.per_request()),
+    };
+    let requests = wire::encode(&only, opts.wire, &groups);
+    let request_count = requests.len();
     drop(only);
     let mut http = reqwest::Client::builder().pool_max_idle_per_host(opts.concurrency);
     if let Some(pin) = &opts.tls {
@@ -452,22 +467,28 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
             .map_err(|e| LoadError::Options(format!("{}: {e}", mark.display())))?;
     }
     let t0 = Instant::now();
-    let results: Vec<(Duration, Result<(), String>)> = match opts.rate.filter(|r| *r > 0.0) {
+    let results: Vec<(Duration, Result<(), String>)> = match open_rate {
         Some(rate) => {
             let start = tokio::time::Instant::from_std(t0);
-            let mut sent = 0usize;
+            let due = move |k: usize| start + Duration::from_secs_f64(k as f64 / rate);
             let handles: Vec<_> = requests
                 .into_iter()
                 .map(|req| {
                     let (http, base) = (http.clone(), base.clone());
-                    // A request leaves when its first transfer is due.
-                    let at = start + Duration::from_secs_f64(sent as f64 / rate);
-                    sent += req.count;
+                    // A request leaves when its last payment is due; each payment's latency
+                    // counts from its own due time.
+                    let dues: Vec<tokio::time::Instant> =
+                        (req.first..req.first + req.count).map(due).collect();
                     tokio::spawn(async move {
-                        tokio::time::sleep_until(at).await;
+                        if let Some(last) = dues.last() {
+                            tokio::time::sleep_until(*last).await;
+                        }
                         let out = wire::send(&http, &base, w, &req).await;
-                        let d = at.elapsed();
-                        out.into_iter().map(|r| (d, r)).collect::<Vec<_>>()
+                        let answered = tokio::time::Instant::now();
+                        out.into_iter()
+                            .zip(dues)
+                            .map(|(r, d)| (answered.saturating_duration_since(d), r))
+                            .collect::<Vec<_>>()
                     })
                 })
                 .collect();
@@ -530,6 +551,8 @@ pub async fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         batch_verify_ms_per_tx: ms(batch_verify),
         batch_verification_ceiling_per_second: batch_ceiling,
         tx_bytes,
+        requests: request_count,
+        linger_ms: open_rate.map(|_| ms(opts.linger)),
         wire: opts.wire.name(),
     })
 }

@@ -126,6 +126,11 @@ enum Cmd {
         /// Transfers per request with `--wire batch`.
         #[arg(long, default_value_t = 32)]
         batch_size: usize,
+        /// Open loop (`--rate`): payments due within this many milliseconds of the first of a
+        /// request join it (up to `--batch-size` with `--wire batch`); the request leaves when
+        /// its last payment is due, and each payment's latency counts from its own due time.
+        #[arg(long, default_value_t = 5.0)]
+        linger_ms: f64,
         /// Create this file when the submission phase starts (setup done), for profilers.
         #[arg(long)]
         mark_submit: Option<PathBuf>,
@@ -232,15 +237,20 @@ fn run_cli(cli: Cli) -> Result<()> {
             rate,
             wire,
             batch_size,
+            linger_ms,
             mark_submit,
             ca,
             json,
         } => {
+            if !(0.0..=10_000.0).contains(&linger_ms) {
+                anyhow::bail!("--linger-ms must be between 0 and 10000");
+            }
             let wire = load::Wire::parse(&wire, batch_size).map_err(anyhow::Error::msg)?;
             let tls = dfc_client::TlsPin::bootstrap(ca.as_deref(), Some(&data))?;
             let opts = LoadOptions {
                 tls,
                 wire,
+                linger: std::time::Duration::from_secs_f64(linger_ms / 1000.0),
                 mark_submit,
                 bank,
                 data,

@@ -149,6 +149,55 @@ async fn binary_and_batch_submissions_answer_like_single_ones() {
         .outcomes
         .iter()
         .all(|o| matches!(o, BatchOutcome::Receipt(_))));
+
+    tracing::info!(
+        "--- one batch (its state checks on one snapshot): a note spent twice in it and a \
+         note already spent; one twin commits, the other two get 409 input_spent"
+    );
+    let twins = [
+        alice.pay_note(&params, 4, &bob.address).expect("builds"),
+        alice.pay_note(&params, 4, &bob.address).expect("builds"),
+    ];
+    let respend = alice.pay_note(&params, 0, &bob.address).expect("builds");
+    let before = client.supply().await.expect("supply");
+    let parts = [twins[0].encode(), twins[1].encode(), respend.encode()];
+    let (status, _, body) = post(
+        node.url(),
+        "/v1/transactions/batch",
+        "application/octet-stream",
+        encode_batch(parts.iter().map(Vec::as_slice)),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let answer: SubmitBatchResponse = serde_json::from_value(body).expect("batch response");
+    let refused = |o: &BatchOutcome| matches!(o, BatchOutcome::Error { status: 409, error } if error.code == "input_spent");
+    assert!(refused(&answer.outcomes[2]), "{:?}", answer.outcomes[2]);
+    let won: Vec<usize> = (0..2)
+        .filter(
+            |&i| matches!(&answer.outcomes[i], BatchOutcome::Receipt(r) if r.txid == twins[i].id()),
+        )
+        .collect();
+    assert_eq!(
+        won.len(),
+        1,
+        "exactly one twin commits: {:?}",
+        answer.outcomes
+    );
+    let lost = 1 - won[0];
+    assert!(
+        refused(&answer.outcomes[lost]),
+        "{:?}",
+        answer.outcomes[lost]
+    );
+    for tx in [&twins[lost], &respend] {
+        assert!(!matches!(
+            client.tx_status(&tx.id()).await.expect("status"),
+            TxStatus::Committed { .. }
+        ));
+    }
+    let after = client.supply().await.expect("supply");
+    assert_eq!(after.tx_count, before.tx_count + 1, "only the winning twin");
+    assert_eq!(after.supply, before.supply, "no value created or destroyed");
     audit_passes(&data);
 }
 

@@ -72,6 +72,49 @@ fn load_generator_drives_a_real_node() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["committed"], 8, "{report:#}");
+
+    tracing::info!("--- open loop in binary batches: each payment on its own schedule, all commit");
+    let out = Command::new(bin_path("dfc-sim"))
+        .args(["load", "--bank", node.url(), "--data"])
+        .arg(&data)
+        .args([
+            "--payments",
+            "16",
+            "--rate",
+            "400",
+            "--linger-ms",
+            "5",
+            "--wire",
+            "batch",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["committed"], 16, "{report:#}");
+    assert_eq!(report["linger_ms"], 5.0, "{report:#}");
+    // 400/s is one due every 2.5 ms: a 5 ms linger groups 3 at most, so at least 6 requests.
+    let requests = report["requests"].as_u64().unwrap();
+    assert!((6..=16).contains(&requests), "{report:#}");
+
+    tracing::info!("--- a negative linger is refused before anything is sent");
+    let out = Command::new(bin_path("dfc-sim"))
+        .args(["load", "--bank", node.url(), "--data"])
+        .arg(&data)
+        .args(["--payments", "4", "--rate", "10", "--linger-ms=-1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--linger-ms must be between 0 and 10000"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// `dfc-sim run` on a bundled scenario writes every output file.
