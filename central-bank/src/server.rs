@@ -367,6 +367,11 @@ fn spawn_table_check(
 }
 
 impl AppState {
+    /// Whether this node serves a replica of a shared ledger (`serve --store postgres://…`).
+    pub(crate) fn replica_enabled(&self) -> bool {
+        self.inner.shared.replica.enabled()
+    }
+
     /// The parameters in force at the next block.
     pub(crate) fn params(&self) -> Arc<NetworkParams> {
         self.inner.shared.params()

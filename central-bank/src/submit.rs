@@ -25,7 +25,7 @@ use dfc_core::api::SubmitRequest;
 use dfc_core::{Transaction, TxError, TxKind};
 
 use crate::error::{ApiErr, StoreError};
-use crate::server::{after_state_checks, seen, ApiJson, AppState, Seen};
+use crate::server::{after_state_checks, seen, submit_transfer, ApiJson, AppState, Seen};
 
 /// Media type of canonical binary bodies.
 pub const OCTET_STREAM: &str = "application/octet-stream";
@@ -179,6 +179,12 @@ pub async fn submit_batch(
             tokio::spawn(async move {
                 let tx = tx?;
                 match (id, state) {
+                    // On a shared ledger the input may have been committed through another node
+                    // an instant ago: the single-submission path waits for this replica to
+                    // catch up and looks again.
+                    (Some(_), Some(Err(e))) if e.code == "unknown_input" && s.replica_enabled() => {
+                        submit_transfer(&s, tx).await
+                    }
                     (Some(id), Some(state)) => after_state_checks(&s, tx, id, state?).await,
                     _ => Err(ApiErr::internal(
                         "a checked transaction without state checks",
