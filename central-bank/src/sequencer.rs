@@ -102,6 +102,35 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// Answers the command with the refusal `e`, whatever it asked for.
+    pub fn refuse(self, e: ApiErr) {
+        match self {
+            Command::Submit { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Command::Register { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Command::Redemption { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Command::Operator { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Command::IssuePurse { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Command::Evidence { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+            Command::Cosign { reply, .. } => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+}
+
 /// The ledger's state as of the last commit, for cheap reads.
 #[derive(Clone, Debug)]
 pub struct LedgerStatus {
@@ -785,27 +814,5 @@ fn answer(replies: Vec<Reply<Receipt>>, r: Result<Receipt, ApiErr>) {
 }
 
 fn fail(cmd: Command, e: ApiErr) {
-    match cmd {
-        Command::Submit { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Register { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Redemption { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Operator { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::IssuePurse { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Evidence { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Cosign { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-    }
+    cmd.refuse(e);
 }

@@ -260,29 +260,7 @@ pub fn api_err_of(r: &StoredRefusal) -> ApiErr {
 
 /// Answers a command with a refusal.
 pub fn refuse(cmd: Command, e: ApiErr) {
-    match cmd {
-        Command::Submit { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Register { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Redemption { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Operator { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::IssuePurse { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Evidence { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-        Command::Cosign { reply, .. } => {
-            let _ = reply.send(Err(e));
-        }
-    }
+    cmd.refuse(e);
 }
 
 /// Answers a registration with the record the sealer answered; any other command with a
