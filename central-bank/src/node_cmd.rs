@@ -151,7 +151,7 @@ pub(crate) async fn serve(
             }
         };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+            signal = stop_requested() => tracing::info!(signal, "shutting down"),
             _ = halt_rx => tracing::error!("sequencer stopped; shutting down"),
             e = failed => {
                 tracing::error!(error = %e, "ledger integrity check failed; halting");
@@ -178,6 +178,35 @@ pub(crate) async fn serve(
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(anyhow!("the sequencer stopped on a storage failure: {e}")),
         Err(_) => Err(anyhow!("the sequencer panicked")),
+    }
+}
+
+/// Resolves when the node is asked to stop: SIGINT (Ctrl-C) or, on Unix, SIGTERM, which service
+/// managers (systemd, container runtimes) send. Either one stops the node gracefully: requests in
+/// flight are answered, the sequencer drains its queue and the SQLite connections close, which
+/// checkpoints the write-ahead log into the ledger file, so the next start reads no log. Without
+/// this, SIGTERM's default action ended the process at once and left the log for the next start
+/// to copy before it answered. Returns the signal's name.
+async fn stop_requested() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => tokio::select! {
+                _ = tokio::signal::ctrl_c() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the node gracefully");
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }
 

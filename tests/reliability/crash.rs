@@ -16,18 +16,18 @@ use crate::{audit_passes, issue, knob, register, resync_and_check_supply, spent_
 
 /// What one wallet's load task saw.
 #[derive(Default)]
-struct Load {
+pub(crate) struct Load {
     /// Acknowledged payments.
-    receipts: Vec<Receipt>,
+    pub receipts: Vec<Receipt>,
     /// Refused with an error code: must never be committed.
-    rejected: Vec<(Transaction, String)>,
+    pub rejected: Vec<(Transaction, String)>,
     /// Sent when the connection broke: committed or not, the client cannot know.
-    in_doubt: Vec<Transaction>,
+    pub in_doubt: Vec<Transaction>,
 }
 
 /// Applies a committed transaction to the wallet's own notes (no network: the node may be dead).
 /// Pays random amounts to random other wallets until the node stops answering.
-async fn load(
+pub(crate) async fn load(
     mut w: TestWallet,
     client: BankClient,
     params: NetworkParams,

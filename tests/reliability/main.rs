@@ -12,6 +12,7 @@ mod faults;
 mod hardening;
 mod hostile;
 mod model;
+mod stop;
 mod submission;
 mod tamper;
 mod tls;
