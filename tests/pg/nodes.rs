@@ -215,6 +215,14 @@ async fn fund(
     assert_eq!(payer.notes.len(), notes, "the issuance reached the replica");
 }
 
+/// `dfc-bank ARGS --data DATA --operator N --bank URL --json` (sandbox operator `n`'s key in
+/// `data`), its JSON answer.
+fn operator_cli(data: &str, n: &str, url: &str, args: &[&str]) -> serde_json::Value {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend_from_slice(&["--data", data, "--operator", n, "--bank", url, "--json"]);
+    serde_json::from_str(&dfc_tests::dfc_bank_ok(&all)).expect("JSON")
+}
+
 fn rejected_code(e: &ClientError) -> Option<&str> {
     match e {
         ClientError::Rejected { code, .. } => Some(code.as_str()),
@@ -595,11 +603,7 @@ fn a_rule_change_approved_across_nodes_is_audited_on_postgres() {
         serde_json::to_string_pretty(&new).expect("params JSON"),
     )
     .expect("write");
-    let op = |n: &str, url: &str, args: &[&str]| -> serde_json::Value {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend_from_slice(&["--data", &data, "--operator", n, "--bank", url, "--json"]);
-        serde_json::from_str(&dfc_tests::dfc_bank_ok(&all)).expect("JSON")
-    };
+    let op = |n: &str, url: &str, args: &[&str]| operator_cli(&data, n, url, args);
     let proposed = op(
         "0",
         &url0,
@@ -686,4 +690,153 @@ fn a_rule_change_approved_across_nodes_is_audited_on_postgres() {
             .is_some_and(|e| e.contains("other network parameters")),
         "{report}"
     );
+}
+
+/// SIGTERM, as a service manager stops a node, stops a follower and then the sealer gracefully
+/// (exit status 0, nothing written by the stops); the sealer's node started again takes the lease
+/// and seals.
+#[test]
+fn sigterm_stops_a_follower_and_the_sealer_gracefully() {
+    init_tracing();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut nodes = Nodes::start(2);
+    let w = TestWallet::new("alice", &nodes.params);
+    rt.block_on(async {
+        nodes
+            .client(1)
+            .register(&w.register_request())
+            .await
+            .expect("registration");
+        issue(&nodes.client(1), &nodes.dirs[0], &nodes.params, &w, 100, 2).await;
+    });
+    let tip = pg_tip(&nodes.url);
+
+    tracing::info!("--- SIGTERM to the follower, then to the sealer");
+    for i in [1, 0] {
+        let status = nodes.nodes[i].terminate();
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "node {i} stops gracefully on SIGTERM: {status:?}\n{}",
+            nodes.nodes[i].log()
+        );
+        assert!(
+            nodes.nodes[i].log().contains("SIGTERM"),
+            "node {i} says why it stopped"
+        );
+    }
+    assert_eq!(pg_tip(&nodes.url), tip, "the stops wrote no block");
+
+    tracing::info!("--- the sealer's node started again takes the lease and seals");
+    nodes.nodes[0].restart();
+    rt.block_on(async {
+        issue(&nodes.client(0), &nodes.dirs[0], &nodes.params, &w, 100, 1).await;
+    });
+    assert!(pg_tip(&nodes.url) > tip, "a block sealed after the restart");
+}
+
+/// Co-signed checkpoints on a shared ledger: each operator signs through another node (forwarded
+/// to the sealer, replayed from the log on every node); every node lists the checkpoint with the
+/// same signatures, also after the sealer is SIGKILLed and another takes the lease, and a node
+/// started late replays them from the log; an operator's signature through the new sealer is on
+/// every node too.
+#[test]
+fn checkpoints_cosigned_through_different_nodes_reach_every_node() {
+    init_tracing();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut nodes = Nodes::start(3);
+    let data = nodes.dirs[0].to_str().expect("utf-8").to_string();
+    let w = TestWallet::new("alice", &nodes.params);
+    rt.block_on(async {
+        nodes
+            .client(2)
+            .register(&w.register_request())
+            .await
+            .expect("registration");
+        issue(&nodes.client(1), &nodes.dirs[0], &nodes.params, &w, 100, 2).await;
+        nodes.converge().await;
+    });
+    let tip = u64::try_from(pg_tip(&nodes.url)).expect("tip");
+    let height = tip.to_string();
+
+    tracing::info!("--- operator 0 signs through node 1, operator 1 through node 2");
+    let one = operator_cli(
+        &data,
+        "0",
+        nodes.nodes[1].url(),
+        &["checkpoint", "sign", "--height", &height],
+    );
+    assert!(
+        one["anchored"] == false && one["signers"] == serde_json::json!([0]),
+        "{one}"
+    );
+    let two = operator_cli(
+        &data,
+        "1",
+        nodes.nodes[2].url(),
+        &["checkpoint", "sign", "--height", &height],
+    );
+    assert!(
+        two["anchored"] == true && two["signers"] == serde_json::json!([0, 1]),
+        "2 of 3 through two other nodes co-sign it: {two}"
+    );
+
+    // Every running node lists the checkpoint at `tip` signed by `signers` (waiting for a
+    // follower's replica to apply the log: a guard against a hang, not a timing assertion).
+    let on_every_node = |nodes: &mut Nodes, signers: &[u8]| {
+        rt.block_on(async {
+            nodes.converge().await;
+            for i in 0..nodes.nodes.len() {
+                if !nodes.nodes[i].is_running() {
+                    continue;
+                }
+                let deadline = Instant::now() + Duration::from_secs(60);
+                loop {
+                    let list = nodes.client(i).cosigned(0).await.expect("cosigned list");
+                    let got: Vec<u8> = list
+                        .checkpoints
+                        .iter()
+                        .find(|c| c.point.height == tip)
+                        .map(|c| c.signatures.iter().map(|s| s.index).collect())
+                        .unwrap_or_default();
+                    if got == signers {
+                        break;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "node {i} lists signers {got:?} at height {tip}, not {signers:?}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        })
+    };
+    on_every_node(&mut nodes, &[0, 1]);
+
+    tracing::info!("--- the sealer SIGKILLed: another node takes the lease, the checkpoint stays");
+    nodes.nodes[0].kill_hard();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !nodes.sealers().iter().any(|&i| i != 0) {
+        assert!(Instant::now() < deadline, "no node took the lease");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    on_every_node(&mut nodes, &[0, 1]);
+
+    tracing::info!("--- a node started late replays the signatures from the log");
+    let late_dir = nodes._tmp.path().join("late");
+    copy_dir(&nodes._tmp.path().join("pristine"), &late_dir);
+    let args = serve_args(&nodes.url);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    nodes.nodes.push(Node::start_with(&late_dir, &args));
+    nodes.dirs.push(late_dir);
+    on_every_node(&mut nodes, &[0, 1]);
+
+    tracing::info!("--- operator 2 signs through the late node: on every node");
+    let three = operator_cli(
+        &data,
+        "2",
+        nodes.nodes[3].url(),
+        &["checkpoint", "sign", "--height", &height],
+    );
+    assert!(three["signers"] == serde_json::json!([0, 1, 2]), "{three}");
+    on_every_node(&mut nodes, &[0, 1, 2]);
 }

@@ -247,7 +247,8 @@ impl Node {
     }
 
     /// Stops the node as a service manager does: SIGTERM, then waits for the process to end.
-    /// Returns its exit status (`None` if it was not running).
+    /// Returns its exit status, or `None` if it was not running or had not ended after a minute
+    /// (a guard against a hang, not a timing assertion; it is then killed with SIGKILL).
     pub fn terminate(&mut self) -> Option<ExitStatus> {
         let mut child = self.child.take()?;
         let pid = i32::try_from(child.id())
@@ -256,7 +257,17 @@ impl Node {
         if let Some(pid) = pid {
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
         }
-        child.wait().ok()
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            match child.try_wait() {
+                Ok(Some(status)) => return Some(status),
+                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+                Err(_) => break,
+            }
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        None
     }
 
     /// Starts the node again on the same data directory (on a new port: see [`Node::url`]).
