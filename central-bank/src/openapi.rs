@@ -9,7 +9,8 @@
 //! - **responses every operation can give** from the layers around the handlers: 400
 //!   (`malformed_json` bodies, unreadable paths and queries), 408 `timeout`, 413
 //!   `body_too_large`, 409 `wrong_network`, 415 `unsupported_media_type`, 429 `too_many_requests`, 500 `internal`
-//!   and 503 (`overloaded`, `queue_full`, `node_halted`), each with the [`ApiError`] body.
+//!   and 503 (`overloaded`, `queue_full`, `node_halted`, and on a shared PostgreSQL ledger
+//!   `not_yet_committed`, `not_yet_applied`), each with the [`ApiError`] body.
 
 use serde_json::{json, Value};
 use utoipa::OpenApi;
@@ -148,8 +149,10 @@ fn add_layer_responses(doc: &mut Value) {
             );
             add(
                 "503",
-                "`overloaded` or `queue_full` (retry after `Retry-After` seconds), or \
-                 `node_halted`: the node stopped writing after a storage failure",
+                "`overloaded` or `queue_full` (retry after `Retry-After` seconds), \
+                 `node_halted`: the node stopped writing after a storage failure, or, on a node \
+                 sharing a PostgreSQL ledger, `not_yet_committed` / `not_yet_applied`: the write \
+                 is not yet in this node's replica (send it again: it commits once)",
             );
         }
     }
