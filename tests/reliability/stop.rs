@@ -130,6 +130,45 @@ async fn sigterm_under_load_stops_gracefully_and_loses_nothing() {
     resync_and_check_supply(&client, &params, &names).await;
 }
 
+/// A client that never finishes its request cannot hold a stop: after the grace period
+/// (`server::listen::SHUTDOWN_GRACE`) the node closes the connection and exits 0, and the ledger
+/// is folded as after any graceful stop.
+#[test]
+fn a_request_that_never_finishes_cannot_hold_the_stop() {
+    use std::io::Write;
+    init_tracing();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("bank");
+    init_sandbox(&data);
+    let mut node = Node::start(&data);
+    let addr = node
+        .url()
+        .strip_prefix("http://")
+        .expect("plain HTTP on loopback")
+        .to_string();
+    // A body announced at 100 bytes of which 5 arrive, and a request head cut in its middle.
+    let mut body = std::net::TcpStream::connect(&addr).expect("connect");
+    body.write_all(
+        b"POST /v1/transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"a\":",
+    )
+    .expect("write");
+    let mut head = std::net::TcpStream::connect(&addr).expect("connect");
+    head.write_all(b"GET /healthz HTTP/1.1\r\nHo")
+        .expect("write");
+    // Both connections are admitted and their requests begun before the stop.
+    std::thread::sleep(Duration::from_millis(300));
+    let status = node.terminate().expect("the node was running");
+    assert!(status.success(), "{status:?}\n{}", node.log());
+    let log = plain(&node.log());
+    assert!(
+        log.contains("connections still open at shutdown: closed"),
+        "the stop closed the connections that never finished:\n{log}"
+    );
+    let wal = data.join("ledger.sqlite-wal");
+    assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
+    drop((body, head));
+}
+
 /// `text` without the terminal colour sequences (`ESC [ … m`) the node's log carries.
 fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());

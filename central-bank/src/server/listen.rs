@@ -67,8 +67,14 @@ pub async fn serve_tls_with(
             }
         })
     };
+    // Every connection's task, so that a stop can end those still open after the grace period
+    // (each holds the router and with it the sequencer's queue, which must close for the
+    // sequencer to drain and end).
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        // The tasks of connections that ended are reaped as the node goes.
+        while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
             conn = listener.accept() => conn,
             () = &mut shutdown => break,
@@ -105,7 +111,7 @@ pub async fn serve_tls_with(
         let watcher = graceful.watcher();
         let builder = builder.clone();
         let tls = tls.clone();
-        tokio::spawn(async move {
+        connections.spawn(async move {
             match tls {
                 None => serve_connection(&builder, stream, service, watcher, slot, peer).await,
                 Some(acceptor) => {
@@ -129,9 +135,25 @@ pub async fn serve_tls_with(
     }
     sweeper.abort();
     drop(listener);
-    graceful.shutdown().await;
+    // Requests in flight are answered; a connection still open after the grace period (a client
+    // that never finishes its request) is dropped, so a stop never waits on a client.
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            grace_s = SHUTDOWN_GRACE.as_secs(),
+            open = connections.len(),
+            "connections still open at shutdown: closed"
+        );
+    }
+    connections.abort_all();
+    while connections.join_next().await.is_some() {}
     Ok(())
 }
+
+/// How long a stop waits for the open connections' requests to finish before closing them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// Serves one admitted connection (plain or TLS) until it ends, the node shuts down, or it stays
 /// too long without a request; then its admission slot is released.
