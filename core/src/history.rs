@@ -301,6 +301,13 @@ impl HistoryPeaks {
         self.leaf_count
     }
 
+    /// The peaks' hashes, left to right: with [`leaf_count`](Self::leaf_count), what
+    /// [`from_peaks`](Self::from_peaks) takes back (for a wallet that keeps the history it
+    /// verified between syncs).
+    pub fn peak_hashes(&self) -> Vec<Hash32> {
+        self.peaks.iter().map(|p| p.1).collect()
+    }
+
     /// Appends the next block's hash.
     pub fn push(&mut self, block_hash: &Hash32) {
         let mut node = (0u32, leaf_hash(block_hash));

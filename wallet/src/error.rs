@@ -153,6 +153,14 @@ pub enum WalletError {
         #[source]
         source: AuditError,
     },
+    /// A block's history root is not the root of the blocks before it that this wallet verified:
+    /// the node serves a chain whose history commitment (what light wallets' proofs and co-signed
+    /// checkpoints rest on) differs from its blocks.
+    #[error("refusing to sync: block {height} from the node carries a history root that is not the root of the {height} blocks before it, as this wallet verified them; nothing from it was applied")]
+    BadHistoryRoot {
+        /// Height of the block.
+        height: u64,
+    },
     /// A light-sync answer from the node does not verify: a header does not chain or is not
     /// signed by the pinned node key, a transaction's inclusion proof fails, or the node's
     /// signature over the answer is wrong. Nothing of the answer is applied.

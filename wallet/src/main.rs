@@ -751,6 +751,7 @@ fn error_code(e: &anyhow::Error) -> &'static str {
         WalletError::Rejected { .. } => "rejected",
         WalletError::NotConfirmed { .. } => "not_confirmed",
         WalletError::BadChain { .. } => "bad_chain",
+        WalletError::BadHistoryRoot { .. } => "bad_history_root",
         WalletError::BadLightSync { .. } => "bad_light_sync",
         WalletError::BadPaymentProof { .. } => "bad_payment_proof",
         WalletError::NodeOmittedPayment { .. } => "node_omitted_payment",

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use curve25519_dalek::scalar::Scalar;
 use dfc_core::api::Receipt;
+use dfc_core::history::HistoryPeaks;
 use dfc_core::{Amount, BlockHeader, Hash32, NetworkParams, NoteId, Opening, PublicKey, TxId};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
@@ -329,6 +330,19 @@ impl Store {
         set_meta(&self.conn, key, value)
     }
 
+    /// The history of the blocks this wallet verified one by one (full sync), if it has it: the
+    /// empty history before the first block; `None` once a light sync skipped blocks.
+    pub fn block_history(&self) -> Result<Option<HistoryPeaks>> {
+        let Some(text) = self.meta(HISTORY_KEY)? else {
+            return Ok((self.sync_height()? == 0).then(HistoryPeaks::new));
+        };
+        let bad = || self.corrupted("the stored block history does not decode");
+        let stored: StoredHistory = serde_json::from_str(&text).map_err(|_| bad())?;
+        HistoryPeaks::from_peaks(stored.leaf_count, stored.peaks)
+            .map(Some)
+            .ok_or_else(bad)
+    }
+
     /// The pinned network parameters, if registered.
     pub fn params(&self) -> Result<Option<NetworkParams>> {
         match self.meta("params")? {
@@ -612,6 +626,16 @@ impl Store {
     }
 }
 
+/// The meta key of the verified block history ([`Store::block_history`]).
+const HISTORY_KEY: &str = "history_peaks";
+
+/// The verified block history as stored: its leaf count and peaks.
+#[derive(Serialize, Deserialize)]
+struct StoredHistory {
+    leaf_count: u64,
+    peaks: Vec<Hash32>,
+}
+
 fn set_meta(conn: &Connection, key: &str, value: &str) -> Result<()> {
     conn.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -748,6 +772,29 @@ impl BlockWriter<'_> {
             params![txid.to_hex(), sql_int(height), sql_int(now_ms())],
         )?;
         Ok(())
+    }
+
+    /// Keeps `history` (the history of the blocks verified so far, this one included) with the
+    /// block, or forgets it (`None`: a light sync skips blocks, so it cannot extend it).
+    pub fn set_history(&self, history: Option<&HistoryPeaks>) -> Result<()> {
+        match history {
+            Some(h) => {
+                let stored = StoredHistory {
+                    leaf_count: h.leaf_count(),
+                    peaks: h.peak_hashes(),
+                };
+                set_meta(
+                    &self.tx,
+                    HISTORY_KEY,
+                    &serde_json::to_string(&stored).expect("history serialises"),
+                )
+            }
+            None => {
+                self.tx
+                    .execute("DELETE FROM meta WHERE key = ?1", [HISTORY_KEY])?;
+                Ok(())
+            }
+        }
     }
 
     /// Records the new tip and commits the block.

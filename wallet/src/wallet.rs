@@ -9,6 +9,7 @@ use dfc_client::{BankClient, ClientError, TlsPin};
 use dfc_core::api::{Receipt, RegisterRequest, TxStatus};
 use dfc_core::compliance::ComplianceContext;
 use dfc_core::governance::ParamsHistory;
+use dfc_core::history::HistoryPeaks;
 use dfc_core::note::MAX_MEMO_BYTES;
 use dfc_core::{
     build_with, Address, Amount, Block, BuildOptions, Hash32, NetworkParams, Payment, SpendInput,
@@ -680,12 +681,24 @@ impl Wallet {
     ) -> Result<()> {
         let prev = self.store.tip_header()?;
         verify_block(block, prev.as_ref(), params)?;
+        // The block's history root must be the root of the blocks before it as this wallet
+        // verified them (when it verified them all: not after a light sync skipped some).
+        let mut history = self.store.block_history()?;
+        if let Some(h) = history.as_mut() {
+            if h.leaf_count() != block.header.height || h.root() != block.header.history_root {
+                return Err(WalletError::BadHistoryRoot {
+                    height: block.header.height,
+                });
+            }
+            h.push(&block.header.hash());
+        }
         self.apply_verified(
             &block.header,
             &block.txs,
             block.header.height,
             params,
             report,
+            history.as_ref(),
         )
     }
 
@@ -695,6 +708,8 @@ impl Wallet {
     /// or claims for this wallet or its purse is there. `expect_from` is the sync height the
     /// wallet must be at (`header.height`, or lower when light sync skips verified headers with
     /// nothing for it); otherwise another process applied it meanwhile and nothing is done.
+    /// `history` is the history of the verified blocks with this one (full sync), kept with it,
+    /// or `None` (light sync), which forgets it.
     fn apply_verified(
         &mut self,
         header: &dfc_core::BlockHeader,
@@ -702,6 +717,7 @@ impl Wallet {
         expect_from: u64,
         params: &NetworkParams,
         report: &mut SyncReport,
+        history: Option<&HistoryPeaks>,
     ) -> Result<()> {
         let own_spend = self.keys.spend.public();
         let purse = self.keys.purse_key(offline::PURSE_INDEX).public();
@@ -843,6 +859,7 @@ impl Wallet {
                 w.add_history(&self.data, &txid, kind, height, header.time_ms, &detail)?;
             }
         }
+        w.set_history(history)?;
         w.finish(header)?;
         report.blocks += 1;
         Ok(())

@@ -56,6 +56,9 @@ impl Wallet {
                     expect_from,
                     history.at(sh.header.height),
                     report,
+                    // Headers between are proven, not downloaded: the wallet no longer holds the
+                    // history of every block (a full sync then checks no history root).
+                    None,
                 )?;
                 expect_from = sh.header.height + 1;
             }

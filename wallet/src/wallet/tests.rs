@@ -242,3 +242,55 @@ fn reopening_needs_the_right_passphrase() {
         Err(WalletError::AlreadyExists { .. })
     ));
 }
+
+/// Blocks `0..n` of an empty chain, each carrying the history root of the blocks before it.
+fn chain(params: &NetworkParams, n: u64, key: &SigningKey) -> Vec<Block> {
+    let mut history = HistoryPeaks::new();
+    let mut out: Vec<Block> = Vec::new();
+    for height in 0..n {
+        let mut b = block(params, height, out.last().map(|b| &b.header), key);
+        b.header.history_root = history.root();
+        let b = Block::seal(b.header, Vec::new(), key);
+        history.push(&b.header.hash());
+        out.push(b);
+    }
+    out
+}
+
+/// A full sync holds the node to the history it verified: a block signed by the pinned node key
+/// whose history root is not the root of the blocks before it is refused, with nothing applied,
+/// and the right block applies after it.
+#[test]
+fn full_sync_refuses_a_block_with_another_history_root() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut w, p) = registered_wallet(dir.path());
+    let node = SigningKey::from_seed(&[2u8; 32]);
+    let blocks = chain(&p, 4, &node);
+    let mut report = SyncReport::default();
+    for b in &blocks[..2] {
+        w.apply_block(b, &p, &mut report)
+            .expect("linked, signed, right history");
+    }
+    // Block 2 with the history root of block 1 (a node that left block 1 out of the history).
+    let mut bad = blocks[2].header.clone();
+    bad.history_root = blocks[1].header.history_root;
+    let bad = Block::seal(bad, Vec::new(), &node);
+    let err = w.apply_block(&bad, &p, &mut report);
+    assert!(
+        matches!(err, Err(WalletError::BadHistoryRoot { height: 2 })),
+        "{err:?}"
+    );
+    assert_eq!(w.store.sync_height().expect("height"), 2, "nothing applied");
+    for b in &blocks[2..] {
+        w.apply_block(b, &p, &mut report)
+            .expect("the right blocks apply");
+    }
+    assert_eq!(w.store.sync_height().expect("height"), 4);
+    let kept = w.store.block_history().expect("read").expect("kept");
+    assert_eq!(kept.leaf_count(), 4);
+    let mut expected = HistoryPeaks::new();
+    for b in &blocks {
+        expected.push(&b.header.hash());
+    }
+    assert_eq!(kept.root(), expected.root(), "kept across blocks");
+}
