@@ -12,7 +12,7 @@ use dfc_tests::{init_sandbox, init_tracing, Node, TestWallet};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 
-use crate::{audit_passes, issue, knob, register, resync_and_check_supply, spent_set_consistent};
+use crate::{audit_passes, knob, resync_and_check_supply, spent_set_consistent};
 
 /// What one wallet's load task saw.
 #[derive(Default)]
@@ -77,14 +77,7 @@ async fn crash_loop_loses_nothing_acknowledged() {
 
     tracing::info!(iterations, seed, "--- four wallets, 16 notes of 1.00 each");
     let names: Vec<String> = (0..4).map(|i| format!("crash-{i}")).collect();
-    {
-        let client = node.client();
-        for n in &names {
-            let w = TestWallet::new(n, &params);
-            register(&client, &w).await;
-            issue(&client, &data, &params, &w, 100, 16).await;
-        }
-    }
+    crate::sixteen_notes_each(&node.client(), &data, &params, &names).await;
     let mut acknowledged: Vec<Receipt> = Vec::new();
     let mut rejected: Vec<(Transaction, String)> = Vec::new();
     let mut checks = 0u64;

@@ -62,6 +62,21 @@ pub async fn register(client: &BankClient, w: &TestWallet) {
 
 pub use dfc_tests::issue;
 
+/// Registers a wallet for each of `names` and issues each 16 notes of 1.00 (sandbox operators 0
+/// and 1 of `data`).
+pub async fn sixteen_notes_each(
+    client: &BankClient,
+    data: &Path,
+    params: &dfc_core::NetworkParams,
+    names: &[String],
+) {
+    for n in names {
+        let w = dfc_tests::TestWallet::new(n, params);
+        register(client, &w).await;
+        issue(client, data, params, &w, 100, 16).await;
+    }
+}
+
 /// Every row of every table of the ledger, read from the SQLite file (WAL readers see the last
 /// commit): equal dumps mean nothing at all changed. `skip` names tables left out.
 pub fn ledger_rows(data: &Path, skip: &[&str]) -> Vec<String> {

@@ -9,10 +9,10 @@ use std::time::Duration;
 use dfc_client::BankClient;
 use dfc_core::api::TxStatus;
 use dfc_core::Amount;
-use dfc_tests::{init_sandbox, init_tracing, Node, TestWallet};
+use dfc_tests::{init_sandbox, init_tracing, Node};
 
 use crate::crash::load;
-use crate::{audit_passes, issue, register, resync_and_check_supply};
+use crate::{audit_passes, resync_and_check_supply};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigterm_under_load_stops_gracefully_and_loses_nothing() {
@@ -24,14 +24,7 @@ async fn sigterm_under_load_stops_gracefully_and_loses_nothing() {
 
     tracing::info!("--- three wallets, 16 notes of 1.00 each");
     let names: Vec<String> = (0..3).map(|i| format!("stop-{i}")).collect();
-    {
-        let client = node.client();
-        for n in &names {
-            let w = TestWallet::new(n, &params);
-            register(&client, &w).await;
-            issue(&client, &data, &params, &w, 100, 16).await;
-        }
-    }
+    crate::sixteen_notes_each(&node.client(), &data, &params, &names).await;
     let supply = node.client().supply().await.expect("supply").supply;
 
     tracing::info!("--- payments from every wallet, then SIGTERM while they are in flight");
