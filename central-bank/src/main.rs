@@ -25,14 +25,28 @@ use cli::*;
 use node_cmd::*;
 use operator_cmd::*;
 
+/// The environment variable that selects the log format: `json` for one JSON object per line
+/// (for log shippers), anything else for text.
+const LOG_FORMAT_ENV: &str = "DFC_LOG_FORMAT";
+
+/// Logs to stderr, filtered by `RUST_LOG`: text, coloured only when stderr is a terminal (a log
+/// file or a journal gets no escape sequences), or JSON lines with `DFC_LOG_FORMAT=json`.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tower_http=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if std::env::var(LOG_FORMAT_ENV).is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().with_current_span(false).init();
+    } else {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    }
+}
+
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let cli = Cli::parse();
     // `--json` belongs to each subcommand; any of them asks for errors as JSON too.
     let json = std::env::args().any(|a| a == "--json");

@@ -103,6 +103,7 @@ pub(crate) async fn serve(
             dfc_central_bank::tls::check_plain_http(addr, tls.insecure_http)?;
         }
     }
+    let stop = StopSignals::listen();
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -151,7 +152,7 @@ pub(crate) async fn serve(
             }
         };
         tokio::select! {
-            signal = stop_requested() => tracing::info!(signal, "shutting down"),
+            signal = stop.recv() => tracing::info!(signal, "shutting down"),
             _ = halt_rx => tracing::error!("sequencer stopped; shutting down"),
             e = failed => {
                 tracing::error!(error = %e, "ledger integrity check failed; halting");
@@ -181,32 +182,53 @@ pub(crate) async fn serve(
     }
 }
 
-/// Resolves when the node is asked to stop: SIGINT (Ctrl-C) or, on Unix, SIGTERM, which service
-/// managers (systemd, container runtimes) send. Either one stops the node gracefully: requests in
-/// flight are answered, the sequencer drains its queue and the SQLite connections close, which
-/// checkpoints the write-ahead log into the ledger file, so the next start reads no log. Without
-/// this, SIGTERM's default action ended the process at once and left the log for the next start
-/// to copy before it answered. Returns the signal's name.
-async fn stop_requested() -> &'static str {
+/// The signals that stop the node gracefully: SIGINT (Ctrl-C) and, on Unix, SIGTERM, which
+/// service managers (systemd, container runtimes) send. Either one stops the node gracefully:
+/// requests in flight are answered, the sequencer drains its queue and the SQLite connections
+/// close, which checkpoints the write-ahead log into the ledger file, so the next start reads no
+/// log. Without this, SIGTERM's default action ended the process at once and left the log for the
+/// next start to copy before it answered.
+///
+/// They are listened for from [`StopSignals::listen`] on, before the node announces its address:
+/// a stop sent as soon as the address is printed is never taken by the default action.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => tokio::select! {
-                _ = tokio::signal::ctrl_c() => "SIGINT",
-                _ = term.recv() => "SIGTERM",
-            },
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the node gracefully");
-                let _ = tokio::signal::ctrl_c().await;
-                "SIGINT"
+    signals: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(int), Ok(term)) => StopSignals {
+                    signals: Some((int, term)),
+                },
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the node gracefully");
+                    StopSignals { signals: None }
+                }
             }
         }
+        #[cfg(not(unix))]
+        StopSignals {}
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Resolves with the signal's name when one arrives.
+    async fn recv(self) -> &'static str {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.signals {
+            return tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            };
+        }
         let _ = tokio::signal::ctrl_c().await;
-        "Ctrl-C"
+        "SIGINT"
     }
 }
 

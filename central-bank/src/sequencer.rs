@@ -318,6 +318,9 @@ impl Sequencer {
     /// Runs until the channel closes (clean stop) or storage fails (returned).
     pub fn run(mut self, mut rx: mpsc::Receiver<Command>) -> Result<(), StoreError> {
         let result = self.run_inner(&mut rx);
+        if result.is_ok() {
+            self.fold_log();
+        }
         if let Err(e) = &result {
             tracing::error!(error = %e, "sequencer stopped on a storage failure");
             self.shared.update(|s| s.halted = true);
@@ -330,6 +333,32 @@ impl Sequencer {
             }
         }
         result
+    }
+
+    /// After a clean stop: folds SQLite's write-ahead log into the ledger file and empties it, so
+    /// the next start reads no log. SQLite does this itself when the last connection closes, but
+    /// not when the process ends with a reader still open; a reader still inside a read
+    /// transaction makes this wait (the busy timeout) or leave part of the log, which the next
+    /// start then folds.
+    fn fold_log(&self) {
+        let folded = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            });
+        match folded {
+            Ok((0, _, _)) => tracing::info!("write-ahead log folded into the ledger file"),
+            Ok((_, frames, done)) => tracing::warn!(
+                frames,
+                done,
+                "write-ahead log partly folded (a reader was still open): the next start folds the rest"
+            ),
+            Err(e) => tracing::warn!(error = %e, "write-ahead log not folded: the next start folds it"),
+        }
     }
 
     fn run_inner(&mut self, rx: &mut mpsc::Receiver<Command>) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@ mod crash;
 mod faults;
 mod hardening;
 mod hostile;
+mod logs;
 mod model;
 mod stop;
 mod submission;

@@ -77,7 +77,12 @@ async fn sigterm_under_load_stops_gracefully_and_loses_nothing() {
 
     tracing::info!("--- the next start reads the signed summary, and every receipt is committed");
     node.restart();
-    let started = plain(&node.log())
+    let log = node.log();
+    assert!(
+        !log.contains('\x1b'),
+        "a log written to a file carries no terminal colour codes"
+    );
+    let started = log
         .lines()
         .rfind(|l| l.contains("ledger verified"))
         .map(str::to_owned)
@@ -152,7 +157,7 @@ fn a_request_that_never_finishes_cannot_hold_the_stop() {
     std::thread::sleep(Duration::from_millis(300));
     let status = node.terminate().expect("the node was running");
     assert!(status.success(), "{status:?}\n{}", node.log());
-    let log = plain(&node.log());
+    let log = node.log();
     assert!(
         log.contains("connections still open at shutdown: closed"),
         "the stop closed the connections that never finished:\n{log}"
@@ -160,22 +165,4 @@ fn a_request_that_never_finishes_cannot_hold_the_stop() {
     let wal = data.join("ledger.sqlite-wal");
     assert_eq!(std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0), 0);
     drop((body, head));
-}
-
-/// `text` without the terminal colour sequences (`ESC [ … m`) the node's log carries.
-fn plain(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for d in chars.by_ref() {
-                if d == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -203,6 +203,18 @@ impl Node {
         self.child = Some(child);
     }
 
+    /// A node process started by the caller (with its own environment), so that it can be
+    /// stopped like the others ([`Node::terminate`]); its URL is not known here.
+    pub fn adopt(child: Child, data: &Path, log: &Path) -> Node {
+        Node {
+            child: Some(child),
+            url: String::new(),
+            data: data.to_path_buf(),
+            log: log.to_path_buf(),
+            args: Vec::new(),
+        }
+    }
+
     /// Base URL, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> &str {
         &self.url
