@@ -27,7 +27,6 @@ use dfc_core::merkle::LedgerTree;
 use dfc_core::validate::{check_structure, next_supply};
 use dfc_core::{Hash32, InputNote, NetworkParams, PublicKey, Transaction, TxKind};
 use rusqlite::Connection;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -43,6 +42,7 @@ use crate::store;
 use crate::verifier::{Verifier, VerifyError};
 use crate::wallet_limits::WalletLimiter;
 
+mod health;
 mod listen;
 mod proposals_api;
 mod submission;
@@ -646,7 +646,8 @@ pub fn app(state: AppState) -> Router {
         ));
     let genesis = state.params().genesis_hash;
     Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/params", get(params))
         .route("/v1/transactions", post(submit))
@@ -693,36 +694,6 @@ pub fn app(state: AppState) -> Router {
 }
 
 // ---------------------------------------------------------------- handlers
-
-/// Body of `GET /healthz`.
-#[derive(Serialize, Deserialize, Debug, utoipa::ToSchema)]
-pub struct Health {
-    /// `ok` or `halted`.
-    pub status: String,
-    /// Tip height.
-    pub height: u64,
-}
-
-#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "node",
-    responses((status = 200, description = "The node is up and writing", body = Health),
-              (status = 503, description = "The node halted (its sequencer stopped on a storage failure): `status` is `halted`", body = Health)))]
-async fn healthz(State(s): State<AppState>) -> Response {
-    let st = s.status();
-    let status = if st.halted {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    let body = Health {
-        status: if st.halted {
-            "halted".into()
-        } else {
-            "ok".into()
-        },
-        height: st.tip.height,
-    };
-    (status, Json(body)).into_response()
-}
 
 #[utoipa::path(get, path = "/v1/openapi.json", operation_id = "openapi", tag = "node",
     responses((status = 200, description = "This document (OpenAPI 3.1)", body = Object)))]
@@ -898,7 +869,8 @@ async fn audit_log(
         description = "The /v1 API of the dfc issuer node. Types are those of dfc_core::api; see docs/api.md."
     ),
     paths(
-        healthz,
+        health::healthz,
+        health::readyz,
         openapi,
         params,
         submit,

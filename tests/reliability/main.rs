@@ -10,6 +10,7 @@ mod concurrency;
 mod crash;
 mod faults;
 mod hardening;
+mod health;
 mod hostile;
 mod logs;
 mod model;
