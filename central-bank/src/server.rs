@@ -835,6 +835,7 @@ async fn supply(State(s): State<AppState>) -> Json<SupplySummary> {
         invariant_ok: st.invariant_ok,
         tx_count: st.tx_count,
         halted: st.halted,
+        checking_tables: !st.halted && !s.inner.shared.write_gate.is_open(),
     })
 }
 

@@ -213,6 +213,10 @@ pub struct SupplySummary {
     /// alert, never as a healthy node.
     #[serde(default)]
     pub halted: bool,
+    /// The node is checking its stored tables against its signed summary after a start: it
+    /// answers, and writes (payments, approvals) wait until the check passes (`GET /readyz`).
+    #[serde(default)]
+    pub checking_tables: bool,
 }
 
 /// `POST /v1/wallets`: a wallet asks to be registered. Signed by its spend key.

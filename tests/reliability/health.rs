@@ -72,6 +72,11 @@ async fn readyz_is_503_starting_until_writes_commit_then_200() {
         (Some("ok"), Some("open"))
     );
     let client = node.client();
+    let supply = client.supply().await.expect("supply");
+    assert!(
+        !supply.checking_tables && !supply.halted,
+        "the console's source agrees: {supply:?}"
+    );
     let w = TestWallet::new("after-ready", &params);
     register(&client, &w).await;
     issue(&client, &data, &params, &w, 100, 1).await;

@@ -183,6 +183,7 @@ pub fn supply() -> SupplySummary {
         invariant_ok: true,
         tx_count: 32,
         halted: false,
+        checking_tables: false,
     }
 }
 

@@ -29,6 +29,8 @@ pub enum Conn {
     },
     /// The node answers but has halted: it stopped writing after a storage failure.
     Halted,
+    /// The node answers but is checking its stored tables after a start: writes wait.
+    CheckingTables,
     /// Cannot continue (e.g. the in-process node stopped).
     Error(String),
 }
@@ -44,6 +46,10 @@ impl Conn {
                 Color::Yellow,
             ),
             Conn::Halted => ("NODE HALTED".into(), Color::Red),
+            Conn::CheckingTables => (
+                "node checking its tables: writes wait".into(),
+                Color::Yellow,
+            ),
             Conn::Error(e) => (format!("error: {e}"), Color::Red),
         }
     }

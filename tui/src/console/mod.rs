@@ -927,9 +927,12 @@ impl Console {
             }
             Msg::Polled(poll) => {
                 let poll = *poll;
-                // A node that answers but has halted is an alert, never "connected".
+                // A node that answers but has halted is an alert, never "connected"; one that is
+                // still checking its tables after a start is not yet "connected" either.
                 self.conn = if poll.supply.halted {
                     Conn::Halted
+                } else if poll.supply.checking_tables {
+                    Conn::CheckingTables
                 } else {
                     Conn::Connected
                 };

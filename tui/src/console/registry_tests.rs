@@ -64,6 +64,27 @@ fn a_halted_node_is_a_red_alert_never_connected() {
 }
 
 #[test]
+fn a_node_checking_its_tables_is_shown_as_such_not_connected() {
+    let mut c = console();
+    let mut supply = fixtures::supply();
+    supply.checking_tables = true;
+    c.apply(poll_with(supply, fixtures::wallets()));
+    assert_eq!(c.conn, Conn::CheckingTables);
+    let (label, colour) = c.conn.label();
+    assert_eq!(
+        (label.as_str(), colour),
+        ("node checking its tables: writes wait", Color::Yellow)
+    );
+    let screen = render(&c, 200, 50);
+    assert!(!screen.contains("connected"), "{screen}");
+    assert!(screen.contains("checking its stored tables"), "{screen}");
+
+    // The check passed: the next poll shows the node connected.
+    c.apply(poll_with(fixtures::supply(), fixtures::wallets()));
+    assert_eq!(c.conn, Conn::Connected);
+}
+
+#[test]
 fn a_frozen_wallet_shows_its_reason_and_registry_version() {
     let mut c = console();
     key(&mut c, KeyCode::Char('5'));

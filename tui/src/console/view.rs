@@ -203,6 +203,13 @@ pub(super) fn alert_lines(c: &Console) -> Vec<Line<'static>> {
             ),
             red,
         )),
+        ui::Conn::CheckingTables => out.push(Line::styled(
+            format!(
+                "The node at {} is checking its stored tables against its signed summary after a start: it answers, and approvals and payments wait until the check passes.",
+                c.bank_url
+            ),
+            yellow,
+        )),
         ui::Conn::Error(e) => out.push(Line::styled(format!("The node stopped: {e}"), red)),
     }
     if c.supply.as_ref().is_some_and(|s| !s.invariant_ok) {
