@@ -110,7 +110,7 @@ pub struct AuditArgs<'a> {
 
 /// Reads a file of co-signed checkpoints: the `GET /v1/checkpoints/cosigned` answer, or a bare
 /// list of checkpoints.
-fn read_cosigned(path: &Path) -> Result<Vec<dfc_core::cosign::CosignedCheckpoint>> {
+pub(crate) fn read_cosigned(path: &Path) -> Result<Vec<dfc_core::cosign::CosignedCheckpoint>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     if let Ok(list) = serde_json::from_str::<dfc_central_bank::cosign::api::CosignedList>(&text) {

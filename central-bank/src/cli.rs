@@ -120,8 +120,10 @@ pub(crate) enum Cmd {
         #[arg(long, value_name = "FILE")]
         cosigned: Option<PathBuf>,
         /// Audit the shared PostgreSQL ledger at this `postgres://…` URL instead of the data
-        /// directory's SQLite file (the network parameters still come from --data).
-        #[arg(long, value_name = "URL", requires = "data")]
+        /// directory's SQLite file (the network parameters still come from --data); with
+        /// `--cosigned`, the checkpoints in the file are checked against it. A full audit: it
+        /// takes no `--from-checkpoint` and writes no `--save-checkpoint`.
+        #[arg(long, value_name = "URL", requires = "data", conflicts_with_all = ["from_checkpoint", "save_checkpoint"])]
         store: Option<String>,
     },
     /// Move a data directory's SQLite ledger (genesis included) onto a new, empty PostgreSQL

@@ -112,8 +112,9 @@ fn run(cli: Cli) -> Result<ExitCode> {
             data: Some(data),
             store: Some(store),
             json,
+            cosigned,
             ..
-        } => pg_cli::audit(&data, &store, json),
+        } => pg_cli::audit(&data, &store, json, cosigned.as_deref()),
         Cmd::PgImport { data, store, json } => pg_cli::import(&data, &store, json),
         Cmd::Audit {
             data: Some(data),

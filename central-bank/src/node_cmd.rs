@@ -184,10 +184,10 @@ pub(crate) async fn serve(
 
 /// The signals that stop the node gracefully: SIGINT (Ctrl-C) and, on Unix, SIGTERM, which
 /// service managers (systemd, container runtimes) send. Either one stops the node gracefully:
-/// requests in flight are answered, the sequencer drains its queue and the SQLite connections
-/// close, which checkpoints the write-ahead log into the ledger file, so the next start reads no
-/// log. Without this, SIGTERM's default action ended the process at once and left the log for the
-/// next start to copy before it answered.
+/// requests in flight are answered, then the sequencer drains its queue and folds the write-ahead
+/// log into the ledger file (`Sequencer::run`), so the next start reads no log. Without this,
+/// SIGTERM's default action ended the process at once and left the log for the next start to
+/// copy before it answered.
 ///
 /// They are listened for from [`StopSignals::listen`] on, before the node announces its address:
 /// a stop sent as soon as the address is printed is never taken by the default action.

@@ -8,12 +8,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use dfc_central_bank::audit::cosigned::check_points;
 use dfc_central_bank::audit::shared::verify_store;
 use dfc_central_bank::audit::IntegrityError;
 use dfc_central_bank::store::pg::governance::approved_changes;
 use dfc_central_bank::store::pg::import::import_sqlite;
 use dfc_central_bank::store::pg::PgLedger;
-use dfc_central_bank::store::StoreLocation;
+use dfc_central_bank::store::{LedgerRead, StoreLocation};
 use dfc_central_bank::{datadir, store};
 use dfc_core::governance::ParamsHistory;
 
@@ -25,10 +26,23 @@ fn postgres_url(store: &str) -> Result<String> {
 }
 
 /// `dfc-bank audit --data DIR --store postgres://…`: exit 0 when the ledger verifies, 2 when not.
-pub fn audit(data: &Path, store_url: &str, json: bool) -> Result<ExitCode> {
+///
+/// `cosigned` names a file of co-signed checkpoints kept outside the nodes: each is verified
+/// under the operators in force at its height and must name the shared ledger's block there
+/// (`anchored_height` in the report), as the SQLite audit does.
+pub fn audit(
+    data: &Path,
+    store_url: &str,
+    json: bool,
+    cosigned: Option<&Path>,
+) -> Result<ExitCode> {
     let url = postgres_url(store_url)?;
     let shown = StoreLocation::Postgres(url.clone()).to_string();
     let params = datadir::load_params(data)?;
+    let brought = cosigned
+        .map(crate::audit_cmd::read_cosigned)
+        .transpose()?
+        .unwrap_or_default();
     let ledger = PgLedger::connect(&url).with_context(|| format!("connecting to {shown}"))?;
     let started = Instant::now();
     // The genesis parameters of DIR and the changes the ledger holds, each change's approvals
@@ -41,11 +55,18 @@ pub fn audit(data: &Path, store_url: &str, json: bool) -> Result<ExitCode> {
                 reason: format!("an approved parameter change does not verify: {e}"),
             })
         })
-        .and_then(|history| verify_store(&ledger, &history));
+        .and_then(|history| {
+            let summary = verify_store(&ledger, &history)?;
+            let anchored = check_points(&brought, &history, summary.height, |height| {
+                Ok(ledger.header_at(height)?.map(|h| h.hash))
+            })?;
+            Ok((summary, anchored))
+        });
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let report = match &result {
-        Ok(s) => serde_json::json!({
+        Ok((s, anchored)) => serde_json::json!({
             "pass": true,
+            "anchored_height": anchored,
             "store": shown,
             "height": s.height,
             "supply_units": s.supply.units(),
@@ -66,8 +87,11 @@ pub fn audit(data: &Path, store_url: &str, json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         match &result {
-            Ok(s) => {
+            Ok((s, anchored)) => {
                 println!("ledger:            {shown}");
+                if let Some(h) = anchored {
+                    println!("co-signed up to:   block {h}");
+                }
                 println!("height:            {}", s.height);
                 println!("supply:            {}", params.format(s.supply));
                 println!("notes outstanding: {}", s.notes_outstanding);

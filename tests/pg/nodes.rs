@@ -839,4 +839,78 @@ fn checkpoints_cosigned_through_different_nodes_reach_every_node() {
     );
     assert!(three["signers"] == serde_json::json!([0, 1, 2]), "{three}");
     on_every_node(&mut nodes, &[0, 1, 2]);
+
+    tracing::info!("--- the PostgreSQL audit checks checkpoints kept outside the nodes");
+    let listed = operator_cli(&data, "2", nodes.nodes[3].url(), &["checkpoint", "list"]);
+    let kept = nodes._tmp.path().join("cosigned.json");
+    std::fs::write(&kept, listed.to_string()).expect("write");
+    let audit = |file: &Path| -> (bool, serde_json::Value) {
+        let out = dfc_tests::dfc_bank(&[
+            "audit",
+            "--data",
+            &data,
+            "--store",
+            &nodes.url,
+            "--cosigned",
+            file.to_str().expect("utf-8"),
+            "--json",
+        ]);
+        let report = serde_json::from_slice(&out.stdout).expect("audit --json prints JSON");
+        (out.status.success(), report)
+    };
+    let (ok, report) = audit(&kept);
+    assert!(ok, "{report}");
+    assert_eq!(report["anchored_height"], tip, "{report}");
+
+    tracing::info!("--- two operators co-signing another block at that height: the audit names it");
+    let genesis = nodes.params.clone();
+    let point = dfc_core::cosign::ChainPoint {
+        network: genesis.network_id,
+        genesis: genesis.genesis_hash,
+        height: tip,
+        block_hash: dfc_core::Hash32([7; 32]),
+    };
+    let signatures: Vec<dfc_core::IssuerSignature> = (0..2)
+        .map(|n| {
+            let op = dfc_tests::sandbox_operator(&nodes.dirs[0], &genesis, n);
+            dfc_core::IssuerSignature {
+                index: op.index,
+                signature: op.key.sign(&point.digest().0),
+            }
+        })
+        .collect();
+    let other = dfc_core::cosign::CosignedCheckpoint { point, signatures };
+    let forged = nodes._tmp.path().join("other-chain.json");
+    std::fs::write(
+        &forged,
+        serde_json::json!({ "checkpoints": [other] }).to_string(),
+    )
+    .expect("write");
+    let (ok, report) = audit(&forged);
+    assert!(!ok, "{report}");
+    assert!(
+        report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("rewritten")),
+        "{report}"
+    );
+
+    tracing::info!(
+        "--- a checkpoint file for the PostgreSQL audit is the only trust input it takes"
+    );
+    let out = dfc_tests::dfc_bank(&[
+        "audit",
+        "--data",
+        &data,
+        "--store",
+        &nodes.url,
+        "--save-checkpoint",
+        kept.to_str().expect("utf-8"),
+    ]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot be used with"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

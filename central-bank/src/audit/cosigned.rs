@@ -54,9 +54,26 @@ pub(super) fn check(
 ) -> Result<Option<u64>, IntegrityError> {
     let mut all = stored(conn, history)?;
     all.extend(brought.iter().cloned());
+    let tip = store::tip(conn)?.ok_or(IntegrityError::NoGenesis)?;
+    check_points(&all, history, tip.header.height, |height| {
+        Ok(store::header_at(conn, height)?.map(|h| h.hash))
+    })
+}
+
+/// Checks `checkpoints` against a ledger that ends at `tip_height` and holds, at each height,
+/// the block whose hash `block_at` gives: every signature verifies under the operators in force
+/// at its height, and every checkpoint with k of them names the ledger's block. Returns the
+/// anchored height (the highest co-signed height), if any. The SQLite audit ([`check`]) and the
+/// PostgreSQL one (`dfc-bank audit --store postgres://… --cosigned FILE`) share it.
+pub fn check_points(
+    checkpoints: &[CosignedCheckpoint],
+    history: &ParamsHistory,
+    tip_height: u64,
+    block_at: impl Fn(u64) -> Result<Option<Hash32>, IntegrityError>,
+) -> Result<Option<u64>, IntegrityError> {
     // Per height, the anchored block hashes (in height order: the first failure is the lowest).
     let mut anchored: BTreeMap<u64, Vec<(Hash32, Vec<u8>)>> = BTreeMap::new();
-    for cp in &all {
+    for cp in checkpoints {
         let h = cp.point.height;
         cp.verify_signatures(history)
             .map_err(|e| refuse(h, format!("a signature does not verify: {e}")))?;
@@ -68,27 +85,25 @@ pub(super) fn check(
                 .push((cp.point.block_hash, signers));
         }
     }
-    let tip = store::tip(conn)?.ok_or(IntegrityError::NoGenesis)?;
     let mut top = None;
     for (height, points) in anchored {
-        let Some(stored) = store::header_at(conn, height)? else {
+        let Some(stored) = block_at(height)? else {
             return Err(refuse(
                 height,
                 format!(
-                    "operators co-signed block {height} but this ledger ends at height {}: \
-                     the chain was cut back after they signed it",
-                    tip.header.height
+                    "operators co-signed block {height} but this ledger ends at height \
+                     {tip_height}: the chain was cut back after they signed it"
                 ),
             ));
         };
         for (hash, signers) in points {
-            if stored.hash != hash {
+            if stored != hash {
                 return Err(refuse(
                     height,
                     format!(
-                        "this ledger's block {height} is {}, but operators {signers:?} co-signed \
-                         block {hash} at this height: the chain was rewritten after they signed it",
-                        stored.hash
+                        "this ledger's block {height} is {stored}, but operators {signers:?} \
+                         co-signed block {hash} at this height: the chain was rewritten after \
+                         they signed it"
                     ),
                 ));
             }
