@@ -94,8 +94,9 @@ pub(crate) enum Cmd {
         /// Data directory (local audit).
         #[arg(long, required_unless_present = "bank", conflicts_with = "bank")]
         data: Option<PathBuf>,
-        /// The node's URL (remote audit; needs --key).
-        #[arg(long, requires = "key")]
+        /// The node's URL (remote audit; needs --key). A full replay over the API: it takes
+        /// `--cosigned` but no `--from-checkpoint` or `--save-checkpoint`.
+        #[arg(long, requires = "key", conflicts_with_all = ["from_checkpoint", "save_checkpoint"])]
         bank: Option<String>,
         /// An operator or auditor key that signs the reads (remote audit): a key file or a
         /// PKCS#11 URI, as `--signer` of the operator commands.

@@ -143,10 +143,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             bank: Some(bank),
             key: Some(key),
             json,
+            cosigned,
             ..
         } => {
             let rt = tokio::runtime::Runtime::new()?;
-            rt.block_on(remote_audit_cmd(&bank, &key, json))
+            rt.block_on(remote_audit_cmd(&bank, &key, json, cosigned.as_deref()))
         }
         Cmd::Audit { .. } => bail!("give --data DIR, or --bank URL --key FILE"),
         Cmd::NodeKeyNew { data, json } => {

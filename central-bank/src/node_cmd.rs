@@ -232,7 +232,17 @@ impl StopSignals {
     }
 }
 
-pub(crate) async fn remote_audit_cmd(bank: &str, key_spec: &str, json: bool) -> Result<ExitCode> {
+/// `dfc-bank audit --bank URL --key FILE [--cosigned FILE]`.
+pub(crate) async fn remote_audit_cmd(
+    bank: &str,
+    key_spec: &str,
+    json: bool,
+    cosigned: Option<&Path>,
+) -> Result<ExitCode> {
+    let brought = cosigned
+        .map(crate::audit_cmd::read_cosigned)
+        .transpose()?
+        .unwrap_or_default();
     // Trusts the certificate named by `DFC_CA`, as the other commands do without `--ca`.
     let ca = std::env::var_os(dfc_client::tls::CA_ENV).map(PathBuf::from);
     let pin = dfc_client::TlsPin::bootstrap(ca.as_deref(), None)?;
@@ -247,7 +257,7 @@ pub(crate) async fn remote_audit_cmd(bank: &str, key_spec: &str, json: bool) -> 
         );
     }
     let client = client.with_read_signer(&params, signer);
-    match dfc_central_bank::remote_audit::audit_remote(&client, &params).await {
+    match dfc_central_bank::remote_audit::audit_remote(&client, &params, &brought).await {
         Ok(r) => {
             if json {
                 print_json(&serde_json::json!({"pass": true, "report": r}))?;
@@ -257,6 +267,9 @@ pub(crate) async fn remote_audit_cmd(bank: &str, key_spec: &str, json: bool) -> 
                 println!("notes outstanding: {}", r.notes_outstanding);
                 println!("transactions:      {}", r.tx_count);
                 println!("audit log entries: {}", r.audit_entries);
+                if let Some(h) = r.anchored_height {
+                    println!("co-signed up to:   block {h}");
+                }
                 println!("PASS");
             }
             Ok(ExitCode::SUCCESS)

@@ -4,13 +4,17 @@
 //! It replays every block from genesis: chain link, node signature, network and parameters,
 //! transaction root; every transaction's structure, signatures and proofs, inputs that exist and
 //! are unspent, fresh outputs, the supply each header records; then the supply invariant over the
-//! unspent commitments, the audit log's hash chain and its anchor in the tip header. The holding
+//! unspent commitments, the audit log's hash chain and its anchor in the tip header. Each block is
+//! judged under the parameters in force at its height (the node's parameter history, whose every
+//! change carries k operator approvals, from the genesis parameters on), and the co-signed
+//! checkpoints the node stores and those the auditor brings must name the blocks it served. The holding
 //! and tier rules of claims are the node's (they need the registry's history); they move no
 //! value, which the invariant checks.
 
 use std::collections::{HashMap, HashSet};
 
 use dfc_core::api::AuditEntry;
+use dfc_core::cosign::CosignedCheckpoint;
 use dfc_core::validate::{check_structure, next_supply, verify_crypto, InputNote};
 use dfc_core::{
     Amount, AuditError, BlockHeader, Commitment, Hash32, NetworkParams, NoteId, PublicKey,
@@ -39,6 +43,9 @@ pub struct RemoteAudit {
     pub tx_count: u64,
     /// Audit-log entries checked.
     pub audit_entries: u64,
+    /// The highest block co-signed by k operators (stored by the node or brought by the
+    /// auditor), if any.
+    pub anchored_height: Option<u64>,
 }
 
 /// Why a remote audit failed.
@@ -79,15 +86,35 @@ pub enum RemoteAuditError {
     /// The audit log is broken or does not match its anchor in the chain.
     #[error("audit log: {0}")]
     Log(String),
+    /// The node's parameter history is of another network than its parameters.
+    #[error("the node's parameter history is of another network than its parameters")]
+    History,
+    /// A co-signed checkpoint does not verify, or names another block than the node served.
+    #[error("{0}")]
+    Cosigned(String),
 }
 
 /// Runs the audit against the node behind `client` (which must sign reads with an operator or
-/// auditor key of `params`).
+/// auditor key of `params`, the genesis parameters); `brought` are co-signed checkpoints the
+/// auditor kept outside the node.
 pub async fn audit_remote(
     client: &BankClient,
     params: &NetworkParams,
+    brought: &[CosignedCheckpoint],
 ) -> Result<RemoteAudit, RemoteAuditError> {
-    let params_hash = params.hash();
+    // Parameter changes take effect at a height; each carries k approvals (checked when the
+    // history decodes), and the history must be this network's (`params` are the node's current
+    // parameters): the genesis block is checked against its genesis parameters below.
+    let changes = client.params_history().await?;
+    if changes.genesis().genesis_hash != params.genesis_hash
+        || changes.genesis().network_id != params.network_id
+    {
+        return Err(RemoteAuditError::History);
+    }
+    let mut params = changes.at(0);
+    let mut params_hash = params.hash();
+    // Every block's hash, for the co-signed checkpoints (32 bytes a block).
+    let mut hashes: Vec<Hash32> = Vec::new();
     let mut unspent: HashMap<NoteId, (Commitment, PublicKey)> = HashMap::new();
     let mut commitments: HashSet<[u8; 32]> = HashSet::new();
     let mut excess = SupplyAudit::new();
@@ -101,7 +128,16 @@ pub async fn audit_remote(
         let page = client.blocks(from, PAGE).await?;
         for block in &page.blocks {
             let height = block.header.height;
+            let in_force = changes.at(height);
+            if !std::ptr::eq(in_force, params) {
+                params = in_force;
+                params_hash = params.hash();
+            }
             block.check_link(prev.as_ref(), &params.node_key)?;
+            if height == 0 && block.header.hash() != params.genesis_hash {
+                return Err(RemoteAuditError::Params { height });
+            }
+            hashes.push(block.header.hash());
             if block.header.history_root != history.root() {
                 return Err(AuditError::BadHistoryRoot { height }.into());
             }
@@ -176,13 +212,42 @@ pub async fn audit_remote(
     excess.check(supply)?;
     let tip = prev.ok_or_else(|| RemoteAuditError::Log("the node served no genesis".into()))?;
     let audit_entries = check_log(client, &tip).await?;
+    let mut checkpoints = stored_checkpoints(client).await?;
+    checkpoints.extend(brought.iter().cloned());
+    let anchored_height =
+        crate::audit::cosigned::check_points(&checkpoints, &changes, tip.height, |h| {
+            Ok(usize::try_from(h).ok().and_then(|i| hashes.get(i)).copied())
+        })
+        .map_err(|e| RemoteAuditError::Cosigned(e.to_string()))?;
     Ok(RemoteAudit {
         height: tip.height,
         supply,
         notes_outstanding: unspent.len() as u64,
         tx_count,
         audit_entries,
+        anchored_height,
     })
+}
+
+/// Every co-signed checkpoint the node stores, all pages.
+async fn stored_checkpoints(
+    client: &BankClient,
+) -> Result<Vec<CosignedCheckpoint>, RemoteAuditError> {
+    let mut out: Vec<CosignedCheckpoint> = Vec::new();
+    let mut from = 0u64;
+    loop {
+        let page = client.cosigned(from).await?.checkpoints;
+        let Some(last) = page.last().map(|c| c.point.height) else {
+            break;
+        };
+        out.extend(page);
+        match last.checked_add(1) {
+            // A node answering a page that does not move on would loop: stop there.
+            Some(next) if next > from => from = next,
+            _ => break,
+        }
+    }
+    Ok(out)
 }
 
 /// Checks the audit log's hash chain and that the tip header's anchor is one of its entries.

@@ -206,6 +206,58 @@ fn governance_end_to_end() -> Result<()> {
         "the audit log records the change: {actions:?}"
     );
 
+    tracing::info!("--- the remote audit replays the node's blocks under the rules of each height");
+    let tip = rt.block_on(client.blocks(0, 1))?.tip_height;
+    bank.operator(0, &["checkpoint", "sign", "--height", &tip.to_string()])?;
+    bank.operator(1, &["checkpoint", "sign", "--height", &tip.to_string()])?;
+    let auditor = data.join("auditor-0.key");
+    let auditor_s = auditor.to_str().context("utf-8")?;
+    let remote = |extra: &[&str]| -> Result<(bool, Value)> {
+        let mut args = vec!["audit", "--bank", &url, "--key", auditor_s, "--json"];
+        args.extend_from_slice(extra);
+        let out = dfc_bank(&args);
+        Ok((out.status.success(), serde_json::from_slice(&out.stdout)?))
+    };
+    let (ok, report) = remote(&[])?;
+    ensure!(
+        ok && report["report"]["height"].as_u64() == Some(tip),
+        "the remote audit passes past the change (it judged every block under genesis rules \
+         before): {report}"
+    );
+    ensure!(
+        report["report"]["anchored_height"] == tip,
+        "the node's co-signed checkpoint anchors it: {report}"
+    );
+    tracing::info!("--- a checkpoint of another block at the tip, brought by the auditor: named");
+    let point = dfc_core::cosign::ChainPoint {
+        network: genesis.network_id,
+        genesis: genesis.genesis_hash,
+        height: tip,
+        block_hash: dfc_core::Hash32([7; 32]),
+    };
+    let other = dfc_core::cosign::CosignedCheckpoint {
+        point,
+        signatures: ops[..2]
+            .iter()
+            .map(|op| dfc_core::IssuerSignature {
+                index: op.index,
+                signature: op.key.sign(&point.digest().0),
+            })
+            .collect(),
+    };
+    let file = tmp.path().join("other-chain.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({ "checkpoints": [other] }).to_string(),
+    )?;
+    let (ok, report) = remote(&["--cosigned", file.to_str().context("utf-8")?])?;
+    ensure!(
+        !ok && report["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("rewritten")),
+        "{report}"
+    );
+
     tracing::info!("--- dfc-bank audit replays every block under the rules of its height");
     drop(bank);
     let data_s = data.to_str().context("utf-8")?;
