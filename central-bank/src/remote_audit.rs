@@ -2,7 +2,8 @@
 //! operator or auditor key, over the API (full blocks and the audit log are served to them only).
 //!
 //! It replays every block from genesis: chain link, node signature, network and parameters,
-//! transaction root; every transaction's structure, signatures and proofs, inputs that exist and
+//! transaction root; every transaction's structure, signatures and proofs (with the batch verifier
+//! on every core, a page of blocks at a time), inputs that exist and
 //! are unspent, fresh outputs, the supply each header records; then the supply invariant over the
 //! unspent commitments, the audit log's hash chain and its anchor in the tip header. Each block is
 //! judged under the parameters in force at its height (the node's parameter history, whose every
@@ -15,10 +16,10 @@ use std::collections::{HashMap, HashSet};
 
 use dfc_core::api::AuditEntry;
 use dfc_core::cosign::CosignedCheckpoint;
-use dfc_core::validate::{check_structure, next_supply, verify_crypto, InputNote};
+use dfc_core::validate::{check_structure, next_supply, InputNote};
 use dfc_core::{
     Amount, AuditError, BlockHeader, Commitment, Hash32, NetworkParams, NoteId, PublicKey,
-    SupplyAudit, TxError, TxKind,
+    SupplyAudit, Transaction, TxError, TxKind,
 };
 use serde::Serialize;
 use thiserror::Error;
@@ -126,82 +127,98 @@ pub async fn audit_remote(
     let mut from = 0u64;
     loop {
         let page = client.blocks(from, PAGE).await?;
-        for block in &page.blocks {
-            let height = block.header.height;
-            let in_force = changes.at(height);
-            if !std::ptr::eq(in_force, params) {
-                params = in_force;
-                params_hash = params.hash();
-            }
-            block.check_link(prev.as_ref(), &params.node_key)?;
-            if height == 0 && block.header.hash() != params.genesis_hash {
-                return Err(RemoteAuditError::Params { height });
-            }
-            hashes.push(block.header.hash());
-            if block.header.history_root != history.root() {
-                return Err(AuditError::BadHistoryRoot { height }.into());
-            }
-            history.push(&block.header.hash());
-            if block.header.network != params.network_id || block.header.params_hash != params_hash
-            {
-                return Err(RemoteAuditError::Params { height });
-            }
-            for (index, tx) in block.txs.iter().enumerate() {
-                let bad = |source| RemoteAuditError::Tx {
-                    height,
-                    index,
-                    source,
-                };
-                check_structure(tx, params).map_err(bad)?;
-                // A claim's proof is over the notes it claims (which stay unspent).
-                let named: &[NoteId] = match (&tx.claim, tx.kind) {
-                    (Some(c), TxKind::Claim) => &c.notes,
-                    _ => &tx.inputs,
-                };
-                let mut inputs = Vec::with_capacity(named.len());
-                for (i, id) in named.iter().enumerate() {
-                    let (commitment, owner) = unspent.get(id).copied().ok_or_else(|| {
-                        bad(TxError::UnknownInput {
-                            index: i,
-                            note: id.to_hex(),
-                        })
-                    })?;
-                    inputs.push(InputNote {
-                        id: *id,
-                        commitment,
-                        owner,
+        // The page's transactions, their proofs verified in batches at the end of the page.
+        let mut pending: Vec<Pending<'_>> = Vec::new();
+        let replayed: Result<(), RemoteAuditError> = (|| {
+            for block in &page.blocks {
+                let height = block.header.height;
+                let in_force = changes.at(height);
+                if !std::ptr::eq(in_force, params) {
+                    params = in_force;
+                    params_hash = params.hash();
+                }
+                block.check_link(prev.as_ref(), &params.node_key)?;
+                if height == 0 && block.header.hash() != params.genesis_hash {
+                    return Err(RemoteAuditError::Params { height });
+                }
+                hashes.push(block.header.hash());
+                if block.header.history_root != history.root() {
+                    return Err(AuditError::BadHistoryRoot { height }.into());
+                }
+                history.push(&block.header.hash());
+                if block.header.network != params.network_id
+                    || block.header.params_hash != params_hash
+                {
+                    return Err(RemoteAuditError::Params { height });
+                }
+                for (index, tx) in block.txs.iter().enumerate() {
+                    let bad = |source| RemoteAuditError::Tx {
+                        height,
+                        index,
+                        source,
+                    };
+                    check_structure(tx, params).map_err(bad)?;
+                    // A claim's proof is over the notes it claims (which stay unspent).
+                    let named: &[NoteId] = match (&tx.claim, tx.kind) {
+                        (Some(c), TxKind::Claim) => &c.notes,
+                        _ => &tx.inputs,
+                    };
+                    let mut inputs = Vec::with_capacity(named.len());
+                    for (i, id) in named.iter().enumerate() {
+                        let (commitment, owner) = unspent.get(id).copied().ok_or_else(|| {
+                            bad(TxError::UnknownInput {
+                                index: i,
+                                note: id.to_hex(),
+                            })
+                        })?;
+                        inputs.push(InputNote {
+                            id: *id,
+                            commitment,
+                            owner,
+                        });
+                    }
+                    for (i, o) in tx.outputs.iter().enumerate() {
+                        if commitments.contains(&o.commitment.to_bytes()) {
+                            return Err(bad(TxError::CommitmentExists { index: i }));
+                        }
+                    }
+                    supply = next_supply(tx, supply).map_err(bad)?;
+                    if tx.kind != TxKind::Claim {
+                        let cs: Vec<Commitment> = inputs.iter().map(|n| n.commitment).collect();
+                        excess.add_excess(&tx.excess(&cs));
+                    }
+                    for id in &tx.inputs {
+                        unspent.remove(id);
+                    }
+                    for (o, id) in tx.outputs.iter().zip(tx.output_ids()) {
+                        commitments.insert(o.commitment.to_bytes());
+                        unspent.insert(id, (o.commitment, o.owner));
+                    }
+                    tx_count += 1;
+                    pending.push(Pending {
+                        height,
+                        index,
+                        tx,
+                        inputs,
+                        params,
                     });
                 }
-                for (i, o) in tx.outputs.iter().enumerate() {
-                    if commitments.contains(&o.commitment.to_bytes()) {
-                        return Err(bad(TxError::CommitmentExists { index: i }));
-                    }
+                if block.header.supply != supply {
+                    return Err(RemoteAuditError::Supply {
+                        height,
+                        recorded: block.header.supply.units(),
+                        computed: supply.units(),
+                    });
                 }
-                verify_crypto(tx, params, &inputs).map_err(bad)?;
-                supply = next_supply(tx, supply).map_err(bad)?;
-                if tx.kind != TxKind::Claim {
-                    let cs: Vec<Commitment> = inputs.iter().map(|n| n.commitment).collect();
-                    excess.add_excess(&tx.excess(&cs));
-                }
-                for id in &tx.inputs {
-                    unspent.remove(id);
-                }
-                for (o, id) in tx.outputs.iter().zip(tx.output_ids()) {
-                    commitments.insert(o.commitment.to_bytes());
-                    unspent.insert(id, (o.commitment, o.owner));
-                }
-                tx_count += 1;
+                from = height + 1;
+                prev = Some(block.header.clone());
             }
-            if block.header.supply != supply {
-                return Err(RemoteAuditError::Supply {
-                    height,
-                    recorded: block.header.supply.units(),
-                    computed: supply.units(),
-                });
-            }
-            from = height + 1;
-            prev = Some(block.header.clone());
-        }
+            Ok(())
+        })();
+        // Every pending transaction comes before whatever stopped the replay: a bad proof among
+        // them is the first failure.
+        verify_pending(&pending)?;
+        replayed?;
         if page.blocks.is_empty() || from > page.tip_height {
             break;
         }
@@ -227,6 +244,58 @@ pub async fn audit_remote(
         audit_entries,
         anchored_height,
     })
+}
+
+/// A replayed transaction whose signatures and proofs are still to be verified.
+struct Pending<'a> {
+    height: u64,
+    index: usize,
+    tx: &'a Transaction,
+    inputs: Vec<InputNote>,
+    /// The parameters in force at its height.
+    params: &'a NetworkParams,
+}
+
+/// Transactions per batch: past 64–128 a batch gets little cheaper per transaction, and smaller
+/// batches keep every core busy on a page (`docs/benchmarks.md`, "Batch verification").
+const VERIFY_BATCH: usize = 128;
+
+/// Verifies the signatures and proofs of `pending` with the batch verifier on every core, in
+/// batches of consecutive transactions under the same parameters; the first failure in replay
+/// order is returned, with the error one-by-one verification gives.
+fn verify_pending(pending: &[Pending<'_>]) -> Result<(), RemoteAuditError> {
+    use rayon::prelude::*;
+    let mut batches: Vec<&[Pending<'_>]> = Vec::new();
+    let mut rest = pending;
+    while let Some(first) = rest.first() {
+        let same = rest
+            .iter()
+            .take(VERIFY_BATCH)
+            .take_while(|p| std::ptr::eq(p.params, first.params))
+            .count();
+        let (batch, tail) = rest.split_at(same);
+        batches.push(batch);
+        rest = tail;
+    }
+    let failures: Vec<Option<RemoteAuditError>> = batches
+        .par_iter()
+        .map(|batch| {
+            let items: Vec<dfc_core::batch::BatchItem<'_>> =
+                batch.iter().map(|p| (p.tx, p.inputs.as_slice())).collect();
+            let results = dfc_core::batch::verify_batch(&items, batch[0].params);
+            batch.iter().zip(results).find_map(|(p, r)| {
+                r.err().map(|source| RemoteAuditError::Tx {
+                    height: p.height,
+                    index: p.index,
+                    source,
+                })
+            })
+        })
+        .collect();
+    match failures.into_iter().flatten().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Every co-signed checkpoint the node stores, all pages.
