@@ -280,9 +280,10 @@ fn verify_pending(pending: &[Pending<'_>]) -> Result<(), RemoteAuditError> {
     let failures: Vec<Option<RemoteAuditError>> = batches
         .par_iter()
         .map(|batch| {
+            let first = batch.first()?;
             let items: Vec<dfc_core::batch::BatchItem<'_>> =
                 batch.iter().map(|p| (p.tx, p.inputs.as_slice())).collect();
-            let results = dfc_core::batch::verify_batch(&items, batch[0].params);
+            let results = dfc_core::batch::verify_batch(&items, first.params);
             batch.iter().zip(results).find_map(|(p, r)| {
                 r.err().map(|source| RemoteAuditError::Tx {
                     height: p.height,
