@@ -700,15 +700,8 @@ fn sigterm_stops_a_follower_and_the_sealer_gracefully() {
     init_tracing();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut nodes = Nodes::start(2);
-    let w = TestWallet::new("alice", &nodes.params);
-    rt.block_on(async {
-        nodes
-            .client(1)
-            .register(&w.register_request())
-            .await
-            .expect("registration");
-        issue(&nodes.client(1), &nodes.dirs[0], &nodes.params, &w, 100, 2).await;
-    });
+    let mut w = TestWallet::new("alice", &nodes.params);
+    rt.block_on(fund(&nodes, 1, 1, &mut w, &[], 2));
     let tip = pg_tip(&nodes.url);
 
     tracing::info!("--- SIGTERM to the follower, then to the sealer");
@@ -745,14 +738,9 @@ fn checkpoints_cosigned_through_different_nodes_reach_every_node() {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut nodes = Nodes::start(3);
     let data = nodes.dirs[0].to_str().expect("utf-8").to_string();
-    let w = TestWallet::new("alice", &nodes.params);
+    let mut w = TestWallet::new("alice", &nodes.params);
     rt.block_on(async {
-        nodes
-            .client(2)
-            .register(&w.register_request())
-            .await
-            .expect("registration");
-        issue(&nodes.client(1), &nodes.dirs[0], &nodes.params, &w, 100, 2).await;
+        fund(&nodes, 2, 1, &mut w, &[], 2).await;
         nodes.converge().await;
     });
     let tip = u64::try_from(pg_tip(&nodes.url)).expect("tip");

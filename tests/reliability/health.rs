@@ -30,10 +30,7 @@ async fn readyz_is_503_starting_until_writes_commit_then_200() {
     {
         // Some rows for the start-up check to read.
         let node = Node::start(&data);
-        let client = node.client();
-        let w = TestWallet::new("ready", &params);
-        register(&client, &w).await;
-        issue(&client, &data, &params, &w, 100, 4).await;
+        crate::sixteen_notes_each(&node.client(), &data, &params, &["ready".to_string()]).await;
     }
 
     tracing::info!("--- a start with the check in the background: starting, then ready");

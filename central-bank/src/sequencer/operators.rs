@@ -67,18 +67,7 @@ impl Sequencer {
             return self.governance(req, now);
         }
         let db = self.begin()?;
-        if !store::record_nonce(
-            &db,
-            &req.nonce,
-            req.time_ms,
-            now.saturating_sub(3 * MAX_CLOCK_SKEW_MS),
-        )? {
-            return Ok(Err(ApiErr::conflict(
-                "replayed_nonce",
-                "this request nonce was already used",
-            )));
-        }
-        if let Err(e) = crate::opseq::advance(&db, req.operator, req.sequence)? {
+        if let Err(e) = fresh_request(&db, &req, now)? {
             return Ok(Err(e));
         }
         let op = req.operator;
@@ -269,18 +258,7 @@ impl Sequencer {
         now: u64,
     ) -> Outcome<OperatorResponse> {
         let db = self.begin()?;
-        if !store::record_nonce(
-            &db,
-            &req.nonce,
-            req.time_ms,
-            now.saturating_sub(3 * MAX_CLOCK_SKEW_MS),
-        )? {
-            return Ok(Err(ApiErr::conflict(
-                "replayed_nonce",
-                "this request nonce was already used",
-            )));
-        }
-        if let Err(e) = crate::opseq::advance(&db, req.operator, req.sequence)? {
+        if let Err(e) = fresh_request(&db, &req, now)? {
             return Ok(Err(e));
         }
         let rules = self.shared.rules();
@@ -398,4 +376,26 @@ impl Sequencer {
         );
         Ok(Ok((msg, Some(proposal), Some((block, sigs)))))
     }
+}
+
+/// The replay checks of a signed operator request, in the write transaction `db` of its action
+/// (so a refusal consumes nothing): its nonce not used before (recorded now), and its sequence
+/// above the last accepted from that operator (advanced now).
+fn fresh_request(
+    db: &rusqlite::Transaction<'_>,
+    req: &OperatorRequest,
+    now: u64,
+) -> Result<Result<(), ApiErr>, StoreError> {
+    if !store::record_nonce(
+        db,
+        &req.nonce,
+        req.time_ms,
+        now.saturating_sub(3 * MAX_CLOCK_SKEW_MS),
+    )? {
+        return Ok(Err(ApiErr::conflict(
+            "replayed_nonce",
+            "this request nonce was already used",
+        )));
+    }
+    crate::opseq::advance(db, req.operator, req.sequence)
 }
